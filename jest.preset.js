@@ -1,0 +1,24 @@
+// One jest setup for the whole workspace: TypeScript is transpiled by @swc/jest into
+// ES modules (jest runs them with --experimental-vm-modules), and workspace packages
+// resolve to their sources through the "@virtrigaud/source" export condition.
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  transform: {
+    "^.+\\.ts$": [
+      "@swc/jest",
+      {
+        jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+        module: { type: "es6" },
+        sourceMaps: "inline",
+      },
+    ],
+  },
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  testEnvironmentOptions: {
+    customExportConditions: ["@virtrigaud/source", "node", "node-addons"],
+  },
+  testMatch: ["<rootDir>/src/**/*.test.ts", "<rootDir>/test/**/*.test.ts"],
+  testTimeout: 30_000,
+};
