@@ -1,0 +1,34 @@
+import { setTimeout as delay } from "node:timers/promises";
+
+/**
+ * Time as the SDK sees it. Task trackers, limiters, retries and providers
+ * take a Clock so tests can drive time with `createFakeClock` instead of
+ * sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /**
+   * Resolves after `ms` milliseconds. Rejects with the signal's reason when
+   * the signal aborts first.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Why a signal aborted, as the Error it is (AbortSignal types it as any). */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  return (signal?.reason as Error | undefined) ?? new Error("aborted");
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: async (ms, signal) => {
+    if (signal?.aborted) throw abortReason(signal);
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (err) {
+      throw signal?.aborted ? abortReason(signal) : err;
+    }
+  },
+};

@@ -1,0 +1,73 @@
+import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { ProviderService } from "@virtrigaud/proto";
+import type { Logger } from "./logging/create-logger.js";
+
+type Methods = (typeof ProviderService)["method"];
+
+/** The name of a ProviderService RPC as a provider method: "create", "listVMs", ... */
+export type ProviderMethodName = keyof Methods;
+
+/** The request message of an RPC. */
+export type ProviderRequest<M extends ProviderMethodName> = MessageShape<Methods[M]["input"]>;
+
+/** What a provider returns for an RPC: the response message or a plain object of its shape. */
+export type ProviderResponse<M extends ProviderMethodName> = MessageInitShape<Methods[M]["output"]>;
+
+/**
+ * What a provider method knows about the call it serves.
+ */
+export interface ProviderContext {
+  /**
+   * Aborted when the call's deadline passes, the client cancels, or the
+   * server is shutting down past its drain timeout. Pass it on to every I/O.
+   */
+  readonly signal: AbortSignal;
+  /** When the call's deadline passes, in milliseconds since the epoch; undefined without one. */
+  readonly deadline: number | undefined;
+  /** The request id: the caller's x-request-id, or one made up for this call. */
+  readonly requestId: string;
+  /** The RPC being served. */
+  readonly method: ProviderMethodName;
+  /** A logger carrying the request id and method. */
+  readonly logger: Logger;
+}
+
+/** One provider method: the request in, the response (or a plain object of its shape) out. */
+export type ProviderMethod<M extends ProviderMethodName> = (
+  request: ProviderRequest<M>,
+  context: ProviderContext,
+) => Promise<ProviderResponse<M>>;
+
+/**
+ * The RPCs a provider implements only when it declares the capability:
+ * snapshots (snapshotCreate, snapshotDelete, snapshotRevert, snapshotList),
+ * full_clones or linked_clones (clone), and image_prepare (imagePrepare).
+ */
+export const optionalMethods = [
+  "snapshotCreate",
+  "snapshotDelete",
+  "snapshotRevert",
+  "snapshotList",
+  "clone",
+  "imagePrepare",
+] as const satisfies readonly ProviderMethodName[];
+
+/** The name of an RPC that depends on a capability. */
+export type OptionalMethodName = (typeof optionalMethods)[number];
+
+/**
+ * A VirtRigaud provider: one method per ProviderService RPC, with the
+ * request and response types generated from the proto. Methods behind a
+ * capability are optional; `serveProvider` checks at start-up that the
+ * methods present agree with `getCapabilities`, answers UNSUPPORTED for
+ * anything not declared, validates requests against the contract's rules
+ * before a method sees them, and turns what methods throw into typed errors.
+ *
+ * Throw `ProviderError` (`ProviderError.notFound(...)` and so on) to fail a
+ * call with a reason; anything else thrown reaches the caller as INTERNAL.
+ */
+export type Provider = {
+  [M in Exclude<ProviderMethodName, OptionalMethodName>]: ProviderMethod<M>;
+} & {
+  [M in OptionalMethodName]?: ProviderMethod<M>;
+};

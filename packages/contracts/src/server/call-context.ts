@@ -1,0 +1,21 @@
+import { createContextKey } from "@connectrpc/connect";
+import type { Logger } from "../logging/create-logger.js";
+
+/** What the harness knows about a call, shared from the interceptors with the provider's context. */
+export interface CallInfo {
+  requestId: string;
+  logger: Logger;
+}
+
+/** Where interceptors keep the CallInfo of a call. */
+export const callInfoKey = createContextKey<CallInfo | undefined>(undefined, {
+  description: "virtrigaud call info",
+});
+
+/** The protocol of a call, from its content type: "grpc", "grpc_web" or "connect_rpc". */
+export function protocolOf(header: Headers): "grpc" | "grpc_web" | "connect_rpc" {
+  const type = header.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return "grpc_web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect_rpc";
+}

@@ -1,0 +1,150 @@
+import type { DescEnum } from "@bufbuild/protobuf";
+import {
+  type Capabilities,
+  CloneType,
+  type CreateRequest,
+  type DiskType,
+  DiskTypeSchema,
+  type Firmware,
+  FirmwareSchema,
+  type ImageSource,
+  ImageSourceKind,
+  type NetworkType,
+  NetworkTypeSchema,
+  PowerOperation,
+} from "@virtrigaud/proto";
+import type {
+  OptionalMethodName,
+  Provider,
+  ProviderMethodName,
+  ProviderRequest,
+} from "../provider.js";
+
+/** Which capability each optional method stands for. */
+const capabilityOfMethod: Record<OptionalMethodName, (c: Capabilities) => boolean> = {
+  snapshotCreate: (c) => c.snapshots,
+  snapshotDelete: (c) => c.snapshots,
+  snapshotRevert: (c) => c.snapshots,
+  snapshotList: (c) => c.snapshots,
+  clone: (c) => c.fullClones || c.linkedClones,
+  imagePrepare: (c) => c.imagePrepare,
+};
+
+/** The outcome of comparing a provider's methods with its declared capabilities. */
+export interface CapabilityAgreement {
+  /** Declared capabilities whose methods are missing: the provider would lie. */
+  errors: string[];
+  /** Methods present whose capability is not declared: served as UNSUPPORTED. */
+  warnings: string[];
+}
+
+/** Compares the methods a provider has with the capabilities it declares. */
+export function checkCapabilityAgreement(
+  provider: Provider,
+  capabilities: Capabilities,
+): CapabilityAgreement {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (const [method, declared] of Object.entries(capabilityOfMethod) as Array<
+    [OptionalMethodName, (c: Capabilities) => boolean]
+  >) {
+    const present = typeof provider[method] === "function";
+    if (declared(capabilities) && !present) {
+      errors.push(`the capabilities declare ${method} but the provider does not implement it`);
+    } else if (!declared(capabilities) && present) {
+      warnings.push(
+        `${method} is implemented but its capability is not declared; calls answer UNSUPPORTED`,
+      );
+    }
+  }
+  if (capabilities.memorySnapshots && !capabilities.snapshots) {
+    errors.push("memory_snapshots is declared without snapshots");
+  }
+  return { errors, warnings };
+}
+
+function enumName(schema: DescEnum, value: number): string {
+  return schema.values.find((v) => v.number === value)?.name ?? String(value);
+}
+
+function undeclaredValue<T extends number>(
+  value: T,
+  declared: readonly T[],
+  schema: DescEnum,
+  what: string,
+): string | undefined {
+  if (value === 0 || declared.includes(value)) return undefined;
+  return `${what} ${enumName(schema, value)} is not supported by this provider`;
+}
+
+const sourceKind: Record<NonNullable<ImageSource["source"]["case"]>, ImageSourceKind> = {
+  template: ImageSourceKind.TEMPLATE,
+  path: ImageSourceKind.PATH,
+  url: ImageSourceKind.URL,
+};
+
+function undeclaredSource(image: ImageSource | undefined, c: Capabilities): string | undefined {
+  const which = image?.source.case;
+  if (!which || c.imageSources.includes(sourceKind[which])) return undefined;
+  return `images from a ${which} are not supported by this provider`;
+}
+
+function undeclaredInCreate(r: CreateRequest, c: Capabilities): string | undefined {
+  return (
+    undeclaredSource(r.image, c) ??
+    undeclaredValue<Firmware>(
+      r.class?.firmware ?? 0,
+      c.firmwareTypes,
+      FirmwareSchema,
+      "firmware",
+    ) ??
+    r.disks
+      .map((d) => undeclaredValue<DiskType>(d.type, c.diskTypes, DiskTypeSchema, "disk type"))
+      .find(Boolean) ??
+    r.networks
+      .map((n) =>
+        undeclaredValue<NetworkType>(n.type, c.networkTypes, NetworkTypeSchema, "network type"),
+      )
+      .find(Boolean)
+  );
+}
+
+/**
+ * Says what a request asks for that the capabilities do not declare, or
+ * undefined when everything it asks for is declared.
+ */
+export function findUndeclared(
+  method: ProviderMethodName,
+  request: unknown,
+  c: Capabilities,
+): string | undefined {
+  if (method in capabilityOfMethod && !capabilityOfMethod[method as OptionalMethodName](c)) {
+    return `${method} is not supported by this provider`;
+  }
+  switch (method) {
+    case "create":
+      return undeclaredInCreate(request as ProviderRequest<"create">, c);
+    case "power": {
+      const r = request as ProviderRequest<"power">;
+      return r.operation === PowerOperation.SUSPEND && !c.suspend
+        ? "suspend is not supported by this provider"
+        : undefined;
+    }
+    case "snapshotCreate":
+      return (request as ProviderRequest<"snapshotCreate">).includeMemory && !c.memorySnapshots
+        ? "memory snapshots are not supported by this provider"
+        : undefined;
+    case "clone": {
+      const { type } = request as ProviderRequest<"clone">;
+      if (type === CloneType.FULL && !c.fullClones)
+        return "full clones are not supported by this provider";
+      if (type === CloneType.LINKED && !c.linkedClones)
+        return "linked clones are not supported by this provider";
+      return undefined;
+    }
+    case "imagePrepare":
+      return undeclaredSource((request as ProviderRequest<"imagePrepare">).source, c);
+    default:
+      return undefined;
+  }
+}

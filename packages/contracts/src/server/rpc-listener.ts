@@ -1,0 +1,135 @@
+import { createServer as createHttp1Server } from "node:http";
+import {
+  type Http2SecureServer,
+  type Http2Server,
+  type ServerHttp2Session,
+  createSecureServer,
+  createServer as createHttp2Server,
+} from "node:http2";
+import {
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+  createServer as createNetServer,
+} from "node:net";
+import type { SecureContextOptions } from "node:tls";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+
+type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+
+/** Where and how to listen for RPCs. */
+export interface RpcListenOptions {
+  host: string;
+  port: number;
+  /** TLS material; undefined serves plaintext. */
+  tls: SecureContextOptions | undefined;
+  /** Require and verify client certificates against `tls.ca` (mutual TLS). */
+  requireClientCertificate: boolean;
+}
+
+/** The socket RPCs are served on. */
+export interface RpcListener {
+  readonly address: AddressInfo;
+  /** Replaces the TLS material for new connections. */
+  setSecureContext(options: SecureContextOptions): void;
+  /**
+   * Stops accepting connections and sends GOAWAY on open HTTP/2 connections,
+   * so calls in flight finish while new calls go elsewhere.
+   */
+  stopAccepting(): void;
+  /** Closes every connection now. */
+  destroy(): void;
+}
+
+// The first bytes of the HTTP/2 connection preface ("PRI * HTTP/2.0...").
+const preface = Buffer.from("PRI * HTTP/2.0");
+
+function startsLikeHttp2(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, preface.length);
+  return chunk.subarray(0, n).equals(preface.subarray(0, n));
+}
+
+function listen(server: NetServer, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Serves `handler` for the Connect, gRPC and gRPC-Web protocols on one port.
+ * With TLS: HTTP/2 and HTTP/1.1 negotiated by ALPN. Without TLS: HTTP/2 with
+ * prior knowledge (h2c) and HTTP/1.1 on the same port, told apart by the
+ * HTTP/2 connection preface.
+ */
+export async function listenRpc(
+  handler: NodeHandlerFn,
+  options: RpcListenOptions,
+): Promise<RpcListener> {
+  const sockets = new Set<Socket>();
+  const sessions = new Set<ServerHttp2Session>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const trackSessions = (server: Http2Server | Http2SecureServer) => {
+    server.on("session", (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
+  };
+
+  let acceptor: NetServer;
+  let setSecureContext: (o: SecureContextOptions) => void = () => {
+    throw new Error("the server does not use TLS");
+  };
+  let closeHttp1Idle = () => {};
+
+  if (options.tls) {
+    const server = createSecureServer(
+      {
+        ...options.tls,
+        allowHTTP1: true,
+        requestCert: options.requireClientCertificate,
+        rejectUnauthorized: options.requireClientCertificate,
+      },
+      handler,
+    );
+    trackSessions(server);
+    server.on("connection", track);
+    setSecureContext = (o) => server.setSecureContext(o);
+    acceptor = server;
+  } else {
+    const h2 = createHttp2Server(handler);
+    const h1 = createHttp1Server(handler);
+    trackSessions(h2);
+    closeHttp1Idle = () => h1.closeIdleConnections();
+    acceptor = createNetServer((socket) => {
+      track(socket);
+      socket.once("data", (chunk: Buffer) => {
+        socket.pause();
+        socket.unshift(chunk);
+        (startsLikeHttp2(chunk) ? h2 : h1).emit("connection", socket);
+        process.nextTick(() => socket.resume());
+      });
+    });
+  }
+
+  const address = await listen(acceptor, options.host, options.port);
+  return {
+    address,
+    setSecureContext: (o) => setSecureContext(o),
+    stopAccepting() {
+      acceptor.close();
+      for (const session of sessions) session.close();
+      closeHttp1Idle();
+    },
+    destroy() {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,193 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseDuration } from "../duration.js";
+import { type LogLevel, type Logger, createLogger } from "../logging/create-logger.js";
+import type { Provider } from "../provider.js";
+import { setupTracing } from "../telemetry/setup-tracing.js";
+import { ServeConfigError, type ServeProviderOptions } from "./serve-options.js";
+import { serveProvider } from "./serve-provider.js";
+
+type Flags = NonNullable<ParseArgsConfig["options"]>;
+/** Values of parsed command-line flags. */
+export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+/** The flags every provider binary accepts, with VIRTRIGAUD_* environment fallbacks. */
+export const serveFlags = {
+  listen: { type: "string" },
+  "ops-listen": { type: "string" },
+  insecure: { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  "log-level": { type: "string" },
+  "drain-timeout": { type: "string" },
+  "rate-limit-qps": { type: "string" },
+  "rate-limit-burst": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Flags;
+
+/** Help text of `serveFlags`. */
+export const serveFlagsHelp = `Server flags (environment fallback in brackets):
+  --listen HOST:PORT        RPC address [VIRTRIGAUD_LISTEN] (default 0.0.0.0:9443)
+  --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default 0.0.0.0:8080)
+  --tls-cert FILE           server certificate (PEM) [VIRTRIGAUD_TLS_CERT]
+  --tls-key FILE            server key (PEM) [VIRTRIGAUD_TLS_KEY]
+  --tls-client-ca FILE      require client certificates signed by these CAs (mutual TLS) [VIRTRIGAUD_TLS_CLIENT_CA]
+  --insecure                serve plaintext; required when no certificate is given [VIRTRIGAUD_INSECURE=true]
+  --log-level LEVEL         fatal, error, warn, info, debug or trace [VIRTRIGAUD_LOG_LEVEL] (default info)
+  --drain-timeout DURATION  how long SIGTERM waits for calls in flight [VIRTRIGAUD_DRAIN_TIMEOUT] (default 30s)
+  --rate-limit-qps N        shed calls above N per second [VIRTRIGAUD_RATE_LIMIT_QPS]
+  --rate-limit-burst N      calls allowed at once above the rate [VIRTRIGAUD_RATE_LIMIT_BURST]
+  -h, --help                show this help`;
+
+const logLevels: readonly LogLevel[] = [
+  "fatal",
+  "error",
+  "warn",
+  "info",
+  "debug",
+  "trace",
+  "silent",
+];
+
+function flag(values: FlagValues, env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = values[name];
+  if (typeof value === "string") return value;
+  const fallback = env[`VIRTRIGAUD_${name.toUpperCase().replaceAll("-", "_")}`];
+  return fallback === "" ? undefined : fallback;
+}
+
+function numberFlag(values: FlagValues, env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = flag(values, env, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ServeConfigError(`--${name} must be a positive number, got ${text}`);
+  return value;
+}
+
+/**
+ * Turns parsed `serveFlags` into serve options and a log level.
+ *
+ * @throws ServeConfigError for a value that does not parse.
+ */
+export function serveOptionsFromFlags(
+  values: FlagValues,
+  env: NodeJS.ProcessEnv = process.env,
+): ServeProviderOptions & { logLevel: LogLevel } {
+  const logLevel = (flag(values, env, "log-level") ?? "info") as LogLevel;
+  if (!logLevels.includes(logLevel)) {
+    throw new ServeConfigError(
+      `--log-level must be one of ${logLevels.join(", ")}, got ${logLevel}`,
+    );
+  }
+  const cert = flag(values, env, "tls-cert");
+  const key = flag(values, env, "tls-key");
+  if (Boolean(cert) !== Boolean(key))
+    throw new ServeConfigError("--tls-cert and --tls-key go together");
+  const clientCa = flag(values, env, "tls-client-ca");
+  if (clientCa && !cert)
+    throw new ServeConfigError("--tls-client-ca needs --tls-cert and --tls-key");
+  const listen = flag(values, env, "listen");
+  const opsListen = flag(values, env, "ops-listen");
+  const drain = flag(values, env, "drain-timeout");
+  const qps = numberFlag(values, env, "rate-limit-qps");
+  const burst = numberFlag(values, env, "rate-limit-burst");
+  let drainTimeoutMs: number | undefined;
+  try {
+    drainTimeoutMs = drain === undefined ? undefined : parseDuration(drain);
+  } catch (err) {
+    throw new ServeConfigError(`--drain-timeout: ${(err as Error).message}`);
+  }
+  return {
+    logLevel,
+    insecure: values["insecure"] === true || env["VIRTRIGAUD_INSECURE"] === "true",
+    ...(listen ? { listen } : {}),
+    ...(opsListen ? { opsListen: opsListen === "off" ? false : opsListen } : {}),
+    ...(cert && key
+      ? { tls: { certFile: cert, keyFile: key, ...(clientCa ? { clientCaFile: clientCa } : {}) } }
+      : {}),
+    ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
+    ...(qps === undefined ? {} : { rateLimit: { qps, ...(burst === undefined ? {} : { burst }) } }),
+  };
+}
+
+/** What a provider binary contributes to `runProvider`. */
+export interface RunProviderOptions {
+  /** The binary's name, for help, logs and traces. */
+  name: string;
+  version?: string;
+  /** One line saying what the provider is. */
+  description: string;
+  /** Flags of the provider itself, besides `serveFlags`. */
+  flags?: Flags;
+  /** Help text of `flags`. */
+  flagsHelp?: string;
+  /**
+   * Builds the provider from its flags. `close`, if returned, runs after the
+   * server has drained.
+   */
+  create(context: {
+    values: FlagValues;
+    logger: Logger;
+  }): Promise<{ provider: Provider; close?: () => Promise<void> }>;
+  /** Default: process.argv.slice(2). */
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The `main` of a provider binary: parses flags, sets up logging and
+ * tracing, builds the provider, serves it until SIGTERM or SIGINT, drains,
+ * and sets the exit code (0 after a clean stop, 2 for bad flags, 1 when
+ * start-up fails).
+ */
+export async function runProvider(options: RunProviderOptions): Promise<void> {
+  const env = options.env ?? process.env;
+  const usage = `${options.name}: ${options.description}\n\nUsage: ${options.name} [flags]\n\n${serveFlagsHelp}${
+    options.flagsHelp ? `\n\n${options.flagsHelp}` : ""
+  }\n`;
+  let values: FlagValues;
+  let serve: ReturnType<typeof serveOptionsFromFlags>;
+  try {
+    values = parseArgs({
+      args: options.argv ?? process.argv.slice(2),
+      options: { ...serveFlags, ...options.flags },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+    if (values["help"]) {
+      process.stdout.write(usage);
+      return;
+    }
+    serve = serveOptionsFromFlags(values, env);
+  } catch (err) {
+    process.stderr.write(`${options.name}: ${(err as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { logLevel, ...serveOptions } = serve;
+  const logger = createLogger({ name: options.name, level: logLevel });
+  const tracing = setupTracing({
+    serviceName: options.name,
+    ...(options.version ? { serviceVersion: options.version } : {}),
+    env,
+  });
+  try {
+    const { provider, close } = await options.create({ values, logger });
+    const server = await serveProvider(provider, { ...serveOptions, logger });
+    await server.closed;
+    await close?.();
+    process.exitCode = 0;
+  } catch (err) {
+    if (err instanceof ServeConfigError) {
+      process.stderr.write(`${options.name}: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      logger.fatal({ err }, "the provider failed to start");
+      process.exitCode = 1;
+    }
+  } finally {
+    await tracing.shutdown();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}

@@ -1,0 +1,59 @@
+import { context, propagation, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
+
+/** Options of `setupTracing`. */
+export interface TracingOptions {
+  /** The service.name resource attribute, for example "virtrigaud-provider-libvirt". */
+  serviceName: string;
+  serviceVersion?: string;
+  /**
+   * Where spans go. Default: an OTLP/HTTP exporter when
+   * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+   * (the exporter reads them); otherwise nowhere.
+   */
+  exporter?: SpanExporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Tracing as set up; `shutdown` flushes the spans still queued. */
+export interface Tracing {
+  readonly enabled: boolean;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Sets up OpenTelemetry tracing for a service process: the async context
+ * manager (so spans nest across awaits), W3C trace context and baggage
+ * propagation, and, when an exporter is configured, a global tracer provider
+ * exporting in batches. Call it once, first thing in `main`.
+ */
+export function setupTracing(options: TracingOptions): Tracing {
+  const env = options.env ?? process.env;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  );
+  const configured =
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"];
+  const exporter = options.exporter ?? (configured ? new OTLPTraceExporter() : undefined);
+  if (!exporter) return { enabled: false, shutdown: async () => {} };
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      "service.name": options.serviceName,
+      ...(options.serviceVersion ? { "service.version": options.serviceVersion } : {}),
+    }),
+    spanProcessors: [new BatchSpanProcessor({ exporter })],
+  });
+  trace.setGlobalTracerProvider(provider);
+  return { enabled: true, shutdown: () => provider.shutdown() };
+}
