@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { runProvider } from "@virtrigaud/contracts";
+import { createMockProvider } from "./mock-provider.js";
+import { mockFlags, mockFlagsHelp, mockOptionsFromFlags } from "./mock-flags.js";
+
+await runProvider({
+  name: "virtrigaud-provider-mock",
+  version: "0.1.0",
+  description: "the reference VirtRigaud provider, in memory, with seeded fault injection",
+  flags: mockFlags,
+  flagsHelp: mockFlagsHelp,
+  create({ values, logger }) {
+    const provider = createMockProvider({ ...mockOptionsFromFlags(values), logger });
+    return Promise.resolve({ provider, close: () => provider.close() });
+  },
+});

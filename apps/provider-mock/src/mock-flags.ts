@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { type FlagValues, parseDuration } from "@virtrigaud/contracts";
+import { type FaultConfig, type FaultRule, checkFaultRule, parseFaultSpec } from "./faults.js";
+import { type CapabilityFlag, type MockProviderOptions, capabilityFlags } from "./mock-provider.js";
+import { readSeedInventory } from "./seed-inventory.js";
+
+/** The mock's own command-line flags. */
+export const mockFlags = {
+  latency: { type: "string" },
+  seed: { type: "string" },
+  state: { type: "string" },
+  inventory: { type: "string" },
+  faults: { type: "string" },
+  fault: { type: "string", multiple: true },
+  disable: { type: "string" },
+} as const;
+
+export const mockFlagsHelp = `Mock provider flags:
+  --latency DURATION        how long every task takes, for example 200ms (default 0)
+  --seed N                  seed of generated addresses and fault decisions (default 1)
+  --state FILE              keep the inventory in this JSON file across restarts
+  --inventory FILE          JSON seed inventory: {"templates": [...], "vms": [{"name": ..., ...}]}
+  --faults FILE             JSON fault config: {"seed": N, "faults": [{"operation", "mode", ...}]}
+  --fault SPEC              one fault, repeatable: operation:mode[:key=value,...], for example
+                            create:fail:reason=unavailable,probability=0.5  describe:lie-power-state
+                            Modes: fail, delay, fail-after, fail-task, phantom-create, survive-delete,
+                            no-ip, lie-power-state, ignore-acpi
+  --disable CAP[,CAP]       declare capabilities unsupported: ${Object.keys(capabilityFlags).join(", ")}`;
+
+function text(values: FlagValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Turns the mock's flags into provider options.
+ *
+ * @throws Error naming the flag that does not parse.
+ */
+export function mockOptionsFromFlags(values: FlagValues): MockProviderOptions {
+  const options: MockProviderOptions = {};
+  const latency = text(values, "latency");
+  if (latency !== undefined) options.latencyMs = parseDuration(latency);
+  const seed = text(values, "seed");
+  if (seed !== undefined) {
+    options.seed = Number(seed);
+    if (!Number.isInteger(options.seed)) throw new Error(`--seed must be an integer, got ${seed}`);
+  }
+  const state = text(values, "state");
+  if (state) options.stateFile = state;
+  const inventory = text(values, "inventory");
+  if (inventory) options.inventory = readSeedInventory(inventory);
+
+  const faults: FaultRule[] = [];
+  const faultsFile = text(values, "faults");
+  if (faultsFile) {
+    const config = JSON.parse(readFileSync(faultsFile, "utf8")) as FaultConfig;
+    if (!Array.isArray(config.faults)) throw new Error(`${faultsFile}: "faults" must be a list`);
+    faults.push(...config.faults.map(checkFaultRule));
+    if (config.seed !== undefined && options.seed === undefined) options.seed = config.seed;
+  }
+  const specs = values["fault"];
+  for (const spec of Array.isArray(specs) ? specs : []) faults.push(parseFaultSpec(String(spec)));
+  if (faults.length) options.faults = faults;
+
+  const disable = text(values, "disable");
+  if (disable) {
+    const flags = disable
+      .split(",")
+      .map((f) => f.trim())
+      .filter(Boolean);
+    for (const flag of flags) {
+      if (!(flag in capabilityFlags)) {
+        throw new Error(
+          `--disable: ${flag} is not one of ${Object.keys(capabilityFlags).join(", ")}`,
+        );
+      }
+    }
+    options.disable = flags as CapabilityFlag[];
+  }
+  return options;
+}

@@ -1,0 +1,144 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type DiskType,
+  type Firmware,
+  IpSource,
+  type NetworkType,
+  type NicModel,
+  PowerState,
+  type VirtualMachineSchema,
+} from "@virtrigaud/contracts";
+
+/** A disk as the mock keeps it. */
+export interface DiskRecord {
+  name: string;
+  sizeGib: number;
+  type: DiskType;
+}
+
+/** The resources a VM runs with. */
+export interface MachineConfig {
+  cpu: number;
+  memoryMib: number;
+  disks: DiskRecord[];
+}
+
+/** A NIC as the mock keeps it. */
+export interface NicRecord {
+  network: string;
+  type: NetworkType;
+  model: NicModel;
+  macAddress: string;
+  staticAddress: string;
+}
+
+/** A snapshot and the configuration it restores. */
+export interface SnapshotRecord {
+  id: string;
+  name: string;
+  description: string;
+  includeMemory: boolean;
+  parentId: string;
+  powerState: PowerState;
+  createTime: number;
+  config: MachineConfig;
+}
+
+/**
+ * A VM as the mock keeps it. Plain data, so the whole inventory can be
+ * written to the state file as JSON.
+ */
+export interface VmRecord {
+  id: string;
+  name: string;
+  /** creating and deleting last while the operation's task runs. */
+  phase: "creating" | "ready" | "deleting";
+  /** The task of the create or delete in progress, handed out again to repeated calls. */
+  taskId: string;
+  powerState: PowerState;
+  firmware: Firmware;
+  config: MachineConfig;
+  /** Changes written to the configuration that take effect at the next power cycle. */
+  pending: Partial<MachineConfig> | undefined;
+  nics: NicRecord[];
+  /** The address the guest gets on its first NIC while it runs. */
+  guestAddress: string;
+  tags: string[];
+  labels: Record<string, string>;
+  image: string;
+  createTime: number;
+  snapshots: SnapshotRecord[];
+  currentSnapshotId: string;
+  /** For a linked clone: the VM and snapshot its disks are layered on. */
+  linkedTo: { vmId: string; snapshotId: string } | undefined;
+}
+
+/** How Describe and ListVMs may misreport a VM under fault injection. */
+export interface ReportFaults {
+  hideAddresses: boolean;
+  liePowerState: boolean;
+}
+
+function reportedPower(power: PowerState, lie: boolean): PowerState {
+  if (!lie) return power;
+  if (power === PowerState.ON) return PowerState.OFF;
+  if (power === PowerState.OFF) return PowerState.ON;
+  return power;
+}
+
+/** The wire form of a VM record. */
+export function toVirtualMachine(
+  vm: VmRecord,
+  faults: ReportFaults,
+): MessageInitShape<typeof VirtualMachineSchema> {
+  const running = vm.powerState === PowerState.ON && vm.phase === "ready";
+  const addresses =
+    running && !faults.hideAddresses
+      ? [
+          ...(vm.guestAddress
+            ? [
+                {
+                  address: vm.guestAddress,
+                  source: IpSource.GUEST_AGENT,
+                  macAddress: vm.nics[0]?.macAddress ?? "",
+                },
+              ]
+            : []),
+          ...vm.nics
+            .filter((n) => n.staticAddress)
+            .map((n) => ({
+              address: n.staticAddress,
+              source: IpSource.STATIC,
+              macAddress: n.macAddress,
+            })),
+        ]
+      : [];
+  return {
+    id: vm.id,
+    name: vm.name,
+    powerState: reportedPower(vm.powerState, faults.liePowerState),
+    ipAddresses: addresses,
+    consoleUrl: `vnc://127.0.0.1:${5900 + (Number(vm.id.replace(/\D/g, "")) % 1000)}`,
+    resources: {
+      cpu: vm.config.cpu,
+      memoryMib: vm.config.memoryMib,
+      firmware: vm.firmware,
+      disks: vm.config.disks,
+      networkInterfaces: vm.nics.map(({ network, type, model, macAddress }) => ({
+        network,
+        type,
+        model,
+        macAddress,
+      })),
+    },
+    tags: vm.tags,
+    labels: vm.labels,
+    providerFields: {
+      phase: vm.phase,
+      createTime: new Date(vm.createTime).toISOString(),
+      ...(vm.image ? { image: vm.image } : {}),
+      ...(vm.pending ? { pendingPowerCycle: "true" } : {}),
+      ...(vm.linkedTo ? { linkedTo: `${vm.linkedTo.vmId}@${vm.linkedTo.snapshotId}` } : {}),
+    },
+  };
+}
