@@ -36,6 +36,8 @@ export default defineConfig(
             { sourceTag: "type:app", onlyDependOnLibsWithTags: ["type:lib", "type:generated"] },
             { sourceTag: "type:lib", onlyDependOnLibsWithTags: ["type:lib", "type:generated"] },
             { sourceTag: "type:generated", onlyDependOnLibsWithTags: ["type:generated"] },
+            // Benchmarks drive whole services, apps included; nothing imports a benchmark.
+            { sourceTag: "type:bench", onlyDependOnLibsWithTags: ["*"] },
           ],
         },
       ],
