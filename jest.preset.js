@@ -16,6 +16,8 @@ export default {
     ],
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  // Sources first, so stray compiler output beside a .ts file never shadows it.
+  moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json", "node"],
   testEnvironmentOptions: {
     customExportConditions: ["@virtrigaud/source", "node", "node-addons"],
   },

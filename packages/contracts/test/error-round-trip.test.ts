@@ -61,7 +61,9 @@ describe.each<[ProviderClientProtocol, "1.1" | "2"]>([
   it("an unexpected exception arrives as INTERNAL without its message", async () => {
     const client = createProviderClient(test.server.url, { protocol, httpVersion, retry: false });
     try {
-      const error = (await client.describe({ vmId: `vm-${ErrorReason.INTERNAL}` }).catch((e: unknown) => e)) as ProviderError;
+      const error = (await client
+        .describe({ vmId: `vm-${ErrorReason.INTERNAL}` })
+        .catch((e: unknown) => e)) as ProviderError;
       expect(ProviderError.is(error, ErrorReason.INTERNAL)).toBe(true);
       expect(error.code).toBe(Code.Internal);
       expect(error.message).not.toContain("hunter2");

@@ -19,6 +19,7 @@ import type { Clock } from "../clock.js";
 import { ProviderError } from "../errors/provider-error.js";
 import type { ProviderMethodName } from "../provider.js";
 import { type RetryOptions, withRetries } from "./retry-policy.js";
+import { classifyCallError } from "./transport-errors.js";
 import { createClientTracingInterceptor } from "./trace-propagation.js";
 import { type WaitForTaskOptions, waitForTask } from "./wait-for-task.js";
 
@@ -190,6 +191,8 @@ export function createProviderClient(
           return raw[name](request, {
             ...callOptions,
             ...(remainingMs === undefined ? {} : { timeoutMs: remainingMs }),
+          }).catch((thrown: unknown) => {
+            throw classifyCallError(thrown, callOptions.signal);
           });
         },
         {

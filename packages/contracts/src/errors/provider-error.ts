@@ -2,6 +2,20 @@ import { type Code, ConnectError } from "@connectrpc/connect";
 import { type ErrorDetail, ErrorDetailSchema, ErrorReason } from "@virtrigaud/proto";
 import { codeOfReason, isRetryableReason, reasonName, reasonOfCode } from "./reason-codes.js";
 
+/**
+ * True for an Error from any realm: errors Node creates internally (socket
+ * and TLS failures) fail `instanceof Error` inside a vm context, a worker or
+ * a jest test environment.
+ */
+export function isErrorLike(value: unknown): value is Error & { code?: unknown; cause?: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === "string" &&
+    typeof (value as { name?: unknown }).name === "string"
+  );
+}
+
 /** Details that some reasons carry. */
 export interface ProviderErrorOptions {
   /** For INVALID_SPEC: the path of the offending field, for example "class.cpu". */
@@ -133,10 +147,7 @@ export class ProviderError extends Error {
       if (detail) return ProviderError.fromDetail(detail, thrown);
       return new ProviderError(reasonOfCode(thrown.code), thrown.rawMessage, { cause: thrown });
     }
-    if (
-      thrown instanceof Error &&
-      (thrown.name === "AbortError" || thrown.name === "TimeoutError")
-    ) {
+    if (isErrorLike(thrown) && (thrown.name === "AbortError" || thrown.name === "TimeoutError")) {
       const reason = thrown.cause ?? (thrown as { reason?: unknown }).reason;
       if (reason !== undefined && reason !== thrown) return ProviderError.from(reason);
       return thrown.name === "TimeoutError"
@@ -160,7 +171,7 @@ export class ProviderError extends Error {
   static is(value: unknown, reason?: ErrorReason): value is ProviderError {
     const isError =
       value instanceof ProviderError ||
-      (value instanceof Error &&
+      (isErrorLike(value) &&
         value.name === "ProviderError" &&
         typeof (value as { reason?: unknown }).reason === "number");
     return isError && (reason === undefined || (value as ProviderError).reason === reason);

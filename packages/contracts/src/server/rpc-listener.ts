@@ -1,5 +1,6 @@
 import { createServer as createHttp1Server } from "node:http";
 import {
+  constants,
   type Http2SecureServer,
   type Http2Server,
   type ServerHttp2Session,
@@ -13,9 +14,7 @@ import {
   createServer as createNetServer,
 } from "node:net";
 import type { SecureContextOptions } from "node:tls";
-import type { connectNodeAdapter } from "@connectrpc/connect-node";
-
-type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+import type { NodeHandler } from "./node-handler.js";
 
 /** Where and how to listen for RPCs. */
 export interface RpcListenOptions {
@@ -37,6 +36,11 @@ export interface RpcListener {
    * so calls in flight finish while new calls go elsewhere.
    */
   stopAccepting(): void;
+  /**
+   * Resolves when every response begun has been sent, or after `timeoutMs`.
+   * A call's handler returns before its response has left the socket.
+   */
+  responsesSent(timeoutMs: number): Promise<void>;
   /** Closes every connection now. */
   destroy(): void;
 }
@@ -66,7 +70,7 @@ function listen(server: NetServer, host: string, port: number): Promise<AddressI
  * HTTP/2 connection preface.
  */
 export async function listenRpc(
-  handler: NodeHandlerFn,
+  handler: NodeHandler,
   options: RpcListenOptions,
 ): Promise<RpcListener> {
   const sockets = new Set<Socket>();
@@ -75,10 +79,32 @@ export async function listenRpc(
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
+  // The highest stream id each session has accepted, for a GOAWAY that lets those finish.
+  const lastStreamIds = new WeakMap<ServerHttp2Session, number>();
   const trackSessions = (server: Http2Server | Http2SecureServer) => {
     server.on("session", (session: ServerHttp2Session) => {
       sessions.add(session);
       session.once("close", () => sessions.delete(session));
+      session.on("stream", (stream) => {
+        lastStreamIds.set(session, Math.max(lastStreamIds.get(session) ?? 0, stream.id ?? 0));
+      });
+    });
+  };
+
+  // Responses not yet sent, counted from the request event to the response's close.
+  let openResponses = 0;
+  let onAllSent: (() => void) | undefined;
+  const countResponses = (server: {
+    on(
+      event: "request",
+      listener: (req: unknown, res: { once(e: "close", l: () => void): unknown }) => void,
+    ): unknown;
+  }) => {
+    server.on("request", (_req, res) => {
+      openResponses++;
+      res.once("close", () => {
+        if (--openResponses === 0) onAllSent?.();
+      });
     });
   };
 
@@ -99,6 +125,7 @@ export async function listenRpc(
       handler,
     );
     trackSessions(server);
+    countResponses(server);
     server.on("connection", track);
     setSecureContext = (o) => server.setSecureContext(o);
     acceptor = server;
@@ -106,6 +133,8 @@ export async function listenRpc(
     const h2 = createHttp2Server(handler);
     const h1 = createHttp1Server(handler);
     trackSessions(h2);
+    countResponses(h2);
+    countResponses(h1);
     closeHttp1Idle = () => h1.closeIdleConnections();
     acceptor = createNetServer((socket) => {
       track(socket);
@@ -124,8 +153,22 @@ export async function listenRpc(
     setSecureContext: (o) => setSecureContext(o),
     stopAccepting() {
       acceptor.close();
-      for (const session of sessions) session.close();
+      // Not session.close(): its GOAWAY names stream 0 as the last one processed,
+      // which makes clients cancel the calls in flight.
+      for (const session of sessions) {
+        session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
+      }
       closeHttp1Idle();
+    },
+    responsesSent(timeoutMs) {
+      if (openResponses === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        onAllSent = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     },
     destroy() {
       for (const session of sessions) session.destroy();

@@ -174,7 +174,11 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
   });
   try {
     const { provider, close } = await options.create({ values, logger });
-    const server = await serveProvider(provider, { ...serveOptions, logger });
+    const server = await serveProvider(provider, {
+      ...serveOptions,
+      logger,
+      serviceName: options.name,
+    });
     await server.closed;
     await close?.();
     process.exitCode = 0;

@@ -21,6 +21,11 @@ export interface ServeProviderOptions {
    * server refuses to start with neither.
    */
   insecure?: boolean;
+  /**
+   * The service.name of the server's metrics. Default:
+   * "virtrigaud-provider-" followed by the provider type it declares.
+   */
+  serviceName?: string;
   /** Default: a JSON logger on standard output at level "info". */
   logger?: Logger;
   /** Default: the global tracer provider (no spans unless one is registered). */

@@ -2,10 +2,10 @@ import { type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import {
   type Capabilities,
@@ -31,6 +31,7 @@ import { createRateLimitInterceptor } from "./interceptors/rate-limit.js";
 import { createRequestContextInterceptor } from "./interceptors/request-context.js";
 import { createTracingInterceptor } from "./interceptors/tracing.js";
 import { createValidationInterceptor } from "./interceptors/validation.js";
+import { createNodeHandler } from "./node-handler.js";
 import { createOpsServer } from "./ops-server.js";
 import { listenRpc } from "./rpc-listener.js";
 import {
@@ -60,6 +61,15 @@ export interface ProviderServer {
   close(): Promise<void>;
   /** Resolves when the server has stopped, by `close()` or a signal. */
   readonly closed: Promise<void>;
+}
+
+/** Waits for `promise` at most `ms`; true when it settled in time. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function urlOf(scheme: string, address: AddressInfo): string {
@@ -127,6 +137,10 @@ export async function serveProvider(
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({
+    resource: resourceFromAttributes({
+      "service.name":
+        options.serviceName ?? `virtrigaud-provider-${capabilities.providerType || "unknown"}`,
+    }),
     readers: [prometheus, ...(options.metricReaders ?? [])],
   });
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
@@ -154,15 +168,16 @@ export async function serveProvider(
     createValidationInterceptor(),
     createCapabilityGateInterceptor(capabilities),
   ];
-  const handler = connectNodeAdapter({
-    shutdownSignal: shutdown.signal,
-    routes(router) {
+  const handler = createNodeHandler(
+    (router) => {
       router.service(ProviderService, createProviderServiceImpl(provider, capabilities, logger), {
         interceptors,
       });
       router.service(Health, createHealthService(health));
     },
-  });
+    { shutdownSignal: shutdown.signal },
+    logger,
+  );
 
   const rpc = await listenRpc(handler, {
     ...config.listen,
@@ -223,20 +238,12 @@ export async function serveProvider(
   const drain = async () => {
     health.drain();
     rpc.stopAccepting();
-    const timedOut = await Promise.race([
-      inflight.idle().then(() => false),
-      new Promise<boolean>((resolve) =>
-        setTimeout(() => resolve(true), config.drainTimeoutMs).unref(),
-      ),
-    ]);
-    if (timedOut) {
+    if (!(await within(inflight.idle(), config.drainTimeoutMs))) {
       logger.warn({ inflight: inflight.count }, "drain timeout: aborting calls in flight");
       shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-      await Promise.race([
-        inflight.idle(),
-        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-      ]);
+      await within(inflight.idle(), 1000);
     }
+    await rpc.responsesSent(1000);
     rpc.destroy();
     stopWatchingTls();
     health.stop();

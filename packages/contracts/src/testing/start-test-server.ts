@@ -20,7 +20,7 @@ export interface TestServerOptions {
 export interface TestServer {
   server: ProviderServer;
   client: ProviderClient;
-  /** Closes the client and drains the server. */
+  /** Drains the server, then closes the client. */
   close(): Promise<void>;
 }
 
@@ -43,8 +43,8 @@ export async function startTestServer(
     server,
     client,
     async close() {
-      client.close();
       await server.close();
+      client.close();
     },
   };
 }

@@ -1,14 +1,21 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorReason } from "@virtrigaud/proto";
 import { ProviderError } from "../../errors/provider-error.js";
 import { toConnectError } from "../../errors/wire.js";
 import { callInfoKey } from "../call-context.js";
 
-/** Why a call's signal aborted, as a typed error. */
+/**
+ * Why a call's signal aborted, as a typed error: the server's deadline, the
+ * server shutting down, or else the caller cancelling or going away (a
+ * client that times out resets its stream, usually before the server's own
+ * deadline fires, with a code that says nothing of why).
+ */
 function abortError(reason: unknown): ProviderError {
-  return reason instanceof ConnectError || ProviderError.is(reason)
-    ? ProviderError.from(reason)
-    : ProviderError.canceled("the call was cancelled");
+  const code = reason instanceof ConnectError ? reason.code : undefined;
+  if (code === Code.DeadlineExceeded)
+    return ProviderError.deadlineExceeded("the call's deadline passed");
+  if (code === Code.Unavailable) return ProviderError.from(reason);
+  return ProviderError.canceled("the caller cancelled the call or went away");
 }
 
 /**

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import {
+  CloneType,
+  ErrorReason,
+  Firmware,
+  ImageSourceKind,
+  PowerOperation,
+  ProviderError,
+  ServeConfigError,
+  createLogger,
+  serveProvider,
+} from "../src/index.js";
+import { type TestServer, startTestServer } from "../src/testing/index.js";
+import { stubProvider } from "./stub-provider.js";
+
+const quiet = {
+  listen: "127.0.0.1:0",
+  opsListen: false as const,
+  insecure: true,
+  handleSignals: false,
+  logger: createLogger({ level: "silent" }),
+};
+
+describe("start-up", () => {
+  it("refuses a provider that declares a capability it does not implement", async () => {
+    const liar = stubProvider({
+      getCapabilities: () =>
+        Promise.resolve({ capabilities: { snapshots: true, imagePrepare: true } }),
+    });
+    const start = serveProvider(liar, quiet);
+    await expect(start).rejects.toThrow(ServeConfigError);
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /declare snapshotCreate .*imagePrepare/s,
+    );
+  });
+
+  it("refuses memory snapshots declared without snapshots", async () => {
+    const liar = stubProvider({
+      getCapabilities: () => Promise.resolve({ capabilities: { memorySnapshots: true } }),
+    });
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /memory_snapshots is declared without snapshots/,
+    );
+  });
+});
+
+describe("a provider that declares little", () => {
+  let test: TestServer;
+  let calls = 0;
+  beforeAll(async () => {
+    // Implements snapshots and clones but declares only full clones, BIOS and templates.
+    const count = () => {
+      calls++;
+      return Promise.resolve({});
+    };
+    test = await startTestServer(
+      stubProvider({
+        getCapabilities: () =>
+          Promise.resolve({
+            capabilities: {
+              fullClones: true,
+              firmwareTypes: [Firmware.BIOS],
+              imageSources: [ImageSourceKind.TEMPLATE],
+            },
+          }),
+        snapshotCreate: count,
+        snapshotList: count,
+        clone: count,
+        create: count,
+        power: count,
+      }),
+    );
+  });
+  afterAll(() => test.close());
+
+  async function unsupported(call: Promise<unknown>): Promise<string> {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(ProviderError.is(error, ErrorReason.UNSUPPORTED)).toBe(true);
+    return (error as ProviderError).rawMessage;
+  }
+
+  it("answers UNSUPPORTED for undeclared RPCs without calling the provider", async () => {
+    const before = calls;
+    expect(await unsupported(test.client.snapshotList({ vmId: "vm-1" }))).toMatch(/snapshotList/);
+    expect(
+      await unsupported(
+        test.client.imagePrepare({
+          name: "img",
+          source: { source: { case: "template", value: "t" } },
+        }),
+      ),
+    ).toMatch(/imagePrepare/);
+    expect(calls).toBe(before);
+  });
+
+  it("answers UNSUPPORTED for undeclared options of declared RPCs", async () => {
+    expect(
+      await unsupported(
+        test.client.clone({ sourceVmId: "vm-1", name: "c", type: CloneType.LINKED }),
+      ),
+    ).toMatch(/linked clones/);
+    expect(
+      await unsupported(test.client.power({ vmId: "vm-1", operation: PowerOperation.SUSPEND })),
+    ).toMatch(/suspend/);
+    expect(
+      await unsupported(
+        test.client.create({
+          name: "a",
+          class: { cpu: 1, memoryMib: 512, firmware: Firmware.UEFI },
+        }),
+      ),
+    ).toMatch(/firmware FIRMWARE_UEFI/);
+    expect(
+      await unsupported(
+        test.client.create({
+          name: "a",
+          class: { cpu: 1, memoryMib: 512 },
+          image: { source: { case: "path", value: "/images/a.qcow2" } },
+        }),
+      ),
+    ).toMatch(/images from a path/);
+  });
+
+  it("passes declared RPCs and options through", async () => {
+    const before = calls;
+    await test.client.clone({ sourceVmId: "vm-1", name: "c", type: CloneType.FULL });
+    await test.client.power({ vmId: "vm-1", operation: PowerOperation.ON });
+    await test.client.create({
+      name: "a",
+      class: { cpu: 1, memoryMib: 512, firmware: Firmware.BIOS },
+    });
+    expect(calls).toBe(before + 3);
+  });
+
+  it("answers GetCapabilities from what was read at start", async () => {
+    const { capabilities } = await test.client.getCapabilities({});
+    expect(capabilities?.fullClones).toBe(true);
+    expect(capabilities?.snapshots).toBe(false);
+  });
+});

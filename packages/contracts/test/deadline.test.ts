@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ErrorReason, ProviderError, ProviderService } from "../src/index.js";
+import { type TestServer, startTestServer } from "../src/testing/index.js";
+import { aborted, stubProvider } from "./stub-provider.js";
+
+// What the provider saw of each call's signal, by VM id.
+const seen = new Map<string, Promise<unknown>>();
+const provider = stubProvider({
+  describe: async (request, ctx) => {
+    const abort = aborted(ctx);
+    seen.set(request.vmId, abort);
+    await abort; // work that only ends when the call is aborted
+    throw ProviderError.internal("the provider kept working after the abort");
+  },
+});
+
+let test: TestServer;
+beforeAll(async () => {
+  test = await startTestServer(provider);
+});
+afterAll(() => test.close());
+
+it("a client deadline aborts the provider's work and fails with DEADLINE_EXCEEDED", async () => {
+  const started = Date.now();
+  const error = await test.client
+    .describe({ vmId: "vm-deadline" }, { timeoutMs: 150 })
+    .catch((e: unknown) => e);
+  expect(ProviderError.is(error, ErrorReason.DEADLINE_EXCEEDED)).toBe(true);
+  expect(Date.now() - started).toBeLessThan(5000);
+  // The provider's signal fired: its work stopped.
+  await expect(seen.get("vm-deadline")).resolves.toBeDefined();
+});
+
+it("the server enforces the deadline a caller sends, and tells the provider why", async () => {
+  // No client-side timer, only the grpc-timeout header: the server's deadline fires.
+  const client = createClient(ProviderService, createGrpcTransport({ baseUrl: test.server.url }));
+  const error = await client
+    .describe({ vmId: "vm-server-deadline" }, { headers: { "grpc-timeout": "100m" } })
+    .catch((e: unknown) => e);
+  expect(ProviderError.from(error).reason).toBe(ErrorReason.DEADLINE_EXCEEDED);
+  const reason = await seen.get("vm-server-deadline");
+  expect(ProviderError.from(reason).reason).toBe(ErrorReason.DEADLINE_EXCEEDED);
+});
+
+it("the provider learns the deadline", async () => {
+  let deadline: number | undefined;
+  const server = await startTestServer(
+    stubProvider({
+      describe: (_request, ctx) => {
+        deadline = ctx.deadline;
+        return Promise.resolve({ exists: false });
+      },
+    }),
+  );
+  try {
+    const before = Date.now();
+    await server.client.describe({ vmId: "vm-1" }, { timeoutMs: 60_000 });
+    expect(deadline).toBeGreaterThan(before + 50_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 60_000);
+  } finally {
+    await server.close();
+  }
+});
+
+it("a client that cancels aborts the provider's work", async () => {
+  const controller = new AbortController();
+  const call = test.client
+    .describe({ vmId: "vm-cancel" }, { signal: controller.signal })
+    .catch((e: unknown) => e);
+  while (!seen.has("vm-cancel")) await new Promise((resolve) => setTimeout(resolve, 5));
+  controller.abort();
+  expect(ProviderError.is(await call, ErrorReason.CANCELED)).toBe(true);
+  await expect(seen.get("vm-cancel")).resolves.toBeDefined();
+});

@@ -1,0 +1,159 @@
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import {
+  ErrorReason,
+  ProviderError,
+  type ProviderServer,
+  ServeConfigError,
+  createLogger,
+  createProviderClient,
+  serveProvider,
+} from "../src/index.js";
+import { type TestCertificates, createTestCertificates } from "./certificates.js";
+import { stubProvider } from "./stub-provider.js";
+
+const quiet = {
+  opsListen: false as const,
+  handleSignals: false,
+  logger: createLogger({ level: "silent" }),
+};
+let pki: TestCertificates;
+
+beforeAll(() => {
+  pki = createTestCertificates();
+});
+afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
+
+/** The subject CN of the certificate a TLS server presents. */
+function presentedCertificate(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      { host: "127.0.0.1", port, ca: [readFileSync(pki.caCert)], servername: "localhost" },
+      () => {
+        resolve(String(socket.getPeerCertificate().subject.CN));
+        socket.end();
+      },
+    );
+    socket.on("error", reject);
+  });
+}
+
+describe("a plaintext server", () => {
+  it("refuses to start without insecure", async () => {
+    await expect(
+      serveProvider(stubProvider(), { ...quiet, listen: "127.0.0.1:0" }),
+    ).rejects.toThrow(ServeConfigError);
+    await expect(
+      serveProvider(stubProvider(), { ...quiet, listen: "127.0.0.1:0" }),
+    ).rejects.toThrow(/--insecure/);
+  });
+
+  it("refuses TLS and insecure together", async () => {
+    const tls = { certFile: pki.serverCert, keyFile: pki.serverKey };
+    await expect(
+      serveProvider(stubProvider(), { ...quiet, listen: "127.0.0.1:0", tls, insecure: true }),
+    ).rejects.toThrow(ServeConfigError);
+  });
+});
+
+describe("a TLS server", () => {
+  let server: ProviderServer;
+  beforeAll(async () => {
+    server = await serveProvider(stubProvider(), {
+      ...quiet,
+      listen: "127.0.0.1:0",
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+  });
+  afterAll(() => server.close());
+
+  it("serves https and a client that trusts its CA", async () => {
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    for (const protocol of ["connect", "grpc", "grpc-web"] as const) {
+      const client = createProviderClient(server.url, {
+        protocol,
+        tls: { caFile: pki.caCert },
+        retry: false,
+      });
+      await expect(client.validate({})).resolves.toMatchObject({ message: "stub" });
+      client.close();
+    }
+  });
+
+  it("is refused by a client that does not trust its CA", async () => {
+    const client = createProviderClient(server.url, { retry: false });
+    const error = await client.validate({}).catch((e: unknown) => e);
+    expect(ProviderError.is(error, ErrorReason.UNAUTHENTICATED)).toBe(true);
+    expect(String(error)).toMatch(/TLS handshake/);
+    client.close();
+  });
+});
+
+describe("a mutual TLS server", () => {
+  let server: ProviderServer;
+  beforeAll(async () => {
+    server = await serveProvider(stubProvider(), {
+      ...quiet,
+      listen: "127.0.0.1:0",
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
+    });
+  });
+  afterAll(() => server.close());
+
+  it("serves a client with a certificate from the trusted CA", async () => {
+    const client = createProviderClient(server.url, {
+      tls: { caFile: pki.caCert, certFile: pki.clientCert, keyFile: pki.clientKey },
+      retry: false,
+    });
+    await expect(client.validate({})).resolves.toMatchObject({ message: "stub" });
+    client.close();
+  });
+
+  it("refuses a client without a certificate", async () => {
+    const client = createProviderClient(server.url, { tls: { caFile: pki.caCert }, retry: false });
+    const error = await client.validate({}).catch((e: unknown) => e);
+    expect(ProviderError.is(error, ErrorReason.UNAUTHENTICATED)).toBe(true);
+    expect(String(error)).toMatch(/certificate required/);
+    client.close();
+  });
+
+  it("refuses a client whose certificate another CA signed", async () => {
+    const client = createProviderClient(server.url, {
+      tls: { caFile: pki.caCert, certFile: pki.strangerCert, keyFile: pki.strangerKey },
+      retry: false,
+    });
+    const error = await client.validate({}).catch((e: unknown) => e);
+    expect(ProviderError.is(error, ErrorReason.UNAVAILABLE)).toBe(true);
+    client.close();
+  });
+});
+
+describe("certificate reload", () => {
+  it("serves new certificates once the files change, without a restart", async () => {
+    const certFile = join(pki.dir, "live.crt");
+    const keyFile = join(pki.dir, "live.key");
+    copyFileSync(pki.serverCert, certFile);
+    copyFileSync(pki.serverKey, keyFile);
+    const server = await serveProvider(stubProvider(), {
+      ...quiet,
+      listen: "127.0.0.1:0",
+      tls: { certFile, keyFile },
+      tlsReloadIntervalMs: 20,
+    });
+    try {
+      expect(await presentedCertificate(server.port)).toBe("provider");
+      copyFileSync(pki.otherServerKey, keyFile);
+      copyFileSync(pki.otherServerCert, certFile);
+      let subject = "";
+      for (let i = 0; i < 100 && subject !== "provider-renewed"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        subject = await presentedCertificate(server.port);
+      }
+      expect(subject).toBe("provider-renewed");
+    } finally {
+      await server.close();
+    }
+  });
+});
