@@ -57,7 +57,9 @@ it("Watch streams each change of status", async () => {
   const { server, health } = await start();
   await server.health.refresh();
   const controller = new AbortController();
-  const stream = health.watch({ service: "" }, { signal: controller.signal })[Symbol.asyncIterator]();
+  const stream = health
+    .watch({ service: "" }, { signal: controller.signal })
+    [Symbol.asyncIterator]();
   const next = async (): Promise<ServingStatus | undefined> => {
     const result = await stream.next();
     return result.done ? undefined : result.value.status;
