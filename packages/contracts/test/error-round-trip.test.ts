@@ -75,6 +75,6 @@ describe.each<[ProviderClientProtocol, "1.1" | "2"]>([
 });
 
 it("maps every reason to its own Connect code", () => {
-  const codes = reasons.concat(ErrorReason.INTERNAL).map((r) => codeOfReason[r]);
+  const codes = [...reasons, ErrorReason.INTERNAL].map((r) => codeOfReason[r]);
   expect(new Set(codes).size).toBe(codes.length);
 });

@@ -4,7 +4,10 @@ import type { Logger } from "../logging/create-logger.js";
 /** What the harness knows about a call, shared from the interceptors with the provider's context. */
 export interface CallInfo {
   requestId: string;
+  /** A child logger with the request id, made on first use: most calls never log. */
   logger: Logger;
+  /** Whether debug lines are wanted, known without making the child logger. */
+  debug: boolean;
 }
 
 /** Where interceptors keep the CallInfo of a call. */

@@ -21,6 +21,7 @@ export function createRequestContextInterceptor(
     let child: Logger | undefined;
     const info: CallInfo = {
       requestId,
+      debug: logger.isLevelEnabled("debug"),
       get logger() {
         return (child ??= logger.child({ requestId, rpc: req.method.name }));
       },

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@jest/globals";
+import { ServeConfigError } from "./serve-options.js";
+import { serveOptionsFromFlags } from "./run-provider.js";
+
+describe("serve flags", () => {
+  it("maps flags to serve options", () => {
+    expect(
+      serveOptionsFromFlags(
+        {
+          listen: "127.0.0.1:9000",
+          "ops-listen": "off",
+          "tls-cert": "c.pem",
+          "tls-key": "k.pem",
+          "tls-client-ca": "ca.pem",
+          "drain-timeout": "5s",
+          "rate-limit-qps": "50",
+          "log-level": "debug",
+        },
+        {},
+      ),
+    ).toEqual({
+      logLevel: "debug",
+      insecure: false,
+      listen: "127.0.0.1:9000",
+      opsListen: false,
+      tls: { certFile: "c.pem", keyFile: "k.pem", clientCaFile: "ca.pem" },
+      drainTimeoutMs: 5000,
+      rateLimit: { qps: 50 },
+    });
+  });
+
+  it("falls back to VIRTRIGAUD_* variables, flags first", () => {
+    const options = serveOptionsFromFlags(
+      { listen: "127.0.0.1:1" },
+      { VIRTRIGAUD_LISTEN: "0.0.0.0:2", VIRTRIGAUD_INSECURE: "true", VIRTRIGAUD_LOG_LEVEL: "warn" },
+    );
+    expect(options).toMatchObject({ listen: "127.0.0.1:1", insecure: true, logLevel: "warn" });
+  });
+
+  it.each([
+    [{ "tls-cert": "c.pem" }, /go together/],
+    [{ "tls-client-ca": "ca.pem" }, /needs --tls-cert/],
+    [{ "log-level": "loud" }, /--log-level/],
+    [{ "rate-limit-qps": "-3" }, /positive/],
+    [{ "drain-timeout": "soon" }, /--drain-timeout/],
+  ])("refuses %j", (values, message) => {
+    expect(() => serveOptionsFromFlags(values, {})).toThrow(ServeConfigError);
+    expect(() => serveOptionsFromFlags(values, {})).toThrow(message);
+  });
+});
