@@ -46,10 +46,13 @@ check() {
   echo "buf breaking against $baseline"
   "$buf" breaking --against "$baseline"
   echo "regenerate and compare"
+  local before
+  before=$(mktemp -d)
+  trap 'rm -rf "$before"' RETURN
+  cp -R "$gen/." "$before"
   generate
-  if [ -n "$(git status --porcelain -- "$gen" proto third_party/proto)" ]; then
-    git status --short -- "$gen" proto third_party/proto
-    git --no-pager diff --stat -- "$gen"
+  if ! diff -r "$before" "$gen" >/dev/null; then
+    diff -r "$before" "$gen" | head -40 || true
     echo "generated code is stale: run 'npm run generate' and commit the result" >&2
     exit 1
   fi

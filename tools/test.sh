@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then runs
+# every check CI runs. This is the README's test command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NX_NO_CLOUD=true NX_DAEMON=false
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+
+step "install (npm ci)"
+npm ci --no-audit --no-fund
+
+step "wire contract: buf lint, buf breaking, generated code current"
+tools/proto.sh check
+
+step "build"
+npx nx run-many -t build --output-style=static
+
+step "typecheck sources and tests"
+npx nx run-many -t typecheck --output-style=static
+
+step "lint (zero warnings) and formatting"
+npm run --silent lint
+npx prettier --check . --log-level warn
+
+step "tests"
+npx nx run-many -t test --parallel=1 --output-style=stream
+
+printf '\nAll checks passed in %ss.\n' $((SECONDS - started))
