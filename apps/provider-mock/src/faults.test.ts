@@ -27,6 +27,12 @@ describe("parseFaultSpec", () => {
     ["create:fail:probability=2", /probability/],
     ["create:delay", /delayMs/],
     ["create:fail:oops", /key=value/],
+    ["create:fail:reason=unavailable:extra", /operation:mode/],
+    ["describe:delay:delay=200", /not one of reason/],
+    ["create:fail:times=abc", /times must be a number/],
+    ["create:fail:times=0", /times must be a whole number of at least 1/],
+    ["create:fail:mode=delay", /not one of reason/],
+    ["getCapabilities:fail", /read.* once at start-up/],
   ])("refuses %s", (spec, message) => {
     expect(() => parseFaultSpec(spec)).toThrow(message);
   });

@@ -18,8 +18,8 @@ import { createPrng } from "./prng.js";
  * - survive-delete: Delete answers success but the VM stays.
  * - no-ip: Describe and ListVMs never report an address.
  * - lie-power-state: Describe and ListVMs report ON as OFF and OFF as ON.
- * - ignore-acpi: the guest ignores graceful shutdown and reboot requests, so
- *   SHUTDOWN waits out its timeout and powers off hard.
+ * - ignore-acpi: the guest ignores graceful shutdown requests, so SHUTDOWN
+ *   waits out its timeout and powers off hard.
  */
 export const faultModes = [
   "fail",
@@ -71,6 +71,11 @@ const reasonsByName = new Map(
  * @throws Error naming what is wrong.
  */
 export function checkFaultRule(rule: FaultRule): FaultRule {
+  if (rule.operation === "getCapabilities") {
+    throw new Error(
+      "faults cannot target getCapabilities: the server reads capabilities once at start-up and answers from that copy",
+    );
+  }
   if (rule.operation !== "*" && !methodNames.has(rule.operation)) {
     throw new Error(
       `fault operation ${JSON.stringify(rule.operation)} is not an RPC (${[...methodNames].join(", ")} or *)`,
@@ -88,31 +93,53 @@ export function checkFaultRule(rule: FaultRule): FaultRule {
   }
   const probability = rule.probability ?? 1;
   if (!(probability >= 0 && probability <= 1))
-    throw new Error(`fault probability must be within 0 and 1`);
-  if (rule.mode === "delay" && !(Number(rule.delayMs) >= 0))
+    throw new Error("fault probability must be within 0 and 1");
+  const whole = (name: "delayMs" | "after" | "times", value: number | undefined, least: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= least)) {
+      throw new Error(
+        `fault ${name} must be a whole number of at least ${least}, got ${String(value)}`,
+      );
+    }
+  };
+  whole("delayMs", rule.delayMs, 0);
+  whole("after", rule.after, 0);
+  whole("times", rule.times, 1);
+  if (rule.mode === "delay" && rule.delayMs === undefined)
     throw new Error("a delay fault needs delayMs");
-  if (rule.mode === "fail-after" && !(Number(rule.after) >= 0))
+  if (rule.mode === "fail-after" && rule.after === undefined)
     throw new Error("a fail-after fault needs after");
   return { ...rule, probability };
 }
 
+const numericOptions = new Set(["probability", "delayMs", "after", "times"]);
+
 /**
  * Parses the command-line form of a rule: "operation:mode" followed by
- * ":key=value,key=value" options, for example
- * "create:fail:reason=unavailable,probability=0.5" or "describe:delay:delayMs=200".
+ * ":key=value,key=value" options (reason, probability, delayMs, after,
+ * times), for example "create:fail:reason=unavailable,probability=0.5" or
+ * "describe:delay:delayMs=200".
  *
  * @throws Error when the text does not parse.
  */
 export function parseFaultSpec(spec: string): FaultRule {
-  const [operation, mode, options = ""] = spec.split(":", 3);
-  if (!operation || !mode)
+  const [operation, mode, options = "", ...rest] = spec.split(":");
+  if (!operation || !mode || rest.length) {
     throw new Error(`fault ${JSON.stringify(spec)} is not operation:mode[:key=value,...]`);
+  }
   const rule: Record<string, unknown> = { operation, mode };
   for (const pair of options.split(",").filter(Boolean)) {
-    const [key, value] = pair.split("=", 2);
-    if (!key || value === undefined)
+    const [key = "", value, ...extra] = pair.split("=");
+    if (value === undefined || extra.length)
       throw new Error(`fault option ${JSON.stringify(pair)} is not key=value`);
-    rule[key] = key === "reason" ? value : Number(value);
+    if (key === "reason") rule[key] = value;
+    else if (numericOptions.has(key) && value !== "" && Number.isFinite(Number(value)))
+      rule[key] = Number(value);
+    else if (numericOptions.has(key))
+      throw new Error(`fault option ${key} must be a number, got ${JSON.stringify(value)}`);
+    else
+      throw new Error(
+        `fault option ${JSON.stringify(key)} is not one of reason, ${[...numericOptions].join(", ")}`,
+      );
   }
   return checkFaultRule(rule as unknown as FaultRule);
 }
@@ -145,14 +172,15 @@ export function createFaultInjector(config: FaultConfig, clock: Clock): FaultInj
     fired: 0,
   }));
 
-  const failure = (rule: FaultRule, operation: string) =>
-    new ProviderError(
-      reasonsByName.get(rule.reason ?? "unavailable") ?? ErrorReason.UNAVAILABLE,
-      `injected fault: ${operation} ${rule.mode}`,
-      {
-        retryAfterMs: 100,
-      },
-    );
+  const failure = (rule: FaultRule, operation: string) => {
+    const reason = reasonsByName.get(rule.reason ?? "unavailable") ?? ErrorReason.UNAVAILABLE;
+    // A retry time only where the contract has one.
+    const retryAfterMs =
+      reason === ErrorReason.RETRYABLE || reason === ErrorReason.RESOURCE_EXHAUSTED
+        ? 100
+        : undefined;
+    return new ProviderError(reason, `injected fault: ${operation} ${rule.mode}`, { retryAfterMs });
+  };
 
   /** The rules of `mode` that fire for this call, counting the match. */
   const firing = (operation: ProviderMethodName, mode: FaultMode): RuleState[] => {

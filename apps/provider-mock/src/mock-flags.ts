@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
-import { type FlagValues, parseDuration } from "@virtrigaud/contracts";
+import { type FlagValues, ServeConfigError, parseDuration } from "@virtrigaud/contracts";
 import { type FaultConfig, type FaultRule, checkFaultRule, parseFaultSpec } from "./faults.js";
 import { type CapabilityFlag, type MockProviderOptions, capabilityFlags } from "./mock-provider.js";
+import { readJsonFile } from "./read-json-file.js";
 import { readSeedInventory } from "./seed-inventory.js";
 
 /** The mock's own command-line flags. */
@@ -35,9 +35,18 @@ function text(values: FlagValues, name: string): string | undefined {
 /**
  * Turns the mock's flags into provider options.
  *
- * @throws Error naming the flag that does not parse.
+ * @throws ServeConfigError naming the flag or file that does not parse, so
+ * the binary exits with status 2 as for any bad flag.
  */
 export function mockOptionsFromFlags(values: FlagValues): MockProviderOptions {
+  try {
+    return parseMockFlags(values);
+  } catch (err) {
+    throw new ServeConfigError((err as Error).message, { cause: err });
+  }
+}
+
+function parseMockFlags(values: FlagValues): MockProviderOptions {
   const options: MockProviderOptions = {};
   const latency = text(values, "latency");
   if (latency !== undefined) options.latencyMs = parseDuration(latency);
@@ -54,7 +63,7 @@ export function mockOptionsFromFlags(values: FlagValues): MockProviderOptions {
   const faults: FaultRule[] = [];
   const faultsFile = text(values, "faults");
   if (faultsFile) {
-    const config = JSON.parse(readFileSync(faultsFile, "utf8")) as FaultConfig;
+    const config = readJsonFile(faultsFile) as FaultConfig;
     if (!Array.isArray(config.faults)) throw new Error(`${faultsFile}: "faults" must be a list`);
     faults.push(...config.faults.map(checkFaultRule));
     if (config.seed !== undefined && options.seed === undefined) options.seed = config.seed;

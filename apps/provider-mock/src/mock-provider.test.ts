@@ -24,26 +24,24 @@ import {
 import { type MockProviderOptions, createMockProvider } from "./mock-provider.js";
 
 const vmClass = { cpu: 2, memoryMib: 2048 };
-let running: { test: TestServer; close: () => Promise<void> } | undefined;
+/** Every mock a test started, closed after it. */
+const running: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
-  await running?.close();
-  running = undefined;
+  await Promise.all(running.splice(0).map((close) => close()));
 });
 
 /** Serves a mock on loopback with a fake clock; tasks take `latencyMs` of fake time. */
 async function serve(options: MockProviderOptions = {}) {
   const clock = options.clock ?? createFakeClock();
   const provider = createMockProvider({ latencyMs: 1000, ...options, clock });
-  const test = await startTestServer(provider);
-  running = {
-    test,
-    close: async () => {
-      await test.close();
-      await provider.close();
-    },
+  const test: TestServer = await startTestServer(provider);
+  const close = async () => {
+    await test.close();
+    await provider.close();
   };
-  return { client: test.client, clock: clock as FakeClock };
+  running.push(close);
+  return { client: test.client, clock: clock as FakeClock, close };
 }
 
 /** Finishes a task by moving fake time on, and returns its final state. */
@@ -364,8 +362,8 @@ describe("persistence and seeding", () => {
     try {
       const first = await serve({ stateFile, latencyMs: 0 });
       const { vmId } = await first.client.create({ name: "durable", class: vmClass });
-      await running?.close();
-      running = undefined;
+      await first.close();
+      running.splice(running.indexOf(first.close), 1);
       const second = await serve({ stateFile });
       expect((await second.client.describe({ vmId })).vm?.name).toBe("durable");
       expect((await second.client.create({ name: "next", class: vmClass })).vmId).not.toBe(vmId);
@@ -389,5 +387,73 @@ describe("persistence and seeding", () => {
         image: { source: { case: "template", value: "golden" } },
       }),
     ).resolves.toMatchObject({ vmId: expect.any(String) });
+  });
+});
+
+describe("the details a provider must get right", () => {
+  it("reports no console URL when the console capability is off", async () => {
+    const { client, clock } = await serve({ disable: ["console"] });
+    const { vmId, task } = await client.create({ name: "headless", class: vmClass });
+    await settle(client, clock, task);
+    expect((await client.describe({ vmId })).vm?.consoleUrl).toBe("");
+    const other = await serve();
+    const made = await other.client.create({ name: "with-console", class: vmClass });
+    expect((await other.client.describe({ vmId: made.vmId })).vm?.consoleUrl).toMatch(
+      /^https:\/\/console\.mock\.invalid\/vms\//,
+    );
+  });
+
+  it("hands a repeated SnapshotCreate the task still running", async () => {
+    const { client, clock } = await serve();
+    const { vmId, task } = await client.create({ name: "snappy", class: vmClass });
+    await settle(client, clock, task);
+    const first = await client.snapshotCreate({ vmId, name: "s1" });
+    const again = await client.snapshotCreate({ vmId, name: "s1" });
+    expect(again).toMatchObject({ snapshotId: first.snapshotId, task: { id: first.task?.id } });
+    await settle(client, clock, first.task);
+    expect((await client.snapshotCreate({ vmId, name: "s1" })).task).toBeUndefined();
+  });
+
+  it("takes back the base snapshot of a linked clone whose task fails", async () => {
+    const { client, clock } = await serve({
+      faults: [{ operation: "clone", mode: "fail-task", reason: "unavailable" }],
+    });
+    const source = await client.create({ name: "base", class: vmClass });
+    await settle(client, clock, source.task);
+    const clone = await client.clone({
+      sourceVmId: source.vmId,
+      name: "linky",
+      type: CloneType.LINKED,
+    });
+    expect((await client.snapshotList({ vmId: source.vmId })).snapshots).toHaveLength(1);
+    await clock.advance(1000);
+    const error = await failure(client.waitForTask(clone.task, { pollIntervalMs: 5 }));
+    expect(error.reason).toBe(ErrorReason.UNAVAILABLE);
+    expect((await client.snapshotList({ vmId: source.vmId })).snapshots).toEqual([]);
+    expect((await client.describe({ vmId: clone.vmId })).exists).toBe(false);
+  });
+
+  it("names the Create field when a file image fails its digest check", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mock-image-"));
+    try {
+      const file = join(dir, "disk.img");
+      writeFileSync(file, "bytes");
+      const { client, clock } = await serve();
+      const bad = {
+        url: pathToFileURL(file).href,
+        checksum: { algorithm: ChecksumAlgorithm.SHA256, value: "0".repeat(64) },
+      };
+      const made = await client.create({
+        name: "bad-image",
+        class: vmClass,
+        image: { source: { case: "url", value: bad } },
+      });
+      await clock.advance(1000);
+      const error = await failure(client.waitForTask(made.task, { pollIntervalMs: 5 }));
+      expect(error.field).toBe("image.url.checksum.value");
+      expect((await client.describe({ vmId: made.vmId })).exists).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

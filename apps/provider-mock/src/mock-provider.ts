@@ -192,14 +192,14 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
   const runTask = (
     description: string,
     failure: ProviderError | undefined,
-    apply: () => void | Promise<void>,
+    apply: (signal: AbortSignal) => void | Promise<void>,
     undo: () => void = () => {},
   ): TaskRef =>
     tasks.start(description, async ({ signal }) => {
       try {
         if (latencyMs > 0) await clock.sleep(latencyMs, signal);
         if (failure) throw failure;
-        await apply();
+        await apply(signal);
       } catch (err) {
         undo();
         throw err;
@@ -233,7 +233,11 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
   const reportFaults = (operation: ProviderMethodName) => ({
     hideAddresses: faults.fires(operation, "no-ip"),
     liePowerState: faults.fires(operation, "lie-power-state"),
+    console: capabilities.console,
   });
+
+  /** Tasks of snapshots still being taken, by snapshot id, so a repeated call joins them. */
+  const snapshotTasks = new Map<string, string>();
 
   /** Images whose ImagePrepare task is still running, so a repeated call joins it. */
   const preparing = new Map<string, { name: string; source: string; taskId: string }>();
@@ -267,18 +271,25 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     }
   };
 
-  /** Fetches a file:// image and checks its digest, as a real provider would after a download. */
-  const verifyFileImage = async (image: ImageSource | undefined, signal: AbortSignal) => {
+  /**
+   * Reads a file:// image and checks its digest, as a real provider would
+   * after a download; `field` is where the image sits in the request.
+   */
+  const verifyFileImage = async (
+    image: ImageSource | undefined,
+    field: string,
+    signal: AbortSignal,
+  ) => {
     if (image?.source.case !== "url" || !image.source.value.url.startsWith("file:")) return;
     const { url, checksum } = image.source.value;
     const data = await readFile(fileURLToPath(url), { signal }).catch((err: unknown) => {
-      throw ProviderError.invalidSpec("source.url.url", `cannot read ${url}`, { cause: err });
+      throw ProviderError.invalidSpec(`${field}.url.url`, `cannot read ${url}`, { cause: err });
     });
     const algorithm = checksum?.algorithm === ChecksumAlgorithm.SHA512 ? "sha512" : "sha256";
     const digest = createHash(algorithm).update(data).digest("hex");
     if (digest !== checksum?.value.toLowerCase()) {
       throw ProviderError.invalidSpec(
-        "source.url.checksum.value",
+        `${field}.url.checksum.value`,
         `the ${algorithm} digest of ${url} is ${digest}`,
       );
     }
@@ -312,25 +323,32 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     ...fields,
   });
 
-  /** Starts the task that finishes creating `vm`; repeated Creates get the same task. */
+  /**
+   * Starts the task that finishes creating `vm`; repeated Creates get the same
+   * task. When it fails, the VM goes, and so does whatever `undo` reverts.
+   */
   const finishCreate = (
     vm: VmRecord,
     operation: ProviderMethodName,
     powerOn: boolean,
     prepare?: (signal: AbortSignal) => Promise<void>,
+    undo: () => void = () => {},
   ) => {
     store.add(vm);
     const failure = faults.taskFailure(operation);
     const task = runTask(
       `${operation} ${vm.name}`,
       failure,
-      async () => {
-        await prepare?.(AbortSignal.timeout(60_000));
+      async (signal) => {
+        await prepare?.(signal);
         vm.phase = "ready";
         vm.taskId = "";
         if (powerOn) vm.powerState = PowerState.ON;
       },
-      () => store.remove(vm),
+      () => {
+        store.remove(vm);
+        undo();
+      },
     );
     vm.taskId = task.id;
     return { vmId: vm.id, task };
@@ -351,9 +369,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       return { message: `mock provider with ${store.vms.size} VMs` };
     },
 
-    async getCapabilities(_request, ctx) {
-      await enter("getCapabilities", ctx);
-      return { capabilities };
+    // No faults here: the server reads capabilities once, at start-up.
+    getCapabilities() {
+      return Promise.resolve({ capabilities });
     },
 
     async create(request, ctx) {
@@ -390,7 +408,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
         image,
       });
       return finishCreate(vm, "create", request.powerOn, (signal) =>
-        verifyFileImage(request.image, signal),
+        verifyFileImage(request.image, "image", signal),
       );
     },
 
@@ -424,13 +442,13 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     async power(request, ctx) {
       await enter("power", ctx);
       const vm = ready(request.vmId);
-      const failure = faults.taskFailure("power");
+      // Only a change makes a task, so only a change meets a fail-task fault.
       const change = (target: PowerState, waitMs = 0) => ({
         task: runTask(
           `power ${PowerOperation[request.operation]} ${vm.name}`,
-          failure,
-          async () => {
-            if (waitMs) await clock.sleep(waitMs, AbortSignal.timeout(waitMs + 60_000));
+          faults.taskFailure("power"),
+          async (signal) => {
+            if (waitMs) await clock.sleep(waitMs, signal);
             setPower(vm, target);
           },
         ),
@@ -548,7 +566,10 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       await enter("snapshotCreate", ctx);
       const vm = ready(request.vmId);
       const existing = vm.snapshots.find((s) => s.name === request.name);
-      if (existing) return { snapshotId: existing.id };
+      if (existing) {
+        const running = snapshotTasks.get(existing.id);
+        return { snapshotId: existing.id, ...(running ? { task: { id: running } } : {}) };
+      }
       const snapshot: SnapshotRecord = {
         id: store.newId("snap"),
         name: request.name,
@@ -564,12 +585,16 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       const task = runTask(
         `snapshot ${vm.name} as ${request.name}`,
         faults.taskFailure("snapshotCreate"),
-        () => {},
         () => {
+          snapshotTasks.delete(snapshot.id);
+        },
+        () => {
+          snapshotTasks.delete(snapshot.id);
           vm.snapshots = vm.snapshots.filter((s) => s !== snapshot);
           vm.currentSnapshotId = snapshot.parentId;
         },
       );
+      snapshotTasks.set(snapshot.id, task.id);
       return { snapshotId: snapshot.id, task };
     },
 
@@ -644,9 +669,10 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
         if (!base)
           throw ProviderError.notFound(`vm ${source.id} has no snapshot ${request.snapshotId}`);
       }
+      let undo = () => {};
       if (request.type === CloneType.LINKED && !base) {
         // A linked clone needs a fixed base: take a snapshot of the source now.
-        base = {
+        const made: SnapshotRecord = {
           id: store.newId("snap"),
           name: `clone-base-${request.name}`,
           description: `base of linked clone ${request.name}`,
@@ -656,8 +682,13 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
           createTime: clock.now(),
           config: copyConfig(source.config),
         };
-        source.snapshots.push(base);
-        source.currentSnapshotId = base.id;
+        source.snapshots.push(made);
+        source.currentSnapshotId = made.id;
+        base = made;
+        undo = () => {
+          source.snapshots = source.snapshots.filter((s) => s !== made);
+          if (source.currentSnapshotId === made.id) source.currentSnapshotId = made.parentId;
+        };
       }
       const vm = newVm(request.name, {
         firmware: source.firmware,
@@ -671,7 +702,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
             ? { vmId: source.id, snapshotId: base.id }
             : undefined,
       });
-      return finishCreate(vm, "clone", request.powerOn);
+      return finishCreate(vm, "clone", request.powerOn, undefined, undo);
     },
 
     async imagePrepare(request, ctx) {
@@ -695,8 +726,8 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       const task = runTask(
         `prepare image ${request.name}`,
         faults.taskFailure("imagePrepare"),
-        async () => {
-          await verifyFileImage(request.source, AbortSignal.timeout(60_000));
+        async (signal) => {
+          await verifyFileImage(request.source, "source", signal);
           preparing.delete(request.name);
           store.images.set(request.name, { name: request.name, source });
         },

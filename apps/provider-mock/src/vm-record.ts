@@ -73,10 +73,11 @@ export interface VmRecord {
   linkedTo: { vmId: string; snapshotId: string } | undefined;
 }
 
-/** How Describe and ListVMs may misreport a VM under fault injection. */
-export interface ReportFaults {
+/** What Describe and ListVMs report: faults that misreport, and whether consoles are declared. */
+export interface ReportOptions {
   hideAddresses: boolean;
   liePowerState: boolean;
+  console: boolean;
 }
 
 function reportedPower(power: PowerState, lie: boolean): PowerState {
@@ -89,7 +90,7 @@ function reportedPower(power: PowerState, lie: boolean): PowerState {
 /** The wire form of a VM record. */
 export function toVirtualMachine(
   vm: VmRecord,
-  faults: ReportFaults,
+  faults: ReportOptions,
 ): MessageInitShape<typeof VirtualMachineSchema> {
   const running = vm.powerState === PowerState.ON && vm.phase === "ready";
   const addresses =
@@ -118,7 +119,7 @@ export function toVirtualMachine(
     name: vm.name,
     powerState: reportedPower(vm.powerState, faults.liePowerState),
     ipAddresses: addresses,
-    consoleUrl: `vnc://127.0.0.1:${5900 + (Number(vm.id.replace(/\D/g, "")) % 1000)}`,
+    consoleUrl: faults.console ? `https://console.mock.invalid/vms/${vm.id}` : "",
     resources: {
       cpu: vm.config.cpu,
       memoryMib: vm.config.memoryMib,

@@ -29,6 +29,12 @@ it("refuses a flag it does not know, with usage", async () => {
   expect(failed.stderr).toMatch(/Usage: virtrigaud-provider-mock/);
 });
 
+it("refuses a bad mock flag with exit code 2", async () => {
+  const failed = await earlyExit(["--insecure", "--fault", "create:explode"]);
+  expect(failed.code).toBe(2);
+  expect(failed.stderr).toMatch(/fault mode "explode" is not one of/);
+});
+
 it("on SIGTERM lets a call in flight finish, then exits 0", async () => {
   const mock = await spawnMock([
     "--insecure",

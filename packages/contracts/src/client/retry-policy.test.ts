@@ -110,6 +110,20 @@ describe("retries", () => {
     expect(calls).toEqual([1000, 600, 200]);
   });
 
+  it("rejects with a typed CANCELED when the caller aborts during a backoff", async () => {
+    const controller = new AbortController();
+    const clock = createFakeClock();
+    const result = withRetries(() => Promise.reject(ProviderError.unavailable("down")), {
+      retry: {},
+      timeoutMs: undefined,
+      signal: controller.signal,
+      clock,
+    }).catch((e: unknown) => e);
+    await clock.advance(0);
+    controller.abort();
+    expect(ProviderError.is(await result, ErrorReason.CANCELED)).toBe(true);
+  });
+
   it("turns off with retry: false", async () => {
     const { attempt, calls } = failing(ProviderError.unavailable("down"));
     expect((await run(attempt, { retry: false })).error?.reason).toBe(ErrorReason.UNAVAILABLE);

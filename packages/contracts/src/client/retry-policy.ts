@@ -48,7 +48,9 @@ export async function withRetries<T>(
       const ceiling = Math.min(max, initial * 2 ** (n - 1));
       const wait = Math.max(error.retryAfterMs ?? 0, Math.floor(random() * ceiling));
       if (deadline !== undefined && clock.now() + wait >= deadline) throw error;
-      await clock.sleep(wait, options.signal);
+      await clock.sleep(wait, options.signal).catch((aborted: unknown) => {
+        throw ProviderError.from(aborted);
+      });
     }
   }
 }

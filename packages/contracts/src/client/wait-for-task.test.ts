@@ -58,6 +58,18 @@ it("throws the task's typed error", async () => {
   expect((error as ProviderError).rawMessage).toBe("snapshot in use");
 });
 
+it("rejects with a typed CANCELED when the caller aborts", async () => {
+  const clock = createFakeClock();
+  const controller = new AbortController();
+  const { getTask } = tasks({ done: false });
+  const result = waitForTask(getTask, "t-1", { clock, signal: controller.signal }).catch(
+    (e: unknown) => e,
+  );
+  await clock.advance(0);
+  controller.abort();
+  expect(ProviderError.is(await result, ErrorReason.CANCELED)).toBe(true);
+});
+
 it("gives up with DEADLINE_EXCEEDED after timeoutMs", async () => {
   const clock = createFakeClock();
   const { getTask } = tasks({ done: false });

@@ -28,8 +28,9 @@ type GetTask = (
  * Returns undefined at once for an operation that finished without a task.
  *
  * @throws ProviderError the task's typed error when it failed;
- * DEADLINE_EXCEEDED when `timeoutMs` passes first; the GetTask call's error
- * (NOT_FOUND for an unknown task) when polling fails.
+ * DEADLINE_EXCEEDED when `timeoutMs` passes first; CANCELED when the signal
+ * aborts; the GetTask call's error (NOT_FOUND for an unknown task) when
+ * polling fails.
  */
 export async function waitForTask(
   getTask: GetTask,
@@ -38,6 +39,18 @@ export async function waitForTask(
 ): Promise<Task | undefined> {
   const id = typeof task === "string" ? task : task?.id;
   if (!id) return undefined;
+  try {
+    return await pollUntilDone(getTask, id, options);
+  } catch (thrown) {
+    throw ProviderError.from(thrown);
+  }
+}
+
+async function pollUntilDone(
+  getTask: GetTask,
+  id: string,
+  options: WaitForTaskOptions,
+): Promise<Task> {
   const clock = options.clock ?? systemClock;
   const deadline = options.timeoutMs === undefined ? undefined : clock.now() + options.timeoutMs;
   const maxInterval = options.maxPollIntervalMs ?? 2000;

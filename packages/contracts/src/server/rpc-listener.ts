@@ -56,7 +56,7 @@ function startsLikeHttp2(chunk: Buffer): boolean {
 function listen(server: NetServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host, port }, () => {
+    server.listen({ port, ...(host ? { host } : {}) }, () => {
       server.off("error", reject);
       resolve(server.address() as AddressInfo);
     });

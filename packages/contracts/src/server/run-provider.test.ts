@@ -43,6 +43,7 @@ describe("serve flags", () => {
     [{ "log-level": "loud" }, /--log-level/],
     [{ "rate-limit-qps": "-3" }, /positive/],
     [{ "drain-timeout": "soon" }, /--drain-timeout/],
+    [{ "rate-limit-burst": "5" }, /needs --rate-limit-qps/],
   ])("refuses %j", (values, message) => {
     expect(() => serveOptionsFromFlags(values, {})).toThrow(ServeConfigError);
     expect(() => serveOptionsFromFlags(values, {})).toThrow(message);

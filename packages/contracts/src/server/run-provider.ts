@@ -27,16 +27,17 @@ export const serveFlags = {
 
 /** Help text of `serveFlags`. */
 export const serveFlagsHelp = `Server flags (environment fallback in brackets):
-  --listen HOST:PORT        RPC address [VIRTRIGAUD_LISTEN] (default 0.0.0.0:9443)
-  --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default 0.0.0.0:8080)
+  --listen HOST:PORT        RPC address; ":PORT" is every interface [VIRTRIGAUD_LISTEN] (default :9443)
+  --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default :8080)
   --tls-cert FILE           server certificate (PEM) [VIRTRIGAUD_TLS_CERT]
   --tls-key FILE            server key (PEM) [VIRTRIGAUD_TLS_KEY]
   --tls-client-ca FILE      require client certificates signed by these CAs (mutual TLS) [VIRTRIGAUD_TLS_CLIENT_CA]
   --insecure                serve plaintext; required when no certificate is given [VIRTRIGAUD_INSECURE=true]
-  --log-level LEVEL         fatal, error, warn, info, debug or trace [VIRTRIGAUD_LOG_LEVEL] (default info)
+  --log-level LEVEL         fatal, error, warn, info, debug, trace or silent [VIRTRIGAUD_LOG_LEVEL] (default info)
   --drain-timeout DURATION  how long SIGTERM waits for calls in flight [VIRTRIGAUD_DRAIN_TIMEOUT] (default 30s)
   --rate-limit-qps N        shed calls above N per second [VIRTRIGAUD_RATE_LIMIT_QPS]
-  --rate-limit-burst N      calls allowed at once above the rate [VIRTRIGAUD_RATE_LIMIT_BURST]
+  --rate-limit-burst N      calls admitted at once after a quiet spell, the token bucket's size [VIRTRIGAUD_RATE_LIMIT_BURST]
+                            (default: the rate rounded up)
   -h, --help                show this help`;
 
 const logLevels: readonly LogLevel[] = [
@@ -92,6 +93,9 @@ export function serveOptionsFromFlags(
   const drain = flag(values, env, "drain-timeout");
   const qps = numberFlag(values, env, "rate-limit-qps");
   const burst = numberFlag(values, env, "rate-limit-burst");
+  if (burst !== undefined && qps === undefined) {
+    throw new ServeConfigError("--rate-limit-burst needs --rate-limit-qps");
+  }
   let drainTimeoutMs: number | undefined;
   try {
     drainTimeoutMs = drain === undefined ? undefined : parseDuration(drain);

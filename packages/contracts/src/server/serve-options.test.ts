@@ -3,7 +3,7 @@ import { ServeConfigError, compileServeOptions, parseListenAddress } from "./ser
 
 it.each([
   ["127.0.0.1:9443", { host: "127.0.0.1", port: 9443 }],
-  [":8080", { host: "0.0.0.0", port: 8080 }],
+  [":8080", { host: "", port: 8080 }],
   ["[::1]:0", { host: "::1", port: 0 }],
   ["localhost:1", { host: "localhost", port: 1 }],
 ])("parses %s", (text, address) => {
@@ -16,8 +16,8 @@ it.each(["9443", "host:", "host:70000", "a:b:c"])("refuses %s", (text) => {
 
 it("applies production defaults", () => {
   expect(compileServeOptions({ insecure: true })).toMatchObject({
-    listen: { host: "0.0.0.0", port: 9443 },
-    opsListen: { host: "0.0.0.0", port: 8080 },
+    listen: { host: "", port: 9443 },
+    opsListen: { host: "", port: 8080 },
     drainTimeoutMs: 30_000,
     healthCheckIntervalMs: 10_000,
     handleSignals: true,

@@ -5,10 +5,14 @@ import type { TlsFiles } from "./tls.js";
 
 /** Options of `serveProvider`. Every field has a production default. */
 export interface ServeProviderOptions {
-  /** Host and port for RPCs (Connect, gRPC and gRPC-Web). Default: "0.0.0.0:9443". Port 0 picks a free port. */
+  /**
+   * Host and port for RPCs (Connect, gRPC and gRPC-Web). ":PORT" listens on
+   * every interface (IPv6 and IPv4 where available). Default: ":9443". Port 0
+   * picks a free port.
+   */
   listen?: string;
   /**
-   * Host and port for /healthz, /readyz and /metrics. Default: "0.0.0.0:8080".
+   * Host and port for /healthz, /readyz and /metrics. Default: ":8080".
    * `false` turns the endpoints off.
    */
   opsListen?: string | false;
@@ -65,7 +69,7 @@ export class ServeConfigError extends Error {
 }
 
 /**
- * Parses "host:port", "[v6]:port" or ":port" (all interfaces).
+ * Parses "host:port", "[v6]:port" or ":port" (every interface; the host is then "").
  *
  * @throws ServeConfigError for anything else.
  */
@@ -75,7 +79,7 @@ export function parseListenAddress(value: string): { host: string; port: number 
   if (!match || port > 65535) {
     throw new ServeConfigError(`listen address ${JSON.stringify(value)} is not host:port`);
   }
-  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+  return { host: match[1] ?? match[2] ?? "", port };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -106,11 +110,9 @@ export function compileServeOptions(options: ServeProviderOptions): CompiledServ
     positive("rateLimit.burst", options.rateLimit.burst, 1);
   }
   return {
-    listen: parseListenAddress(options.listen ?? "0.0.0.0:9443"),
+    listen: parseListenAddress(options.listen ?? ":9443"),
     opsListen:
-      options.opsListen === false
-        ? undefined
-        : parseListenAddress(options.opsListen ?? "0.0.0.0:8080"),
+      options.opsListen === false ? undefined : parseListenAddress(options.opsListen ?? ":8080"),
     tls: options.tls,
     tlsReloadIntervalMs: positive("tlsReloadIntervalMs", options.tlsReloadIntervalMs, 5000),
     rateLimit: options.rateLimit,

@@ -80,7 +80,7 @@ function urlOf(scheme: string, address: AddressInfo): string {
 function listenHttp(server: HttpServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host, port }, () => {
+    server.listen({ port, ...(host ? { host } : {}) }, () => {
       server.off("error", reject);
       resolve(server.address() as AddressInfo);
     });

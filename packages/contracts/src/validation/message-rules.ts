@@ -11,7 +11,7 @@ import {
   type StaticIpConfig,
   StaticIpConfigSchema,
 } from "@virtrigaud/proto";
-import { quote } from "./formats.js";
+import { codePointLength, quote } from "./formats.js";
 
 /** A broken rule: the field path relative to the message, and what is wrong. */
 export interface Violation {
@@ -67,10 +67,10 @@ function createRequest(m: CreateRequest): Violation | undefined {
   if (disks) return disks;
   for (const [key, value] of Object.entries(m.labels)) {
     const field = `labels[${quote(key)}]`;
-    if (!key || key.length > 256 || !printable.test(key)) {
+    if (!key || codePointLength(key) > 256 || !printable.test(key)) {
       return { field, message: "label keys must be 1 to 256 printable characters" };
     }
-    if (value.length > 256 || !printable.test(value)) {
+    if (codePointLength(value) > 256 || !printable.test(value)) {
       return { field, message: "label values must be at most 256 printable characters" };
     }
   }
