@@ -156,3 +156,15 @@ describe("a mock with faults", () => {
     expect((await client.listVMs({})).vms[0]?.powerState).toBe(PowerState.ON);
   });
 });
+
+describe("rules from a file", () => {
+  it.each([
+    [{ operation: "create", mode: "fail", probabilty: 0.5 }, /key "probabilty" is not one of/],
+    [{ operation: "create", mode: "fail", probability: "0.5" }, /probability must be a number/],
+    [{ operation: "create", mode: "delay", delayMs: 1.5 }, /delayMs must be a whole number/],
+  ])("are checked as strictly as flags: %j", (rule, message) => {
+    expect(() =>
+      createFaultInjector({ faults: [rule as unknown as FaultRule] }, createFakeClock()),
+    ).toThrow(message);
+  });
+});

@@ -65,12 +65,26 @@ const reasonsByName = new Map(
     .map((v) => [v.localName.toLowerCase(), v.number as ErrorReason]),
 );
 
+const numericOptions = new Set(["probability", "delayMs", "after", "times"]);
+const ruleKeys = new Set(["operation", "mode", "reason", ...numericOptions]);
+
 /**
  * Checks a rule and fills its defaults.
  *
  * @throws Error naming what is wrong.
  */
 export function checkFaultRule(rule: FaultRule): FaultRule {
+  // Rules also come from JSON files: check shapes, not only values.
+  if (typeof rule !== "object" || rule === null) throw new Error("a fault rule must be an object");
+  for (const [key, value] of Object.entries(rule)) {
+    if (!ruleKeys.has(key))
+      throw new Error(
+        `fault rule key ${JSON.stringify(key)} is not one of ${[...ruleKeys].join(", ")}`,
+      );
+    const want = key === "operation" || key === "mode" || key === "reason" ? "string" : "number";
+    if (typeof value !== want)
+      throw new Error(`fault rule ${key} must be a ${want}, got ${JSON.stringify(value)}`);
+  }
   if (rule.operation === "getCapabilities") {
     throw new Error(
       "faults cannot target getCapabilities: the server reads capabilities once at start-up and answers from that copy",
@@ -110,8 +124,6 @@ export function checkFaultRule(rule: FaultRule): FaultRule {
     throw new Error("a fail-after fault needs after");
   return { ...rule, probability };
 }
-
-const numericOptions = new Set(["probability", "delayMs", "after", "times"]);
 
 /**
  * Parses the command-line form of a rule: "operation:mode" followed by

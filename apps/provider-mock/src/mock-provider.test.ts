@@ -457,3 +457,22 @@ describe("the details a provider must get right", () => {
     }
   });
 });
+
+describe("shutdown", () => {
+  it("keeps work in progress in the state file and finishes it at the next start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mock-shutdown-"));
+    const stateFile = join(dir, "state.json");
+    try {
+      const first = await serve({ stateFile, latencyMs: 60_000 });
+      const { vmId } = await first.client.create({ name: "interrupted", class: vmClass });
+      await first.close(); // the create task is aborted, not undone
+      running.splice(running.indexOf(first.close), 1);
+      const second = await serve({ stateFile });
+      const { exists, vm } = await second.client.describe({ vmId });
+      expect(exists).toBe(true);
+      expect(vm?.providerFields["phase"]).toBe("ready");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -31,7 +31,7 @@ import {
 import { type FaultRule, createFaultInjector } from "./faults.js";
 import { MockStore } from "./mock-store.js";
 import { createPrng } from "./prng.js";
-import type { SeedInventory } from "./seed-inventory.js";
+import { type SeedInventory, checkSeedInventory } from "./seed-inventory.js";
 import {
   type MachineConfig,
   type SnapshotRecord,
@@ -65,7 +65,7 @@ export interface MockProviderOptions {
   faults?: FaultRule[];
   /** Keep the inventory in this JSON file, so it survives a restart. Default: memory only. */
   stateFile?: string;
-  /** Templates and VMs to start with. */
+  /** Templates and VMs to start with. Checked like `--inventory` files. */
   inventory?: SeedInventory;
   /** Capabilities to declare as unsupported. */
   disable?: CapabilityFlag[];
@@ -122,8 +122,11 @@ function copyConfig(config: MachineConfig): MachineConfig {
  * Creates the reference provider: every RPC, every capability, an in-memory
  * inventory (optionally persisted), tasks that take `latencyMs`, and seeded
  * fault injection.
+ *
+ * @throws Error when the seed inventory or a fault rule is invalid.
  */
 export function createMockProvider(options: MockProviderOptions = {}): MockProvider {
+  if (options.inventory) checkSeedInventory(options.inventory);
   const clock = options.clock ?? systemClock;
   const latencyMs = options.latencyMs ?? 0;
   const logger = options.logger ?? createLogger({ level: "silent" });
@@ -201,7 +204,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
         if (failure) throw failure;
         await apply(signal);
       } catch (err) {
-        undo();
+        // Stopped by shutdown: keep the work in progress, to be finished at the
+        // next start (see MockStore), rather than undo what the caller was promised.
+        if (!signal.aborted) undo();
         throw err;
       } finally {
         store.changed();
@@ -737,10 +742,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       return { image: prepared, task };
     },
 
-    close() {
-      tasks.close();
+    async close() {
+      await tasks.close();
       store.flush();
-      return Promise.resolve();
     },
   };
   return provider;

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "@jest/globals";
-import { readSeedInventory } from "./seed-inventory.js";
+import { createMockProvider } from "./mock-provider.js";
+import { checkSeedInventory, readSeedInventory } from "./seed-inventory.js";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -41,4 +42,13 @@ it.each([
   const file = write(content);
   expect(() => readSeedInventory(file)).toThrow(message);
   expect(() => readSeedInventory(file)).toThrow(file);
+});
+
+it("checks an inventory given in code, root disk included", () => {
+  expect(() =>
+    checkSeedInventory({ vms: [{ name: "a", disks: [{ name: "root", sizeGib: 0 }] }] }),
+  ).toThrow(/root disk needs a size of at least 1 GiB/);
+  expect(() => createMockProvider({ inventory: { vms: [{ name: "no;pe" }] } })).toThrow(
+    /vms\[0\]: name/,
+  );
 });

@@ -22,41 +22,58 @@ export interface SeedInventory {
 }
 
 /**
- * Reads a seed inventory from a JSON file. Each VM must meet the contract's
- * rules for the CreateRequest it stands for, and names must be unique.
+ * Checks an inventory: each VM must meet the contract's rules for the
+ * CreateRequest it stands for (its root disk included), and names must be
+ * unique.
  *
- * @throws Error naming the file and the offending entry.
+ * @throws Error naming the offending entry.
  */
-export function readSeedInventory(file: string): SeedInventory {
-  const data = readJsonFile(file);
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new Error(`${file}: an inventory is an object with "templates" and "vms"`);
+export function checkSeedInventory(inventory: SeedInventory): SeedInventory {
+  if (typeof inventory !== "object" || inventory === null || Array.isArray(inventory)) {
+    throw new Error('an inventory is an object with "templates" and "vms"');
   }
-  const inventory = data as SeedInventory;
   if (
     inventory.templates !== undefined &&
     !inventory.templates.every((t) => typeof t === "string" && t)
   ) {
-    throw new Error(`${file}: "templates" must be a list of names`);
+    throw new Error('"templates" must be a list of names');
   }
   const names = new Set<string>();
   for (const [i, vm] of (inventory.vms ?? []).entries()) {
     if (vm.powerState !== undefined && !["on", "off", "suspended"].includes(vm.powerState)) {
-      throw new Error(`${file}: vms[${i}].powerState must be on, off or suspended`);
+      throw new Error(`vms[${i}].powerState must be on, off or suspended`);
     }
+    const disks = vm.disks ?? [];
     const request = create(CreateRequestSchema, {
       name: String(vm.name ?? ""),
       class: { cpu: vm.cpu ?? 1, memoryMib: vm.memoryMib ?? 1024 },
-      disks: (vm.disks ?? []).filter((d) => d.name !== "root"),
+      rootDiskSizeGib: disks.find((d) => d.name === "root")?.sizeGib ?? 0,
+      disks: disks.filter((d) => d.name !== "root"),
       networks: (vm.networks ?? []).map((network) => ({ network })),
       labels: vm.labels ?? {},
       tags: vm.tags ?? [],
     });
     const violation = findViolation(CreateRequestSchema, request);
-    if (violation) throw new Error(`${file}: vms[${i}]: ${violation.field}: ${violation.message}`);
-    if (names.has(vm.name))
-      throw new Error(`${file}: vms[${i}]: the name ${vm.name} is used twice`);
+    if (violation) throw new Error(`vms[${i}]: ${violation.field}: ${violation.message}`);
+    if (disks.some((d) => d.name === "root" && !(d.sizeGib >= 1))) {
+      throw new Error(`vms[${i}]: the root disk needs a size of at least 1 GiB`);
+    }
+    if (names.has(vm.name)) throw new Error(`vms[${i}]: the name ${vm.name} is used twice`);
     names.add(vm.name);
   }
   return inventory;
+}
+
+/**
+ * Reads a seed inventory from a JSON file and checks it.
+ *
+ * @throws Error naming the file and the offending entry.
+ */
+export function readSeedInventory(file: string): SeedInventory {
+  const data = readJsonFile(file);
+  try {
+    return checkSeedInventory(data as SeedInventory);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
 }

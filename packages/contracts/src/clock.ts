@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { abortReason } from "./abort.js";
 
 /**
  * Time as the SDK sees it. Task trackers, limiters, retries and providers
@@ -13,11 +14,6 @@ export interface Clock {
    * the signal aborts first.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** Why a signal aborted, as the Error it is (AbortSignal types it as any). */
-export function abortReason(signal: AbortSignal | undefined): Error {
-  return (signal?.reason as Error | undefined) ?? new Error("aborted");
 }
 
 /** The real clock. */

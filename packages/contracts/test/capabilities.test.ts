@@ -141,3 +141,14 @@ describe("a provider that declares little", () => {
     expect(capabilities?.snapshots).toBe(false);
   });
 });
+
+describe("start-up with a provider that does not answer", () => {
+  it("gives up on getCapabilities after the probe timeout", async () => {
+    const stuck = stubProvider({ getCapabilities: () => new Promise(() => {}) });
+    const started = Date.now();
+    await expect(serveProvider(stuck, { ...quiet, healthCheckTimeoutMs: 100 })).rejects.toThrow(
+      /getCapabilities failed/,
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});

@@ -97,3 +97,13 @@ it("the first probe runs at start, without waiting for an interval", async () =>
   }
   expect(test.server.health.status).toBe(ServingStatus.SERVING);
 });
+
+it("a Validate that ignores its signal counts as failed after the probe timeout", async () => {
+  test = await startTestServer(stubProvider({ validate: () => new Promise(() => {}) }), {
+    serve: { healthCheckTimeoutMs: 100, healthCheckIntervalMs: 3_600_000 },
+  });
+  const started = Date.now();
+  await test.server.health.refresh();
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(test.server.health.status).toBe(ServingStatus.NOT_SERVING);
+});

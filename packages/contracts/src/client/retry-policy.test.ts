@@ -110,6 +110,27 @@ describe("retries", () => {
     expect(calls).toEqual([1000, 600, 200]);
   });
 
+  it.each([
+    ["an abort with any reason", () => new Error("user pressed stop"), ErrorReason.CANCELED],
+    [
+      "a timeout signal",
+      () => new DOMException("late", "TimeoutError"),
+      ErrorReason.DEADLINE_EXCEEDED,
+    ],
+  ])("maps %s during a backoff to a typed error", async (_what, reason, expected) => {
+    const controller = new AbortController();
+    const clock = createFakeClock();
+    const result = withRetries(() => Promise.reject(ProviderError.unavailable("down")), {
+      retry: {},
+      timeoutMs: undefined,
+      signal: controller.signal,
+      clock,
+    }).catch((e: unknown) => e);
+    await clock.advance(0);
+    controller.abort(reason());
+    expect(ProviderError.is(await result, expected)).toBe(true);
+  });
+
   it("rejects with a typed CANCELED when the caller aborts during a backoff", async () => {
     const controller = new AbortController();
     const clock = createFakeClock();

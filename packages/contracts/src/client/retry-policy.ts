@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from "../clock.js";
+import { callerAbortError } from "../abort.js";
 import { ProviderError } from "../errors/provider-error.js";
 
 /** When and how a client repeats a failed call. */
@@ -43,13 +44,14 @@ export async function withRetries<T>(
     try {
       return await attempt(remaining);
     } catch (thrown) {
+      if (options.signal?.aborted) throw callerAbortError(options.signal);
       const error = ProviderError.from(thrown);
-      if (!error.retryable || n >= maxAttempts || options.signal?.aborted) throw error;
+      if (!error.retryable || n >= maxAttempts) throw error;
       const ceiling = Math.min(max, initial * 2 ** (n - 1));
       const wait = Math.max(error.retryAfterMs ?? 0, Math.floor(random() * ceiling));
       if (deadline !== undefined && clock.now() + wait >= deadline) throw error;
       await clock.sleep(wait, options.signal).catch((aborted: unknown) => {
-        throw ProviderError.from(aborted);
+        throw options.signal?.aborted ? callerAbortError(options.signal) : aborted;
       });
     }
   }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { callerAbortError } from "../abort.js";
 import { ProviderError, isErrorLike } from "../errors/provider-error.js";
 
 // Certificate verification failures as Node and OpenSSL name them.
@@ -43,7 +44,9 @@ const isTlsCode = (code: string) =>
   certificateCodes.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_");
 
 /**
- * Names what a failed call ran into at the transport, where Connect reports
+ * Names why a call failed where Connect says it vaguely. A call the caller's
+ * own signal stopped is CANCELED (DEADLINE_EXCEEDED for a timeout signal).
+ * At the transport, where Connect reports
  * it vaguely: a TLS handshake that fails either way (a server certificate
  * the client does not trust, a client certificate the server refuses)
  * becomes UNAUTHENTICATED, which retrying does not fix; a stream the server
@@ -52,6 +55,7 @@ const isTlsCode = (code: string) =>
  * a socket that cannot connect or breaks.
  */
 export function classifyCallError(thrown: unknown, callerSignal: AbortSignal | undefined): unknown {
+  if (callerSignal?.aborted) return callerAbortError(callerSignal);
   if (!(thrown instanceof ConnectError)) return thrown;
   const tls = findCause(thrown.cause, isTlsCode);
   if (tls) {

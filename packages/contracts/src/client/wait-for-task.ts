@@ -2,6 +2,7 @@ import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { CallOptions } from "@connectrpc/connect";
 import type { GetTaskRequestSchema, GetTaskResponseSchema, Task, TaskRef } from "@virtrigaud/proto";
 import { type Clock, systemClock } from "../clock.js";
+import { callerAbortError } from "../abort.js";
 import { ProviderError } from "../errors/provider-error.js";
 
 /** Options of `waitForTask`. */
@@ -42,7 +43,7 @@ export async function waitForTask(
   try {
     return await pollUntilDone(getTask, id, options);
   } catch (thrown) {
-    throw ProviderError.from(thrown);
+    throw options.signal?.aborted ? callerAbortError(options.signal) : ProviderError.from(thrown);
   }
 }
 

@@ -1,4 +1,4 @@
-import { abortReason } from "../clock.js";
+import { abortReason } from "../abort.js";
 
 /** Runs at most `limit` operations at once; the rest wait in arrival order. */
 export interface ConcurrencyLimiter {

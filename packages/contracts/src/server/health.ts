@@ -4,6 +4,7 @@ import {
   type Health,
 } from "@virtrigaud/proto/health";
 import { ProviderService } from "@virtrigaud/proto";
+import { untilAborted } from "../abort.js";
 import { ProviderError } from "../errors/provider-error.js";
 import type { Logger } from "../logging/create-logger.js";
 
@@ -57,9 +58,10 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
   const probe = async (): Promise<ServingStatus> => {
     try {
-      await options.probe(
-        AbortSignal.any([AbortSignal.timeout(options.timeoutMs), stopped.signal]),
-      );
+      // Bounded even when the provider ignores the signal: a stuck Validate
+      // must not stop the monitor from probing again.
+      const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), stopped.signal]);
+      await untilAborted(options.probe(signal), signal);
       if (!draining) set(ServingStatus.SERVING, undefined);
     } catch (thrown) {
       if (!draining) set(ServingStatus.NOT_SERVING, ProviderError.from(thrown).message);

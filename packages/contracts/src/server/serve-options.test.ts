@@ -30,3 +30,33 @@ it("refuses to serve without TLS unless insecure is explicit", () => {
     /drainTimeoutMs/,
   );
 });
+
+it("a server on every interface reports a URL clients can use", async () => {
+  const { serveProvider } = await import("./serve-provider.js");
+  const { createLogger } = await import("../logging/create-logger.js");
+  const server = await serveProvider(
+    {
+      validate: () => Promise.resolve({}),
+      getCapabilities: () => Promise.resolve({}),
+      create: () => Promise.resolve({}),
+      delete: () => Promise.resolve({}),
+      power: () => Promise.resolve({}),
+      reconfigure: () => Promise.resolve({}),
+      describe: () => Promise.resolve({}),
+      listVMs: () => Promise.resolve({}),
+      getTask: () => Promise.resolve({}),
+    },
+    {
+      listen: ":0",
+      opsListen: false,
+      insecure: true,
+      handleSignals: false,
+      logger: createLogger({ level: "silent" }),
+    },
+  );
+  try {
+    expect(server.url).toMatch(/^http:\/\/localhost:\d+$/);
+  } finally {
+    await server.close();
+  }
+});

@@ -16,6 +16,8 @@ import {
   ValidateRequestSchema,
 } from "@virtrigaud/proto";
 import { Health } from "@virtrigaud/proto/health";
+import { untilAborted } from "../abort.js";
+import { ProviderError } from "../errors/provider-error.js";
 import { createRateLimiter } from "../limits/rate-limiter.js";
 import { type Logger, createLogger } from "../logging/create-logger.js";
 import type { Provider, ProviderContext, ProviderMethodName } from "../provider.js";
@@ -72,8 +74,17 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A URL clients can use: a server bound to every interface ("::" or
+ * "0.0.0.0") is reached here through localhost.
+ */
 function urlOf(scheme: string, address: AddressInfo): string {
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const unspecified = address.address === "::" || address.address === "0.0.0.0";
+  const host = unspecified
+    ? "localhost"
+    : address.family === "IPv6"
+      ? `[${address.address}]`
+      : address.address;
   return `${scheme}://${host}:${address.port}`;
 }
 
@@ -88,10 +99,18 @@ function listenHttp(server: HttpServer, host: string, port: number): Promise<Add
 }
 
 async function readCapabilities(provider: Provider, ctx: ProviderContext): Promise<Capabilities> {
-  const response = create(
-    GetCapabilitiesResponseSchema,
-    await provider.getCapabilities(create(GetCapabilitiesRequestSchema), ctx),
-  );
+  const answer = await untilAborted(
+    provider.getCapabilities(create(GetCapabilitiesRequestSchema), ctx),
+    ctx.signal,
+  ).catch((err: unknown) => {
+    throw new ServeConfigError(
+      `the provider's getCapabilities failed: ${ProviderError.from(err).message}`,
+      {
+        cause: err,
+      },
+    );
+  });
+  const response = create(GetCapabilitiesResponseSchema, answer);
   return response.capabilities ?? create(CapabilitiesSchema);
 }
 

@@ -105,7 +105,8 @@ describe("a task tracker", () => {
           task.signal.addEventListener("abort", () => reject(task.signal.reason as Error)),
         ),
     );
-    tracker.close();
+    await tracker.close();
+    expect(tracker.running).toBe(0);
     expect((await tracker.settled(ref.id)).error?.reason).toBe(ErrorReason.UNAVAILABLE);
   });
 });

@@ -48,7 +48,11 @@ export interface TaskTracker {
   /** Resolves when the task is done. @throws ProviderError NOT_FOUND for an unknown task. */
   settled(id: string): Promise<Task>;
   /** Aborts the signal of every running task. */
-  close(): void;
+  /**
+   * Aborts the signal of every running task and resolves when they have all
+   * settled, so what they leave behind can be saved.
+   */
+  close(): Promise<void>;
   /** Tasks not yet done. */
   readonly running: number;
 }
@@ -140,8 +144,9 @@ export function createTaskTracker(options: TaskTrackerOptions = {}): TaskTracker
       await entry.settled;
       return clone(TaskSchema, entry.task);
     },
-    close() {
+    async close() {
       closing.abort(ProviderError.unavailable("the provider is shutting down"));
+      await Promise.all([...entries.values()].map((entry) => entry.settled));
     },
   };
 }

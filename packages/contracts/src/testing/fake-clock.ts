@@ -1,4 +1,5 @@
-import { type Clock, abortReason } from "../clock.js";
+import { abortReason } from "../abort.js";
+import type { Clock } from "../clock.js";
 
 /** A Clock whose time moves only when a test says so. */
 export interface FakeClock extends Clock {
