@@ -3,24 +3,30 @@ import { type Capabilities, ProviderService } from "@virtrigaud/proto";
 import { ProviderError } from "../errors/provider-error.js";
 import type { Logger } from "../logging/create-logger.js";
 import type { Provider, ProviderContext, ProviderMethod, ProviderMethodName } from "../provider.js";
-import { callInfoKey } from "./call-context.js";
+import { type CallInfo, callInfoKey } from "./call-context.js";
 
-function providerContext(
-  ctx: HandlerContext,
-  method: ProviderMethodName,
-  fallback: Logger,
-): ProviderContext {
-  const info = ctx.values.get(callInfoKey);
-  const timeoutMs = ctx.timeoutMs();
-  return {
-    signal: ctx.signal,
-    deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
-    requestId: info?.requestId ?? "",
-    method,
-    get logger() {
-      return info?.logger ?? fallback;
-    },
-  };
+/** A provider's view of one call; a class so every call's context has one shape. */
+class CallContext implements ProviderContext {
+  readonly signal: AbortSignal;
+  readonly deadline: number | undefined;
+  readonly requestId: string;
+  readonly #info: CallInfo | undefined;
+
+  constructor(
+    ctx: HandlerContext,
+    readonly method: ProviderMethodName,
+    private readonly fallback: Logger,
+  ) {
+    this.#info = ctx.values.get(callInfoKey);
+    const timeoutMs = ctx.timeoutMs();
+    this.signal = ctx.signal;
+    this.deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    this.requestId = this.#info?.requestId ?? "";
+  }
+
+  get logger(): Logger {
+    return this.#info?.logger ?? this.fallback;
+  }
 }
 
 /**
@@ -41,7 +47,7 @@ export function createProviderServiceImpl(
       name === "getCapabilities"
         ? () => ({ capabilities })
         : method
-          ? (request, ctx) => method.call(provider, request, providerContext(ctx, name, logger))
+          ? (request, ctx) => method.call(provider, request, new CallContext(ctx, name, logger))
           : () => {
               throw ProviderError.unsupported(`${name} is not supported by this provider`);
             };

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
@@ -25,14 +26,14 @@ import { checkCapabilityAgreement } from "./capabilities.js";
 import { createProviderServiceImpl } from "./provider-routes.js";
 import { type HealthMonitor, createHealthMonitor, createHealthService } from "./health.js";
 import { createInflightCalls } from "./inflight-calls.js";
-import { createCallLoggingInterceptor } from "./interceptors/call-logging.js";
-import { createCallMetricsInterceptor } from "./interceptors/call-metrics.js";
-import { createCapabilityGateInterceptor } from "./interceptors/capability-gate.js";
-import { createErrorInterceptor } from "./interceptors/errors.js";
-import { createRateLimitInterceptor } from "./interceptors/rate-limit.js";
-import { createRequestContextInterceptor } from "./interceptors/request-context.js";
+import { createCallBoundaryInterceptor } from "./interceptors/call-boundary.js";
+import { callLoggingObserver } from "./interceptors/call-logging.js";
+import { createCallMetricsObserver } from "./interceptors/call-metrics.js";
+import { createCapabilityGuard } from "./interceptors/capability-gate.js";
+import { createGuardInterceptor } from "./interceptors/guards.js";
+import { createRateLimitGuard } from "./interceptors/rate-limit.js";
 import { createTracingInterceptor } from "./interceptors/tracing.js";
-import { createValidationInterceptor } from "./interceptors/validation.js";
+import { validationGuard } from "./interceptors/validation.js";
 import { createNodeHandler } from "./node-handler.js";
 import { createOpsServer } from "./ops-server.js";
 import { listenRpc } from "./rpc-listener.js";
@@ -176,17 +177,25 @@ export async function serveProvider(
     logger,
   });
   const shutdown = new AbortController();
+  // Every call in flight listens to it; there is no leak to warn about.
+  setMaxListeners(0, shutdown.signal);
 
+  // Outermost first. The call boundary folds the request context, error
+  // normalisation and observers into one layer, and guards are synchronous:
+  // every layer costs each call a promise hop.
   const interceptors = [
-    createRequestContextInterceptor(logger, inflight),
     createTracingInterceptor(tracer, propagator),
-    createCallMetricsInterceptor(meterProvider.getMeter("@virtrigaud/contracts")),
-    createCallLoggingInterceptor(),
-    createErrorInterceptor(),
-    ...(config.rateLimit ? [createRateLimitInterceptor(createRateLimiter(config.rateLimit))] : []),
-    createValidationInterceptor(),
-    createCapabilityGateInterceptor(capabilities),
+    createCallBoundaryInterceptor(logger, inflight, [
+      createCallMetricsObserver(meterProvider.getMeter("@virtrigaud/contracts"), inflight),
+      callLoggingObserver,
+    ]),
+    createGuardInterceptor([
+      ...(config.rateLimit ? [createRateLimitGuard(createRateLimiter(config.rateLimit))] : []),
+      validationGuard,
+      createCapabilityGuard(capabilities),
+    ]),
   ];
+
   const handler = createNodeHandler(
     (router) => {
       router.service(ProviderService, createProviderServiceImpl(provider, capabilities, logger), {

@@ -30,14 +30,13 @@ export interface Tracing {
 }
 
 /**
- * Sets up OpenTelemetry tracing for a service process: the async context
- * manager (so spans nest across awaits), W3C trace context and baggage
- * propagation, and, when an exporter is configured, a global tracer provider
- * exporting in batches. Call it once, first thing in `main`.
+ * Sets up OpenTelemetry tracing for a service process: W3C trace context and
+ * baggage propagation and, when an exporter is configured, a global tracer
+ * provider exporting in batches with the async context manager (so spans
+ * nest across awaits). Call it once, first thing in `main`.
  */
 export function setupTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
     new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
@@ -47,6 +46,9 @@ export function setupTracing(options: TracingOptions): Tracing {
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"];
   const exporter = options.exporter ?? (configured ? new OTLPTraceExporter() : undefined);
   if (!exporter) return { enabled: false, shutdown: async () => {} };
+  // Only with spans to export: on Node 20 the async context manager hooks
+  // every promise, which costs each call tens of microseconds.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       "service.name": options.serviceName,

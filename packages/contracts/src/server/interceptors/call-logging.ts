@@ -1,32 +1,24 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { callInfoKey } from "../call-context.js";
+import { Code } from "@connectrpc/connect";
+import type { CallObserver } from "./observers.js";
 
 /**
  * Logs each call: its start and success at debug, a failure at info, with
- * the duration and code. Never the request or response messages: they can hold
- * cloud-init data and other secrets.
+ * the duration and code. Never the request or response messages: they can
+ * hold cloud-init data and other secrets.
  */
-export function createCallLoggingInterceptor(): Interceptor {
-  return (next) => async (req) => {
-    const start = performance.now();
-    const info = req.contextValues.get(callInfoKey);
-    if (info?.debug) info.logger.debug("call started");
-    try {
-      const res = await next(req);
-      if (info?.debug)
-        info.logger.debug({ durationMs: elapsed(start), code: "ok" }, "call finished");
-      return res;
-    } catch (thrown) {
-      const error = ConnectError.from(thrown);
-      info?.logger.info(
-        { durationMs: elapsed(start), code: Code[error.code], error: error.rawMessage },
+export const callLoggingObserver: CallObserver = {
+  started(_req, info) {
+    if (info.debug) info.logger.debug("call started");
+  },
+  finished(_req, info, error, durationMs) {
+    const rounded = Math.round(durationMs * 1000) / 1000;
+    if (error) {
+      info.logger.info(
+        { durationMs: rounded, code: Code[error.code], error: error.rawMessage },
         "call failed",
       );
-      throw thrown;
+    } else if (info.debug) {
+      info.logger.debug({ durationMs: rounded, code: "ok" }, "call finished");
     }
-  };
-}
-
-function elapsed(start: number): number {
-  return Math.round((performance.now() - start) * 1000) / 1000;
-}
+  },
+};

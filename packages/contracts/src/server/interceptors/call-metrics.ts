@@ -1,6 +1,8 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { Meter } from "@opentelemetry/api";
+import { Code } from "@connectrpc/connect";
+import type { Attributes, Meter } from "@opentelemetry/api";
 import { protocolOf } from "../call-context.js";
+import type { InflightCalls } from "../inflight-calls.js";
+import type { CallObserver } from "./observers.js";
 
 /** The Connect code of a call's outcome in snake case, as in the Connect protocol: "ok", "not_found", ... */
 function codeName(code: Code | undefined): string {
@@ -12,38 +14,48 @@ function codeName(code: Code | undefined): string {
 }
 
 /**
- * Records per-call metrics: `rpc.server.duration` (a histogram in
- * milliseconds) and `rpc.server.active_requests`, by protocol, method and
- * outcome code.
+ * Records per-call metrics: `rpc.server.duration`, a histogram in
+ * milliseconds by protocol, method and outcome code, and
+ * `rpc.server.active_requests`, the calls in flight, read when metrics are
+ * collected rather than counted up and down on every call.
  */
-export function createCallMetricsInterceptor(meter: Meter): Interceptor {
+export function createCallMetricsObserver(meter: Meter, inflight: InflightCalls): CallObserver {
   const duration = meter.createHistogram("rpc.server.duration", {
     description: "Duration of RPCs served, by method and outcome.",
     unit: "ms",
   });
-  const active = meter.createUpDownCounter("rpc.server.active_requests", {
-    description: "RPCs being served now.",
-  });
-  return (next) => async (req) => {
-    const start = performance.now();
-    const attributes = {
-      "rpc.system": protocolOf(req.header),
-      "rpc.service": req.service.typeName,
-      "rpc.method": req.method.name,
-    };
-    active.add(1, attributes);
-    let code: Code | undefined;
-    try {
-      return await next(req);
-    } catch (thrown) {
-      code = ConnectError.from(thrown).code;
-      throw thrown;
-    } finally {
-      active.add(-1, attributes);
-      duration.record(performance.now() - start, {
-        ...attributes,
+  meter
+    .createObservableUpDownCounter("rpc.server.active_requests", {
+      description: "RPCs being served now.",
+    })
+    .addCallback((result) => result.observe(inflight.count));
+  // One attribute object per protocol, method and outcome, made once.
+  const attributeSets = new Map<string, Attributes>();
+  const attributesOf = (
+    protocol: string,
+    service: string,
+    method: string,
+    code: Code | undefined,
+  ) => {
+    const key = `${protocol} ${method} ${code ?? "ok"}`;
+    let attributes = attributeSets.get(key);
+    if (!attributes) {
+      attributes = {
+        "rpc.system": protocol,
+        "rpc.service": service,
+        "rpc.method": method,
         "rpc.response.status_code": codeName(code),
-      });
+      };
+      attributeSets.set(key, attributes);
     }
+    return attributes;
+  };
+  return {
+    finished(req, _info, error, durationMs) {
+      duration.record(
+        durationMs,
+        attributesOf(protocolOf(req.header), req.service.typeName, req.method.name, error?.code),
+      );
+    },
   };
 }

@@ -1,8 +1,8 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorReason } from "@virtrigaud/proto";
 import { ProviderError } from "../../errors/provider-error.js";
 import { toConnectError } from "../../errors/wire.js";
-import { callInfoKey } from "../call-context.js";
+import type { CallInfo } from "../call-context.js";
 
 /**
  * Why a call's signal aborted, as a typed error: the server's deadline, the
@@ -19,28 +19,21 @@ function abortError(reason: unknown): ProviderError {
 }
 
 /**
- * Turns whatever a call throws into the wire form of a ProviderError. When
+ * Turns whatever a call threw into the wire form of a ProviderError. When
  * the call's signal aborted (deadline, client cancel, shutdown), that is the
- * outcome, whatever the provider threw in response. INTERNAL errors have
- * their cause logged and reach the client as a generic message with the
- * request id.
+ * outcome, whatever the provider threw in response. An INTERNAL error has
+ * its cause logged and reaches the client as a generic message with the
+ * request id, which every error carries in its x-request-id metadata.
  */
-export function createErrorInterceptor(): Interceptor {
-  return (next) => async (req) => {
-    try {
-      return await next(req);
-    } catch (thrown) {
-      const info = req.contextValues.get(callInfoKey);
-      let error = req.signal.aborted ? abortError(req.signal.reason) : ProviderError.from(thrown);
-      if (error.reason === ErrorReason.INTERNAL) {
-        info?.logger.error({ err: error.cause ?? error }, "internal error");
-        error = ProviderError.internal(
-          `internal error; the provider's log has the details under request id ${info?.requestId ?? "unknown"}`,
-        );
-      }
-      const wire = toConnectError(error);
-      if (info) wire.metadata.set("x-request-id", info.requestId);
-      throw wire;
-    }
-  };
+export function toWireError(thrown: unknown, signal: AbortSignal, info: CallInfo): ConnectError {
+  let error = signal.aborted ? abortError(signal.reason) : ProviderError.from(thrown);
+  if (error.reason === ErrorReason.INTERNAL) {
+    info.logger.error({ err: error.cause ?? error }, "internal error");
+    error = ProviderError.internal(
+      `internal error; the provider's log has the details under request id ${info.requestId}`,
+    );
+  }
+  const wire = toConnectError(error);
+  wire.metadata.set("x-request-id", info.requestId);
+  return wire;
 }

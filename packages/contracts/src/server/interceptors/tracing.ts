@@ -50,6 +50,13 @@ export function createTracingInterceptor(
       },
       parent,
     );
+    if (!span.isRecording()) {
+      // Nothing to record (no tracer provider, or not sampled): skip the
+      // bookkeeping, but still hand a caller's trace context on to the provider.
+      return trace.getSpanContext(parent)
+        ? context.with(trace.setSpan(parent, span), () => next(req))
+        : next(req);
+    }
     try {
       const res = await context.with(trace.setSpan(parent, span), () => next(req));
       span.setAttribute("rpc.grpc.status_code", 0); // OK

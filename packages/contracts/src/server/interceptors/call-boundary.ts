@@ -1,0 +1,41 @@
+import type { ConnectError, Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../../logging/create-logger.js";
+import { callInfoKey } from "../call-context.js";
+import type { InflightCalls } from "../inflight-calls.js";
+import { toWireError } from "./errors.js";
+import type { CallObserver } from "./observers.js";
+import { createCallInfo } from "./request-context.js";
+
+/**
+ * Where a call enters and leaves the harness, in one interceptor layer (each
+ * layer costs every call a promise hop): it gives the call its CallInfo and
+ * returns the request id in x-request-id, counts it in flight for drain,
+ * turns whatever it throws into the wire form of a ProviderError, and runs
+ * the observers (metrics, access log) around it, who see that final error.
+ */
+export function createCallBoundaryInterceptor(
+  logger: Logger,
+  inflight: InflightCalls,
+  observers: readonly CallObserver[],
+): Interceptor {
+  return (next) => async (req) => {
+    const info = createCallInfo(req, logger);
+    req.contextValues.set(callInfoKey, info);
+    inflight.enter();
+    const start = performance.now();
+    for (const observer of observers) observer.started?.(req, info);
+    let error: ConnectError | undefined;
+    try {
+      const res = await next(req);
+      res.header.set("x-request-id", info.requestId);
+      return res;
+    } catch (thrown) {
+      error = toWireError(thrown, req.signal, info);
+      throw error;
+    } finally {
+      const durationMs = performance.now() - start;
+      for (const observer of observers) observer.finished(req, info, error, durationMs);
+      inflight.leave();
+    }
+  };
+}
