@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * What the provider server harness costs: Describe answered by the full
+ * harness (the provider-mock binary), by bare connect-node and by grpc-js,
+ * each in its own process, loaded from yet another process.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BenchOptions, benchUsage, parseBenchOptions } from "./bench-options.js";
+import { createChildProcesses } from "./child-processes.js";
+import type { BenchProtocol } from "./describe-call.js";
+import { pickMedianRuns } from "./median-run.js";
+import { computeOverheads, targetOverheadPercent } from "./overhead.js";
+import { formatReport } from "./report.js";
+import { type CaseResult, runCase } from "./run-case.js";
+import { startServers } from "./start-servers.js";
+
+let options: BenchOptions | undefined;
+try {
+  options = parseBenchOptions(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n\n${benchUsage}`);
+  process.exit(2);
+}
+if (!options) {
+  process.stdout.write(benchUsage);
+  process.exit(0);
+}
+
+const children = createChildProcesses();
+const workDir = mkdtempSync(join(tmpdir(), "virtrigaud-bench-"));
+const cleanUp = async () => {
+  await children.stopAll();
+  rmSync(workDir, { recursive: true, force: true });
+};
+// Whatever happens, no server outlives the run: Ctrl-C and kill stop exactly our children.
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the servers\n`);
+    void cleanUp().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+process.once("exit", () => children.killAllNow());
+
+try {
+  const servers = await startServers(children, workDir);
+  for (const s of servers) process.stderr.write(`${s.name}: ${s.url} (pid ${s.pid})\n`);
+  const runs: CaseResult[] = [];
+  // Rounds run every case once, so a slow spell of the machine hits all servers alike.
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const protocol of ["grpc", "connect"] satisfies BenchProtocol[]) {
+      for (const inflight of options.inflight) {
+        for (const server of servers.filter((s) => s.protocols.includes(protocol))) {
+          process.stderr.write(
+            `round ${round}/${options.rounds}: ${server.name} over ${protocol}, ${inflight} in flight\n`,
+          );
+          runs.push(await runCase(children, server, protocol, inflight, options));
+        }
+      }
+    }
+  }
+  const results = pickMedianRuns(runs);
+  process.stdout.write(`${formatReport(options, results)}\n`);
+  if (options.jsonFile) {
+    const figures = {
+      options,
+      targetOverheadPercent,
+      results,
+      runs,
+      overheads: computeOverheads(results).map(({ grpcJs: _, ...o }) => o),
+    };
+    writeFileSync(options.jsonFile, `${JSON.stringify(figures, null, 2)}\n`);
+  }
+} catch (err) {
+  // After Ctrl-C the load process dies with the servers; that is not a failure to report.
+  if (!interrupted) process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,48 @@
+import { fileURLToPath } from "node:url";
+import type { BenchOptions } from "./bench-options.js";
+import type { ChildProcesses } from "./child-processes.js";
+import type { BenchProtocol } from "./describe-call.js";
+import type { CaseFigures } from "./latency-stats.js";
+import type { RunningServer, ServerName } from "./start-servers.js";
+
+/** One measured combination and its figures. */
+export interface CaseResult extends CaseFigures {
+  server: ServerName;
+  protocol: BenchProtocol;
+  inflight: number;
+}
+
+const loadWorker = fileURLToPath(new URL("./load-worker.js", import.meta.url));
+
+/**
+ * Measures one server, protocol and concurrency from a fresh load process,
+ * so the client has its own core's worth of event loop and a new connection.
+ *
+ * @throws Error when the load process fails (a call failed, or it crashed).
+ */
+export async function runCase(
+  children: ChildProcesses,
+  server: RunningServer,
+  protocol: BenchProtocol,
+  inflight: number,
+  options: BenchOptions,
+): Promise<CaseResult> {
+  const child = children.startNode(
+    "load",
+    loadWorker,
+    [
+      ...["--url", server.url, "--protocol", protocol, "--inflight", String(inflight)],
+      ...["--duration-ms", String(options.durationMs), "--warmup-ms", String(options.warmupMs)],
+      ...["--max-calls", String(options.maxCalls), "--server-pid", String(server.pid)],
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let output = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const line = output.trim().split("\n").at(-1);
+  if (code !== 0 || !line) {
+    throw new Error(`load against ${server.name} over ${protocol} failed (exit ${code})`);
+  }
+  return { server: server.name, protocol, inflight, ...(JSON.parse(line) as CaseFigures) };
+}
