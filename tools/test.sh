@@ -25,6 +25,7 @@ npm run --silent lint
 npx prettier --check . --log-level warn
 
 step "tests"
-npx nx run-many -t test --parallel=1 --output-style=stream
+# Bounded: a hung test fails the run in minutes, not at the CI limit.
+timeout --foreground 30m npx nx run-many -t test --parallel=1 --output-style=stream
 
 printf '\nAll checks passed in %ss.\n' $((SECONDS - started))
