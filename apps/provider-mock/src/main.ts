@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { runProvider } from "@virtrigaud/contracts";
 import { createMockProvider } from "./mock-provider.js";
 import { mockFlags, mockFlagsHelp, mockOptionsFromFlags } from "./mock-flags.js";

@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError, createProviderClient } from "@virtrigaud/contracts";
-import { EarlyExit, spawnMock } from "./spawn-mock.js";
+import { EarlyExit, repoRoot, spawnMock } from "./spawn-mock.js";
 
 /** Starts the mock expecting it to exit before serving. */
 async function earlyExit(args: string[]): Promise<EarlyExit> {
@@ -14,6 +16,18 @@ async function earlyExit(args: string[]): Promise<EarlyExit> {
   expect(outcome).toBeInstanceOf(EarlyExit);
   return outcome as EarlyExit;
 }
+
+it("is installed as the virtrigaud-provider-mock command, as npx finds it", async () => {
+  const { stdout } = await promisify(execFile)(
+    "npx",
+    ["--no", "--", "virtrigaud-provider-mock", "--help"],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    },
+  );
+  expect(stdout).toMatch(/^virtrigaud-provider-mock: the reference VirtRigaud provider/);
+});
 
 it("refuses to serve plaintext without --insecure", async () => {
   const failed = await earlyExit([]);
