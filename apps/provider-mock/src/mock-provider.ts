@@ -359,6 +359,28 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     return { vmId: vm.id, task };
   };
 
+  /** Records a snapshot of the VM as it is now, on top of its current one. Memory only when it runs. */
+  const takeSnapshot = (
+    vm: VmRecord,
+    name: string,
+    description: string,
+    includeMemory: boolean,
+  ) => {
+    const snapshot: SnapshotRecord = {
+      id: store.newId("snap"),
+      name,
+      description,
+      includeMemory: includeMemory && vm.powerState === PowerState.ON,
+      parentId: vm.currentSnapshotId,
+      powerState: vm.powerState,
+      createTime: clock.now(),
+      config: copyConfig(vm.config),
+    };
+    vm.snapshots.push(snapshot);
+    vm.currentSnapshotId = snapshot.id;
+    return snapshot;
+  };
+
   /** Moves a VM to a power state; powering off makes pending changes take effect. */
   const setPower = (vm: VmRecord, state: PowerState) => {
     if (state === PowerState.OFF && vm.pending) {
@@ -575,18 +597,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
         const running = snapshotTasks.get(existing.id);
         return { snapshotId: existing.id, ...(running ? { task: { id: running } } : {}) };
       }
-      const snapshot: SnapshotRecord = {
-        id: store.newId("snap"),
-        name: request.name,
-        description: request.description,
-        includeMemory: request.includeMemory && vm.powerState === PowerState.ON,
-        parentId: vm.currentSnapshotId,
-        powerState: vm.powerState,
-        createTime: clock.now(),
-        config: copyConfig(vm.config),
-      };
-      vm.snapshots.push(snapshot);
-      vm.currentSnapshotId = snapshot.id;
+      const snapshot = takeSnapshot(vm, request.name, request.description, request.includeMemory);
       const task = runTask(
         `snapshot ${vm.name} as ${request.name}`,
         faults.taskFailure("snapshotCreate"),
@@ -677,18 +688,12 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       let undo = () => {};
       if (request.type === CloneType.LINKED && !base) {
         // A linked clone needs a fixed base: take a snapshot of the source now.
-        const made: SnapshotRecord = {
-          id: store.newId("snap"),
-          name: `clone-base-${request.name}`,
-          description: `base of linked clone ${request.name}`,
-          includeMemory: false,
-          parentId: source.currentSnapshotId,
-          powerState: source.powerState,
-          createTime: clock.now(),
-          config: copyConfig(source.config),
-        };
-        source.snapshots.push(made);
-        source.currentSnapshotId = made.id;
+        const made = takeSnapshot(
+          source,
+          `clone-base-${request.name}`,
+          `base of linked clone ${request.name}`,
+          false,
+        );
         base = made;
         undo = () => {
           source.snapshots = source.snapshots.filter((s) => s !== made);
