@@ -13,6 +13,7 @@ export default defineConfig(
       "**/out-tsc/**",
       "**/coverage/**",
       ".nx/**",
+      ".testbed/**",
       "packages/proto/src/gen/**",
     ],
   },

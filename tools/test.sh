@@ -26,6 +26,14 @@ tools/proto.sh check
 step "build"
 npx nx run-many -t build --output-style=static
 
+step "test beds: the real daemons integration tests use, on 127.0.0.1"
+export VIRTRIGAUD_TESTBED=${VIRTRIGAUD_TESTBED:-$PWD/.testbed}
+tools/testbed/up.sh
+trap 'tools/testbed/down.sh' EXIT
+for env_file in "$VIRTRIGAUD_TESTBED"/*.env; do
+  if [ -e "$env_file" ]; then . "$env_file"; fi
+done
+
 step "typecheck sources and tests"
 npx nx run-many -t typecheck --output-style=static
 
