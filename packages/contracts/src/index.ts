@@ -58,6 +58,7 @@ export type { Violation } from "./validation/message-rules.js";
 // Serving a provider.
 export { serveProvider, type ProviderServer } from "./server/serve-provider.js";
 export {
+  type ServeOptions,
   type ServeProviderOptions,
   ServeConfigError,
   compileServeOptions,
@@ -80,6 +81,23 @@ export {
 } from "./server/capabilities.js";
 export { setupTracing, type Tracing, type TracingOptions } from "./telemetry/setup-tracing.js";
 export { parseDuration } from "./duration.js";
+
+// Serving and calling any Connect service the VirtRigaud way.
+export {
+  serveServices,
+  servedService,
+  type ServedService,
+  type ServeServicesOptions,
+  type ServicesServer,
+} from "./server/serve-services.js";
+export type { CallGuard } from "./server/interceptors/guards.js";
+export {
+  createServiceClient,
+  type ServiceClient,
+  type ServiceClientOptions,
+  type ClientProtocol,
+  type ClientTlsOptions,
+} from "./client/create-service-client.js";
 
 // Calling a provider.
 export {

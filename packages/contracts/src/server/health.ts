@@ -3,7 +3,6 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   type Health,
 } from "@virtrigaud/proto/health";
-import { ProviderService } from "@virtrigaud/proto";
 import { untilAborted } from "../abort.js";
 import { ProviderError } from "../errors/provider-error.js";
 import type { Logger } from "../logging/create-logger.js";
@@ -123,11 +122,15 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   return monitor;
 }
 
-/** The services grpc.health.v1 reports on: the server as a whole ("") and ProviderService. */
-const knownServices = new Set(["", ProviderService.typeName]);
-
-/** The grpc.health.v1.Health service, backed by a health monitor. */
-export function createHealthService(monitor: HealthMonitor): ServiceImpl<typeof Health> {
+/**
+ * The grpc.health.v1.Health service, backed by a health monitor, reporting
+ * on the server as a whole ("") and on each of `serviceNames`.
+ */
+export function createHealthService(
+  monitor: HealthMonitor,
+  serviceNames: readonly string[],
+): ServiceImpl<typeof Health> {
+  const knownServices = new Set(["", ...serviceNames]);
   return {
     check(request) {
       if (!knownServices.has(request.service)) {

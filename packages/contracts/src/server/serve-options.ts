@@ -3,8 +3,11 @@ import type { MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "../logging/create-logger.js";
 import type { TlsFiles } from "./tls.js";
 
-/** Options of `serveProvider`. Every field has a production default. */
-export interface ServeProviderOptions {
+/**
+ * Options every VirtRigaud server shares (`serveProvider`, `serveServices`).
+ * Every field has a production default.
+ */
+export interface ServeOptions {
   /**
    * Host and port for RPCs (Connect, gRPC and gRPC-Web). ":PORT" listens on
    * every interface (IPv6 and IPv4 where available). Default: ":9443". Port 0
@@ -26,8 +29,9 @@ export interface ServeProviderOptions {
    */
   insecure?: boolean;
   /**
-   * The service.name of the server's metrics. Default:
-   * "virtrigaud-provider-" followed by the provider type it declares.
+   * The service.name of the server's metrics. Default for a provider:
+   * "virtrigaud-provider-" followed by the provider type it declares;
+   * otherwise "virtrigaud".
    */
   serviceName?: string;
   /** Default: a JSON logger on standard output at level "info". */
@@ -50,7 +54,10 @@ export interface ServeProviderOptions {
   handleSignals?: boolean;
 }
 
-/** ServeProviderOptions with defaults applied and addresses parsed. */
+/** Options of `serveProvider`. */
+export type ServeProviderOptions = ServeOptions;
+
+/** ServeOptions with defaults applied and addresses parsed. */
 export interface CompiledServeOptions {
   listen: { host: string; port: number };
   opsListen: { host: string; port: number } | undefined;
@@ -96,7 +103,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * @throws ServeConfigError when neither TLS nor `insecure` is given, when
  * both are, or when a value is out of range.
  */
-export function compileServeOptions(options: ServeProviderOptions): CompiledServeOptions {
+export function compileServeOptions(options: ServeOptions): CompiledServeOptions {
   if (!options.tls && !options.insecure) {
     throw new ServeConfigError(
       "refusing to serve without TLS: give certificate files (--tls-cert, --tls-key) or pass --insecure explicitly",

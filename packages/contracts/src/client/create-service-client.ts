@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import type {
+  DescMethodServerStreaming,
+  DescMethodUnary,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import {
+  type CallOptions,
+  type Interceptor,
+  type Transport,
+  createClient,
+} from "@connectrpc/connect";
+import {
+  Http2SessionManager,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { type TextMapPropagator, type TracerProvider, trace } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { Clock } from "../clock.js";
+import { ProviderError } from "../errors/provider-error.js";
+import { type RetryOptions, withRetries } from "./retry-policy.js";
+import { createClientTracingInterceptor } from "./trace-propagation.js";
+import { classifyCallError } from "./transport-errors.js";
+
+/** The wire protocol a client speaks. All three reach the same server port. */
+export type ClientProtocol = "connect" | "grpc" | "grpc-web";
+
+/** TLS toward the server: PEM contents, or paths to read them from. */
+export interface ClientTlsOptions {
+  /** CAs that sign the server's certificate. Default: Node's bundled roots. */
+  ca?: string | Buffer;
+  caFile?: string;
+  /** A client certificate, for mutual TLS. */
+  cert?: string | Buffer;
+  certFile?: string;
+  /** The client certificate's key, for mutual TLS. */
+  key?: string | Buffer;
+  keyFile?: string;
+  /** The name to verify the server's certificate against, when it differs from the URL's host. */
+  serverName?: string;
+}
+
+/** Options of `createServiceClient`. */
+export interface ServiceClientOptions {
+  /** Default: "connect". */
+  protocol?: ClientProtocol;
+  /** Default: "2". HTTP/1.1 works with the Connect and gRPC-Web protocols. */
+  httpVersion?: "1.1" | "2";
+  /** TLS options for https endpoints. */
+  tls?: ClientTlsOptions;
+  /** Deadlines per RPC in milliseconds, by the method's local name ("listVMs"). A call's own `timeoutMs` wins. */
+  timeouts?: Record<string, number | undefined>;
+  /** The deadline of RPCs `timeouts` does not name. Default: 30000 ms. */
+  defaultTimeoutMs?: number;
+  /** Retries of RETRYABLE, UNAVAILABLE and RESOURCE_EXHAUSTED failures of unary calls; `false` turns them off. */
+  retry?: RetryOptions | false;
+  /** Headers sent with every call, for example authorization. */
+  headers?: Record<string, string>;
+  /** Connect interceptors, run inside the SDK's own. */
+  interceptors?: Interceptor[];
+  /** Default: the global tracer provider. */
+  tracerProvider?: TracerProvider;
+  /** Writes the trace context into calls. Default: W3C Trace Context. */
+  propagator?: TextMapPropagator;
+  /** For retry backoff. */
+  clock?: Clock;
+}
+
+type Methods<S extends DescService> = S["method"];
+
+/**
+ * A typed client of a service: unary methods return promises, server-streaming
+ * methods async iterables. Every failure is a `ProviderError`.
+ */
+export type ServiceClient<S extends DescService> = {
+  [M in keyof Methods<S>]: Methods<S>[M] extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : Methods<S>[M] extends DescMethodServerStreaming<infer I, infer O>
+      ? (request: MessageInitShape<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
+      : never;
+} & {
+  /** Closes the client's connection. */
+  close(): void;
+};
+
+function pem(
+  value: string | Buffer | undefined,
+  file: string | undefined,
+): string | Buffer | undefined {
+  return value ?? (file ? readFileSync(file) : undefined);
+}
+
+function staticHeaders(headers: Record<string, string>): Interceptor {
+  const fixed = Object.entries(headers);
+  return (next) => (req) => {
+    for (const [name, value] of fixed) if (!req.header.has(name)) req.header.set(name, value);
+    return next(req);
+  };
+}
+
+async function* typedErrors<T>(
+  stream: AsyncIterable<T>,
+  signal: AbortSignal | undefined,
+): AsyncIterable<T> {
+  try {
+    yield* stream;
+  } catch (thrown) {
+    throw ProviderError.from(classifyCallError(thrown, signal));
+  }
+}
+
+/**
+ * Creates a client of any Connect service at `endpoint` ("http://host:port"
+ * for plaintext HTTP/2, "https://host:port" for TLS): typed errors rebuilt
+ * from the server's detail, a deadline per RPC, retries with jittered
+ * backoff of retryable unary failures, TLS and mutual TLS, and W3C trace
+ * propagation. `createProviderClient` is built on it.
+ *
+ * @throws Error when a TLS file cannot be read.
+ */
+export function createServiceClient<S extends DescService>(
+  service: S,
+  endpoint: string,
+  options: ServiceClientOptions = {},
+): ServiceClient<S> {
+  const tls = options.tls;
+  const nodeOptions = tls
+    ? {
+        ...(pem(tls.ca, tls.caFile) ? { ca: pem(tls.ca, tls.caFile) } : {}),
+        ...(pem(tls.cert, tls.certFile) ? { cert: pem(tls.cert, tls.certFile) } : {}),
+        ...(pem(tls.key, tls.keyFile) ? { key: pem(tls.key, tls.keyFile) } : {}),
+        ...(tls.serverName ? { servername: tls.serverName } : {}),
+      }
+    : {};
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
+    "@virtrigaud/contracts",
+  );
+  const interceptors: Interceptor[] = [
+    createClientTracingInterceptor(tracer, options.propagator ?? new W3CTraceContextPropagator()),
+    ...(options.headers ? [staticHeaders(options.headers)] : []),
+    ...(options.interceptors ?? []),
+  ];
+
+  const sessionManager =
+    options.httpVersion === "1.1" ? undefined : new Http2SessionManager(endpoint, {}, nodeOptions);
+  const common = { baseUrl: endpoint, interceptors };
+  const http = sessionManager
+    ? { httpVersion: "2" as const, sessionManager }
+    : { httpVersion: "1.1" as const, nodeOptions };
+  let transport: Transport;
+  switch (options.protocol ?? "connect") {
+    case "grpc":
+      transport = createGrpcTransport({ ...common, ...http });
+      break;
+    case "grpc-web":
+      transport = createGrpcWebTransport({ ...common, ...http });
+      break;
+    case "connect":
+      transport = createConnectTransport({ ...common, ...http });
+      break;
+  }
+  const raw = createClient(service, transport) as unknown as Record<
+    string,
+    (request: unknown, options: CallOptions) => Promise<unknown> | AsyncIterable<unknown>
+  >;
+
+  const client: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    const name = method.localName;
+    const call = raw[name];
+    if (!call) continue;
+    if (method.methodKind === "server_streaming") {
+      client[name] = (request: unknown, callOptions: CallOptions = {}) =>
+        typedErrors(call(request, callOptions) as AsyncIterable<unknown>, callOptions.signal);
+      continue;
+    }
+    if (method.methodKind !== "unary") continue;
+    const defaultTimeout = options.timeouts?.[name] ?? options.defaultTimeoutMs ?? 30_000;
+    client[name] = (request: unknown, callOptions: CallOptions = {}) =>
+      withRetries(
+        (remainingMs) => {
+          if (remainingMs !== undefined && remainingMs <= 0) {
+            throw ProviderError.deadlineExceeded(
+              `${name}: the deadline passed before the call could be sent`,
+            );
+          }
+          return (
+            call(request, {
+              ...callOptions,
+              ...(remainingMs === undefined ? {} : { timeoutMs: remainingMs }),
+            }) as Promise<unknown>
+          ).catch((thrown: unknown) => {
+            throw classifyCallError(thrown, callOptions.signal);
+          });
+        },
+        {
+          retry: options.retry ?? {},
+          timeoutMs: callOptions.timeoutMs ?? defaultTimeout,
+          signal: callOptions.signal,
+          ...(options.clock ? { clock: options.clock } : {}),
+        },
+      );
+  }
+  client["close"] = () => sessionManager?.abort();
+  return client as ServiceClient<S>;
+}
