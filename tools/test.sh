@@ -45,4 +45,7 @@ step "tests"
 # Bounded: a hung test fails the run in minutes, not at the CI limit.
 timeout --foreground 30m npx nx run-many -t test --parallel=1 --output-style=stream
 
+step "conformance: vcts run against a running provider-mock"
+tools/conformance-mock.sh
+
 printf '\nAll checks passed in %ss.\n' $((SECONDS - started))

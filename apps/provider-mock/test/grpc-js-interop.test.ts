@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { type MockProcess, repoRoot, spawnMock } from "./spawn-mock.js";
+import type { ProviderProcess } from "@virtrigaud/contracts/testing";
+import { repoRoot, spawnMock } from "./spawn-mock.js";
 
 // An independent gRPC implementation: grpc-js, with the contract loaded from
 // the .proto files at run time rather than from our generated code.
@@ -13,7 +14,7 @@ type Unary = (
 type ProviderServiceClient = grpc.Client &
   Record<"Power" | "Create" | "Describe" | "GetCapabilities", Unary>;
 
-let mock: MockProcess;
+let mock: ProviderProcess;
 let client: ProviderServiceClient;
 
 beforeAll(async () => {

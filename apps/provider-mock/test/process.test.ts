@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError, createProviderClient } from "@virtrigaud/contracts";
-import { EarlyExit, repoRoot, spawnMock } from "./spawn-mock.js";
+import { EarlyExit } from "@virtrigaud/contracts/testing";
+import { repoRoot, spawnMock } from "./spawn-mock.js";
 
 /** Starts the mock expecting it to exit before serving. */
 async function earlyExit(args: string[]): Promise<EarlyExit> {

@@ -17,6 +17,8 @@ const documents = [
   "docs/guides/writing-a-provider.md",
   "docs/reference/errors.md",
   "docs/reference/provider-api.md",
+  "docs/guides/conformance.md",
+  "packages/conformance/README.md",
 ];
 
 interface Example {

@@ -82,6 +82,26 @@ describe("a TLS server", () => {
     }
   });
 
+  it("serves a client that explicitly skips verification, for that client only", async () => {
+    const careless = createProviderClient(server.url, {
+      tls: { insecureSkipVerify: true },
+      retry: false,
+    });
+    const careful = createProviderClient(server.url, { retry: false });
+    try {
+      await expect(careless.validate({})).resolves.toMatchObject({ message: "stub" });
+      expect(
+        ProviderError.is(
+          await careful.validate({}).catch((e: unknown) => e),
+          ErrorReason.UNAUTHENTICATED,
+        ),
+      ).toBe(true);
+    } finally {
+      careless.close();
+      careful.close();
+    }
+  });
+
   it("is refused by a client that does not trust its CA", async () => {
     const client = createProviderClient(server.url, { retry: false });
     const error = await client.validate({}).catch((e: unknown) => e);

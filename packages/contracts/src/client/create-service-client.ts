@@ -42,6 +42,11 @@ export interface ClientTlsOptions {
   keyFile?: string;
   /** The name to verify the server's certificate against, when it differs from the URL's host. */
   serverName?: string;
+  /**
+   * Do not verify the server's certificate, for this client only. For tests
+   * and first contact with a self-signed server; never the default.
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /** Options of `createServiceClient`. */
@@ -134,6 +139,7 @@ export function createServiceClient<S extends DescService>(
         ...(pem(tls.cert, tls.certFile) ? { cert: pem(tls.cert, tls.certFile) } : {}),
         ...(pem(tls.key, tls.keyFile) ? { key: pem(tls.key, tls.keyFile) } : {}),
         ...(tls.serverName ? { servername: tls.serverName } : {}),
+        ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
       }
     : {};
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(

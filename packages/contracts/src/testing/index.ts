@@ -6,3 +6,9 @@
  */
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { startTestServer, type TestServer, type TestServerOptions } from "./start-test-server.js";
+export {
+  startProviderProcess,
+  EarlyExit,
+  type ProviderProcess,
+  type ProviderProcessOptions,
+} from "./start-provider-process.js";

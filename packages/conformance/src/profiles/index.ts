@@ -1,0 +1,36 @@
+import type { ConformanceCase, Profile } from "../suite/types.js";
+import { badInputCases, badInputProfile } from "./bad-input.js";
+import { cloneCases, cloneProfile } from "./clone.js";
+import { concurrencyCases, concurrencyProfile } from "./concurrency.js";
+import { coreCases, coreProfile } from "./core.js";
+import { deadlineCases, deadlineProfile } from "./deadline.js";
+import { imageCases, imageProfile } from "./image.js";
+import { powerCases, powerProfile } from "./power.js";
+import { reconfigureCases, reconfigureProfile } from "./reconfigure.js";
+import { snapshotCases, snapshotProfile } from "./snapshot.js";
+
+/** Every profile, in the order the suite runs them. */
+export const profiles: readonly Profile[] = [
+  coreProfile,
+  powerProfile,
+  reconfigureProfile,
+  snapshotProfile,
+  cloneProfile,
+  imageProfile,
+  badInputProfile,
+  concurrencyProfile,
+  deadlineProfile,
+];
+
+/** Every case, in profile order. */
+export const allCases: readonly ConformanceCase[] = [
+  ...coreCases,
+  ...powerCases,
+  ...reconfigureCases,
+  ...snapshotCases,
+  ...cloneCases,
+  ...imageCases,
+  ...badInputCases,
+  ...concurrencyCases,
+  ...deadlineCases,
+];

@@ -1,0 +1,110 @@
+import { afterEach, expect, it } from "@jest/globals";
+import { ProviderService, createLogger, serveServices, servedService } from "@virtrigaud/contracts";
+import type { ProviderProcess } from "@virtrigaud/contracts/testing";
+import { type ConformanceReport, type ProfileName, runConformance } from "../src/index.js";
+import { startMock } from "./mock-process.js";
+
+// A suite that cannot fail is worthless: each provider below breaks one
+// promise of the contract, and vcts must fail, naming the broken case.
+
+let mock: ProviderProcess | undefined;
+afterEach(async () => {
+  await mock?.stop();
+  mock = undefined;
+});
+
+async function runAgainstFaultyMock(
+  fault: string,
+  profiles: ProfileName[],
+): Promise<ConformanceReport> {
+  mock = await startMock(["--fault", fault]);
+  return runConformance({
+    endpoint: mock.url,
+    insecure: true,
+    profiles,
+    caseTimeoutMs: 30_000,
+    settleMs: 1000,
+  });
+}
+
+function failed(report: ConformanceReport) {
+  return Object.fromEntries(
+    report.cases.filter((c) => c.status === "failed").map((c) => [c.id, c.error]),
+  );
+}
+
+it("fails a provider whose Create does not create", async () => {
+  const report = await runAgainstFaultyMock("create:phantom-create", ["core"]);
+  expect(report.ok).toBe(false);
+  expect(failed(report)["core/create-describe-delete"]).toMatch(
+    /Describe .* says the VM does not exist/,
+  );
+});
+
+it("fails a provider that lies about power state", async () => {
+  const report = await runAgainstFaultyMock("describe:lie-power-state", ["power"]);
+  expect(report.ok).toBe(false);
+  expect(failed(report)["power/on-off"]).toMatch(/the VM is on after Power ON: not so/);
+});
+
+it("fails a provider that declares snapshots but cannot take them", async () => {
+  const report = await runAgainstFaultyMock("snapshotCreate:fail-task:reason=internal", [
+    "snapshot",
+  ]);
+  expect(report.ok).toBe(false);
+  expect(report.profiles.find((p) => p.name === "snapshot")?.declared).toBe(true);
+  expect(failed(report)["snapshot/lifecycle"]).toMatch(
+    /the task of SnapshotCreate before failed: \[internal\]/,
+  );
+});
+
+it("fails a provider whose VMs survive Delete, and reports them left behind", async () => {
+  const report = await runAgainstFaultyMock("delete:survive-delete", ["core"]);
+  expect(report.ok).toBe(false);
+  expect(failed(report)["core/create-describe-delete"]).toMatch(
+    /Describe still finds .* after its Delete finished/,
+  );
+  expect(report.leftovers.length).toBeGreaterThan(0);
+  expect(report.leftovers.every((name) => name.startsWith(report.prefix))).toBe(true);
+});
+
+it("fails a provider that answers an RPC it does not declare", async () => {
+  // Not built on serveProvider, so nothing gates it: it claims no snapshot
+  // support, yet takes snapshots.
+  const server = await serveServices({
+    listen: "127.0.0.1:0",
+    opsListen: false,
+    insecure: true,
+    handleSignals: false,
+    logger: createLogger({ level: "silent" }),
+    readiness: () => Promise.resolve(),
+    services: [
+      servedService(ProviderService, {
+        getCapabilities: () => ({ capabilities: { providerType: "liar", fullClones: false } }),
+        validate: () => ({}),
+        create: (request) => ({ vmId: `vm-${request.name}` }),
+        delete: () => ({}),
+        describe: (request) => ({
+          exists: true,
+          vm: { id: request.vmId, name: request.vmId.slice(3) },
+        }),
+        snapshotCreate: () => ({ snapshotId: "snap-1" }),
+        snapshotList: () => ({}),
+      }),
+    ],
+  });
+  try {
+    const report = await runConformance({
+      endpoint: server.url,
+      insecure: true,
+      profiles: ["snapshot"],
+    });
+    expect(report.ok).toBe(false);
+    expect(report.cases.find((c) => c.id === "snapshot/lifecycle")?.mode).toBe("undeclared");
+    expect(failed(report)["snapshot/lifecycle"]).toMatch(
+      /SnapshotCreate: expected unsupported, but the call succeeded/,
+    );
+  } finally {
+    await server.close();
+  }
+});
