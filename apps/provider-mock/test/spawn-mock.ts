@@ -7,5 +7,7 @@ const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 /** Runs the built virtrigaud-provider-mock on 127.0.0.1 with the given flags until it serves. */
 export function spawnMock(args: string[]): Promise<ProviderProcess> {
-  return startProviderProcess({ args: [bin, "--listen", "127.0.0.1:0", "--ops-listen", "off", ...args] });
+  return startProviderProcess({
+    args: [bin, "--listen", "127.0.0.1:0", "--ops-listen", "off", ...args],
+  });
 }
