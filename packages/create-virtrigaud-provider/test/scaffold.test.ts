@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createTreeWithEmptyWorkspace } from "@nx/devkit/testing";
 import {
   providerGenerator,
@@ -83,6 +83,14 @@ describe("a standalone project", () => {
 });
 
 describe("the nx generator", () => {
+  // A virtual workspace has no formatter installed (a real one formats with its Prettier).
+  beforeAll(() => {
+    process.env["NX_SKIP_FORMAT"] = "true";
+  });
+  afterAll(() => {
+    delete process.env["NX_SKIP_FORMAT"];
+  });
+
   it("adds apps/provider-NAME laid out like the workspace's other apps, with the scaffolder's sources", async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write(
