@@ -18,6 +18,7 @@ entries=(
   "index:virtrigaud/provider/v1"
   "validate:virtrigaud/validate/v1"
   "health:grpc/health/v1"
+  "manager:virtrigaud/manager/v1"
 )
 
 write_entry_points() {
