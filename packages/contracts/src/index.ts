@@ -92,6 +92,11 @@ export {
 } from "./server/serve-services.js";
 export type { CallGuard } from "./server/interceptors/guards.js";
 export {
+  createServerMetrics,
+  type ServerMetrics,
+  type ServerMetricsOptions,
+} from "./server/server-metrics.js";
+export {
   createServiceClient,
   type ServiceClient,
   type ServiceClientOptions,

@@ -83,6 +83,7 @@ export function createProviderClient(
   options: ProviderClientOptions = {},
 ): ProviderClient {
   const client = createServiceClient(ProviderService, endpoint, {
+    peerName: "the provider",
     ...options,
     timeouts: { ...defaultTimeoutsMs, ...options.timeouts },
   }) as unknown as ProviderClient;

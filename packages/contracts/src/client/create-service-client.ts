@@ -73,6 +73,11 @@ export interface ServiceClientOptions {
   propagator?: TextMapPropagator;
   /** For retry backoff. */
   clock?: Clock;
+  /**
+   * How transport errors name the server: "the provider", "the manager".
+   * Default: "the server". The endpoint follows it.
+   */
+  peerName?: string;
 }
 
 type Methods<S extends DescService> = S["method"];
@@ -107,14 +112,31 @@ function staticHeaders(headers: Record<string, string>): Interceptor {
   };
 }
 
-async function* typedErrors<T>(
-  stream: AsyncIterable<T>,
-  signal: AbortSignal | undefined,
+/**
+ * A server-streaming call, opened when it is first read, with typed errors.
+ * However the reader stops (to the end, on an error, or by breaking out
+ * early) the call is cancelled. Its deadline is an unreferenced timer of its
+ * own rather than Connect's `timeoutMs`, whose timer outlives a stream the
+ * reader abandons and keeps the process alive until it fires; the server
+ * then sees the deadline as a cancel, not in a header.
+ */
+async function* streamCall<T>(
+  open: (options: CallOptions) => AsyncIterable<T>,
+  { timeoutMs, signal, ...callOptions }: CallOptions,
+  peer: string,
 ): AsyncIterable<T> {
+  const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const bounded = signal && deadline ? AbortSignal.any([signal, deadline]) : (signal ?? deadline);
+  const stop = new AbortController();
   try {
-    yield* stream;
+    yield* open({
+      ...callOptions,
+      signal: bounded ? AbortSignal.any([bounded, stop.signal]) : stop.signal,
+    });
   } catch (thrown) {
-    throw ProviderError.from(classifyCallError(thrown, signal));
+    throw ProviderError.from(classifyCallError(thrown, bounded, peer));
+  } finally {
+    stop.abort();
   }
 }
 
@@ -169,6 +191,7 @@ export function createServiceClient<S extends DescService>(
       transport = createConnectTransport({ ...common, ...http });
       break;
   }
+  const peer = `${options.peerName ?? "the server"} at ${endpoint}`;
   const raw = createClient(service, transport) as unknown as Record<
     string,
     (request: unknown, options: CallOptions) => Promise<unknown> | AsyncIterable<unknown>
@@ -181,7 +204,11 @@ export function createServiceClient<S extends DescService>(
     if (!call) continue;
     if (method.methodKind === "server_streaming") {
       client[name] = (request: unknown, callOptions: CallOptions = {}) =>
-        typedErrors(call(request, callOptions) as AsyncIterable<unknown>, callOptions.signal);
+        streamCall(
+          (streamOptions) => call(request, streamOptions) as AsyncIterable<unknown>,
+          callOptions,
+          peer,
+        );
       continue;
     }
     if (method.methodKind !== "unary") continue;
@@ -200,7 +227,7 @@ export function createServiceClient<S extends DescService>(
               ...(remainingMs === undefined ? {} : { timeoutMs: remainingMs }),
             }) as Promise<unknown>
           ).catch((thrown: unknown) => {
-            throw classifyCallError(thrown, callOptions.signal);
+            throw classifyCallError(thrown, callOptions.signal, peer);
           });
         },
         {

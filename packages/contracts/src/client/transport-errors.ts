@@ -17,7 +17,7 @@ const certificateCodes = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
 
-// Socket failures that mean the provider cannot be reached now.
+// Socket failures that mean the server cannot be reached now.
 const unreachableCodes = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -52,27 +52,31 @@ const isTlsCode = (code: string) =>
  * becomes UNAUTHENTICATED, which retrying does not fix; a stream the server
  * cancelled although the caller did not (how TLS 1.3 servers turn away a
  * client certificate after the handshake) becomes UNAVAILABLE, and so does
- * a socket that cannot connect or breaks.
+ * a socket that cannot connect or breaks. `peer` names the server in these
+ * messages: "the provider at https://10.0.0.5:9443".
  */
-export function classifyCallError(thrown: unknown, callerSignal: AbortSignal | undefined): unknown {
+export function classifyCallError(
+  thrown: unknown,
+  callerSignal: AbortSignal | undefined,
+  peer = "the server",
+): unknown {
   if (callerSignal?.aborted) return callerAbortError(callerSignal);
   if (!(thrown instanceof ConnectError)) return thrown;
   const tls = findCause(thrown.cause, isTlsCode);
   if (tls) {
-    return ProviderError.unauthenticated(
-      `the TLS handshake with the provider failed: ${tls.message}`,
-      { cause: thrown },
-    );
+    return ProviderError.unauthenticated(`the TLS handshake with ${peer} failed: ${tls.message}`, {
+      cause: thrown,
+    });
   }
   const unreachable = findCause(thrown.cause, (code) => unreachableCodes.has(code));
   if (unreachable) {
-    return ProviderError.unavailable(`the provider cannot be reached: ${unreachable.message}`, {
+    return ProviderError.unavailable(`${peer} cannot be reached: ${unreachable.message}`, {
       cause: thrown,
     });
   }
   if (thrown.code === Code.Canceled && !callerSignal?.aborted && !thrown.details.length) {
     return ProviderError.unavailable(
-      "the provider closed the connection (for example, it refused the client certificate)",
+      `${peer} closed the connection (for example, it refused the client certificate)`,
       { cause: thrown },
     );
   }

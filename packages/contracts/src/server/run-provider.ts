@@ -1,10 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { Meter } from "@opentelemetry/api";
 import { parseDuration } from "../duration.js";
 import { type LogLevel, type Logger, createLogger } from "../logging/create-logger.js";
 import type { Provider } from "../provider.js";
 import { setupTracing } from "../telemetry/setup-tracing.js";
 import { ServeConfigError, type ServeProviderOptions } from "./serve-options.js";
 import { serveProvider } from "./serve-provider.js";
+import { createServerMetrics } from "./server-metrics.js";
 
 type Flags = NonNullable<ParseArgsConfig["options"]>;
 /** Values of parsed command-line flags. */
@@ -127,12 +129,14 @@ export interface RunProviderOptions {
   /** Help text of `flags`. */
   flagsHelp?: string;
   /**
-   * Builds the provider from its flags. `close`, if returned, runs after the
-   * server has drained.
+   * Builds the provider from its flags. `meter` makes instruments served on
+   * /metrics beside the RPC metrics (calls to the backend, say). `close`, if
+   * returned, runs after the server has drained.
    */
   create(context: {
     values: FlagValues;
     logger: Logger;
+    meter: Meter;
   }): Promise<{ provider: Provider; close?: () => Promise<void> }>;
   /** Default: process.argv.slice(2). */
   argv?: string[];
@@ -176,12 +180,18 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
     ...(options.version ? { serviceVersion: options.version } : {}),
     env,
   });
+  const metrics = createServerMetrics({ serviceName: options.name });
   try {
-    const { provider, close } = await options.create({ values, logger });
+    const { provider, close } = await options.create({
+      values,
+      logger,
+      meter: metrics.meter(options.name),
+    });
     const server = await serveProvider(provider, {
       ...serveOptions,
       logger,
       serviceName: options.name,
+      metrics,
     });
     await server.closed;
     await close?.();
@@ -195,6 +205,7 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
+    await metrics.shutdown();
     await tracing.shutdown();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }

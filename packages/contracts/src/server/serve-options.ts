@@ -1,6 +1,7 @@
 import type { TextMapPropagator, TracerProvider } from "@opentelemetry/api";
 import type { MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "../logging/create-logger.js";
+import type { ServerMetrics } from "./server-metrics.js";
 import type { TlsFiles } from "./tls.js";
 
 /**
@@ -40,12 +41,28 @@ export interface ServeOptions {
   tracerProvider?: TracerProvider;
   /** Reads the caller's trace context. Default: W3C Trace Context. */
   propagator?: TextMapPropagator;
-  /** Metric readers besides the Prometheus endpoint, for example an OTLP exporter. */
+  /**
+   * The process's metrics, when it records its own besides the server's RPC
+   * metrics (`createServerMetrics`); the server shuts them down when it
+   * stops. Default: metrics of the server's own.
+   */
+  metrics?: ServerMetrics;
+  /**
+   * Metric readers besides the Prometheus endpoint, for example an OTLP
+   * exporter, for the server's own metrics (ignored with `metrics`, which
+   * take their readers at creation).
+   */
   metricReaders?: MetricReader[];
   /** Sheds calls above this rate with RESOURCE_EXHAUSTED. Default: no limit. */
   rateLimit?: { qps: number; burst?: number };
   /** How long a drain waits for calls in flight before aborting them. Default: 30000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Called once when a drain begins, before it waits for calls in flight:
+   * end long-lived server streams (watches) here so the drain need not wait
+   * `drainTimeoutMs` for them.
+   */
+  onDrain?: () => void;
   /** Time between health probes (the provider's Validate). Default: 10000 ms. */
   healthCheckIntervalMs?: number;
   /** How long a health probe may take. Default: 5000 ms. */

@@ -5,9 +5,6 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { Health } from "@virtrigaud/proto/health";
 import { createRateLimiter } from "../limits/rate-limiter.js";
 import { type Logger, createLogger } from "../logging/create-logger.js";
@@ -24,6 +21,7 @@ import { createNodeHandler } from "./node-handler.js";
 import { createOpsServer } from "./ops-server.js";
 import { listenRpc } from "./rpc-listener.js";
 import { type ServeOptions, compileServeOptions } from "./serve-options.js";
+import { createServerMetrics } from "./server-metrics.js";
 import { loadTlsFiles, watchTlsFiles } from "./tls.js";
 
 /** A Connect service to serve, and the checks its calls pass first. Make one with `servedService`. */
@@ -133,11 +131,12 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   const logger: Logger =
     options.logger ?? createLogger({ name: options.serviceName ?? "virtrigaud" });
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({
-    resource: resourceFromAttributes({ "service.name": options.serviceName ?? "virtrigaud" }),
-    readers: [prometheus, ...(options.metricReaders ?? [])],
-  });
+  const metrics =
+    options.metrics ??
+    createServerMetrics({
+      serviceName: options.serviceName ?? "virtrigaud",
+      readers: options.metricReaders ?? [],
+    });
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     "@virtrigaud/contracts",
   );
@@ -160,7 +159,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   const outer = [
     createTracingInterceptor(tracer, propagator),
     createCallBoundaryInterceptor(logger, inflight, [
-      createCallMetricsObserver(meterProvider.getMeter("@virtrigaud/contracts"), inflight),
+      createCallMetricsObserver(metrics.meter("@virtrigaud/contracts"), inflight),
       callLoggingObserver,
     ]),
   ];
@@ -203,7 +202,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   let ops: HttpServer | undefined;
   let opsAddress: AddressInfo | undefined;
   if (config.opsListen) {
-    ops = createOpsServer(health, prometheus);
+    ops = createOpsServer(health, metrics.prometheus);
     try {
       opsAddress = await listenHttp(ops, config.opsListen.host, config.opsListen.port);
     } catch (err) {
@@ -248,6 +247,11 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   const drain = async () => {
     health.drain();
     rpc.stopAccepting();
+    try {
+      options.onDrain?.();
+    } catch (err) {
+      logger.warn({ err }, "onDrain failed");
+    }
     if (!(await within(inflight.idle(), config.drainTimeoutMs))) {
       logger.warn({ inflight: inflight.count }, "drain timeout: aborting calls in flight");
       shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
@@ -261,7 +265,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
       ops.closeAllConnections();
       await new Promise((resolve) => ops?.close(resolve));
     }
-    await meterProvider
+    await metrics
       .shutdown()
       .catch((err: unknown) => logger.warn({ err }, "metrics shutdown failed"));
     if (config.handleSignals) {

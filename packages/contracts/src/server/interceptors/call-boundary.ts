@@ -3,6 +3,7 @@ import type { Logger } from "../../logging/create-logger.js";
 import { callInfoKey } from "../call-context.js";
 import type { InflightCalls } from "../inflight-calls.js";
 import { toWireError } from "./errors.js";
+import { observeStream } from "./observe-stream.js";
 import type { CallObserver } from "./observers.js";
 import { createCallInfo } from "./request-context.js";
 
@@ -12,6 +13,8 @@ import { createCallInfo } from "./request-context.js";
  * returns the request id in x-request-id, counts it in flight for drain,
  * turns whatever it throws into the wire form of a ProviderError, and runs
  * the observers (metrics, access log) around it, who see that final error.
+ * A server stream is in flight, and its errors are typed, until its last
+ * message.
  */
 export function createCallBoundaryInterceptor(
   logger: Logger,
@@ -24,18 +27,25 @@ export function createCallBoundaryInterceptor(
     inflight.enter();
     const start = performance.now();
     for (const observer of observers) observer.started?.(req, info);
-    let error: ConnectError | undefined;
-    try {
-      const res = await next(req);
-      res.header.set("x-request-id", info.requestId);
-      return res;
-    } catch (thrown) {
-      error = toWireError(thrown, req.signal, info);
-      throw error;
-    } finally {
+    const finish = (error: ConnectError | undefined) => {
       const durationMs = performance.now() - start;
       for (const observer of observers) observer.finished(req, info, error, durationMs);
       inflight.leave();
+    };
+    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info);
+    let res;
+    try {
+      res = await next(req);
+    } catch (thrown) {
+      const error = wireError(thrown);
+      finish(error);
+      throw error;
     }
+    res.header.set("x-request-id", info.requestId);
+    if (!res.stream) {
+      finish(undefined);
+      return res;
+    }
+    return { ...res, message: observeStream(res.message, req.signal, wireError, finish) };
   };
 }

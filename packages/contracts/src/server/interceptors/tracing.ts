@@ -10,6 +10,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { protocolOf } from "../call-context.js";
+import { observeStream } from "./observe-stream.js";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (carrier) => [...carrier.keys()],
@@ -29,8 +30,9 @@ const serverFaults = new Set([
 
 /**
  * Opens a SERVER span per call, continuing the caller's W3C trace context,
- * and makes it the active span while the provider runs, so the provider's
- * own spans (backend calls) become its children.
+ * and makes it the active span while the handler runs (for a server stream,
+ * while it makes each message), so the handler's own spans (backend calls)
+ * become its children. A stream's span ends with its last message.
  */
 export function createTracingInterceptor(
   tracer: Tracer,
@@ -57,19 +59,34 @@ export function createTracingInterceptor(
         ? context.with(trace.setSpan(parent, span), () => next(req))
         : next(req);
     }
-    try {
-      const res = await context.with(trace.setSpan(parent, span), () => next(req));
-      span.setAttribute("rpc.grpc.status_code", 0); // OK
-      return res;
-    } catch (thrown) {
-      const error = ConnectError.from(thrown);
-      span.setAttribute("rpc.grpc.status_code", error.code);
-      if (serverFaults.has(error.code)) {
+    const active = trace.setSpan(parent, span);
+    const finish = (error: ConnectError | undefined) => {
+      span.setAttribute("rpc.grpc.status_code", error?.code ?? 0);
+      if (error && serverFaults.has(error.code)) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
       }
-      throw thrown;
-    } finally {
       span.end();
+    };
+    let res;
+    try {
+      res = await context.with(active, () => next(req));
+    } catch (thrown) {
+      finish(ConnectError.from(thrown));
+      throw thrown;
     }
+    if (!res.stream) {
+      finish(undefined);
+      return res;
+    }
+    return {
+      ...res,
+      message: observeStream(
+        res.message,
+        req.signal,
+        (thrown) => ConnectError.from(thrown),
+        finish,
+        (step) => context.with(active, step),
+      ),
+    };
   };
 }
