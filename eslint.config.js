@@ -56,7 +56,7 @@ export default defineConfig(
   },
   {
     // Tool configuration shares the workspace preset by path; it is not project code.
-    files: ["**/jest.config.js", "jest.preset.js", "eslint.config.js"],
+    files: ["**/jest.config.js", "**/test/global-setup.js", "jest.preset.js", "eslint.config.js"],
     rules: { "@nx/enforce-module-boundaries": "off" },
   },
   prettier,

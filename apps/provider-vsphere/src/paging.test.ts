@@ -1,0 +1,49 @@
+import { describe, expect, it } from "@jest/globals";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { pageByName, pageTokenAfter, pageTokenOf } from "./paging.js";
+
+const named = (...names: string[]) => names.map((name) => ({ name }));
+
+describe("page tokens", () => {
+  it("carry the name a page continues after", () => {
+    expect(pageTokenAfter(pageTokenOf("web-2"))).toBe("web-2");
+    expect(pageTokenAfter(pageTokenOf("odd/name ü"))).toBe("odd/name ü");
+    expect(pageTokenAfter("")).toBe("");
+  });
+
+  it("refuse a token the provider did not hand out", () => {
+    const bad = Buffer.from("before:web-2").toString("base64url");
+    expect(() => pageTokenAfter(bad)).toThrow(ProviderError);
+    try {
+      pageTokenAfter(bad);
+    } catch (err) {
+      expect(ProviderError.is(err, ErrorReason.INVALID_SPEC)).toBe(true);
+      expect((err as ProviderError).field).toBe("page_token");
+    }
+  });
+});
+
+describe("pageByName", () => {
+  const vms = named("web-3", "db-1", "web-1", "web-2", "web-10");
+
+  it("pages the names with the prefix in name order, the token continuing after the last", () => {
+    const first = pageByName(vms, { namePrefix: "web-", pageSize: 2 }, "");
+    expect(first.page.map((v) => v.name)).toEqual(["web-1", "web-10"]);
+    const second = pageByName(
+      vms,
+      { namePrefix: "web-", pageSize: 2 },
+      pageTokenAfter(first.nextPageToken),
+    );
+    expect(second.page.map((v) => v.name)).toEqual(["web-2", "web-3"]);
+    expect(second.nextPageToken).toBe("");
+  });
+
+  it("takes 100 a page when the request says 0", () => {
+    const many = named(
+      ...Array.from({ length: 101 }, (_, i) => `vm-${String(i).padStart(3, "0")}`),
+    );
+    const { page, nextPageToken } = pageByName(many, { namePrefix: "", pageSize: 0 }, "");
+    expect(page).toHaveLength(100);
+    expect(pageTokenAfter(nextPageToken)).toBe("vm-099");
+  });
+});

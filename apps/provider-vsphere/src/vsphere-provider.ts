@@ -1,0 +1,58 @@
+import type { ProviderMethod, ProviderMethodName } from "@virtrigaud/contracts";
+import { vsphereCapabilities } from "./capabilities.js";
+import { cloneVm } from "./clone-vm.js";
+import { createVm } from "./create-vm.js";
+import { deleteVm } from "./delete-vm.js";
+import { describe } from "./describe-vm.js";
+import { getTask } from "./get-task.js";
+import { imagePrepare } from "./image-prepare.js";
+import { listVms } from "./list-vms.js";
+import { power } from "./power.js";
+import { reconfigure } from "./reconfigure.js";
+import { snapshotCreate, snapshotDelete, snapshotList, snapshotRevert } from "./snapshots.js";
+import { validateConnection } from "./validate-connection.js";
+import { type VsphereOperation, createVsphereContext } from "./vsphere-context.js";
+import type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider-options.js";
+
+export type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider-options.js";
+
+/**
+ * Creates the vSphere provider. VMs are known by their instance UUID, which
+ * the provider chooses at Create, so Create answers at once with the VM's id.
+ * Operations that are one vSphere task answer with that task's id
+ * ("task-123"); GetTask reads it from vCenter. Operations that need several
+ * vSphere tasks in a row (a Create that also powers on, a SHUTDOWN that
+ * falls back to a hard power-off, a linked clone that takes its snapshot
+ * first) run as one provider task ("vrtg-<uuid>") whose steps wait on their
+ * vSphere tasks by property updates.
+ */
+export function createVsphereProvider(options: VsphereProviderOptions): VsphereProvider {
+  const ctx = createVsphereContext(options);
+  const capabilities = vsphereCapabilities(ctx.hotAdd);
+  /** The provider method of an operation: the call's signal goes on to vCenter. */
+  const method =
+    <M extends ProviderMethodName>(operation: VsphereOperation<M>): ProviderMethod<M> =>
+    (request, { signal }) =>
+      operation(ctx, request, signal);
+  return {
+    validate: method(validateConnection),
+    getCapabilities: () => Promise.resolve({ capabilities }),
+    create: method(createVm),
+    delete: method(deleteVm),
+    power: method(power),
+    reconfigure: method(reconfigure),
+    describe: method(describe),
+    listVMs: method(listVms),
+    getTask: method(getTask),
+    snapshotCreate: method(snapshotCreate),
+    snapshotRevert: method(snapshotRevert),
+    snapshotDelete: method(snapshotDelete),
+    snapshotList: method(snapshotList),
+    clone: method(cloneVm),
+    imagePrepare: method(imagePrepare),
+    async close() {
+      await ctx.tasks.close();
+      await ctx.client.close();
+    },
+  };
+}

@@ -1,0 +1,8 @@
+import preset from "../../jest.preset.js";
+
+export default {
+  ...preset,
+  displayName: "vsphere-sdk",
+  // Brings the vcsim test bed up when its environment is missing.
+  globalSetup: "<rootDir>/test/global-setup.js",
+};

@@ -1,0 +1,366 @@
+import { type Agent, fetch } from "undici";
+import type {
+  ManagedObjectReference,
+  RetrieveResult,
+  ServiceContent,
+  UserSession,
+} from "../gen/vim-types.js";
+import { buildEnvelope, readResponse } from "../soap/envelope.js";
+import {
+  InvalidLoginError,
+  NotAuthenticatedError,
+  VimConnectionError,
+  VimFault,
+  VimProtocolError,
+} from "../soap/faults.js";
+import { abortReason, raceSignal } from "./abort.js";
+import { type VimTlsOptions, createVimAgent } from "./tls.js";
+
+/** What the client reports after each SOAP round trip. */
+export interface RoundTripEvent {
+  /** The vim25 method called. */
+  method: string;
+  /** From sending the request to reading the whole answer. */
+  durationMs: number;
+  /** The HTTP status; 0 when no answer came. */
+  status: number;
+  /** The fault type when the server answered with a fault. */
+  fault?: string;
+}
+
+/** Options of `createVimClient`. */
+export interface VimClientOptions {
+  /** The SDK endpoint, for example `https://vcenter.example.com/sdk`. */
+  url: string | URL;
+  username: string;
+  /** The password, or a function returning it (read at each login, never stored by the client). */
+  password: string | (() => string);
+  /** How the server's certificate is checked. Default: against Node's bundled root CAs. */
+  tls?: VimTlsOptions;
+  /** The vim25 API version requested with each call (SOAPAction). Default: "6.5". */
+  apiVersion?: string;
+  /** Locale of the session. Default: the server's. */
+  locale?: string;
+  /**
+   * How often an idle session is kept alive with a CurrentTime call, in
+   * milliseconds; 0 turns keepalive off. Default: 300000 (5 minutes; vCenter
+   * expires idle sessions after 30 minutes by default).
+   */
+  keepAliveMs?: number;
+  /**
+   * After Login fails with InvalidLogin, calls fail at once with the same
+   * error for this long instead of trying again, so wrong credentials cannot
+   * cause a storm of logins (and lock the account). Default: 30000.
+   */
+  invalidLoginCooldownMs?: number;
+  /** The longest a single round trip may take. Default: 300000. */
+  requestTimeoutMs?: number;
+  /** Connections to the server at once. Default: 8. */
+  connections?: number;
+  /** Called after every round trip, for metrics and tests. */
+  onRoundTrip?: (event: RoundTripEvent) => void;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Stops waiting when it aborts; the call then rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A vim25 client with one session. Every call runs in the one session: the
+ * first call logs in, concurrent calls wait for that same login, a call that
+ * meets NotAuthenticated (an expired or terminated session) logs in again
+ * once and is retried once, and `close()` logs out.
+ */
+export interface VimClient {
+  /** The SDK endpoint. */
+  readonly url: URL;
+  /** The session's details once logged in; undefined before and after. */
+  readonly session: UserSession | undefined;
+  /** How many times the client has logged in; changes when the session is replaced. */
+  readonly sessionGeneration: number;
+  /**
+   * The ServiceContent (the root objects: property collector, search index,
+   * view manager, ...). Read once; needs no session.
+   *
+   * @throws VimConnectionError when the server cannot be reached.
+   */
+  serviceContent(options?: CallOptions): Promise<ServiceContent>;
+  /**
+   * Logs in unless the session is up.
+   *
+   * @throws InvalidLoginError for wrong credentials (also, without asking
+   * the server, during the cooldown after one).
+   */
+  login(options?: CallOptions): Promise<UserSession>;
+  /**
+   * Calls vim25 method `method` on `self` with `args` (by parameter name) in
+   * the session, and returns its decoded result.
+   *
+   * @throws VimFault or a subclass for a SOAP fault, VimConnectionError when
+   * the server cannot be reached, VimProtocolError for an unreadable answer,
+   * TypeError for arguments that do not fit the method, and the signal's
+   * reason when it aborts.
+   */
+  call<T = unknown>(
+    method: string,
+    self: ManagedObjectReference,
+    args?: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<T>;
+  /** Logs out (when logged in) and closes the connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+interface SessionState {
+  cookie: string;
+  session: UserSession;
+  generation: number;
+}
+
+/**
+ * vcsim (and, for some objects, ESXi) answers a property retrieval in a dead
+ * session with every property missing for NotAuthenticated, rather than a
+ * SOAP fault; that means the session is gone just the same.
+ */
+function throwIfSessionGone(value: unknown): void {
+  const objects = (value as RetrieveResult | undefined)?.objects;
+  if (!Array.isArray(objects)) return;
+  for (const object of objects) {
+    for (const missing of object.missingSet ?? []) {
+      const fault = missing.fault?.fault;
+      if (fault?._type === "NotAuthenticated") {
+        throw new NotAuthenticatedError(
+          "NotAuthenticated",
+          `${missing.path}: the session is not authenticated`,
+          fault,
+        );
+      }
+    }
+  }
+}
+
+const serviceInstance: ManagedObjectReference = {
+  type: "ServiceInstance",
+  value: "ServiceInstance",
+};
+const cookieName = "vmware_soap_session";
+
+/**
+ * Creates a vim25 client. Nothing is sent until the first call.
+ *
+ * @throws Error when the URL is not http(s), or the TLS options are invalid
+ * (a CA file that cannot be read, a malformed thumbprint).
+ */
+export function createVimClient(options: VimClientOptions): VimClient {
+  const url = new URL(options.url);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`the vSphere URL must be https, got ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new Error("give the credentials as options, not in the URL");
+  }
+  const soapAction = `urn:vim25/${options.apiVersion ?? "6.5"}`;
+  const keepAliveMs = options.keepAliveMs ?? 300_000;
+  const cooldownMs = options.invalidLoginCooldownMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 300_000;
+  const agent: Agent = createVimAgent(options.tls ?? {}, {
+    connections: options.connections ?? 8,
+    keepAliveTimeoutMs: 30_000,
+  });
+
+  let content: Promise<ServiceContent> | undefined;
+  let pending: Promise<SessionState> | undefined;
+  let active: SessionState | undefined;
+  let generation = 0;
+  let blocked: { until: number; error: InvalidLoginError } | undefined;
+  let closed = false;
+  let lastUsed = Date.now();
+
+  async function roundTrip(
+    method: string,
+    self: ManagedObjectReference,
+    args: Record<string, unknown>,
+    cookie: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ value: unknown; setCookie: string[] }> {
+    if (closed) throw new VimConnectionError("the client is closed");
+    const body = buildEnvelope(method, self, args);
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const started = performance.now();
+    let status = 0;
+    let fault: string | undefined;
+    try {
+      let response;
+      let text: string;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          body,
+          headers: {
+            "content-type": "text/xml; charset=utf-8",
+            soapaction: soapAction,
+            ...(cookie ? { cookie } : {}),
+          },
+          dispatcher: agent,
+          signal: combined,
+        });
+        status = response.status;
+        text = await response.text();
+      } catch (err) {
+        if (signal?.aborted) throw abortReason(signal);
+        if (timeout.aborted) {
+          throw new VimConnectionError(`${method} got no answer in ${requestTimeoutMs} ms`, {
+            cause: err,
+          });
+        }
+        const cause = (err as { cause?: unknown }).cause ?? err;
+        throw new VimConnectionError(
+          `cannot reach ${url.host}: ${(cause as Error).message ?? String(cause)}`,
+          { cause },
+        );
+      }
+      lastUsed = Date.now();
+      try {
+        const value = readResponse(method, text, status);
+        if (cookie) throwIfSessionGone(value);
+        return { value, setCookie: response.headers.getSetCookie() };
+      } catch (err) {
+        if (err instanceof VimFault) fault = err.faultType;
+        throw err;
+      }
+    } finally {
+      options.onRoundTrip?.({
+        method,
+        durationMs: performance.now() - started,
+        status,
+        ...(fault ? { fault } : {}),
+      });
+    }
+  }
+
+  function serviceContent(callOptions: CallOptions = {}): Promise<ServiceContent> {
+    content ??= roundTrip("RetrieveServiceContent", serviceInstance, {}, undefined, undefined).then(
+      ({ value }) => value as ServiceContent,
+      (err: unknown) => {
+        content = undefined;
+        throw err;
+      },
+    );
+    return raceSignal(content, callOptions.signal);
+  }
+
+  async function doLogin(): Promise<SessionState> {
+    const sc = await serviceContent();
+    if (!sc.sessionManager) throw new VimProtocolError("the server has no session manager", 200);
+    const password = typeof options.password === "function" ? options.password() : options.password;
+    const { value, setCookie } = await roundTrip(
+      "Login",
+      sc.sessionManager,
+      {
+        userName: options.username,
+        password,
+        ...(options.locale ? { locale: options.locale } : {}),
+      },
+      undefined,
+      undefined,
+    );
+    const cookie = setCookie
+      .map((c) => c.split(";")[0]?.trim() ?? "")
+      .find((c) => c.startsWith(`${cookieName}=`));
+    if (!cookie) throw new VimProtocolError("Login answered without a session cookie", 200);
+    generation++;
+    return { cookie, session: value as UserSession, generation };
+  }
+
+  function ensureSession(): Promise<SessionState> {
+    if (closed) return Promise.reject(new VimConnectionError("the client is closed"));
+    if (active) return Promise.resolve(active);
+    if (blocked && Date.now() < blocked.until) return Promise.reject(blocked.error);
+    pending ??= doLogin().then(
+      (state) => {
+        pending = undefined;
+        blocked = undefined;
+        active = state;
+        return state;
+      },
+      (err: unknown) => {
+        pending = undefined;
+        if (err instanceof InvalidLoginError)
+          blocked = { until: Date.now() + cooldownMs, error: err };
+        throw err;
+      },
+    );
+    return pending;
+  }
+
+  async function call<T>(
+    method: string,
+    self: ManagedObjectReference,
+    args: Record<string, unknown> = {},
+    callOptions: CallOptions = {},
+  ): Promise<T> {
+    const { signal } = callOptions;
+    let state = await raceSignal(ensureSession(), signal);
+    try {
+      return (await roundTrip(method, self, args, state.cookie, signal)).value as T;
+    } catch (err) {
+      if (!(err instanceof NotAuthenticatedError) || closed) throw err;
+      // The session expired or was terminated: log in again (once for all
+      // the calls that noticed) and retry this call once.
+      if (active === state) active = undefined;
+      state = await raceSignal(ensureSession(), signal);
+      return (await roundTrip(method, self, args, state.cookie, signal)).value as T;
+    }
+  }
+
+  const keepAlive =
+    keepAliveMs > 0
+      ? setInterval(() => {
+          if (!active || Date.now() - lastUsed < keepAliveMs) return;
+          call("CurrentTime", serviceInstance).catch(() => {
+            // The next call logs in again if the session is gone.
+          });
+        }, keepAliveMs)
+      : undefined;
+  keepAlive?.unref();
+
+  return {
+    url,
+    get session() {
+      return active?.session;
+    },
+    get sessionGeneration() {
+      return generation;
+    },
+    serviceContent,
+    async login(callOptions = {}) {
+      return (await raceSignal(ensureSession(), callOptions.signal)).session;
+    },
+    call,
+    async close() {
+      if (closed) return;
+      if (keepAlive) clearInterval(keepAlive);
+      const state = active ?? (await pending?.catch(() => undefined));
+      if (state) {
+        const sc = await serviceContent().catch(() => undefined);
+        if (sc?.sessionManager) {
+          await roundTrip(
+            "Logout",
+            sc.sessionManager,
+            {},
+            state.cookie,
+            AbortSignal.timeout(10_000),
+          ).catch(() => {
+            // Logging out is a courtesy; the session expires on its own.
+          });
+        }
+      }
+      closed = true;
+      active = undefined;
+      await agent.close();
+    },
+  };
+}

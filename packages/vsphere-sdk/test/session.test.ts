@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from "@jest/globals";
+import {
+  InvalidLoginError,
+  type RoundTripEvent,
+  type UserSession,
+  type VimClient,
+  retrieveOne,
+} from "../src/index.js";
+import { vcsimClient, vcsimStats } from "../src/testing/index.js";
+
+const clients: VimClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+function track(overrides: Parameters<typeof vcsimClient>[0] = {}) {
+  const events: RoundTripEvent[] = [];
+  const client = vcsimClient({ onRoundTrip: (e) => events.push(e), ...overrides });
+  clients.push(client);
+  return {
+    client,
+    events,
+    count: (method: string) => events.filter((e) => e.method === method).length,
+  };
+}
+
+/** Every session vCenter has, read through the SessionManager's sessionList. */
+async function sessionList(admin: VimClient): Promise<UserSession[]> {
+  const { sessionManager } = await admin.serviceContent();
+  const values = await retrieveOne(admin, sessionManager!, ["sessionList"]);
+  return (values["sessionList"] as UserSession[] | undefined) ?? [];
+}
+
+const rootName = async (client: VimClient) => {
+  const { rootFolder } = await client.serviceContent();
+  return (await retrieveOne(client, rootFolder, ["name"]))["name"];
+};
+
+describe("one session per client", () => {
+  it("runs 50 concurrent calls in one session, logged in once", async () => {
+    const { client: admin } = track();
+    await admin.login();
+    const before = await sessionList(admin);
+
+    const { client, count } = track();
+    const names = await Promise.all(Array.from({ length: 50 }, () => rootName(client)));
+    expect(new Set(names)).toEqual(new Set(["Datacenters"]));
+    expect(count("Login")).toBe(1);
+
+    const after = await sessionList(admin);
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.filter((s) => s.key === client.session?.key)).toHaveLength(1);
+  });
+
+  it("logs in again once when the session is terminated mid-run, and retries the call once", async () => {
+    const { client: admin } = track();
+    const { client, events, count } = track();
+    await rootName(client);
+    const first = client.session?.key;
+    expect(first).toBeDefined();
+
+    const { sessionManager } = await admin.serviceContent();
+    await admin.call("TerminateSession", sessionManager!, { sessionId: [first] });
+    expect((await sessionList(admin)).some((s) => s.key === first)).toBe(false);
+
+    // Ten calls notice at once; one login serves them all.
+    const names = await Promise.all(Array.from({ length: 10 }, () => rootName(client)));
+    expect(names.every((n) => n === "Datacenters")).toBe(true);
+    expect(count("Login")).toBe(2);
+    expect(client.session?.key).not.toBe(first);
+    expect(client.sessionGeneration).toBe(2);
+    // Each call that met the dead session was retried exactly once.
+    const refused = events.filter((e) => e.fault === "NotAuthenticated").length;
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(refused).toBeLessThanOrEqual(10);
+    expect(count("RetrievePropertiesEx")).toBe(1 + 10 + refused);
+  });
+
+  it("gives InvalidLogin at once for a wrong password, with one login attempt however many calls", async () => {
+    const before = (await vcsimStats())["Login"] ?? 0;
+    const { client, count } = track({ password: "wrong <password> & co" });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => rootName(client)));
+    expect(
+      results.every((r) => r.status === "rejected" && r.reason instanceof InvalidLoginError),
+    ).toBe(true);
+    // Later calls within the cooldown fail without asking vCenter again.
+    await expect(rootName(client)).rejects.toBeInstanceOf(InvalidLoginError);
+    expect(count("Login")).toBe(1);
+    expect(((await vcsimStats())["Login"] ?? 0) - before).toBe(1);
+  });
+
+  it("logs in again after the cooldown", async () => {
+    const { client, count } = track({ password: "wrong", invalidLoginCooldownMs: 50 });
+    await expect(client.login()).rejects.toBeInstanceOf(InvalidLoginError);
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(client.login()).rejects.toBeInstanceOf(InvalidLoginError);
+    expect(count("Login")).toBe(2);
+  });
+
+  it("keeps an idle session alive", async () => {
+    const { client, count } = track({ keepAliveMs: 100 });
+    await client.login();
+    await new Promise((r) => setTimeout(r, 350));
+    expect(count("CurrentTime")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("logs out on close", async () => {
+    const { client: admin } = track();
+    const client = vcsimClient();
+    await client.login();
+    const key = client.session?.key;
+    expect((await sessionList(admin)).some((s) => s.key === key)).toBe(true);
+    await client.close();
+    expect((await sessionList(admin)).some((s) => s.key === key)).toBe(false);
+    await expect(rootName(client)).rejects.toThrow(/closed/);
+  });
+});
