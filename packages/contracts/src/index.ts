@@ -69,6 +69,7 @@ export {
   runProvider,
   serveFlags,
   serveFlagsHelp,
+  formatServeFlagsHelp,
   serveOptionsFromFlags,
   type RunProviderOptions,
   type FlagValues,

@@ -1,8 +1,17 @@
 import { describe, expect, it } from "@jest/globals";
 import { ServeConfigError } from "./serve-options.js";
-import { serveOptionsFromFlags } from "./run-provider.js";
+import { formatServeFlagsHelp, serveFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";
 
 describe("serve flags", () => {
+  it("documents the addresses a service defaults to", () => {
+    expect(serveFlagsHelp).toMatch(
+      /--listen .*\(default :9443\)\n.*--ops-listen .*\(default :8080\)/,
+    );
+    const manager = formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" });
+    expect(manager).toMatch(/--listen .*\(default :9090\)\n.*--ops-listen .*\(default :9091\)/);
+    expect(manager).not.toContain("9443");
+  });
+
   it("maps flags to serve options", () => {
     expect(
       serveOptionsFromFlags(

@@ -27,10 +27,14 @@ export const serveFlags = {
   help: { type: "boolean", short: "h" },
 } as const satisfies Flags;
 
-/** Help text of `serveFlags`. */
-export const serveFlagsHelp = `Server flags (environment fallback in brackets):
-  --listen HOST:PORT        RPC address; ":PORT" is every interface [VIRTRIGAUD_LISTEN] (default :9443)
-  --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default :8080)
+/**
+ * Help text of `serveFlags` for a service whose addresses default to
+ * `listen` and `opsListen` (a provider's are ":9443" and ":8080").
+ */
+export function formatServeFlagsHelp(defaults: { listen: string; opsListen: string }): string {
+  return `Server flags (environment fallback in brackets):
+  --listen HOST:PORT        RPC address; ":PORT" is every interface [VIRTRIGAUD_LISTEN] (default ${defaults.listen})
+  --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default ${defaults.opsListen})
   --tls-cert FILE           server certificate (PEM) [VIRTRIGAUD_TLS_CERT]
   --tls-key FILE            server key (PEM) [VIRTRIGAUD_TLS_KEY]
   --tls-client-ca FILE      require client certificates signed by these CAs (mutual TLS) [VIRTRIGAUD_TLS_CLIENT_CA]
@@ -41,6 +45,10 @@ export const serveFlagsHelp = `Server flags (environment fallback in brackets):
   --rate-limit-burst N      calls admitted at once after a quiet spell, the token bucket's size [VIRTRIGAUD_RATE_LIMIT_BURST]
                             (default: the rate rounded up)
   -h, --help                show this help`;
+}
+
+/** Help text of `serveFlags`, with a provider's default addresses. */
+export const serveFlagsHelp = formatServeFlagsHelp({ listen: ":9443", opsListen: ":8080" });
 
 const logLevels: readonly LogLevel[] = [
   "fatal",
