@@ -7,7 +7,12 @@ import {
 } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
+import {
+  BatchSpanProcessor,
+  type BatchSpanProcessorOptions,
+  type SpanExporter,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 
 /** Options of `setupTracing`. */
 export interface TracingOptions {
@@ -15,7 +20,9 @@ export interface TracingOptions {
   serviceName: string;
   serviceVersion?: string;
   /**
-   * Where spans go. Default: an OTLP/HTTP exporter when
+   * Where spans go, in batches sized and timed by OTEL_BSP_SCHEDULE_DELAY,
+   * OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE and
+   * OTEL_BSP_MAX_EXPORT_BATCH_SIZE when set. Default: an OTLP/HTTP exporter when
    * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
    * (the exporter reads them); otherwise nowhere.
    */
@@ -54,8 +61,32 @@ export function setupTracing(options: TracingOptions): Tracing {
       "service.name": options.serviceName,
       ...(options.serviceVersion ? { "service.version": options.serviceVersion } : {}),
     }),
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv(env) })],
   });
   trace.setGlobalTracerProvider(provider);
   return { enabled: true, shutdown: () => provider.shutdown() };
+}
+
+type BatchSettings = Omit<BatchSpanProcessorOptions, "exporter">;
+
+/**
+ * The batch span processor's settings from the OTEL_BSP_* variables of the
+ * OpenTelemetry specification, which the SDK's processor no longer reads
+ * itself. A value that is not a positive integer is ignored.
+ */
+function batchOptionsFromEnv(env: NodeJS.ProcessEnv): BatchSettings {
+  const read = (name: string) => {
+    const value = Number(env[name]);
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  };
+  const options: BatchSettings = {};
+  const scheduledDelayMillis = read("OTEL_BSP_SCHEDULE_DELAY");
+  const exportTimeoutMillis = read("OTEL_BSP_EXPORT_TIMEOUT");
+  const maxQueueSize = read("OTEL_BSP_MAX_QUEUE_SIZE");
+  const maxExportBatchSize = read("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+  if (scheduledDelayMillis) options.scheduledDelayMillis = scheduledDelayMillis;
+  if (exportTimeoutMillis) options.exportTimeoutMillis = exportTimeoutMillis;
+  if (maxQueueSize) options.maxQueueSize = maxQueueSize;
+  if (maxExportBatchSize) options.maxExportBatchSize = maxExportBatchSize;
+  return options;
 }
