@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { type Agent, fetch } from "undici";
 import type {
   ManagedObjectReference,
@@ -141,6 +142,9 @@ function throwIfSessionGone(value: unknown): void {
   }
 }
 
+// A no-op until the process sets up an OpenTelemetry SDK (setupTracing).
+const tracer = trace.getTracer("@virtrigaud/vsphere-sdk");
+
 const serviceInstance: ManagedObjectReference = {
   type: "ServiceInstance",
   value: "ServiceInstance",
@@ -192,6 +196,21 @@ export function createVimClient(options: VimClientOptions): VimClient {
     const started = performance.now();
     let status = 0;
     let fault: string | undefined;
+    // One CLIENT span per SOAP round trip, a child of the active span (the
+    // provider's RPC). Its attributes name the method and the object, never
+    // the arguments: Login's carry the password.
+    const span = tracer.startSpan(`vim25.${method}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "rpc.system": "vim25",
+        "rpc.method": method,
+        "server.address": url.hostname,
+        "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+        "vim25.object.type": self.type,
+        "vim25.object.value": self.value,
+      },
+    });
+    let failure: unknown;
     try {
       let response;
       let text: string;
@@ -231,7 +250,19 @@ export function createVimClient(options: VimClientOptions): VimClient {
         if (err instanceof VimFault) fault = err.faultType;
         throw err;
       }
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
+      if (status) span.setAttribute("http.response.status_code", status);
+      if (fault) span.setAttribute("vim25.fault", fault);
+      if (failure !== undefined) {
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: fault ?? (failure as Error).name ?? "error",
+        });
+      }
+      span.end();
       options.onRoundTrip?.({
         method,
         durationMs: performance.now() - started,
