@@ -1,0 +1,324 @@
+import { ProviderError } from "@virtrigaud/contracts";
+import {
+  CloneType,
+  Kind,
+  type Provider as ProviderResource,
+  type VMClass,
+  type VMClone,
+  type VMImage,
+  type VMNetworkAttachment,
+  type VMSnapshot,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
+import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
+import { durationMs, quantityBytes } from "../manifest/quantities.js";
+import { providerVmName } from "../controllers/provider-names.js";
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const providerName = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const labelKey = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** The path of a field in an ApplyRequest, in proto field names, as INVALID_SPEC reports it. */
+function pathOf(kind: Kind): (field: string) => string {
+  const oneof = kindInfo(kind).oneofCase.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return (field) => `resource.${oneof}.${field}`;
+}
+
+function fail(field: string, message: string): never {
+  throw ProviderError.invalidSpec(field, message);
+}
+
+function checkDuration(at: string, text: string): void {
+  if (!text) return;
+  try {
+    durationMs(text);
+  } catch (err) {
+    fail(at, (err as Error).message);
+  }
+}
+
+function checkQuantity(at: string, text: string): void {
+  if (!text) return;
+  try {
+    quantityBytes(text);
+  } catch (err) {
+    fail(at, (err as Error).message);
+  }
+}
+
+function checkRefName(at: string, ref: { name: string; namespace?: string } | undefined): void {
+  if (!ref) return;
+  if (!dnsLabel.test(ref.name))
+    fail(
+      `${at}.name`,
+      "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+    );
+  if (ref.namespace && !dnsLabel.test(ref.namespace))
+    fail(`${at}.namespace`, "must be lowercase letters, digits and '-'");
+}
+
+/**
+ * Checks what the request rules on the messages cannot: names, references,
+ * quantities, durations, fields that go together, and what may not change
+ * once a resource is in use.
+ *
+ * @throws ProviderError INVALID_SPEC naming the field by its path in the
+ * ApplyRequest ("resource.virtual_machine.spec.disks[1].name").
+ */
+export function validateResource(kind: Kind, message: AnyResource, existing?: AnyResource): void {
+  const at = pathOf(kind);
+  const info = kindInfo(kind);
+  if (message.apiVersion && message.apiVersion !== apiVersion)
+    fail(at("api_version"), `must be ${apiVersion}`);
+  if (message.kind && message.kind !== info.name) fail(at("kind"), `must be ${info.name}`);
+  const meta = message.metadata;
+  if (!meta) return fail(at("metadata"), "is required");
+  if (!dnsLabel.test(meta.name))
+    fail(
+      at("metadata.name"),
+      "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+    );
+  if (meta.namespace && !dnsLabel.test(meta.namespace))
+    fail(at("metadata.namespace"), "must be lowercase letters, digits and '-'");
+  for (const [map, entries] of [
+    ["labels", meta.labels],
+    ["annotations", meta.annotations],
+  ] as const) {
+    for (const [key, value] of Object.entries(entries)) {
+      if (!labelKey.test(key) || key.length > 253)
+        fail(at(`metadata.${map}[${JSON.stringify(key)}]`), "is not a valid key");
+      if (map === "labels" && value.length > 63)
+        fail(at(`metadata.labels[${JSON.stringify(key)}]`), "must be at most 63 characters");
+    }
+  }
+  switch (kind) {
+    case Kind.PROVIDER:
+      return validateProvider(message as ProviderResource, at);
+    case Kind.VM_CLASS:
+      return validateClass(message as VMClass, at);
+    case Kind.VM_IMAGE:
+      return validateImage(message as VMImage, at);
+    case Kind.VM_NETWORK_ATTACHMENT:
+      return validateNetwork(message as VMNetworkAttachment, at);
+    case Kind.VIRTUAL_MACHINE:
+      return validateVm(message as VirtualMachine, at, existing as VirtualMachine | undefined);
+    case Kind.VM_SNAPSHOT:
+      return validateSnapshot(message as VMSnapshot, at, existing as VMSnapshot | undefined);
+    case Kind.VM_CLONE:
+      return validateClone(message as VMClone, at);
+    default:
+      return fail("resource", "has no kind");
+  }
+}
+
+function validateProvider(p: ProviderResource, at: (f: string) => string): void {
+  const spec = p.spec;
+  if (!spec) return;
+  let url: URL;
+  try {
+    url = new URL(spec.endpoint);
+  } catch {
+    return fail(at("spec.endpoint"), "must be a URL such as http://127.0.0.1:9443");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    fail(at("spec.endpoint"), "must be http://host:port (plaintext) or https://host:port (TLS)");
+  if (!url.port) fail(at("spec.endpoint"), "must name the port, for example http://127.0.0.1:9443");
+  if (url.pathname !== "/" || url.search) fail(at("spec.endpoint"), "must have no path");
+  if (spec.insecureSkipVerify)
+    fail(
+      at("spec.insecure_skip_verify"),
+      "is not supported: give spec.tls.caFile to trust the provider's certificate",
+    );
+  if (spec.tls && url.protocol === "http:" && (spec.tls.caFile || spec.tls.certFile))
+    fail(at("spec.tls"), "needs an https endpoint");
+  if (spec.tls && Boolean(spec.tls.certFile) !== Boolean(spec.tls.keyFile))
+    fail(at("spec.tls.cert_file"), "certFile and keyFile go together");
+  if (spec.rateLimit && spec.rateLimit.burst && !spec.rateLimit.qps)
+    fail(at("spec.rate_limit.qps"), "is required with burst");
+  if (spec.healthCheck) {
+    checkDuration(at("spec.health_check.interval"), spec.healthCheck.interval);
+    checkDuration(at("spec.health_check.timeout"), spec.healthCheck.timeout);
+  }
+}
+
+function validateClass(c: VMClass, at: (f: string) => string): void {
+  const spec = c.spec;
+  if (!spec) return;
+  if (!spec.memory && !spec.memoryMib) fail(at("spec.memory"), "is required (or memoryMiB)");
+  if (spec.memory && spec.memoryMib)
+    fail(at("spec.memory_mib"), "give memory or memoryMiB, not both");
+  checkQuantity(at("spec.memory"), spec.memory);
+  if (spec.memory && quantityBytes(spec.memory) < 2 ** 20)
+    fail(at("spec.memory"), "must be at least 1Mi");
+  if (spec.diskDefaults) {
+    checkQuantity(at("spec.disk_defaults.size"), spec.diskDefaults.size);
+    if (spec.diskDefaults.size && spec.diskDefaults.sizeGib)
+      fail(at("spec.disk_defaults.size_gib"), "give size or sizeGiB, not both");
+  }
+}
+
+function checkChecksum(
+  at: (f: string) => string,
+  base: string,
+  source: { url: string; checksum: string; checksumType: number },
+): void {
+  if (!source.url) return;
+  let url: URL;
+  try {
+    url = new URL(source.url);
+  } catch {
+    return fail(at(`${base}.url`), "must be an absolute URL");
+  }
+  if (!["http:", "https:", "file:"].includes(url.protocol))
+    fail(at(`${base}.url`), "must be an http, https or file URL");
+  if (!source.checksum)
+    fail(at(`${base}.checksum`), "is required with a url: providers verify downloads");
+  if (!/^[0-9a-fA-F]+$/.test(source.checksum)) fail(at(`${base}.checksum`), "must be hexadecimal");
+  // 0 means the default, sha256.
+  if (source.checksumType === 1 || source.checksumType === 2)
+    fail(at(`${base}.checksum_type`), "must be sha256 or sha512");
+}
+
+function validateImage(i: VMImage, at: (f: string) => string): void {
+  const source = i.spec?.source;
+  if (!source) return;
+  if (!source.vsphere && !source.libvirt && !source.http && !source.registry && !source.dataVolume)
+    fail(at("spec.source"), "needs a section: vsphere, libvirt or http");
+  if (source.libvirt) {
+    if (Boolean(source.libvirt.path) === Boolean(source.libvirt.url))
+      fail(at("spec.source.libvirt"), "needs exactly one of path and url");
+    if (source.libvirt.path && !source.libvirt.path.startsWith("/"))
+      fail(at("spec.source.libvirt.path"), "must be an absolute path");
+    checkChecksum(at, "spec.source.libvirt", source.libvirt);
+  }
+  if (source.http) {
+    if (!source.http.url) fail(at("spec.source.http.url"), "is required");
+    checkChecksum(at, "spec.source.http", source.http);
+  }
+  if (source.vsphere && !source.vsphere.templateName && !source.vsphere.ovaUrl)
+    fail(at("spec.source.vsphere"), "needs templateName or ovaURL");
+  if (source.vsphere?.ovaUrl)
+    checkChecksum(at, "spec.source.vsphere", { ...source.vsphere, url: source.vsphere.ovaUrl });
+  if (
+    source.vsphere?.templateName &&
+    !providerName.test(source.vsphere.templateName.replace(/ /g, "-"))
+  )
+    fail(at("spec.source.vsphere.template_name"), "has characters providers cannot take");
+}
+
+function validateNetwork(n: VMNetworkAttachment, at: (f: string) => string): void {
+  const network = n.spec?.network;
+  if (!network) return;
+  if (!network.vsphere && !network.libvirt && !network.proxmox)
+    fail(at("spec.network"), "needs a section: vsphere, libvirt or proxmox");
+  if (network.libvirt && !network.libvirt.networkName && !network.libvirt.bridge?.name)
+    fail(at("spec.network.libvirt"), "needs networkName or bridge.name");
+  if (network.vsphere && !network.vsphere.portgroup)
+    fail(at("spec.network.vsphere.portgroup"), "is required");
+  const address = n.spec?.ipAllocation?.staticConfig?.address;
+  if (address && !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(address))
+    fail(
+      at("spec.ip_allocation.static_config.address"),
+      "must be an address with a prefix, such as 10.0.0.5/24",
+    );
+}
+
+function validateVm(
+  vm: VirtualMachine,
+  at: (f: string) => string,
+  existing?: VirtualMachine,
+): void {
+  const spec = vm.spec;
+  if (!spec) return;
+  const meta = vm.metadata;
+  const namespace = meta?.namespace || "default";
+  if (providerVmName(namespace, meta?.name ?? "").length > 63)
+    fail(
+      at("metadata.name"),
+      `with the namespace, the VM's name at the provider (${providerVmName(namespace, meta?.name ?? "")}) exceeds 63 characters`,
+    );
+  checkRefName(at("spec.provider_ref"), spec.providerRef);
+  checkRefName(at("spec.class_ref"), spec.classRef);
+  checkRefName(at("spec.image_ref"), spec.imageRef);
+  if (spec.importedDisk) fail(at("spec.imported_disk"), "is not supported: use imageRef");
+  const diskNames = new Set<string>();
+  spec.disks.forEach((disk, i) => {
+    if (!providerName.test(disk.name))
+      fail(at(`spec.disks[${i}].name`), "must be letters, digits, '.', '_' or '-'");
+    if (disk.name === "root") fail(at(`spec.disks[${i}].name`), '"root" is the boot disk\'s name');
+    if (diskNames.has(disk.name)) fail(at(`spec.disks[${i}].name`), `${disk.name} is named twice`);
+    diskNames.add(disk.name);
+  });
+  const nicNames = new Set<string>();
+  spec.networks.forEach((nic, i) => {
+    if (nicNames.has(nic.name)) fail(at(`spec.networks[${i}].name`), `${nic.name} is named twice`);
+    nicNames.add(nic.name);
+    checkRefName(at(`spec.networks[${i}].network_ref`), nic.networkRef);
+    if (nic.prefix && !nic.ipAddress) fail(at(`spec.networks[${i}].prefix`), "needs ipAddress");
+    if (nic.macAddress && !/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(nic.macAddress))
+      fail(
+        at(`spec.networks[${i}].mac_address`),
+        "must be six hex pairs, such as 52:54:00:12:34:56",
+      );
+  });
+  if (spec.userData?.cloudInit?.secretRef)
+    fail(
+      at("spec.user_data.cloud_init.secret_ref"),
+      "is not supported: the manager holds no secrets; use inline",
+    );
+  if (spec.metaData?.cloudInit?.secretRef)
+    fail(at("spec.meta_data.cloud_init.secret_ref"), "is not supported: use inline");
+  if (
+    spec.resources?.memoryMib !== undefined &&
+    spec.resources.memoryMib !== 0 &&
+    spec.resources.memoryMib < 1
+  )
+    fail(at("spec.resources.memory_mib"), "must be positive");
+  checkDuration(
+    at("spec.lifecycle.graceful_shutdown_timeout"),
+    spec.lifecycle?.gracefulShutdownTimeout ?? "",
+  );
+  const bound = existing?.status?.boundProvider;
+  if (bound && spec.providerRef) {
+    const ns = spec.providerRef.namespace || namespace;
+    if (bound.name !== spec.providerRef.name || bound.namespace !== ns)
+      fail(
+        at("spec.provider_ref"),
+        `cannot change once the VM is bound to provider ${bound.namespace}/${bound.name}`,
+      );
+  }
+}
+
+function validateSnapshot(s: VMSnapshot, at: (f: string) => string, existing?: VMSnapshot): void {
+  const spec = s.spec;
+  if (!spec) return;
+  checkRefName(at("spec.vm_ref"), spec.vmRef);
+  if (spec.snapshotConfig?.name && !providerName.test(spec.snapshotConfig.name))
+    fail(at("spec.snapshot_config.name"), "must be letters, digits, '.', '_' or '-'");
+  checkDuration(at("spec.retention_policy.max_age"), spec.retentionPolicy?.maxAge ?? "");
+  checkDuration(at("spec.retention_policy.grace_period"), spec.retentionPolicy?.gracePeriod ?? "");
+  if (existing?.spec?.vmRef && existing.spec.vmRef.name !== spec.vmRef?.name)
+    fail(at("spec.vm_ref"), "cannot change");
+}
+
+function validateClone(c: VMClone, at: (f: string) => string): void {
+  const spec = c.spec;
+  if (!spec) return;
+  const source = spec.source;
+  if (source?.templateRef)
+    fail(at("spec.source.template_ref"), "is not supported: clone a vmRef or a snapshotRef");
+  if (source?.imageRef)
+    fail(at("spec.source.image_ref"), "is not supported: clone a vmRef or a snapshotRef");
+  if (source && Boolean(source.vmRef) === Boolean(source.snapshotRef))
+    fail(at("spec.source"), "needs exactly one of vmRef and snapshotRef");
+  const namespace = c.metadata?.namespace || "default";
+  const target = spec.target;
+  if (target) {
+    if (!dnsLabel.test(target.name))
+      fail(at("spec.target.name"), "must be lowercase letters, digits and '-'");
+    if (target.namespace && target.namespace !== namespace)
+      fail(at("spec.target.namespace"), "must be the clone's own namespace");
+  }
+  if (spec.options?.type === CloneType.INSTANT_CLONE)
+    fail(at("spec.options.type"), "InstantClone is not supported: use FullClone or LinkedClone");
+}

@@ -1,0 +1,255 @@
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  ChecksumAlgorithm,
+  ErrorReason,
+  ImageFormat as ProviderImageFormat,
+  type ImageSourceSchema,
+  ProviderError,
+} from "@virtrigaud/contracts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  ChecksumType,
+  CircuitState,
+  ImageFormat,
+  ImagePhase,
+  Kind,
+  type Provider as ProviderResource,
+  ProviderType,
+  type VMImage,
+  type VMImageStatus,
+  VMImageStatusSchema,
+  ProviderImageStatusSchema,
+} from "@virtrigaud/proto/manager";
+import { setCondition } from "./conditions.js";
+import { type ControllerContext, splitKey } from "./context.js";
+import type { ProviderConnection } from "./provider-connection.js";
+import { providerVmName } from "./provider-names.js";
+import { vmsReferring } from "./references.js";
+import type { ReconcileResult } from "./work-queue.js";
+
+type ImageInit = MessageInitShape<typeof ImageSourceSchema>;
+
+/** How a provider uses an image: as it is (a template or a path), or after ImagePrepare downloads it. */
+type Plan =
+  { use: { path: string } | { template: string } } | { prepare: ImageInit } | { none: string };
+
+function formatOf(format: ImageFormat): ProviderImageFormat {
+  const table: Partial<Record<ImageFormat, ProviderImageFormat>> = {
+    [ImageFormat.QCOW2]: ProviderImageFormat.QCOW2,
+    [ImageFormat.RAW]: ProviderImageFormat.RAW,
+    [ImageFormat.VMDK]: ProviderImageFormat.VMDK,
+    [ImageFormat.OVA]: ProviderImageFormat.OVA,
+    [ImageFormat.OVF]: ProviderImageFormat.OVF,
+    [ImageFormat.ISO]: ProviderImageFormat.ISO,
+  };
+  return table[format] ?? ProviderImageFormat.UNSPECIFIED;
+}
+
+function download(url: string, checksum: string, type: ChecksumType, format: ImageFormat): Plan {
+  return {
+    prepare: {
+      source: {
+        case: "url",
+        value: {
+          url,
+          checksum: {
+            algorithm:
+              type === ChecksumType.SHA512 ? ChecksumAlgorithm.SHA512 : ChecksumAlgorithm.SHA256,
+            value: checksum.toLowerCase(),
+          },
+          format: formatOf(format),
+        },
+      },
+    },
+  };
+}
+
+/** The section of an image a provider of this type uses. */
+export function planFor(image: VMImage, type: ProviderType): Plan {
+  const source = image.spec?.source;
+  const libvirt = (): Plan | undefined => {
+    const l = source?.libvirt;
+    if (!l) return undefined;
+    if (l.path) return { use: { path: l.path } };
+    return download(l.url, l.checksum, l.checksumType, l.format);
+  };
+  const vsphere = (): Plan | undefined => {
+    const v = source?.vsphere;
+    if (!v) return undefined;
+    if (v.templateName) return { use: { template: v.templateName } };
+    return download(v.ovaUrl, v.checksum, v.checksumType, ImageFormat.OVA);
+  };
+  const http = (): Plan | undefined => {
+    const h = source?.http;
+    return h ? download(h.url, h.checksum, h.checksumType, ImageFormat.UNSPECIFIED) : undefined;
+  };
+  let plan: Plan | undefined;
+  switch (type) {
+    case ProviderType.VSPHERE:
+      plan = vsphere() ?? http();
+      break;
+    case ProviderType.LIBVIRT:
+    case ProviderType.QEMU:
+    case ProviderType.FIRECRACKER:
+    case ProviderType.PROXMOX:
+      plan = libvirt() ?? http();
+      break;
+    default:
+      plan = libvirt() ?? http() ?? vsphere();
+  }
+  return (
+    plan ?? { none: `the image has no source for ${ProviderType[type].toLowerCase()} providers` }
+  );
+}
+
+/**
+ * The VMImage controller: for every Provider in the image's namespace, works
+ * out how that provider uses the image; an image to download is prepared
+ * there with ImagePrepare (idempotent by name), once. Status says where the
+ * image is available, per provider, and how many VMs use it.
+ */
+export function createImageController(ctx: ControllerContext) {
+  const { store } = ctx;
+
+  async function reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace: ns, name } = splitKey(key);
+    const image = store.get(Kind.VM_IMAGE, ns, name) as VMImage | undefined;
+    const meta = image?.metadata;
+    if (!image || !meta || meta.deletionTimestamp) return;
+    const now = ctx.now();
+    const status: VMImageStatus = image.status
+      ? clone(VMImageStatusSchema, image.status)
+      : create(VMImageStatusSchema);
+    const providers = store.list(Kind.PROVIDER, ns) as ProviderResource[];
+    const keys = new Set(providers.map((p) => `${ns}/${p.metadata?.name}`));
+    for (const k of Object.keys(status.providerStatus))
+      if (!keys.has(k)) delete status.providerStatus[k];
+    let preparing = false;
+    let failed = "";
+    const waits: Array<Promise<void>> = [];
+    for (const p of providers) {
+      const providerKey = `${ns}/${p.metadata?.name}`;
+      const entry = status.providerStatus[providerKey] ?? create(ProviderImageStatusSchema);
+      status.providerStatus[providerKey] = entry;
+      const plan = planFor(image, p.spec?.type ?? ProviderType.UNSPECIFIED);
+      if ("none" in plan) {
+        entry.available = false;
+        entry.message = plan.none;
+        continue;
+      }
+      if ("use" in plan) {
+        entry.available = true;
+        entry.id = "template" in plan.use ? plan.use.template : "";
+        entry.path = "path" in plan.use ? plan.use.path : "";
+        entry.message = "";
+        continue;
+      }
+      if (entry.available && !image.spec?.prepare?.force) continue;
+      const conn = ctx.connections.get(providerKey);
+      if (!conn || conn.circuit !== CircuitState.CLOSED) {
+        entry.message = "the provider is unavailable";
+        continue;
+      }
+      if (entry.taskRef) {
+        const taskId = entry.taskRef;
+        if (!ctx.taskOutcomes.has(taskId)) {
+          preparing = true;
+          follow(conn, key, taskId);
+          continue;
+        }
+        const error = ctx.taskOutcomes.get(taskId);
+        ctx.taskOutcomes.delete(taskId);
+        entry.taskRef = "";
+        if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+          entry.message = ProviderError.from(error).rawMessage;
+          failed = entry.message;
+          ctx.event(
+            Kind.VM_IMAGE,
+            image,
+            "Warning",
+            "PrepareFailed",
+            `${providerKey}: ${entry.message}`,
+          );
+          continue;
+        }
+        entry.available = true;
+        entry.lastUpdated = timestampFromMs(now);
+        entry.message = "";
+        ctx.event(
+          Kind.VM_IMAGE,
+          image,
+          "Normal",
+          "Prepared",
+          `available on ${providerKey} as ${entry.id}`,
+        );
+        continue;
+      }
+      if (failed && entry.message) continue;
+      waits.push(
+        (async () => {
+          try {
+            const response = await conn.call("imagePrepare", {
+              name: providerVmName(ns, name),
+              source: plan.prepare,
+            });
+            const prepared = response.image?.source;
+            entry.id = prepared?.case === "template" ? prepared.value : "";
+            entry.path = prepared?.case === "path" ? prepared.value : "";
+            ctx.event(Kind.VM_IMAGE, image, "Normal", "Preparing", `preparing on ${providerKey}`);
+            if (response.task) {
+              entry.taskRef = response.task.id;
+              preparing = true;
+              follow(conn, key, response.task.id);
+            } else {
+              entry.available = true;
+              entry.lastUpdated = timestampFromMs(now);
+            }
+            entry.message = "";
+          } catch (err) {
+            entry.message = ProviderError.from(err).rawMessage;
+            failed = entry.message;
+          }
+        })(),
+      );
+    }
+    await Promise.all(waits);
+    status.availableOn = Object.entries(status.providerStatus)
+      .filter(([, s]) => s.available)
+      .map(([k]) => k.slice(ns.length + 1));
+    status.ready = status.availableOn.length > 0;
+    status.phase = status.ready
+      ? ImagePhase.READY
+      : preparing
+        ? ImagePhase.DOWNLOADING
+        : failed
+          ? ImagePhase.FAILED
+          : ImagePhase.PENDING;
+    status.message = failed;
+    status.usedByVms = vmsReferring(store, Kind.VM_IMAGE, ns, name).length;
+    status.observedGeneration = meta.generation;
+    setCondition(
+      status.conditions,
+      {
+        type: "Ready",
+        status: status.ready,
+        reason: status.ready ? "Available" : ImagePhase[status.phase],
+        message: failed,
+      },
+      meta.generation,
+      now,
+    );
+    store.update<VMImage>(Kind.VM_IMAGE, ns, name, (copy) => {
+      copy.status = status;
+    });
+    if (failed && !preparing) throw new Error(failed);
+  }
+
+  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
+    conn.followTask(taskId, (error) => {
+      ctx.taskOutcomes.set(taskId, error);
+      ctx.queues.image.add(key);
+    });
+
+  return { reconcile };
+}

@@ -1,0 +1,262 @@
+import { setMaxListeners } from "node:events";
+import { ROOT_CONTEXT, context } from "@opentelemetry/api";
+import {
+  type ClientTlsOptions,
+  ErrorReason,
+  type Logger,
+  type ProviderClient,
+  ProviderError,
+  type ProviderMethodName,
+  type Capabilities,
+  type VirtualMachine as ProviderVm,
+  createBackendLimiter,
+  createProviderClient,
+  waitForTask,
+} from "@virtrigaud/contracts";
+import { CircuitState } from "@virtrigaud/proto/manager";
+
+/** Options of a connection to one provider. */
+export interface ProviderConnectionOptions {
+  /** "namespace/name" of the Provider, for messages. */
+  name: string;
+  endpoint: string;
+  tls?: ClientTlsOptions;
+  /** Calls per second; unset means no rate limit. */
+  qps?: number;
+  burst?: number;
+  /** Calls in flight at once. Default 64. */
+  concurrency?: number;
+  /** Failed calls in a row (unavailable or timed out) that open the circuit. Default 3. */
+  failureThreshold?: number;
+  /** Called after every RPC that reached the provider, with its error (undefined for success). */
+  onCall?: (method: string, error: unknown) => void;
+  /** Called when the circuit opens or closes. */
+  onCircuitChange: (state: CircuitState, reason: string) => void;
+  logger: Logger;
+}
+
+type Request<M extends ProviderMethodName> = Parameters<ProviderClient[M]>[0];
+type Response<M extends ProviderMethodName> = Awaited<ReturnType<ProviderClient[M]>>;
+
+/** Failures that say the provider cannot be reached, rather than that a request was wrong. */
+function isOutage(err: unknown): boolean {
+  return (
+    ProviderError.is(err, ErrorReason.UNAVAILABLE) ||
+    ProviderError.is(err, ErrorReason.DEADLINE_EXCEEDED)
+  );
+}
+
+/**
+ * The manager's line to one provider: a typed client behind a rate and
+ * concurrency limiter and a circuit breaker, task follow-up, and the paced
+ * ListVMs sweep that detects drift.
+ *
+ * The circuit opens after `failureThreshold` outages in a row: calls then
+ * fail at once with UNAVAILABLE and never reach the provider, until a probe
+ * (`probe`, the Provider controller's Validate) succeeds and closes it.
+ */
+export class ProviderConnection {
+  readonly client: ProviderClient;
+  readonly #limiter;
+  readonly #options: ProviderConnectionOptions;
+  #failures = 0;
+  #circuit: CircuitState = CircuitState.CLOSED;
+  #lastError = "";
+  #closed = false;
+  readonly #tasks = new Map<string, Promise<void>>();
+  readonly #abort = new AbortController();
+  /** What GetCapabilities answered, once it has. */
+  capabilities: Capabilities | undefined;
+  /** RPCs sent, by method, for metrics and the benchmark. */
+  readonly calls = new Map<string, number>();
+
+  constructor(options: ProviderConnectionOptions) {
+    this.#options = options;
+    // Every call in flight listens to it; there is no leak to warn about.
+    setMaxListeners(0, this.#abort.signal);
+    this.client = createProviderClient(options.endpoint, {
+      peerName: `provider ${options.name}`,
+      ...(options.tls ? { tls: options.tls } : {}),
+      retry: { maxAttempts: 3, maxBackoffMs: 1000 },
+    });
+    this.#limiter = createBackendLimiter({
+      concurrency: options.concurrency ?? 64,
+      ...(options.qps ? { qps: options.qps, burst: options.burst || options.qps * 2 } : {}),
+    });
+  }
+
+  get circuit(): CircuitState {
+    return this.#circuit;
+  }
+
+  /** Why the circuit is open. */
+  get lastError(): string {
+    return this.#lastError;
+  }
+
+  #count(method: string) {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+  }
+
+  #setCircuit(state: CircuitState, reason: string) {
+    if (this.#circuit === state) return;
+    this.#circuit = state;
+    this.#options.logger.info(
+      { provider: this.#options.name, circuit: CircuitState[state], reason },
+      "circuit",
+    );
+    this.#options.onCircuitChange(state, reason);
+  }
+
+  #failed(err: unknown) {
+    if (!isOutage(err)) {
+      this.#failures = 0;
+      return;
+    }
+    this.#failures++;
+    this.#lastError = ProviderError.from(err).rawMessage;
+    if (this.#failures >= (this.#options.failureThreshold ?? 3))
+      this.#setCircuit(CircuitState.OPEN, this.#lastError);
+  }
+
+  /**
+   * Calls the provider through the limiter and the circuit.
+   *
+   * @throws ProviderError UNAVAILABLE at once while the circuit is open;
+   * otherwise whatever the call throws.
+   */
+  async call<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
+    if (this.#circuit !== CircuitState.CLOSED) {
+      throw ProviderError.unavailable(
+        `provider ${this.#options.name} is unavailable (circuit open): ${this.#lastError}`,
+      );
+    }
+    return this.#send(method, request);
+  }
+
+  async #send<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
+    const fn = this.client[method] as unknown as (
+      r: unknown,
+      o: { signal: AbortSignal },
+    ) => Promise<Response<M>>;
+    // The call's span is a child of the caller's (a reconcile), even when it
+    // waits for a slot that another call's end frees.
+    const caller = context.active();
+    let sent = false;
+    try {
+      const response = await this.#limiter.run(() => {
+        this.#count(method);
+        sent = true;
+        return context.with(caller, () => fn(request, { signal: this.#abort.signal }));
+      }, this.#abort.signal);
+      this.#failures = 0;
+      this.#options.onCall?.(method, undefined);
+      return response;
+    } catch (err) {
+      if (sent) this.#options.onCall?.(method, err);
+      this.#failed(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Validate, sent even while the circuit is open: the health probe. A
+   * success closes the circuit; an outage opens it.
+   *
+   * @throws ProviderError whatever Validate throws.
+   */
+  async probe(): Promise<string> {
+    if (this.#circuit === CircuitState.OPEN) this.#setCircuit(CircuitState.HALF_OPEN, "probing");
+    try {
+      const { message } = await this.#send("validate", {});
+      this.#setCircuit(CircuitState.CLOSED, "probe succeeded");
+      return message;
+    } catch (err) {
+      const error = ProviderError.from(err);
+      this.#lastError = error.rawMessage;
+      // Any failed probe keeps (or puts) the circuit open.
+      this.#setCircuit(CircuitState.OPEN, this.#lastError);
+      throw error;
+    }
+  }
+
+  /**
+   * Follows a provider task in the background and calls `done` once it ends,
+   * with its error when it failed. Following the same task twice follows it
+   * once (both callbacks run).
+   */
+  followTask(taskId: string, done: (error: ProviderError | undefined) => void): void {
+    let running = this.#tasks.get(taskId);
+    if (!running) {
+      running = waitForTask((request) => this.call("getTask", request), taskId, {
+        signal: this.#abort.signal,
+        pollIntervalMs: 50,
+        maxPollIntervalMs: 2000,
+      }).then(
+        () => undefined,
+        (err: unknown) => {
+          throw ProviderError.from(err);
+        },
+      );
+      this.#tasks.set(taskId, running);
+      const forget = () => this.#tasks.delete(taskId);
+      running.then(forget, forget);
+    }
+    running.then(
+      () => !this.#closed && done(undefined),
+      (err: ProviderError) => !this.#closed && done(err),
+    );
+  }
+
+  /**
+   * Lists the provider's VMs a page at a time, one page every
+   * `pageIntervalMs`, for ever: the RPC rate does not depend on how many VMs
+   * there are. `onSweep` gets every VM of a full pass, and when the pass started.
+   */
+  startSweep(
+    pageIntervalMs: number,
+    onSweep: (vms: ProviderVm[], startedAt: number) => void,
+  ): void {
+    let token = "";
+    let seen: ProviderVm[] = [];
+    let startedAt = Date.now();
+    const tick = async () => {
+      if (this.#closed) return;
+      if (this.#circuit === CircuitState.CLOSED) {
+        try {
+          const page = await this.call("listVMs", { pageSize: 1000, pageToken: token });
+          seen.push(...page.vms);
+          token = page.nextPageToken;
+          if (!token) {
+            const done = seen;
+            const started = startedAt;
+            seen = [];
+            startedAt = Date.now();
+            onSweep(done, started);
+          }
+        } catch (err) {
+          this.#options.logger.debug(
+            { err, provider: this.#options.name },
+            "drift sweep page failed",
+          );
+          token = "";
+          seen = [];
+          startedAt = Date.now();
+        }
+      }
+      if (!this.#closed) setTimeout(() => void tick(), pageIntervalMs).unref();
+    };
+    // The sweep belongs to no trace: not to the reconcile that made the connection.
+    setTimeout(
+      context.bind(ROOT_CONTEXT, () => void tick()),
+      pageIntervalMs,
+    ).unref();
+  }
+
+  /** Stops tasks and sweeps, and closes the client. */
+  close(): void {
+    this.#closed = true;
+    this.#abort.abort(ProviderError.canceled("the provider connection closed"));
+    this.client.close();
+  }
+}

@@ -1,0 +1,598 @@
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  ErrorReason,
+  PowerOperation,
+  PowerState as ProviderPowerState,
+  ProviderError,
+  type VirtualMachine as ProviderVm,
+} from "@virtrigaud/contracts";
+import {
+  CircuitState,
+  ConditionStatus,
+  Kind,
+  PowerState,
+  type Provider as ProviderResource,
+  ProviderPhase,
+  type VMClass,
+  type VMSnapshot,
+  SnapshotPhase,
+  type VirtualMachine,
+  VirtualMachinePhase,
+  type VirtualMachineStatus,
+  VirtualMachineStatusSchema,
+} from "@virtrigaud/proto/manager";
+import { vmFinalizer } from "../api/manager-service.js";
+import { durationMs } from "../manifest/quantities.js";
+import { setCondition } from "./conditions.js";
+import { type ControllerContext, splitKey } from "./context.js";
+import type { ProviderConnection } from "./provider-connection.js";
+import { providerVmName } from "./provider-names.js";
+import { refNamespace } from "./references.js";
+import { desiredCompute, ownerLabels, resolveCreate } from "./resolve-vm.js";
+import type { ReconcileResult } from "./work-queue.js";
+
+/** Annotation: delete the VirtualMachine without waiting for its provider. */
+export const forceDeleteAnnotation = "virtrigaud.io/force-delete";
+
+/** The provider VM's power state, in manifest terms. */
+export function observedPower(state: ProviderPowerState): PowerState {
+  switch (state) {
+    case ProviderPowerState.ON:
+      return PowerState.ON;
+    case ProviderPowerState.OFF:
+      return PowerState.OFF;
+    case ProviderPowerState.SUSPENDED:
+      return PowerState.SUSPENDED;
+    default:
+      return PowerState.UNSPECIFIED;
+  }
+}
+
+/** The Provider key ("namespace/name") a VM is, or will be, on. */
+export function providerKeyOf(vm: VirtualMachine): string {
+  const bound = vm.status?.boundProvider;
+  if (bound?.name) return `${bound.namespace}/${bound.name}`;
+  const ns = vm.metadata?.namespace || "default";
+  return `${refNamespace(vm.spec?.providerRef, ns)}/${vm.spec?.providerRef?.name ?? ""}`;
+}
+
+/** Copies what a provider reports of a VM into its status. */
+export function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
+  status.powerState = observedPower(vm.powerState);
+  status.ips = vm.ipAddresses.map((ip) => ip.address);
+  status.consoleUrl = vm.consoleUrl;
+  status.currentResources = {
+    $typeName: "virtrigaud.manager.v1.VirtualMachineResources",
+    cpu: vm.resources?.cpu ?? 0,
+    memoryMib: vm.resources?.memoryMib ?? 0,
+  };
+  status.disks = (vm.resources?.disks ?? []).map((d) => ({
+    $typeName: "virtrigaud.manager.v1.ObservedDisk",
+    name: d.name,
+    sizeGib: d.sizeGib,
+  }));
+  status.provider = { ...vm.providerFields };
+}
+
+const taskVerbs: Record<string, string> = {
+  create: "Create",
+  delete: "Delete",
+  power: "Power",
+  reconfigure: "Reconfigure",
+  revert: "Revert",
+};
+
+/**
+ * The VirtualMachine controller: makes the VM at its provider (intent
+ * recorded first; Create is idempotent by name, so a crash never makes two),
+ * adopts a VM of the same name that is already there, follows tasks,
+ * reports what Describe says, reverts to a snapshot once per generation,
+ * reconfigures CPU, memory and disks, corrects power drift (OffGraceful is
+ * asked once per generation), and deletes the VM before letting the
+ * resource go.
+ */
+export function createVmController(ctx: ControllerContext) {
+  const { store } = ctx;
+
+  const write = (ns: string, name: string, status: VirtualMachineStatus) =>
+    store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
+      copy.status = clone(VirtualMachineStatusSchema, status);
+    });
+
+  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
+    conn.followTask(taskId, (error) => {
+      ctx.taskOutcomes.set(taskId, error);
+      ctx.queues.vm.add(key);
+    });
+
+  async function reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace: ns, name } = splitKey(key);
+    const vm = store.get(Kind.VIRTUAL_MACHINE, ns, name) as VirtualMachine | undefined;
+    if (!vm) return;
+    const meta = vm.metadata;
+    if (!meta) return;
+    const generation = meta.generation;
+    const now = ctx.now();
+    const status = vm.status
+      ? clone(VirtualMachineStatusSchema, vm.status)
+      : create(VirtualMachineStatusSchema);
+    const providerKey = providerKeyOf(vm);
+    const provider = store.get(Kind.PROVIDER, ...splitKeyArgs(providerKey)) as
+      ProviderResource | undefined;
+    const conn = ctx.connections.get(providerKey);
+    const ready = (ok: boolean, reason: string, message = "") =>
+      setCondition(
+        status.conditions,
+        { type: "Ready", status: ok, reason, message },
+        generation,
+        now,
+      );
+
+    if (meta.deletionTimestamp) return reconcileDelete(vm, status, conn, key);
+
+    if (!provider) {
+      status.phase = VirtualMachinePhase.PENDING;
+      ready(false, "ProviderNotFound", `Provider ${providerKey} does not exist`);
+      write(ns, name, status);
+      return;
+    }
+    if (
+      !conn ||
+      conn.circuit !== CircuitState.CLOSED ||
+      provider.status?.phase !== ProviderPhase.READY
+    ) {
+      ready(
+        false,
+        "ProviderUnavailable",
+        `provider ${providerKey} is unavailable${conn?.lastError ? `: ${conn.lastError}` : ""}`,
+      );
+      write(ns, name, status);
+      return; // The Provider controller wakes this VM when the provider is back.
+    }
+
+    // A task in flight: wait for it, then see what it did.
+    if (status.lastTaskRef) {
+      const taskId = status.lastTaskRef;
+      if (!ctx.taskOutcomes.has(taskId)) {
+        follow(conn, key, taskId);
+        return;
+      }
+      const error = ctx.taskOutcomes.get(taskId);
+      ctx.taskOutcomes.delete(taskId);
+      const operation = status.lastTaskOperation;
+      status.lastTaskRef = "";
+      status.lastTaskOperation = "";
+      if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+        const verb = taskVerbs[operation] ?? "Task";
+        ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", `${verb}Failed`, error.message);
+        ready(false, `${verb}Failed`, ProviderError.from(error).rawMessage);
+        status.message = ProviderError.from(error).rawMessage;
+        write(ns, name, status);
+        throw error; // Retried with backoff.
+      }
+    }
+
+    if (!status.id) {
+      const resolved = resolveCreate(store, vm, provider);
+      if ("unresolved" in resolved) {
+        status.phase = VirtualMachinePhase.PENDING;
+        ready(false, resolved.unresolved.reason, resolved.unresolved.message);
+        write(ns, name, status);
+        return; // Woken when the class, image or network changes.
+      }
+      // Intent first: if the manager dies during Create, the next run knows
+      // which provider may hold the VM, and Create (idempotent by name) finds it.
+      status.boundProvider = {
+        $typeName: "virtrigaud.manager.v1.BoundProviderRef",
+        namespace: provider.metadata?.namespace ?? "",
+        name: provider.metadata?.name ?? "",
+        uid: provider.metadata?.uid ?? "",
+      };
+      status.providerName = providerVmName(ns, name);
+      status.phase = VirtualMachinePhase.PROVISIONING;
+      ready(false, "Creating", `creating ${status.providerName} on ${providerKey}`);
+      write(ns, name, status);
+      const desired = vm.spec?.powerState || PowerState.ON;
+      const response = await conn.call("create", {
+        ...resolved.request,
+        powerOn: desired === PowerState.ON,
+      });
+      status.id = response.vmId;
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        "Creating",
+        `creating ${status.providerName} on ${providerKey} as ${response.vmId}`,
+      );
+      if (response.task) {
+        status.lastTaskRef = response.task.id;
+        status.lastTaskOperation = "create";
+        write(ns, name, status);
+        follow(conn, key, response.task.id);
+        return;
+      }
+    }
+
+    const described = await conn.call("describe", { vmId: status.id });
+    if (!described.exists || !described.vm) {
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Warning",
+        "VMMissing",
+        `${status.id} is gone from ${providerKey}; creating it again`,
+      );
+      status.id = "";
+      status.phase = VirtualMachinePhase.PENDING;
+      ready(false, "VMMissing", "the VM is gone from its provider");
+      write(ns, name, status);
+      return { requeueAfterMs: 0 };
+    }
+    const observed = described.vm;
+    // Another VirtualMachine bound to this very VM (not one copied from it,
+    // as a clone's labels are) means two resources claim it.
+    const owner = observed.labels[ownerLabels.uid];
+    if (owner !== meta.uid) {
+      const other = findClaimant(meta.uid, observed.id, providerKey);
+      if (other) {
+        status.id = "";
+        status.phase = VirtualMachinePhase.FAILED;
+        ready(
+          false,
+          "NameConflict",
+          `${observed.name} at ${providerKey} belongs to VirtualMachine ${other}`,
+        );
+        write(ns, name, status);
+        ctx.event(
+          Kind.VIRTUAL_MACHINE,
+          vm,
+          "Warning",
+          "NameConflict",
+          `${observed.name} belongs to ${other}`,
+        );
+        return;
+      }
+      if (status.observedGeneration === 0n && !meta.annotations["virtrigaud.io/clone"])
+        ctx.event(
+          Kind.VIRTUAL_MACHINE,
+          vm,
+          "Normal",
+          "Adopted",
+          `adopted ${observed.name} (${observed.id}), which was already on ${providerKey}`,
+        );
+    }
+    if (status.observedGeneration === 0n && status.phase === VirtualMachinePhase.PROVISIONING)
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        "Created",
+        `${observed.name} is ${observed.id} on ${providerKey}`,
+      );
+    observe(status, observed);
+    status.message = "";
+
+    // Revert to a snapshot, once per generation.
+    const revert = vm.spec?.snapshot?.revertToRef?.name;
+    if (revert && (status.revertedTo !== revert || status.revertedGeneration !== generation)) {
+      const snapshot = store.get(Kind.VM_SNAPSHOT, ns, revert) as VMSnapshot | undefined;
+      if (
+        !snapshot ||
+        snapshot.status?.phase !== SnapshotPhase.READY ||
+        !snapshot.status.snapshotId
+      ) {
+        ready(false, "SnapshotNotReady", `VMSnapshot ${revert} is not ready to revert to`);
+        write(ns, name, status);
+        return; // Woken when the snapshot changes.
+      }
+      if (snapshot.spec?.vmRef?.name !== name || snapshot.status.vmId !== status.id) {
+        status.revertedTo = revert;
+        status.revertedGeneration = generation;
+        ready(false, "InvalidSnapshot", `VMSnapshot ${revert} is not a snapshot of this VM`);
+        write(ns, name, status);
+        return;
+      }
+      const response = await conn.call("snapshotRevert", {
+        vmId: status.id,
+        snapshotId: snapshot.status.snapshotId,
+      });
+      status.revertedTo = revert;
+      status.revertedGeneration = generation;
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        "Reverting",
+        `reverting to VMSnapshot ${revert}`,
+      );
+      return afterAction(response.task?.id, "revert");
+    }
+
+    // Reconfigure CPU, memory and disks.
+    const classRef = vm.spec?.classRef;
+    const vmClass = classRef
+      ? (store.get(Kind.VM_CLASS, refNamespace(classRef, ns), classRef.name) as VMClass | undefined)
+      : undefined;
+    if (vmClass) {
+      const want = desiredCompute(vm, vmClass);
+      const have = status.currentResources;
+      const grows: Array<{ name: string; sizeGib: number }> = [];
+      let shrink = "";
+      for (const disk of vm.spec?.disks ?? []) {
+        const current = status.disks.find((d) => d.name === disk.name);
+        if (!current) continue;
+        if (disk.sizeGib > current.sizeGib) grows.push({ name: disk.name, sizeGib: disk.sizeGib });
+        else if (disk.sizeGib < current.sizeGib)
+          shrink = `disk ${disk.name} is ${current.sizeGib} GiB and cannot shrink to ${disk.sizeGib}`;
+      }
+      const differs =
+        have?.cpu !== want.cpu || have.memoryMib !== want.memoryMib || grows.length > 0;
+      if (shrink)
+        setCondition(
+          status.conditions,
+          { type: "DiskShrinkRefused", status: true, reason: "DisksNeverShrink", message: shrink },
+          generation,
+          now,
+        );
+      else status.conditions = status.conditions.filter((c) => c.type !== "DiskShrinkRefused");
+      const restart = status.conditions.find((c) => c.type === "RestartRequired");
+      const asked = status.requestedResources;
+      const sameAsAsked =
+        asked !== undefined &&
+        asked.cpu === want.cpu &&
+        asked.memoryMib === want.memoryMib &&
+        grows.every((g) => asked.disks.some((d) => d.name === g.name && d.sizeGib === g.sizeGib));
+      if (differs && !sameAsAsked) {
+        status.phase = VirtualMachinePhase.RECONFIGURING;
+        const response = await conn.call("reconfigure", {
+          vmId: status.id,
+          ...(have?.cpu !== want.cpu ? { cpu: want.cpu } : {}),
+          ...(have?.memoryMib !== want.memoryMib ? { memoryMib: want.memoryMib } : {}),
+          disks: grows,
+        });
+        status.requestedResources = {
+          $typeName: "virtrigaud.manager.v1.RequestedResources",
+          cpu: want.cpu,
+          memoryMib: want.memoryMib,
+          disks: grows.map((g) => ({ $typeName: "virtrigaud.manager.v1.ObservedDisk", ...g })),
+        };
+        status.lastReconfigureTime = timestampFromMs(now);
+        ctx.event(
+          Kind.VIRTUAL_MACHINE,
+          vm,
+          "Normal",
+          "Reconfiguring",
+          `cpu ${have?.cpu}→${want.cpu}, memory ${have?.memoryMib}→${want.memoryMib} MiB${grows.length ? `, disks ${grows.map((g) => `${g.name}→${g.sizeGib} GiB`).join(", ")}` : ""}`,
+        );
+        if (response.powerCycleRequired) {
+          setCondition(
+            status.conditions,
+            {
+              type: "RestartRequired",
+              status: true,
+              reason: "PowerCycleRequired",
+              message: "the provider applies some of the change at the next power cycle",
+            },
+            generation,
+            now,
+          );
+          ctx.event(
+            Kind.VIRTUAL_MACHINE,
+            vm,
+            "Warning",
+            "RestartRequired",
+            "the change takes effect after the VM is powered off and on",
+          );
+        }
+        return afterAction(response.task?.id, "reconfigure");
+      }
+      if (!differs) {
+        status.requestedResources = undefined;
+        if (restart?.status === ConditionStatus.TRUE) {
+          setCondition(
+            status.conditions,
+            { type: "RestartRequired", status: false, reason: "Applied", message: "" },
+            generation,
+            now,
+          );
+          ctx.event(
+            Kind.VIRTUAL_MACHINE,
+            vm,
+            "Normal",
+            "Reconfigured",
+            "the VM runs with its declared resources",
+          );
+        }
+      }
+    }
+
+    // Power.
+    const desired = vm.spec?.powerState || PowerState.ON;
+    const power = status.powerState;
+    let operation: PowerOperation | undefined;
+    if (desired === PowerState.ON && power !== PowerState.ON) operation = PowerOperation.ON;
+    if (desired === PowerState.OFF && (power === PowerState.ON || power === PowerState.SUSPENDED))
+      operation = PowerOperation.OFF;
+    if (
+      desired === PowerState.OFF_GRACEFUL &&
+      power === PowerState.ON &&
+      status.gracefulShutdownGeneration !== generation
+    ) {
+      operation = PowerOperation.SHUTDOWN;
+      status.gracefulShutdownGeneration = generation;
+    }
+    if (operation !== undefined) {
+      const timeout = vm.spec?.lifecycle?.gracefulShutdownTimeout;
+      const response = await conn.call("power", {
+        vmId: status.id,
+        operation,
+        ...(operation === PowerOperation.SHUTDOWN
+          ? { gracefulTimeoutSeconds: Math.ceil((timeout ? durationMs(timeout) : 60_000) / 1000) }
+          : {}),
+      });
+      const reason = {
+        [PowerOperation.ON]: "PowerOn",
+        [PowerOperation.OFF]: "PowerOff",
+        [PowerOperation.SHUTDOWN]: "Shutdown",
+      }[operation as 1 | 2 | 4];
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        reason,
+        `power ${PowerState[power] ?? "unknown"} → ${PowerState[desired]}`,
+      );
+      return afterAction(response.task?.id, "power");
+    }
+
+    status.phase =
+      power === PowerState.ON ? VirtualMachinePhase.RUNNING : VirtualMachinePhase.STOPPED;
+    const settled =
+      desired === PowerState.ON
+        ? power === PowerState.ON
+        : power !== PowerState.ON || desired === PowerState.OFF_GRACEFUL;
+    ready(
+      settled,
+      settled ? "Ready" : "PowerStateDiffers",
+      settled ? "" : `power is ${PowerState[power]}`,
+    );
+    status.observedGeneration = generation;
+    write(ns, name, status);
+    return;
+
+    function afterAction(taskId: string | undefined, op: string): ReconcileResult | void {
+      if (taskId) {
+        status.lastTaskRef = taskId;
+        status.lastTaskOperation = op;
+        write(ns, name, status);
+        follow(conn as ProviderConnection, key, taskId);
+        return;
+      }
+      write(ns, name, status);
+      return { requeueAfterMs: 0 };
+    }
+  }
+
+  /** Another live VirtualMachine bound to the same provider VM, if any. */
+  function findClaimant(uid: string, vmId: string, providerKey: string): string | undefined {
+    for (const m of store.list(Kind.VIRTUAL_MACHINE)) {
+      const other = m as VirtualMachine;
+      if (other.metadata?.uid === uid || other.metadata?.deletionTimestamp) continue;
+      if (other.status?.id === vmId && providerKeyOf(other) === providerKey)
+        return `${other.metadata?.namespace}/${other.metadata?.name}`;
+    }
+    return undefined;
+  }
+
+  async function reconcileDelete(
+    vm: VirtualMachine,
+    status: VirtualMachineStatus,
+    conn: ProviderConnection | undefined,
+    key: string,
+  ): Promise<ReconcileResult | void> {
+    const meta = vm.metadata;
+    if (!meta) return;
+    const ns = meta.namespace || "default";
+    const name = meta.name;
+    const now = ctx.now();
+    const removeFinalizer = (reason: string, message: string) => {
+      ctx.event(Kind.VIRTUAL_MACHINE, vm, "Normal", reason, message);
+      store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
+        if (copy.metadata)
+          copy.metadata.finalizers = copy.metadata.finalizers.filter((f) => f !== vmFinalizer);
+      });
+    };
+    if (!meta.finalizers.includes(vmFinalizer)) return;
+    const force = meta.annotations[forceDeleteAnnotation] === "true";
+    const reachable = conn && conn.circuit === CircuitState.CLOSED;
+    if (force) {
+      if (reachable && status.id) {
+        // Best effort: one Delete, not waited for.
+        conn.call("delete", { vmId: status.id }).catch(() => {});
+      }
+      removeFinalizer(
+        "ForceDeleted",
+        `removed without waiting for the provider${status.id ? `; ${status.id} may remain there` : ""}`,
+      );
+      return;
+    }
+    if (status.phase !== VirtualMachinePhase.DELETING) {
+      status.phase = VirtualMachinePhase.DELETING;
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        "Deleting",
+        status.id ? `deleting ${status.id}` : "deleting",
+      );
+    }
+    if (!status.id && !status.boundProvider?.name) {
+      removeFinalizer("Deleted", "the VM was never created");
+      return;
+    }
+    if (!reachable) {
+      setCondition(
+        status.conditions,
+        {
+          type: "Ready",
+          status: false,
+          reason: "DeleteBlocked",
+          message: `provider ${providerKeyOf(vm)} is unavailable; the VM goes once it is back, or annotate ${forceDeleteAnnotation}=true`,
+        },
+        meta.generation,
+        now,
+      );
+      write(ns, name, status);
+      return;
+    }
+    if (status.lastTaskRef) {
+      const taskId = status.lastTaskRef;
+      if (!ctx.taskOutcomes.has(taskId)) {
+        write(ns, name, status);
+        follow(conn, key, taskId);
+        return;
+      }
+      const error = ctx.taskOutcomes.get(taskId);
+      ctx.taskOutcomes.delete(taskId);
+      status.lastTaskRef = "";
+      status.lastTaskOperation = "";
+      if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+        ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", "DeleteFailed", error.message);
+        write(ns, name, status);
+        throw error;
+      }
+    }
+    let id = status.id;
+    if (!id) {
+      // Created, perhaps, just before a crash: find it by name.
+      const page = await conn.call("listVMs", { namePrefix: status.providerName, pageSize: 10 });
+      id = page.vms.find((v) => v.name === status.providerName)?.id ?? "";
+    }
+    if (id) {
+      const described = await conn.call("describe", { vmId: id });
+      if (described.exists) {
+        const response = await conn.call("delete", { vmId: id });
+        status.id = id;
+        if (response.task) {
+          status.lastTaskRef = response.task.id;
+          status.lastTaskOperation = "delete";
+          write(ns, name, status);
+          follow(conn, key, response.task.id);
+          return;
+        }
+        write(ns, name, status);
+        return { requeueAfterMs: 0 };
+      }
+    }
+    removeFinalizer("Deleted", `${status.providerName || name} is gone from ${providerKeyOf(vm)}`);
+  }
+
+  return { reconcile };
+}
+
+function splitKeyArgs(key: string): [string, string] {
+  const { namespace, name } = splitKey(key);
+  return [namespace, name];
+}

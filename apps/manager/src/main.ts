@@ -1,0 +1,112 @@
+import { parseArgs } from "node:util";
+import {
+  ServeConfigError,
+  createLogger,
+  parseDuration,
+  formatServeFlagsHelp,
+  serveFlags,
+  serveOptionsFromFlags,
+  setupTracing,
+} from "@virtrigaud/contracts";
+import { startManager } from "./manager.js";
+
+const name = "virtrigaud-manager";
+const managerFlags = {
+  data: { type: "string" },
+  "health-interval": { type: "string" },
+  "drift-page-interval": { type: "string" },
+  "vm-workers": { type: "string" },
+} as const;
+
+const usage = `${name}: declarative VMs reconciled across providers
+
+Usage: ${name} --data DIR [flags]
+
+${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
+
+Manager flags (environment fallback in brackets):
+  --data DIR                    where the store lives (one SQLite file, manager.db) [VIRTRIGAUD_DATA]
+  --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
+  --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
+  --vm-workers N                VirtualMachine reconciles at once (default 256)
+`;
+
+function duration(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new ServeConfigError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let values: ReturnType<
+    typeof parseArgs<{ options: typeof serveFlags & typeof managerFlags }>
+  >["values"];
+  let serve: ReturnType<typeof serveOptionsFromFlags>;
+  let dataDir: string;
+  let healthIntervalMs: number | undefined;
+  let driftPageIntervalMs: number | undefined;
+  let vmWorkers: number | undefined;
+  try {
+    values = parseArgs({
+      options: { ...serveFlags, ...managerFlags },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+    if (values.help) {
+      process.stdout.write(usage);
+      return;
+    }
+    serve = serveOptionsFromFlags(values);
+    dataDir = values.data ?? process.env["VIRTRIGAUD_DATA"] ?? "";
+    if (!dataDir) throw new ServeConfigError("--data DIR is required");
+    healthIntervalMs = duration("health-interval", values["health-interval"]);
+    driftPageIntervalMs = duration("drift-page-interval", values["drift-page-interval"]);
+    if (values["vm-workers"] !== undefined) {
+      vmWorkers = Number(values["vm-workers"]);
+      if (!Number.isInteger(vmWorkers) || vmWorkers < 1)
+        throw new ServeConfigError("--vm-workers must be a positive whole number");
+    }
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { logLevel, ...serveOptions } = serve;
+  const logger = createLogger({ name, level: logLevel });
+  const tracing = setupTracing({ serviceName: name, serviceVersion: "0.1.0" });
+  try {
+    const manager = await startManager({
+      dataDir,
+      logger,
+      serve: {
+        ...serveOptions,
+        listen: serveOptions.listen ?? ":9090",
+        opsListen: serveOptions.opsListen ?? ":9091",
+        serviceName: name,
+      },
+      ...(healthIntervalMs ? { healthIntervalMs } : {}),
+      ...(driftPageIntervalMs ? { driftPageIntervalMs } : {}),
+      ...(vmWorkers ? { vmWorkers } : {}),
+    });
+    await manager.server?.closed;
+    // Closed by a signal: stop the controllers and the store too.
+    await manager.close();
+    process.exitCode = 0;
+  } catch (err) {
+    if (err instanceof ServeConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      logger.fatal({ err }, "the manager failed to start");
+      process.exitCode = 1;
+    }
+  } finally {
+    await tracing.shutdown();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}
+
+await main();

@@ -1,0 +1,199 @@
+import { trace } from "@opentelemetry/api";
+import {
+  type Logger,
+  type ServeOptions,
+  type ServerMetrics,
+  type ServicesServer,
+  createLogger,
+  createServerMetrics,
+  serveServices,
+  servedService,
+} from "@virtrigaud/contracts";
+import { Kind, ManagerService } from "@virtrigaud/proto/manager";
+import { createManagerService } from "./api/manager-service.js";
+import { createCloneController } from "./controllers/clone-controller.js";
+import {
+  type ControllerContext,
+  type ControllerSettings,
+  type Queues,
+  eventRecorder,
+} from "./controllers/context.js";
+import { createImageController } from "./controllers/image-controller.js";
+import { createProviderController } from "./controllers/provider-controller.js";
+import type { ProviderConnection } from "./controllers/provider-connection.js";
+import { createRouter } from "./controllers/router.js";
+import { createSnapshotController } from "./controllers/snapshot-controller.js";
+import { createUsageController } from "./controllers/usage-controller.js";
+import { createVmController } from "./controllers/vm-controller.js";
+import {
+  type WorkQueue,
+  type WorkQueueOptions,
+  createWorkQueue,
+} from "./controllers/work-queue.js";
+import { kindInfo } from "./manifest/kinds.js";
+import { createManagerMetrics } from "./metrics/manager-metrics.js";
+import { type ResourceStore, openResourceStore } from "./store/resource-store.js";
+
+/** Options of `startManager`. */
+export interface ManagerOptions {
+  /** The directory of the store's file, manager.db. */
+  dataDir: string;
+  /** Default: a JSON logger at info. */
+  logger?: Logger;
+  /** Serve the API with these options; without them, controllers only. */
+  serve?: ServeOptions;
+  /** Default: 10000 ms. */
+  healthIntervalMs?: number;
+  /** Default: 5000 ms. */
+  driftPageIntervalMs?: number;
+  /** Default: 1000 ms. */
+  minProbeIntervalMs?: number;
+  /** Default: 30000 ms. */
+  maxProbeIntervalMs?: number;
+  /** VirtualMachine reconciles at once. Default: 256. */
+  vmWorkers?: number;
+  /**
+   * Where the manager's instruments go; served on /metrics when serving.
+   * Default: `createServerMetrics` of the service's name.
+   */
+  metrics?: ServerMetrics;
+}
+
+/** A running manager. */
+export interface Manager {
+  store: ResourceStore;
+  /** The API server, when serving. */
+  server: ServicesServer | undefined;
+  /** Provider connections, by "namespace/name" (RPC counts live in them). */
+  connections: Map<string, ProviderConnection>;
+  /** The manager's metrics (served on the ops listener's /metrics). */
+  metrics: ServerMetrics;
+  /** Stops the API (drain), the controllers and the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the manager: opens the store in `dataDir`, starts the controllers
+ * (every stored resource is reconciled once at start, so work a previous run
+ * left half done is finished), and serves the ManagerService when `serve`
+ * is given.
+ *
+ * @throws Error when the store cannot be opened; ServeConfigError for bad
+ * serve options.
+ */
+export async function startManager(options: ManagerOptions): Promise<Manager> {
+  const logger = options.logger ?? createLogger({ name: "virtrigaud-manager" });
+  const store = openResourceStore(options.dataDir);
+  const settings: ControllerSettings = {
+    healthIntervalMs: options.healthIntervalMs ?? 10_000,
+    driftPageIntervalMs: options.driftPageIntervalMs ?? 5_000,
+    minProbeIntervalMs: options.minProbeIntervalMs ?? 1_000,
+    maxProbeIntervalMs: options.maxProbeIntervalMs ?? 30_000,
+  };
+  const serviceName = options.serve?.serviceName ?? "virtrigaud-manager";
+  const metrics = options.metrics ?? createServerMetrics({ serviceName });
+  const queues = {} as Queues;
+  const connections = new Map<string, ProviderConnection>();
+  const instruments = createManagerMetrics(metrics.meter("@virtrigaud/manager"), {
+    store,
+    queues: () => new Map(Object.entries(queues)),
+    connections,
+  });
+  const ctx: ControllerContext = {
+    store,
+    logger,
+    settings,
+    queues,
+    connections,
+    taskOutcomes: new Map(),
+    now: Date.now,
+    event: eventRecorder(store),
+    providerCall: instruments.providerCall,
+  };
+  const providers = createProviderController(ctx);
+  const vms = createVmController(ctx);
+  const snapshots = createSnapshotController(ctx);
+  const clones = createCloneController(ctx);
+  const images = createImageController(ctx);
+  const usage = createUsageController(ctx);
+  const tracer = trace.getTracer("@virtrigaud/manager");
+  /** A queue of resources of one kind (or, for usage, of the kind its keys name). */
+  const queue = (
+    name: keyof Queues,
+    kind: string | ((key: string) => string),
+    workers: number,
+    reconcile: WorkQueueOptions["reconcile"],
+  ) =>
+    createWorkQueue({
+      name,
+      workers,
+      reconcile,
+      logger,
+      tracer,
+      onReconciled: (key, outcome, seconds) =>
+        instruments.reconciled(typeof kind === "string" ? kind : kind(key), outcome, seconds),
+    });
+  queues.provider = queue("provider", "Provider", 8, providers.reconcile);
+  queues.vm = queue("vm", "VirtualMachine", options.vmWorkers ?? 256, vms.reconcile);
+  queues.snapshot = queue("snapshot", "VMSnapshot", 16, snapshots.reconcile);
+  queues.clone = queue("clone", "VMClone", 8, clones.reconcile);
+  queues.image = queue("image", "VMImage", 4, images.reconcile);
+  // Usage keys are "Kind/namespace/name" of a VMClass or VMNetworkAttachment.
+  queues.usage = queue(
+    "usage",
+    (key) => kindInfo(Number(key.slice(0, key.indexOf("/")))).name,
+    2,
+    usage.reconcile,
+  );
+
+  const route = createRouter(ctx);
+  const unsubscribe = store.subscribe(route);
+  // Everything stored is reconciled once: finish what a previous run began.
+  for (const kind of [
+    Kind.PROVIDER,
+    Kind.VM_CLASS,
+    Kind.VM_NETWORK_ATTACHMENT,
+    Kind.VM_IMAGE,
+    Kind.VIRTUAL_MACHINE,
+    Kind.VM_SNAPSHOT,
+    Kind.VM_CLONE,
+  ]) {
+    for (const message of store.list(kind)) route({ type: 1, kind, message, resourceVersion: 0 });
+  }
+  logger.info({ dataDir: options.dataDir, resourceVersion: store.resourceVersion }, "store opened");
+
+  let server: ServicesServer | undefined;
+  // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
+  const stopWatches = new AbortController();
+  if (options.serve) {
+    server = await serveServices({
+      ...options.serve,
+      logger,
+      serviceName,
+      role: "manager",
+      readiness: () => Promise.resolve(),
+      metrics,
+      onDrain: () => stopWatches.abort(),
+      services: [
+        servedService(
+          ManagerService,
+          createManagerService(store, { shutdown: stopWatches.signal }),
+        ),
+      ],
+      describe: { dataDir: options.dataDir },
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      stopWatches.abort();
+      await server?.close();
+      unsubscribe();
+      await Promise.all((Object.values(queues) as WorkQueue[]).map((q) => q.shutdown()));
+      providers.close();
+      store.close();
+      await metrics.shutdown();
+    })());
+  return { store, server, connections, metrics, close };
+}

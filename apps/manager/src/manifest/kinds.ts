@@ -1,0 +1,149 @@
+import type { DescMessage } from "@bufbuild/protobuf";
+import {
+  Kind,
+  type Provider as ProviderResource,
+  ProviderSchema,
+  type Resource,
+  type VMClass,
+  VMClassSchema,
+  type VMClone,
+  VMCloneSchema,
+  type VMImage,
+  VMImageSchema,
+  type VMNetworkAttachment,
+  VMNetworkAttachmentSchema,
+  type VMSnapshot,
+  VMSnapshotSchema,
+  type VirtualMachine,
+  VirtualMachineSchema,
+} from "@virtrigaud/proto/manager";
+
+/** The API group and version of every manifest. */
+export const apiVersion = "infra.virtrigaud.io/v1beta1";
+
+/** A resource of any kind, as the generated message. */
+export type AnyResource =
+  | ProviderResource
+  | VMClass
+  | VMImage
+  | VMNetworkAttachment
+  | VirtualMachine
+  | VMSnapshot
+  | VMClone;
+
+/** The member of the Resource oneof that holds a kind. */
+export type ResourceCase = NonNullable<Resource["kind"]["case"]>;
+
+/** What the manager knows about one kind. */
+export interface KindInfo {
+  kind: Kind;
+  /** As written in manifests: "VirtualMachine". */
+  name: string;
+  /** Lowercase plural, as vrtg accepts it: "virtualmachines". */
+  plural: string;
+  /** Other names vrtg accepts: "vm", "vms". */
+  aliases: readonly string[];
+  schema: DescMessage;
+  oneofCase: ResourceCase;
+}
+
+/** Every kind, in the order they depend on one another. */
+export const kinds: readonly KindInfo[] = [
+  {
+    kind: Kind.PROVIDER,
+    name: "Provider",
+    plural: "providers",
+    aliases: ["provider", "prov"],
+    schema: ProviderSchema,
+    oneofCase: "provider",
+  },
+  {
+    kind: Kind.VM_CLASS,
+    name: "VMClass",
+    plural: "vmclasses",
+    aliases: ["vmclass", "class", "classes"],
+    schema: VMClassSchema,
+    oneofCase: "vmClass",
+  },
+  {
+    kind: Kind.VM_IMAGE,
+    name: "VMImage",
+    plural: "vmimages",
+    aliases: ["vmimage", "vmimg", "image", "images"],
+    schema: VMImageSchema,
+    oneofCase: "vmImage",
+  },
+  {
+    kind: Kind.VM_NETWORK_ATTACHMENT,
+    name: "VMNetworkAttachment",
+    plural: "vmnetworkattachments",
+    aliases: ["vmnetworkattachment", "vmnet", "network", "networks"],
+    schema: VMNetworkAttachmentSchema,
+    oneofCase: "vmNetworkAttachment",
+  },
+  {
+    kind: Kind.VIRTUAL_MACHINE,
+    name: "VirtualMachine",
+    plural: "virtualmachines",
+    aliases: ["virtualmachine", "vm", "vms"],
+    schema: VirtualMachineSchema,
+    oneofCase: "virtualMachine",
+  },
+  {
+    kind: Kind.VM_SNAPSHOT,
+    name: "VMSnapshot",
+    plural: "vmsnapshots",
+    aliases: ["vmsnapshot", "vmsnap", "snapshot", "snapshots", "snap"],
+    schema: VMSnapshotSchema,
+    oneofCase: "vmSnapshot",
+  },
+  {
+    kind: Kind.VM_CLONE,
+    name: "VMClone",
+    plural: "vmclones",
+    aliases: ["vmclone", "clone", "clones"],
+    schema: VMCloneSchema,
+    oneofCase: "vmClone",
+  },
+];
+
+const byKind = new Map(kinds.map((k) => [k.kind, k]));
+const byName = new Map<string, KindInfo>();
+for (const k of kinds) {
+  byName.set(k.name, k);
+  for (const alias of [k.name.toLowerCase(), k.plural, ...k.aliases]) byName.set(alias, k);
+}
+
+/**
+ * The kind's description.
+ *
+ * @throws Error for KIND_UNSPECIFIED or a value no kind has.
+ */
+export function kindInfo(kind: Kind): KindInfo {
+  const info = byKind.get(kind);
+  if (!info) throw new Error(`unknown kind ${kind}`);
+  return info;
+}
+
+/** The kind a manifest's `kind` or a vrtg argument names ("VirtualMachine", "vm", "vms"), if any. */
+export function findKind(name: string): KindInfo | undefined {
+  return byName.get(name) ?? byName.get(name.toLowerCase());
+}
+
+/** Wraps a resource message in the Resource oneof. */
+export function toResource(kind: Kind, message: AnyResource): Resource {
+  return {
+    $typeName: "virtrigaud.manager.v1.Resource",
+    kind: { case: kindInfo(kind).oneofCase, value: message },
+  } as Resource;
+}
+
+/** The kind and message inside a Resource, or undefined when it is empty. */
+export function fromResource(
+  resource: Resource | undefined,
+): { info: KindInfo; message: AnyResource } | undefined {
+  const inner = resource?.kind;
+  if (!inner?.case) return undefined;
+  const info = kinds.find((k) => k.oneofCase === inner.case);
+  return info && { info, message: inner.value };
+}

@@ -1,0 +1,172 @@
+import { parseArgs } from "node:util";
+import { SpanStatusCode, context, trace } from "@opentelemetry/api";
+import { exitCodes, CliError, type GlobalOptions, type Io, connect, explain } from "./common.js";
+import {
+  type CommandContext,
+  apply,
+  describe,
+  events,
+  get,
+  provider,
+  remove,
+  snapshot,
+  wait,
+} from "./commands.js";
+
+const usage = `vrtg: declare and inspect VirtRigaud resources
+
+Usage: vrtg COMMAND [ARGS] [flags]
+
+Commands:
+  apply -f FILE|DIR|-                      create or update resources from manifests (YAML or JSON)
+  get KIND [NAME] [-o wide|yaml|json] [-l SELECTOR] [-w]
+  describe KIND NAME                       a resource with its conditions and events
+  delete KIND NAME... | -f FILE [--force] [--wait]
+  wait KIND NAME --for condition=Ready[=True] | --for delete [--timeout DURATION]
+  events [KIND NAME] [-w]
+  snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM
+  provider add NAME --type TYPE --endpoint URL | list | check NAME
+
+Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
+       vmsnapshots (snapshot), vmclones (clone)
+
+Flags:
+  -s, --server URL          the manager [VRTG_SERVER] (default http://127.0.0.1:9090)
+  -n, --namespace NS        default "default"
+  -A, --all-namespaces
+  --ca FILE, --cert FILE, --key FILE   TLS toward the manager
+  -f, --filename PATH       repeatable
+  -o, --output FORMAT       wide, yaml or json
+  -l, --selector SELECTOR   labels, for example app=web,tier!=db
+  -w, --watch               keep printing changes
+  --for, --timeout          for wait (default 30s); --timeout also bounds delete --wait (default 5m)
+  --dry-run                 check and report, store nothing
+  --force                   delete a VirtualMachine without waiting for its provider
+  --wait                    delete: wait until the resource is gone
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid manifest or value,
+5 conflict, 6 timed out, 7 manager unreachable.
+`;
+
+/** Runs vrtg with arguments; returns the exit code. */
+export async function runVrtg(
+  argv: string[],
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        server: { type: "string", short: "s" },
+        namespace: { type: "string", short: "n" },
+        "all-namespaces": { type: "boolean", short: "A" },
+        ca: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        filename: { type: "string", short: "f", multiple: true },
+        output: { type: "string", short: "o" },
+        selector: { type: "string", short: "l" },
+        watch: { type: "boolean", short: "w" },
+        for: { type: "string" },
+        timeout: { type: "string" },
+        "dry-run": { type: "boolean" },
+        force: { type: "boolean" },
+        wait: { type: "boolean" },
+        memory: { type: "boolean" },
+        type: { type: "string" },
+        endpoint: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n\n${usage}`);
+    return exitCodes.usage;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    io.out(usage);
+    return command || values.help ? exitCodes.ok : exitCodes.usage;
+  }
+  const global: GlobalOptions = {
+    server: values.server ?? env["VRTG_SERVER"] ?? "http://127.0.0.1:9090",
+    namespace: values.namespace ?? "default",
+    allNamespaces: values["all-namespaces"] ?? false,
+    ...(values.ca ? { caFile: values.ca } : {}),
+    ...(values.cert ? { certFile: values.cert } : {}),
+    ...(values.key ? { keyFile: values.key } : {}),
+  };
+  const commands: Record<string, (ctx: CommandContext) => Promise<number>> = {
+    apply,
+    get,
+    describe,
+    delete: remove,
+    wait,
+    events,
+    snapshot,
+    provider,
+  };
+  const run = commands[command];
+  if (!run) {
+    io.err(`error: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+    return exitCodes.usage;
+  }
+  const client = connect(global);
+  // One span per command: every call to the manager is its child, and the
+  // manager's work continues its trace (exported when tracing is set up).
+  const span = trace.getTracer("@virtrigaud/vrtg").startSpan(`vrtg ${command}`, {
+    attributes: { "vrtg.command": command, "vrtg.server": global.server },
+  });
+  const active = trace.setSpan(context.active(), span);
+  try {
+    const code = await context.with(active, () =>
+      run({
+        client,
+        global,
+        io,
+        args,
+        flags: {
+          filename: values.filename ?? [],
+          ...(values.output ? { output: values.output } : {}),
+          ...(values.selector ? { selector: values.selector } : {}),
+          watch: values.watch ?? false,
+          ...(values.for ? { for: values.for } : {}),
+          ...(values.timeout ? { timeout: values.timeout } : {}),
+          dryRun: values["dry-run"] ?? false,
+          force: values.force ?? false,
+          wait: values.wait ?? false,
+          memory: values.memory ?? false,
+          ...(values.type ? { type: values.type } : {}),
+          ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+        },
+      }),
+    );
+    span.setAttribute("vrtg.exit_code", code);
+    if (code !== exitCodes.ok) span.setStatus({ code: SpanStatusCode.ERROR });
+    return code;
+  } catch (err) {
+    const error = err instanceof CliError ? err : explain(err, "", global.server);
+    io.err(`error: ${error.message}\n`);
+    span.setAttribute("vrtg.exit_code", error.exitCode);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    return error.exitCode;
+  } finally {
+    span.end();
+    client.close();
+  }
+}
+
+/** The process's Io. */
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
+};

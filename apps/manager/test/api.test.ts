@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from "@jest/globals";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { Kind, WatchEventType } from "@virtrigaud/proto/manager";
+import { decodeManifest } from "../src/manifest/manifest-codec.js";
+import { stack, vmManifest } from "./fixtures.js";
+import { type TestManager, messageOf, startTestManager } from "./harness.js";
+import { parseManifests } from "../src/manifest/parse-manifests.js";
+
+const vmResource = (yaml: string) => decodeManifest(parseManifests(yaml, "t")[0]?.manifest);
+
+async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (ProviderError.is(err)) return err;
+    throw err;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("ManagerService", () => {
+  let tm: TestManager | undefined;
+  afterEach(async () => {
+    await tm?.close();
+    tm = undefined;
+  });
+
+  it.each([
+    [
+      "a name with capitals",
+      (y: string) => y.replace("name: web-1", "name: Web-1"),
+      "resource.virtual_machine.metadata.name",
+    ],
+    [
+      "a duplicate disk",
+      (y: string) =>
+        y.replace(
+          "    - name: data\n      sizeGiB: 10\n",
+          "    - name: data\n      sizeGiB: 10\n    - name: data\n      sizeGiB: 5\n",
+        ),
+      "resource.virtual_machine.spec.disks[1].name",
+    ],
+    [
+      "a bad MAC address",
+      (y: string) =>
+        y.replace("    - name: default-net\n", "    - name: default-net\n      macAddress: zz\n"),
+      "resource.virtual_machine.spec.networks[0].mac_address",
+    ],
+    [
+      "a cloud-init secret",
+      (y: string) =>
+        y.replace("      inline: |", "      secretRef:\n        name: s\n      inline: |"),
+      "resource.virtual_machine.spec.user_data.cloud_init.secret_ref",
+    ],
+    [
+      "a zero disk size",
+      (y: string) => y.replace("sizeGiB: 10", "sizeGiB: 0"),
+      "resource.virtual_machine.spec.disks[0].size_gib",
+    ],
+  ])(
+    "refuses %s with INVALID_SPEC naming the field, and stores nothing",
+    async (_what, edit, field) => {
+      tm = await startTestManager();
+      const error = await rejection(
+        tm.client.apply({ resource: vmResource(edit(vmManifest("web-1"))) }),
+      );
+      expect(error.reason).toBe(ErrorReason.INVALID_SPEC);
+      expect(error.field).toBe(field);
+      expect(tm.manager.store.count(Kind.VIRTUAL_MACHINE)).toBe(0);
+    },
+  );
+
+  it("refuses a VMClass with neither memory nor memoryMiB, and a bad quantity", async () => {
+    tm = await startTestManager();
+    const vmClass = (spec: Record<string, unknown>) =>
+      decodeManifest({
+        apiVersion: "infra.virtrigaud.io/v1beta1",
+        kind: "VMClass",
+        metadata: { name: "c" },
+        spec: { cpu: 1, ...spec },
+      });
+    expect((await rejection(tm.client.apply({ resource: vmClass({}) }))).field).toBe(
+      "resource.vm_class.spec.memory",
+    );
+    expect(
+      (await rejection(tm.client.apply({ resource: vmClass({ memory: "lots" }) }))).rawMessage,
+    ).toMatch(/is not a quantity/);
+  });
+
+  it("applies with optimistic concurrency by resourceVersion", async () => {
+    tm = await startTestManager();
+    const first = await tm.client.apply({ resource: vmResource(vmManifest("web-1")) });
+    const rv = messageOf(first.resource)?.metadata?.resourceVersion ?? "";
+    await tm.client.apply({ resource: vmResource(vmManifest("web-1", { cpu: 3 })) });
+    const stale = vmResource(vmManifest("web-1", { cpu: 4 }));
+    const meta = messageOf(stale)?.metadata;
+    if (meta) meta.resourceVersion = rv;
+    expect((await rejection(tm.client.apply({ resource: stale }))).reason).toBe(
+      ErrorReason.CONFLICT,
+    );
+  });
+
+  it("gets, lists by label and answers NOT_FOUND", async () => {
+    tm = await startTestManager();
+    await tm.apply(vmManifest("web-1"));
+    await tm.apply(vmManifest("db-1").replace("app: web", "app: db"));
+    const list = await tm.client.list({ kind: Kind.VIRTUAL_MACHINE, labelSelector: "app=db" });
+    expect(list.resources.map((r) => messageOf(r)?.metadata?.name)).toEqual(["db-1"]);
+    expect(
+      (await rejection(tm.client.get({ kind: Kind.VIRTUAL_MACHINE, name: "nope" }))).reason,
+    ).toBe(ErrorReason.NOT_FOUND);
+  });
+
+  it("streams changes to a watch and resumes one from a resourceVersion", async () => {
+    tm = await startTestManager();
+    await tm.apply(stack("http://127.0.0.1:1").split("---")[1] ?? "");
+    const list = await tm.client.list({ kind: Kind.VM_CLASS });
+    await tm.apply((stack("http://127.0.0.1:1").split("---")[1] ?? "").replace("cpu: 2", "cpu: 3"));
+    const seen: Array<[WatchEventType, string]> = [];
+    const abort = new AbortController();
+    const watching = (async () => {
+      for await (const event of tm.client.watch(
+        { kind: Kind.VM_CLASS, resourceVersion: list.resourceVersion },
+        { signal: abort.signal },
+      )) {
+        seen.push([
+          event.type,
+          String((messageOf(event.resource) as { spec?: { cpu: number } } | undefined)?.spec?.cpu),
+        ]);
+        if (seen.length === 2) abort.abort();
+      }
+    })().catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    await tm.client.delete({ kind: Kind.VM_CLASS, name: "small" });
+    await watching;
+    expect(seen).toEqual([
+      [WatchEventType.MODIFIED, "3"],
+      [WatchEventType.DELETED, "3"],
+    ]);
+    expect(
+      (await rejection(tm.client.watch({ resourceVersion: "abc" })[Symbol.asyncIterator]().next()))
+        .reason,
+    ).toBe(ErrorReason.INVALID_SPEC);
+  });
+});

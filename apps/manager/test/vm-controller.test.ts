@@ -1,0 +1,211 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "@jest/globals";
+import { PowerOperation, PowerState as ProviderPowerState } from "@virtrigaud/contracts";
+import { ConditionStatus, Kind, PowerState } from "@virtrigaud/proto/manager";
+import { stack, vmManifest } from "./fixtures.js";
+import { type TestManager, providerClient, startTestManager } from "./harness.js";
+import { type ServerProcess, eventually, providerCalls, spawnMock } from "./processes.js";
+
+describe("VirtualMachine controller, against provider-mock", () => {
+  let mock: ServerProcess | undefined;
+  let tm: TestManager | undefined;
+  afterEach(async () => {
+    await tm?.close();
+    await mock?.stop();
+    tm = mock = undefined;
+  });
+
+  const setup = async (mockArgs: string[] = []) => {
+    mock = await spawnMock(mockArgs);
+    tm = await startTestManager();
+    await tm.apply(stack(mock.url));
+    return { mock, tm };
+  };
+
+  it("creates the VM with its class, image, disks and network, and reports it", async () => {
+    const { mock, tm } = await setup();
+    await tm.apply(vmManifest("web-1"));
+    const vm = await tm.ready("web-1");
+    expect(vm.status?.powerState).toBe(PowerState.ON);
+    expect(vm.status?.currentResources?.cpu).toBe(2);
+    expect(vm.status?.currentResources?.memoryMib).toBe(2048);
+    expect(vm.status?.ips.length).toBe(1);
+    expect(vm.status?.consoleUrl).toMatch(/^https:\/\//);
+    const provider = providerClient(mock.url);
+    const { vm: seen } = await provider.describe({ vmId: vm.status?.id ?? "" });
+    provider.close();
+    expect(seen?.name).toBe("web-1");
+    expect(seen?.resources?.disks.map((d) => [d.name, d.sizeGib])).toEqual([
+      ["root", 20],
+      ["data", 10],
+    ]);
+    expect(seen?.resources?.networkInterfaces[0]?.network).toBe("default");
+    expect(seen?.providerFields["image"]).toBe("path:/var/lib/libvirt/images/debian-12.qcow2");
+    expect(seen?.labels["virtrigaud.io/uid"]).toBe(vm.metadata?.uid);
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toEqual(["Creating", "Created"]);
+  });
+
+  it("waits for a missing class and creates the VM once it is applied", async () => {
+    mock = await spawnMock();
+    tm = await startTestManager();
+    await tm.apply(vmManifest("web-1"));
+    await tm.apply(stack(mock.url).split("---")[0] ?? "");
+    const tmr = tm;
+    await eventually(
+      () => tmr.vm("web-1")?.status?.conditions.find((c) => c.reason === "ClassNotFound"),
+      5000,
+      "ClassNotFound",
+    );
+    await tm.apply(stack(mock.url));
+    await tm.ready("web-1");
+  });
+
+  it("reconfigures CPU, memory and disks when the spec changes", async () => {
+    const { tm } = await setup();
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    await tm.apply(vmManifest("web-1", { cpu: 4, dataGiB: 30 }));
+    const tmr = tm;
+    const vm = await eventually(
+      () => {
+        const v = tmr.vm("web-1");
+        return v?.status?.currentResources?.cpu === 4 &&
+          v.status.disks.find((d) => d.name === "data")?.sizeGib === 30
+          ? v
+          : undefined;
+      },
+      10_000,
+      "cpu 4 and data 30 GiB",
+    );
+    expect(
+      vm.status?.conditions.find((c) => c.type === "RestartRequired")?.status ??
+        ConditionStatus.FALSE,
+    ).toBe(ConditionStatus.FALSE);
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("Reconfiguring");
+  });
+
+  it("reports RestartRequired when the provider needs a power cycle, and clears it after one", async () => {
+    const { tm } = await setup(["--disable", "online_reconfigure"]);
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    await tm.apply(vmManifest("web-1", { cpu: 4 }));
+    const tmr = tm;
+    await eventually(
+      () =>
+        tmr
+          .vm("web-1")
+          ?.status?.conditions.find(
+            (c) => c.type === "RestartRequired" && c.status === ConditionStatus.TRUE,
+          ),
+      10_000,
+      "RestartRequired",
+    );
+    expect(tm.vm("web-1")?.status?.currentResources?.cpu).toBe(2);
+    await tm.apply(vmManifest("web-1", { cpu: 4, powerState: "Off" }));
+    await eventually(
+      () => tmr.vm("web-1")?.status?.currentResources?.cpu === 4,
+      10_000,
+      "cpu 4 after power off",
+    );
+    await eventually(
+      () =>
+        tmr.vm("web-1")?.status?.conditions.find((c) => c.type === "RestartRequired")?.status ===
+        ConditionStatus.FALSE,
+      10_000,
+      "RestartRequired cleared",
+    );
+  });
+
+  it("corrects power drift seen by the ListVMs sweep", async () => {
+    const { mock, tm } = await setup();
+    await tm.apply(vmManifest("web-1"));
+    const vm = await tm.ready("web-1");
+    const provider = providerClient(mock.url);
+    const { task } = await provider.power({
+      vmId: vm.status?.id ?? "",
+      operation: PowerOperation.OFF,
+    });
+    await provider.waitForTask(task);
+    const id = vm.status?.id ?? "";
+    await eventually(
+      async () => (await provider.describe({ vmId: id })).vm?.powerState === ProviderPowerState.ON,
+      10_000,
+      "power back on",
+    );
+    provider.close();
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("PowerOn");
+  });
+
+  it("asks for an OffGraceful shutdown once, even when the guest ignores it", async () => {
+    const { mock, tm } = await setup(["--fault", "power:ignore-acpi"]);
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    await tm.apply(vmManifest("web-1", { powerState: "OffGraceful" }));
+    const tmr = tm;
+    await eventually(
+      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("Shutdown"),
+      5000,
+      "Shutdown",
+    );
+    // Several sweeps see the VM still on; no second shutdown is asked.
+    await new Promise((r) => setTimeout(r, 1500));
+    const calls = await providerCalls(mock.opsUrl ?? "");
+    expect(calls["Power"]).toBe(1);
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1").filter((r) => r === "Shutdown")).toHaveLength(
+      1,
+    );
+  });
+
+  it("adopts a VM of the same name that the provider already has", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mock-inv-"));
+    writeFileSync(
+      join(dir, "inventory.json"),
+      JSON.stringify({ vms: [{ name: "legacy", cpu: 2, memoryMib: 2048, powerState: "on" }] }),
+    );
+    const { mock, tm } = await setup(["--inventory", join(dir, "inventory.json")]);
+    await tm.apply(vmManifest("legacy"));
+    const vm = await tm.ready("legacy");
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "legacy")).toContain("Adopted");
+    const provider = providerClient(mock.url);
+    const { vms } = await provider.listVMs({});
+    provider.close();
+    expect(vms.filter((v) => v.name === "legacy")).toHaveLength(1);
+    expect(vm.status?.id).toBe(vms.find((v) => v.name === "legacy")?.id);
+  });
+
+  it("deletes the VM at the provider before the resource goes", async () => {
+    const { mock, tm } = await setup();
+    await tm.apply(vmManifest("web-1"));
+    const vm = await tm.ready("web-1");
+    await tm.client.delete({ kind: Kind.VIRTUAL_MACHINE, namespace: "default", name: "web-1" });
+    const tmr = tm;
+    await eventually(() => tmr.vm("web-1") === undefined, 10_000, "resource gone");
+    const provider = providerClient(mock.url);
+    expect((await provider.describe({ vmId: vm.status?.id ?? "" })).exists).toBe(false);
+    provider.close();
+  });
+
+  it("lets a force-delete annotation remove a VM whose provider is gone", async () => {
+    const { mock, tm } = await setup();
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    await mock.stop("SIGKILL");
+    await tm.client.delete({ kind: Kind.VIRTUAL_MACHINE, namespace: "default", name: "web-1" });
+    const tmr = tm;
+    await eventually(
+      () => tmr.vm("web-1")?.status?.conditions.find((c) => c.reason === "DeleteBlocked"),
+      10_000,
+      "DeleteBlocked",
+    );
+    await tm.apply(
+      vmManifest("web-1").replace(
+        "  labels:",
+        '  annotations:\n    virtrigaud.io/force-delete: "true"\n  labels:',
+      ),
+    );
+    await eventually(() => tmr.vm("web-1") === undefined, 10_000, "resource gone");
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("ForceDeleted");
+  });
+});

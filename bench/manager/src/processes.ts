@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const bins = {
+  mock: fileURLToPath(new URL("../../../apps/provider-mock/dist/main.js", import.meta.url)),
+  manager: fileURLToPath(new URL("../../../apps/manager/dist/main.js", import.meta.url)),
+};
+
+/** A server the benchmark started. */
+export interface Server {
+  child: ChildProcess;
+  url: string;
+  opsUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built provider-mock or manager with `args` and waits until it
+ * logs that it serves.
+ *
+ * @throws Error when it exits first or does not serve within 30 s.
+ */
+export function startServer(which: keyof typeof bins, args: string[]): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [bins[which], "--insecure", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", ...args],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let buffered = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${which} did not start`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.includes("serving")) continue;
+        const entry = JSON.parse(line) as { msg: string; url: string; ops: string };
+        if (!entry.msg.endsWith("serving")) continue;
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: entry.url,
+          opsUrl: entry.ops,
+          stop: async () => {
+            child.kill("SIGTERM");
+            await exited;
+          },
+        });
+      }
+    });
+    void exited.then(() => reject(new Error(`${which} exited before serving`)));
+  });
+}
+
+/** The largest resident set a process has had, in MiB (Linux VmHWM). */
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return kib / 1024;
+}
+
+/** Provider RPCs served so far, by method, from a provider's /metrics. */
+export async function providerCalls(opsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${opsUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/rpc_server_duration_count\{[^}]*rpc_method="(\w+)"[^}]*\} (\d+)/g))
+    out[m[1] ?? ""] = (out[m[1] ?? ""] ?? 0) + Number(m[2]);
+  return out;
+}
