@@ -1,0 +1,347 @@
+import { randomUUID } from "node:crypto";
+import {
+  type CreateRequest,
+  DiskType,
+  Firmware,
+  NetworkType,
+  NicModel,
+  ProviderError,
+} from "@virtrigaud/contracts";
+import { buildSeedDocuments } from "./cloud-init/seed-documents.js";
+import { type BackingImage, findImage, importImage, urlVolumeName } from "./images.js";
+import { type ProviderContext, randomMac } from "./provider-context.js";
+import { gib } from "./storage.js";
+import type { DiskDevice, DomainSpec, NicDevice } from "./xml/domain-spec.js";
+import { buildDomainXml } from "./xml/domain-xml.js";
+
+const GiB = 1024 ** 3;
+const nicModels: Record<number, NicDevice["model"]> = {
+  [NicModel.UNSPECIFIED]: "virtio",
+  [NicModel.VIRTIO]: "virtio",
+  [NicModel.E1000]: "e1000",
+  [NicModel.E1000E]: "e1000e",
+  [NicModel.VMXNET3]: "vmxnet3",
+  [NicModel.RTL8139]: "rtl8139",
+};
+
+/** Target device of the n-th virtio disk: vda, vdb, ... */
+export function virtioTarget(index: number): string {
+  return `vd${String.fromCharCode(97 + index)}`;
+}
+
+/** A Create checked against the host, ready to be carried out. */
+export interface CreatePlan {
+  spec: DomainSpec;
+  /** Where the root disk comes from; undefined for a blank root or none. */
+  image: BackingImage | undefined;
+  /** A URL image to download first (the root disk is then made from it). */
+  download: CreateRequest["image"] | undefined;
+  rootSizeGib: number;
+  dataDisks: Array<{ path: string; sizeGib: number; thick: boolean }>;
+  seed: { path: string; files: Record<string, string> } | undefined;
+}
+
+/**
+ * Checks a Create against the host (image, networks, disk names, sizes)
+ * and decides names, paths, MACs and the domain definition. Changes nothing.
+ *
+ * @throws ProviderError INVALID_SPEC naming the field that cannot be honoured.
+ */
+export async function planCreate(
+  ctx: ProviderContext,
+  request: CreateRequest,
+  signal: AbortSignal,
+): Promise<CreatePlan> {
+  const poolPath = await ctx.pool.path(signal);
+  const uuid = randomUUID();
+  const name = request.name;
+  const vcpus = request.class?.cpu || 1;
+  const memoryMib = request.class?.memoryMib || 1024;
+
+  let image: BackingImage | undefined;
+  let download: CreateRequest["image"] | undefined;
+  if (request.image) {
+    image = await findImage(ctx, request.image, "image", signal);
+    if (!image) download = request.image;
+  }
+  if (image && request.rootDiskSizeGib && request.rootDiskSizeGib * GiB < image.virtualSizeBytes) {
+    throw ProviderError.invalidSpec(
+      "root_disk_size_gib",
+      `is smaller than the image (${Math.ceil(image.virtualSizeBytes / GiB)} GiB)`,
+    );
+  }
+
+  const seen = new Set(["root", "cidata"]);
+  request.disks.forEach((disk, i) => {
+    if (seen.has(disk.name)) {
+      throw ProviderError.invalidSpec(
+        `disks[${i}].name`,
+        `${disk.name} is taken: names are unique and "root" and "cidata" are reserved`,
+      );
+    }
+    seen.add(disk.name);
+    if (disk.type === DiskType.THICK_EAGER_ZEROED) {
+      throw ProviderError.invalidSpec(`disks[${i}].type`, "eager-zeroed disks are not supported");
+    }
+  });
+
+  // One round trip tells which names are libvirt networks.
+  const networkNames = request.networks.map((n) => n.network);
+  if (!request.networks.length && ctx.defaultNetwork) networkNames.push(ctx.defaultNetwork);
+  const infos = networkNames.length
+    ? await ctx.host.virsh(
+        networkNames.map((network) => ["net-info", { network }] as const),
+        { signal, idempotent: true },
+      )
+    : [];
+  const nics: NicDevice[] = networkNames.map((network, i) => {
+    const spec = request.networks[i];
+    const isNetwork = infos[i]?.error === undefined;
+    const type = spec?.type ?? NetworkType.UNSPECIFIED;
+    if (type === NetworkType.VIRTUAL && !isNetwork) {
+      throw ProviderError.invalidSpec(
+        `networks[${i}].network`,
+        `no libvirt network named ${JSON.stringify(network)}`,
+      );
+    }
+    return {
+      kind:
+        type === NetworkType.BRIDGE || (type === NetworkType.UNSPECIFIED && !isNetwork)
+          ? "bridge"
+          : "network",
+      source: network,
+      model: nicModels[spec?.model ?? NicModel.UNSPECIFIED] ?? "virtio",
+      mac: spec?.macAddress.toLowerCase() || randomMac(),
+    };
+  });
+
+  const rootSizeGib =
+    request.rootDiskSizeGib || (image ? Math.ceil(image.virtualSizeBytes / GiB) : 0);
+  const disks: DiskDevice[] = [];
+  const ownerDisks: Record<string, string> = {};
+  if (request.image || rootSizeGib) {
+    disks.push({
+      name: "root",
+      path: `${poolPath}/${name}-root.qcow2`,
+      format: "qcow2",
+      device: "disk",
+      target: "vda",
+      bus: "virtio",
+    });
+  }
+  const dataDisks = request.disks.map((disk) => {
+    const thick = disk.type === DiskType.THICK;
+    const target = virtioTarget(disks.length);
+    const path = `${poolPath}/${name}-disk-${disk.name}.${thick ? "raw" : "qcow2"}`;
+    disks.push({
+      name: disk.name,
+      path,
+      format: thick ? "raw" : "qcow2",
+      device: "disk",
+      target,
+      bus: "virtio",
+    });
+    ownerDisks[target] = disk.name;
+    return { path, sizeGib: disk.sizeGib, thick };
+  });
+
+  const staticAddresses: Record<string, string> = {};
+  const staticNics = nics.map((nic, i) => {
+    const ip = request.networks[i]?.staticIp;
+    if (ip) staticAddresses[nic.mac] = ip.address;
+    return {
+      mac: nic.mac,
+      staticIp: ip
+        ? {
+            mac: nic.mac,
+            address: ip.address,
+            prefixLength: ip.prefixLength,
+            gateway: ip.gateway,
+            dnsServers: ip.dnsServers,
+          }
+        : undefined,
+    };
+  });
+  let seed: CreatePlan["seed"];
+  const cloudInit = request.cloudInit;
+  if (cloudInit || Object.keys(staticAddresses).length) {
+    const files = buildSeedDocuments({
+      userData: cloudInit?.userData ?? "",
+      metaData: cloudInit?.metaData ?? "",
+      networkConfig: cloudInit?.networkConfig ?? "",
+      instanceId: uuid,
+      hostname: name,
+      nics: staticNics,
+    });
+    const path = `${poolPath}/${name}-cidata.iso`;
+    seed = { path, files: { ...files } };
+    disks.push({
+      name: "cidata",
+      path,
+      format: "raw",
+      device: "cdrom",
+      target: "sda",
+      bus: "sata",
+    });
+  }
+
+  const headroom = ctx.headroom;
+  const spec: DomainSpec = {
+    uuid,
+    name,
+    type: await ctx.domainType(signal),
+    vcpus,
+    maxVcpus: Math.min(1024, Math.max(vcpus, Math.floor(vcpus * headroom))),
+    memoryMib,
+    maxMemoryMib: Math.min(16777216, Math.max(memoryMib, Math.floor(memoryMib * headroom))),
+    firmware: request.class?.firmware === Firmware.UEFI ? "uefi" : "bios",
+    disks,
+    nics,
+    vncListen: ctx.vncListen,
+    owner: {
+      origin: "created",
+      createdAt: ctx.clock.now(),
+      disks: ownerDisks,
+      labels: { ...request.labels },
+      tags: [...request.tags],
+      image: describeImage(request.image),
+      linkedTo: "",
+      memoryMib,
+      staticAddresses,
+    },
+  };
+  return { spec, image, download, rootSizeGib, dataDisks, seed };
+}
+
+function describeImage(image: CreateRequest["image"]): string {
+  switch (image?.source.case) {
+    case "template":
+      return `template:${image.source.value}`;
+    case "path":
+      return `path:${image.source.value}`;
+    case "url":
+      return `url:${image.source.value.url}`;
+    default:
+      return "";
+  }
+}
+
+/**
+ * Carries out a plan: root disk (a qcow2 overlay on the image, grown to the
+ * requested size), data disks, the cloud-init seed, the definition, and a
+ * start when asked. Undoes what it made when a step fails.
+ *
+ * @throws ProviderError from the failed step, after the undo.
+ */
+export async function carryOutCreate(
+  ctx: ProviderContext,
+  plan: CreatePlan,
+  powerOn: boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  const { spec } = plan;
+  const made: string[] = [];
+  let defined = false;
+  try {
+    let image = plan.image;
+    if (!image && plan.download?.source.case === "url") {
+      image = await importImage(
+        ctx,
+        urlVolumeName(plan.download.source.value),
+        plan.download,
+        "image",
+        signal,
+      );
+    }
+    const root = spec.disks.find((d) => d.name === "root");
+    const sizeGib = plan.rootSizeGib || (image ? Math.ceil(image.virtualSizeBytes / GiB) : 0);
+    if (root) {
+      made.push(root.path);
+      await ctx.execOk(
+        image
+          ? [
+              "qemu-img",
+              "create",
+              "-q",
+              "-f",
+              "qcow2",
+              "-F",
+              image.format,
+              "-b",
+              image.path,
+              root.path,
+              gib(sizeGib),
+            ]
+          : ["qemu-img", "create", "-q", "-f", "qcow2", root.path, gib(sizeGib)],
+        signal,
+      );
+    }
+    for (const disk of plan.dataDisks) {
+      made.push(disk.path);
+      await ctx.execOk(
+        disk.thick
+          ? [
+              "qemu-img",
+              "create",
+              "-q",
+              "-f",
+              "raw",
+              "-o",
+              "preallocation=falloc",
+              disk.path,
+              gib(disk.sizeGib),
+            ]
+          : ["qemu-img", "create", "-q", "-f", "qcow2", disk.path, gib(disk.sizeGib)],
+        signal,
+      );
+    }
+    const dir = await ctx.scratch(signal);
+    try {
+      if (plan.seed) {
+        const names = Object.keys(plan.seed.files);
+        for (const file of names) {
+          await ctx.host.writeFile(`${dir}/${file}`, plan.seed.files[file] ?? "", signal);
+        }
+        made.push(plan.seed.path);
+        await ctx.execOk(
+          [
+            "genisoimage",
+            "-quiet",
+            "-output",
+            plan.seed.path,
+            "-volid",
+            "cidata",
+            "-joliet",
+            "-rock",
+            "-input-charset",
+            "utf-8",
+            ...names.map((n) => `${dir}/${n}`),
+          ],
+          signal,
+        );
+      }
+      await ctx.pool.refresh(signal);
+      await ctx.host.writeFile(`${dir}/domain.xml`, buildDomainXml(spec), signal);
+      await ctx.host.virshOk([["define", { file: `${dir}/domain.xml` }]], { signal });
+      defined = true;
+    } finally {
+      // The seed's files may hold secrets: never leave them behind.
+      await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
+    }
+    if (powerOn) await ctx.host.virshOk([["start", { domain: spec.uuid }]], { signal });
+  } catch (err) {
+    if (defined) {
+      await ctx.host
+        .virsh([
+          ["destroy", { domain: spec.uuid }],
+          ["undefine", { domain: spec.uuid, nvram: true, "snapshots-metadata": true }],
+        ])
+        .catch(() => undefined);
+    }
+    if (made.length) {
+      await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined);
+      await ctx.pool.refresh().catch(() => undefined);
+    }
+    throw err;
+  }
+}

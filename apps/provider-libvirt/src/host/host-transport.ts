@@ -1,0 +1,27 @@
+import type { ShellPipes } from "./command-session.js";
+
+/**
+ * How the provider reaches the libvirt host: shells to run commands in and a
+ * way to write documents (domain XML, cloud-init) as files. Implemented over
+ * SSH (createSshTransport) and on the local machine (createLocalTransport).
+ */
+export interface HostTransport {
+  /** For messages: `ssh root@host:22` or `local`. */
+  readonly description: string;
+  /**
+   * Starts a `sh` on the host reading commands on standard input.
+   *
+   * @throws ProviderError UNAVAILABLE when the host cannot be reached,
+   * UNAUTHENTICATED when it refused the credentials or its host key is not the
+   * known one.
+   */
+  openShell(signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Writes a file on the host (mode 0600), replacing it.
+   *
+   * @throws ProviderError UNAVAILABLE when the host cannot be reached.
+   */
+  writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,225 @@
+import { randomBytes } from "node:crypto";
+import {
+  type BackendLimiter,
+  type Logger,
+  ProviderError,
+  createBackendLimiter,
+} from "@virtrigaud/contracts";
+import {
+  type CommandResult,
+  type CommandSession,
+  SessionClosedError,
+  createCommandSession,
+} from "./command-session.js";
+import type { HostTransport } from "./host-transport.js";
+import { type VirshOptions, shellCommand, virshCommand } from "./shell-quote.js";
+
+/** One virsh command of a batch: its name and options (see virshCommand), unquoted. */
+export type VirshArgv = readonly [name: string, options?: VirshOptions];
+
+/** What one command of a virsh batch did. */
+export interface VirshOutcome {
+  /** Its standard output. */
+  out: string;
+  /** Its error message (virsh's `error: ...` lines), or undefined when it succeeded. */
+  error: string | undefined;
+}
+
+/** Options of `createLibvirtHost`. */
+export interface LibvirtHostOptions {
+  transport: HostTransport;
+  /** The libvirt URI virsh connects to on the host, for example qemu:///system. */
+  uri: string;
+  /** Shells kept open on the host, and so commands run at once. Default: 4. */
+  sessions?: number;
+  /** Commands per second toward the host. Default: no limit. */
+  qps?: number;
+  logger?: Logger;
+}
+
+/** Options of one call to the host. */
+export interface HostCallOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * The command only reads: when the connection drops under it, it runs
+   * again once on a new connection. Default: false.
+   */
+  idempotent?: boolean;
+}
+
+/** The libvirt host as the provider uses it: virsh batches, commands and files. */
+export interface LibvirtHost {
+  readonly uri: string;
+  readonly description: string;
+  /**
+   * Runs virsh commands in one virsh process (one connection to libvirtd,
+   * one round trip over SSH) and reports each command's outcome.
+   *
+   * @throws ProviderError UNAVAILABLE when the host cannot be reached or virsh cannot run.
+   */
+  virsh(commands: readonly VirshArgv[], options?: HostCallOptions): Promise<VirshOutcome[]>;
+  /**
+   * Runs virsh commands like `virsh`, and throws the first failure.
+   *
+   * @throws ProviderError INTERNAL (or NOT_FOUND for a missing domain) naming the failed command.
+   */
+  virshOk(commands: readonly VirshArgv[], options?: HostCallOptions): Promise<string[]>;
+  /**
+   * Runs one program with its arguments (each quoted; no shell syntax
+   * reaches the host's shell) and returns what it printed.
+   */
+  exec(argv: readonly string[], options?: HostCallOptions): Promise<CommandResult>;
+  /** Writes a document as a file on the host. */
+  writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
+  /** A directory on the host for the provider's documents, made on first use. */
+  scratchDir(signal?: AbortSignal): Promise<string>;
+  close(): Promise<void>;
+}
+
+function virshError(stderr: string): string | undefined {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errors = lines.filter((l) => l.startsWith("error:"));
+  if (!errors.length) return undefined;
+  return errors.map((l) => l.slice("error:".length).trim()).join("; ");
+}
+
+/**
+ * Creates the host client: a pool of long-lived shells on one transport
+ * (one SSH connection), within a concurrency limit and an optional rate.
+ */
+export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
+  const { transport, uri, logger } = options;
+  const size = options.sessions ?? 4;
+  const limiter: BackendLimiter = createBackendLimiter({
+    concurrency: size,
+    ...(options.qps ? { qps: options.qps } : {}),
+  });
+  const idle: CommandSession[] = [];
+  let scratch: Promise<string> | undefined;
+
+  const openSession = async (signal?: AbortSignal): Promise<CommandSession> => {
+    for (;;) {
+      const session = idle.pop();
+      if (!session) break;
+      if (session.open) return session;
+    }
+    const pipes = await transport.openShell(signal);
+    const session = createCommandSession(pipes);
+    // Plain messages from every tool, whatever the host's locale.
+    await session.run("export LC_ALL=C LANG=C");
+    return session;
+  };
+
+  const runOnce = async (commandLine: string, signal?: AbortSignal): Promise<CommandResult> => {
+    const session = await openSession(signal);
+    try {
+      const result = await session.run(commandLine);
+      idle.push(session);
+      return result;
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+  };
+
+  const run = (commandLine: string, call: HostCallOptions = {}): Promise<CommandResult> =>
+    limiter.run(async () => {
+      try {
+        return await runOnce(commandLine, call.signal);
+      } catch (err) {
+        if (!(err instanceof SessionClosedError)) throw err;
+        if (call.idempotent && !call.signal?.aborted) {
+          logger?.info("the connection to the host dropped; running the read again");
+          try {
+            return await runOnce(commandLine, call.signal);
+          } catch (again) {
+            if (!(again instanceof SessionClosedError)) throw again;
+          }
+        }
+        throw ProviderError.unavailable(
+          `the connection to ${transport.description} dropped during the operation`,
+          { cause: err },
+        );
+      }
+    }, call.signal);
+
+  const host: LibvirtHost = {
+    uri,
+    description: `${transport.description} ${uri}`,
+
+    async virsh(commands, call) {
+      if (!commands.length) return [];
+      const marker = `@@vrtg${randomBytes(8).toString("hex")}-`;
+      const script = commands
+        .map(
+          ([name, opts], i) =>
+            `${virshCommand(name, opts)} ; echo ${marker}${i} ; echo --err ${marker}${i}`,
+        )
+        .join(" ; ");
+      const result = await run(shellCommand(["virsh", "-q", "-c", uri, script]), call);
+      const outcomes: VirshOutcome[] = [];
+      let out = result.stdout;
+      let err = result.stderr;
+      for (let i = 0; i < commands.length; i++) {
+        const outEnd = out.indexOf(`${marker}${i}`);
+        const errMark = `error: ${marker}${i}\n`;
+        const errEnd = err.indexOf(errMark);
+        if (outEnd < 0 || errEnd < 0) {
+          throw ProviderError.unavailable(
+            `virsh on ${transport.description} stopped before command ${i + 1} of ${commands.length}: ${virshError(err) ?? (err.trim() || `exit status ${result.exitCode}`)}`,
+          );
+        }
+        outcomes.push({ out: out.slice(0, outEnd), error: virshError(err.slice(0, errEnd)) });
+        out = out.slice(outEnd + `${marker}${i}`.length);
+        err = err.slice(errEnd + errMark.length);
+      }
+      return outcomes;
+    },
+
+    async virshOk(commands, call) {
+      const outcomes = await host.virsh(commands, call);
+      return outcomes.map((o, i) => {
+        if (o.error === undefined) return o.out;
+        const command = commands[i]?.[0] ?? "virsh";
+        if (/failed to get domain|Domain not found|no domain with matching/i.test(o.error)) {
+          throw ProviderError.notFound(`${command}: ${o.error}`);
+        }
+        throw ProviderError.internal(`virsh ${command} failed: ${o.error}`);
+      });
+    },
+
+    async exec(argv, call) {
+      return run(shellCommand(argv), call);
+    },
+
+    writeFile(path, data, signal) {
+      return limiter.run(() => transport.writeFile(path, data, signal), signal);
+    },
+
+    scratchDir(signal) {
+      scratch ??= host
+        .exec(["mktemp", "-d", "/tmp/virtrigaud.XXXXXXXX"], { signal })
+        .then((r) => {
+          const dir = r.stdout.trim();
+          if (r.exitCode !== 0 || !dir.startsWith("/tmp/virtrigaud.")) {
+            throw ProviderError.unavailable(`cannot make a scratch directory: ${r.stderr.trim()}`);
+          }
+          return dir;
+        })
+        .catch((err: unknown) => {
+          scratch = undefined;
+          throw err;
+        });
+      return scratch;
+    },
+
+    async close() {
+      for (const session of idle.splice(0)) session.close();
+      await transport.close();
+    },
+  };
+  return host;
+}
