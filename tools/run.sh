@@ -1,22 +1,301 @@
 #!/usr/bin/env bash
-# Sets up and runs the local stack from a fresh clone: installs and builds,
-# then serves provider-mock with a sample VM on 127.0.0.1:9443 (RPCs) and
-# 127.0.0.1:8080 (/healthz, /readyz, /metrics) until Ctrl-C.
+# The local stack, from a fresh clone: installs and builds, starts
+# virtrigaud-manager (a fresh embedded store), provider-mock and, where their
+# test beds start, provider-vsphere on vcsim and provider-libvirt on a private
+# libvirtd; applies the sample manifests of deploy/samples, waits until the
+# VMs are Ready, lists them with `vrtg get vm`, and serves until Ctrl-C, which
+# stops everything it started. Everything listens on 127.0.0.1 only.
+#
+# Usage: tools/run.sh [--only-mock] [--port N] [--no-install] [--help]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 export NX_NO_CLOUD=true NX_DAEMON=false
 
-# npm install rather than npm ci: see tools/test.sh.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
-fi
-npx nx run-many -t build --output-style=static
+usage() {
+  cat <<'USAGE'
+Usage: tools/run.sh [--only-mock] [--port N] [--no-install]
 
+Starts the local stack on 127.0.0.1 and serves until Ctrl-C.
+
+  --only-mock    start provider-mock only: no vcsim or libvirt test bed
+  --port N       the manager's API port (default 9090, where vrtg looks)
+  --no-install   skip npm install and the build (use what is built)
+  -h, --help     show this help
+
+Environment:
+  VIRTRIGAUD_RUN_DIR   where the stack keeps its state, logs and test beds
+                       (default .testbed/run; wiped at each start, test-bed
+                       builds excepted)
+USAGE
+}
+
+only_mock=0
+install=1
+port=9090
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only-mock) only_mock=1 ;;
+    --no-install) install=0 ;;
+    --port)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      port=$2
+      shift
+      ;;
+    --port=*) port=${1#--port=} ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "tools/run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+  echo "tools/run.sh: --port must be a port number, got $port" >&2
+  exit 2
+fi
+
+state=${VIRTRIGAUD_RUN_DIR:-$repo/.testbed/run}
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+# One stack per state directory. The lock is held by this shell's descriptor 8.
+exec 8>"$state/run.lock"
+flock -n 8 || { echo "tools/run.sh: another tools/run.sh is using $state" >&2; exit 1; }
+# The stack's test beds live apart from tools/test.sh's (.testbed), so
+# starting or stopping one never touches the other's daemons.
+export VIRTRIGAUD_TESTBED=$state/testbed
+logs=$state/logs
+rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$logs" "$state/pids"
+mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
+: >"$state/pids"
+
+say() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# What this run started, stopped in reverse order by stop_all.
+names=()
+pids=()
+testbeds=()
+current=
+stopping=0
+
+# stop_pid NAME PID: SIGTERM (the services drain), then SIGKILL after 20 s.
+stop_pid() {
+  local name=$1 pid=$2 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  note "$name ($pid) did not stop within 20 s: killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_all() {
+  local status=$1 i tb
+  [ $stopping -eq 1 ] && return
+  stopping=1
+  trap '' INT TERM HUP
+  echo
+  say "stopping what tools/run.sh started"
+  if [ -n "$current" ]; then kill -TERM "$current" 2>/dev/null || true; fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    stop_pid "${names[$i]}" "${pids[$i]}"
+    note "${names[$i]} stopped"
+  done
+  for tb in "${testbeds[@]+"${testbeds[@]}"}"; do
+    tools/testbed/down.sh "$tb" >>"$logs/testbed-$tb.log" 2>&1 || note "$tb test bed: stop failed (see $logs/testbed-$tb.log)"
+    note "$tb test bed stopped"
+  done
+  rm -f "$state/pids"
+  exit "$status"
+}
+trap 'stop_all $?' EXIT
+trap 'stop_all 0' INT TERM HUP
+
+# run_fg CMD...: runs a command so that a signal to this script stops it too.
+run_fg() {
+  local rc=0
+  "$@" &
+  current=$!
+  wait "$current" || rc=$?
+  current=
+  return $rc
+}
+
+# start NAME LOGFILE CMD...: starts a server in a session of its own (a
+# terminal's Ctrl-C reaches this script, which stops the servers in order).
+start() {
+  local name=$1 log=$2
+  shift 2
+  setsid "$@" </dev/null >"$log" 2>&1 &
+  names+=("$name")
+  pids+=("$!")
+  echo "$name $!" >>"$state/pids"
+}
+
+# wait_serving NAME LOGFILE MESSAGE: waits for the server's start-up log line.
+wait_serving() {
+  local name=$1 log=$2 message=$3 pid=${pids[-1]} i
+  for i in $(seq 600); do
+    grep -q "\"msg\":\"$message\"" "$log" && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited at start-up; its log ($log):" >&2
+      tail -n 20 "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start within 60 s; its log: $log" >&2
+  return 1
+}
+
+# testbed_up NAME: sets up and starts a test bed; 1 (with the reason) when it cannot.
+testbed_up() {
+  local name=$1
+  testbeds+=("$name")
+  if run_fg setsid tools/testbed/up.sh "$name" >"$logs/testbed-$name.log" 2>&1 \
+    && [ -f "$VIRTRIGAUD_TESTBED/$name.env" ]; then
+    # shellcheck disable=SC1090 # written by the test bed's start.sh (write_env)
+    . "$VIRTRIGAUD_TESTBED/$name.env"
+    return 0
+  fi
+  note "the $name test bed did not start; last lines of $logs/testbed-$name.log:"
+  tail -n 5 "$logs/testbed-$name.log" | sed 's/^/      /'
+  # Stop what it did start now, not at Ctrl-C.
+  tools/testbed/down.sh "$name" >>"$logs/testbed-$name.log" 2>&1 || true
+  unset 'testbeds[-1]'
+  return 1
+}
+
+vrtg() { node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" "$@"; }
+
+projects=@virtrigaud/manager,@virtrigaud/provider-mock
+[ $only_mock -eq 1 ] || projects=$projects,@virtrigaud/provider-vsphere,@virtrigaud/provider-libvirt
+if [ $install -eq 1 ]; then
+  say "npm install (from the committed lockfile)"
+  # npm install rather than npm ci: see tools/test.sh. The lock keeps two
+  # installs in this tree from running at once.
+  before=$(sha256sum package-lock.json)
+  run_fg flock "$repo/.npm-install.lock" npm install --no-audit --no-fund --loglevel=error
+  if [ "$(sha256sum package-lock.json)" != "$before" ]; then
+    echo "npm install changed package-lock.json: package.json and the lockfile disagree" >&2
+    exit 1
+  fi
+  say "build ($projects and what they use)"
+  run_fg npx nx run-many -t build --projects="$projects" --output-style=static >"$logs/build.log" 2>&1 || {
+    tail -n 40 "$logs/build.log" >&2
+    exit 1
+  }
+fi
+
+# Each service's RPC and ops ports; the manager's API port is fixed (vrtg's default).
+start_provider() {
+  local name=$1
+  shift
+  local rpc ops
+  rpc=$(free_port)
+  ops=$(free_port)
+  start "$name" "$logs/$name.log" "$@" --listen "127.0.0.1:$rpc" --ops-listen "127.0.0.1:$ops" --insecure
+  wait_serving "$name" "$logs/$name.log" "provider serving" || return 1
+  note "$name: RPCs http://127.0.0.1:$rpc, ops http://127.0.0.1:$ops (/healthz /readyz /metrics)"
+  endpoint=http://127.0.0.1:$rpc
+}
+
+manifests=(deploy/samples/common.yaml)
+vms=()
+
+say "provider-mock"
+start_provider provider-mock node apps/provider-mock/dist/main.js
+export MOCK_ENDPOINT=$endpoint
+manifests+=(deploy/samples/mock.yaml)
+vms+=(web-mock)
+
+if [ $only_mock -eq 0 ]; then
+  say "vcsim test bed and provider-vsphere"
+  if testbed_up vcsim; then
+    # Credentials as files, the way a mounted secret gives them.
+    mkdir -p "$state/credentials/vsphere"
+    chmod 700 "$state/credentials"
+    printf '%s' "$VIRTRIGAUD_VCSIM_USERNAME" >"$state/credentials/vsphere/username"
+    printf '%s' "$VIRTRIGAUD_VCSIM_PASSWORD" >"$state/credentials/vsphere/password"
+    if start_provider provider-vsphere node apps/provider-vsphere/dist/main.js \
+      --vcenter-url "$VIRTRIGAUD_VCSIM_URL" --vcenter-ca "$VIRTRIGAUD_VCSIM_CA_FILE" \
+      --credentials-dir "$state/credentials/vsphere" --cluster DC0_C0; then
+      export VSPHERE_ENDPOINT=$endpoint
+      manifests+=(deploy/samples/vsphere.yaml)
+      vms+=(web-vsphere)
+    else
+      note "continuing without provider-vsphere"
+    fi
+  else
+    note "continuing without provider-vsphere"
+  fi
+
+  say "libvirt test bed and provider-libvirt"
+  if testbed_up libvirt; then
+    # A blank 64 MiB disk stands for an OS image (a VM boots it to its BIOS).
+    export LIBVIRT_IMAGE=$VIRTRIGAUD_LIBVIRT_DIR/images/base.qcow2
+    mkdir -p "$(dirname "$LIBVIRT_IMAGE")"
+    qemu-img create -q -f qcow2 "$LIBVIRT_IMAGE" 64M
+    if start_provider provider-libvirt node apps/provider-libvirt/dist/main.js \
+      --ssh-host "$VIRTRIGAUD_LIBVIRT_SSH_HOST" --ssh-port "$VIRTRIGAUD_LIBVIRT_SSH_PORT" \
+      --ssh-user "$VIRTRIGAUD_LIBVIRT_SSH_USER" --ssh-key "$VIRTRIGAUD_LIBVIRT_SSH_KEY" \
+      --ssh-known-hosts "$VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS" --libvirt-uri "$VIRTRIGAUD_LIBVIRT_URI" \
+      --storage-pool virtrigaud-run --create-pool-dir "$VIRTRIGAUD_LIBVIRT_POOL_DIR"; then
+      export LIBVIRT_ENDPOINT=$endpoint
+      manifests+=(deploy/samples/libvirt.yaml)
+      vms+=(web-libvirt)
+    else
+      note "continuing without provider-libvirt"
+    fi
+  else
+    note "continuing without provider-libvirt"
+  fi
+fi
+# The mock takes the image's libvirt section as it is; without the libvirt
+# test bed the path names no file, which the mock does not check.
+export LIBVIRT_IMAGE=${LIBVIRT_IMAGE:-/var/lib/virtrigaud/images/base.qcow2}
+
+say "virtrigaud-manager"
+mops=$(free_port)
+start virtrigaud-manager "$logs/virtrigaud-manager.log" node apps/manager/dist/main.js \
+  --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure
+wait_serving virtrigaud-manager "$logs/virtrigaud-manager.log" "manager serving"
+note "virtrigaud-manager: API http://127.0.0.1:$port, ops http://127.0.0.1:$mops, store $state/manager"
+
+say "apply ${manifests[*]}"
+node tools/stack/render-manifests.mjs "$state/manifests" "${manifests[@]}"
+run_fg vrtg apply -f "$state/manifests"
+
+say "wait until the VMs are Ready"
+for vm in "${vms[@]}"; do
+  if run_fg vrtg wait vm "$vm" --for condition=Ready --timeout 180s; then
+    :
+  elif [ "$vm" = web-mock ]; then
+    vrtg describe vm "$vm" >&2 || true
+    exit 1
+  else
+    note "$vm is not Ready; vrtg describe vm $vm says:"
+    vrtg describe vm "$vm" | sed 's/^/      /' || true
+  fi
+done
+
+say "vrtg get vm"
+vrtg get vm
 echo
-echo "provider-mock: RPCs on http://127.0.0.1:9443 (Connect, gRPC, gRPC-Web), ops on http://127.0.0.1:8080"
-echo "try:  curl -s -H 'content-type: application/json' -d '{}' http://127.0.0.1:9443/virtrigaud.provider.v1.ProviderService/ListVMs"
-echo "stop: Ctrl-C"
-echo
-exec node apps/provider-mock/dist/main.js \
-  --listen 127.0.0.1:9443 --ops-listen 127.0.0.1:8080 --insecure \
-  --inventory tools/stack/sample-inventory.json
+[ "$port" = 9090 ] || note "vrtg needs --server http://127.0.0.1:$port (or VRTG_SERVER) for this port"
+note "try: npx vrtg get vm -o wide; npx vrtg describe vm web-mock; npx vrtg events"
+note "logs: $logs"
+echo "The stack is up. Ctrl-C stops everything tools/run.sh started."
+
+# Serve until a signal; a service that exits on its own ends the run.
+while :; do
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "${names[$i]} exited on its own; its log: $logs/${names[$i]}.log" >&2
+      exit 1
+    fi
+  done
+  run_fg sleep 2
+done

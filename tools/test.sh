@@ -41,11 +41,20 @@ step "lint (zero warnings) and formatting"
 npm run --silent lint
 npx prettier --check . --log-level warn
 
+step "docs: the CLI and configuration references match the binaries' --help"
+node tools/docs/help.mjs --check
+
 step "tests"
 # Bounded: a hung test fails the run in minutes, not at the CI limit.
-timeout --foreground 30m npx nx run-many -t test --parallel=1 --output-style=stream
+timeout --foreground 45m npx nx run-many -t test --parallel=1 --output-style=stream
 
 step "conformance: vcts run against a running provider-mock"
 tools/conformance-mock.sh
+
+step "monitoring: alert rules (promtool), and the metric names they use on real /metrics"
+tools/monitoring/check.sh
+
+step "local stack: tools/run.sh --only-mock up, VMs Ready, Ctrl-C leaves nothing"
+timeout --foreground 20m tools/run.test.sh
 
 printf '\nAll checks passed in %ss.\n' $((SECONDS - started))
