@@ -68,8 +68,11 @@ ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/other_host_key" -C vrtg-testbed-wron
 cp "$dir/ssh/client_key.pub" "$dir/ssh/authorized_keys"
 chmod 600 "$dir/ssh/authorized_keys"
 port=$(free_port)
+# StrictModes off: the checkout may live under a world-writable directory
+# (/tmp), whose modes sshd would otherwise hold against authorized_keys.
 cat >"$dir/ssh/sshd_config" <<CONF
 ListenAddress 127.0.0.1:$port
+StrictModes no
 HostKey $dir/ssh/host_key
 AuthorizedKeysFile $dir/ssh/authorized_keys
 PermitRootLogin prohibit-password
