@@ -113,12 +113,16 @@ export function spawnVsphere(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   );
 }
 
-/** Runs virtrigaud-provider-libvirt on 127.0.0.1 with `args` (the host and pool flags). */
+/**
+ * Runs virtrigaud-provider-libvirt on 127.0.0.1 with `args` (the host and
+ * pool flags; port 0 unless `--listen` is given).
+ */
 export function spawnLibvirt(args: string[]): Promise<ServerProcess> {
   requireBuilt(libvirtBin, "provider-libvirt");
+  const listen = args.includes("--listen") ? [] : ["--listen", "127.0.0.1:0"];
   return spawnServer(
     libvirtBin,
-    ["--insecure", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", ...args],
+    ["--insecure", ...listen, "--ops-listen", "127.0.0.1:0", ...args],
     "provider serving",
     "provider-libvirt",
   );
