@@ -13,7 +13,7 @@ import {
   type Socket,
   createServer as createNetServer,
 } from "node:net";
-import type { SecureContextOptions } from "node:tls";
+import type { SecureContextOptions, TLSSocket } from "node:tls";
 import type { NodeHandler } from "./node-handler.js";
 
 /** Where and how to listen for RPCs. */
@@ -32,8 +32,10 @@ export interface RpcListener {
   /** Replaces the TLS material for new connections. */
   setSecureContext(options: SecureContextOptions): void;
   /**
-   * Stops accepting connections and sends GOAWAY on open HTTP/2 connections,
-   * so calls in flight finish while new calls go elsewhere.
+   * Stops accepting connections and closes idle HTTP/1.1 ones. Open HTTP/2
+   * connections stay until `close`: a GOAWAY sent while a response is being
+   * finished makes Node's HTTP/2 client see that stream cancelled, so calls
+   * arriving meanwhile are refused by the server instead (UNAVAILABLE).
    */
   stopAccepting(): void;
   /**
@@ -41,7 +43,14 @@ export interface RpcListener {
    * A call's handler returns before its response has left the socket.
    */
   responsesSent(timeoutMs: number): Promise<void>;
-  /** Closes every connection now. */
+  /**
+   * Closes every connection once what was written to it has left: HTTP/2
+   * sessions get a GOAWAY naming the last stream they accepted and close,
+   * flushing their last frames; HTTP/1.1 connections end. Whatever is still
+   * open after `timeoutMs` is destroyed.
+   */
+  close(timeoutMs: number): Promise<void>;
+  /** Closes every connection now, dropping what has not been sent. */
   destroy(): void;
 }
 
@@ -74,6 +83,8 @@ export async function listenRpc(
   options: RpcListenOptions,
 ): Promise<RpcListener> {
   const sockets = new Set<Socket>();
+  // Sockets an HTTP/2 session owns: closing the session closes them.
+  const http2Sockets = new WeakSet<Socket>();
   const sessions = new Set<ServerHttp2Session>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -84,6 +95,10 @@ export async function listenRpc(
   const trackSessions = (server: Http2Server | Http2SecureServer) => {
     server.on("session", (session: ServerHttp2Session) => {
       sessions.add(session);
+      // session.socket is a proxy: the TLS socket is found by its protocol.
+      for (const socket of sockets) {
+        if ((socket as Partial<TLSSocket>).alpnProtocol === "h2") http2Sockets.add(socket);
+      }
       session.once("close", () => sessions.delete(session));
       session.on("stream", (stream) => {
         lastStreamIds.set(session, Math.max(lastStreamIds.get(session) ?? 0, stream.id ?? 0));
@@ -141,6 +156,7 @@ export async function listenRpc(
       socket.once("data", (chunk: Buffer) => {
         socket.pause();
         socket.unshift(chunk);
+        if (startsLikeHttp2(chunk)) http2Sockets.add(socket);
         (startsLikeHttp2(chunk) ? h2 : h1).emit("connection", socket);
         process.nextTick(() => socket.resume());
       });
@@ -153,12 +169,33 @@ export async function listenRpc(
     setSecureContext: (o) => setSecureContext(o),
     stopAccepting() {
       acceptor.close();
-      // Not session.close(): its GOAWAY names stream 0 as the last one processed,
-      // which makes clients cancel the calls in flight.
-      for (const session of sessions) {
-        session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
-      }
       closeHttp1Idle();
+    },
+    close(timeoutMs) {
+      for (const session of sessions) {
+        // Our own GOAWAY first: session.close()'s names stream 0 as the last
+        // one processed, which makes clients cancel what is in flight.
+        session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
+        session.close();
+      }
+      for (const socket of sockets) if (!http2Sockets.has(socket)) socket.end();
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          for (const socket of sockets) socket.destroy();
+          resolve();
+        };
+        // Destroying at once would drop bytes still queued on a socket, such
+        // as the trailers that end a stream.
+        const timer = setTimeout(done, timeoutMs);
+        let open = sockets.size;
+        for (const socket of sockets) {
+          socket.once("close", () => {
+            if (--open === 0) done();
+          });
+        }
+      });
     },
     responsesSent(timeoutMs) {
       if (openResponses === 0) return Promise.resolve();

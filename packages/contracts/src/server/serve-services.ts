@@ -246,6 +246,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
 
   const drain = async () => {
     health.drain();
+    inflight.drain();
     rpc.stopAccepting();
     try {
       options.onDrain?.();
@@ -258,7 +259,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
       await within(inflight.idle(), 1000);
     }
     await rpc.responsesSent(1000);
-    rpc.destroy();
+    await rpc.close(1000);
     stopWatchingTls();
     health.stop();
     if (ops) {

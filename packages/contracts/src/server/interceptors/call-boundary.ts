@@ -1,4 +1,5 @@
 import type { ConnectError, Interceptor } from "@connectrpc/connect";
+import { ProviderError } from "../../errors/provider-error.js";
 import type { Logger } from "../../logging/create-logger.js";
 import { callInfoKey } from "../call-context.js";
 import type { InflightCalls } from "../inflight-calls.js";
@@ -35,6 +36,8 @@ export function createCallBoundaryInterceptor(
     const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info);
     let res;
     try {
+      // Refused here rather than by a GOAWAY: see RpcListener.stopAccepting.
+      if (inflight.draining) throw ProviderError.unavailable("the server is shutting down");
       res = await next(req);
     } catch (thrown) {
       const error = wireError(thrown);
