@@ -44,6 +44,9 @@ npx prettier --check . --log-level warn
 step "docs: the CLI and configuration references match the binaries' --help"
 node tools/docs/help.mjs --check
 
+step "docker-compose.yml: docker-compose config, every profile"
+tools/compose/check.sh
+
 step "tests"
 # Bounded: a hung test fails the run in minutes, not at the CI limit.
 timeout --foreground 45m npx nx run-many -t test --parallel=1 --output-style=stream

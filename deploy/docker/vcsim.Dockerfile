@@ -3,7 +3,7 @@
 # tools/testbed/vcsim/setup.sh does; nothing is fetched but Debian packages.
 #
 # Build from the repository root, which is the build context:
-#   docker build -f tools/vcsim/Dockerfile -t virtrigaud/vcsim .
+#   docker build -f deploy/docker/vcsim.Dockerfile -t virtrigaud/vcsim .
 # It serves https://127.0.0.1:8989/sdk inside its network namespace only (tools/vcsim
 # listens on loopback and its certificate names 127.0.0.1), so its client shares that
 # namespace (docker-compose.yml: provider-vsphere has network_mode "service:vcsim").
