@@ -290,7 +290,7 @@ spec:
     expect(await manager.stop("SIGTERM")).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     const ended = await watch.result;
-    expect(ended.code).toBe(0);
     expect(ended.stderr).toBe("");
+    expect(ended.code).toBe(0);
   });
 });
