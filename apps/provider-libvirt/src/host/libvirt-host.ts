@@ -12,6 +12,7 @@ import {
   createCommandSession,
 } from "./command-session.js";
 import type { HostTransport } from "./host-transport.js";
+import { inHostSpan } from "./host-span.js";
 import { type VirshOptions, shellCommand, virshCommand } from "./shell-quote.js";
 
 /** One virsh command of a batch: its name and options (see virshCommand), unquoted. */
@@ -159,7 +160,12 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
             `${virshCommand(name, opts)} ; echo ${marker}${i} ; echo --err ${marker}${i}`,
         )
         .join(" ; ");
-      const result = await run(shellCommand(["virsh", "-q", "-c", uri, script]), call);
+      const names = commands.map(([name]) => name);
+      const result = await inHostSpan(
+        `virsh ${names.join(",")}`,
+        { "libvirt.host": transport.description, "libvirt.virsh.commands": names },
+        () => run(shellCommand(["virsh", "-q", "-c", uri, script]), call),
+      );
       const outcomes: VirshOutcome[] = [];
       let out = result.stdout;
       let err = result.stderr;
@@ -192,11 +198,17 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     },
 
     async exec(argv, call) {
-      return run(shellCommand(argv), call);
+      return inHostSpan(
+        `exec ${argv[0] ?? ""}`,
+        { "libvirt.host": transport.description, "process.executable.name": argv[0] ?? "" },
+        () => run(shellCommand(argv), call),
+      );
     },
 
     writeFile(path, data, signal) {
-      return limiter.run(() => transport.writeFile(path, data, signal), signal);
+      return inHostSpan("sftp write", { "libvirt.host": transport.description }, () =>
+        limiter.run(() => transport.writeFile(path, data, signal), signal),
+      );
     },
 
     scratchDir(signal) {
