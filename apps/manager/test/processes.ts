@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 
 /** The repository's root directory. */
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -11,17 +12,7 @@ const vsphereBin = fileURLToPath(new URL("../../provider-vsphere/dist/main.js", 
 const libvirtBin = fileURLToPath(new URL("../../provider-libvirt/dist/main.js", import.meta.url));
 
 /** A server process started by a test. */
-export interface ServerProcess {
-  child: ChildProcess;
-  /** The RPC base URL it logged when it started serving. */
-  url: string;
-  /** The ops base URL (/healthz, /readyz, /metrics), when on. */
-  opsUrl: string | undefined;
-  logs: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-  /** Sends a signal and waits for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+export type ServerProcess = ProviderProcess;
 
 function requireBuilt(bin: string, project: string): void {
   if (!existsSync(bin))
@@ -30,62 +21,17 @@ function requireBuilt(bin: string, project: string): void {
     );
 }
 
-function spawnServer(
+async function spawnServer(
   bin: string,
   args: string[],
-  serving: string,
   what: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_OPTIONS: "", ...env },
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = "";
-  let buffered = "";
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${what} did not start within 20 s: ${stderr}`));
-    }, 20_000);
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines.filter(Boolean)) {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        logs.push(entry);
-        if (entry["msg"] === serving) {
-          clearTimeout(timer);
-          resolve({
-            child,
-            url: String(entry["url"]),
-            opsUrl: typeof entry["ops"] === "string" ? entry["ops"] : undefined,
-            logs,
-            exited,
-            stop: (signal = "SIGTERM") => {
-              if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-              return exited;
-            },
-          });
-        }
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${stderr}`));
-    });
-  });
+  try {
+    return await startProviderProcess({ args: [bin, ...args], env, timeoutMs: 20_000 });
+  } catch (err) {
+    throw new Error(`${what} did not start: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Runs virtrigaud-provider-mock on 127.0.0.1 (port 0 unless `--listen` is given). */
@@ -93,12 +39,7 @@ export function spawnMock(args: string[] = []): Promise<ServerProcess> {
   requireBuilt(mockBin, "provider-mock");
   const listen = args.includes("--listen") ? [] : ["--listen", "127.0.0.1:0"];
   const ops = args.includes("--ops-listen") ? [] : ["--ops-listen", "127.0.0.1:0"];
-  return spawnServer(
-    mockBin,
-    ["--insecure", ...listen, ...ops, ...args],
-    "provider serving",
-    "provider-mock",
-  );
+  return spawnServer(mockBin, ["--insecure", ...listen, ...ops, ...args], "provider-mock");
 }
 
 /** Runs virtrigaud-provider-vsphere on 127.0.0.1 with `args` (the vCenter flags) and `env`. */
@@ -107,7 +48,6 @@ export function spawnVsphere(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   return spawnServer(
     vsphereBin,
     ["--insecure", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", ...args],
-    "provider serving",
     "provider-vsphere",
     env,
   );
@@ -123,7 +63,6 @@ export function spawnLibvirt(args: string[]): Promise<ServerProcess> {
   return spawnServer(
     libvirtBin,
     ["--insecure", ...listen, "--ops-listen", "127.0.0.1:0", ...args],
-    "provider serving",
     "provider-libvirt",
   );
 }
@@ -139,7 +78,6 @@ export function spawnManager(
   return spawnServer(
     managerBin,
     ["--insecure", "--data", dataDir, "--ops-listen", "127.0.0.1:0", ...listen, ...args],
-    "manager serving",
     "virtrigaud-manager",
     env,
   );

@@ -5,6 +5,8 @@ export interface ProviderProcess {
   child: ChildProcess;
   /** The RPC base URL it logged when it started serving. */
   url: string;
+  /** The ops base URL (/healthz, /readyz, /metrics) it logged, when they are on. */
+  opsUrl: string | undefined;
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code once the process has exited. */
@@ -85,6 +87,7 @@ export function startProviderProcess(options: ProviderProcessOptions): Promise<P
           resolve({
             child,
             url,
+            opsUrl: typeof entry["ops"] === "string" ? entry["ops"] : undefined,
             logs,
             exited,
             stop: (signal = "SIGTERM") => {
