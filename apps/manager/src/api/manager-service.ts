@@ -140,95 +140,93 @@ export function createManagerService(
     request: WatchRequest,
     context: { signal: AbortSignal },
   ): AsyncGenerator<WatchResponse> {
-    {
-      const matches = parseLabelSelector(request.labelSelector);
-      const wanted = (change: { kind: Kind; message: AnyResource }) =>
-        (!request.kind || change.kind === request.kind) &&
-        (!request.namespace || namespaceOf(change.message) === request.namespace) &&
-        (!request.name || change.message.metadata?.name === request.name) &&
-        matches(change.message.metadata?.labels ?? {});
-      const queue = createAsyncQueue<WatchResponse>();
-      const toResponse = (change: Change): WatchResponse =>
-        create(WatchResponseSchema, {
-          type: change.type,
-          resource: wrap(change.kind, change.message),
-          resourceVersion: String(change.resourceVersion),
-        });
-      // Subscribe before reading what is there, so no change falls between.
-      let sentUpTo = 0;
-      const backlog: Change[] = [];
-      let live = false;
-      const unsubscribe = store.subscribe((change) => {
-        if (!wanted(change)) return;
-        if (!live) backlog.push(change);
-        else if (change.resourceVersion > sentUpTo) {
-          sentUpTo = change.resourceVersion;
-          queue.push(toResponse(change));
-        }
+    const matches = parseLabelSelector(request.labelSelector);
+    const wanted = (change: { kind: Kind; message: AnyResource }) =>
+      (!request.kind || change.kind === request.kind) &&
+      (!request.namespace || namespaceOf(change.message) === request.namespace) &&
+      (!request.name || change.message.metadata?.name === request.name) &&
+      matches(change.message.metadata?.labels ?? {});
+    const queue = createAsyncQueue<WatchResponse>();
+    const toResponse = (change: Change): WatchResponse =>
+      create(WatchResponseSchema, {
+        type: change.type,
+        resource: wrap(change.kind, change.message),
+        resourceVersion: String(change.resourceVersion),
       });
-      const onAbort = () => queue.end();
-      context.signal.addEventListener("abort", onAbort);
-      options.shutdown?.addEventListener("abort", onAbort);
-      const timer = setInterval(() => {
-        queue.push(
-          create(WatchResponseSchema, {
-            type: WatchEventType.BOOKMARK,
-            resourceVersion: String(store.resourceVersion),
-          }),
+    // Subscribe before reading what is there, so no change falls between.
+    let sentUpTo = 0;
+    const backlog: Change[] = [];
+    let live = false;
+    const unsubscribe = store.subscribe((change) => {
+      if (!wanted(change)) return;
+      if (!live) backlog.push(change);
+      else if (change.resourceVersion > sentUpTo) {
+        sentUpTo = change.resourceVersion;
+        queue.push(toResponse(change));
+      }
+    });
+    const onAbort = () => queue.end();
+    context.signal.addEventListener("abort", onAbort);
+    options.shutdown?.addEventListener("abort", onAbort);
+    const timer = setInterval(() => {
+      queue.push(
+        create(WatchResponseSchema, {
+          type: WatchEventType.BOOKMARK,
+          resourceVersion: String(store.resourceVersion),
+        }),
+      );
+    }, bookmarkMs);
+    try {
+      const from = request.resourceVersion ? Number(request.resourceVersion) : undefined;
+      if (from !== undefined && !Number.isSafeInteger(from))
+        throw ProviderError.invalidSpec(
+          "resource_version",
+          "must be a number from a List or a Watch",
         );
-      }, bookmarkMs);
-      try {
-        const from = request.resourceVersion ? Number(request.resourceVersion) : undefined;
-        if (from !== undefined && !Number.isSafeInteger(from))
-          throw ProviderError.invalidSpec(
-            "resource_version",
-            "must be a number from a List or a Watch",
-          );
-        let initial: Change[];
-        // Everything up to here is in `initial`; later changes come through the subscription.
-        const snapshotRv = store.resourceVersion;
-        if (from === undefined) {
-          initial = [];
-          for (const info of request.kind ? [kindInfo(request.kind)] : kindsInOrder()) {
-            for (const message of store.list(info.kind)) {
-              const change: Change = {
-                type: WatchEventType.ADDED,
-                kind: info.kind,
-                message,
-                resourceVersion: Number(message.metadata?.resourceVersion ?? 0),
-              };
-              if (wanted(change)) initial.push(change);
-            }
+      let initial: Change[];
+      // Everything up to here is in `initial`; later changes come through the subscription.
+      const snapshotRv = store.resourceVersion;
+      if (from === undefined) {
+        initial = [];
+        for (const info of request.kind ? [kindInfo(request.kind)] : kindsInOrder()) {
+          for (const message of store.list(info.kind)) {
+            const change: Change = {
+              type: WatchEventType.ADDED,
+              kind: info.kind,
+              message,
+              resourceVersion: Number(message.metadata?.resourceVersion ?? 0),
+            };
+            if (wanted(change)) initial.push(change);
           }
-          initial.sort((a, b) => a.resourceVersion - b.resourceVersion);
-        } else {
-          const since = store.changesSince(from);
-          if (since === "expired")
-            throw ProviderError.conflict(
-              `resourceVersion ${from} is too old: the manager no longer keeps changes that far back; list again and watch from its resourceVersion`,
-            );
-          initial = since.filter(wanted);
         }
-        sentUpTo = from ?? 0;
-        for (const change of initial) {
-          sentUpTo = Math.max(sentUpTo, change.resourceVersion);
+        initial.sort((a, b) => a.resourceVersion - b.resourceVersion);
+      } else {
+        const since = store.changesSince(from);
+        if (since === "expired")
+          throw ProviderError.conflict(
+            `resourceVersion ${from} is too old: the manager no longer keeps changes that far back; list again and watch from its resourceVersion`,
+          );
+        initial = since.filter(wanted);
+      }
+      sentUpTo = from ?? 0;
+      for (const change of initial) {
+        sentUpTo = Math.max(sentUpTo, change.resourceVersion);
+        yield toResponse(change);
+      }
+      sentUpTo = Math.max(sentUpTo, snapshotRv);
+      for (const change of backlog) {
+        if (change.resourceVersion > sentUpTo) {
+          sentUpTo = change.resourceVersion;
           yield toResponse(change);
         }
-        sentUpTo = Math.max(sentUpTo, snapshotRv);
-        for (const change of backlog) {
-          if (change.resourceVersion > sentUpTo) {
-            sentUpTo = change.resourceVersion;
-            yield toResponse(change);
-          }
-        }
-        live = true;
-        yield* queue;
-      } finally {
-        clearInterval(timer);
-        unsubscribe();
-        context.signal.removeEventListener("abort", onAbort);
-        options.shutdown?.removeEventListener("abort", onAbort);
       }
+      live = true;
+      yield* queue;
+    } finally {
+      clearInterval(timer);
+      unsubscribe();
+      context.signal.removeEventListener("abort", onAbort);
+      options.shutdown?.removeEventListener("abort", onAbort);
     }
   }
 }
