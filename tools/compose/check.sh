@@ -8,7 +8,7 @@
 #   - the shared build stages of the app Dockerfiles are the same text;
 #   - the flags and VIRTRIGAUD_*/VSPHERE_* settings each service passes are ones
 #     its binary's --help lists, /run/secrets paths are mounted secrets, and the
-#     health checks probe the ops port (check-flags.py). This builds the four
+#     health checks probe the ops port (check-flags.mjs). This builds the four
 #     apps first (npx tsc -b, incremental), so it needs `npm install` done.
 # Needs no Docker engine. Exits non-zero on the first failure.
 # shellcheck source=../testbed/lib.sh
@@ -53,6 +53,6 @@ if ! out=$(npx tsc -b "${configs[@]}" 2>&1); then
   exit 1
 fi
 docker-compose -f docker-compose.yml --profile libvirt --profile vsphere --profile tools config |
-  python3 tools/compose/check-flags.py
+  node tools/compose/check-flags.mjs
 
 log "compose: docker-compose.yml valid ($(echo "$dockerfiles" | wc -l) Dockerfiles) in $((($(date +%s%N) - started) / 1000000)) ms"

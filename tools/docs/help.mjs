@@ -17,45 +17,15 @@
 //   --check  change nothing; exit 1 and name the blocks that differ.
 // Needs the build (npm run build). Exit status: 0, 1 (stale blocks with
 // --check, or a binary that fails), 2 (bad usage or markers).
-import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** Every binary the project ships, by its command name. */
-const binaries = {
-  "virtrigaud-manager": "apps/manager/bin/virtrigaud-manager.js",
-  vrtg: "apps/manager/bin/vrtg.js",
-  "virtrigaud-provider-mock": "apps/provider-mock/bin/virtrigaud-provider-mock.js",
-  "virtrigaud-provider-libvirt": "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js",
-  "virtrigaud-provider-vsphere": "apps/provider-vsphere/bin/virtrigaud-provider-vsphere.js",
-  vcts: "packages/conformance/bin/vcts.js",
-  "create-virtrigaud-provider":
-    "packages/create-virtrigaud-provider/bin/create-virtrigaud-provider.js",
-};
+import { join, relative } from "node:path";
+import { helpOf, root } from "../lib/binaries.mjs";
 
 const args = process.argv.slice(2);
 const check = args.includes("--check");
 if (args.some((a) => a !== "--check")) {
   process.stderr.write("usage: node tools/docs/help.mjs [--check]\n");
   process.exit(2);
-}
-
-const helps = new Map();
-function help(name) {
-  const bin = binaries[name];
-  if (!bin) throw new Error(`unknown binary ${JSON.stringify(name)}`);
-  if (!helps.has(name)) {
-    const env = { ...process.env, NODE_OPTIONS: "", NO_COLOR: "1" };
-    const out = execFileSync(process.execPath, [join(root, bin), "--help"], {
-      env,
-      encoding: "utf8",
-    });
-    helps.set(name, out.replace(/\s+$/, ""));
-  }
-  return helps.get(name);
 }
 
 function section(text, heading, where) {
@@ -88,7 +58,7 @@ for (const file of [join(root, "README.md"), ...markdownFiles(join(root, "docs")
   let found = 0;
   const next = text.replace(marker, (_, name, heading) => {
     found++;
-    const full = help(name);
+    const full = helpOf(name);
     const body = heading ? section(full, heading, `${where} (${name})`) : full;
     // Blank lines around the block, as Prettier writes them.
     return `<!-- help: ${name}${heading ? ` section="${heading}"` : ""} -->\n\n\`\`\`text\n${body}\n\`\`\`\n\n<!-- /help -->`;
