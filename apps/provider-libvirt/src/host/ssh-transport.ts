@@ -176,23 +176,35 @@ export function createSshTransport(options: SshTransportOptions): HostTransport 
     return client;
   };
 
-  /** Runs `use` on the connection; a dead connection is dropped for the next call. */
+  /**
+   * Opens something (a channel, SFTP) on the connection with `use`. A
+   * connection it fails on is dropped, and `use` is tried once more on a new
+   * one: a connection cut between calls is noticed here, often before its
+   * close event, and opening a channel has no effect on the host, so the retry
+   * is always safe. ssh2 throws rather than calls back when the socket is
+   * already gone ("Not connected"); both count as failures.
+   */
   const onConnection = async <T>(
     use: (conn: Client, done: (err: Error | undefined, value?: T) => void) => void,
   ): Promise<T> => {
-    const conn = await connect();
-    return new Promise<T>((resolve, reject) => {
-      use(conn, (err, value) => {
-        if (err) {
-          if (current === conn) {
-            client = undefined;
-            sftp = undefined;
-          }
-          conn.end();
-          reject(ProviderError.unavailable(`${description}: ${err.message}`, { cause: err }));
-        } else resolve(value as T);
-      });
-    });
+    for (let attempt = 1; ; attempt++) {
+      const conn = await connect();
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          use(conn, (err, value) => (err ? reject(err) : resolve(value as T)));
+        });
+      } catch (err) {
+        if (current === conn) {
+          client = undefined;
+          sftp = undefined;
+        }
+        conn.end();
+        if (attempt < 2) continue;
+        throw ProviderError.unavailable(`${description}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
   };
 
   const openSftp = (): Promise<Sftp> => {
