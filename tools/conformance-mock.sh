@@ -8,7 +8,9 @@ reports=${VIRTRIGAUD_TESTBED:-$PWD/.testbed}/reports
 mkdir -p "$reports"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 
-npx --no -- virtrigaud-provider-mock --listen "127.0.0.1:$port" --ops-listen off --insecure \
+# node itself, not npx: npx does not pass a SIGTERM on to the server, which
+# would outlive this script.
+node apps/provider-mock/bin/virtrigaud-provider-mock.js --listen "127.0.0.1:$port" --ops-listen off --insecure \
   >"$reports/provider-mock.log" 2>&1 &
 mock=$!
 trap 'kill "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true' EXIT
