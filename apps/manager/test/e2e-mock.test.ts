@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -8,6 +7,7 @@ import { stack, vmManifest } from "./fixtures.js";
 import {
   type ServerProcess,
   eventually,
+  freePort,
   metricValue,
   providerCalls,
   scrape,
@@ -16,17 +16,6 @@ import {
   spawnVrtg,
   vrtg,
 } from "./processes.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 
@@ -194,4 +195,16 @@ export function metricValue(
 export async function scrape(server: ServerProcess): Promise<string> {
   if (!server.opsUrl) throw new Error("the server has no ops listener");
   return (await fetch(`${server.opsUrl}/metrics`)).text();
+}
+
+/** A TCP port free on 127.0.0.1 just now, for a server that must be started on a known port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }

@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import {
   CircuitState,
@@ -10,18 +9,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, startTestManager } from "./harness.js";
-import { type ServerProcess, eventually, providerCalls, spawnMock } from "./processes.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { type ServerProcess, eventually, freePort, providerCalls, spawnMock } from "./processes.js";
 
 describe("Provider controller, against provider-mock", () => {
   let mock: ServerProcess | undefined;

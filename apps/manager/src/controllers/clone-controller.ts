@@ -18,7 +18,7 @@ import {
 import { vmFinalizer } from "../api/manager-service.js";
 import { apiVersion } from "../manifest/kinds.js";
 import { isTrue, setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey } from "./context.js";
+import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { providerKeyOf } from "./vm-controller.js";
@@ -150,14 +150,14 @@ export function createCloneController(ctx: ControllerContext) {
 
     if (status.taskRef) {
       const taskId = status.taskRef;
-      if (!ctx.taskOutcomes.has(taskId)) {
+      const outcome = takeTaskOutcome(ctx, taskId);
+      if (!outcome) {
         follow(conn, key, taskId);
         return;
       }
-      const error = ctx.taskOutcomes.get(taskId);
-      ctx.taskOutcomes.delete(taskId);
+      const { error } = outcome;
       status.taskRef = "";
-      if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+      if (error) {
         status.vmId = "";
         return fail("ProviderError", ProviderError.from(error).rawMessage);
       }

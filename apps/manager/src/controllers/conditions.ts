@@ -59,9 +59,3 @@ export function getCondition(
 export function isTrue(conditions: readonly Condition[], type: string): boolean {
   return getCondition(conditions, type)?.status === ConditionStatus.TRUE;
 }
-
-/** Removes a condition of the type (in place). */
-export function removeCondition(conditions: Condition[], type: string): void {
-  const i = conditions.findIndex((c) => c.type === type);
-  if (i >= 0) conditions.splice(i, 1);
-}

@@ -2,7 +2,6 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   ChecksumAlgorithm,
-  ErrorReason,
   ImageFormat as ProviderImageFormat,
   type ImageSourceSchema,
   ProviderError,
@@ -22,7 +21,7 @@ import {
   ProviderImageStatusSchema,
 } from "@virtrigaud/proto/manager";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey } from "./context.js";
+import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { vmsReferring } from "./references.js";
@@ -153,15 +152,15 @@ export function createImageController(ctx: ControllerContext) {
       }
       if (entry.taskRef) {
         const taskId = entry.taskRef;
-        if (!ctx.taskOutcomes.has(taskId)) {
+        const outcome = takeTaskOutcome(ctx, taskId);
+        if (!outcome) {
           preparing = true;
           follow(conn, key, taskId);
           continue;
         }
-        const error = ctx.taskOutcomes.get(taskId);
-        ctx.taskOutcomes.delete(taskId);
+        const { error } = outcome;
         entry.taskRef = "";
-        if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+        if (error) {
           entry.message = ProviderError.from(error).rawMessage;
           failed = entry.message;
           ctx.event(

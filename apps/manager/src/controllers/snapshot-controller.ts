@@ -14,7 +14,7 @@ import { snapshotFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
 import { msOf } from "../store/resource-store.js";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey } from "./context.js";
+import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerKeyOf } from "./vm-controller.js";
 import type { ReconcileResult } from "./work-queue.js";
@@ -43,15 +43,13 @@ export function createSnapshotController(ctx: ControllerContext) {
 
   /** Reads a finished task's outcome; undefined while it runs (then it is followed). */
   const taskDone = (conn: ProviderConnection, key: string, status: VMSnapshotStatus) => {
-    const taskId = status.taskRef;
-    if (!ctx.taskOutcomes.has(taskId)) {
-      follow(conn, key, taskId);
+    const outcome = takeTaskOutcome(ctx, status.taskRef);
+    if (!outcome) {
+      follow(conn, key, status.taskRef);
       return undefined;
     }
-    const error = ctx.taskOutcomes.get(taskId);
-    ctx.taskOutcomes.delete(taskId);
     status.taskRef = "";
-    return { error: error && !ProviderError.is(error, ErrorReason.NOT_FOUND) ? error : undefined };
+    return outcome;
   };
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {

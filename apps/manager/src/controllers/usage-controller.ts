@@ -1,5 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import {
+  type Condition,
   Kind,
   type Provider as ProviderResource,
   type VMClass,
@@ -16,6 +17,12 @@ import { type ControllerContext, splitKey } from "./context.js";
 import { vmsReferring } from "./references.js";
 import { nicFor } from "./resolve-vm.js";
 import type { ReconcileResult } from "./work-queue.js";
+
+/** Sets Validated and Ready: apply already checked the resource, and it needs nothing else. */
+function markReady(conditions: Condition[], generation: bigint, now: number): void {
+  setCondition(conditions, { type: "Validated", status: true, reason: "Valid" }, generation, now);
+  setCondition(conditions, { type: "Ready", status: true, reason: "Ready" }, generation, now);
+}
 
 /**
  * Status of VMClasses and VMNetworkAttachments: validated (apply checked
@@ -53,18 +60,7 @@ export function createUsageController(ctx: ControllerContext) {
         })
         .map((p) => p.metadata?.name ?? "");
       status.observedGeneration = meta.generation;
-      setCondition(
-        status.conditions,
-        { type: "Validated", status: true, reason: "Valid" },
-        meta.generation,
-        now,
-      );
-      setCondition(
-        status.conditions,
-        { type: "Ready", status: true, reason: "Ready" },
-        meta.generation,
-        now,
-      );
+      markReady(status.conditions, meta.generation, now);
       store.update<VMClass>(kind, ns, name, (copy) => {
         copy.status = status;
       });
@@ -84,18 +80,7 @@ export function createUsageController(ctx: ControllerContext) {
       status.ready = true;
       status.phase = NetworkAttachmentPhase.READY;
       status.observedGeneration = meta.generation;
-      setCondition(
-        status.conditions,
-        { type: "Validated", status: true, reason: "Valid" },
-        meta.generation,
-        now,
-      );
-      setCondition(
-        status.conditions,
-        { type: "Ready", status: true, reason: "Ready" },
-        meta.generation,
-        now,
-      );
+      markReady(status.conditions, meta.generation, now);
       store.update<VMNetworkAttachment>(kind, ns, name, (copy) => {
         copy.status = status;
       });

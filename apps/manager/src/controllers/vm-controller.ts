@@ -1,7 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
-  ErrorReason,
   PowerOperation,
   PowerState as ProviderPowerState,
   ProviderError,
@@ -25,7 +24,7 @@ import {
 import { vmFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey } from "./context.js";
+import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { refNamespace } from "./references.js";
@@ -154,16 +153,16 @@ export function createVmController(ctx: ControllerContext) {
     // A task in flight: wait for it, then see what it did.
     if (status.lastTaskRef) {
       const taskId = status.lastTaskRef;
-      if (!ctx.taskOutcomes.has(taskId)) {
+      const outcome = takeTaskOutcome(ctx, taskId);
+      if (!outcome) {
         follow(conn, key, taskId);
         return;
       }
-      const error = ctx.taskOutcomes.get(taskId);
-      ctx.taskOutcomes.delete(taskId);
+      const { error } = outcome;
       const operation = status.lastTaskOperation;
       status.lastTaskRef = "";
       status.lastTaskOperation = "";
-      if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+      if (error) {
         const verb = taskVerbs[operation] ?? "Task";
         ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", `${verb}Failed`, error.message);
         ready(false, `${verb}Failed`, ProviderError.from(error).rawMessage);
@@ -549,16 +548,16 @@ export function createVmController(ctx: ControllerContext) {
     }
     if (status.lastTaskRef) {
       const taskId = status.lastTaskRef;
-      if (!ctx.taskOutcomes.has(taskId)) {
+      const outcome = takeTaskOutcome(ctx, taskId);
+      if (!outcome) {
         write(ns, name, status);
         follow(conn, key, taskId);
         return;
       }
-      const error = ctx.taskOutcomes.get(taskId);
-      ctx.taskOutcomes.delete(taskId);
+      const { error } = outcome;
       status.lastTaskRef = "";
       status.lastTaskOperation = "";
-      if (error && !ProviderError.is(error, ErrorReason.NOT_FOUND)) {
+      if (error) {
         ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", "DeleteFailed", error.message);
         write(ns, name, status);
         throw error;
