@@ -25,7 +25,7 @@ const nicModels: Record<number, NicDevice["model"]> = {
 };
 
 /** Target device of the n-th virtio disk: vda, vdb, ... */
-export function virtioTarget(index: number): string {
+function virtioTarget(index: number): string {
   return `vd${String.fromCharCode(97 + index)}`;
 }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import {
   type Capabilities,
+  CapabilitiesSchema,
   ErrorReason,
   CloneType,
   DiskType,
@@ -37,8 +39,7 @@ export type LibvirtProvider = Provider & { close(): Promise<void> };
 
 /** What the provider declares: everything it implements and tests. */
 export function libvirtCapabilities(console: boolean): Capabilities {
-  return {
-    $typeName: "virtrigaud.provider.v1.Capabilities",
+  return create(CapabilitiesSchema, {
     providerType: "libvirt",
     providerVersion: "0.1.0",
     onlineReconfigure: true,
@@ -54,7 +55,7 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     networkTypes: [NetworkType.VIRTUAL, NetworkType.BRIDGE],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
     imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
-  };
+  });
 }
 
 const pageTokenPrefix = "after:";

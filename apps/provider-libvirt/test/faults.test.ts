@@ -12,12 +12,11 @@ import {
   ErrorReason,
   PowerOperation,
   PowerState,
-  ProviderError,
   Secret,
 } from "@virtrigaud/contracts";
 import { removeDomains, restartLibvirtd, testbed } from "./testbed.js";
 import { type TcpProxy, useTcpProxy } from "./tcp-proxy.js";
-import { blankImage, done, useProvider } from "./use-provider.js";
+import { blankImage, done, errorOf, useProvider } from "./use-provider.js";
 
 const run = promisify(execFile);
 
@@ -26,16 +25,6 @@ afterEach(async () => {
   await provider?.close();
   provider = undefined;
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ProviderError))
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  return error;
-}
 
 beforeAll(async () => {
   await removeDomains("fault-");

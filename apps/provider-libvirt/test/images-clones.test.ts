@@ -12,12 +12,11 @@ import {
   ImageFormat,
   PowerOperation,
   PowerState,
-  ProviderError,
 } from "@virtrigaud/contracts";
 import type { TestServer } from "@virtrigaud/contracts/testing";
 import { parseDomainXml } from "../src/xml/parse-domain.js";
 import { chainOf, removeDomains, testbed, virsh } from "./testbed.js";
-import { blankImage, done, useProvider } from "./use-provider.js";
+import { blankImage, done, errorOf, useProvider } from "./use-provider.js";
 
 let provider: Awaited<ReturnType<typeof useProvider>>;
 let test: TestServer;
@@ -51,16 +50,6 @@ afterAll(async () => {
   // No guest of this file keeps running (and taking CPU) into the next.
   await removeDomains("img-", "src-", "clone-");
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ProviderError))
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  return error;
-}
 
 const checksum = (value: string) => ({ algorithm: ChecksumAlgorithm.SHA256, value });
 

@@ -12,12 +12,11 @@ import {
   NicModel,
   PowerOperation,
   PowerState,
-  ProviderError,
 } from "@virtrigaud/contracts";
 import type { TestServer } from "@virtrigaud/contracts/testing";
 import { parseDomainXml } from "../src/xml/parse-domain.js";
 import { removeDomains, testBridge, testbed, testbedSupervisor, virsh } from "./testbed.js";
-import { blankImage, done, testPool, useProvider } from "./use-provider.js";
+import { blankImage, done, errorOf, testPool, useProvider } from "./use-provider.js";
 
 const run = promisify(execFile);
 
@@ -36,16 +35,6 @@ afterAll(async () => {
   // No guest of this file keeps running (and taking CPU) into the next.
   await removeDomains("life-", "bad-", "foreign-");
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ProviderError))
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  return error;
-}
 
 async function describeVm(vmId: string) {
   const { exists, vm } = await test.client.describe({ vmId });

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { promisify } from "node:util";
-import { type LogLevel, type TaskRef, createLogger } from "@virtrigaud/contracts";
+import { type LogLevel, ProviderError, type TaskRef, createLogger } from "@virtrigaud/contracts";
 import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
 import { createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createSshTransport, type SshTransportOptions } from "../src/host/ssh-transport.js";
@@ -76,4 +76,15 @@ export async function blankImage(name: string, sizeMib = 64): Promise<string> {
   const path = `${dir}/${name}.qcow2`;
   await run("qemu-img", ["create", "-q", "-f", "qcow2", path, `${sizeMib}M`]);
   return path;
+}
+
+/** The ProviderError `promise` rejects with; throws when it resolves or rejects with anything else. */
+export async function errorOf(promise: Promise<unknown>): Promise<ProviderError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ProviderError))
+    throw new Error(`expected a ProviderError, got ${String(error)}`);
+  return error;
 }

@@ -58,7 +58,7 @@ export function parseKnownHosts(text: string): KnownHost[] {
 }
 
 /** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
-export function knownHostName(host: string, port: number): string {
+function knownHostName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 

@@ -11,7 +11,7 @@ import { type XmlElement, el, renderXml, renderXmlLine } from "./xml-builder.js"
 const p = (name: string) => `${metadataPrefix}:${name}`;
 
 /** The provider's metadata element (`<vrtg:instance>`), in its own namespace. */
-export function ownerElement(owner: OwnerRecord, declareNamespace = true): XmlElement {
+function ownerElement(owner: OwnerRecord, declareNamespace = true): XmlElement {
   return el(
     p("instance"),
     {
