@@ -37,7 +37,7 @@ export async function loadPortgroupNames(
 }
 
 /** The VirtualMachine message of a VM found by id. */
-export async function describeVm(ctx: VsphereContext, vm: FoundVm, signal: AbortSignal) {
+async function describeVm(ctx: VsphereContext, vm: FoundVm, signal: AbortSignal) {
   await loadPortgroupNames(ctx, portgroupKeysOf(vm.values), signal);
   return toVirtualMachine(vm.ref, vm.values, ctx.portgroupNames, await consoleInfoOf(ctx, signal));
 }

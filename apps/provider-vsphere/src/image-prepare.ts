@@ -1,5 +1,5 @@
 import { ProviderError } from "@virtrigaud/contracts";
-import { cloneVM, readTask, waitForTask } from "@virtrigaud/vsphere-sdk";
+import { cloneVM, waitForTask } from "@virtrigaud/vsphere-sdk";
 import { placeVm } from "./creations.js";
 import { vsphereTaskRef } from "./ids.js";
 import type { VsphereOperation } from "./vsphere-context.js";
@@ -35,33 +35,27 @@ export const imagePrepare: VsphereOperation<"imagePrepare"> = async (ctx, reques
   return ctx.withLock(`name:${request.name}`, async () => {
     const inflight = creating.get(request.name);
     if (inflight) return { image, task: inflight.task };
-    const task = vsphereTaskRef(
-      await ctx.call(signal, () =>
-        cloneVM(
-          client,
-          source.ref,
-          placement.folder,
-          request.name,
-          {
-            location: {
-              pool: placement.pool,
-              ...(placement.datastore ? { datastore: placement.datastore.ref } : {}),
-            },
-            template: true,
-            powerOn: false,
+    const copy = await ctx.call(signal, () =>
+      cloneVM(
+        client,
+        source.ref,
+        placement.folder,
+        request.name,
+        {
+          location: {
+            pool: placement.pool,
+            ...(placement.datastore ? { datastore: placement.datastore.ref } : {}),
           },
-          { signal },
-        ),
+          template: true,
+          powerOn: false,
+        },
+        { signal },
       ),
     );
+    const task = vsphereTaskRef(copy);
     creating.set(request.name, { vmId: "", task });
     // Forget the copy once it is done, so a later call finds the template itself.
-    void readTask(client, { type: "Task", value: task.id })
-      .then((info) =>
-        info.state === "success" || info.state === "error"
-          ? undefined
-          : waitForTask(client, { type: "Task", value: task.id }),
-      )
+    void waitForTask(client, copy)
       .catch(() => {})
       .finally(() => creating.delete(request.name));
     return { image, task };

@@ -1,14 +1,19 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { fetch } from "undici";
-import { ThumbprintMismatchError, VimConnectionError, type VimClient } from "../src/index.js";
+import {
+  ThumbprintMismatchError,
+  VimConnectionError,
+  type VimClient,
+  type VimTlsOptions,
+} from "../src/index.js";
 import { vcsimClient, vcsimFromEnv } from "../src/testing/index.js";
 
 const clients: VimClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
-const use = (tls: NonNullable<Parameters<typeof vcsimClient>[0]>["tls"]) => {
-  const client = vcsimClient(tls === undefined ? {} : { tls });
+const use = (tls: VimTlsOptions) => {
+  const client = vcsimClient({ tls });
   clients.push(client);
   return client;
 };
@@ -21,9 +26,9 @@ describe("TLS", () => {
   });
 
   it("refuses a self-signed server by default", async () => {
-    const client = vcsimClient({ tls: {} });
-    clients.push(client);
-    const error = await client.login().catch((e: unknown) => e);
+    const error = await use({})
+      .login()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VimConnectionError);
     expect((error as Error).message).toMatch(/self[- ]signed|unable to verify|certificate/i);
   });
