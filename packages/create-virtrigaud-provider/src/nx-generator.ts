@@ -1,6 +1,8 @@
 import { type Tree, formatFiles, updateJson } from "@nx/devkit";
 import { providerNames, renderSources } from "./render-project.js";
+import { jsonFile } from "./templates/project-files.js";
 import { readme } from "./templates/readme.js";
+import { sdkVersion, toolVersions } from "./versions.js";
 
 /** Options of the `provider` generator. */
 export interface ProviderGeneratorOptions {
@@ -29,27 +31,26 @@ export default async function providerGenerator(
   for (const [path, content] of renderSources(names)) write(path, content);
   write(
     "package.json",
-    `${JSON.stringify(
-      {
-        name: `@virtrigaud/provider-${names.providerType}`,
-        version: "0.1.0",
-        description: `The ${names.providerType} VirtRigaud provider.`,
-        license: "Apache-2.0",
-        type: "module",
-        private: true,
-        bin: { [names.packageName]: `./bin/${names.packageName}.js` },
-        scripts: {
-          build: "tsc -b tsconfig.lib.json",
-          typecheck: "tsc -b tsconfig.json",
-          test: "NODE_OPTIONS=--experimental-vm-modules jest",
-        },
-        nx: { tags: ["scope:provider", "type:app"] },
-        dependencies: { "@bufbuild/protobuf": "2.13.0", "@virtrigaud/contracts": "0.1.0" },
-        devDependencies: { "@virtrigaud/conformance": "0.1.0" },
+    jsonFile({
+      name: `@virtrigaud/provider-${names.providerType}`,
+      version: "0.1.0",
+      description: `The ${names.providerType} VirtRigaud provider.`,
+      license: "Apache-2.0",
+      type: "module",
+      private: true,
+      bin: { [names.packageName]: `./bin/${names.packageName}.js` },
+      scripts: {
+        build: "tsc -b tsconfig.lib.json",
+        typecheck: "tsc -b tsconfig.json",
+        test: "NODE_OPTIONS=--experimental-vm-modules jest",
       },
-      null,
-      2,
-    )}\n`,
+      nx: { tags: ["scope:provider", "type:app"] },
+      dependencies: {
+        "@bufbuild/protobuf": toolVersions.protobuf,
+        "@virtrigaud/contracts": sdkVersion,
+      },
+      devDependencies: { "@virtrigaud/conformance": sdkVersion },
+    }),
   );
   write(
     `bin/${names.packageName}.js`,
@@ -57,46 +58,41 @@ export default async function providerGenerator(
   );
   write(
     "tsconfig.lib.json",
-    `${JSON.stringify(
-      {
-        extends: "../../tsconfig.base.json",
-        compilerOptions: {
-          rootDir: "src",
-          outDir: "dist",
-          tsBuildInfoFile: "dist/tsconfig.lib.tsbuildinfo",
-        },
-        include: ["src/**/*.ts"],
-        exclude: ["src/**/*.test.ts"],
-        references: [{ path: "../../packages/contracts/tsconfig.lib.json" }],
+    jsonFile({
+      extends: "../../tsconfig.base.json",
+      compilerOptions: {
+        rootDir: "src",
+        outDir: "dist",
+        tsBuildInfoFile: "dist/tsconfig.lib.tsbuildinfo",
       },
-      null,
-      2,
-    )}\n`,
+      include: ["src/**/*.ts"],
+      exclude: ["src/**/*.test.ts"],
+      references: [{ path: "../../packages/contracts/tsconfig.lib.json" }],
+    }),
   );
   write(
     "tsconfig.spec.json",
-    `${JSON.stringify(
-      {
-        extends: "../../tsconfig.base.json",
-        compilerOptions: {
-          rootDir: ".",
-          outDir: "out-tsc/spec",
-          tsBuildInfoFile: "out-tsc/spec/tsconfig.spec.tsbuildinfo",
-        },
-        include: ["src/**/*.test.ts", "test/**/*.ts"],
-        references: [
-          { path: "./tsconfig.lib.json" },
-          { path: "../../packages/contracts/tsconfig.lib.json" },
-          { path: "../../packages/conformance/tsconfig.lib.json" },
-        ],
+    jsonFile({
+      extends: "../../tsconfig.base.json",
+      compilerOptions: {
+        rootDir: ".",
+        outDir: "out-tsc/spec",
+        tsBuildInfoFile: "out-tsc/spec/tsconfig.spec.tsbuildinfo",
       },
-      null,
-      2,
-    )}\n`,
+      include: ["src/**/*.test.ts", "test/**/*.ts"],
+      references: [
+        { path: "./tsconfig.lib.json" },
+        { path: "../../packages/contracts/tsconfig.lib.json" },
+        { path: "../../packages/conformance/tsconfig.lib.json" },
+      ],
+    }),
   );
   write(
     "tsconfig.json",
-    `${JSON.stringify({ files: [], references: [{ path: "./tsconfig.lib.json" }, { path: "./tsconfig.spec.json" }] }, null, 2)}\n`,
+    jsonFile({
+      files: [],
+      references: [{ path: "./tsconfig.lib.json" }, { path: "./tsconfig.spec.json" }],
+    }),
   );
   write(
     "jest.config.js",

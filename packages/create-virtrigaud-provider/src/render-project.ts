@@ -11,7 +11,6 @@ import {
 } from "./templates/project-files.js";
 import { providerSource } from "./templates/provider.js";
 import { readme } from "./templates/readme.js";
-import { sdkVersion } from "./versions.js";
 
 /** What a provider project is called, in each form its files need. */
 export interface ProviderNames {
@@ -63,7 +62,7 @@ export function renderSources(names: ProviderNames): Map<string, string> {
 export function renderStandaloneProject(names: ProviderNames): Map<string, string> {
   const { check, build } = tsconfigs();
   return new Map([
-    ["package.json", packageJson(names.packageName, sdkVersion)],
+    ["package.json", packageJson(names.packageName)],
     ["tsconfig.json", check],
     ["tsconfig.build.json", build],
     ["jest.config.js", jestConfig],

@@ -42,13 +42,9 @@ export const cloneCases: ConformanceCase[] = [
         2,
         "the clone's cpu after the source changed",
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.delete({ vmId: sourceId }, { signal: t.signal }),
-            "Delete of the source",
-          )
-        ).task,
+      await t.runTask(
+        t.client.delete({ vmId: sourceId }, { signal: t.signal }),
+        "Delete of the source",
       );
       const after = await t.describe(copy.vmId);
       checkEqual(after.resources?.cpu, 2, "the clone's cpu after its source is gone");
@@ -74,21 +70,13 @@ export const cloneCases: ConformanceCase[] = [
       const sourceId = await t.createVm("lsource");
       const linked = await clone(t, sourceId, CloneType.LINKED, "linked");
       await t.describe(linked.vmId);
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.delete({ vmId: linked.vmId }, { signal: t.signal }),
-            "Delete of the linked clone",
-          )
-        ).task,
+      await t.runTask(
+        t.client.delete({ vmId: linked.vmId }, { signal: t.signal }),
+        "Delete of the linked clone",
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.delete({ vmId: sourceId }, { signal: t.signal }),
-            "Delete of the source",
-          )
-        ).task,
+      await t.runTask(
+        t.client.delete({ vmId: sourceId }, { signal: t.signal }),
+        "Delete of the source",
       );
     },
     async unsupported(t) {

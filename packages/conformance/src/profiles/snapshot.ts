@@ -29,26 +29,15 @@ export const snapshotCases: ConformanceCase[] = [
     async run(t) {
       const vmId = await t.createVm("snap", { class: { cpu: 1, memoryMib: 256 } });
       const snapshotId = await snapshot(t, vmId, "before");
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.reconfigure({ vmId, cpu: 2 }, { signal: t.signal }),
-            "Reconfigure",
-          )
-        ).task,
-      );
+      await t.runTask(t.client.reconfigure({ vmId, cpu: 2 }, { signal: t.signal }), "Reconfigure");
       await t.eventually(
         vmId,
         "Describe shows cpu 2 before the revert",
         (vm) => vm.resources?.cpu === 2,
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.snapshotRevert({ vmId, snapshotId }, { signal: t.signal }),
-            "SnapshotRevert",
-          )
-        ).task,
+      await t.runTask(
+        t.client.snapshotRevert({ vmId, snapshotId }, { signal: t.signal }),
+        "SnapshotRevert",
       );
       await t.eventually(
         vmId,
@@ -64,26 +53,18 @@ export const snapshotCases: ConformanceCase[] = [
         [[snapshotId, "before"]],
         "SnapshotList",
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.snapshotDelete({ vmId, snapshotId }, { signal: t.signal }),
-            "SnapshotDelete",
-          )
-        ).task,
+      await t.runTask(
+        t.client.snapshotDelete({ vmId, snapshotId }, { signal: t.signal }),
+        "SnapshotDelete",
       );
       checkEqual(
         (await t.client.snapshotList({ vmId }, { signal: t.signal })).snapshots,
         [],
         "SnapshotList after delete",
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.snapshotDelete({ vmId, snapshotId }, { signal: t.signal }),
-            "a second SnapshotDelete",
-          )
-        ).task,
+      await t.runTask(
+        t.client.snapshotDelete({ vmId, snapshotId }, { signal: t.signal }),
+        "a second SnapshotDelete",
       );
     },
     async unsupported(t) {
@@ -115,13 +96,9 @@ export const snapshotCases: ConformanceCase[] = [
         1,
         "snapshots listed",
       );
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.delete({ vmId }, { signal: t.signal }),
-            "Delete of a VM with a snapshot",
-          )
-        ).task,
+      await t.runTask(
+        t.client.delete({ vmId }, { signal: t.signal }),
+        "Delete of a VM with a snapshot",
       );
       const { exists } = await t.client.describe({ vmId }, { signal: t.signal });
       check(!exists, "a VM with a snapshot still exists after its Delete");
@@ -158,13 +135,9 @@ export const snapshotCases: ConformanceCase[] = [
         (await t.client.power({ vmId, operation: PowerOperation.OFF }, { signal: t.signal })).task,
       );
       await t.eventually(vmId, "the VM is off", (vm) => vm.powerState === PowerState.OFF);
-      await t.wait(
-        (
-          await expectSuccess(
-            t.client.snapshotRevert({ vmId, snapshotId }, { signal: t.signal }),
-            "SnapshotRevert",
-          )
-        ).task,
+      await t.runTask(
+        t.client.snapshotRevert({ vmId, snapshotId }, { signal: t.signal }),
+        "SnapshotRevert",
       );
       await t.eventually(
         vmId,

@@ -36,8 +36,9 @@ export function createCaseContext(params: {
   const tracked = new Set<string>();
   const lines: string[] = [];
   let counter = 0;
-  const wait = (task: TaskRef | undefined) =>
-    client.waitForTask(task, { signal, pollIntervalMs: 100, maxPollIntervalMs: 1000 });
+  const waitUnder = (task: TaskRef | undefined, until: AbortSignal) =>
+    client.waitForTask(task, { signal: until, pollIntervalMs: 100, maxPollIntervalMs: 1000 });
+  const wait = (task: TaskRef | undefined) => waitUnder(task, signal);
 
   const t: RunnableCaseContext = {
     client,
@@ -86,6 +87,9 @@ export function createCaseContext(params: {
       tracked.add(vmId);
     },
     wait,
+    async runTask(call, what) {
+      return wait((await expectSuccess(call, what)).task);
+    },
     async describe(vmId) {
       const { exists, vm } = await expectSuccess(
         client.describe({ vmId }, { signal }),
@@ -118,11 +122,7 @@ export function createCaseContext(params: {
       for (const vmId of [...tracked].reverse()) {
         try {
           const { task } = await client.delete({ vmId }, { signal: cleanup });
-          await client.waitForTask(task, {
-            signal: cleanup,
-            pollIntervalMs: 100,
-            maxPollIntervalMs: 1000,
-          });
+          await waitUnder(task, cleanup);
         } catch (thrown) {
           const error = ProviderError.from(thrown);
           if (error.reason !== ErrorReason.NOT_FOUND) failed.push(`${vmId}: ${error.message}`);

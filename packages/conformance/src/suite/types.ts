@@ -66,6 +66,12 @@ export interface CaseContext {
   track(vmId: string): void;
   /** Waits for a task (if any) to finish; a failed task throws its typed error. */
   wait(task: TaskRef | undefined): Promise<Task | undefined>;
+  /**
+   * Runs a call that must succeed and waits for the task it returns.
+   *
+   * @throws CaseFailure naming `what` when the call fails; the task's typed error when it fails.
+   */
+  runTask(call: Promise<{ task?: TaskRef | undefined }>, what: string): Promise<Task | undefined>;
   /** Describes a VM that must exist. */
   describe(vmId: string): Promise<VirtualMachine>;
   /**

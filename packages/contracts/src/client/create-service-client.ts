@@ -104,6 +104,20 @@ function pem(
   return value ?? (file ? readFileSync(file) : undefined);
 }
 
+/** Node's TLS options for `tls`, reading each file once. */
+function tlsNodeOptions(tls: ClientTlsOptions) {
+  const ca = pem(tls.ca, tls.caFile);
+  const cert = pem(tls.cert, tls.certFile);
+  const key = pem(tls.key, tls.keyFile);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(tls.serverName ? { servername: tls.serverName } : {}),
+    ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+  };
+}
+
 function staticHeaders(headers: Record<string, string>): Interceptor {
   const fixed = Object.entries(headers);
   return (next) => (req) => {
@@ -154,16 +168,7 @@ export function createServiceClient<S extends DescService>(
   endpoint: string,
   options: ServiceClientOptions = {},
 ): ServiceClient<S> {
-  const tls = options.tls;
-  const nodeOptions = tls
-    ? {
-        ...(pem(tls.ca, tls.caFile) ? { ca: pem(tls.ca, tls.caFile) } : {}),
-        ...(pem(tls.cert, tls.certFile) ? { cert: pem(tls.cert, tls.certFile) } : {}),
-        ...(pem(tls.key, tls.keyFile) ? { key: pem(tls.key, tls.keyFile) } : {}),
-        ...(tls.serverName ? { servername: tls.serverName } : {}),
-        ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-      }
-    : {};
+  const nodeOptions = options.tls ? tlsNodeOptions(options.tls) : {};
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     "@virtrigaud/contracts",
   );

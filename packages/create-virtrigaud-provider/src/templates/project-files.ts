@@ -1,7 +1,12 @@
-import { toolVersions } from "../versions.js";
+import { sdkVersion, toolVersions } from "../versions.js";
+
+/** `value` as a JSON file: two-space indent, final newline. */
+export function jsonFile(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
 
 /** The generated standalone project's package.json. */
-export function packageJson(packageName: string, sdkVersion: string): string {
+export function packageJson(packageName: string): string {
   const manifest = {
     name: packageName,
     version: "0.1.0",
@@ -30,7 +35,7 @@ export function packageJson(packageName: string, sdkVersion: string): string {
       typescript: toolVersions.typescript,
     },
   };
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+  return jsonFile(manifest);
 }
 
 const compilerOptions = {
@@ -54,15 +59,14 @@ const compilerOptions = {
 /** tsconfig.json (sources and tests, type-checked) and tsconfig.build.json (sources, emitted). */
 export function tsconfigs(): { check: string; build: string } {
   return {
-    check: `${JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, include: ["src", "test"] }, null, 2)}\n`,
-    build: `${JSON.stringify(
-      {
-        compilerOptions: { ...compilerOptions, rootDir: "src", outDir: "dist", sourceMap: true },
-        include: ["src"],
-      },
-      null,
-      2,
-    )}\n`,
+    check: jsonFile({
+      compilerOptions: { ...compilerOptions, noEmit: true },
+      include: ["src", "test"],
+    }),
+    build: jsonFile({
+      compilerOptions: { ...compilerOptions, rootDir: "src", outDir: "dist", sourceMap: true },
+      include: ["src"],
+    }),
   };
 }
 
