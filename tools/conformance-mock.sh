@@ -2,11 +2,12 @@
 # Runs vcts, as the CLI, against provider-mock as a running process: the
 # conformance check CI makes of the reference provider. Reports go to
 # $VIRTRIGAUD_TESTBED/reports (JUnit and JSON). Exit status: vcts's.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-reports=${VIRTRIGAUD_TESTBED:-$PWD/.testbed}/reports
+# shellcheck source=tools/testbed/lib.sh
+. "$(dirname "$0")/testbed/lib.sh"
+cd "$repo_root"
+reports=$VIRTRIGAUD_TESTBED/reports
 mkdir -p "$reports"
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 
 # node itself, not npx: npx does not pass a SIGTERM on to the server, which
 # would outlive this script.

@@ -62,6 +62,9 @@ flock -n 8 || { echo "tools/run.sh: another tools/run.sh is using $state" >&2; e
 # The stack's test beds live apart from tools/test.sh's (.testbed), so
 # starting or stopping one never touches the other's daemons.
 export VIRTRIGAUD_TESTBED=$state/testbed
+# free_port; lib.sh keeps the VIRTRIGAUD_TESTBED set above.
+# shellcheck source=tools/testbed/lib.sh
+. tools/testbed/lib.sh
 logs=$state/logs
 rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$logs" "$state/pids"
 mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
@@ -69,7 +72,6 @@ mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # What this run started, stopped in reverse order by stop_all.
 names=()

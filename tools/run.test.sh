@@ -11,6 +11,9 @@
 # a fresh clone's install and build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# free_port, from the test beds' helpers
+# shellcheck source=tools/testbed/lib.sh
+. tools/testbed/lib.sh
 # Job control: tools/run.sh runs as a job of its own, so SIGINT reaches it
 # as from a terminal (a non-interactive shell's background jobs ignore it).
 set -m
@@ -21,7 +24,6 @@ fail() {
   cat "$dir/out" >&2 || true
   exit 1
 }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 dir=$(mktemp -d)
 marker=vrtg-run-test-$$-$RANDOM
