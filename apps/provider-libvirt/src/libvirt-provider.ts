@@ -15,6 +15,8 @@ import {
   ProviderError,
   type TaskRef,
   createTaskTracker,
+  pageTokenAfter,
+  pageTokenOf,
 } from "@virtrigaud/contracts";
 import { cloneDomain } from "./clone-vm.js";
 import { carryOutCreate, planCreate } from "./create-vm.js";
@@ -57,8 +59,6 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
   });
 }
-
-const pageTokenPrefix = "after:";
 
 /**
  * Creates the libvirt provider. It reaches libvirt through `options.host`
@@ -418,14 +418,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async listVMs(request, context) {
-      let after = "";
-      if (request.pageToken) {
-        const decoded = Buffer.from(request.pageToken, "base64url").toString("utf8");
-        if (!decoded.startsWith(pageTokenPrefix)) {
-          throw ProviderError.invalidSpec("page_token", "is not a token this provider handed out");
-        }
-        after = decoded.slice(pageTokenPrefix.length);
-      }
+      const after = pageTokenAfter(request.pageToken);
       const size = request.pageSize || 100;
       const refs = (await ctx.inventory.list(context.signal))
         .filter((r) => r.name.startsWith(request.namePrefix) && r.name > after)
@@ -443,10 +436,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
       const last = page.at(-1);
       return {
         vms: page.map((v) => ctx.inventory.toVirtualMachine(v)),
-        nextPageToken:
-          views.length > size && last
-            ? Buffer.from(`${pageTokenPrefix}${last.info.name}`).toString("base64url")
-            : "",
+        nextPageToken: views.length > size && last ? pageTokenOf(last.info.name) : "",
       };
     },
 

@@ -27,6 +27,8 @@ import {
   createLogger,
   createTaskTracker,
   systemClock,
+  pageTokenAfter,
+  pageTokenOf,
 } from "@virtrigaud/contracts";
 import { type FaultRule, createFaultInjector } from "./faults.js";
 import { MockStore } from "./mock-store.js";
@@ -561,13 +563,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
 
     async listVMs(request, ctx) {
       await enter("listVMs", ctx);
-      let after = "";
-      if (request.pageToken) {
-        after = Buffer.from(request.pageToken, "base64url").toString("utf8");
-        if (!after.startsWith("after:"))
-          throw ProviderError.invalidSpec("page_token", "is not a token this provider handed out");
-        after = after.slice("after:".length);
-      }
+      const after = pageTokenAfter(request.pageToken);
       const size = request.pageSize || 100;
       const matching = store
         .sorted()
@@ -577,10 +573,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       const last = page.at(-1);
       return {
         vms: page.map((vm) => toVirtualMachine(vm, faultsNow)),
-        nextPageToken:
-          matching.length > size && last
-            ? Buffer.from(`after:${last.name}`).toString("base64url")
-            : "",
+        nextPageToken: matching.length > size && last ? pageTokenOf(last.name) : "",
       };
     },
 

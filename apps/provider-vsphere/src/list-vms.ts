@@ -1,8 +1,9 @@
+import { pageTokenAfter } from "@virtrigaud/contracts";
 import { propertiesOf } from "@virtrigaud/vsphere-sdk";
 import { consoleInfoOf, loadPortgroupNames } from "./describe-vm.js";
 import { listInventory } from "./inventory-view.js";
 import { portgroupKeysOf } from "./nics.js";
-import { pageByName, pageTokenAfter } from "./paging.js";
+import { pageByName } from "./paging.js";
 import { asText, toVirtualMachine } from "./vm-properties.js";
 import type { VsphereOperation } from "./vsphere-context.js";
 
