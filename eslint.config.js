@@ -52,7 +52,7 @@ export default defineConfig(
     // Scripts and configs in plain JavaScript are not part of a TypeScript project.
     files: ["**/*.js", "**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
   {
     // Tool configuration shares the workspace preset by path; it is not project code.
