@@ -20,7 +20,7 @@ Starts the local stack on 127.0.0.1 and serves until Ctrl-C.
 
   --only-mock    start provider-mock only: no vcsim or libvirt test bed
   --port N       the manager's API port (default 9090, where vrtg looks)
-  --no-install   skip npm install and the build (use what is built)
+  --no-install   skip the install and the build (use what is built)
   -h, --help     show this help
 
 Environment:
@@ -175,15 +175,8 @@ vrtg() { node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" "$@"; }
 projects=@virtrigaud/manager,@virtrigaud/provider-mock
 [ $only_mock -eq 1 ] || projects=$projects,@virtrigaud/provider-vsphere,@virtrigaud/provider-libvirt
 if [ $install -eq 1 ]; then
-  say "npm install (from the committed lockfile)"
-  # npm install rather than npm ci: see tools/test.sh. The lock keeps two
-  # installs in this tree from running at once.
-  before=$(sha256sum package-lock.json)
-  run_fg flock "$repo/.npm-install.lock" npm install --no-audit --no-fund --loglevel=error
-  if [ "$(sha256sum package-lock.json)" != "$before" ]; then
-    echo "npm install changed package-lock.json: package.json and the lockfile disagree" >&2
-    exit 1
-  fi
+  say "install (npm ci from the committed lockfile; skipped when nothing changed)"
+  run_fg tools/install.sh
   say "build ($projects and what they use)"
   run_fg npx nx run-many -t build --projects="$projects" --output-style=static >"$logs/build.log" 2>&1 || {
     tail -n 40 "$logs/build.log" >&2

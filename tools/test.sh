@@ -8,17 +8,10 @@ export NX_NO_CLOUD=true NX_DAEMON=false
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
-step "install from the committed lockfile"
-# Not npm ci: it refuses a lockfile without other platforms' optional
-# packages (buf, swc), which this registry does not serve, so no lockfile made
-# here has them. npm install with the lockfile installs the same versions; the
-# check after it keeps the lockfile authoritative, as npm ci would.
-npm install --no-audit --no-fund
-if ! git diff --quiet -- package-lock.json; then
-  git --no-pager diff --stat -- package-lock.json
-  echo "package-lock.json does not match package.json: run npm install and commit the lockfile" >&2
-  exit 1
-fi
+step "install: npm ci from the committed lockfile (skipped when nothing changed)"
+# Every check below must leave the tree as the clone had it: compared at the end.
+tree_before=$(git status --porcelain)
+tools/install.sh
 
 step "wire contract: buf lint, buf breaking, generated code current"
 tools/proto.sh check
@@ -41,6 +34,9 @@ step "lint (zero warnings) and formatting"
 npm run --silent lint
 npx prettier --check . --log-level warn
 
+step "tools: the scripts' own tests"
+find tools -name '*.test.mjs' -print0 | sort -z | xargs -0 node --test --test-reporter=dot
+
 step "docs: the CLI and configuration references match the binaries' --help"
 node tools/docs/help.mjs --check
 
@@ -59,5 +55,12 @@ tools/monitoring/check.sh
 
 step "local stack: tools/run.sh --only-mock up, VMs Ready, Ctrl-C leaves nothing"
 timeout --foreground 20m tools/run.test.sh
+
+step "the tree is as the run found it: no tracked file rewritten, nothing left unignored"
+if [ "$(git status --porcelain)" != "$tree_before" ]; then
+  diff <(echo "$tree_before") <(git status --porcelain) >&2 || true
+  echo "the checks changed the files above (git status); a check must never write into the tree" >&2
+  exit 1
+fi
 
 printf '\nAll checks passed in %ss.\n' $((SECONDS - started))

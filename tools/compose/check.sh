@@ -9,7 +9,7 @@
 #   - the flags and VIRTRIGAUD_*/VSPHERE_* settings each service passes are ones
 #     its binary's --help lists, /run/secrets paths are mounted secrets, and the
 #     health checks probe the ops port (check-flags.mjs). This builds the four
-#     apps first (npx tsc -b, incremental), so it needs `npm install` done.
+#     apps first (npx tsc -b, incremental), so it needs the install done.
 # Needs no Docker engine. Exits non-zero on the first failure.
 # shellcheck source=../testbed/lib.sh
 . "$(dirname "$0")/../testbed/lib.sh"
