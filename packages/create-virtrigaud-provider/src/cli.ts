@@ -22,7 +22,9 @@ try {
     if (!name || extra.length)
       throw new Error(name ? `unexpected ${extra.join(" ")}` : "NAME is required");
     const dir = scaffoldProvider({ name, ...(values.dir ? { dir: values.dir } : {}) });
-    process.stdout.write(`Created ${dir}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n`);
+    process.stdout.write(
+      `Created ${dir}\n\nNext:\n  cd ${dir}\n  npm install    # writes package-lock.json: commit it; npm ci installs from it after that\n  npm test\n`,
+    );
   }
 } catch (err) {
   process.stderr.write(`create-virtrigaud-provider: ${(err as Error).message}\n\n${usage}`);

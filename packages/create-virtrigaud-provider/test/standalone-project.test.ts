@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ const env = { ...process.env, NODE_OPTIONS: "" };
 let work: string;
 let project: string;
 let provider: ProviderProcess | undefined;
+let lockfile: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "virtrigaud-scaffold-"));
@@ -43,11 +44,26 @@ beforeAll(async () => {
     env,
     maxBuffer: 16 << 20,
   });
+  // From here on the project installs as its README and Dockerfile say: npm ci.
+  lockfile = readFileSync(join(project, "package-lock.json"), "utf8");
+  await run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: project, env, maxBuffer: 16 << 20 });
 }, 600_000);
 
 afterAll(async () => {
   await provider?.stop();
   rmSync(work, { recursive: true, force: true });
+});
+
+it("installs with npm ci from a complete lockfile, which the install leaves as it was", async () => {
+  expect(readFileSync(join(project, "package-lock.json"), "utf8")).toBe(lockfile);
+  // Every platform's optional packages are locked, so npm ci works on any machine.
+  await run(process.execPath, [join(root, "tools/lockfile/check.mjs"), "package-lock.json"], {
+    cwd: project,
+    env,
+  });
+  const dockerfile = readFileSync(join(project, "Dockerfile"), "utf8");
+  expect(dockerfile).toContain("COPY package.json package-lock.json ./");
+  expect(dockerfile).toMatch(/^RUN npm ci\b/m);
 });
 
 it("builds and type-checks with its own strict settings", async () => {

@@ -90,8 +90,9 @@ export function dockerfile(packageName: string): string {
 # credentials are mounted, never baked in: see the README.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json* ./
-RUN npm install --no-audit --no-fund
+# Exactly what the committed lockfile locks (run \`npm install\` once and commit package-lock.json).
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY tsconfig*.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev

@@ -7,10 +7,20 @@ A [VirtRigaud](https://github.com/virtrigaud) provider for ${providerType}, buil
 one port, TLS by default, health on /healthz and /readyz, Prometheus /metrics) and passes the
 conformance suite \`vcts\` as generated.
 
+## Install
+
+\`\`\`sh
+npm install    # once: resolves the dependencies and writes package-lock.json; commit it
+npm ci         # every install after that (CI, the Dockerfile): exactly what the lockfile locks
+\`\`\`
+
+\`npm ci\` never rewrites the lockfile and installs the same packages whatever the registry lists
+on the day. Commit the lockfile \`npm install\` writes with npm 11 against the public registry: it
+locks every platform's optional packages (the compilers' native builds), so it installs anywhere.
+
 ## Run it
 
 \`\`\`sh
-npm install
 npm run build
 node dist/main.js --listen 127.0.0.1:9443 --insecure      # plaintext, for development
 node dist/main.js --tls-cert tls.crt --tls-key tls.key     # TLS, for everything else
