@@ -24,6 +24,7 @@ import { backingChain, findImage, importImage, templateVolumeNames } from "./ima
 import { type DomainView, diskName, powerStateOf } from "./inventory/inventory.js";
 import type { LibvirtProviderOptions } from "./libvirt-options.js";
 import { type ProviderContext, createProviderContext } from "./provider-context.js";
+import { checkCreateRequest, checkImageSource, checkSnapshotRequest } from "./request-checks.js";
 import {
   checkSnapshotable,
   listSnapshots,
@@ -149,6 +150,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async create(request, context) {
+      checkCreateRequest(request);
       const pending = creating.get(request.name);
       if (pending) return pending;
       const existing = await domainByName(request.name, context.signal);
@@ -445,6 +447,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async snapshotCreate(request, context) {
+      checkSnapshotRequest(request);
       const view = await ctx.findManaged(request.vmId, context.signal);
       const existing = await listSnapshots(ctx, view.info.uuid, context.signal);
       if (existing.some((s) => s.name === request.name)) return { snapshotId: request.name };
@@ -543,6 +546,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async imagePrepare(request, context) {
+      if (request.source) checkImageSource("source", request.source);
       const prepared = { source: { case: "template" as const, value: request.name } };
       const inFlight = preparing.get(request.name);
       if (inFlight) return { image: prepared, task: inFlight };
