@@ -303,8 +303,14 @@ export async function carryOutCreate(
           await ctx.host.writeFile(`${dir}/${file}`, plan.seed.files[file] ?? "", signal);
         }
         made.push(plan.seed.path);
+        // The seed holds user-data (passwords, keys): readable by its owner
+        // only; libvirt gives QEMU access when it starts the domain.
         await ctx.execOk(
           [
+            "sh",
+            "-c",
+            'umask 077 && exec "$@"',
+            "sh",
             "genisoimage",
             "-quiet",
             "-output",
