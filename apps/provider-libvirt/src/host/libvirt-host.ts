@@ -245,7 +245,10 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     },
 
     scratchDir(signal) {
-      return lease.acquire(signal);
+      if (lease.current) return lease.acquire(signal);
+      return inHostSpan("scratch lease", { "libvirt.host": transport.description }, () =>
+        lease.acquire(signal),
+      );
     },
 
     async scratchOwner(signal) {

@@ -25,6 +25,8 @@ import { shellCommand } from "./shell-quote.js";
 export interface ScratchLease {
   /** This process's name on the host: the prefix of its directories. */
   readonly instance: string;
+  /** The directory while it is held; undefined before the first acquire and after the connection ended. */
+  readonly current: string | undefined;
   /**
    * The directory, made (and dead processes' directories removed) when the
    * connection has none yet.
@@ -211,6 +213,9 @@ export function createScratchLease(options: ScratchLeaseOptions): ScratchLease {
 
   return {
     instance,
+    get current() {
+      return live?.dir;
+    },
     acquire(signal) {
       if (closed) return Promise.reject(ProviderError.unavailable("the scratch lease is closed"));
       current ??= open(signal).catch((err: unknown) => {
