@@ -36,6 +36,7 @@ export const libvirtFlags = {
   "host-concurrency": { type: "string" },
   "host-qps": { type: "string" },
   "scratch-dir": { type: "string" },
+  "orphan-grace": { type: "string" },
 } as const;
 
 export const libvirtFlagsHelp = `libvirt flags (environment fallback: VIRTRIGAUD_<FLAG>, for example VIRTRIGAUD_SSH_HOST):
@@ -60,7 +61,9 @@ export const libvirtFlagsHelp = `libvirt flags (environment fallback: VIRTRIGAUD
   --adopt NAME[,NAME]       domains made elsewhere that the provider may manage
   --host-concurrency N      commands running on the host at once, one shell each (default 4)
   --host-qps N              commands per second toward the host (default: no limit)
-  --scratch-dir DIR         directory on the host for the provider's short-lived files (default /tmp)`;
+  --scratch-dir DIR         directory on the host for the provider's short-lived files (default /tmp)
+  --orphan-grace DUR        files of operations whose provider process died are removed once
+                            unchanged this long (default 15m)`;
 
 function text(values: FlagValues, name: string, env: NodeJS.ProcessEnv): string | undefined {
   const value = values[name];
@@ -186,6 +189,13 @@ export async function libvirtOptionsFromFlags(
   } catch (err) {
     throw new ServeConfigError(`--shutdown-timeout: ${(err as Error).message}`);
   }
+  const grace = text(values, "orphan-grace", env);
+  let graceMs: number | undefined;
+  try {
+    graceMs = grace === undefined ? undefined : parseDuration(grace);
+  } catch (err) {
+    throw new ServeConfigError(`--orphan-grace: ${(err as Error).message}`);
+  }
   const pool = plain(values, "storage-pool", env);
   const createPoolDir = plain(values, "create-pool-dir", env);
   const network = plain(values, "default-network", env);
@@ -204,6 +214,7 @@ export async function libvirtOptionsFromFlags(
     ...(shutdownMs !== undefined
       ? { defaultShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000) }
       : {}),
+    ...(graceMs !== undefined ? { orphans: { graceMs } } : {}),
     ...(adopt
       ? {
           adopt: adopt

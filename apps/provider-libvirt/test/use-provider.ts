@@ -61,6 +61,8 @@ export async function useProvider(
     storagePool: testPool,
     createPoolDir: testbed.poolDir,
     defaultShutdownTimeoutSeconds: 3,
+    // Tests of the collector turn it on; elsewhere its sweeps would only add host calls.
+    orphans: false,
     // VRTG_TEST_LOG=debug shows the provider's log, task failures included.
     logger: createLogger({
       level: (process.env["VRTG_TEST_LOG"] ?? "error") as LogLevel,
