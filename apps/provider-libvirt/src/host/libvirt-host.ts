@@ -97,6 +97,8 @@ export interface LibvirtHost {
    * (`<base>/<instance>`): alive while any of its scratch directories is held.
    */
   scratchOwner(signal?: AbortSignal): Promise<string>;
+  /** The host's identity (/etc/machine-id, else its host name), for records in shared storage. */
+  machine(signal?: AbortSignal): Promise<string>;
   /** Whether the processes named by `scratchOwner` values are alive. */
   ownerStates(
     owners: readonly string[],
@@ -253,6 +255,10 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
 
     async scratchOwner(signal) {
       return ownerOf(await lease.acquire(signal));
+    },
+
+    machine(signal) {
+      return lease.machine(signal);
     },
 
     async ownerStates(owners, signal) {

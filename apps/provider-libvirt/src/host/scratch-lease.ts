@@ -35,6 +35,11 @@ export interface ScratchLease {
    * (no flock(1), a base directory of another user).
    */
   acquire(signal?: AbortSignal): Promise<string>;
+  /**
+   * The host's identity (/etc/machine-id, else its host name): records of
+   * other machines sharing a pool are never judged by this host's locks.
+   */
+  machine(signal?: AbortSignal): Promise<string>;
   /** Removes the directory and releases the lock. */
   close(): Promise<void>;
 }
@@ -76,6 +81,7 @@ if [ "$root" = /tmp ]; then
   find /tmp -mindepth 2 -maxdepth 2 -path '/tmp/virtrigaud.????????/????????????????' -type d \\
     -user "$uid" -mmin +60 -exec rm -rf -- {} + 2>/dev/null
 fi
+echo "@@machine $(cat /etc/machine-id 2>/dev/null || hostname)"
 d=$(mktemp -d "$base/$instance.XXXXXX") || { echo "@@error cannot make a directory in $base"; exit 1; }
 exec 8<"$d" && flock -x -n 8 || { echo "@@error cannot lock $d"; exit 1; }
 flock -u 9
@@ -139,6 +145,7 @@ export function parseOwners(
 
 interface Holder {
   dir: string;
+  machine: string;
   pipes: ShellPipes;
   ended: Promise<void>;
 }
@@ -158,6 +165,7 @@ export function createScratchLease(options: ScratchLeaseOptions): ScratchLease {
       let buffer = "";
       let stderr = "";
       let error = "";
+      let machine = "";
       let holder: Holder | undefined;
       let markEnded!: () => void;
       const ended = new Promise<void>((r) => (markEnded = r));
@@ -177,10 +185,12 @@ export function createScratchLease(options: ScratchLeaseOptions): ScratchLease {
               { dir: line.slice("@@removed ".length) },
               "removed the scratch directory of a provider process that is gone",
             );
+          } else if (line.startsWith("@@machine ")) {
+            machine = line.slice("@@machine ".length).trim();
           } else if (line.startsWith("@@error ")) {
             error = line.slice("@@error ".length);
           } else if (line.startsWith("@@ready ")) {
-            holder = { dir: line.slice("@@ready ".length), pipes, ended };
+            holder = { dir: line.slice("@@ready ".length), machine, pipes, ended };
             live = holder;
             resolve(holder);
           }
@@ -223,6 +233,10 @@ export function createScratchLease(options: ScratchLeaseOptions): ScratchLease {
         throw err;
       });
       return current.then((h) => h.dir);
+    },
+    async machine(signal) {
+      await this.acquire(signal);
+      return live?.machine ?? "";
     },
     async close() {
       closed = true;

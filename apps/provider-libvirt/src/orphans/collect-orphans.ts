@@ -57,13 +57,18 @@ async function observe(
 ): Promise<CollectionFacts> {
   const poolPath = await ctx.pool.path(signal);
   const owner = await ctx.host.scratchOwner(signal);
+  const machine = await ctx.host.machine(signal);
   const [records, volumes, refs] = await Promise.all([
     ctx.journal.read(signal),
     ctx.pool.volumes(signal),
     ctx.inventory.list(signal),
   ]);
   const others = [
-    ...new Set(records.flatMap((r) => (r.entry && r.entry.owner !== owner ? [r.entry.owner] : []))),
+    ...new Set(
+      records.flatMap((r) =>
+        r.entry && r.entry.owner !== owner && r.entry.machine === machine ? [r.entry.owner] : [],
+      ),
+    ),
   ];
   const [owners, views] = await Promise.all([
     ctx.host.ownerStates(others, signal),
@@ -81,7 +86,7 @@ async function observe(
     volumes,
     records,
     owners,
-    self: { owner, active: new Set(ctx.journal.active) },
+    self: { owner, machine, active: new Set(ctx.journal.active) },
     domains: new Set(refs.map((r) => r.uuid)),
     referenced,
     graceMs,

@@ -16,6 +16,7 @@ function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
     uuid: "u-1",
     files: [`${pool}/web-root.qcow2`, `${pool}/web-cidata.iso`],
     owner: dead,
+    machine: "m-1",
     ...overrides,
   };
 }
@@ -29,7 +30,7 @@ function facts(overrides: Partial<CollectionFacts> = {}): CollectionFacts {
       [dead, "dead"],
       [alive, "alive"],
     ]),
-    self: { owner: self, active: new Set() },
+    self: { owner: self, machine: "m-1", active: new Set() },
     domains: new Set(),
     referenced: new Set(),
     graceMs: 15 * minute,
@@ -50,6 +51,7 @@ describe("planCollection", () => {
 
   it.each([
     ["a live process's entry", { owner: alive }, 20 * minute, "in flight"],
+    ["another machine's entry (shared storage)", { machine: "m-2" }, 20 * minute, "owner unknown"],
     [
       "an entry whose owner cannot be told",
       { owner: "/tmp/virtrigaud-0/cccccccccccc" },
@@ -60,7 +62,9 @@ describe("planCollection", () => {
     ["this process's entry under way", { owner: self }, 20 * minute, "in flight"],
   ])("waits on %s", (_what, change, ageMs, reason) => {
     const records = [{ id: "c", ageMs, entry: entry(change) }];
-    const plan = planCollection(facts({ records, self: { owner: self, active: new Set(["c"]) } }));
+    const plan = planCollection(
+      facts({ records, self: { owner: self, machine: "m-1", active: new Set(["c"]) } }),
+    );
     expect(plan.waiting).toEqual([{ id: "c", reason }]);
     expect(plan.collect).toEqual([]);
   });

@@ -12,8 +12,8 @@ export interface CollectionFacts {
   records: readonly JournalRecordOnHost[];
   /** States of the entries' owners (other processes). */
   owners: ReadonlyMap<string, OwnerState>;
-  /** This process's owner name, and the ids of its entries still under way. */
-  self: { owner: string; active: ReadonlySet<string> };
+  /** This process's owner name and host, and the ids of its entries still under way. */
+  self: { owner: string; machine: string; active: ReadonlySet<string> };
   /** UUIDs of every domain libvirt has. */
   domains: ReadonlySet<string>;
   /** Files any domain uses: its disks and, once read, the images below them. */
@@ -60,8 +60,9 @@ function removable(poolPath: string, entry: JournalEntry, path: string): boolean
 /**
  * Decides what a sweep removes and reports: a pure function of what it saw.
  *
- * An entry's files are removed only when its process is gone (its scratch
- * lock is free, or, for this process, the operation is no longer under way),
+ * An entry's files are removed only when its process is gone (it ran on this
+ * host and its scratch lock is free, or, for this process, the operation is
+ * no longer under way),
  * the entry is older than the grace, the domain it was making does not exist
  * (a create or clone) or no longer exists (a delete), and no domain uses the
  * file, directly or as an image below its disks, and no entry still under
@@ -75,12 +76,12 @@ export function planCollection(facts: CollectionFacts): CollectionPlan {
     waiting: [],
     suspects: [],
   };
-  const state = (entry: JournalEntry, id: string): OwnerState =>
-    entry.owner === facts.self.owner
-      ? facts.self.active.has(id)
-        ? "alive"
-        : "dead"
-      : (facts.owners.get(entry.owner) ?? "unknown");
+  const state = (entry: JournalEntry, id: string): OwnerState => {
+    // Another machine's process (a pool on shared storage): this host's locks say nothing of it.
+    if (entry.machine !== facts.self.machine) return "unknown";
+    if (entry.owner === facts.self.owner) return facts.self.active.has(id) ? "alive" : "dead";
+    return facts.owners.get(entry.owner) ?? "unknown";
+  };
 
   // Files named by entries that may still be at work are never collected.
   const named = new Set<string>();

@@ -14,6 +14,8 @@ export interface JournalEntry {
   files: string[];
   /** The process doing it, as LibvirtHost.scratchOwner names it. */
   owner: string;
+  /** The host it runs on (LibvirtHost.machine): a pool may be shared storage. */
+  machine: string;
 }
 
 /** An entry as read back from the host. */
@@ -57,7 +59,10 @@ export interface VolumeJournal {
    *
    * @throws ProviderError UNAVAILABLE when the host cannot be reached.
    */
-  record(entry: Omit<JournalEntry, "owner">, signal?: AbortSignal): Promise<JournalRecord>;
+  record(
+    entry: Omit<JournalEntry, "owner" | "machine">,
+    signal?: AbortSignal,
+  ): Promise<JournalRecord>;
   /** Every entry in the journal, this process's included. */
   read(signal?: AbortSignal): Promise<JournalRecordOnHost[]>;
   /** Removes entries by id. */
@@ -87,6 +92,7 @@ function parseEntry(text: string): JournalEntry | undefined {
       typeof value.vm !== "string" ||
       typeof value.uuid !== "string" ||
       typeof value.owner !== "string" ||
+      typeof value.machine !== "string" ||
       !Array.isArray(value.files) ||
       !value.files.every((f) => typeof f === "string")
     ) {
@@ -98,6 +104,7 @@ function parseEntry(text: string): JournalEntry | undefined {
       uuid: value.uuid,
       files: value.files,
       owner: value.owner,
+      machine: value.machine,
     };
   } catch {
     return undefined;
@@ -144,11 +151,16 @@ export function createVolumeJournal(host: LibvirtHost, pool: StoragePool): Volum
         });
       const path = await made;
       const owner = await host.scratchOwner(signal);
+      const machine = await host.machine(signal);
       const id = `${entry.operation}-${entry.uuid || randomBytes(8).toString("hex")}`;
       const file = `${path}/${id}.json`;
       active.add(id);
       try {
-        await host.writeFile(file, JSON.stringify({ version: 1, ...entry, owner }), signal);
+        await host.writeFile(
+          file,
+          JSON.stringify({ version: 1, ...entry, owner, machine }),
+          signal,
+        );
       } catch (err) {
         active.delete(id);
         throw err;
