@@ -39,6 +39,18 @@ export async function cloneDomain(
   const ownerDisks: Record<string, string> = {};
   const sourceDisks = info.disks.filter((d) => d.device === "disk");
   let linkedTo = "";
+  let defined = false;
+  const planned = sourceDisks.flatMap((d) => {
+    const label = diskName(info, d.target);
+    const path = `${poolPath}/${name}-${label}.qcow2`;
+    return type === CloneType.LINKED && snapshotId
+      ? [`${poolPath}/${name}-${label}-base.qcow2`, path]
+      : [path];
+  });
+  const record = await ctx.journal.record(
+    { operation: "clone", vm: name, uuid, files: planned },
+    signal,
+  );
   try {
     if (type === CloneType.LINKED && !snapshotId) {
       // Freeze: the source moves onto new overlays; its current images become the clone's bases.
@@ -148,12 +160,28 @@ export async function cloneDomain(
       await ctx.pool.refresh(signal);
       await ctx.host.writeFile(`${dir}/domain.xml`, buildDomainXml(spec), signal);
       await ctx.host.virshOk([["define", { file: `${dir}/domain.xml` }]], { signal });
+      defined = true;
     } finally {
       await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
     }
     if (powerOn) await ctx.host.virshOk([["start", { domain: uuid }]], { signal });
+    await record.done();
   } catch (err) {
-    if (made.length) await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined);
+    // A clone that does not start is undone whole, as a Create is.
+    if (defined) {
+      await ctx.host
+        .virsh([
+          ["destroy", { domain: uuid }],
+          ["undefine", { domain: uuid, nvram: true, "snapshots-metadata": true }],
+        ])
+        .catch(() => undefined);
+    }
+    const removed = made.length
+      ? await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined)
+      : { exitCode: 0 };
+    // What could not be undone stays in the journal, for the collector.
+    if (removed?.exitCode === 0) await record.done();
+    else record.leave();
     throw err;
   }
 }

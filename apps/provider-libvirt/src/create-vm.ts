@@ -227,9 +227,13 @@ function describeImage(image: CreateRequest["image"]): string {
 }
 
 /**
- * Carries out a plan: root disk (a qcow2 overlay on the image, grown to the
- * requested size), data disks, the cloud-init seed, the definition, and a
- * start when asked. Undoes what it made when a step fails.
+ * Carries out a plan: data disks, the cloud-init seed, then the root disk (a
+ * qcow2 overlay on the image, downloaded first when it is a URL not in the
+ * pool yet, grown to the requested size), the definition, and a start when
+ * asked. The quick steps come before the download, which may be long, so a
+ * Create that cannot make them fails at once. The files are named in the
+ * pool's journal before the first is made, until the domain owns them. Undoes
+ * what it made when a step fails.
  *
  * @throws ProviderError from the failed step, after the undo.
  */
@@ -240,9 +244,43 @@ export async function carryOutCreate(
   signal: AbortSignal,
 ): Promise<void> {
   const { spec } = plan;
+  const root = spec.disks.find((d) => d.name === "root");
   const made: string[] = [];
   let defined = false;
+  const record = await ctx.journal.record(
+    {
+      operation: "create",
+      vm: spec.name,
+      uuid: spec.uuid,
+      files: [
+        ...(root ? [root.path] : []),
+        ...plan.dataDisks.map((d) => d.path),
+        ...(plan.seed ? [plan.seed.path] : []),
+      ],
+    },
+    signal,
+  );
   try {
+    for (const disk of plan.dataDisks) {
+      made.push(disk.path);
+      await ctx.execOk(
+        disk.thick
+          ? [
+              "qemu-img",
+              "create",
+              "-q",
+              "-f",
+              "raw",
+              "-o",
+              "preallocation=falloc",
+              disk.path,
+              gib(disk.sizeGib),
+            ]
+          : ["qemu-img", "create", "-q", "-f", "qcow2", disk.path, gib(disk.sizeGib)],
+        signal,
+      );
+    }
+    if (plan.seed) await writeSeed(ctx, plan.seed, made, signal);
     let image = plan.image;
     if (!image && plan.download?.source.case === "url") {
       image = await importImage(
@@ -253,7 +291,6 @@ export async function carryOutCreate(
         signal,
       );
     }
-    const root = spec.disks.find((d) => d.name === "root");
     const sizeGib = plan.rootSizeGib || (image ? Math.ceil(image.virtualSizeBytes / GiB) : 0);
     if (root) {
       made.push(root.path);
@@ -276,72 +313,77 @@ export async function carryOutCreate(
         signal,
       );
     }
-    for (const disk of plan.dataDisks) {
-      made.push(disk.path);
-      await ctx.execOk(
-        disk.thick
-          ? [
-              "qemu-img",
-              "create",
-              "-q",
-              "-f",
-              "raw",
-              "-o",
-              "preallocation=falloc",
-              disk.path,
-              gib(disk.sizeGib),
-            ]
-          : ["qemu-img", "create", "-q", "-f", "qcow2", disk.path, gib(disk.sizeGib)],
-        signal,
-      );
-    }
     const dir = await ctx.scratch(signal);
     try {
-      if (plan.seed) {
-        const names = Object.keys(plan.seed.files);
-        for (const file of names) {
-          await ctx.host.writeFile(`${dir}/${file}`, plan.seed.files[file] ?? "", signal);
-        }
-        made.push(plan.seed.path);
-        await ctx.execOk(
-          [
-            "genisoimage",
-            "-quiet",
-            "-output",
-            plan.seed.path,
-            "-volid",
-            "cidata",
-            "-joliet",
-            "-rock",
-            "-input-charset",
-            "utf-8",
-            ...names.map((n) => `${dir}/${n}`),
-          ],
-          signal,
-        );
-      }
       await ctx.pool.refresh(signal);
       await ctx.host.writeFile(`${dir}/domain.xml`, buildDomainXml(spec), signal);
       await ctx.host.virshOk([["define", { file: `${dir}/domain.xml` }]], { signal });
       defined = true;
     } finally {
-      // The seed's files may hold secrets: never leave them behind.
       await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
     }
     if (powerOn) await ctx.host.virshOk([["start", { domain: spec.uuid }]], { signal });
+    await record.done();
   } catch (err) {
+    let undone = true;
     if (defined) {
       await ctx.host
         .virsh([
           ["destroy", { domain: spec.uuid }],
           ["undefine", { domain: spec.uuid, nvram: true, "snapshots-metadata": true }],
         ])
-        .catch(() => undefined);
+        .catch(() => (undone = false));
     }
     if (made.length) {
-      await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined);
+      const removed = await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined);
+      if (removed?.exitCode !== 0) undone = false;
       await ctx.pool.refresh().catch(() => undefined);
     }
+    // What could not be undone stays in the journal, for the collector.
+    if (undone) await record.done();
+    else record.leave();
     throw err;
+  }
+}
+
+/** Writes the seed's documents into a scratch directory and makes the seed ISO from them. */
+async function writeSeed(
+  ctx: ProviderContext,
+  seed: NonNullable<CreatePlan["seed"]>,
+  made: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const dir = await ctx.scratch(signal);
+  try {
+    const names = Object.keys(seed.files);
+    for (const file of names) {
+      await ctx.host.writeFile(`${dir}/${file}`, seed.files[file] ?? "", signal);
+    }
+    made.push(seed.path);
+    // The seed holds user-data (passwords, keys): readable by its owner
+    // only; libvirt gives QEMU access when it starts the domain.
+    await ctx.execOk(
+      [
+        "sh",
+        "-c",
+        'umask 077 && exec "$@"',
+        "sh",
+        "genisoimage",
+        "-quiet",
+        "-output",
+        seed.path,
+        "-volid",
+        "cidata",
+        "-joliet",
+        "-rock",
+        "-input-charset",
+        "utf-8",
+        ...names.map((n) => `${dir}/${n}`),
+      ],
+      signal,
+    );
+  } finally {
+    // The seed's files may hold secrets: never leave them behind.
+    await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
   }
 }

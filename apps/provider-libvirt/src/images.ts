@@ -125,7 +125,8 @@ export async function findImage(
  * Puts an image into the pool as volume `<name>.qcow2` or `<name>.raw`:
  * downloads a URL (http, https, or file on the host) and checks its digest,
  * or copies a host file or a template of the pool; converts vmdk to qcow2. Writes to a hidden
- * partial file first, so an interrupted download never looks prepared.
+ * partial file first, so an interrupted download never looks prepared; the
+ * partial file is named in the pool's journal while it exists.
  *
  * @throws ProviderError INVALID_SPEC naming `field` when the download fails, the
  * digest differs, or the file is not a disk image of a usable format.
@@ -139,6 +140,11 @@ export async function importImage(
 ): Promise<BackingImage> {
   const poolPath = await ctx.pool.path(signal);
   const partial = `${poolPath}/.${name}.partial`;
+  // Named in the journal, so a download cut short by the process's end is collected.
+  const record = await ctx.journal.record(
+    { operation: "import", vm: "", uuid: "", files: [partial] },
+    signal,
+  );
   try {
     if (source.source.case === "url") {
       const image = source.source.value;
@@ -223,6 +229,7 @@ export async function importImage(
       await ctx.execOk(["mv", "--", partial, target], signal);
     }
     await ctx.pool.refresh(signal);
+    await record.done();
     return {
       path: target,
       format,
@@ -230,7 +237,9 @@ export async function importImage(
       description: source.source.case === "url" ? source.source.value.url : source.source.value,
     };
   } catch (err) {
-    await ctx.host.exec(["rm", "-f", "--", partial]).catch(() => undefined);
+    const removed = await ctx.host.exec(["rm", "-f", "--", partial]).catch(() => undefined);
+    if (removed?.exitCode === 0) await record.done();
+    else record.leave();
     throw err;
   }
 }

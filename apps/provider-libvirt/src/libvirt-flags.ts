@@ -35,6 +35,8 @@ export const libvirtFlags = {
   adopt: { type: "string" },
   "host-concurrency": { type: "string" },
   "host-qps": { type: "string" },
+  "scratch-dir": { type: "string" },
+  "orphan-grace": { type: "string" },
 } as const;
 
 export const libvirtFlagsHelp = `libvirt flags (environment fallback: VIRTRIGAUD_<FLAG>, for example VIRTRIGAUD_SSH_HOST):
@@ -58,13 +60,30 @@ export const libvirtFlagsHelp = `libvirt flags (environment fallback: VIRTRIGAUD
   --shutdown-timeout DUR    graceful shutdown wait when the request gives none (default 5m)
   --adopt NAME[,NAME]       domains made elsewhere that the provider may manage
   --host-concurrency N      commands running on the host at once, one shell each (default 4)
-  --host-qps N              commands per second toward the host (default: no limit)`;
+  --host-qps N              commands per second toward the host (default: no limit)
+  --scratch-dir DIR         directory on the host for the provider's short-lived files (default /tmp)
+  --orphan-grace DUR        files of operations whose provider process died are removed once
+                            unchanged this long (default 15m)`;
 
 function text(values: FlagValues, name: string, env: NodeJS.ProcessEnv): string | undefined {
   const value = values[name];
   if (typeof value === "string") return value;
   const fallback = env[`VIRTRIGAUD_${name.toUpperCase().replaceAll("-", "_")}`];
   return fallback ? fallback : undefined;
+}
+
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** A name or path that reaches virsh, XML or the host's file system: no control characters. */
+function plain(values: FlagValues, name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const value = text(values, name, env);
+  if (value !== undefined && controlCharacters.test(value)) {
+    throw new ServeConfigError(
+      `--${name} must not hold control characters, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 function positive(values: FlagValues, name: string, env: NodeJS.ProcessEnv): number | undefined {
@@ -97,8 +116,12 @@ export async function libvirtOptionsFromFlags(
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LibvirtProviderOptions> {
-  const uri = text(values, "libvirt-uri", env) ?? "qemu:///system";
+  const uri = plain(values, "libvirt-uri", env) ?? "qemu:///system";
   const sshHost = text(values, "ssh-host", env);
+  const scratchRoot = plain(values, "scratch-dir", env);
+  if (scratchRoot !== undefined && !scratchRoot.startsWith("/")) {
+    throw new ServeConfigError(`--scratch-dir must be an absolute path, got ${scratchRoot}`);
+  }
   const concurrency = positive(values, "host-concurrency", env);
   const qps = positive(values, "host-qps", env);
   let transport;
@@ -151,6 +174,7 @@ export async function libvirtOptionsFromFlags(
     uri,
     ...(concurrency ? { sessions: Math.floor(concurrency) } : {}),
     ...(qps ? { qps } : {}),
+    ...(scratchRoot ? { scratchRoot } : {}),
     logger,
   });
   const domainType = text(values, "domain-type", env) ?? "auto";
@@ -165,11 +189,18 @@ export async function libvirtOptionsFromFlags(
   } catch (err) {
     throw new ServeConfigError(`--shutdown-timeout: ${(err as Error).message}`);
   }
-  const pool = text(values, "storage-pool", env);
-  const createPoolDir = text(values, "create-pool-dir", env);
-  const network = text(values, "default-network", env);
+  const grace = text(values, "orphan-grace", env);
+  let graceMs: number | undefined;
+  try {
+    graceMs = grace === undefined ? undefined : parseDuration(grace);
+  } catch (err) {
+    throw new ServeConfigError(`--orphan-grace: ${(err as Error).message}`);
+  }
+  const pool = plain(values, "storage-pool", env);
+  const createPoolDir = plain(values, "create-pool-dir", env);
+  const network = plain(values, "default-network", env);
   const headroom = positive(values, "headroom", env);
-  const adopt = text(values, "adopt", env);
+  const adopt = plain(values, "adopt", env);
   const consoleHost = text(values, "console-host", env) ?? sshHost;
   return {
     host,
@@ -183,6 +214,7 @@ export async function libvirtOptionsFromFlags(
     ...(shutdownMs !== undefined
       ? { defaultShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000) }
       : {}),
+    ...(graceMs !== undefined ? { orphans: { graceMs } } : {}),
     ...(adopt
       ? {
           adopt: adopt

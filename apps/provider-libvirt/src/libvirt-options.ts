@@ -1,3 +1,4 @@
+import type { Meter } from "@opentelemetry/api";
 import type { Clock, Logger } from "@virtrigaud/contracts";
 import type { LibvirtHost } from "./host/libvirt-host.js";
 
@@ -30,6 +31,15 @@ export interface LibvirtProviderOptions {
   defaultShutdownTimeoutSeconds?: number;
   /** Names of domains made elsewhere that the provider may manage. Default: none. */
   adopt?: readonly string[];
+  /**
+   * Collection of the files of operations that died with their provider
+   * process (see src/orphans): a sweep at start, then every `intervalMs`
+   * (default: half the grace, within 1 s and 5 min); nothing younger than
+   * `graceMs` (default 15 min) is removed. `false` turns it off.
+   */
+  orphans?: { graceMs?: number; intervalMs?: number } | false;
+  /** Where the provider's own instruments go (runProvider's meter, served on /metrics). */
+  meter?: Meter;
   clock?: Clock;
   logger?: Logger;
 }

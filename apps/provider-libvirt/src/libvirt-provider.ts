@@ -23,7 +23,9 @@ import { carryOutCreate, planCreate } from "./create-vm.js";
 import { backingChain, findImage, importImage, templateVolumeNames } from "./images.js";
 import { type DomainView, diskName, powerStateOf } from "./inventory/inventory.js";
 import type { LibvirtProviderOptions } from "./libvirt-options.js";
+import { type OrphanCollector, startOrphanCollector } from "./orphans/collect-orphans.js";
 import { type ProviderContext, createProviderContext } from "./provider-context.js";
+import { checkCreateRequest, checkImageSource, checkSnapshotRequest } from "./request-checks.js";
 import {
   checkSnapshotable,
   listSnapshots,
@@ -76,6 +78,15 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
   });
   const ctx: ProviderContext = createProviderContext(options, tasks);
   const { host } = ctx;
+  const collector: OrphanCollector | undefined =
+    options.orphans === false
+      ? undefined
+      : startOrphanCollector(ctx, {
+          graceMs: options.orphans?.graceMs ?? 15 * 60_000,
+          ...(options.orphans?.intervalMs ? { intervalMs: options.orphans.intervalMs } : {}),
+          ...(options.meter ? { meter: options.meter } : {}),
+          logger: ctx.logger,
+        });
   const capabilities = libvirtCapabilities(ctx.vncListen !== undefined);
 
   /** Creates and clones under way by name, so a repeated call gets the same task. */
@@ -149,6 +160,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async create(request, context) {
+      checkCreateRequest(request);
       const pending = creating.get(request.name);
       if (pending) return pending;
       const existing = await domainByName(request.name, context.signal);
@@ -192,32 +204,48 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
       const poolPath = await ctx.pool.path(context.signal);
       const task = vmTask(view, "delete", async (signal) => {
         const uuid = view.info.uuid;
-        if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
-          await host.virsh([["destroy", { domain: uuid }]], { signal });
-        }
-        const [undefine] = await host.virsh(
-          [
-            [
-              "undefine",
-              { domain: uuid, "snapshots-metadata": true, "managed-save": true, nvram: true },
-            ],
-          ],
-          { signal },
-        );
-        if (undefine?.error && !/failed to get domain|not found/i.test(undefine.error)) {
-          throw ProviderError.internal(`undefine ${view.info.name} failed: ${undefine.error}`);
-        }
         // Only files of this VM in the pool: its disks, seed, and frozen images below them.
         const prefix = `${poolPath}/${view.info.name}-`;
         const disks = view.info.disks.filter((d) => d.path.startsWith(prefix));
         const chains = await Promise.all(
           disks.filter((d) => d.device === "disk").map((d) => backingChain(ctx, d.path, signal)),
         );
-        const files = [...disks.map((d) => d.path), ...chains.flat()].filter(
-          (p) => p.startsWith(prefix) && !p.slice(prefix.length).includes("/"),
+        const files = [
+          ...new Set(
+            [...disks.map((d) => d.path), ...chains.flat()].filter(
+              (p) => p.startsWith(prefix) && !p.slice(prefix.length).includes("/"),
+            ),
+          ),
+        ];
+        // Named before the domain goes: a delete cut short between the two is finished by the collector.
+        const record = await ctx.journal.record(
+          { operation: "delete", vm: view.info.name, uuid, files },
+          signal,
         );
-        if (files.length) await ctx.execOk(["rm", "-f", "--", ...new Set(files)], signal);
-        await ctx.pool.refresh(signal);
+        try {
+          if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
+            await host.virsh([["destroy", { domain: uuid }]], { signal });
+          }
+          const [undefine] = await host.virsh(
+            [
+              [
+                "undefine",
+                { domain: uuid, "snapshots-metadata": true, "managed-save": true, nvram: true },
+              ],
+            ],
+            { signal },
+          );
+          if (undefine?.error && !/failed to get domain|not found/i.test(undefine.error)) {
+            throw ProviderError.internal(`undefine ${view.info.name} failed: ${undefine.error}`);
+          }
+          if (files.length) await ctx.execOk(["rm", "-f", "--", ...files], signal);
+          await ctx.pool.refresh(signal);
+          await record.done();
+        } catch (err) {
+          // The collector finishes it: removes the files once the domain is gone, or the entry while it is there.
+          record.leave();
+          throw err;
+        }
       });
       return { task };
     },
@@ -445,6 +473,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async snapshotCreate(request, context) {
+      checkSnapshotRequest(request);
       const view = await ctx.findManaged(request.vmId, context.signal);
       const existing = await listSnapshots(ctx, view.info.uuid, context.signal);
       if (existing.some((s) => s.name === request.name)) return { snapshotId: request.name };
@@ -543,6 +572,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async imagePrepare(request, context) {
+      if (request.source) checkImageSource("source", request.source);
       const prepared = { source: { case: "template" as const, value: request.name } };
       const inFlight = preparing.get(request.name);
       if (inFlight) return { image: prepared, task: inFlight };
@@ -572,6 +602,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async close() {
+      await collector?.stop();
       await tasks.close();
       await host.close();
     },

@@ -8,8 +8,11 @@ await runProvider({
   description: "the VirtRigaud provider for libvirt/KVM hosts, over SSH or a local libvirt URI",
   flags: libvirtFlags,
   flagsHelp: libvirtFlagsHelp,
-  async create({ values, logger }) {
-    const provider = createLibvirtProvider(await libvirtOptionsFromFlags(values, logger));
+  async create({ values, logger, meter }) {
+    const provider = createLibvirtProvider({
+      ...(await libvirtOptionsFromFlags(values, logger)),
+      meter,
+    });
     return { provider, close: () => provider.close() };
   },
 });

@@ -10,12 +10,15 @@ import {
 import type { LibvirtHost } from "./host/libvirt-host.js";
 import { type DomainView, type Inventory, createInventory } from "./inventory/inventory.js";
 import type { LibvirtProviderOptions } from "./libvirt-options.js";
+import { type VolumeJournal, createVolumeJournal } from "./orphans/volume-journal.js";
 import { type StoragePool, createStoragePool } from "./storage.js";
 
 /** What the provider's operations share: the host, the pool, the inventory and settings. */
 export interface ProviderContext {
   host: LibvirtHost;
   pool: StoragePool;
+  /** Entries of operations under way that make or remove files in the pool. */
+  journal: VolumeJournal;
   inventory: Inventory;
   tasks: TaskTracker;
   clock: Clock;
@@ -80,6 +83,7 @@ export function createProviderContext(
   const context: ProviderContext = {
     host,
     pool,
+    journal: createVolumeJournal(host, pool),
     inventory,
     tasks,
     clock: options.clock ?? systemClock,

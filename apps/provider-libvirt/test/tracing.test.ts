@@ -52,7 +52,7 @@ it("makes a CLIENT span per host call, a child of the caller's, naming commands 
   expect(spans.map((s) => s.name)).toEqual([
     "virsh version,echo",
     "exec printf",
-    "exec mktemp",
+    "scratch lease",
     "sftp write",
     "exec rm",
   ]);

@@ -2,12 +2,20 @@ import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { type LogLevel, ProviderError, type TaskRef, createLogger } from "@virtrigaud/contracts";
-import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ProviderProcess,
+  type TestServer,
+  startProviderProcess,
+  startTestServer,
+} from "@virtrigaud/contracts/testing";
+import type { HostTransport } from "../src/host/host-transport.js";
 import { createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createSshTransport, type SshTransportOptions } from "../src/host/ssh-transport.js";
 import type { LibvirtProviderOptions } from "../src/libvirt-options.js";
 import { type LibvirtProvider, createLibvirtProvider } from "../src/libvirt-provider.js";
-import { testbed } from "./testbed.js";
+import { repoRoot, testbed } from "./testbed.js";
 
 const run = promisify(execFile);
 
@@ -28,20 +36,33 @@ export function sshOptions(overrides: Partial<SshTransportOptions> = {}): SshTra
   };
 }
 
+/** How a test changes the host client of `useProvider`. */
+export interface TestHostOptions {
+  /** The directory the provider's scratch directories are made in. Default: /tmp. */
+  scratchRoot?: string;
+  /** Wraps the SSH transport, to watch or break what goes to the host. */
+  wrapTransport?: (transport: HostTransport) => HostTransport;
+}
+
 /** Starts the provider over SSH against the test bed, served by the real harness. */
 export async function useProvider(
   options: Partial<LibvirtProviderOptions> = {},
   ssh: Partial<SshTransportOptions> = {},
+  hostOptions: TestHostOptions = {},
 ): Promise<{ test: TestServer; provider: LibvirtProvider; close(): Promise<void> }> {
+  const transport = createSshTransport(sshOptions(ssh));
   const host = createLibvirtHost({
     uri: testbed.uri,
-    transport: createSshTransport(sshOptions(ssh)),
+    transport: hostOptions.wrapTransport ? hostOptions.wrapTransport(transport) : transport,
+    ...(hostOptions.scratchRoot ? { scratchRoot: hostOptions.scratchRoot } : {}),
   });
   const provider = createLibvirtProvider({
     host,
     storagePool: testPool,
     createPoolDir: testbed.poolDir,
     defaultShutdownTimeoutSeconds: 3,
+    // Tests of the collector turn it on; elsewhere its sweeps would only add host calls.
+    orphans: false,
     // VRTG_TEST_LOG=debug shows the provider's log, task failures included.
     logger: createLogger({
       level: (process.env["VRTG_TEST_LOG"] ?? "error") as LogLevel,
@@ -87,4 +108,49 @@ export async function errorOf(promise: Promise<unknown>): Promise<ProviderError>
   if (!(error instanceof ProviderError))
     throw new Error(`expected a ProviderError, got ${String(error)}`);
   return error;
+}
+
+const providerMain = join(repoRoot, "apps/provider-libvirt/dist/main.js");
+
+/**
+ * Starts the built provider binary against the test bed over SSH, with the
+ * test pool and `extra` flags: a real process, for tests that kill it.
+ *
+ * @throws Error when the binary is not built.
+ */
+export async function startProviderBinary(extra: string[] = []): Promise<ProviderProcess> {
+  if (!existsSync(providerMain)) {
+    throw new Error(
+      `${providerMain} is missing: build first (npx tsc -b apps/provider-libvirt/tsconfig.lib.json)`,
+    );
+  }
+  return startProviderProcess({
+    args: [
+      providerMain,
+      "--listen",
+      "127.0.0.1:0",
+      "--ops-listen",
+      "off",
+      "--insecure",
+      "--ssh-host",
+      testbed.sshHost,
+      "--ssh-port",
+      String(testbed.sshPort),
+      "--ssh-user",
+      testbed.sshUser,
+      "--ssh-key",
+      testbed.sshKeyFile,
+      "--ssh-known-hosts",
+      testbed.knownHosts,
+      "--libvirt-uri",
+      testbed.uri,
+      "--storage-pool",
+      testPool,
+      "--create-pool-dir",
+      testbed.poolDir,
+      "--shutdown-timeout",
+      "5s",
+      ...extra,
+    ],
+  });
 }

@@ -49,7 +49,7 @@ interface Waiter {
  * Runs commands through one shell, framing each answer with a random token
  * the commands cannot guess: after a command, the shell prints the token and
  * the exit status on standard output, then copies the command's standard
- * error (kept in a temporary file) framed by the token again.
+ * error (kept in an unlinked temporary file) framed by the token again.
  */
 export function createCommandSession(pipes: ShellPipes): CommandSession {
   const token = `@@vrtg-${randomBytes(12).toString("hex")}`;
@@ -59,9 +59,11 @@ export function createCommandSession(pipes: ShellPipes): CommandSession {
   let buffer = "";
   let open = true;
 
-  // The stderr file lives as long as the shell; the trap removes it.
+  // Each command's standard error goes to a file the shell opens once as fd 7
+  // and unlinks at once: nothing is left in the host's /tmp even when the
+  // shell is killed. /dev/fd/7 reopens it, truncated for each command.
   pipes.stdin.write(
-    `vrtg_err=$(mktemp) || exit 1; trap 'rm -f "$vrtg_err"' EXIT; exec 2>/dev/null\n`,
+    `vrtg_err=$(mktemp) || exit 1; exec 7>"$vrtg_err"; rm -f "$vrtg_err"; exec 2>/dev/null\n`,
   );
 
   const fail = (error: Error) => {
@@ -111,8 +113,8 @@ export function createCommandSession(pipes: ShellPipes): CommandSession {
         // The command's output may lack a final newline: endOut starts with one,
         // and the one printf adds is not part of the output (see parse).
         pipes.stdin.write(
-          `{ ${commandLine}\n} </dev/null 2>"$vrtg_err"; ` +
-            `printf '\\n%s:%d\\n' '${token}' $?; cat "$vrtg_err"; printf '\\n%s.\\n' '${token}'\n`,
+          `{ ${commandLine}\n} </dev/null 2>/dev/fd/7; ` +
+            `printf '\\n%s:%d\\n' '${token}' $?; cat /dev/fd/7; printf '\\n%s.\\n' '${token}'\n`,
         );
       });
     },

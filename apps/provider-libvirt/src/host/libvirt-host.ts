@@ -13,6 +13,13 @@ import {
 } from "./command-session.js";
 import type { HostTransport } from "./host-transport.js";
 import { inHostSpan } from "./host-span.js";
+import {
+  createScratchLease,
+  isOwner,
+  ownerOf,
+  ownersScript,
+  parseOwners,
+} from "./scratch-lease.js";
 import { type VirshOptions, shellCommand, virshCommand } from "./shell-quote.js";
 
 /** One virsh command of a batch: its name and options (see virshCommand), unquoted. */
@@ -35,6 +42,11 @@ export interface LibvirtHostOptions {
   sessions?: number;
   /** Commands per second toward the host. Default: no limit. */
   qps?: number;
+  /**
+   * The directory on the host the provider's scratch directories are made in
+   * (see scratch-lease.ts). Default: /tmp.
+   */
+  scratchRoot?: string;
   logger?: Logger;
 }
 
@@ -72,8 +84,27 @@ export interface LibvirtHost {
   exec(argv: readonly string[], options?: HostCallOptions): Promise<CommandResult>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
-  /** A directory on the host for the provider's documents, made on first use. */
+  /**
+   * This process's scratch directory on the host (0700), made on first use
+   * and again after a reconnect; directories of dead provider processes are
+   * removed then. See scratch-lease.ts.
+   *
+   * @throws ProviderError UNAVAILABLE when it cannot be made.
+   */
   scratchDir(signal?: AbortSignal): Promise<string>;
+  /**
+   * Who this process is on the host, for records other processes read
+   * (`<base>/<instance>`): alive while any of its scratch directories is held.
+   */
+  scratchOwner(signal?: AbortSignal): Promise<string>;
+  /** The host's identity (/etc/machine-id, else its host name), for records in shared storage. */
+  machine(signal?: AbortSignal): Promise<string>;
+  /** Whether the processes named by `scratchOwner` values are alive. */
+  ownerStates(
+    owners: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, "alive" | "dead" | "unknown">>;
+  /** Removes the scratch directory, then closes the shells and the connection. */
   close(): Promise<void>;
 }
 
@@ -99,7 +130,11 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     ...(options.qps ? { qps: options.qps } : {}),
   });
   const idle: CommandSession[] = [];
-  let scratch: Promise<string> | undefined;
+  const lease = createScratchLease({
+    transport,
+    ...(options.scratchRoot ? { root: options.scratchRoot } : {}),
+    ...(logger ? { logger } : {}),
+  });
 
   const openSession = async (signal?: AbortSignal): Promise<CommandSession> => {
     for (;;) {
@@ -212,23 +247,32 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     },
 
     scratchDir(signal) {
-      scratch ??= host
-        .exec(["mktemp", "-d", "/tmp/virtrigaud.XXXXXXXX"], { signal })
-        .then((r) => {
-          const dir = r.stdout.trim();
-          if (r.exitCode !== 0 || !dir.startsWith("/tmp/virtrigaud.")) {
-            throw ProviderError.unavailable(`cannot make a scratch directory: ${r.stderr.trim()}`);
-          }
-          return dir;
-        })
-        .catch((err: unknown) => {
-          scratch = undefined;
-          throw err;
-        });
-      return scratch;
+      if (lease.current) return lease.acquire(signal);
+      return inHostSpan("scratch lease", { "libvirt.host": transport.description }, () =>
+        lease.acquire(signal),
+      );
+    },
+
+    async scratchOwner(signal) {
+      return ownerOf(await lease.acquire(signal));
+    },
+
+    machine(signal) {
+      return lease.machine(signal);
+    },
+
+    async ownerStates(owners, signal) {
+      const valid = owners.filter(isOwner);
+      if (!valid.length) return parseOwners("", owners);
+      const result = await host.exec(["sh", "-c", ownersScript, "sh", ...valid], {
+        signal,
+        idempotent: true,
+      });
+      return parseOwners(result.stdout, owners);
     },
 
     async close() {
+      await lease.close();
       for (const session of idle.splice(0)) session.close();
       await transport.close();
     },
