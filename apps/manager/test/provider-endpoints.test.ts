@@ -166,7 +166,7 @@ describe("Providers at endpoints that are no provider, against the manager proce
     expect(alive()).toBe(true);
   });
 
-  it("tells vrtg at an HTTP/1.1 server what is there, and exits non-zero", async () => {
+  it("tells vrtg at an HTTP/1.1 server, or with a key that is no key, what is wrong, and exits non-zero", async () => {
     const result = await vrtg(`http://${fakes["web"]?.address}`, ["get", "vm"]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(
@@ -174,6 +174,19 @@ describe("Providers at endpoints that are no provider, against the manager proce
     );
     expect(result.stderr).not.toMatch(/Unhandled|ERR_HTTP2|at .*\.js:\d+/);
     expect(result.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    // A key file that is no key: the flag named, no stack.
+    const badKey = await vrtg("https://127.0.0.1:1", [
+      "--cert",
+      files.cert,
+      "--key",
+      files.notPem,
+      "get",
+      "vm",
+    ]);
+    expect(badKey).toMatchObject({
+      code: 2,
+      stderr: `error: --key: "${files.notPem}" is not a PEM private key\n`,
+    });
   });
 
   it("probes each failing endpoint on the documented backoff, whatever the failure, and logs little", async () => {
