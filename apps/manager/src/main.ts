@@ -15,6 +15,8 @@ const managerFlags = {
   data: { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
+  "min-probe-interval": { type: "string" },
+  "max-probe-interval": { type: "string" },
   "vm-workers": { type: "string" },
 } as const;
 
@@ -28,6 +30,9 @@ Manager flags (environment fallback in brackets):
   --data DIR                    where the store lives (one SQLite file, manager.db) [VIRTRIGAUD_DATA]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
+  --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
+                                  the wait doubles after each failed probe
+  --max-probe-interval DURATION   the longest wait between probes of a failing provider (default 30s)
   --vm-workers N                VirtualMachine reconciles at once (default 256)
 `;
 
@@ -48,6 +53,8 @@ async function main(): Promise<void> {
   let dataDir: string;
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
+  let minProbeIntervalMs: number | undefined;
+  let maxProbeIntervalMs: number | undefined;
   let vmWorkers: number | undefined;
   try {
     values = parseArgs({
@@ -64,6 +71,10 @@ async function main(): Promise<void> {
     if (!dataDir) throw new ServeConfigError("--data DIR is required");
     healthIntervalMs = duration("health-interval", values["health-interval"]);
     driftPageIntervalMs = duration("drift-page-interval", values["drift-page-interval"]);
+    minProbeIntervalMs = duration("min-probe-interval", values["min-probe-interval"]);
+    maxProbeIntervalMs = duration("max-probe-interval", values["max-probe-interval"]);
+    if ((minProbeIntervalMs ?? 1000) > (maxProbeIntervalMs ?? 30_000))
+      throw new ServeConfigError("--min-probe-interval must not exceed --max-probe-interval");
     if (values["vm-workers"] !== undefined) {
       vmWorkers = Number(values["vm-workers"]);
       if (!Number.isInteger(vmWorkers) || vmWorkers < 1)
@@ -89,6 +100,8 @@ async function main(): Promise<void> {
       },
       ...(healthIntervalMs ? { healthIntervalMs } : {}),
       ...(driftPageIntervalMs ? { driftPageIntervalMs } : {}),
+      ...(minProbeIntervalMs ? { minProbeIntervalMs } : {}),
+      ...(maxProbeIntervalMs ? { maxProbeIntervalMs } : {}),
       ...(vmWorkers ? { vmWorkers } : {}),
     });
     await manager.server?.closed;

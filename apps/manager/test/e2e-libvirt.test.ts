@@ -162,6 +162,9 @@ ${extra.cpu ? `  resources:\n    cpu: ${extra.cpu}\n` : ""}${extra.revertTo ? ` 
       "500ms",
       "--drift-page-interval",
       "500ms",
+      // A provider that comes back is probed within 2 s, not after up to 30 s.
+      "--max-probe-interval",
+      "2s",
     ]);
   }, 60_000);
   afterAll(async () => {

@@ -57,6 +57,9 @@ describe("manager end to end with provider-mock", () => {
       "300ms",
       "--drift-page-interval",
       "200ms",
+      // A provider that comes back is probed within 2 s, not after up to 30 s.
+      "--max-probe-interval",
+      "2s",
     ]);
     writeFileSync(join(dir, "stack.yaml"), stack(mock.url));
     writeFileSync(join(dir, "vm.yaml"), vmManifest("web-1"));

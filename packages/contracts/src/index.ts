@@ -116,6 +116,13 @@ export {
   type ProviderClientTlsOptions,
 } from "./client/create-provider-client.js";
 export { withRetries, type RetryOptions } from "./client/retry-policy.js";
+export {
+  findTlsProblem,
+  type TlsMaterial,
+  type TlsPart,
+  type TlsProblem,
+} from "./client/client-tls.js";
+export { transportFailureOf, type TransportFailure } from "./client/transport-errors.js";
 export { waitForTask, type WaitForTaskOptions } from "./client/wait-for-task.js";
 
 // The error model's wire mapping.

@@ -13,6 +13,7 @@ import {
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, quantityBytes } from "../manifest/quantities.js";
 import { providerVmName } from "../controllers/provider-names.js";
+import { loadProviderTls } from "../controllers/provider-tls.js";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const providerName = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
@@ -122,17 +123,28 @@ function validateProvider(p: ProviderResource, at: (f: string) => string): void 
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
     fail(at("spec.endpoint"), "must be http://host:port (plaintext) or https://host:port (TLS)");
-  if (!url.port) fail(at("spec.endpoint"), "must name the port, for example http://127.0.0.1:9443");
-  if (url.pathname !== "/" || url.search) fail(at("spec.endpoint"), "must have no path");
+  if (!url.hostname) fail(at("spec.endpoint"), "must name the host");
+  if (!url.port || url.port === "0")
+    fail(at("spec.endpoint"), "must name the port, for example http://127.0.0.1:9443");
+  if (url.username || url.password)
+    fail(at("spec.endpoint"), "must carry no user or password: providers read their own");
+  if (url.pathname !== "/" || url.search || url.hash)
+    fail(at("spec.endpoint"), "must have no path");
   if (spec.insecureSkipVerify)
     fail(
       at("spec.insecure_skip_verify"),
       "is not supported: give spec.tls.caFile to trust the provider's certificate",
     );
-  if (spec.tls && url.protocol === "http:" && (spec.tls.caFile || spec.tls.certFile))
+  const tls = spec.tls;
+  if (
+    tls &&
+    url.protocol === "http:" &&
+    (tls.caFile || tls.certFile || tls.keyFile || tls.serverName)
+  )
     fail(at("spec.tls"), "needs an https endpoint");
-  if (spec.tls && Boolean(spec.tls.certFile) !== Boolean(spec.tls.keyFile))
-    fail(at("spec.tls.cert_file"), "certFile and keyFile go together");
+  // The files are on the manager's host: a Provider whose files cannot work never would.
+  if (url.protocol === "https:")
+    loadProviderTls(tls, (option) => at(`spec.tls.${option.replace(/File$/, "_file")}`));
   if (spec.rateLimit && spec.rateLimit.burst && !spec.rateLimit.qps)
     fail(at("spec.rate_limit.qps"), "is required with burst");
   if (spec.healthCheck) {

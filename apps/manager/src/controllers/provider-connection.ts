@@ -30,8 +30,12 @@ export interface ProviderConnectionOptions {
   failureThreshold?: number;
   /** Called after every RPC that reached the provider, with its error (undefined for success). */
   onCall?: (method: string, error: unknown) => void;
-  /** Called when the circuit opens or closes. */
-  onCircuitChange: (state: CircuitState, reason: string) => void;
+  /**
+   * Called when failing calls open the circuit. A probe's own changes of the
+   * circuit are not reported: whoever probes knows, and a report that
+   * queued another probe at once would probe in a loop.
+   */
+  onCircuitOpened?: (reason: string) => void;
   logger: Logger;
 }
 
@@ -62,6 +66,8 @@ export class ProviderConnection {
   #failures = 0;
   #circuit: CircuitState = CircuitState.CLOSED;
   #lastError = "";
+  /** Why the circuit last opened. */
+  #openedFor = "";
   #closed = false;
   readonly #tasks = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
@@ -98,14 +104,19 @@ export class ProviderConnection {
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
   }
 
-  #setCircuit(state: CircuitState, reason: string) {
-    if (this.#circuit === state) return;
+  #setCircuit(state: CircuitState, reason: string): boolean {
+    if (this.#circuit === state) return false;
+    const reopened = this.#circuit === CircuitState.HALF_OPEN && state === CircuitState.OPEN;
     this.#circuit = state;
-    this.#options.logger.info(
+    // Half open lasts one probe, and a probe that fails as the last one did
+    // says nothing new: a line for each only when debugging.
+    const quiet = state === CircuitState.HALF_OPEN || (reopened && reason === this.#openedFor);
+    if (state === CircuitState.OPEN) this.#openedFor = reason;
+    this.#options.logger[quiet ? "debug" : "info"](
       { provider: this.#options.name, circuit: CircuitState[state], reason },
       "circuit",
     );
-    this.#options.onCircuitChange(state, reason);
+    return true;
   }
 
   #failed(err: unknown) {
@@ -115,8 +126,11 @@ export class ProviderConnection {
     }
     this.#failures++;
     this.#lastError = ProviderError.from(err).rawMessage;
-    if (this.#failures >= (this.#options.failureThreshold ?? 3))
-      this.#setCircuit(CircuitState.OPEN, this.#lastError);
+    if (
+      this.#failures >= (this.#options.failureThreshold ?? 3) &&
+      this.#setCircuit(CircuitState.OPEN, this.#lastError)
+    )
+      this.#options.onCircuitOpened?.(this.#lastError);
   }
 
   /**
@@ -134,7 +148,11 @@ export class ProviderConnection {
     return this.#send(method, request);
   }
 
-  async #send<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
+  async #send<M extends ProviderMethodName>(
+    method: M,
+    request: Request<M>,
+    countsToCircuit = true,
+  ): Promise<Response<M>> {
     const fn = this.client[method] as unknown as (
       r: unknown,
       o: { signal: AbortSignal },
@@ -154,21 +172,23 @@ export class ProviderConnection {
       return response;
     } catch (err) {
       if (sent) this.#options.onCall?.(method, err);
-      this.#failed(err);
+      if (countsToCircuit) this.#failed(err);
       throw err;
     }
   }
 
   /**
    * Validate, sent even while the circuit is open: the health probe. A
-   * success closes the circuit; an outage opens it.
+   * success closes the circuit; any failure opens it. The caller paces
+   * probes; the client repeats one only when the provider cannot be reached
+   * (at most twice, within about a second), as it does every call.
    *
    * @throws ProviderError whatever Validate throws.
    */
   async probe(): Promise<string> {
     if (this.#circuit === CircuitState.OPEN) this.#setCircuit(CircuitState.HALF_OPEN, "probing");
     try {
-      const { message } = await this.#send("validate", {});
+      const { message } = await this.#send("validate", {}, false);
       this.#setCircuit(CircuitState.CLOSED, "probe succeeded");
       return message;
     } catch (err) {

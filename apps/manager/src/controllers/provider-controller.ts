@@ -15,6 +15,14 @@ import { durationMs } from "../manifest/quantities.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
 import { ProviderConnection } from "./provider-connection.js";
+import {
+  type HealthOutcome,
+  type HealthPacing,
+  healthFailureReason,
+  nextPacing,
+  pacingAfterCallsFailed,
+} from "./provider-health.js";
+import { loadProviderTls } from "./provider-tls.js";
 import { detectDrift } from "./drift.js";
 import { providerKeyOf } from "./vm-controller.js";
 import type { ReconcileResult } from "./work-queue.js";
@@ -50,13 +58,16 @@ function connectionSignature(p: ProviderResource): string {
  * The Provider controller: keeps a connection to each provider, probes its
  * health with Validate, records its capabilities, and runs the circuit
  * breaker: when calls fail the circuit opens, the VMs on the provider report
- * ProviderUnavailable, and the provider is probed back with growing pauses;
- * when a probe passes, the circuit closes and every VM on it is reconciled.
+ * ProviderUnavailable, and the provider is probed back with growing pauses
+ * (`probeBackoffMs`), whatever the failure; when a probe passes, the circuit
+ * closes and every VM on it is reconciled. A Provider whose TLS files do
+ * not work, or whose endpoint is no provider, is Ready=False with a reason
+ * that says so, and is checked again on the same schedule.
  */
 export function createProviderController(ctx: ControllerContext) {
   const { store } = ctx;
   const signatures = new Map<string, string>();
-  const probeFailures = new Map<string, number>();
+  const pacings = new Map<string, HealthPacing>();
   /** Connections that have not yet passed a probe. */
   const fresh = new Set<string>();
 
@@ -77,35 +88,32 @@ export function createProviderController(ctx: ControllerContext) {
     }
   };
 
+  /**
+   * A connection to the provider.
+   *
+   * @throws ProviderError INVALID_SPEC naming the TLS file that does not work.
+   */
   const connect = (key: string, p: ProviderResource): ProviderConnection => {
     const spec = p.spec;
-    const tls = spec?.tls;
-    const conn = new ProviderConnection({
+    const tls = loadProviderTls(spec?.tls, (option) => `spec.tls.${option}`);
+    const conn: ProviderConnection = new ProviderConnection({
       name: key,
       endpoint: spec?.endpoint ?? "",
-      ...(tls && (tls.caFile || tls.certFile || tls.serverName)
-        ? {
-            tls: {
-              ...(tls.caFile ? { caFile: tls.caFile } : {}),
-              ...(tls.certFile ? { certFile: tls.certFile, keyFile: tls.keyFile } : {}),
-              ...(tls.serverName ? { serverName: tls.serverName } : {}),
-            },
-          }
-        : {}),
+      ...(tls ? { tls } : {}),
       ...(spec?.rateLimit?.qps ? { qps: spec.rateLimit.qps, burst: spec.rateLimit.burst } : {}),
       ...(spec?.healthCheck?.failureThreshold
         ? { failureThreshold: spec.healthCheck.failureThreshold }
         : {}),
       logger: ctx.logger,
       onCall: (method, error) => ctx.providerCall(key, method, error),
-      onCircuitChange: (state) => {
+      onCircuitOpened: (reason) => {
+        // Report it now; probe after the backoff, not at once.
+        pacings.set(key, pacingAfterCallsFailed(pacings.get(key), reason, ctx.now(), ctx.settings));
         ctx.queues.provider.add(key);
-        if (state === CircuitState.OPEN) {
-          // VMs waiting on this provider report it at once.
-          for (const m of store.list(Kind.VIRTUAL_MACHINE)) {
-            if (providerKeyOf(m as VirtualMachine) === key)
-              ctx.queues.vm.add(`${m.metadata?.namespace}/${m.metadata?.name}`);
-          }
+        // VMs waiting on this provider report it at once.
+        for (const m of store.list(Kind.VIRTUAL_MACHINE)) {
+          if (providerKeyOf(m as VirtualMachine) === key)
+            ctx.queues.vm.add(`${m.metadata?.namespace}/${m.metadata?.name}`);
         }
       },
     });
@@ -115,59 +123,91 @@ export function createProviderController(ctx: ControllerContext) {
     return conn;
   };
 
+  /** Connects if need be, probes, and reads the capabilities when they are not known. */
+  async function check(
+    key: string,
+    p: ProviderResource,
+    readCapabilities: boolean,
+  ): Promise<HealthOutcome> {
+    let conn = ctx.connections.get(key);
+    if (!conn) {
+      try {
+        conn = connect(key, p);
+      } catch (err) {
+        const error = ProviderError.from(err);
+        return {
+          healthy: false,
+          reason: "InvalidSpec",
+          message: error.field ? `${error.field}: ${error.rawMessage}` : error.rawMessage,
+        };
+      }
+      ctx.connections.set(key, conn);
+      fresh.add(key);
+    }
+    const enabled = p.spec?.healthCheck?.enabled ?? true;
+    try {
+      const message =
+        enabled || conn.circuit !== CircuitState.CLOSED
+          ? await conn.probe()
+          : "health checks are off";
+      if (!conn.capabilities || readCapabilities) {
+        const { capabilities } = await conn.call("getCapabilities", {});
+        conn.capabilities = capabilities;
+      }
+      return { healthy: true, message };
+    } catch (err) {
+      const error = ProviderError.from(err);
+      return { healthy: false, reason: healthFailureReason(error), message: error.rawMessage };
+    }
+  }
+
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
     const p = store.get(Kind.PROVIDER, namespace, name) as ProviderResource | undefined;
-    let conn = ctx.connections.get(key);
     if (!p || p.metadata?.deletionTimestamp) {
-      conn?.close();
+      ctx.connections.get(key)?.close();
       ctx.connections.delete(key);
       signatures.delete(key);
+      pacings.delete(key);
+      fresh.delete(key);
       return;
     }
     const meta = p.metadata;
     if (!meta) return;
     const signature = connectionSignature(p);
-    if (!conn || signatures.get(key) !== signature) {
-      conn?.close();
-      conn = connect(key, p);
-      ctx.connections.set(key, conn);
+    if (signatures.get(key) !== signature) {
+      // A new endpoint or TLS: a new connection, checked at once.
+      ctx.connections.get(key)?.close();
+      ctx.connections.delete(key);
       signatures.set(key, signature);
-      fresh.add(key);
+      pacings.delete(key);
     }
-    const now = ctx.now();
     const status: ProviderStatus = p.status
       ? clone(ProviderStatusSchema, p.status)
       : create(ProviderStatusSchema);
     const wasReady = status.phase === ProviderPhase.READY;
-    const enabled = p.spec?.healthCheck?.enabled ?? true;
     const interval = p.spec?.healthCheck?.interval
       ? durationMs(p.spec.healthCheck.interval)
       : ctx.settings.healthIntervalMs;
-    let healthy: boolean;
-    let message: string;
-    try {
-      message =
-        enabled || conn.circuit !== CircuitState.CLOSED
-          ? await conn.probe()
-          : "health checks are off";
-      if (!conn.capabilities || status.observedGeneration !== meta.generation) {
-        const { capabilities } = await conn.call("getCapabilities", {});
-        conn.capabilities = capabilities;
-      }
-      healthy = true;
-      probeFailures.delete(key);
-    } catch (err) {
-      healthy = false;
-      message = ProviderError.from(err).rawMessage;
-      probeFailures.set(key, (probeFailures.get(key) ?? 0) + 1);
+    // Checked when due, however often the key is queued: by a change of the
+    // Provider, by calls that opened the circuit, or by the timer below.
+    let pacing = pacings.get(key);
+    if (!pacing || ctx.now() >= pacing.nextCheckAt) {
+      const outcome = await check(key, p, status.observedGeneration !== meta.generation);
+      pacing = nextPacing(pacing, outcome, ctx.now(), interval, ctx.settings);
+      pacings.set(key, pacing);
     }
+    const outcome = pacing.last;
+    const conn = ctx.connections.get(key);
+    const now = ctx.now();
+    const { healthy, message } = outcome;
+    const reason = outcome.healthy ? "Ready" : outcome.reason;
     status.healthy = healthy;
     status.lastHealthCheck = timestampFromMs(now);
     status.phase = healthy ? ProviderPhase.READY : ProviderPhase.UNAVAILABLE;
-    status.circuit = conn.circuit;
+    status.circuit = conn?.circuit ?? CircuitState.OPEN;
     status.message = healthy ? "" : message;
-    if (conn.capabilities) {
+    if (conn?.capabilities) {
       status.details = conn.capabilities;
       status.capabilities = capabilityNames(conn.capabilities);
       status.version = conn.capabilities.providerVersion;
@@ -179,6 +219,7 @@ export function createProviderController(ctx: ControllerContext) {
           (m as VirtualMachine).status?.boundProvider?.name === name &&
           (m as VirtualMachine).status?.boundProvider?.namespace === namespace,
       ).length;
+    const before = p.status?.conditions.find((c) => c.type === "Ready");
     setCondition(
       status.conditions,
       {
@@ -192,12 +233,7 @@ export function createProviderController(ctx: ControllerContext) {
     );
     setCondition(
       status.conditions,
-      {
-        type: "Ready",
-        status: healthy,
-        reason: healthy ? "Ready" : "ProviderUnavailable",
-        message: healthy ? "" : message,
-      },
+      { type: "Ready", status: healthy, reason, message: healthy ? "" : message },
       meta.generation,
       now,
     );
@@ -211,7 +247,8 @@ export function createProviderController(ctx: ControllerContext) {
       previous.message !== status.message ||
       previous.connectedVms !== status.connectedVms ||
       previous.observedGeneration !== status.observedGeneration ||
-      previous.version !== status.version;
+      previous.version !== status.version ||
+      before?.reason !== reason;
     if (changed) {
       store.update<ProviderResource>(Kind.PROVIDER, namespace, name, (copy) => {
         copy.status = status;
@@ -221,17 +258,12 @@ export function createProviderController(ctx: ControllerContext) {
       fresh.delete(key);
       ctx.event(Kind.PROVIDER, p, "Normal", "ProviderReady", message || "Validate succeeded");
       wakeDependents(key);
-    } else if (!healthy && wasReady) {
-      ctx.event(Kind.PROVIDER, p, "Warning", "ProviderUnavailable", message);
-      wakeDependents(key);
+    } else if (!healthy && (wasReady || before?.reason !== reason)) {
+      // Once per change of reason, not once per probe.
+      ctx.event(Kind.PROVIDER, p, "Warning", reason, message);
+      if (wasReady) wakeDependents(key);
     }
-    if (healthy) return { requeueAfterMs: interval };
-    const failures = probeFailures.get(key) ?? 1;
-    const backoff = Math.min(
-      ctx.settings.maxProbeIntervalMs,
-      ctx.settings.minProbeIntervalMs * 2 ** (failures - 1),
-    );
-    return { requeueAfterMs: backoff };
+    return { requeueAfterMs: Math.max(1, pacing.nextCheckAt - ctx.now()) };
   }
 
   return {

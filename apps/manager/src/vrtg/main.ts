@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
+import { ProviderError } from "@virtrigaud/contracts";
 import { exitCodes, CliError, type GlobalOptions, type Io, connect, explain } from "./common.js";
 import {
   type CommandContext,
@@ -115,7 +116,17 @@ export async function runVrtg(
     io.err(`error: unknown command ${JSON.stringify(command)}\n\n${usage}`);
     return exitCodes.usage;
   }
-  const client = connect(global);
+  let client: ReturnType<typeof connect>;
+  try {
+    client = connect(global);
+  } catch (err) {
+    // A TLS file that cannot work (the client checks them when it is made): name the flag.
+    const flags: Record<string, string> = { caFile: "--ca", certFile: "--cert", keyFile: "--key" };
+    const error = ProviderError.from(err);
+    const field = error.field?.replace(/^tls\./, "") ?? "";
+    io.err(`error: ${flags[field] ?? field}: ${error.rawMessage}\n`);
+    return exitCodes.usage;
+  }
   // One span per command: every call to the manager is its child, and the
   // manager's work continues its trace (exported when tracing is set up).
   const span = trace.getTracer("@virtrigaud/vrtg").startSpan(`vrtg ${command}`, {

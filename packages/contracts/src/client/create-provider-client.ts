@@ -76,7 +76,8 @@ export type ProviderClient = {
  * ProviderService with a deadline per RPC (`defaultTimeoutsMs`), plus
  * `waitForTask`.
  *
- * @throws Error when a TLS file cannot be read.
+ * @throws ProviderError INVALID_SPEC naming the TLS option at fault, as
+ * `createServiceClient` does.
  */
 export function createProviderClient(
   endpoint: string,

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type {
   DescMethodServerStreaming,
   DescMethodUnary,
@@ -13,7 +12,6 @@ import {
   createClient,
 } from "@connectrpc/connect";
 import {
-  Http2SessionManager,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
@@ -22,9 +20,11 @@ import { type TextMapPropagator, type TracerProvider, trace } from "@opentelemet
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Clock } from "../clock.js";
 import { ProviderError } from "../errors/provider-error.js";
+import { loadTlsMaterial } from "./client-tls.js";
+import { GuardedSessionManager } from "./guarded-session-manager.js";
 import { type RetryOptions, withRetries } from "./retry-policy.js";
 import { createClientTracingInterceptor } from "./trace-propagation.js";
-import { classifyCallError } from "./transport-errors.js";
+import { type CallTarget, classifyCallError } from "./transport-errors.js";
 
 /** The wire protocol a client speaks. All three reach the same server port. */
 export type ClientProtocol = "connect" | "grpc" | "grpc-web";
@@ -97,18 +97,13 @@ export type ServiceClient<S extends DescService> = {
   close(): void;
 };
 
-function pem(
-  value: string | Buffer | undefined,
-  file: string | undefined,
-): string | Buffer | undefined {
-  return value ?? (file ? readFileSync(file) : undefined);
-}
-
-/** Node's TLS options for `tls`, reading each file once. */
+/** Node's TLS options for `tls`, reading each file once and checking what it holds. */
 function tlsNodeOptions(tls: ClientTlsOptions) {
-  const ca = pem(tls.ca, tls.caFile);
-  const cert = pem(tls.cert, tls.certFile);
-  const key = pem(tls.key, tls.keyFile);
+  const { ca, cert, key } = loadTlsMaterial({
+    ca: { value: tls.ca, file: tls.caFile },
+    cert: { value: tls.cert, file: tls.certFile },
+    key: { value: tls.key, file: tls.keyFile },
+  });
   return {
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
@@ -137,7 +132,7 @@ function staticHeaders(headers: Record<string, string>): Interceptor {
 async function* streamCall<T>(
   open: (options: CallOptions) => AsyncIterable<T>,
   { timeoutMs, signal, ...callOptions }: CallOptions,
-  peer: string,
+  target: CallTarget,
 ): AsyncIterable<T> {
   const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   const bounded = signal && deadline ? AbortSignal.any([signal, deadline]) : (signal ?? deadline);
@@ -148,7 +143,7 @@ async function* streamCall<T>(
       signal: bounded ? AbortSignal.any([bounded, stop.signal]) : stop.signal,
     });
   } catch (thrown) {
-    throw ProviderError.from(classifyCallError(thrown, bounded, peer));
+    throw ProviderError.from(classifyCallError(thrown, bounded, target));
   } finally {
     stop.abort();
   }
@@ -161,7 +156,16 @@ async function* streamCall<T>(
  * backoff of retryable unary failures, TLS and mutual TLS, and W3C trace
  * propagation. `createProviderClient` is built on it.
  *
- * @throws Error when a TLS file cannot be read.
+ * A server that is not what the endpoint should be fails each call, never
+ * the process: an HTTP/1.1 server, or one that does not speak TLS at an
+ * https endpoint, with UNSUPPORTED; a server of another service with
+ * UNSUPPORTED; a certificate either side refuses with UNAUTHENTICATED
+ * (`transportFailureOf` tells them apart).
+ *
+ * @throws ProviderError INVALID_SPEC naming the TLS option at fault
+ * ("tls.keyFile"): a file that cannot be read, a CA file without
+ * certificates, a certificate or key that is not one, an encrypted key, a
+ * key that does not match the certificate, one of them without the other.
  */
 export function createServiceClient<S extends DescService>(
   service: S,
@@ -179,7 +183,9 @@ export function createServiceClient<S extends DescService>(
   ];
 
   const sessionManager =
-    options.httpVersion === "1.1" ? undefined : new Http2SessionManager(endpoint, {}, nodeOptions);
+    options.httpVersion === "1.1"
+      ? undefined
+      : new GuardedSessionManager(endpoint, {}, nodeOptions);
   const common = { baseUrl: endpoint, interceptors };
   const http = sessionManager
     ? { httpVersion: "2" as const, sessionManager }
@@ -197,6 +203,11 @@ export function createServiceClient<S extends DescService>(
       break;
   }
   const peer = `${options.peerName ?? "the server"} at ${endpoint}`;
+  const target = (method: { name: string }): CallTarget => ({
+    peer,
+    endpoint,
+    procedure: `${service.typeName}/${method.name}`,
+  });
   const raw = createClient(service, transport) as unknown as Record<
     string,
     (request: unknown, options: CallOptions) => Promise<unknown> | AsyncIterable<unknown>
@@ -212,7 +223,7 @@ export function createServiceClient<S extends DescService>(
         streamCall(
           (streamOptions) => call(request, streamOptions) as AsyncIterable<unknown>,
           callOptions,
-          peer,
+          target(method),
         );
       continue;
     }
@@ -232,7 +243,7 @@ export function createServiceClient<S extends DescService>(
               ...(remainingMs === undefined ? {} : { timeoutMs: remainingMs }),
             }) as Promise<unknown>
           ).catch((thrown: unknown) => {
-            throw classifyCallError(thrown, callOptions.signal, peer);
+            throw classifyCallError(thrown, callOptions.signal, target(method));
           });
         },
         {
