@@ -175,6 +175,8 @@ run in_root systemctl enable systemd-networkd.service systemd-resolved.service s
 # Nothing a short-lived test guest wants at boot or on a timer.
 run in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
   e2scrub_all.timer e2scrub_reap.service fstrim.timer
+# cloud-init's config stage: its modules run in the final stage (rootfs/etc/cloud).
+run in_root systemctl mask cloud-config.service
 # The initrd with only the listed modules (rootfs/etc/initramfs-tools).
 run in_root update-initramfs -u -k "$kernel_version"
 umount "$rootfs/proc"
@@ -213,14 +215,16 @@ root_start_mib=$((esp_start_mib + esp_mib))
 root_mib=$((disk_mib - root_start_mib))
 root_uuid=$(cat /proc/sys/kernel/random/uuid)
 # quiet, no mitigations (emulated, and short-lived) and no status lines: each
-# saves seconds under TCG. The last console= is /dev/console: the serial port,
+# saves seconds under TCG. rw, and no fsck pass in fstab: the root file system
+# is mounted once, read-write, with no fsck on the way (ext4's journal
+# recovers a guest that was killed). The last console= is /dev/console: the serial port,
 # where systemd and cloud-init print; tty1 is the VNC screen. eth0, eth1...
 # names: the same on every hypervisor a guest moves to.
-cmdline="root=UUID=$root_uuid ro console=tty1 console=ttyS0,115200n8 net.ifnames=0 quiet mitigations=off systemd.show_status=0"
+cmdline="root=UUID=$root_uuid rw console=tty1 console=ttyS0,115200n8 net.ifnames=0 quiet mitigations=off systemd.show_status=0"
 
 cat >"$rootfs/etc/fstab" <<FSTAB
 # <file system>  <mount point>  <type>  <options>  <dump>  <pass>
-UUID=$root_uuid  /  ext4  errors=remount-ro  0  1
+UUID=$root_uuid  /  ext4  errors=remount-ro  0  0
 FSTAB
 
 # BIOS: extlinux reads /boot/extlinux/extlinux.conf. /vmlinuz and /initrd.img

@@ -21,6 +21,7 @@
 #               fallback: no network-config, one NIC (cloud-init's DHCP fallback)
 #   --timeout   how long to wait for SSH (default 300 s)
 #   --console-log FILE  keep the guest's serial console output there
+#   --analyze   also print where the boot's time went (systemd-analyze)
 
 # QEMU's options are comma-separated lists: commas inside array elements are meant.
 # shellcheck disable=SC2054
@@ -34,6 +35,7 @@ firmware=bios
 network=v2
 ssh_timeout=300
 console_log=
+analyze=0
 while [ $# -gt 0 ]; do
   case $1 in
     --image) image=$2; shift ;;
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --network) network=$2; shift ;;
     --timeout) ssh_timeout=$2; shift ;;
     --console-log) console_log=$2; shift ;;
+    --analyze) analyze=1 ;;
     -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "smoke: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -53,6 +56,9 @@ case $network in v2 | fallback) ;; *) echo "smoke: --network v2|fallback" >&2; e
 
 say() { printf 'guest-smoke: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
+# CPU seconds QEMU has used so far (user + system): unlike the wall clock, it
+# barely depends on what else the machine runs.
+qemu_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$qemu_pid/stat"; }
 # seconds between two now() stamps, one decimal
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -180,9 +186,11 @@ qemu_pid=$!
 
 ssh_opts=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i "$scratch/id"
   -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$scratch/known_hosts"
-  -o ConnectTimeout=3 -o LogLevel=ERROR
+  -o ConnectTimeout=3 -o ServerAliveInterval=5 -o LogLevel=ERROR
   -o ControlMaster=auto -o ControlPath="$scratch/ssh-master" -o ControlPersist=300)
-guest() { ssh "${ssh_opts[@]}" -p "$port" vrtg@127.0.0.1 "$@"; }
+# Every command is bounded: bash runs the TERM trap (which kills QEMU) only
+# once the command in the foreground has returned.
+guest() { timeout 120 ssh "${ssh_opts[@]}" -p "$port" vrtg@127.0.0.1 "$@"; }
 qmp() { node "$here/qmp.mjs" "$scratch/qmp.sock" "$@"; }
 
 # --- SSH login ------------------------------------------------------------------
@@ -194,10 +202,11 @@ until guest true </dev/null >/dev/null 2>&1; do
   sleep 0.5
 done
 ssh_at=$(now)
+ssh_cpu=$(qemu_cpu)
 say "SSH login after $(since "$started" "$ssh_at") s"
 
 # --- cloud-init -------------------------------------------------------------------
-guest cloud-init status --wait >/dev/null || die "cloud-init status --wait failed: $(guest cloud-init status --long)"
+timeout "$ssh_timeout" ssh "${ssh_opts[@]}" -p "$port" vrtg@127.0.0.1 cloud-init status --wait >/dev/null || die "cloud-init status --wait failed: $(guest cloud-init status --long)"
 status=$(guest cloud-init status)
 [ "$status" = "status: done" ] || die "cloud-init $status"
 result=$(guest cat /run/cloud-init/result.json) || die "no /run/cloud-init/result.json"
@@ -209,11 +218,16 @@ $warnings"; fi
 # When the final stage finished, on the host's clock: the guest's uptime now
 # and at boot-finished (written at the end of the final stage).
 before=$(now)
+final_cpu=$(qemu_cpu) # an upper bound: it is read after the final stage
 # shellcheck disable=SC2016 # expanded by the guest's shell
 read -r uptime_now uptime_final < <(guest 'read -r up _ </proc/uptime; read -r fin _ </var/lib/cloud/instance/boot-finished; echo "$up $fin"')
 after=$(now)
 final_at=$(awk -v b="$before" -v a="$after" -v u="$uptime_now" -v f="$uptime_final" 'BEGIN { printf "%.3f", (b + a) / 2 - (u - f) }')
 kernel_at=$(awk -v b="$before" -v a="$after" -v u="$uptime_now" 'BEGIN { printf "%.3f", (b + a) / 2 - u }')
+
+if [ $analyze -eq 1 ]; then
+  guest 'systemd-analyze; systemd-analyze critical-chain; systemd-analyze blame | head -n 25' >&2 || true
+fi
 
 # --- what the seed asked for ------------------------------------------------------
 got=$(guest hostname)
@@ -228,7 +242,7 @@ got=$(guest df -BM --output=size / | tail -n1 | tr -d ' M')
 if [ "$network" = v2 ]; then
   got=$(guest ip -4 -o addr show dev eth1)
   case $got in *" $static_ip/24 "*) ;; *) die "eth1 lacks the static $static_ip/24: $got" ;; esac
-  got=$(ssh "${ssh_opts[@]}" -o ControlPath=none -p "$port1" vrtg@127.0.0.1 hostname) ||
+  got=$(timeout 60 ssh "${ssh_opts[@]}" -o ControlPath=none -p "$port1" vrtg@127.0.0.1 hostname) ||
     die "no SSH through the static address $static_ip"
   got=$(guest ip -4 -o addr show dev eth0)
   case $got in *" 10.0.2."*) ;; *) die "eth0 has no DHCP address: $got" ;; esac
@@ -290,7 +304,8 @@ grep -q "reboot: Power down" "$scratch/serial.log" || die "QEMU exited without t
 
 failed=0
 printf 'guest-smoke: QEMU start -> kernel:                  %s s\n' "$(since "$started" "$kernel_at")"
-printf 'guest-smoke: QEMU start -> SSH login:               %s s\n' "$(since "$started" "$ssh_at")"
-printf 'guest-smoke: QEMU start -> cloud-init final done:   %s s\n' "$(since "$started" "$final_at")"
+printf 'guest-smoke: QEMU start -> SSH login:               %s s (QEMU used %s s of CPU)\n' "$(since "$started" "$ssh_at")" "$ssh_cpu"
+printf 'guest-smoke: QEMU start -> cloud-init final done:   %s s (QEMU used at most %s s of CPU)\n' "$(since "$started" "$final_at")" "$final_cpu"
+printf 'guest-smoke: machine load average (1 min) now:      %s\n' "$(cut -d' ' -f1 /proc/loadavg)"
 printf 'guest-smoke: ACPI power-down -> QEMU exited:        %s s\n' "$(since "$powerdown_at" "$exited_at")"
 printf 'guest-smoke: passed (%s, seed on %s, network %s)\n' "$firmware" "$seed_bus" "$network"
