@@ -118,20 +118,32 @@ remove_build_dir() {
   rm -rf --one-file-system "$1"
 }
 
-# A build killed outright leaves its directory; with the lock held, none is in use.
+# debootstrap does not quote every path it handles (a space in its target
+# breaks it): it works in a directory with a plain path, and only the output
+# goes to the cache.
+plain_path() { case $1 in *[!A-Za-z0-9/._+-]*) return 1 ;; esac; }
+work_parent=${TMPDIR:-/var/tmp}
+plain_path "$work_parent" || work_parent=/var/tmp
+
+# A build killed outright leaves its directories; with the lock held, none is in use.
 for stale in "$cache_root"/.build-*; do
   if [ -d "$stale" ]; then
     say "removing an interrupted build: $stale"
+    stale_work=$(cat "$stale/work" 2>/dev/null || true)
+    case $stale_work in */virtrigaud-guest-image.*) remove_build_dir "$stale_work" ;; esac
     remove_build_dir "$stale"
   fi
 done
 
-tmp=$(mktemp -d "$cache_root/.build-$key.XXXXXX")
-trap 'remove_build_dir "$tmp"' EXIT
+# The output, renamed into place at the end, and the work (a root file system, raw images).
+stage=$(mktemp -d "$cache_root/.build-$key.XXXXXX")
+work=$(mktemp -d "$work_parent/virtrigaud-guest-image.XXXXXX")
+printf '%s\n' "$work" >"$stage/work"
+trap 'remove_build_dir "$work"; remove_build_dir "$stage"' EXIT
 trap 'exit 130' INT TERM
-rootfs=$tmp/rootfs
-mkdir -p "$tmp/out"
-log_file=$tmp/out/build.log
+rootfs=$work/rootfs
+mkdir -p "$stage/out"
+log_file=$stage/out/build.log
 : >"$log_file"
 
 # run CMD...: runs a build step with its output in build.log; on failure, shows the log's end.
@@ -154,9 +166,14 @@ packages=(
   qemu-guest-agent openssh-server sudo iproute2 iputils-ping netbase
 )
 say "debootstrap bookworm (minbase) from $mirror into $rootfs (about 3 min)"
-mkdir -p "$cache_root/debs"
+# Downloaded packages stay in the cache for the next build (when its path is plain).
+deb_cache=()
+if plain_path "$cache_root"; then
+  mkdir -p "$cache_root/debs"
+  deb_cache=(--cache-dir="$cache_root/debs")
+fi
 run debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
-  --cache-dir="$cache_root/debs" bookworm "$rootfs" "$mirror"
+  "${deb_cache[@]}" bookworm "$rootfs" "$mirror"
 kernel_version=$(basename "$(ls -d "$rootfs"/lib/modules/*)")
 
 # --- 2. The image's own files (rootfs/), then services --------------------------
@@ -241,14 +258,14 @@ LABEL debian
 CONF
 
 say "making the file systems"
-root_img=$tmp/root.ext4
+root_img=$work/root.ext4
 run mkfs.ext4 -q -L root -U "$root_uuid" -d "$rootfs" "$root_img" "${root_mib}M"
 # extlinux installs itself into a mounted file system (it maps ldlinux.sys's
 # blocks through the kernel): a loop mount of the file system image.
-mkdir -p "$tmp/mnt"
-mount -o loop "$root_img" "$tmp/mnt"
-run extlinux --install "$tmp/mnt/boot/extlinux"
-umount "$tmp/mnt"
+mkdir -p "$work/mnt"
+mount -o loop "$root_img" "$work/mnt"
+run extlinux --install "$work/mnt/boot/extlinux"
+umount "$work/mnt"
 # The loop device starts at the file system, so extlinux recorded 0 hidden
 # sectors; its boot sector adds that field (the FAT BPB's, offset 0x1c, 32-bit
 # little endian) to every sector it loads: the partition's start.
@@ -259,24 +276,24 @@ perl -e 'print pack("V", $ARGV[0])' "$root_start_sector" |
 # UEFI: a standalone GRUB (its config inside) as the removable-media path
 # \EFI\BOOT\BOOTX64.EFI, which OVMF boots without NVRAM entries. It reads the
 # kernel from the root file system, as extlinux does.
-cat >"$tmp/grub.cfg" <<CONF
+cat >"$work/grub.cfg" <<CONF
 set timeout=0
 search --no-floppy --fs-uuid --set=root $root_uuid
 linux /vmlinuz $cmdline
 initrd /initrd.img
 boot
 CONF
-run grub-mkstandalone -O x86_64-efi -o "$tmp/BOOTX64.EFI" \
+run grub-mkstandalone -O x86_64-efi -o "$work/BOOTX64.EFI" \
   --modules="part_msdos ext2 search search_fs_uuid linux" \
   --install-modules="normal search search_fs_uuid part_msdos ext2 linux boot configfile echo test" \
-  --locales= --fonts= --themes= "boot/grub/grub.cfg=$tmp/grub.cfg"
-esp_img=$tmp/esp.fat
+  --locales= --fonts= --themes= "boot/grub/grub.cfg=$work/grub.cfg"
+esp_img=$work/esp.fat
 run mkfs.vfat -C -n ESP "$esp_img" $((esp_mib * 1024))
 run mmd -i "$esp_img" ::/EFI ::/EFI/BOOT
-run mcopy -i "$esp_img" "$tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+run mcopy -i "$esp_img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 
 say "assembling the disk"
-disk=$tmp/disk.raw
+disk=$work/disk.raw
 truncate -s "${disk_mib}M" "$disk"
 run sfdisk --quiet "$disk" <<TABLE
 label: dos
@@ -290,13 +307,13 @@ run dd if="$root_img" of="$disk" bs=1M seek=$root_start_mib conv=notrunc,sparse
 rm -f "$root_img" "$esp_img"
 
 say "compressing"
-run qemu-img convert -c -O qcow2 "$disk" "$tmp/out/$image_name"
+run qemu-img convert -c -O qcow2 "$disk" "$stage/out/$image_name"
 rm -f "$disk"
 
 # What is in it, for the README and for whoever debugs a guest.
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-in_root dpkg-query -W -f='${Package} ${Version}\n' >"$tmp/out/packages.txt"
-cat >"$tmp/out/image.txt" <<INFO
+in_root dpkg-query -W -f='${Package} ${Version}\n' >"$stage/out/packages.txt"
+cat >"$stage/out/image.txt" <<INFO
 recipe=$key
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mirror=$mirror
@@ -305,13 +322,13 @@ root_uuid=$root_uuid
 cmdline=$cmdline
 disk_mib=$disk_mib
 partitions=1:esp:${esp_start_mib}MiB+${esp_mib}MiB 2:root:${root_start_mib}MiB-end
-file_bytes=$(stat -c %s "$tmp/out/$image_name")
+file_bytes=$(stat -c %s "$stage/out/$image_name")
 INFO
 
 # Into place in one rename; a --force rebuild moves the old one aside first.
 if [ -e "$out_dir" ]; then
-  mv -T "$out_dir" "$tmp/previous"
+  mv -T "$out_dir" "$stage/previous"
 fi
-mv -T "$tmp/out" "$out_dir"
+mv -T "$stage/out" "$out_dir"
 say "built $image ($(du -m --apparent-size "$image" | cut -f1) MiB) in $((SECONDS - started)) s"
 printf '%s\n' "$image"
