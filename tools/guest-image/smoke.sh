@@ -250,6 +250,10 @@ fi
 
 # --- the guest agent, consoles, host key ----------------------------------------------
 got=$(guest systemctl is-active qemu-guest-agent) || die "qemu-guest-agent is $got"
+# logind handles the ACPI power button; a getty waits on tty1 (the VGA screen) too.
+for unit in systemd-logind getty@tty1 serial-getty@ttyS0; do
+  got=$(guest systemctl is-active "$unit") || die "$unit is $got"
+done
 node "$here/qmp.mjs" --agent "$scratch/qga.sock" guest-ping >/dev/null ||
   die "the guest agent does not answer on org.qemu.guest_agent.0"
 for _ in $(seq 20); do
