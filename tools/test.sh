@@ -27,6 +27,11 @@ for env_file in "$VIRTRIGAUD_TESTBED"/*.env; do
   if [ -e "$env_file" ]; then . "$env_file"; fi
 done
 
+step "guest image: boots under TCG to SSH and cloud-init done, and powers off on ACPI"
+# The image the guest test bed built (VIRTRIGAUD_GUEST_IMAGE); one QEMU guest,
+# about a minute. Bounded: a guest that never answers fails the run.
+timeout --foreground 10m tools/guest-image/smoke.sh
+
 step "typecheck sources and tests"
 npx nx run-many -t typecheck --output-style=static
 
