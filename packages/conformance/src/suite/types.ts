@@ -50,6 +50,8 @@ export interface CaseContext {
   readonly image: ImageSource | undefined;
   /** The network to attach VMs to (`--network`), if one was given. */
   readonly network: string | undefined;
+  /** How long a provider may take to report a change once its task is done (`settleMs`). */
+  readonly settleMs: number;
   /** The run's options, for cases that prepare images. */
   readonly options: Pick<ConformanceOptions, "imagePath" | "imageUrl">;
   /**
