@@ -15,6 +15,7 @@ export const profileNames = [
   "core",
   "power",
   "reconfigure",
+  "agreement",
   "snapshot",
   "clone",
   "image",
