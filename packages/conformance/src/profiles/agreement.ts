@@ -1,5 +1,5 @@
 import { PowerOperation, PowerState } from "@virtrigaud/contracts";
-import { checkListAgreesWithDescribe } from "../suite/agreement.js";
+import { checkListAgreesWithDescribe, waitForAddresses } from "../suite/agreement.js";
 import { expectSuccess } from "../suite/checks.js";
 import type { CaseContext, ConformanceCase, Profile } from "../suite/types.js";
 
@@ -44,7 +44,7 @@ export const agreementCases: ConformanceCase[] = [
     id: "agreement/power-states",
     profile: "agreement",
     title:
-      "ListVMs and Describe agree on a running VM (addresses included), a suspended one when suspend is declared, and one powered off again",
+      "ListVMs and Describe agree on a running VM (addresses included, waited for on a network), a suspended one when suspend is declared, and one powered off again",
     async run(t) {
       const vmId = await t.createVm("power", { ...described, powerOn: true });
       await t.eventually(
@@ -52,6 +52,8 @@ export const agreementCases: ConformanceCase[] = [
         "the VM created with power_on is on",
         (vm) => vm.powerState === PowerState.ON,
       );
+      // On a network, a guest gets addresses: give it the settle time to, so they are compared.
+      if (t.network) await waitForAddresses(t, vmId);
       await checkListAgreesWithDescribe(t, vmId, "running");
       if (t.capabilities.suspend) {
         await power(t, vmId, PowerOperation.SUSPEND, PowerState.SUSPENDED);

@@ -181,6 +181,26 @@ export async function checkListAgreesWithDescribe(
   }
 }
 
+/**
+ * Waits, up to the settle time, for a running VM to report an address (a
+ * guest agent starting, a DHCP lease), so the addresses are among the facts
+ * compared; logs what it saw. A backend whose VMs have no guest reports none,
+ * and the other facts are compared all the same.
+ */
+export async function waitForAddresses(t: CaseContext, vmId: string): Promise<void> {
+  const deadline = Date.now() + t.settleMs;
+  for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
+    const vm = await t.describe(vmId);
+    if (vm.ipAddresses.length) {
+      t.log(`the running VM reports ${addressSummary(vm)}`);
+      return;
+    }
+    if (Date.now() + delay > deadline || t.signal.aborted) break;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  t.log(`the running VM reported no address within ${t.settleMs / 1000} s: addresses not compared`);
+}
+
 function addressSummary(vm: VirtualMachine): string {
   if (!vm.ipAddresses.length) return "no addresses";
   return vm.ipAddresses
