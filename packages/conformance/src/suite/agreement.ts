@@ -26,7 +26,7 @@ function enumName(values: Record<number, string>, value: number): string {
  * it), provider_fields (for people, not logic), and console_url (a URL may
  * carry a one-time ticket).
  */
-export function factsOf(vm: VirtualMachine): Facts {
+function factsOf(vm: VirtualMachine): Facts {
   const facts: Facts = new Map();
   const resources = vm.resources;
   facts.set("name", JSON.stringify(vm.name));
@@ -77,7 +77,7 @@ export function factsOf(vm: VirtualMachine): Facts {
 }
 
 /** A fact two readings disagree on. */
-export interface Disagreement {
+interface Disagreement {
   fact: string;
   first: string;
   second: string;
@@ -87,7 +87,7 @@ export interface Disagreement {
  * The facts `first` and `second` disagree on. When the sets of addresses
  * differ, that one fact is reported, not every address's source and MAC.
  */
-export function disagreements(first: Facts, second: Facts): Disagreement[] {
+function disagreements(first: Facts, second: Facts): Disagreement[] {
   const found: Disagreement[] = [];
   for (const fact of new Set([...first.keys(), ...second.keys()])) {
     const a = first.get(fact) ?? "(none)";
