@@ -14,6 +14,8 @@
 //     and power state, which vcsim 0.24 leaves as they are;
 //   - it counts the SOAP calls it serves by method: GET /virtrigaud/stats
 //     answers them as JSON, POST /virtrigaud/stats/reset clears them;
+//   - with -guest-tools, VMs report what VMware Tools in a booted guest
+//     would: hostname and addresses (see guest_tools.go);
 //   - once serving, it writes one JSON line (url, thumbprint, cert file) to
 //     -info-out, so a start script knows when it is ready.
 //
@@ -73,6 +75,8 @@ func main() {
 	pool := flag.Int("pool", 1, "child resource pools per cluster")
 	folder := flag.Int("folder", 0, "datacenters placed in folders")
 	autostart := flag.Bool("autostart", true, "power on the model's VMs")
+	tools := flag.Bool("guest-tools", false, "model VMware Tools in every powered-on VM: hostname and addresses (see guest_tools.go)")
+	toolsBoot := flag.Duration("tools-boot", time.Second, "with -guest-tools: how long after power-on Tools start reporting")
 	flag.Parse()
 
 	username, password := os.Getenv("VCSIM_USERNAME"), os.Getenv("VCSIM_PASSWORD")
@@ -120,7 +124,15 @@ func main() {
 	defer server.Close()
 	stats := newCallStats()
 	// Nothing has connected yet, so the handler can still be swapped.
-	server.Config.Handler = stats.wrap(snapshotFidelity(server.Config.Handler))
+	handler := snapshotFidelity(server.Config.Handler)
+	if *tools {
+		guest := newGuestTools(*toolsBoot)
+		handler = guest.restartToolsOnReset(handler)
+		stop := make(chan struct{})
+		defer close(stop)
+		go guest.run(100*time.Millisecond, stop)
+	}
+	server.Config.Handler = stats.wrap(handler)
 
 	sdkURL := *server.URL
 	sdkURL.User = nil

@@ -1,13 +1,6 @@
-import {
-  DiskType,
-  Firmware,
-  IpSource,
-  PowerState,
-  type VirtualMachineSchema,
-} from "@virtrigaud/contracts";
+import { DiskType, Firmware, PowerState, type VirtualMachineSchema } from "@virtrigaud/contracts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
-  GuestNicInfo,
   ManagedObjectReference,
   OptionValue,
   PropertyValues,
@@ -15,6 +8,7 @@ import type {
   VirtualDiskFlatVer2BackingInfo,
 } from "@virtrigaud/vsphere-sdk";
 import { devicesOf } from "./devices.js";
+import { guestAddressesOf, guestFieldsOf, guestPaths } from "./guest-info.js";
 import { type PortgroupNames, nicsOf } from "./nics.js";
 
 /** The VM properties Describe and ListVMs read, in one retrieval. */
@@ -31,8 +25,7 @@ export const vmPaths = [
   "config.extraConfig",
   "runtime.powerState",
   "runtime.host",
-  "guest.net",
-  "guest.ipAddress",
+  ...guestPaths,
 ];
 
 /** A property value as text: strings as they are, numbers and booleans written out, anything else empty. */
@@ -127,31 +120,6 @@ function powerStateOf(state: unknown): PowerState {
   }
 }
 
-function addressesOf(values: PropertyValues) {
-  const out: Array<{ address: string; source: IpSource; macAddress: string }> = [];
-  const seen = new Set<string>();
-  for (const nic of (values["guest.net"] as GuestNicInfo[] | undefined) ?? []) {
-    const addresses = [
-      ...(nic.ipConfig?.ipAddress ?? []).map((a) => a.ipAddress),
-      ...(nic.ipAddress ?? []),
-    ];
-    for (const address of addresses) {
-      if (!address || seen.has(address)) continue;
-      seen.add(address);
-      out.push({
-        address,
-        source: IpSource.GUEST_AGENT,
-        macAddress: (nic.macAddress ?? "").toLowerCase(),
-      });
-    }
-  }
-  const primary = values["guest.ipAddress"];
-  if (typeof primary === "string" && primary && !seen.has(primary)) {
-    out.push({ address: primary, source: IpSource.GUEST_AGENT, macAddress: "" });
-  }
-  return out;
-}
-
 /** How to build a console URL: the vSphere Client's web console. */
 export interface ConsoleInfo {
   /** host[:port] of vCenter, as clients reach it. */
@@ -189,11 +157,12 @@ export function toVirtualMachine(
   const name = asText(values["name"] ?? "");
   const powerState = powerStateOf(values["runtime.powerState"]);
   const host = values["runtime.host"] as ManagedObjectReference | undefined;
+  const nics = nicsOf(values, portgroups);
   return {
     id: asText(values["config.instanceUuid"] ?? ""),
     name,
     powerState,
-    ipAddresses: addressesOf(values),
+    ipAddresses: guestAddressesOf(values, new Set(nics.map((n) => n.macAddress))),
     consoleUrl: console ? consoleUrl(console, ref, name) : "",
     resources: {
       cpu: Number(values["config.hardware.numCPU"] ?? 0),
@@ -204,13 +173,14 @@ export function toVirtualMachine(
         sizeGib: diskGib(disk),
         type: diskType(disk),
       })),
-      networkInterfaces: nicsOf(values, portgroups),
+      networkInterfaces: nics,
     },
     tags: parseJson<string[]>(extra.get(extraKeys.tags), []),
     labels: parseJson<Record<string, string>>(extra.get(extraKeys.labels), {}),
     providerFields: {
       moref: ref.value,
       ...(host ? { host: host.value } : {}),
+      ...guestFieldsOf(values),
       ...(extra.get(extraKeys.pendingCpu)
         ? { pendingCpu: extra.get(extraKeys.pendingCpu) ?? "" }
         : {}),

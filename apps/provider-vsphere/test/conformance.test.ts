@@ -65,7 +65,7 @@ it("passes vcts with every profile and every declared capability", async () => {
     ok: boolean;
     provider: { type: string };
     profiles: Array<{ name: string; selected: boolean }>;
-    cases: Array<{ id: string; status: string; mode: string; error?: string }>;
+    cases: Array<{ id: string; status: string; mode: string; error?: string; log: string[] }>;
     leftovers: unknown[];
   };
   expect(report.cases.filter((c) => c.status !== "passed")).toEqual([]);
@@ -75,5 +75,11 @@ it("passes vcts with every profile and every declared capability", async () => {
   // Every capability the provider declares ran its case in "declared" mode, none as unsupported.
   expect(report.cases.filter((c) => c.mode === "unsupported").map((c) => c.id)).toEqual([]);
   expect(report.leftovers).toEqual([]);
+  // The test bed's vcsim models VMware Tools: the running VM's Tools address was among the facts
+  // ListVMs and Describe were found to agree on.
+  const agreement = report.cases.find((c) => c.id === "agreement/power-states")?.log.join("\n");
+  expect(agreement).toMatch(
+    /running: ListVMs and Describe agree \(10\.\d+\.\d+\.\d+ GUEST_AGENT [0-9a-f]{2}(:[0-9a-f]{2}){5}\)/,
+  );
   expect(result.stdout).toMatch(/PASS\s*$/);
 }, 900_000);

@@ -3,6 +3,7 @@ import {
   DiskType,
   ErrorReason,
   Firmware,
+  IpSource,
   NetworkType,
   NicModel,
   PowerOperation,
@@ -10,9 +11,11 @@ import {
   ProviderError,
   type ProviderClient,
   type TaskRef,
+  type VirtualMachine,
 } from "@virtrigaud/contracts";
 import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
 import {
+  type GuestNicInfo,
   type OptionValue,
   type RoundTripEvent,
   type VimClient,
@@ -258,6 +261,79 @@ describe("operations on a VM", () => {
     ]);
     const error = await client.getTask({ task: { id: "task-999999" } }).catch((e: unknown) => e);
     expect(ProviderError.is(error, ErrorReason.NOT_FOUND)).toBe(true);
+  });
+});
+
+describe("guest data from VMware Tools", () => {
+  /** Describes the VM until `predicate` holds (the test bed's Tools report a second after power-on). */
+  const describeUntil = async (vmId: string, predicate: (vm: VirtualMachine) => boolean) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { vm } = await client.describe({ vmId });
+      if (vm && predicate(vm)) return vm;
+      if (Date.now() > deadline)
+        throw new Error(`not so within 30 s: ${JSON.stringify(vm?.ipAddresses)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  const plain = (vm: VirtualMachine | undefined) =>
+    (vm?.ipAddresses ?? []).map(({ address, source, macAddress }) => ({
+      address,
+      source,
+      macAddress,
+    }));
+
+  it("reports the addresses Tools give, GUEST_AGENT with each NIC's MAC, alike in Describe and ListVMs, and none once off", async () => {
+    const name = uniqueName("tools");
+    const created = await client.create({
+      name,
+      class: { cpu: 1, memoryMib: 256 },
+      image: template,
+      networks: [
+        { network: "VM Network", type: NetworkType.PORT_GROUP },
+        { network: "DC0_DVPG0", type: NetworkType.DISTRIBUTED_PORT_GROUP },
+      ],
+      powerOn: true,
+    });
+    await done(created.task);
+    const { vmId } = created;
+    const vm = await describeUntil(vmId, (v) => v.ipAddresses.length === 2);
+
+    // What vCenter holds: guest.net, an entry per NIC with an IPv4 and a link-local address.
+    const values = await retrieveOne(inspector, await vmRef(vmId), ["guest.net", "guest.hostName"]);
+    const reported = (values["guest.net"] as GuestNicInfo[]).map((nic) => ({
+      address: nic.ipAddress?.find((a) => !a.startsWith("fe80:")) ?? "",
+      source: IpSource.GUEST_AGENT,
+      macAddress: nic.macAddress ?? "",
+    }));
+    expect(reported.map((r) => r.macAddress)).toEqual(
+      vm.resources?.networkInterfaces.map((n) => n.macAddress),
+    );
+    expect(plain(vm)).toEqual(reported);
+    expect(vm.providerFields).toMatchObject({
+      guestHostname: name,
+      toolsRunningStatus: "guestToolsRunning",
+    });
+    expect(values["guest.hostName"]).toBe(name);
+
+    const listed = (await client.listVMs({ namePrefix: name })).vms;
+    expect(listed.map((v) => v.id)).toEqual([vmId]);
+    expect(plain(listed[0])).toEqual(plain(vm));
+    expect(listed[0]?.providerFields).toEqual(vm.providerFields);
+
+    await done((await client.power({ vmId, operation: PowerOperation.OFF })).task);
+    // Off at once, and no addresses; Tools are seen to stop a moment later, as in vCenter.
+    expect(plain((await client.describe({ vmId })).vm)).toEqual([]);
+    const off = await describeUntil(
+      vmId,
+      (v) => v.providerFields["toolsRunningStatus"] === "guestToolsNotRunning",
+    );
+    expect(off.powerState).toBe(PowerState.OFF);
+    expect(plain(off)).toEqual([]);
+    expect(off.providerFields["guestHostname"]).toBeUndefined();
+    const listedOff = (await client.listVMs({ namePrefix: name })).vms;
+    expect(plain(listedOff[0])).toEqual([]);
+    expect(listedOff[0]?.providerFields).toEqual(off.providerFields);
   });
 });
 

@@ -2,6 +2,7 @@ import { afterEach, expect, it } from "@jest/globals";
 import { ProviderService, createLogger, serveServices, servedService } from "@virtrigaud/contracts";
 import type { ProviderProcess } from "@virtrigaud/contracts/testing";
 import { type ConformanceReport, type ProfileName, runConformance } from "../src/index.js";
+import { startLyingProxy } from "./lying-proxy.js";
 import { startMock } from "./mock-process.js";
 
 // A suite that cannot fail is worthless: each provider below breaks one
@@ -107,4 +108,35 @@ it("fails a provider that answers an RPC it does not declare", async () => {
   } finally {
     await server.close();
   }
+});
+
+it("says what a SnapshotList that still lists a deleted snapshot answered, timestamp and all", async () => {
+  // A proxy in front of an honest provider-mock whose SnapshotDelete deletes nothing.
+  mock = await startMock();
+  const proxy = await startLyingProxy(mock.url, { keepSnapshots: true });
+  try {
+    const report = await runConformance({
+      endpoint: proxy.url,
+      insecure: true,
+      profiles: ["snapshot"],
+      caseTimeoutMs: 30_000,
+      settleMs: 1000,
+    });
+    expect(report.ok).toBe(false);
+    expect(failed(report)["snapshot/lifecycle"]).toMatch(
+      /^SnapshotList after delete: expected \[\], got \[\{"id":"[^"]+","name":"before",.*"createTime":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"\}\]$/,
+    );
+  } finally {
+    await proxy.close();
+  }
+});
+
+it("says a case ran out of time, not that the provider failed internally", async () => {
+  const report = await runConformance({
+    endpoint: (mock = await startMock(["--fault", "create:delay:delayMs=5000"])).url,
+    insecure: true,
+    profiles: ["core"],
+    caseTimeoutMs: 500,
+  });
+  expect(failed(report)["core/create-describe-delete"]).toBe("the case took longer than 500 ms");
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts vcsim (tools/vcsim, built by setup.sh) on a free port of 127.0.0.1
 # with a generated username and password, from a fresh state, and writes
-# vcsim.env for the tests: the SDK URL, the credentials, the server
+# vcsim.env for the tests (VMs report VMware Tools data a second after they
+# power on: tools/vcsim/guest_tools.go): the SDK URL, the credentials, the server
 # certificate (a CA file) and its SHA-256 thumbprint, and the template name.
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,7 @@ VCSIM_USERNAME=$username VCSIM_PASSWORD=$password "$dir/bin/vcsim" \
   -cert-out "$dir/run/ca.pem" \
   -info-out "$dir/run/info.json" \
   -templates "$template" \
+  -guest-tools -tools-boot 1s \
   >"$dir/run/vcsim.log" 2>&1 &
 track_pid vcsim $!
 

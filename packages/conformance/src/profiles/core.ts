@@ -1,5 +1,6 @@
 import { ErrorReason, PowerOperation, ProviderError } from "@virtrigaud/contracts";
 import { check, checkEqual, expectReason, expectSuccess } from "../suite/checks.js";
+import { renderValue } from "../suite/render-value.js";
 import type { ConformanceCase, Profile } from "../suite/types.js";
 
 export const coreProfile: Profile = {
@@ -192,7 +193,7 @@ export const coreCases: ConformanceCase[] = [
       if (task) {
         const done = await expectSuccess(t.wait(task), "waiting for the Create task");
         check(done?.done, "the Create task never reported done");
-        check(!done?.error, `the Create task failed: ${JSON.stringify(done?.error)}`);
+        check(!done?.error, `the Create task failed: ${renderValue(done?.error)}`);
       } else {
         t.log("Create finished synchronously (no task)");
       }

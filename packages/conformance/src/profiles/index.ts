@@ -1,4 +1,5 @@
 import type { ConformanceCase, Profile } from "../suite/types.js";
+import { agreementCases, agreementProfile } from "./agreement.js";
 import { badInputCases, badInputProfile } from "./bad-input.js";
 import { cloneCases, cloneProfile } from "./clone.js";
 import { concurrencyCases, concurrencyProfile } from "./concurrency.js";
@@ -14,6 +15,7 @@ export const profiles: readonly Profile[] = [
   coreProfile,
   powerProfile,
   reconfigureProfile,
+  agreementProfile,
   snapshotProfile,
   cloneProfile,
   imageProfile,
@@ -27,6 +29,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...coreCases,
   ...powerCases,
   ...reconfigureCases,
+  ...agreementCases,
   ...snapshotCases,
   ...cloneCases,
   ...imageCases,

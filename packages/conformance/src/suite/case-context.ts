@@ -7,11 +7,13 @@ import {
   type ImageSource,
   ImageSourceSchema,
   ProviderError,
+  PowerState,
   type ProviderClient,
   type TaskRef,
   type VirtualMachine,
 } from "@virtrigaud/contracts";
 import { expectSuccess } from "./checks.js";
+import { renderValue } from "./render-value.js";
 import { CaseFailure, type CaseContext, type ConformanceOptions } from "./types.js";
 
 /** A CaseContext, plus what the runner does with it after the case. */
@@ -46,6 +48,7 @@ export function createCaseContext(params: {
     signal,
     image: params.image,
     network: params.network,
+    settleMs: params.options.settleMs ?? 60_000,
     options: {
       ...(params.options.imagePath ? { imagePath: params.options.imagePath } : {}),
       ...(params.options.imageUrl ? { imageUrl: params.options.imageUrl } : {}),
@@ -99,7 +102,7 @@ export function createCaseContext(params: {
       return vm;
     },
     async eventually(vmId, what, predicate) {
-      const settleMs = params.options.settleMs ?? 60_000;
+      const settleMs = t.settleMs;
       const deadline = Date.now() + settleMs;
       let last: VirtualMachine | undefined;
       for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
@@ -109,7 +112,7 @@ export function createCaseContext(params: {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
       throw new CaseFailure(
-        `${what}: not so within ${settleMs / 1000} s; Describe says ${JSON.stringify(summary(last))}`,
+        `${what}: not so within ${settleMs / 1000} s; Describe says ${renderValue(summary(last))}`,
       );
     },
     log(message) {
@@ -138,7 +141,7 @@ function summary(vm: VirtualMachine | undefined) {
   if (!vm) return undefined;
   return {
     name: vm.name,
-    powerState: vm.powerState,
+    powerState: PowerState[vm.powerState] ?? vm.powerState,
     cpu: vm.resources?.cpu,
     memoryMib: vm.resources?.memoryMib,
     disks: vm.resources?.disks.map((d) => `${d.name}:${d.sizeGib}`),

@@ -12,8 +12,10 @@ import {
 } from "@virtrigaud/contracts";
 import { allCases, profiles } from "../profiles/index.js";
 import { createCaseContext } from "./case-context.js";
+import { describeFailure } from "./checks.js";
 import { parseImageRef } from "./image-ref.js";
 import {
+  CaseFailure,
   type CaseResult,
   type ConformanceCase,
   type ConformanceOptions,
@@ -122,7 +124,7 @@ export async function startConformance(
         new Promise<never>((_, reject) =>
           signal.addEventListener(
             "abort",
-            () => reject(new Error(`the case took longer than ${caseTimeoutMs} ms`)),
+            () => reject(new CaseFailure(`the case took longer than ${caseTimeoutMs} ms`)),
             {
               once: true,
             },
@@ -130,10 +132,7 @@ export async function startConformance(
         ),
       ]);
     } catch (thrown) {
-      error =
-        thrown instanceof Error && thrown.name === "CaseFailure"
-          ? thrown.message
-          : ProviderError.from(thrown).message;
+      error = describeFailure(thrown);
     }
     const leftovers = await t.cleanUp();
     if (leftovers.length) {

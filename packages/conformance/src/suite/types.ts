@@ -15,6 +15,7 @@ export const profileNames = [
   "core",
   "power",
   "reconfigure",
+  "agreement",
   "snapshot",
   "clone",
   "image",
@@ -50,6 +51,8 @@ export interface CaseContext {
   readonly image: ImageSource | undefined;
   /** The network to attach VMs to (`--network`), if one was given. */
   readonly network: string | undefined;
+  /** How long a provider may take to report a change once its task is done (`settleMs`). */
+  readonly settleMs: number;
   /** The run's options, for cases that prepare images. */
   readonly options: Pick<ConformanceOptions, "imagePath" | "imageUrl">;
   /**
