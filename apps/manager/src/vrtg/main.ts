@@ -148,6 +148,10 @@ export async function runVrtg(
         },
       }),
     );
+    // Nothing more goes to the manager: close before waiting below, so the
+    // connection is not left open for the manager's GOAWAY to arrive on.
+    client = undefined;
+    connected.close();
     // A failed write reports itself on a later tick: let it, before the code is final.
     await new Promise((resolve) => setImmediate(resolve));
     const final = code === exitCodes.ok && outputFailed(io) ? exitCodes.error : code;
