@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { clone } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ErrorReason, ProviderError, parseDuration } from "@virtrigaud/contracts";
@@ -17,114 +18,13 @@ import {
   type AnyResource,
   type KindInfo,
   apiVersion,
-  findKind,
   fromResource,
-  kinds,
   toResource,
 } from "../manifest/kinds.js";
-import {
-  CliError,
-  type GlobalOptions,
-  type Io,
-  type ManagerClient,
-  age,
-  exitCodes,
-  explain,
-  table,
-} from "./common.js";
+import { type CommandContext, atMost, kindArg } from "./command-context.js";
+import { CliError, type ManagerClient, age, clip, exitCodes, explain, table } from "./common.js";
 import { columnsFor } from "./columns.js";
 import { readInputs } from "./read-inputs.js";
-
-/** Flags after the command. */
-export interface CommandFlags {
-  filename: string[];
-  output?: string;
-  selector?: string;
-  watch: boolean;
-  for?: string;
-  timeout?: string;
-  dryRun: boolean;
-  force: boolean;
-  wait: boolean;
-  memory: boolean;
-  type?: string;
-  endpoint?: string;
-}
-
-/** What a command gets. */
-export interface CommandContext {
-  client: ManagerClient;
-  global: GlobalOptions;
-  flags: CommandFlags;
-  io: Io;
-  args: string[];
-}
-
-function kindArg(name: string | undefined): KindInfo {
-  if (!name)
-    throw new CliError(
-      `a kind is required: ${kinds.map((k) => k.plural).join(", ")}`,
-      exitCodes.usage,
-    );
-  const info = findKind(name);
-  if (!info)
-    throw new CliError(
-      `unknown kind ${JSON.stringify(name)}: use one of ${kinds.map((k) => k.plural).join(", ")}`,
-      exitCodes.usage,
-    );
-  return info;
-}
-
-function ref(info: KindInfo, message: AnyResource): string {
-  return `${info.name.toLowerCase()}/${message.metadata?.name}`;
-}
-
-/** `vrtg apply -f FILE|DIR|-`: every manifest is checked first; none is sent if one is bad. */
-export async function apply(ctx: CommandContext): Promise<number> {
-  if (!ctx.flags.filename.length)
-    throw new CliError("apply needs -f FILE, a directory or - for standard input", exitCodes.usage);
-  const sourced = await readInputs(ctx.flags.filename, ctx.io);
-  if (!sourced.length) throw new CliError("no manifests found", exitCodes.invalid);
-  const decoded: Array<{ resource: Resource; source: string }> = [];
-  for (const { manifest, source } of sourced) {
-    try {
-      const resource = decodeManifest(manifest);
-      const inner = fromResource(resource);
-      if (
-        inner?.message.metadata &&
-        !inner.message.metadata.namespace &&
-        ctx.global.namespace !== "default"
-      )
-        inner.message.metadata.namespace = ctx.global.namespace;
-      decoded.push({ resource, source });
-    } catch (err) {
-      throw explain(err, source);
-    }
-  }
-  let code: number = exitCodes.ok;
-  for (const { resource, source } of decoded) {
-    const inner = fromResource(resource);
-    if (!inner) continue;
-    try {
-      const response = await ctx.client.apply({ resource, dryRun: ctx.flags.dryRun });
-      const outcome =
-        {
-          [ApplyOutcome.CREATED]: "created",
-          [ApplyOutcome.CONFIGURED]: "configured",
-          [ApplyOutcome.UNCHANGED]: "unchanged",
-        }[response.outcome as 1 | 2 | 3] ?? "applied";
-      ctx.io.out(
-        `${ref(inner.info, inner.message)} ${outcome}${ctx.flags.dryRun ? " (dry run)" : ""}\n`,
-      );
-    } catch (err) {
-      const error = explain(err, `${source}: ${ref(inner.info, inner.message)}`, ctx.global.server);
-      ctx.io.err(`error: ${error.message}\n`);
-      code = code || error.exitCode;
-      if (error.exitCode === exitCodes.unavailable) return code;
-    }
-  }
-  return code;
-}
 
 function print(ctx: CommandContext, info: KindInfo, items: AnyResource[], single: boolean): void {
   const output = ctx.flags.output ?? "";
@@ -135,7 +35,7 @@ function print(ctx: CommandContext, info: KindInfo, items: AnyResource[], single
     return;
   }
   if (output && output !== "wide")
-    throw new CliError(`-o must be wide, yaml or json, not ${output}`, exitCodes.usage);
+    throw new CliError(`-o must be wide, yaml or json, not ${clip(output, 100)}`, exitCodes.usage);
   if (!items.length) {
     ctx.io.err(
       `No ${info.plural} found${ctx.global.allNamespaces ? "" : ` in namespace ${ctx.global.namespace}`}.\n`,
@@ -152,19 +52,62 @@ function print(ctx: CommandContext, info: KindInfo, items: AnyResource[], single
   );
 }
 
-/** `vrtg get KIND [NAME] [-o wide|yaml|json] [-l SELECTOR] [-w]`. */
+/**
+ * Fetches each named resource; one that does not exist is reported on
+ * standard error and the others still come back.
+ *
+ * @returns the resources found, and exit 3 when any was missing.
+ * @throws CliError for any other failure.
+ */
+async function getNamed(
+  ctx: CommandContext,
+  info: KindInfo,
+  names: string[],
+): Promise<{ found: AnyResource[]; code: number }> {
+  const found: AnyResource[] = [];
+  let code: number = exitCodes.ok;
+  for (const name of names) {
+    try {
+      const { resource } = await ctx.client.get({
+        kind: info.kind,
+        namespace: ctx.global.namespace,
+        name,
+      });
+      const inner = fromResource(resource);
+      if (inner) found.push(inner.message);
+    } catch (err) {
+      const error = explain(err, "", ctx.global.server);
+      if (error.exitCode !== exitCodes.notFound) throw error;
+      ctx.io.err(`error: ${error.message}\n`);
+      code = code || error.exitCode;
+    }
+  }
+  return { found, code };
+}
+
+/**
+ * Whether a watch ended because standard output went away: the reader
+ * stopped reading, so the watch ends quietly.
+ */
+function outputGone(ctx: CommandContext): boolean {
+  return ctx.io.outClosed.aborted;
+}
+
+/**
+ * `vrtg get KIND [NAME...] [-o wide|yaml|json] [-l SELECTOR] [-w]`: prints
+ * what exists and reports each name that does not (exit 3).
+ */
 export async function get(ctx: CommandContext): Promise<number> {
   const info = kindArg(ctx.args[0]);
-  const name = ctx.args[1];
+  const names = ctx.args.slice(1);
+  if (ctx.flags.watch && names.length > 1)
+    throw new CliError("get -w watches one NAME or all of a kind, not several", exitCodes.usage);
   let resourceVersion = "";
-  if (name) {
-    const { resource } = await ctx.client.get({
-      kind: info.kind,
-      namespace: ctx.global.namespace,
-      name,
-    });
-    const inner = fromResource(resource);
-    if (inner) print(ctx, info, [inner.message], true);
+  if (names.length) {
+    const { found, code } = await getNamed(ctx, info, names);
+    if (found.length) print(ctx, info, found, names.length === 1);
+    // A watch of a name that does not exist would wait without a word.
+    if (code !== exitCodes.ok || !ctx.flags.watch) return code;
   } else {
     const list = await ctx.client.list({
       kind: info.kind,
@@ -179,45 +122,62 @@ export async function get(ctx: CommandContext): Promise<number> {
       list.resources.flatMap((r) => fromResource(r)?.message ?? []),
       false,
     );
+    if (!ctx.flags.watch) return exitCodes.ok;
   }
-  if (!ctx.flags.watch) return exitCodes.ok;
   const columns = columnsFor(info.kind, ctx.flags.output === "wide");
-  for await (const event of ctx.client.watch({
-    kind: info.kind,
-    namespace: ctx.global.allNamespaces ? "" : ctx.global.namespace,
-    name: name ?? "",
-    labelSelector: ctx.flags.selector ?? "",
-    resourceVersion,
-  })) {
-    if (event.type === WatchEventType.BOOKMARK) continue;
-    const inner = fromResource(event.resource);
-    if (!inner) continue;
-    if (ctx.flags.output === "yaml" || ctx.flags.output === "json")
-      print(ctx, info, [inner.message], true);
-    else {
-      const row = columns.row(inner.message);
-      if (event.type === WatchEventType.DELETED) row[1] = "Deleted";
-      ctx.io.out(
-        `${table([ctx.global.allNamespaces ? [inner.message.metadata?.namespace ?? "", ...row] : row])}\n`,
-      );
+  try {
+    for await (const event of ctx.client.watch(
+      {
+        kind: info.kind,
+        namespace: ctx.global.allNamespaces ? "" : ctx.global.namespace,
+        name: names[0] ?? "",
+        labelSelector: ctx.flags.selector ?? "",
+        resourceVersion,
+      },
+      { signal: ctx.io.outClosed },
+    )) {
+      if (event.type === WatchEventType.BOOKMARK) continue;
+      const inner = fromResource(event.resource);
+      if (!inner) continue;
+      if (ctx.flags.output === "yaml" || ctx.flags.output === "json")
+        print(ctx, info, [inner.message], true);
+      else {
+        const row = columns.row(inner.message);
+        if (event.type === WatchEventType.DELETED) row[1] = "Deleted";
+        ctx.io.out(
+          `${table([ctx.global.allNamespaces ? [inner.message.metadata?.namespace ?? "", ...row] : row])}\n`,
+        );
+      }
     }
+  } catch (err) {
+    if (!outputGone(ctx)) throw err;
   }
   return exitCodes.ok;
 }
 
-/** `vrtg describe KIND NAME`: the resource, its conditions and its events. */
+/**
+ * `vrtg describe KIND NAME...`: each resource, its conditions and its events;
+ * each name that does not exist is reported (exit 3).
+ */
 export async function describe(ctx: CommandContext): Promise<number> {
   const info = kindArg(ctx.args[0]);
-  const name = ctx.args[1];
-  if (!name) throw new CliError("describe needs KIND NAME", exitCodes.usage);
-  const { resource } = await ctx.client.get({
-    kind: info.kind,
-    namespace: ctx.global.namespace,
-    name,
-  });
-  const inner = fromResource(resource);
-  if (!inner) return exitCodes.error;
-  const manifest = encodeManifest(resource as Resource);
+  const names = ctx.args.slice(1);
+  if (!names.length) throw new CliError("describe needs KIND NAME", exitCodes.usage);
+  const { found, code } = await getNamed(ctx, info, names);
+  for (const [i, message] of found.entries()) {
+    if (i > 0) ctx.io.out("\n");
+    await describeOne(ctx, info, message);
+  }
+  return code;
+}
+
+async function describeOne(
+  ctx: CommandContext,
+  info: KindInfo,
+  message: AnyResource,
+): Promise<void> {
+  const name = message.metadata?.name ?? "";
+  const manifest = encodeManifest(toResource(info.kind, message));
   const status = (manifest["status"] ?? {}) as Record<string, unknown>;
   const conditions = (status["conditions"] ?? []) as Array<Record<string, unknown>>;
   delete status["conditions"];
@@ -249,7 +209,6 @@ export async function describe(ctx: CommandContext): Promise<number> {
       ? `${table([["  TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], ...events.map((e) => [`  ${e.type === EventType.WARNING ? "Warning" : "Normal"}`, e.reason, age(e.lastTimestamp ? timestampMs(e.lastTimestamp) : undefined), String(e.count), e.message])])}\n`
       : "  <none>\n",
   );
-  return exitCodes.ok;
 }
 
 async function waitGone(
@@ -350,47 +309,90 @@ function conditionHolds(message: AnyResource | undefined, type: string, want: st
   return c !== undefined && value === want.toLowerCase();
 }
 
-/** `vrtg wait KIND NAME --for condition=Ready[=True] | --for delete [--timeout DURATION]` (default 30s). */
+/** What `wait` waits for. */
+type WaitFor = { delete: true } | { delete: false; type: string; want: string };
+
+/**
+ * `vrtg wait KIND NAME... --for condition=Ready[=True] | --for delete [--timeout DURATION]`
+ * (default 30s, for all the names together): exit 0 only when every name
+ * got there.
+ */
 export async function wait(ctx: CommandContext): Promise<number> {
   const info = kindArg(ctx.args[0]);
-  const name = ctx.args[1];
-  if (!name) throw new CliError("wait needs KIND NAME", exitCodes.usage);
+  const names = ctx.args.slice(1);
+  if (!names.length) throw new CliError("wait needs KIND NAME", exitCodes.usage);
   const forWhat = ctx.flags.for ?? "";
   const timeoutMs = parseDuration(ctx.flags.timeout ?? "30s");
   const match = /^condition=([A-Za-z]+)(?:=(True|False|Unknown))?$/i.exec(forWhat);
   if (!match && forWhat !== "delete")
     throw new CliError("--for must be condition=TYPE[=True|False] or delete", exitCodes.usage);
+  const waitFor: WaitFor = match
+    ? { delete: false, type: match[1] ?? "Ready", want: match[2] ?? "True" }
+    : { delete: true };
+  const deadline = Date.now() + timeoutMs;
+  let code: number = exitCodes.ok;
+  for (const name of names) {
+    try {
+      code = code || (await waitOne(ctx, info, name, waitFor, deadline));
+    } catch (err) {
+      const error = explain(err, "", ctx.global.server);
+      if (error.exitCode !== exitCodes.notFound) throw error;
+      ctx.io.err(`error: ${error.message}\n`);
+      code = code || error.exitCode;
+    }
+  }
+  return code;
+}
+
+/** Waits for one name until `deadline`; reports how it ended. */
+async function waitOne(
+  ctx: CommandContext,
+  info: KindInfo,
+  name: string,
+  waitFor: WaitFor,
+  deadline: number,
+): Promise<number> {
   const namespace = ctx.global.namespace;
-  if (forWhat === "delete") {
-    if (await waitGone(ctx, info, namespace, name, timeoutMs)) {
-      ctx.io.out(`${info.name.toLowerCase()}/${name} deleted\n`);
+  const what = `${info.name.toLowerCase()}/${name}`;
+  const timeout = ctx.flags.timeout ?? "30s";
+  if (waitFor.delete) {
+    if (await waitGone(ctx, info, namespace, name, deadline - Date.now())) {
+      ctx.io.out(`${what} deleted\n`);
       return exitCodes.ok;
     }
-    ctx.io.err(
-      `error: timed out after ${ctx.flags.timeout ?? "30s"} waiting for ${info.name.toLowerCase()}/${name} to be deleted\n`,
-    );
+    ctx.io.err(`error: timed out after ${timeout} waiting for ${what} to be deleted\n`);
     return exitCodes.timeout;
   }
-  const type = match?.[1] ?? "Ready";
-  const want = match?.[2] ?? "True";
+  const { type, want } = waitFor;
   let last: AnyResource | undefined;
-  try {
-    for await (const event of ctx.client.watch(
-      { kind: info.kind, namespace, name },
-      { timeoutMs },
-    )) {
-      if (event.type === WatchEventType.BOOKMARK) continue;
-      last = fromResource(event.resource)?.message;
-      if (event.type === WatchEventType.DELETED)
-        throw new CliError(`${info.name.toLowerCase()}/${name} was deleted`, exitCodes.notFound);
-      if (conditionHolds(last, type, want)) {
-        ctx.io.out(`${info.name.toLowerCase()}/${name} condition met\n`);
-        return exitCodes.ok;
-      }
+  const remainingMs = deadline - Date.now();
+  if (remainingMs <= 0) {
+    // Earlier names took all the time: look once, without a watch.
+    const { resource } = await ctx.client.get({ kind: info.kind, namespace, name });
+    last = fromResource(resource)?.message;
+    if (conditionHolds(last, type, want)) {
+      ctx.io.out(`${what} condition met\n`);
+      return exitCodes.ok;
     }
-  } catch (err) {
-    // The watch's deadline is the wait's timeout: report it below.
-    if (!ProviderError.is(err, ErrorReason.DEADLINE_EXCEEDED)) throw err;
+  } else {
+    try {
+      for await (const event of ctx.client.watch(
+        { kind: info.kind, namespace, name },
+        { timeoutMs: remainingMs },
+      )) {
+        if (event.type === WatchEventType.BOOKMARK) continue;
+        last = fromResource(event.resource)?.message;
+        if (event.type === WatchEventType.DELETED)
+          throw new CliError(`${what} was deleted`, exitCodes.notFound);
+        if (conditionHolds(last, type, want)) {
+          ctx.io.out(`${what} condition met\n`);
+          return exitCodes.ok;
+        }
+      }
+    } catch (err) {
+      // The watch's deadline is the wait's timeout: report it below.
+      if (!ProviderError.is(err, ErrorReason.DEADLINE_EXCEEDED)) throw err;
+    }
   }
   if (!last) {
     // Watching a name that does not exist sends nothing: say so.
@@ -403,13 +405,14 @@ export async function wait(ctx: CommandContext): Promise<number> {
   )?.status;
   const c = status?.conditions?.find((x) => x.type.toLowerCase() === type.toLowerCase());
   ctx.io.err(
-    `error: timed out after ${ctx.flags.timeout ?? "30s"} waiting for condition ${type}=${want} on ${info.name.toLowerCase()}/${name}${c ? ` (${c.reason}${c.message ? `: ${c.message}` : ""})` : ""}\n`,
+    `error: timed out after ${timeout} waiting for condition ${type}=${want} on ${what}${c ? ` (${c.reason}${c.message ? `: ${c.message}` : ""})` : ""}\n`,
   );
   return exitCodes.timeout;
 }
 
 /** `vrtg events [KIND NAME] [-A] [-w]`. */
 export async function events(ctx: CommandContext): Promise<number> {
+  atMost(ctx.args, 2, "events [KIND NAME]");
   const info = ctx.args[0] ? kindArg(ctx.args[0]) : undefined;
   const request = {
     namespace: ctx.global.allNamespaces ? "" : ctx.global.namespace,
@@ -446,19 +449,31 @@ export async function events(ctx: CommandContext): Promise<number> {
   show(list, true);
   if (!ctx.flags.watch) return exitCodes.ok;
   let after = list.at(-1)?.sequence ?? 0n;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    ({ events: list } = await ctx.client.listEvents({ ...request, afterSequence: after }));
-    if (list.length) {
-      show(list, false);
-      after = list.at(-1)?.sequence ?? after;
+  const signal = ctx.io.outClosed;
+  try {
+    for (;;) {
+      await sleep(1000, undefined, { signal });
+      ({ events: list } = await ctx.client.listEvents(
+        { ...request, afterSequence: after },
+        { signal },
+      ));
+      if (list.length) {
+        show(list, false);
+        after = list.at(-1)?.sequence ?? after;
+      }
     }
+  } catch (err) {
+    if (!outputGone(ctx)) throw err;
   }
+  return exitCodes.ok;
 }
+
+const snapshotUsage = "vrtg snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM";
 
 /** `vrtg snapshot create VM NAME [--memory]`, `snapshot revert VM SNAPSHOT`, `snapshot list VM`. */
 export async function snapshot(ctx: CommandContext): Promise<number> {
   const [verb, vmName, snapName] = ctx.args;
+  atMost(ctx.args, verb === "list" ? 2 : 3, snapshotUsage);
   const namespace = ctx.global.namespace;
   if (verb === "list" && vmName) {
     const list = await ctx.client.list({ kind: Kind.VM_SNAPSHOT, namespace });
@@ -503,15 +518,15 @@ export async function snapshot(ctx: CommandContext): Promise<number> {
     );
     return exitCodes.ok;
   }
-  throw new CliError(
-    "usage: vrtg snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM",
-    exitCodes.usage,
-  );
+  throw new CliError(`usage: ${snapshotUsage}`, exitCodes.usage);
 }
+
+const providerUsage = "vrtg provider add NAME --type TYPE --endpoint URL | list | check NAME";
 
 /** `vrtg provider add NAME --type T --endpoint URL`, `provider list`, `provider check NAME`. */
 export async function provider(ctx: CommandContext): Promise<number> {
   const [verb, name] = ctx.args;
+  atMost(ctx.args, verb === "list" ? 1 : 2, providerUsage);
   const namespace = ctx.global.namespace;
   if (verb === "list") {
     return get({ ...ctx, args: ["providers"] });
@@ -543,8 +558,5 @@ export async function provider(ctx: CommandContext): Promise<number> {
     const healthy = (p as { status?: { healthy?: boolean } } | undefined)?.status?.healthy;
     return healthy ? exitCodes.ok : exitCodes.unavailable;
   }
-  throw new CliError(
-    "usage: vrtg provider add NAME --type TYPE --endpoint URL | list | check NAME",
-    exitCodes.usage,
-  );
+  throw new CliError(`usage: ${providerUsage}`, exitCodes.usage);
 }

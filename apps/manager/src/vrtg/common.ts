@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import {
   ErrorReason,
   ProviderError,
@@ -25,6 +26,8 @@ export const exitCodes = {
   timeout: 6,
   /** The manager cannot be reached. */
   unavailable: 7,
+  /** `apply` stored some resources and not others (it lists which). */
+  partlyApplied: 8,
 } as const;
 
 /** Options every command takes. */
@@ -37,11 +40,25 @@ export interface GlobalOptions {
   keyFile?: string;
 }
 
-/** Where vrtg writes, so tests can capture it. */
+/** Where vrtg reads and writes, so tests can capture it. */
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
-  readStdin: () => Promise<string>;
+  /** Standard input's bytes, as they come. */
+  stdin: () => AsyncIterable<Uint8Array>;
+  /**
+   * Aborted once standard output cannot be written (its reader closed the
+   * pipe, say; the reason is the error): what vrtg was asked to do goes on,
+   * printing nothing more, and watches end.
+   */
+  outClosed: AbortSignal;
+}
+
+/** `text` cut to `max` characters, saying how much was left out: for errors that echo input. */
+export function clip(text: string, max = 500): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}... (${text.length - max} more characters)`;
 }
 
 /** A failure vrtg reports in plain words, with its exit code. */
@@ -56,15 +73,57 @@ export class CliError extends Error {
 
 export type ManagerClient = ServiceClient<typeof ManagerService>;
 
-/** A ManagerService client for the options. */
+/** The most vrtg reads of a --ca, --cert or --key file: PEM bundles are a few hundred KiB at most. */
+const maxTlsFileBytes = 1024 * 1024;
+
+/**
+ * A --ca, --cert or --key file's contents, read at most to the limit, so a
+ * wrong path (/dev/zero, a disk image) is refused rather than read to the end.
+ *
+ * @throws CliError (usage) naming the flag and the file.
+ */
+function readTlsFile(flag: string, path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw new CliError(`${flag} ${path}: ${(err as Error).message}`, exitCodes.usage);
+  }
+  try {
+    const buf = Buffer.alloc(maxTlsFileBytes + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buf, length, buf.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > maxTlsFileBytes)
+        throw new CliError(
+          `${flag} ${path}: larger than 1 MiB, so not a certificate or key`,
+          exitCodes.usage,
+        );
+    }
+    return buf.subarray(0, length);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${flag} ${path}: ${(err as Error).message}`, exitCodes.usage);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A ManagerService client for the options.
+ *
+ * @throws CliError when a TLS file cannot be read.
+ */
 export function connect(options: GlobalOptions): ManagerClient {
   return createServiceClient(ManagerService, options.server, {
     ...(options.caFile || options.certFile
       ? {
           tls: {
-            ...(options.caFile ? { caFile: options.caFile } : {}),
-            ...(options.certFile ? { certFile: options.certFile } : {}),
-            ...(options.keyFile ? { keyFile: options.keyFile } : {}),
+            ...(options.caFile ? { ca: readTlsFile("--ca", options.caFile) } : {}),
+            ...(options.certFile ? { cert: readTlsFile("--cert", options.certFile) } : {}),
+            ...(options.keyFile ? { key: readTlsFile("--key", options.keyFile) } : {}),
           },
         }
       : {}),
@@ -77,34 +136,36 @@ export function connect(options: GlobalOptions): ManagerClient {
 /** Turns whatever went wrong into a CliError in plain words, with the manifest path of a bad field. */
 export function explain(err: unknown, where = "", server = ""): CliError {
   if (err instanceof CliError) return err;
-  if (err instanceof ManifestSyntaxError) return new CliError(err.message, exitCodes.invalid);
+  if (err instanceof ManifestSyntaxError) return new CliError(clip(err.message), exitCodes.invalid);
   if (!ProviderError.is(err))
-    return new CliError((err as Error).message ?? String(err), exitCodes.error);
+    return new CliError(clip((err as Error).message ?? String(err)), exitCodes.error);
   const prefix = where ? `${where}: ` : "";
+  // The manager's messages and field paths can echo what was sent (a key, a value): cut them short.
+  const message = clip(err.rawMessage);
   switch (err.reason) {
     case ErrorReason.INVALID_SPEC:
       return new CliError(
-        `${prefix}${err.field ? `${manifestPath(err.field)}: ` : ""}${err.rawMessage}`,
+        `${prefix}${err.field ? `${clip(manifestPath(err.field), 200)}: ` : ""}${message}`,
         exitCodes.invalid,
       );
     case ErrorReason.NOT_FOUND:
-      return new CliError(`${prefix}${err.rawMessage}`, exitCodes.notFound);
+      return new CliError(`${prefix}${message}`, exitCodes.notFound);
     case ErrorReason.CONFLICT:
-      return new CliError(`${prefix}${err.rawMessage}`, exitCodes.conflict);
+      return new CliError(`${prefix}${message}`, exitCodes.conflict);
     case ErrorReason.UNAVAILABLE:
     case ErrorReason.DEADLINE_EXCEEDED:
       // The client names the manager when it cannot reach it; the manager's
       // own refusals (it is shutting down) do not.
       return new CliError(
         `${prefix}${
-          err.rawMessage.startsWith("the manager")
-            ? err.rawMessage
-            : `the manager${server ? ` at ${server}` : ""} did not answer: ${err.rawMessage}`
+          message.startsWith("the manager")
+            ? message
+            : `the manager${server ? ` at ${server}` : ""} did not answer: ${message}`
         }`,
         exitCodes.unavailable,
       );
     default:
-      return new CliError(`${prefix}${err.rawMessage}`, exitCodes.error);
+      return new CliError(`${prefix}${message}`, exitCodes.error);
   }
 }
 

@@ -1,18 +1,19 @@
 import { parseArgs } from "node:util";
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
 import { ProviderError } from "@virtrigaud/contracts";
-import { exitCodes, CliError, type GlobalOptions, type Io, connect, explain } from "./common.js";
+import { apply } from "./apply.js";
+import type { CommandContext } from "./command-context.js";
 import {
-  type CommandContext,
-  apply,
-  describe,
-  events,
-  get,
-  provider,
-  remove,
-  snapshot,
-  wait,
-} from "./commands.js";
+  CliError,
+  type GlobalOptions,
+  type Io,
+  type ManagerClient,
+  clip,
+  connect,
+  exitCodes,
+  explain,
+} from "./common.js";
+import { describe, events, get, provider, remove, snapshot, wait } from "./commands.js";
 
 const usage = `vrtg: declare and inspect VirtRigaud resources
 
@@ -20,10 +21,10 @@ Usage: vrtg COMMAND [ARGS] [flags]
 
 Commands:
   apply -f FILE|DIR|-                      create or update resources from manifests (YAML or JSON)
-  get KIND [NAME] [-o wide|yaml|json] [-l SELECTOR] [-w]
-  describe KIND NAME                       a resource with its conditions and events
+  get KIND [NAME...] [-o wide|yaml|json] [-l SELECTOR] [-w]
+  describe KIND NAME...                    resources with their conditions and events
   delete KIND NAME... | -f FILE [--force] [--wait]
-  wait KIND NAME --for condition=Ready[=True] | --for delete [--timeout DURATION]
+  wait KIND NAME... --for condition=Ready[=True] | --for delete [--timeout DURATION]
   events [KIND NAME] [-w]
   snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM
   provider add NAME --type TYPE --endpoint URL | list | check NAME
@@ -46,7 +47,7 @@ Flags:
   --wait                    delete: wait until the resource is gone
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid manifest or value,
-5 conflict, 6 timed out, 7 manager unreachable.
+5 conflict, 6 timed out, 7 manager unreachable, 8 apply stored only some resources.
 `;
 
 /** Runs vrtg with arguments; returns the exit code. */
@@ -84,7 +85,7 @@ export async function runVrtg(
       },
     });
   } catch (err) {
-    io.err(`error: ${(err as Error).message}\n\n${usage}`);
+    io.err(`error: ${clip((err as Error).message)}\n\n${usage}`);
     return exitCodes.usage;
   }
   const { values, positionals } = parsed;
@@ -113,13 +114,17 @@ export async function runVrtg(
   };
   const run = commands[command];
   if (!run) {
-    io.err(`error: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+    io.err(`error: unknown command ${clip(JSON.stringify(command), 100)}\n\n${usage}`);
     return exitCodes.usage;
   }
-  let client: ReturnType<typeof connect>;
+  let connected: ManagerClient;
   try {
-    client = connect(global);
+    connected = connect(global);
   } catch (err) {
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
     // A TLS file that cannot work (the client checks them when it is made): name the flag.
     const flags: Record<string, string> = { caFile: "--ca", certFile: "--cert", keyFile: "--key" };
     const error = ProviderError.from(err);
@@ -127,6 +132,7 @@ export async function runVrtg(
     io.err(`error: ${flags[field] ?? field}: ${error.rawMessage}\n`);
     return exitCodes.usage;
   }
+  let client: ManagerClient | undefined = connected;
   // One span per command: every call to the manager is its child, and the
   // manager's work continues its trace (exported when tracing is set up).
   const span = trace.getTracer("@virtrigaud/vrtg").startSpan(`vrtg ${command}`, {
@@ -136,7 +142,7 @@ export async function runVrtg(
   try {
     const code = await context.with(active, () =>
       run({
-        client,
+        client: connected,
         global,
         io,
         args,
@@ -156,9 +162,16 @@ export async function runVrtg(
         },
       }),
     );
-    span.setAttribute("vrtg.exit_code", code);
-    if (code !== exitCodes.ok) span.setStatus({ code: SpanStatusCode.ERROR });
-    return code;
+    // Nothing more goes to the manager: close before waiting below, so the
+    // connection is not left open for the manager's GOAWAY to arrive on.
+    client = undefined;
+    connected.close();
+    // A failed write reports itself on a later tick: let it, before the code is final.
+    await new Promise((resolve) => setImmediate(resolve));
+    const final = code === exitCodes.ok && outputFailed(io) ? exitCodes.error : code;
+    span.setAttribute("vrtg.exit_code", final);
+    if (final !== exitCodes.ok) span.setStatus({ code: SpanStatusCode.ERROR });
+    return final;
   } catch (err) {
     const error = err instanceof CliError ? err : explain(err, "", global.server);
     io.err(`error: ${error.message}\n`);
@@ -167,17 +180,42 @@ export async function runVrtg(
     return error.exitCode;
   } finally {
     span.end();
-    client.close();
+    client?.close();
   }
 }
 
-/** The process's Io. */
-export const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  readStdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  },
-};
+/**
+ * Standard output failed for another reason than its reader going away
+ * (a full disk, say): the output is incomplete, so vrtg does not exit 0.
+ */
+function outputFailed(io: Io): boolean {
+  const reason = io.outClosed.reason as NodeJS.ErrnoException | undefined;
+  return io.outClosed.aborted && reason?.code !== "EPIPE";
+}
+
+/**
+ * The process's Io. When standard output's reader goes away (`vrtg ... |
+ * head -1`) vrtg stops writing and finishes what it was asked to do; a
+ * closed standard error is no reason to stop either.
+ */
+export function createProcessIo(): Io {
+  const closed = new AbortController();
+  let errClosed = false;
+  const err = (text: string) => {
+    if (!errClosed) process.stderr.write(text);
+  };
+  process.stderr.on("error", () => (errClosed = true));
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (closed.signal.aborted) return;
+    closed.abort(error);
+    if (error.code !== "EPIPE") err(`error: cannot write to standard output: ${error.message}\n`);
+  });
+  return {
+    out: (text) => {
+      if (!closed.signal.aborted) process.stdout.write(text);
+    },
+    err,
+    stdin: () => process.stdin,
+    outClosed: closed.signal,
+  };
+}
