@@ -65,7 +65,7 @@ describe("libvirt refusals reach the resources", () => {
   };
   const get = async <T>(kind: Kind, name: string): Promise<T> =>
     fromResource((await client.get({ kind, name })).resource)?.message as T;
-  const readyOf = (resource: { status?: { conditions: Condition[] } }) =>
+  const readyOf = (resource: { status?: { conditions: Condition[] } | undefined }) =>
     resource.status?.conditions.find((c) => c.type === "Ready");
   const warning = async (kind: Kind, name: string, reason: string) =>
     (await client.listEvents({ kind, name })).events.find(
