@@ -67,4 +67,5 @@ write_env() {
 }
 
 # free_port: a TCP port free on 127.0.0.1 right now.
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# (process.stdout.write, not console.log: under nx, FORCE_COLOR makes console.log colour numbers.)
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{process.stdout.write(`${s.address().port}\n`);s.close()})'; }

@@ -9,6 +9,7 @@ import {
   setupTracing,
 } from "@virtrigaud/contracts";
 import { startManager } from "./manager.js";
+import { StoreInUseError } from "./store/resource-store.js";
 
 const name = "virtrigaud-manager";
 const managerFlags = {
@@ -112,6 +113,9 @@ async function main(): Promise<void> {
     if (err instanceof ServeConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);
       process.exitCode = 2;
+    } else if (err instanceof StoreInUseError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exitCode = 1;
     } else {
       logger.fatal({ err }, "the manager failed to start");
       process.exitCode = 1;

@@ -1,9 +1,13 @@
 import { trace } from "@opentelemetry/api";
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import {
   type Logger,
+  ServeConfigError,
   type ServeOptions,
   type ServerMetrics,
   type ServicesServer,
+  compileServeOptions,
   createLogger,
   createServerMetrics,
   serveServices,
@@ -78,11 +82,14 @@ export interface Manager {
  * left half done is finished), and serves the ManagerService when `serve`
  * is given.
  *
- * @throws Error when the store cannot be opened; ServeConfigError for bad
- * serve options.
+ * @throws Error when the store cannot be opened (StoreInUseError when
+ * another manager has it); ServeConfigError for bad serve options, before
+ * the store is made.
  */
 export async function startManager(options: ManagerOptions): Promise<Manager> {
   const logger = options.logger ?? createLogger({ name: "virtrigaud-manager" });
+  // Every setting is checked before anything is made on disk.
+  if (options.serve) checkServeOptions(options.serve);
   const store = openResourceStore(options.dataDir);
   const settings: ControllerSettings = {
     healthIntervalMs: options.healthIntervalMs ?? 10_000,
@@ -196,4 +203,23 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       await metrics.shutdown();
     })());
   return { store, server, connections, metrics, close };
+}
+
+/**
+ * Checks the serve options as `serveServices` will, TLS files included.
+ *
+ * @throws ServeConfigError naming what is wrong.
+ */
+function checkServeOptions(serve: ServeOptions): void {
+  compileServeOptions(serve);
+  if (!serve.tls) return;
+  try {
+    createSecureContext({
+      cert: readFileSync(serve.tls.certFile),
+      key: readFileSync(serve.tls.keyFile),
+      ...(serve.tls.clientCaFile ? { ca: readFileSync(serve.tls.clientCaFile) } : {}),
+    });
+  } catch (err) {
+    throw new ServeConfigError(`the TLS files do not load: ${(err as Error).message}`);
+  }
 }

@@ -57,6 +57,30 @@ describe("ManagerService", () => {
       (y: string) => y.replace("sizeGiB: 10", "sizeGiB: 0"),
       "resource.virtual_machine.spec.disks[0].size_gib",
     ],
+    [
+      "a negative CPU count",
+      (y: string) =>
+        y.replace("  powerState: On\n", "  powerState: On\n  resources:\n    cpu: -4\n"),
+      "resource.virtual_machine.spec.resources.cpu",
+    ],
+    [
+      "a negative prefix",
+      (y: string) =>
+        y.replace(
+          "    - name: default-net\n",
+          "    - name: default-net\n      ipAddress: 10.0.0.5\n      prefix: -8\n",
+        ),
+      "resource.virtual_machine.spec.networks[0].prefix",
+    ],
+    [
+      "an IPv4 prefix beyond 32",
+      (y: string) =>
+        y.replace(
+          "    - name: default-net\n",
+          "    - name: default-net\n      ipAddress: 10.0.0.5\n      prefix: 64\n",
+        ),
+      "resource.virtual_machine.spec.networks[0].prefix",
+    ],
   ])(
     "refuses %s with INVALID_SPEC naming the field, and stores nothing",
     async (_what, edit, field) => {
@@ -85,6 +109,65 @@ describe("ManagerService", () => {
     expect(
       (await rejection(tm.client.apply({ resource: vmClass({ memory: "lots" }) }))).rawMessage,
     ).toMatch(/is not a quantity/);
+  });
+
+  it.each([
+    [
+      "a memory no provider can take",
+      { memory: "99999999999999999999Ei" },
+      "spec.memory",
+      /at most 16Ti/,
+    ],
+    [
+      "a memory too large to count",
+      { memory: `${"9".repeat(31)}E` },
+      "spec.memory",
+      /at most 16Ti/,
+    ],
+    ["a memory of 17Ti", { memory: "17Ti" }, "spec.memory", /at most 16Ti/],
+    [
+      "a root disk no provider can take",
+      { memory: "1Gi", diskDefaults: { size: "65Ti" } },
+      "spec.disk_defaults.size",
+      /at most 64Ti/,
+    ],
+    ["a negative CPU count", { memory: "1Gi", cpu: -4 }, "spec.cpu", /at least 1/],
+  ])("refuses a VMClass with %s, naming the field", async (_what, spec, field, message) => {
+    tm = await startTestManager();
+    const error = await rejection(
+      tm.client.apply({
+        resource: decodeManifest({
+          apiVersion: "infra.virtrigaud.io/v1beta1",
+          kind: "VMClass",
+          metadata: { name: "c" },
+          spec: { cpu: 1, ...spec },
+        }),
+      }),
+    );
+    expect([error.reason, error.field]).toEqual([
+      ErrorReason.INVALID_SPEC,
+      `resource.vm_class.${field}`,
+    ]);
+    expect(error.rawMessage).toMatch(message);
+    expect(tm.manager.store.count(Kind.VM_CLASS)).toBe(0);
+  });
+
+  it("refuses a VMSnapshot whose retention keeps a negative count, which would delete them all", async () => {
+    tm = await startTestManager();
+    const error = await rejection(
+      tm.client.apply({
+        resource: decodeManifest({
+          apiVersion: "infra.virtrigaud.io/v1beta1",
+          kind: "VMSnapshot",
+          metadata: { name: "s" },
+          spec: { vmRef: { name: "web-1" }, retentionPolicy: { maxCount: -1 } },
+        }),
+      }),
+    );
+    expect([error.reason, error.field]).toEqual([
+      ErrorReason.INVALID_SPEC,
+      "resource.vm_snapshot.spec.retention_policy.max_count",
+    ]);
   });
 
   it("applies with optimistic concurrency by resourceVersion", async () => {

@@ -84,6 +84,20 @@ export function spawnManager(
   );
 }
 
+/** Runs virtrigaud-manager with exactly `args` to its end (for the runs that must not start). */
+export function runManager(args: string[]): Promise<VrtgResult> {
+  requireBuilt(managerBin, "manager");
+  const child = spawn(process.execPath, [managerBin, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
+}
+
 /** What a vrtg run printed and how it ended. */
 export interface VrtgResult {
   code: number | null;

@@ -48,7 +48,14 @@ describe("Provider controller, against provider-mock", () => {
     await new Promise((r) => setTimeout(r, 1000));
     const calls = await providerCalls(mock.opsUrl ?? "");
     expect(calls["Validate"]).toBeGreaterThanOrEqual(3);
-    expect(Object.keys(calls).sort()).toEqual(["GetCapabilities", "ListVMs", "Validate"]);
+    // The stack's path image was checked once (ImagePrepare), not again while idle.
+    expect(calls["ImagePrepare"]).toBe(1);
+    expect(Object.keys(calls).sort()).toEqual([
+      "GetCapabilities",
+      "ImagePrepare",
+      "ListVMs",
+      "Validate",
+    ]);
   });
 
   it("opens the circuit when the provider goes away, stops calling it, and closes it when a probe passes", async () => {

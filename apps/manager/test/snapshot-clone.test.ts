@@ -192,7 +192,8 @@ spec:
       const { vm: seen } = await provider.describe({ vmId: vm.status?.id ?? "" });
       provider.close();
       expect(seen?.providerFields["image"]).toBe("template:downloaded");
-      expect((await providerCalls(mock.opsUrl ?? ""))["ImagePrepare"]).toBe(1);
+      // Once each: the stack's path image (checked) and this one (downloaded).
+      expect((await providerCalls(mock.opsUrl ?? ""))["ImagePrepare"]).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

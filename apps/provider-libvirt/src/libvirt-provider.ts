@@ -573,6 +573,11 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
 
     async imagePrepare(request, context) {
       if (request.source) checkImageSource("source", request.source);
+      if (request.source?.source.case === "path") {
+        // A file on the host needs no copy: it is checked, and used where it is.
+        await findImage(ctx, request.source, "source", context.signal);
+        return { image: { source: { case: "path", value: request.source.source.value } } };
+      }
       const prepared = { source: { case: "template" as const, value: request.name } };
       const inFlight = preparing.get(request.name);
       if (inFlight) return { image: prepared, task: inFlight };

@@ -92,6 +92,24 @@ describe("images", () => {
     expect(vm?.resources?.disks[0]).toMatchObject({ name: "root", sizeGib: 2 });
   });
 
+  it("checks a path image where it is: answers with the path, and INVALID_SPEC for a missing one", async () => {
+    const { image: prepared, task } = await test.client.imagePrepare({
+      name: "img-on-host",
+      source: { source: { case: "path", value: image } },
+    });
+    expect(task).toBeUndefined();
+    expect(prepared?.source).toEqual({ case: "path", value: image });
+    expect(existsSync(`${testbed.poolDir}/img-on-host.qcow2`)).toBe(false);
+    const error = await errorOf(
+      test.client.imagePrepare({
+        name: "img-missing",
+        source: { source: { case: "path", value: "/nonexistent/debian-12.qcow2" } },
+      }),
+    );
+    expect([error.reason, error.field]).toEqual([ErrorReason.INVALID_SPEC, "source.path"]);
+    expect(error.rawMessage).toMatch(/is not a disk image on the host/);
+  });
+
   it("downloads an image over HTTP on the host", async () => {
     const { task } = await test.client.imagePrepare({
       name: "from-http",

@@ -299,6 +299,23 @@ describe("images", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("answers ImagePrepare of a path with the path itself, checked and with no task", async () => {
+    const { client } = await serve();
+    const prepared = await client.imagePrepare({
+      name: "on-host",
+      source: { source: { case: "path", value: "/images/debian.qcow2" } },
+    });
+    expect(prepared.task).toBeUndefined();
+    expect(prepared.image?.source).toEqual({ case: "path", value: "/images/debian.qcow2" });
+    const error = await failure(
+      client.imagePrepare({
+        name: "relative",
+        source: { source: { case: "path", value: "debian.qcow2" } },
+      }),
+    );
+    expect([error.reason, error.field]).toEqual([ErrorReason.INVALID_SPEC, "source.path"]);
+  });
+
   it("prepares an image from a file URL after checking its digest, and creates from it", async () => {
     dir = mkdtempSync(join(tmpdir(), "mock-image-"));
     const file = join(dir, "disk.qcow2");

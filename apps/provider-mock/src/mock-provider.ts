@@ -714,6 +714,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
         source: { case: "template", value: request.name },
       };
       const source = resolveImage(request.source, "source");
+      // A path needs no preparing: it is checked (above) and used where it is.
+      if (request.source?.source.case === "path")
+        return { image: { source: { case: "path", value: request.source.source.value } } };
       const inFlight = preparing.get(request.name);
       const existing = store.images.get(request.name) ?? inFlight;
       if (existing) {

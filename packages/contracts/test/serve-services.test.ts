@@ -40,7 +40,12 @@ beforeAll(async () => {
     services: [
       servedService(
         ProviderService,
-        { describe: (request) => ({ exists: request.vmId === "vm-1" }) },
+        {
+          describe: (request) => {
+            if (request.vmId === "vm-boom") throw new Error("the store's file is gone");
+            return { exists: request.vmId === "vm-1" };
+          },
+        },
         [
           (req) => {
             if (req.header.get("authorization") !== "Bearer yes")
@@ -63,6 +68,12 @@ it("serves a service with the standard chain plus its own guards", async () => {
     // The contract's rules still apply before the implementation runs.
     const invalid = await client.describe({ vmId: "" }).catch((e: unknown) => e);
     expect(ProviderError.is(invalid, ErrorReason.INVALID_SPEC)).toBe(true);
+    // An unexpected failure points at this server's log, by its role.
+    const broken = await client.describe({ vmId: "vm-boom" }).catch((e: unknown) => e);
+    expect(ProviderError.is(broken, ErrorReason.INTERNAL)).toBe(true);
+    expect((broken as ProviderError).rawMessage).toMatch(
+      /^internal error; the manager's log has the details under request id \S+$/,
+    );
     // A method the implementation lacks answers UNSUPPORTED (Connect's unimplemented).
     const missing = await client.listVMs({}).catch((e: unknown) => e);
     expect(ProviderError.is(missing, ErrorReason.UNSUPPORTED)).toBe(true);

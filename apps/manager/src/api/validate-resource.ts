@@ -11,7 +11,7 @@ import {
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
-import { durationMs, quantityBytes } from "../manifest/quantities.js";
+import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
 
@@ -38,13 +38,21 @@ function checkDuration(at: string, text: string): void {
   }
 }
 
-function checkQuantity(at: string, text: string): void {
+/** Checks a quantity and its bounds, in bytes; `limit` says the maximum as people write it. */
+function checkQuantity(
+  at: string,
+  text: string,
+  bounds: { min?: number; max: number; limit: string },
+): void {
   if (!text) return;
+  let bytes: number;
   try {
-    quantityBytes(text);
+    bytes = quantityBytes(text);
   } catch (err) {
-    fail(at, (err as Error).message);
+    return fail(at, (err as Error).message);
   }
+  if (bounds.min !== undefined && bytes < bounds.min) fail(at, "must be at least 1Mi");
+  if (bytes > bounds.max) fail(at, `must be at most ${bounds.limit}, the most a provider takes`);
 }
 
 function checkRefName(at: string, ref: { name: string; namespace?: string } | undefined): void {
@@ -159,11 +167,16 @@ function validateClass(c: VMClass, at: (f: string) => string): void {
   if (!spec.memory && !spec.memoryMib) fail(at("spec.memory"), "is required (or memoryMiB)");
   if (spec.memory && spec.memoryMib)
     fail(at("spec.memory_mib"), "give memory or memoryMiB, not both");
-  checkQuantity(at("spec.memory"), spec.memory);
-  if (spec.memory && quantityBytes(spec.memory) < 2 ** 20)
-    fail(at("spec.memory"), "must be at least 1Mi");
+  checkQuantity(at("spec.memory"), spec.memory, {
+    min: 2 ** 20,
+    max: maxMemoryBytes,
+    limit: "16Ti",
+  });
   if (spec.diskDefaults) {
-    checkQuantity(at("spec.disk_defaults.size"), spec.diskDefaults.size);
+    checkQuantity(at("spec.disk_defaults.size"), spec.diskDefaults.size, {
+      max: maxDiskBytes,
+      limit: "64Ti",
+    });
     if (spec.diskDefaults.size && spec.diskDefaults.sizeGib)
       fail(at("spec.disk_defaults.size_gib"), "give size or sizeGiB, not both");
   }
@@ -267,6 +280,8 @@ function validateVm(
     nicNames.add(nic.name);
     checkRefName(at(`spec.networks[${i}].network_ref`), nic.networkRef);
     if (nic.prefix && !nic.ipAddress) fail(at(`spec.networks[${i}].prefix`), "needs ipAddress");
+    if (nic.prefix > 32 && nic.ipAddress && !nic.ipAddress.includes(":"))
+      fail(at(`spec.networks[${i}].prefix`), "must be at most 32 for an IPv4 address");
     if (nic.macAddress && !/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(nic.macAddress))
       fail(
         at(`spec.networks[${i}].mac_address`),

@@ -1,6 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { CloneType as ProviderCloneType, ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { CloneType as ProviderCloneType, ErrorReason } from "@virtrigaud/contracts";
 import {
   CircuitState,
   ClonePhase,
@@ -19,8 +19,11 @@ import { vmFinalizer } from "../api/manager-service.js";
 import { apiVersion } from "../manifest/kinds.js";
 import { isTrue, setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
+import { ownerOf } from "./ownership.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
+import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
+import { ownerLabels } from "./resolve-vm.js";
 import { providerKeyOf } from "./vm-controller.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -32,9 +35,17 @@ export const cloneAnnotation = "virtrigaud.io/clone";
  * on its provider, then creates the target VirtualMachine bound to the new
  * VM. Clone is idempotent by name, so a crash between the two steps clones
  * once; the target's own controller then keeps it as declared.
+ *
+ * The clone carries its source's labels, so the target records the source's
+ * uid as one it may manage (status.adoptedOwnerUid); a VM of the clone's
+ * name that carries any other uid is another manager's, and is left alone.
+ * Every refusal of the provider reaches the clone as a Warning event and a
+ * Ready=False condition; one that would be refused again fails the clone
+ * until its spec changes, others are tried again after a backoff.
  */
 export function createCloneController(ctx: ControllerContext) {
   const { store } = ctx;
+  const refusals = new RefusalMemory();
 
   const write = (ns: string, name: string, status: VMCloneStatus) =>
     store.update<VMClone>(Kind.VM_CLONE, ns, name, (copy) => {
@@ -72,6 +83,32 @@ export function createCloneController(ctx: ControllerContext) {
       condition(false, reason, message);
       ctx.event(Kind.VM_CLONE, vmClone, "Warning", reason, message);
       write(ns, name, status);
+    };
+    /** Shows the provider's refusal, and says when to try again. An outage is thrown. */
+    const refused = (thrown: unknown): ReconcileResult | void => {
+      const refusal = refusals.refuse(key, generation, thrown, now);
+      if (refusal.outage) {
+        condition(false, "ProviderUnavailable", refusal.message);
+        write(ns, name, status);
+        throw refusal.error;
+      }
+      if (refusal.permanent) {
+        const reason = refusal.error.reason;
+        return fail(
+          reason === ErrorReason.UNSUPPORTED
+            ? "Unsupported"
+            : reason === ErrorReason.INVALID_SPEC
+              ? "InvalidSpec"
+              : "CloneFailed",
+          refusal.message,
+        );
+      }
+      status.phase = ClonePhase.PENDING;
+      status.message = refusal.message;
+      condition(false, "CloneFailed", refusal.message);
+      write(ns, name, status);
+      ctx.event(Kind.VM_CLONE, vmClone, "Warning", "CloneFailed", refusal.message);
+      return { requeueAfterMs: refusal.retryAfterMs };
     };
     if (status.phase === ClonePhase.FAILED && status.observedGeneration === generation) return;
     const targetName = spec?.target?.name ?? "";
@@ -159,7 +196,7 @@ export function createCloneController(ctx: ControllerContext) {
       status.taskRef = "";
       if (error) {
         status.vmId = "";
-        return fail("ProviderError", ProviderError.from(error).rawMessage);
+        return refused(error);
       }
     }
 
@@ -168,6 +205,15 @@ export function createCloneController(ctx: ControllerContext) {
         ? CloneType.LINKED_CLONE
         : CloneType.FULL_CLONE;
     if (!status.vmId) {
+      const request = {
+        sourceVmId: sourceVm.status.id,
+        name: providerVmName(ns, targetName),
+        type: type === CloneType.LINKED_CLONE ? ProviderCloneType.LINKED : ProviderCloneType.FULL,
+        snapshotId,
+        powerOn: spec?.options?.powerOn ?? false,
+      };
+      const wait = refusals.ask(key, generation, requestDigest("clone", request), now);
+      if (wait) return { requeueAfterMs: wait };
       status.phase = ClonePhase.CLONING;
       status.startTime = timestampFromMs(now);
       status.actualCloneType = type;
@@ -175,21 +221,9 @@ export function createCloneController(ctx: ControllerContext) {
       write(ns, name, status);
       let response;
       try {
-        response = await conn.call("clone", {
-          sourceVmId: sourceVm.status.id,
-          name: providerVmName(ns, targetName),
-          type: type === CloneType.LINKED_CLONE ? ProviderCloneType.LINKED : ProviderCloneType.FULL,
-          snapshotId,
-          powerOn: spec?.options?.powerOn ?? false,
-        });
+        response = await conn.call("clone", request);
       } catch (err) {
-        const error = ProviderError.from(err);
-        if (error.reason === ErrorReason.UNSUPPORTED || error.reason === ErrorReason.INVALID_SPEC)
-          return fail(
-            error.reason === ErrorReason.UNSUPPORTED ? "Unsupported" : "InvalidSpec",
-            error.rawMessage,
-          );
-        throw error;
+        return refused(err);
       }
       status.vmId = response.vmId;
       ctx.event(
@@ -207,7 +241,28 @@ export function createCloneController(ctx: ControllerContext) {
       }
     }
 
-    // The clone exists at the provider: declare it.
+    // The clone exists at the provider. It carries its source's labels; a VM
+    // of its name with another uid is another manager's, not this clone.
+    let described;
+    try {
+      described = await conn.call("describe", { vmId: status.vmId });
+    } catch (err) {
+      return refused(err);
+    }
+    if (!described.exists || !described.vm) {
+      status.vmId = "";
+      write(ns, name, status);
+      const attempt = refusals.fail(key, generation);
+      return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
+    }
+    const owner = described.vm.labels[ownerLabels.uid] ?? "";
+    if (owner && owner !== sourceVm.metadata?.uid && owner !== sourceVm.status.adoptedOwnerUid) {
+      const message = `${described.vm.name} (${status.vmId}) at ${providerKey} is not a clone of ${sourceVm.metadata?.name}: it belongs to ${ownerOf(owner, undefined)}`;
+      status.vmId = "";
+      return fail("OwnedByAnotherManager", message);
+    }
+
+    // Declare it.
     const source = sourceVm.spec;
     const targetSpec = clone(VirtualMachineSchema, sourceVm).spec;
     if (!targetSpec || !source) return;
@@ -240,6 +295,7 @@ export function createCloneController(ctx: ControllerContext) {
         boundProvider: sourceVm.status.boundProvider,
         providerName: providerVmName(ns, targetName),
         phase: VirtualMachinePhase.PROVISIONING,
+        adoptedOwnerUid: owner,
       },
     });
     store.createOwned(Kind.VIRTUAL_MACHINE, made, [vmFinalizer]);
@@ -255,6 +311,7 @@ export function createCloneController(ctx: ControllerContext) {
       `VirtualMachine ${targetName} is ${status.vmId}`,
     );
     write(ns, name, status);
+    refusals.forget(key);
     return { requeueAfterMs: 0 };
   }
 

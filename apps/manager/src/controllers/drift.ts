@@ -11,7 +11,8 @@ import { ownerLabels } from "./resolve-vm.js";
  * resources other than last observed, or a VM gone (when it was bound before
  * the sweep began). A VM at the provider with the manager's labels whose
  * resource has no id yet is a create whose answer was lost: that resource is
- * reconciled. One with no resource at all is logged as a warning.
+ * reconciled (one that carries another resource's uid is not). One with no
+ * resource at all is logged as a warning.
  */
 export function detectDrift(
   ctx: ControllerContext,
@@ -48,12 +49,14 @@ export function detectDrift(
     const ns = vm.labels[ownerLabels.namespace] ?? "default";
     const name = vm.labels[ownerLabels.name] ?? "";
     const existing = ctx.store.get(Kind.VIRTUAL_MACHINE, ns, name) as VirtualMachine | undefined;
-    if (existing && !existing.status?.id) {
+    if (existing) {
       // A create whose answer was lost: reconciling finds it again by name.
-      ctx.queues.vm.add(`${ns}/${name}`);
+      // (A VM of the same name that carries another uid is another manager's:
+      // the resource says so already, and waking it each sweep would not change that.)
+      if (!existing.status?.id && vm.labels[ownerLabels.uid] === existing.metadata?.uid)
+        ctx.queues.vm.add(`${ns}/${name}`);
       continue;
     }
-    if (existing) continue;
     ctx.logger.warn(
       { provider: providerKey, vm: vm.name, id: vm.id },
       "a VM labelled as the manager's has no VirtualMachine",

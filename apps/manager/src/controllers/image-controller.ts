@@ -2,6 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   ChecksumAlgorithm,
+  ErrorReason,
   ImageFormat as ProviderImageFormat,
   type ImageSourceSchema,
   ProviderError,
@@ -18,20 +19,28 @@ import {
   type VMImage,
   type VMImageStatus,
   VMImageStatusSchema,
+  type ProviderImageStatus,
   ProviderImageStatusSchema,
 } from "@virtrigaud/proto/manager";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
+import { RefusalMemory, requestDigest } from "./refusals.js";
 import { vmsReferring } from "./references.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 type ImageInit = MessageInitShape<typeof ImageSourceSchema>;
 
-/** How a provider uses an image: as it is (a template or a path), or after ImagePrepare downloads it. */
+/**
+ * How a provider uses an image: a template as it is; or after ImagePrepare,
+ * which downloads a URL, or checks that a path is a disk image there (a
+ * provider that does not prepare images uses the path as it is, `orUse`).
+ */
 type Plan =
-  { use: { path: string } | { template: string } } | { prepare: ImageInit } | { none: string };
+  | { use: { template: string } }
+  | { prepare: ImageInit; orUse?: { path: string } }
+  | { none: string };
 
 function formatOf(format: ImageFormat): ProviderImageFormat {
   const table: Partial<Record<ImageFormat, ProviderImageFormat>> = {
@@ -70,7 +79,8 @@ export function planFor(image: VMImage, type: ProviderType): Plan {
   const libvirt = (): Plan | undefined => {
     const l = source?.libvirt;
     if (!l) return undefined;
-    if (l.path) return { use: { path: l.path } };
+    if (l.path)
+      return { prepare: { source: { case: "path", value: l.path } }, orUse: { path: l.path } };
     return download(l.url, l.checksum, l.checksumType, l.format);
   };
   const vsphere = (): Plan | undefined => {
@@ -104,12 +114,17 @@ export function planFor(image: VMImage, type: ProviderType): Plan {
 
 /**
  * The VMImage controller: for every Provider in the image's namespace, works
- * out how that provider uses the image; an image to download is prepared
- * there with ImagePrepare (idempotent by name), once. Status says where the
- * image is available, per provider, and how many VMs use it.
+ * out how that provider uses the image; an image to download, or a path on
+ * the provider's host, is prepared there with ImagePrepare (idempotent by
+ * name), once per generation of the spec: the provider downloads it, or
+ * checks that the path is a disk image. Status says where the image is
+ * available, per provider, and how many VMs use it. A refusal is a Warning
+ * event and the provider's message in status; it is tried again after a
+ * backoff (a long one when the same request would be refused again).
  */
 export function createImageController(ctx: ControllerContext) {
   const { store } = ctx;
+  const refusals = new RefusalMemory();
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
@@ -117,16 +132,42 @@ export function createImageController(ctx: ControllerContext) {
     const meta = image?.metadata;
     if (!image || !meta || meta.deletionTimestamp) return;
     const now = ctx.now();
+    const generation = meta.generation;
     const status: VMImageStatus = image.status
       ? clone(VMImageStatusSchema, image.status)
       : create(VMImageStatusSchema);
+    // A new spec is prepared again everywhere.
+    const recheck = status.observedGeneration !== generation;
     const providers = store.list(Kind.PROVIDER, ns) as ProviderResource[];
     const keys = new Set(providers.map((p) => `${ns}/${p.metadata?.name}`));
     for (const k of Object.keys(status.providerStatus))
       if (!keys.has(k)) delete status.providerStatus[k];
     let preparing = false;
     let failed = "";
+    let retryAfterMs: number | undefined;
     const waits: Array<Promise<void>> = [];
+    const usable = (entry: ProviderImageStatus, use: { path?: string; template?: string }) => {
+      entry.available = true;
+      entry.id = use.template ?? "";
+      entry.path = use.path ?? "";
+      entry.message = "";
+    };
+    /** Records a refusal of ImagePrepare on one provider. */
+    const refused = (entry: ProviderImageStatus, providerKey: string, thrown: unknown) => {
+      const refusal = refusals.refuse(`${key}@${providerKey}`, generation, thrown, now);
+      entry.available = false;
+      entry.message = refusal.message;
+      failed ||= `${providerKey}: ${refusal.message}`;
+      retryAfterMs = Math.min(retryAfterMs ?? Infinity, refusal.retryAfterMs);
+      if (!refusal.outage)
+        ctx.event(
+          Kind.VM_IMAGE,
+          image,
+          "Warning",
+          "PrepareFailed",
+          `${providerKey}: ${refusal.message}`,
+        );
+    };
     for (const p of providers) {
       const providerKey = `${ns}/${p.metadata?.name}`;
       const entry = status.providerStatus[providerKey] ?? create(ProviderImageStatusSchema);
@@ -138,14 +179,15 @@ export function createImageController(ctx: ControllerContext) {
         continue;
       }
       if ("use" in plan) {
-        entry.available = true;
-        entry.id = "template" in plan.use ? plan.use.template : "";
-        entry.path = "path" in plan.use ? plan.use.path : "";
-        entry.message = "";
+        usable(entry, plan.use);
         continue;
       }
-      if (entry.available && !image.spec?.prepare?.force) continue;
       const conn = ctx.connections.get(providerKey);
+      if (plan.orUse && conn?.capabilities && !conn.capabilities.imagePrepare) {
+        usable(entry, plan.orUse);
+        continue;
+      }
+      if (entry.available && !image.spec?.prepare?.force && !recheck) continue;
       if (!conn || conn.circuit !== CircuitState.CLOSED) {
         entry.message = "the provider is unavailable";
         continue;
@@ -161,53 +203,58 @@ export function createImageController(ctx: ControllerContext) {
         const { error } = outcome;
         entry.taskRef = "";
         if (error) {
-          entry.message = ProviderError.from(error).rawMessage;
-          failed = entry.message;
-          ctx.event(
-            Kind.VM_IMAGE,
-            image,
-            "Warning",
-            "PrepareFailed",
-            `${providerKey}: ${entry.message}`,
-          );
+          refused(entry, providerKey, error);
           continue;
         }
         entry.available = true;
         entry.lastUpdated = timestampFromMs(now);
         entry.message = "";
+        refusals.forget(`${key}@${providerKey}`);
         ctx.event(
           Kind.VM_IMAGE,
           image,
           "Normal",
           "Prepared",
-          `available on ${providerKey} as ${entry.id}`,
+          `available on ${providerKey} as ${entry.id || entry.path}`,
         );
         continue;
       }
-      if (failed && entry.message) continue;
+      const request = { name: providerVmName(ns, name), source: plan.prepare };
+      const wait = refusals.ask(
+        `${key}@${providerKey}`,
+        generation,
+        requestDigest("imagePrepare", request),
+        now,
+      );
+      if (wait) {
+        retryAfterMs = Math.min(retryAfterMs ?? Infinity, wait);
+        failed ||= `${providerKey}: ${entry.message}`;
+        continue;
+      }
       waits.push(
         (async () => {
           try {
-            const response = await conn.call("imagePrepare", {
-              name: providerVmName(ns, name),
-              source: plan.prepare,
-            });
+            const response = await conn.call("imagePrepare", request);
             const prepared = response.image?.source;
             entry.id = prepared?.case === "template" ? prepared.value : "";
             entry.path = prepared?.case === "path" ? prepared.value : "";
-            ctx.event(Kind.VM_IMAGE, image, "Normal", "Preparing", `preparing on ${providerKey}`);
             if (response.task) {
+              ctx.event(Kind.VM_IMAGE, image, "Normal", "Preparing", `preparing on ${providerKey}`);
+              entry.available = false;
               entry.taskRef = response.task.id;
               preparing = true;
               follow(conn, key, response.task.id);
             } else {
               entry.available = true;
               entry.lastUpdated = timestampFromMs(now);
+              refusals.forget(`${key}@${providerKey}`);
             }
             entry.message = "";
           } catch (err) {
-            entry.message = ProviderError.from(err).rawMessage;
-            failed = entry.message;
+            // A provider that prepares no paths uses them as they are.
+            if (plan.orUse && ProviderError.is(err, ErrorReason.UNSUPPORTED))
+              usable(entry, plan.orUse);
+            else refused(entry, providerKey, err);
           }
         })(),
       );
@@ -226,22 +273,28 @@ export function createImageController(ctx: ControllerContext) {
           : ImagePhase.PENDING;
     status.message = failed;
     status.usedByVms = vmsReferring(store, Kind.VM_IMAGE, ns, name).length;
-    status.observedGeneration = meta.generation;
+    status.observedGeneration = generation;
     setCondition(
       status.conditions,
       {
         type: "Ready",
         status: status.ready,
-        reason: status.ready ? "Available" : ImagePhase[status.phase],
+        reason: status.ready
+          ? "Available"
+          : preparing
+            ? "Preparing"
+            : failed
+              ? "PrepareFailed"
+              : "Pending",
         message: failed,
       },
-      meta.generation,
+      generation,
       now,
     );
     store.update<VMImage>(Kind.VM_IMAGE, ns, name, (copy) => {
       copy.status = status;
     });
-    if (failed && !preparing) throw new Error(failed);
+    return retryAfterMs === undefined ? undefined : { requeueAfterMs: retryAfterMs };
   }
 
   const follow = (conn: ProviderConnection, key: string, taskId: string) =>

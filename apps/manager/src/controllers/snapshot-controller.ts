@@ -1,6 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { ErrorReason } from "@virtrigaud/contracts";
 import {
   CircuitState,
   Kind,
@@ -16,6 +16,7 @@ import { msOf } from "../store/resource-store.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
+import { RefusalMemory, requestDigest } from "./refusals.js";
 import { providerKeyOf } from "./vm-controller.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -26,9 +27,16 @@ import type { ReconcileResult } from "./work-queue.js";
  * snapshot older than maxAge expires, and of the snapshots of one VM that
  * carry a maxCount only the newest maxCount are kept (pinned ones are kept
  * unless preservePinned is false).
+ *
+ * Every refusal of the provider reaches the snapshot as a Warning event and
+ * a Ready=False condition with the provider's message. A snapshot the
+ * provider will not take (INVALID_SPEC, UNSUPPORTED, ...) is Failed until its
+ * spec changes; other refusals, and refused deletes, are tried again after a
+ * backoff.
  */
 export function createSnapshotController(ctx: ControllerContext) {
   const { store } = ctx;
+  const refusals = new RefusalMemory();
 
   const write = (ns: string, name: string, status: VMSnapshotStatus) =>
     store.update<VMSnapshot>(Kind.VM_SNAPSHOT, ns, name, (copy) => {
@@ -73,6 +81,34 @@ export function createSnapshotController(ctx: ControllerContext) {
         generation,
         now,
       );
+    /**
+     * Shows the provider's refusal to take (`Create`) or delete the
+     * snapshot, and says when to try again. An outage is thrown: the queue
+     * backs off.
+     */
+    const refused = (verb: "Create" | "Delete", thrown: unknown): ReconcileResult | void => {
+      const refusal = refusals.refuse(key, generation, thrown, now);
+      status.message = refusal.message;
+      if (refusal.outage) {
+        ready(false, "ProviderUnavailable", refusal.message);
+        write(ns, name, status);
+        throw refusal.error;
+      }
+      let reason = `${verb}Failed`;
+      if (verb === "Create") {
+        status.snapshotId = "";
+        status.phase = refusal.permanent ? SnapshotPhase.FAILED : SnapshotPhase.PENDING;
+        // Failed stays until the spec changes.
+        if (refusal.permanent) status.observedGeneration = generation;
+        if (refusal.error.reason === ErrorReason.UNSUPPORTED) reason = "Unsupported";
+        if (refusal.error.reason === ErrorReason.INVALID_SPEC) reason = "InvalidSpec";
+      }
+      ready(false, reason, refusal.message);
+      write(ns, name, status);
+      ctx.event(Kind.VM_SNAPSHOT, snap, "Warning", `${verb}Failed`, refusal.message);
+      if (verb === "Create" && refusal.permanent) return;
+      return { requeueAfterMs: refusal.retryAfterMs };
+    };
 
     if (meta.deletionTimestamp) {
       if (!meta.finalizers.includes(snapshotFinalizer)) return;
@@ -86,16 +122,18 @@ export function createSnapshotController(ctx: ControllerContext) {
         if (status.taskRef) {
           const done = taskDone(conn, key, status);
           if (!done) return;
-          if (done.error) {
-            write(ns, name, status);
-            throw done.error;
-          }
+          if (done.error) return refused("Delete", done.error);
         } else {
+          const request = { vmId, snapshotId: status.snapshotId };
+          const wait = refusals.ask(key, generation, requestDigest("snapshotDelete", request), now);
+          if (wait) return { requeueAfterMs: wait };
           status.phase = SnapshotPhase.DELETING;
-          const response = await conn.call("snapshotDelete", {
-            vmId,
-            snapshotId: status.snapshotId,
-          });
+          let response;
+          try {
+            response = await conn.call("snapshotDelete", request);
+          } catch (err) {
+            return refused("Delete", err);
+          }
           ctx.event(
             Kind.VM_SNAPSHOT,
             snap,
@@ -112,6 +150,7 @@ export function createSnapshotController(ctx: ControllerContext) {
         }
       }
       ctx.event(Kind.VM_SNAPSHOT, snap, "Normal", "Deleted", `snapshot of ${vmName} deleted`);
+      refusals.forget(key);
       store.update<VMSnapshot>(Kind.VM_SNAPSHOT, ns, name, (copy) => {
         if (copy.metadata)
           copy.metadata.finalizers = copy.metadata.finalizers.filter(
@@ -157,48 +196,29 @@ export function createSnapshotController(ctx: ControllerContext) {
     if (status.taskRef) {
       const done = taskDone(conn, key, status);
       if (!done) return;
-      if (done.error) {
-        status.phase = SnapshotPhase.FAILED;
-        status.snapshotId = "";
-        status.message = ProviderError.from(done.error).rawMessage;
-        ready(false, "ProviderError", status.message);
-        ctx.event(Kind.VM_SNAPSHOT, snap, "Warning", "CreateFailed", status.message);
-        write(ns, name, status);
-        throw done.error;
-      }
+      if (done.error) return refused("Create", done.error);
     }
 
     if (!status.snapshotId) {
       const config = snap.spec?.snapshotConfig;
+      const request = {
+        vmId,
+        name: config?.name || name,
+        description: config?.description ?? "",
+        includeMemory: config?.includeMemory ?? false,
+        quiesce: config?.quiesce ?? false,
+      };
+      const wait = refusals.ask(key, generation, requestDigest("snapshotCreate", request), now);
+      if (wait) return { requeueAfterMs: wait };
       status.phase = SnapshotPhase.CREATING;
       status.vmId = vmId;
       ready(false, "Creating");
       write(ns, name, status);
       let response;
       try {
-        response = await conn.call("snapshotCreate", {
-          vmId,
-          name: config?.name || name,
-          description: config?.description ?? "",
-          includeMemory: config?.includeMemory ?? false,
-          quiesce: config?.quiesce ?? false,
-        });
+        response = await conn.call("snapshotCreate", request);
       } catch (err) {
-        const error = ProviderError.from(err);
-        if (error.reason === ErrorReason.UNSUPPORTED || error.reason === ErrorReason.INVALID_SPEC) {
-          status.phase = SnapshotPhase.FAILED;
-          status.message = error.rawMessage;
-          status.observedGeneration = generation;
-          ready(
-            false,
-            error.reason === ErrorReason.UNSUPPORTED ? "Unsupported" : "InvalidSpec",
-            error.rawMessage,
-          );
-          ctx.event(Kind.VM_SNAPSHOT, snap, "Warning", "CreateFailed", error.rawMessage);
-          write(ns, name, status);
-          return;
-        }
-        throw error;
+        return refused("Create", err);
       }
       status.snapshotId = response.snapshotId;
       status.creationTime = timestampFromMs(now);
@@ -231,6 +251,7 @@ export function createSnapshotController(ctx: ControllerContext) {
     ready(true, "Created");
     status.message = "";
     status.observedGeneration = generation;
+    refusals.forget(key);
 
     // Retention by age.
     const policy = snap.spec?.retentionPolicy;

@@ -3,7 +3,6 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   PowerOperation,
   PowerState as ProviderPowerState,
-  ProviderError,
   type VirtualMachine as ProviderVm,
 } from "@virtrigaud/contracts";
 import {
@@ -28,11 +27,16 @@ import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js"
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { refNamespace } from "./references.js";
-import { desiredCompute, ownerLabels, resolveCreate } from "./resolve-vm.js";
+import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
+import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
+import { desiredCompute, resolveCreate } from "./resolve-vm.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** Annotation: delete the VirtualMachine without waiting for its provider. */
 export const forceDeleteAnnotation = "virtrigaud.io/force-delete";
+
+/** How often a VirtualMachine kept off another's VM looks again (an annotation or a spec change looks at once). */
+export const foreignRecheckMs = 10 * 60_000;
 
 /** The provider VM's power state, in manifest terms. */
 export function observedPower(state: ProviderPowerState): PowerState {
@@ -90,9 +94,17 @@ const taskVerbs: Record<string, string> = {
  * reconfigures CPU, memory and disks, corrects power drift (OffGraceful is
  * asked once per generation), and deletes the VM before letting the
  * resource go.
+ *
+ * A VM at the provider that carries another resource's uid (another
+ * manager's, most likely) is never adopted, changed or deleted, unless the
+ * resource's annotation virtrigaud.io/adopt-owner-uid names that uid.
+ * Every refusal of the provider reaches the resource as a Warning event and
+ * a Ready=False condition with the provider's message; one that would be
+ * refused again waits for a spec change or a long backoff.
  */
 export function createVmController(ctx: ControllerContext) {
   const { store } = ctx;
+  const refusals = new RefusalMemory();
 
   const write = (ns: string, name: string, status: VirtualMachineStatus) =>
     store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
@@ -127,6 +139,38 @@ export function createVmController(ctx: ControllerContext) {
         generation,
         now,
       );
+    /**
+     * Shows the provider's refusal of `verb` on the resource (a Warning event
+     * `<verb>Failed`, Ready=False with the provider's message and field),
+     * and says when to try again. An outage is thrown: the queue backs off.
+     */
+    const refused = (verb: string, thrown: unknown): ReconcileResult => {
+      const refusal = refusals.refuse(key, generation, thrown, now);
+      if (refusal.outage) {
+        ready(false, "ProviderUnavailable", refusal.message);
+        write(ns, name, status);
+        throw refusal.error;
+      }
+      if (!status.id)
+        status.phase = refusal.permanent ? VirtualMachinePhase.FAILED : VirtualMachinePhase.PENDING;
+      else
+        status.phase =
+          status.powerState === PowerState.ON
+            ? VirtualMachinePhase.RUNNING
+            : VirtualMachinePhase.STOPPED;
+      ready(false, `${verb}Failed`, refusal.message);
+      status.message = refusal.message;
+      write(ns, name, status);
+      ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", `${verb}Failed`, refusal.message);
+      ctx.logger.debug({ key, verb, err: refusal.error }, "the provider refused");
+      return { requeueAfterMs: refusal.retryAfterMs };
+    };
+    /**
+     * How long the request must still wait: non-zero while a refusal of the
+     * very same request holds (whatever woke the resource meanwhile).
+     */
+    const held = (method: string, request: unknown): number =>
+      refusals.ask(key, generation, requestDigest(method, request), now);
 
     if (meta.deletionTimestamp) return reconcileDelete(vm, status, conn, key);
 
@@ -163,12 +207,12 @@ export function createVmController(ctx: ControllerContext) {
       status.lastTaskRef = "";
       status.lastTaskOperation = "";
       if (error) {
-        const verb = taskVerbs[operation] ?? "Task";
-        ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", `${verb}Failed`, error.message);
-        ready(false, `${verb}Failed`, ProviderError.from(error).rawMessage);
-        status.message = ProviderError.from(error).rawMessage;
-        write(ns, name, status);
-        throw error; // Retried with backoff.
+        // What the failed task was to do is asked again after the backoff.
+        if (operation === "create") status.id = ""; // Create by name finds what it left, if anything.
+        if (operation === "reconfigure") status.requestedResources = undefined;
+        if (operation === "revert") status.revertedGeneration = 0n;
+        if (operation === "power") status.gracefulShutdownGeneration = 0n;
+        return refused(taskVerbs[operation] ?? "Task", error);
       }
     }
 
@@ -180,6 +224,10 @@ export function createVmController(ctx: ControllerContext) {
         write(ns, name, status);
         return; // Woken when the class, image or network changes.
       }
+      const desired = vm.spec?.powerState || PowerState.ON;
+      const request = { ...resolved.request, powerOn: desired === PowerState.ON };
+      const wait = held("create", request);
+      if (wait) return { requeueAfterMs: wait };
       // Intent first: if the manager dies during Create, the next run knows
       // which provider may hold the VM, and Create (idempotent by name) finds it.
       status.boundProvider = {
@@ -192,11 +240,12 @@ export function createVmController(ctx: ControllerContext) {
       status.phase = VirtualMachinePhase.PROVISIONING;
       ready(false, "Creating", `creating ${status.providerName} on ${providerKey}`);
       write(ns, name, status);
-      const desired = vm.spec?.powerState || PowerState.ON;
-      const response = await conn.call("create", {
-        ...resolved.request,
-        powerOn: desired === PowerState.ON,
-      });
+      let response;
+      try {
+        response = await conn.call("create", request);
+      } catch (err) {
+        return refused("Create", err);
+      }
       status.id = response.vmId;
       ctx.event(
         Kind.VIRTUAL_MACHINE,
@@ -214,7 +263,12 @@ export function createVmController(ctx: ControllerContext) {
       }
     }
 
-    const described = await conn.call("describe", { vmId: status.id });
+    let described;
+    try {
+      described = await conn.call("describe", { vmId: status.id });
+    } catch (err) {
+      return refused("Describe", err);
+    }
     if (!described.exists || !described.vm) {
       ctx.event(
         Kind.VIRTUAL_MACHINE,
@@ -227,13 +281,45 @@ export function createVmController(ctx: ControllerContext) {
       status.phase = VirtualMachinePhase.PENDING;
       ready(false, "VMMissing", "the VM is gone from its provider");
       write(ns, name, status);
-      return { requeueAfterMs: 0 };
+      // At once the first time; a VM that vanishes again and again (a Create
+      // that does not stick) backs off.
+      const attempt = refusals.fail(key, generation);
+      return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
     }
     const observed = described.vm;
+    const ownership = judgeOwnership(vm, observed.labels);
+    if (ownership.verdict === "foreign") {
+      // Another resource's VM, most likely another manager's: hands off.
+      const claimant = resourceOfUid(ownership.ownerUid);
+      const reason = claimant ? "NameConflict" : "OwnedByAnotherManager";
+      const message = foreignMessage(
+        observed.name,
+        observed.id,
+        providerKey,
+        ownership.ownerUid,
+        claimant,
+      );
+      status.id = "";
+      status.phase = VirtualMachinePhase.FAILED;
+      status.message = message;
+      ready(false, reason, message);
+      write(ns, name, status);
+      ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", reason, message);
+      return { requeueAfterMs: foreignRecheckMs };
+    }
+    if (ownership.verdict === "adopt") {
+      status.adoptedOwnerUid = ownership.ownerUid;
+      ctx.event(
+        Kind.VIRTUAL_MACHINE,
+        vm,
+        "Normal",
+        "Adopted",
+        `took over ${observed.name} (${observed.id}) on ${providerKey} from the VirtualMachine of uid ${ownership.ownerUid}, as ${adoptOwnerAnnotation} asks`,
+      );
+    }
     // Another VirtualMachine bound to this very VM (not one copied from it,
     // as a clone's labels are) means two resources claim it.
-    const owner = observed.labels[ownerLabels.uid];
-    if (owner !== meta.uid) {
+    if (ownership.verdict === "unlabelled") {
       const other = findClaimant(meta.uid, observed.id, providerKey);
       if (other) {
         status.id = "";
@@ -293,10 +379,15 @@ export function createVmController(ctx: ControllerContext) {
         write(ns, name, status);
         return;
       }
-      const response = await conn.call("snapshotRevert", {
-        vmId: status.id,
-        snapshotId: snapshot.status.snapshotId,
-      });
+      const request = { vmId: status.id, snapshotId: snapshot.status.snapshotId };
+      const wait = held("snapshotRevert", request);
+      if (wait) return { requeueAfterMs: wait };
+      let response;
+      try {
+        response = await conn.call("snapshotRevert", request);
+      } catch (err) {
+        return refused("Revert", err);
+      }
       status.revertedTo = revert;
       status.revertedGeneration = generation;
       ctx.event(
@@ -344,13 +435,21 @@ export function createVmController(ctx: ControllerContext) {
         asked.memoryMib === want.memoryMib &&
         grows.every((g) => asked.disks.some((d) => d.name === g.name && d.sizeGib === g.sizeGib));
       if (differs && !sameAsAsked) {
-        status.phase = VirtualMachinePhase.RECONFIGURING;
-        const response = await conn.call("reconfigure", {
+        const request = {
           vmId: status.id,
           ...(have?.cpu !== want.cpu ? { cpu: want.cpu } : {}),
           ...(have?.memoryMib !== want.memoryMib ? { memoryMib: want.memoryMib } : {}),
           disks: grows,
-        });
+        };
+        const wait = held("reconfigure", request);
+        if (wait) return { requeueAfterMs: wait };
+        status.phase = VirtualMachinePhase.RECONFIGURING;
+        let response;
+        try {
+          response = await conn.call("reconfigure", request);
+        } catch (err) {
+          return refused("Reconfigure", err);
+        }
         status.requestedResources = {
           $typeName: "virtrigaud.manager.v1.RequestedResources",
           cpu: want.cpu,
@@ -418,19 +517,26 @@ export function createVmController(ctx: ControllerContext) {
       desired === PowerState.OFF_GRACEFUL &&
       power === PowerState.ON &&
       status.gracefulShutdownGeneration !== generation
-    ) {
+    )
       operation = PowerOperation.SHUTDOWN;
-      status.gracefulShutdownGeneration = generation;
-    }
     if (operation !== undefined) {
       const timeout = vm.spec?.lifecycle?.gracefulShutdownTimeout;
-      const response = await conn.call("power", {
+      const request = {
         vmId: status.id,
         operation,
         ...(operation === PowerOperation.SHUTDOWN
           ? { gracefulTimeoutSeconds: Math.ceil((timeout ? durationMs(timeout) : 60_000) / 1000) }
           : {}),
-      });
+      };
+      const wait = held("power", request);
+      if (wait) return { requeueAfterMs: wait };
+      let response;
+      try {
+        response = await conn.call("power", request);
+      } catch (err) {
+        return refused("Power", err);
+      }
+      if (operation === PowerOperation.SHUTDOWN) status.gracefulShutdownGeneration = generation;
       const reason = {
         [PowerOperation.ON]: "PowerOn",
         [PowerOperation.OFF]: "PowerOff",
@@ -459,6 +565,7 @@ export function createVmController(ctx: ControllerContext) {
     );
     status.observedGeneration = generation;
     write(ns, name, status);
+    refusals.forget(key);
     return;
 
     function afterAction(taskId: string | undefined, op: string): ReconcileResult | void {
@@ -472,6 +579,14 @@ export function createVmController(ctx: ControllerContext) {
       write(ns, name, status);
       return { requeueAfterMs: 0 };
     }
+  }
+
+  /** The VirtualMachine ("namespace/name") of a uid, if this manager has it. */
+  function resourceOfUid(uid: string): string | undefined {
+    for (const m of store.list(Kind.VIRTUAL_MACHINE)) {
+      if (m.metadata?.uid === uid) return `${m.metadata.namespace}/${m.metadata.name}`;
+    }
+    return undefined;
   }
 
   /** Another live VirtualMachine bound to the same provider VM, if any. */
@@ -496,22 +611,51 @@ export function createVmController(ctx: ControllerContext) {
     const ns = meta.namespace || "default";
     const name = meta.name;
     const now = ctx.now();
-    const removeFinalizer = (reason: string, message: string) => {
-      ctx.event(Kind.VIRTUAL_MACHINE, vm, "Normal", reason, message);
+    const providerKey = providerKeyOf(vm);
+    const removeFinalizer = (type: "Normal" | "Warning", reason: string, message: string) => {
+      ctx.event(Kind.VIRTUAL_MACHINE, vm, type, reason, message);
+      refusals.forget(key);
       store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
         if (copy.metadata)
           copy.metadata.finalizers = copy.metadata.finalizers.filter((f) => f !== vmFinalizer);
       });
     };
+    const ready = (reason: string, message: string) =>
+      setCondition(
+        status.conditions,
+        { type: "Ready", status: false, reason, message },
+        meta.generation,
+        now,
+      );
+    /** Shows a refusal of the delete, and says when to try again. */
+    const refused = (thrown: unknown): ReconcileResult => {
+      const refusal = refusals.refuse(key, meta.generation, thrown, now);
+      if (refusal.outage) {
+        ready("DeleteBlocked", refusal.message);
+        write(ns, name, status);
+        throw refusal.error;
+      }
+      ready("DeleteFailed", refusal.message);
+      status.message = refusal.message;
+      write(ns, name, status);
+      ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", "DeleteFailed", refusal.message);
+      return { requeueAfterMs: refusal.retryAfterMs };
+    };
+    /** Leaves a VM that carries another resource's uid where it is, and lets the resource go. */
+    const leave = (vmName: string, vmId: string, ownerUid: string) =>
+      removeFinalizer(
+        "Warning",
+        "OwnedByAnotherManager",
+        `left ${vmName} (${vmId}) at ${providerKey} as it is: it belongs to ${ownerOf(ownerUid, resourceOfUid(ownerUid))}`,
+      );
     if (!meta.finalizers.includes(vmFinalizer)) return;
     const force = meta.annotations[forceDeleteAnnotation] === "true";
     const reachable = conn && conn.circuit === CircuitState.CLOSED;
     if (force) {
-      if (reachable && status.id) {
-        // Best effort: one Delete, not waited for.
-        conn.call("delete", { vmId: status.id }).catch(() => {});
-      }
+      // Best effort: one Delete, not waited for, and never of another's VM.
+      if (reachable && status.id) void deleteIfOwn(conn, vm, status.id);
       removeFinalizer(
+        "Normal",
         "ForceDeleted",
         `removed without waiting for the provider${status.id ? `; ${status.id} may remain there` : ""}`,
       );
@@ -528,20 +672,13 @@ export function createVmController(ctx: ControllerContext) {
       );
     }
     if (!status.id && !status.boundProvider?.name) {
-      removeFinalizer("Deleted", "the VM was never created");
+      removeFinalizer("Normal", "Deleted", "the VM was never created");
       return;
     }
     if (!reachable) {
-      setCondition(
-        status.conditions,
-        {
-          type: "Ready",
-          status: false,
-          reason: "DeleteBlocked",
-          message: `provider ${providerKeyOf(vm)} is unavailable; the VM goes once it is back, or annotate ${forceDeleteAnnotation}=true`,
-        },
-        meta.generation,
-        now,
+      ready(
+        "DeleteBlocked",
+        `provider ${providerKey} is unavailable; the VM goes once it is back, or annotate ${forceDeleteAnnotation}=true`,
       );
       write(ns, name, status);
       return;
@@ -557,35 +694,60 @@ export function createVmController(ctx: ControllerContext) {
       const { error } = outcome;
       status.lastTaskRef = "";
       status.lastTaskOperation = "";
-      if (error) {
-        ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", "DeleteFailed", error.message);
-        write(ns, name, status);
-        throw error;
+      if (error) return refused(error);
+    }
+    try {
+      let id = status.id;
+      if (!id) {
+        // Created, perhaps, just before a crash: find it by name.
+        const page = await conn.call("listVMs", { namePrefix: status.providerName, pageSize: 10 });
+        id = page.vms.find((v) => v.name === status.providerName)?.id ?? "";
       }
-    }
-    let id = status.id;
-    if (!id) {
-      // Created, perhaps, just before a crash: find it by name.
-      const page = await conn.call("listVMs", { namePrefix: status.providerName, pageSize: 10 });
-      id = page.vms.find((v) => v.name === status.providerName)?.id ?? "";
-    }
-    if (id) {
-      const described = await conn.call("describe", { vmId: id });
-      if (described.exists) {
-        const response = await conn.call("delete", { vmId: id });
-        status.id = id;
-        if (response.task) {
-          status.lastTaskRef = response.task.id;
-          status.lastTaskOperation = "delete";
+      if (id) {
+        const described = await conn.call("describe", { vmId: id });
+        if (described.exists) {
+          const ownership = judgeOwnership(vm, described.vm?.labels ?? {});
+          if (ownership.verdict === "foreign") {
+            leave(described.vm?.name ?? status.providerName, id, ownership.ownerUid);
+            return;
+          }
+          const response = await conn.call("delete", { vmId: id });
+          status.id = id;
+          if (response.task) {
+            status.lastTaskRef = response.task.id;
+            status.lastTaskOperation = "delete";
+            write(ns, name, status);
+            follow(conn, key, response.task.id);
+            return;
+          }
           write(ns, name, status);
-          follow(conn, key, response.task.id);
-          return;
+          return { requeueAfterMs: 0 };
         }
-        write(ns, name, status);
-        return { requeueAfterMs: 0 };
       }
+    } catch (err) {
+      return refused(err);
     }
-    removeFinalizer("Deleted", `${status.providerName || name} is gone from ${providerKeyOf(vm)}`);
+    removeFinalizer(
+      "Normal",
+      "Deleted",
+      `${status.providerName || name} is gone from ${providerKey}`,
+    );
+  }
+
+  /** Deletes a VM, unless it carries another resource's uid; errors are dropped (best effort). */
+  async function deleteIfOwn(
+    conn: ProviderConnection,
+    vm: VirtualMachine,
+    vmId: string,
+  ): Promise<void> {
+    try {
+      const described = await conn.call("describe", { vmId });
+      if (!described.exists || judgeOwnership(vm, described.vm?.labels ?? {}).verdict === "foreign")
+        return;
+      await conn.call("delete", { vmId });
+    } catch {
+      // The resource is gone already; the VM may remain, as the event says.
+    }
   }
 
   return { reconcile };

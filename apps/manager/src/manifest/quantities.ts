@@ -21,6 +21,9 @@ const decimal: Record<string, number> = {
 /**
  * Bytes in a Kubernetes quantity: "4Gi", "512Mi", "2G", "1.5Gi", "1073741824".
  *
+ * Very large quantities come out inexact, or Infinity: check them against
+ * a maximum (`maxMemoryBytes`, `maxDiskBytes`) before use.
+ *
  * @throws RangeError when the text is not a quantity.
  */
 export function quantityBytes(text: string): number {
@@ -30,6 +33,12 @@ export function quantityBytes(text: string): number {
   const [, number = "", suffix = ""] = match;
   return Number(number) * (binary[suffix] ?? decimal[suffix] ?? 1);
 }
+
+/** The largest memory a VM can declare: the provider contract's maximum (MachineClass.memory_mib, 16 TiB). */
+export const maxMemoryBytes = 16 * 2 ** 40;
+
+/** The largest disk a VM can declare: the provider contract's maximum (DiskSpec.size_gib, 64 TiB). */
+export const maxDiskBytes = 64 * 2 ** 40;
 
 /**
  * A quantity in whole MiB, rounded up.

@@ -12,7 +12,7 @@ import {
   type VMClass,
   WatchEventType,
 } from "@virtrigaud/proto/manager";
-import { type Change, openResourceStore } from "./resource-store.js";
+import { type Change, StoreInUseError, openResourceStore, storeError } from "./resource-store.js";
 import { parseLabelSelector } from "./label-selector.js";
 
 const dirs: string[] = [];
@@ -114,6 +114,34 @@ describe("ResourceStore", () => {
     ]);
     expect(store.apply(Kind.VM_CLASS, vmClass("c", 1)).message.metadata?.resourceVersion).toBe("4");
     store.close();
+  });
+
+  it("is locked while open: a second open of its directory is refused until the first closes", () => {
+    const dir = tempDir();
+    const store = openResourceStore(dir);
+    expect(() => openResourceStore(dir)).toThrow(StoreInUseError);
+    store.apply(Kind.VM_CLASS, vmClass("a", 1));
+    store.close();
+    const again = openResourceStore(dir);
+    expect(again.count(Kind.VM_CLASS)).toBe(1);
+    again.close();
+  });
+
+  it("types the failures of its disk, naming the store", () => {
+    const sqlite = (code: string) => Object.assign(new Error(code), { code });
+    expect(storeError(sqlite("SQLITE_FULL"), "/d")).toMatchObject({
+      reason: ErrorReason.RESOURCE_EXHAUSTED,
+      rawMessage: "the manager's store at /d is full: free space on its disk; nothing was stored",
+    });
+    expect(storeError(sqlite("SQLITE_READONLY"), "/d")).toMatchObject({
+      reason: ErrorReason.UNAVAILABLE,
+      rawMessage: "the manager's store at /d is read-only; nothing was stored",
+    });
+    expect(storeError(sqlite("SQLITE_IOERR_WRITE"), "/d")).toMatchObject({
+      reason: ErrorReason.UNAVAILABLE,
+    });
+    const other = sqlite("SQLITE_CONSTRAINT");
+    expect(storeError(other, "/d")).toBe(other);
   });
 
   it("reports changes too old to replay as expired", () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { type DescMessage, clone, create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { ProviderError } from "@virtrigaud/contracts";
@@ -57,6 +57,73 @@ export interface EventFilter {
 
 type Meta = NonNullable<AnyResource["metadata"]>;
 
+/** Thrown when another process holds the store: one store directory serves one manager at a time. */
+export class StoreInUseError extends Error {
+  override name = "StoreInUseError";
+  /** The process that holds it, when its pid file names a live one. */
+  readonly pid: number | undefined;
+
+  constructor(dataDir: string, pid?: number) {
+    super(
+      `${dataDir} is in use by another virtrigaud-manager${pid ? ` (pid ${pid})` : ""}: one store directory serves one manager at a time`,
+    );
+    this.pid = pid;
+  }
+}
+
+/** How long opening the store waits for another process's lock to go (a predecessor still exiting). */
+const lockWaitMs = 2000;
+
+/** The file, beside the store's, that names the process holding it. */
+function pidFileOf(file: string): string {
+  return join(dirname(file), "manager.pid");
+}
+
+/** The pid in a pid file, when that process is alive. */
+function livePid(pidFile: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
+  }
+}
+
+/**
+ * The typed error for a failure of the store's file: a full disk is
+ * RESOURCE_EXHAUSTED, an I/O error or a read-only file UNAVAILABLE, each
+ * naming the store's directory, so a client never sees a generic INTERNAL
+ * for them. Anything else is returned as it is.
+ */
+export function storeError(err: unknown, dataDir: string): unknown {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return err;
+  const options = { cause: err };
+  if (code === "SQLITE_FULL")
+    return ProviderError.resourceExhausted(
+      `the manager's store at ${dataDir} is full: free space on its disk; nothing was stored`,
+      options,
+    );
+  if (code.startsWith("SQLITE_READONLY"))
+    return ProviderError.unavailable(
+      `the manager's store at ${dataDir} is read-only; nothing was stored`,
+      options,
+    );
+  if (code.startsWith("SQLITE_IOERR") || code === "SQLITE_CANTOPEN")
+    return ProviderError.unavailable(
+      `the manager's store at ${dataDir} cannot be read or written (${code}); nothing was stored`,
+      options,
+    );
+  return err;
+}
+
 /** The store's key of a resource. */
 export function resourceKey(kind: Kind, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
@@ -84,6 +151,8 @@ const specSchemas = new Map(kinds.map((k) => [k.kind, specSchema(k)]));
  */
 export class ResourceStore {
   readonly #db: Database.Database;
+  readonly #dir: string;
+  readonly #pidFile: string;
   readonly #now: () => number;
   readonly #changesKept: number;
   readonly #eventsKept: number;
@@ -110,8 +179,25 @@ export class ResourceStore {
     this.#now = options.now ?? Date.now;
     this.#changesKept = options.changesKept ?? 100_000;
     this.#eventsKept = options.eventsKept ?? 50_000;
-    this.#db = new Database(file);
-    this.#db.pragma("journal_mode = WAL");
+    this.#dir = dirname(file);
+    this.#pidFile = pidFileOf(file);
+    this.#db = new Database(file, { timeout: lockWaitMs });
+    try {
+      // Exclusive locking, set before WAL is first used: the file stays locked
+      // for as long as this connection is open, so a second manager on the same
+      // directory is refused instead of writing beside this one. The lock is
+      // the operating system's, so it goes with the process, kill -9 included.
+      // (The WAL index then lives in this process's memory: no -shm file.)
+      this.#db.pragma("locking_mode = EXCLUSIVE");
+      this.#db.pragma("journal_mode = WAL");
+      this.#db.exec("BEGIN EXCLUSIVE; COMMIT");
+    } catch (err) {
+      this.#db.close();
+      const code = (err as { code?: unknown }).code;
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED")
+        throw new StoreInUseError(this.#dir, livePid(this.#pidFile));
+      throw storeError(err, this.#dir);
+    }
     // A process crash loses nothing with NORMAL in WAL mode; only a power loss
     // may drop the last commits, never corrupt the file.
     this.#db.pragma("synchronous = NORMAL");
@@ -167,6 +253,21 @@ export class ResourceStore {
       rv: number | null;
     };
     this.#rv = Math.max(this.#rv, last.rv ?? 0);
+    // For people and for the refusal of a second manager; the lock is what counts.
+    try {
+      writeFileSync(this.#pidFile, `${process.pid}\n`);
+    } catch {
+      // Informational only.
+    }
+  }
+
+  /** Runs a statement of the store, its failures typed (see `storeError`). */
+  #sql<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      throw storeError(err, this.#dir);
+    }
   }
 
   /** The version of the last write. */
@@ -199,25 +300,34 @@ export class ResourceStore {
   #write(kind: Kind, message: AnyResource, type: Change["type"]): void {
     const meta = message.metadata as Meta;
     const namespace = meta.namespace;
-    const rv = ++this.#rv;
+    // Taken only once the write is in the file: a failed write leaves no gap.
+    const rv = this.#rv + 1;
     meta.resourceVersion = String(rv);
     const info = kindInfo(kind);
     const data = toBinary(info.schema, message);
-    this.#db.transaction(() => {
-      if (type === WatchEventType.DELETED) {
-        this.#stmt.remove.run(kind, namespace, meta.name);
-        this.#stmt.change.run(rv, type, kind, namespace, meta.name, data);
-      } else {
-        this.#stmt.upsert.run(kind, namespace, meta.name, rv, data);
-        this.#stmt.change.run(rv, type, kind, namespace, meta.name, null);
-      }
-    })();
+    this.#sql(() =>
+      this.#db.transaction(() => {
+        if (type === WatchEventType.DELETED) {
+          this.#stmt.remove.run(kind, namespace, meta.name);
+          this.#stmt.change.run(rv, type, kind, namespace, meta.name, data);
+        } else {
+          this.#stmt.upsert.run(kind, namespace, meta.name, rv, data);
+          this.#stmt.change.run(rv, type, kind, namespace, meta.name, null);
+        }
+      })(),
+    );
+    this.#rv = rv;
     const key = resourceKey(kind, namespace, meta.name);
     if (type === WatchEventType.DELETED) this.#byKind.get(kind)?.delete(key);
     else this.#byKind.get(kind)?.set(key, message);
     if (++this.#writesSinceCompaction >= 1000) {
       this.#writesSinceCompaction = 0;
-      this.#stmt.compactChanges.run(rv - this.#changesKept);
+      // Housekeeping: on a full disk it fails, and waits for the next thousand writes.
+      try {
+        this.#stmt.compactChanges.run(rv - this.#changesKept);
+      } catch {
+        // Retried later.
+      }
     }
     // Listeners that write start nested writes; deliver every change in
     // version order, each to every listener, never one inside another.
@@ -376,9 +486,9 @@ export class ResourceStore {
    */
   changesSince(resourceVersion: number): Change[] | "expired" {
     if (resourceVersion >= this.#rv) return [];
-    const oldest = (this.#stmt.oldestChange.get() as { rv: number | null }).rv;
+    const oldest = this.#sql(() => this.#stmt.oldestChange.get() as { rv: number | null }).rv;
     if (oldest === null || oldest > resourceVersion + 1) return "expired";
-    const rows = this.#stmt.changesAfter.all(resourceVersion) as Array<{
+    const rows = this.#sql(() => this.#stmt.changesAfter.all(resourceVersion)) as Array<{
       rv: number;
       type: number;
       kind: number;
@@ -425,23 +535,31 @@ export class ResourceStore {
     const now = this.#now();
     const last = this.#lastEvent.get(objectKey);
     if (last && last.reason === input.reason && last.message === input.message) {
-      this.#stmt.bumpEvent.run(now, last.sequence);
+      this.#sql(() => this.#stmt.bumpEvent.run(now, last.sequence));
       return;
     }
-    const result = this.#stmt.insertEvent.run(
-      input.kind,
-      input.namespace,
-      input.name,
-      input.uid ?? "",
-      input.type,
-      input.reason,
-      input.message,
-      now,
-      now,
+    const result = this.#sql(() =>
+      this.#stmt.insertEvent.run(
+        input.kind,
+        input.namespace,
+        input.name,
+        input.uid ?? "",
+        input.type,
+        input.reason,
+        input.message,
+        now,
+        now,
+      ),
     );
     const sequence = Number(result.lastInsertRowid);
     this.#lastEvent.set(objectKey, { sequence, reason: input.reason, message: input.message });
-    if (sequence % 1000 === 0) this.#stmt.compactEvents.run(sequence - this.#eventsKept);
+    if (sequence % 1000 === 0) {
+      try {
+        this.#stmt.compactEvents.run(sequence - this.#eventsKept);
+      } catch {
+        // Housekeeping, retried at the next thousandth event.
+      }
+    }
   }
 
   /** Events, oldest first: the newest `limit` (default 500) that match. */
@@ -461,11 +579,13 @@ export class ResourceStore {
       args.push(filter.name);
     }
     args.push(filter.limit || 500);
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM (SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
-      )
-      .all(...args) as Array<{
+    const rows = this.#sql(() =>
+      this.#db
+        .prepare(
+          `SELECT * FROM (SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
+        )
+        .all(...args),
+    ) as Array<{
       seq: number;
       kind: number;
       namespace: string;
@@ -497,9 +617,14 @@ export class ResourceStore {
     );
   }
 
-  /** Closes the file. */
+  /** Closes the file, which lets another manager open it. */
   close(): void {
     this.#db.close();
+    try {
+      rmSync(this.#pidFile, { force: true });
+    } catch {
+      // Informational only.
+    }
   }
 }
 
@@ -514,9 +639,12 @@ export function msOf(ts: Parameters<typeof timestampMs>[0] | undefined): number 
 }
 
 /**
- * Opens (creating if needed) the store in `dataDir`: the file `manager.db`.
+ * Opens (creating if needed) the store in `dataDir`: the file `manager.db`,
+ * locked for this process until `close` (or the process's end, however it ends).
  *
- * @throws Error when the directory cannot be made or the file cannot be opened.
+ * @throws StoreInUseError when another process has the store open;
+ * ProviderError for a full or read-only disk; Error when the directory
+ * cannot be made or the file cannot be opened.
  */
 export function openResourceStore(dataDir: string, options?: ResourceStoreOptions): ResourceStore {
   mkdirSync(dataDir, { recursive: true });

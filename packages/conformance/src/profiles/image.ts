@@ -113,8 +113,11 @@ export const imageCases: ConformanceCase[] = [
             path = join(scratch, "vcts-image.raw");
             writeFileSync(path, imageBytes(t.name("path")));
           }
-          prepared =
-            (await prepareAndUse(t, "path", { source: { case: "path", value: path } })) ?? prepared;
+          // A provider may answer a path with the path itself (nothing to copy), or with a template.
+          const fromPath = await prepareAndUse(t, "path", {
+            source: { case: "path", value: path },
+          });
+          if (fromPath?.source.case === "template") prepared = fromPath;
         }
         if (kinds.includes(ImageSourceKind.TEMPLATE)) {
           // A template the provider has: the run's --image template, or an image prepared above.

@@ -54,7 +54,11 @@ export interface ServeServicesOptions extends ServeOptions {
    * `healthCheckTimeoutMs`.
    */
   readiness: (signal: AbortSignal) => Promise<unknown>;
-  /** What the server is, for its log lines: "provider serving", "manager stopped". Default: "server". */
+  /**
+   * What the server is, for its log lines ("provider serving", "manager
+   * stopped") and for the INTERNAL errors it sends ("the manager's log has
+   * the details"). Default: "server".
+   */
   role?: string;
   /** More fields for the "serving" log line. */
   describe?: Record<string, unknown>;
@@ -158,10 +162,15 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   // every layer costs each call a promise hop.
   const outer = [
     createTracingInterceptor(tracer, propagator),
-    createCallBoundaryInterceptor(logger, inflight, [
-      createCallMetricsObserver(metrics.meter("@virtrigaud/contracts"), inflight),
-      callLoggingObserver,
-    ]),
+    createCallBoundaryInterceptor(
+      logger,
+      inflight,
+      [
+        createCallMetricsObserver(metrics.meter("@virtrigaud/contracts"), inflight),
+        callLoggingObserver,
+      ],
+      options.role,
+    ),
   ];
   const rateLimit = config.rateLimit
     ? [createRateLimitGuard(createRateLimiter(config.rateLimit))]

@@ -12,7 +12,8 @@ import { createCallInfo } from "./request-context.js";
  * Where a call enters and leaves the harness, in one interceptor layer (each
  * layer costs every call a promise hop): it gives the call its CallInfo and
  * returns the request id in x-request-id, counts it in flight for drain,
- * turns whatever it throws into the wire form of a ProviderError, and runs
+ * turns whatever it throws into the wire form of a ProviderError (an
+ * INTERNAL one points at the log of the `role`: "provider", "manager"), and runs
  * the observers (metrics, access log) around it, who see that final error.
  * A server stream is in flight, and its errors are typed, until its last
  * message.
@@ -21,6 +22,7 @@ export function createCallBoundaryInterceptor(
   logger: Logger,
   inflight: InflightCalls,
   observers: readonly CallObserver[],
+  role = "server",
 ): Interceptor {
   return (next) => async (req) => {
     const info = createCallInfo(req, logger);
@@ -33,7 +35,7 @@ export function createCallBoundaryInterceptor(
       for (const observer of observers) observer.finished(req, info, error, durationMs);
       inflight.leave();
     };
-    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info);
+    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info, role);
     let res;
     try {
       // Refused here rather than by a GOAWAY: see RpcListener.stopAccepting.

@@ -22,15 +22,21 @@ function abortError(reason: unknown): ProviderError {
  * Turns whatever a call threw into the wire form of a ProviderError. When
  * the call's signal aborted (deadline, client cancel, shutdown), that is the
  * outcome, whatever the provider threw in response. An INTERNAL error has
- * its cause logged and reaches the client as a generic message with the
- * request id, which every error carries in its x-request-id metadata.
+ * its cause logged and reaches the client as a generic message that names
+ * whose log to read (`role`: "provider", "manager") and the request id,
+ * which every error carries in its x-request-id metadata.
  */
-export function toWireError(thrown: unknown, signal: AbortSignal, info: CallInfo): ConnectError {
+export function toWireError(
+  thrown: unknown,
+  signal: AbortSignal,
+  info: CallInfo,
+  role = "server",
+): ConnectError {
   let error = signal.aborted ? abortError(signal.reason) : ProviderError.from(thrown);
   if (error.reason === ErrorReason.INTERNAL) {
     info.logger.error({ err: error.cause ?? error }, "internal error");
     error = ProviderError.internal(
-      `internal error; the provider's log has the details under request id ${info.requestId}`,
+      `internal error; the ${role}'s log has the details under request id ${info.requestId}`,
     );
   }
   const wire = toConnectError(error);

@@ -50,14 +50,15 @@ export type FieldRules = Message<"virtrigaud.validate.v1.FieldRules"> & {
   format: StringFormat;
 
   /**
-   * Minimum value of an unsigned number.
+   * Minimum value of a number. On a signed field it also refuses every
+   * negative value (zero means unset, and is not checked).
    *
    * @generated from field: uint32 min = 5;
    */
   min: number;
 
   /**
-   * Maximum value of an unsigned number. Zero means no limit.
+   * Maximum value of a number. Zero means no limit.
    *
    * @generated from field: uint32 max = 6;
    */
