@@ -67,7 +67,7 @@ function nicElement(nic: NicDevice): XmlElement {
 /**
  * The domain XML of a spec: kvm or qemu, BIOS or UEFI (firmware chosen by
  * libvirt, secure boot off), headroom for live CPU and memory changes, virtio
- * disks and NICs, a serial console, the qemu-guest-agent channel, VNC when
+ * disks and NICs, the seed's CD-ROM on virtio-scsi, a serial console, the qemu-guest-agent channel, VNC when
  * asked, and the provider's metadata. Every value is escaped (see xml-builder.ts).
  *
  * @throws TypeError for a value XML cannot carry.
@@ -102,6 +102,10 @@ export function buildDomainXml(spec: DomainSpec): string {
       "devices",
       {},
       spec.disks.map(diskElement),
+      // The seed's CD-ROM sits on virtio-scsi, which every virtio guest kernel has.
+      spec.disks.some((d) => d.bus === "scsi")
+        ? el("controller", { type: "scsi", index: 0, model: "virtio-scsi" })
+        : undefined,
       spec.nics.map(nicElement),
       el("serial", { type: "pty" }, el("target", { port: 0 })),
       el("console", { type: "pty" }, el("target", { type: "serial", port: 0 })),
