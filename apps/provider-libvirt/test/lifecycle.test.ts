@@ -356,6 +356,23 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     ]);
   });
 
+  it("reverts to a memory snapshot taken after a vCPU was added live: the VM runs on with it", async () => {
+    // Hot-plugged: libvirt adds it once QEMU runs, too late for the -loadvm of a revert.
+    const grow = await test.client.reconfigure({ vmId, cpu: 3 });
+    await done(test, grow.task);
+    expect(grow.powerCycleRequired).toBe(false);
+    expect((await virsh("vcpucount", "--domain", vmId, "--live", "--active")).trim()).toBe("3");
+    await done(
+      test,
+      (await test.client.snapshotCreate({ vmId, name: "hotplugged", includeMemory: true })).task,
+    );
+    await done(test, (await test.client.snapshotRevert({ vmId, snapshotId: "hotplugged" })).task);
+    const vm = await describeVm(vmId);
+    expect([vm.powerState, vm.resources?.cpu]).toEqual([PowerState.ON, 3]);
+    expect((await virsh("domstate", "--domain", vmId)).trim()).toBe("running");
+    await done(test, (await test.client.snapshotDelete({ vmId, snapshotId: "hotplugged" })).task);
+  });
+
   it("deletes a running VM that has snapshots, with its disks and seed", async () => {
     const info = parseDomainXml(await virsh("dumpxml", "--domain", vmId));
     const files = info.disks.map((d) => d.path);

@@ -119,7 +119,13 @@ describe("buildDomainXml", () => {
     expect(xml).toContain("org.qemu.guest_agent.0");
     expect(xml).toContain('<serial type="pty">');
     // The seed's CD-ROM on virtio-scsi: cloud kernels have no SATA (AHCI) driver.
-    expect(xml).toContain('<controller type="scsi" index="0" model="virtio-scsi"/>');
+    expect(xml).toMatch(
+      /<controller type="scsi" index="0" model="virtio-scsi">\s*<driver queues="2"\/>\s*<\/controller>/,
+    );
+    // Queues pinned to the vCPUs at create, not to those QEMU starts with (see snapshots.ts).
+    expect(
+      xml.match(/<driver name="qemu" type="qcow2" discard="unmap" queues="2"\/>/g),
+    ).toHaveLength(2);
     expect(xml).not.toContain("sata");
   });
 

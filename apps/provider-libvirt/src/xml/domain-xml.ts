@@ -39,7 +39,12 @@ export function renderOwnerXml(owner: OwnerRecord): string {
   return renderXmlLine(ownerElement(owner, false));
 }
 
-function diskElement(disk: DiskDevice): XmlElement {
+/**
+ * QEMU gives a virtio disk or SCSI controller one queue per vCPU it starts
+ * with unless told: pinned, a memory snapshot still loads after vCPUs were
+ * added live (see pinHotpluggedVcpus in snapshots.ts).
+ */
+function diskElement(disk: DiskDevice, queues: number): XmlElement {
   return el(
     "disk",
     { type: "file", device: disk.device },
@@ -47,6 +52,7 @@ function diskElement(disk: DiskDevice): XmlElement {
       name: "qemu",
       type: disk.format,
       ...(disk.device === "disk" ? { discard: "unmap" } : {}),
+      ...(disk.bus === "virtio" ? { queues } : {}),
     }),
     el("source", { file: disk.path }),
     el("target", { dev: disk.target, bus: disk.bus }),
@@ -101,10 +107,14 @@ export function buildDomainXml(spec: DomainSpec): string {
     el(
       "devices",
       {},
-      spec.disks.map(diskElement),
+      spec.disks.map((d) => diskElement(d, spec.vcpus)),
       // The seed's CD-ROM sits on virtio-scsi, which every virtio guest kernel has.
       spec.disks.some((d) => d.bus === "scsi")
-        ? el("controller", { type: "scsi", index: 0, model: "virtio-scsi" })
+        ? el(
+            "controller",
+            { type: "scsi", index: 0, model: "virtio-scsi" },
+            el("driver", { queues: spec.vcpus }),
+          )
         : undefined,
       spec.nics.map(nicElement),
       el("serial", { type: "pty" }, el("target", { port: 0 })),
