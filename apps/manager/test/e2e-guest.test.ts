@@ -379,7 +379,8 @@ spec:
     "logs in over SSH as the cloud-init user: runcmd's file, the VM's name as hostname, the meta-data",
     async () => {
       const out = await sshEventually(
-        "hostname; cat /var/tmp/runcmd-proof; cloud-init status --wait >/dev/null; sudo cloud-init query ds.meta_data.zone; cat /proc/sys/kernel/random/boot_id",
+        // runcmd runs in cloud-init's last stage, which goes on beside the first logins.
+        "cloud-init status --wait >/dev/null; hostname; cat /var/tmp/runcmd-proof; sudo cloud-init query ds.meta_data.zone; cat /proc/sys/kernel/random/boot_id",
         minutes(4),
         "an SSH login to the guest",
       );
