@@ -143,7 +143,7 @@ describe("judgeAddresses", () => {
       waiting: false,
     },
   ])("$case", ({ input, condition, holds, recheck, waiting }) => {
-    const judged = judgeAddresses({ policy: policy(), now, ...input });
+    const judged = judgeAddresses({ policy: policy(), now, hasNic: true, ...input });
     if (condition) {
       expect([judged.condition?.status, judged.condition?.reason]).toEqual(condition.slice(0, 2));
       expect(judged.condition?.message).toContain(condition[2]);
@@ -158,8 +158,26 @@ describe("judgeAddresses", () => {
     expect(judged.wait).toMatchObject({ requiredForReady: true, timeout: "2m" });
   });
 
+  it("says at once that a running VM without a NIC gets no address, and does not poll", () => {
+    const judged = judgeAddresses({
+      policy: policy(),
+      addresses: [],
+      running: true,
+      hasNic: false,
+      waitingSince: undefined,
+      now,
+    });
+    expect([judged.condition?.status, judged.condition?.reason]).toEqual([
+      ConditionStatus.FALSE,
+      "NoNetworkInterface",
+    ]);
+    expect(judged.holdsReady?.reason).toBe("NoNetworkInterface");
+    expect(judged.recheckAfterMs).toBeUndefined();
+  });
+
   it("holds Ready only when the policy requires an address", () => {
     const judged = judgeAddresses({
+      hasNic: true,
       policy: policy({ requiredForReady: false }),
       addresses: [],
       running: true,
@@ -172,6 +190,7 @@ describe("judgeAddresses", () => {
 
   it("counts Static when the policy lists it", () => {
     const judged = judgeAddresses({
+      hasNic: true,
       policy: policy({ sources: [AddressSource.STATIC] }),
       addresses: [lease, configured],
       running: true,

@@ -114,12 +114,16 @@ export const addressPollMs = 1000;
  * the addresses from the policy's sources. A running VM without one waits,
  * from the moment it was first seen so, up to the timeout; then its
  * AddressAssigned condition is False (AddressTimeout) naming the sources
- * tried. Ready waits only when the policy requires an address.
+ * tried. A running VM with no NIC gets no address: it says so at once
+ * (NoNetworkInterface) rather than wait. Ready waits only when the policy
+ * requires an address.
  */
 export function judgeAddresses(input: {
   policy: EffectivePolicy;
   addresses: readonly GuestAddress[];
   running: boolean;
+  /** The VM has a NIC, as its provider reports it: without one no address can come. */
+  hasNic: boolean;
   /** When the running VM was first seen without a counted address (from the status), if it was. */
   waitingSince: number | undefined;
   now: number;
@@ -143,6 +147,15 @@ export function judgeAddresses(input: {
         message: counted.map((a) => `${a.address} (${sourceName(a.source)})`).join(", "),
       },
       holdsReady: undefined,
+      recheckAfterMs: undefined,
+    };
+  }
+  if (!input.hasNic) {
+    const message = "the VM has no network interface, so no address can come";
+    return {
+      wait,
+      condition: { status: ConditionStatus.FALSE, reason: "NoNetworkInterface", message },
+      holdsReady: policy.requiredForReady ? { reason: "NoNetworkInterface", message } : undefined,
       recheckAfterMs: undefined,
     };
   }

@@ -614,6 +614,7 @@ export function createVmController(ctx: ControllerContext) {
       policy: effectivePolicy(vm, vmClass),
       addresses: status.addresses,
       running: power === PowerState.ON,
+      hasNic: (observed.resources?.networkInterfaces.length ?? 0) > 0,
       waitingSince: msOf(status.addressWait?.waitingSince),
       now,
     });
