@@ -125,11 +125,17 @@ export async function runVrtg(
       io.err(`error: ${err.message}\n`);
       return err.exitCode;
     }
-    // A TLS file that cannot work (the client checks them when it is made): name the flag.
-    const flags: Record<string, string> = { caFile: "--ca", certFile: "--cert", keyFile: "--key" };
+    // A TLS file that cannot work (the client checks them when it is made):
+    // name the flag and the file, which vrtg read and handed over as PEM.
+    const flags: Record<string, [string, string | undefined]> = {
+      ca: ["--ca", global.caFile],
+      cert: ["--cert", global.certFile],
+      key: ["--key", global.keyFile],
+    };
     const error = ProviderError.from(err);
-    const field = error.field?.replace(/^tls\./, "") ?? "";
-    io.err(`error: ${flags[field] ?? field}: ${error.rawMessage}\n`);
+    const part = (error.field ?? "").replace(/^tls\./, "").replace(/File$/, "");
+    const [flag, file] = flags[part] ?? [part, undefined];
+    io.err(`error: ${flag}: ${file ? `${JSON.stringify(file)} ` : ""}${error.rawMessage}\n`);
     return exitCodes.usage;
   }
   let client: ManagerClient | undefined = connected;
