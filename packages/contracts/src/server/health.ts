@@ -134,7 +134,9 @@ export function createHealthService(
   return {
     check(request) {
       if (!knownServices.has(request.service)) {
-        throw new ConnectError(`unknown service ${JSON.stringify(request.service)}`, Code.NotFound);
+        const name =
+          request.service.length > 100 ? `${request.service.slice(0, 100)}…` : request.service;
+        throw new ConnectError(`unknown service ${JSON.stringify(name)}`, Code.NotFound);
       }
       return { status: monitor.status };
     },

@@ -33,7 +33,7 @@ export function createCallBoundaryInterceptor(
       for (const observer of observers) observer.finished(req, info, error, durationMs);
       inflight.leave();
     };
-    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info);
+    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info, req.method.input);
     let res;
     try {
       // Refused here rather than by a GOAWAY: see RpcListener.stopAccepting.
