@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import {
   ServeConfigError,
   createLogger,
+  parseByteSize,
   parseDuration,
   formatServeFlagsHelp,
   serveFlags,
@@ -16,6 +17,8 @@ const managerFlags = {
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "vm-workers": { type: "string" },
+  "watch-max-pending": { type: "string" },
+  "watch-max-pending-bytes": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -29,6 +32,9 @@ Manager flags (environment fallback in brackets):
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --vm-workers N                VirtualMachine reconciles at once (default 256)
+  --watch-max-pending N         changes one watch may hold for a client reading slower than they come; past it
+                                the watch ends (RESOURCE_EXHAUSTED) and the client resumes (default 10000)
+  --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
 `;
 
 function duration(flag: string, text: string | undefined): number | undefined {
@@ -49,6 +55,7 @@ async function main(): Promise<void> {
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
   let vmWorkers: number | undefined;
+  const watch: { maxPendingEvents?: number; maxPendingBytes?: number } = {};
   try {
     values = parseArgs({
       options: { ...serveFlags, ...managerFlags },
@@ -68,6 +75,21 @@ async function main(): Promise<void> {
       vmWorkers = Number(values["vm-workers"]);
       if (!Number.isInteger(vmWorkers) || vmWorkers < 1)
         throw new ServeConfigError("--vm-workers must be a positive whole number");
+    }
+    if (values["watch-max-pending"] !== undefined) {
+      watch.maxPendingEvents = Number(values["watch-max-pending"]);
+      if (!Number.isInteger(watch.maxPendingEvents) || watch.maxPendingEvents < 1)
+        throw new ServeConfigError("--watch-max-pending must be a positive whole number");
+    }
+    if (values["watch-max-pending-bytes"] !== undefined) {
+      let bytes: number;
+      try {
+        bytes = parseByteSize(values["watch-max-pending-bytes"]);
+      } catch (err) {
+        throw new ServeConfigError(`--watch-max-pending-bytes: ${(err as Error).message}`);
+      }
+      if (bytes < 1) throw new ServeConfigError("--watch-max-pending-bytes must be at least 1");
+      watch.maxPendingBytes = bytes;
     }
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
@@ -90,6 +112,7 @@ async function main(): Promise<void> {
       ...(healthIntervalMs ? { healthIntervalMs } : {}),
       ...(driftPageIntervalMs ? { driftPageIntervalMs } : {}),
       ...(vmWorkers ? { vmWorkers } : {}),
+      watch,
     });
     await manager.server?.closed;
     // Closed by a signal: stop the controllers and the store too.
