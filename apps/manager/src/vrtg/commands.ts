@@ -10,6 +10,7 @@ import {
   type VirtualMachine,
   VirtualMachineSchema,
   WatchEventType,
+  type WatchResponse,
 } from "@virtrigaud/proto/manager";
 import { stringify } from "yaml";
 import { decodeManifest, encodeManifest } from "../manifest/manifest-codec.js";
@@ -152,6 +153,28 @@ function print(ctx: CommandContext, info: KindInfo, items: AnyResource[], single
   );
 }
 
+/**
+ * A watch that carries on from the last resourceVersion it got when the
+ * manager ends it for falling behind (RESOURCE_EXHAUSTED), as kubectl's do.
+ */
+async function* resumingWatch(
+  client: ManagerClient,
+  request: Parameters<ManagerClient["watch"]>[0],
+): AsyncGenerator<WatchResponse> {
+  let resourceVersion = request.resourceVersion ?? "";
+  for (;;) {
+    try {
+      for await (const event of client.watch({ ...request, resourceVersion })) {
+        if (event.resourceVersion) resourceVersion = event.resourceVersion;
+        yield event;
+      }
+      return;
+    } catch (err) {
+      if (!ProviderError.is(err, ErrorReason.RESOURCE_EXHAUSTED)) throw err;
+    }
+  }
+}
+
 /** `vrtg get KIND [NAME] [-o wide|yaml|json] [-l SELECTOR] [-w]`. */
 export async function get(ctx: CommandContext): Promise<number> {
   const info = kindArg(ctx.args[0]);
@@ -182,7 +205,7 @@ export async function get(ctx: CommandContext): Promise<number> {
   }
   if (!ctx.flags.watch) return exitCodes.ok;
   const columns = columnsFor(info.kind, ctx.flags.output === "wide");
-  for await (const event of ctx.client.watch({
+  for await (const event of resumingWatch(ctx.client, {
     kind: info.kind,
     namespace: ctx.global.allNamespaces ? "" : ctx.global.namespace,
     name: name ?? "",
