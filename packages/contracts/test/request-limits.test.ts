@@ -127,6 +127,39 @@ describe("a request larger than readMaxBytes", () => {
     },
   );
 
+  it("is answered over HTTP/2 before it is all sent, and the client told to stop sending", async () => {
+    const session = connectHttp2(server.url);
+    session.on("error", () => {});
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/virtrigaud.provider.v1.ProviderService/Describe",
+        "content-type": "application/proto",
+        "connect-protocol-version": "1",
+      });
+      stream.on("error", () => {});
+      let body = "";
+      stream.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      // 20 MiB, more than flow control lets through unread: the client waits on the server.
+      const chunk = Buffer.alloc(2 ** 20, 1);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 20 && !stream.closed) {
+          sent++;
+          if (!stream.write(chunk)) return void stream.once("drain", pump);
+        }
+        stream.end();
+      };
+      pump();
+      await new Promise((resolve) => stream.once("close", resolve));
+      expect(stream.rstCode).toBe(0);
+      expect(sent).toBeLessThan(20);
+      expect(JSON.parse(body)).toMatchObject({ code: "invalid_argument" });
+    } finally {
+      session.close();
+    }
+  });
+
   it("is refused when a small gzip body inflates past it, unary or streamed", async () => {
     const bomb = gzipBomb(8);
     expect(bomb.byteLength).toBeLessThan(readMaxBytes);

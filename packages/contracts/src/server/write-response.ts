@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { type Http2ServerResponse, constants } from "node:http2";
+import { type Http2ServerResponse, type ServerHttp2Stream, constants } from "node:http2";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 /** A Node response of either server. */
@@ -38,6 +38,7 @@ function flushed(
   event: "drain" | "finish",
   stallMs: number,
 ): Promise<void> {
+  const emitter = event === "finish" && "stream" in response ? response.stream : response;
   return new Promise((resolve, reject) => {
     if (closedResponses.has(response)) {
       reject(new ResponseNotDelivered("the connection closed"));
@@ -63,13 +64,13 @@ function flushed(
     const failed = (err: Error) => settle(err);
     function settle(error: Error | undefined) {
       clearInterval(check);
-      response.off(event, done);
+      emitter.off(event, done);
       response.off("close", closed);
       response.off("error", failed);
       if (error) reject(error);
       else resolve();
     }
-    response.once(event, done);
+    emitter.once(event, done);
     response.once("close", closed);
     response.once("error", failed);
   });
@@ -87,6 +88,19 @@ export function watchClose(response: NodeResponse): void {
   if (watched.has(response)) return;
   watched.add(response);
   response.once("close", () => closedResponses.add(response));
+}
+
+/**
+ * An HTTP/2 request answered before it was read to its end (refused as too
+ * large, say): once the response's END_STREAM has gone, a RST_STREAM with
+ * NO_ERROR tells the client to stop sending (RFC 9113, 8.1), or it sends on
+ * into a stream nobody reads. Node has no event for that END_STREAM (the
+ * trailers follow the stream's 'finish'), so this looks for a short while.
+ */
+function stopUnreadRequest(stream: ServerHttp2Stream, tries = 100): void {
+  if (stream.closed || stream.destroyed || stream.readableEnded) return;
+  if (stream.state.localClose) stream.close(constants.NGHTTP2_NO_ERROR);
+  else if (tries > 0) setTimeout(() => stopUnreadRequest(stream, tries - 1), 10).unref();
 }
 
 function nodeHeaders(headers: Headers | undefined): Record<string, string> {
@@ -132,9 +146,12 @@ export async function writeResponse(
     writing = true;
     if (!response.headersSent) response.writeHead(universal.status, nodeHeaders(universal.header));
     if (universal.trailer) response.addTrailers(nodeHeaders(universal.trailer));
+    // An HTTP/2 response says 'finish' only when its stream closes; its stream's
+    // own 'finish' is the end of what the response writes.
     const finished = flushed(response, "finish", stallMs);
     response.end();
     await finished;
+    if ("stream" in response) stopUnreadRequest(response.stream);
   } catch (err) {
     // Tell the handler its response failed, so a stream stops where it is.
     if (writing) it?.throw?.(err).catch(() => {});
