@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
-import { ProviderError } from "@virtrigaud/contracts";
+import { ProviderError, clip } from "@virtrigaud/contracts";
 import { apply } from "./apply.js";
 import type { CommandContext } from "./command-context.js";
 import {
@@ -8,7 +8,6 @@ import {
   type GlobalOptions,
   type Io,
   type ManagerClient,
-  clip,
   connect,
   exitCodes,
   explain,
@@ -85,7 +84,7 @@ export async function runVrtg(
       },
     });
   } catch (err) {
-    io.err(`error: ${clip((err as Error).message)}\n\n${usage}`);
+    io.err(`error: ${clip((err as Error).message, 500)}\n\n${usage}`);
     return exitCodes.usage;
   }
   const { values, positionals } = parsed;
