@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import {
   ServeConfigError,
   createLogger,
+  parseByteSize,
   parseDuration,
   formatServeFlagsHelp,
   serveFlags,
@@ -19,6 +20,8 @@ const managerFlags = {
   "min-probe-interval": { type: "string" },
   "max-probe-interval": { type: "string" },
   "vm-workers": { type: "string" },
+  "watch-max-pending": { type: "string" },
+  "watch-max-pending-bytes": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -35,6 +38,9 @@ Manager flags (environment fallback in brackets):
                                   the wait doubles after each failed probe
   --max-probe-interval DURATION   the longest wait between probes of a failing provider (default 30s)
   --vm-workers N                VirtualMachine reconciles at once (default 256)
+  --watch-max-pending N         changes one watch may hold for a client reading slower than they come; past it
+                                the watch ends (RESOURCE_EXHAUSTED) and the client resumes (default 10000)
+  --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
 `;
 
 function duration(flag: string, text: string | undefined): number | undefined {
@@ -57,6 +63,7 @@ async function main(): Promise<void> {
   let minProbeIntervalMs: number | undefined;
   let maxProbeIntervalMs: number | undefined;
   let vmWorkers: number | undefined;
+  const watch: { maxPendingEvents?: number; maxPendingBytes?: number } = {};
   try {
     values = parseArgs({
       options: { ...serveFlags, ...managerFlags },
@@ -81,6 +88,21 @@ async function main(): Promise<void> {
       if (!Number.isInteger(vmWorkers) || vmWorkers < 1)
         throw new ServeConfigError("--vm-workers must be a positive whole number");
     }
+    if (values["watch-max-pending"] !== undefined) {
+      watch.maxPendingEvents = Number(values["watch-max-pending"]);
+      if (!Number.isInteger(watch.maxPendingEvents) || watch.maxPendingEvents < 1)
+        throw new ServeConfigError("--watch-max-pending must be a positive whole number");
+    }
+    if (values["watch-max-pending-bytes"] !== undefined) {
+      let bytes: number;
+      try {
+        bytes = parseByteSize(values["watch-max-pending-bytes"]);
+      } catch (err) {
+        throw new ServeConfigError(`--watch-max-pending-bytes: ${(err as Error).message}`);
+      }
+      if (bytes < 1) throw new ServeConfigError("--watch-max-pending-bytes must be at least 1");
+      watch.maxPendingBytes = bytes;
+    }
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;
@@ -104,6 +126,7 @@ async function main(): Promise<void> {
       ...(minProbeIntervalMs ? { minProbeIntervalMs } : {}),
       ...(maxProbeIntervalMs ? { maxProbeIntervalMs } : {}),
       ...(vmWorkers ? { vmWorkers } : {}),
+      watch,
     });
     await manager.server?.closed;
     // Closed by a signal: stop the controllers and the store too.

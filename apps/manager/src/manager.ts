@@ -57,6 +57,11 @@ export interface ManagerOptions {
   /** VirtualMachine reconciles at once. Default: 256. */
   vmWorkers?: number;
   /**
+   * What one Watch may hold for a client that reads slower than changes
+   * come (see `WatchOptions`). Defaults: 10000 changes, 16 MiB.
+   */
+  watch?: { maxPendingEvents?: number; maxPendingBytes?: number };
+  /**
    * Where the manager's instruments go; served on /metrics when serving.
    * Default: `createServerMetrics` of the service's name.
    */
@@ -101,10 +106,12 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   const metrics = options.metrics ?? createServerMetrics({ serviceName });
   const queues = {} as Queues;
   const connections = new Map<string, ProviderConnection>();
+  const openWatches = { count: 0 };
   const instruments = createManagerMetrics(metrics.meter("@virtrigaud/manager"), {
     store,
     queues: () => new Map(Object.entries(queues)),
     connections,
+    watches: () => openWatches.count,
   });
   const ctx: ControllerContext = {
     store,
@@ -184,7 +191,12 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       services: [
         servedService(
           ManagerService,
-          createManagerService(store, { shutdown: stopWatches.signal }),
+          createManagerService(store, {
+            ...options.watch,
+            shutdown: stopWatches.signal,
+            openWatches,
+            logger,
+          }),
         ),
       ],
       describe: { dataDir: options.dataDir },

@@ -273,7 +273,7 @@ describe("vrtg's input and output", () => {
       writeFileSync(path, manifest);
       const result = await vrtg(manager.url, ["-n", "echo", "apply", "-f", path]);
       expect(result.code).toBe(4);
-      expect(result.stderr).toMatch(/\.\.\. \(\d+ more characters\)/);
+      expect(result.stderr).toMatch(/… \(\d+ more characters\)/);
       expect(result.stderr.length).toBeLessThan(2000);
     }
   }, 60_000);

@@ -82,6 +82,8 @@ export {
 } from "./server/capabilities.js";
 export { setupTracing, type Tracing, type TracingOptions } from "./telemetry/setup-tracing.js";
 export { parseDuration } from "./duration.js";
+export { parseByteSize } from "./byte-size.js";
+export { clip, quote } from "./clip.js";
 export { pageTokenAfter, pageTokenOf } from "./paging.js";
 
 // Serving and calling any Connect service the VirtRigaud way.

@@ -1,21 +1,12 @@
-import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
-import {
-  Kind,
-  type ManagerService,
-  type Resource,
-  type WatchRequest,
-  type WatchResponse,
-  WatchResponseSchema,
-  WatchEventType,
-} from "@virtrigaud/proto/manager";
+import { Kind, type ManagerService, type Resource } from "@virtrigaud/proto/manager";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
-import { type Change, type ResourceStore, namespaceOf } from "../store/resource-store.js";
-import { createAsyncQueue } from "./async-queue.js";
+import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import { validateResource } from "./validate-resource.js";
+import { type WatchOptions, createWatch } from "./watch-resources.js";
 
 /** The finalizer the manager puts on VirtualMachines: the VM goes at the provider first. */
 export const vmFinalizer = "virtrigaud.io/vm-cleanup";
@@ -35,13 +26,8 @@ const referenced = new Set([
   Kind.VM_NETWORK_ATTACHMENT,
 ]);
 
-/** Options of `createManagerService`. */
-export interface ManagerServiceOptions {
-  /** Time between BOOKMARK messages on an idle watch. Default: 30000 ms. */
-  bookmarkIntervalMs?: number;
-  /** Ends every watch when it aborts, so a drain does not wait for them. */
-  shutdown?: AbortSignal;
-}
+/** Options of `createManagerService`: those of its watches. */
+export type ManagerServiceOptions = WatchOptions;
 
 function wrap(kind: Kind, message: AnyResource): Resource {
   return toResource(kind, message);
@@ -50,13 +36,13 @@ function wrap(kind: Kind, message: AnyResource): Resource {
 /**
  * The ManagerService implementation over a store: apply with validation and
  * optimistic concurrency, get, list by labels, delete with in-use checks,
- * resumable watches, and events.
+ * resumable watches with a bounded backlog each, and events.
  */
 export function createManagerService(
   store: ResourceStore,
   options: ManagerServiceOptions = {},
 ): Partial<ServiceImpl<typeof ManagerService>> {
-  const bookmarkMs = options.bookmarkIntervalMs ?? 30_000;
+  const watch = createWatch(store, options);
   return {
     apply(request) {
       const inner = fromResource(request.resource);
@@ -135,110 +121,4 @@ export function createManagerService(
       };
     },
   };
-
-  async function* watch(
-    request: WatchRequest,
-    context: { signal: AbortSignal },
-  ): AsyncGenerator<WatchResponse> {
-    const matches = parseLabelSelector(request.labelSelector);
-    const wanted = (change: { kind: Kind; message: AnyResource }) =>
-      (!request.kind || change.kind === request.kind) &&
-      (!request.namespace || namespaceOf(change.message) === request.namespace) &&
-      (!request.name || change.message.metadata?.name === request.name) &&
-      matches(change.message.metadata?.labels ?? {});
-    const queue = createAsyncQueue<WatchResponse>();
-    const toResponse = (change: Change): WatchResponse =>
-      create(WatchResponseSchema, {
-        type: change.type,
-        resource: wrap(change.kind, change.message),
-        resourceVersion: String(change.resourceVersion),
-      });
-    // Subscribe before reading what is there, so no change falls between.
-    let sentUpTo = 0;
-    const backlog: Change[] = [];
-    let live = false;
-    const unsubscribe = store.subscribe((change) => {
-      if (!wanted(change)) return;
-      if (!live) backlog.push(change);
-      else if (change.resourceVersion > sentUpTo) {
-        sentUpTo = change.resourceVersion;
-        queue.push(toResponse(change));
-      }
-    });
-    const onAbort = () => queue.end();
-    context.signal.addEventListener("abort", onAbort);
-    options.shutdown?.addEventListener("abort", onAbort);
-    const timer = setInterval(() => {
-      queue.push(
-        create(WatchResponseSchema, {
-          type: WatchEventType.BOOKMARK,
-          resourceVersion: String(store.resourceVersion),
-        }),
-      );
-    }, bookmarkMs);
-    try {
-      const from = request.resourceVersion ? Number(request.resourceVersion) : undefined;
-      if (from !== undefined && !Number.isSafeInteger(from))
-        throw ProviderError.invalidSpec(
-          "resource_version",
-          "must be a number from a List or a Watch",
-        );
-      let initial: Change[];
-      // Everything up to here is in `initial`; later changes come through the subscription.
-      const snapshotRv = store.resourceVersion;
-      if (from === undefined) {
-        initial = [];
-        for (const info of request.kind ? [kindInfo(request.kind)] : kindsInOrder()) {
-          for (const message of store.list(info.kind)) {
-            const change: Change = {
-              type: WatchEventType.ADDED,
-              kind: info.kind,
-              message,
-              resourceVersion: Number(message.metadata?.resourceVersion ?? 0),
-            };
-            if (wanted(change)) initial.push(change);
-          }
-        }
-        initial.sort((a, b) => a.resourceVersion - b.resourceVersion);
-      } else {
-        const since = store.changesSince(from);
-        if (since === "expired")
-          throw ProviderError.conflict(
-            `resourceVersion ${from} is too old: the manager no longer keeps changes that far back; list again and watch from its resourceVersion`,
-          );
-        initial = since.filter(wanted);
-      }
-      sentUpTo = from ?? 0;
-      for (const change of initial) {
-        sentUpTo = Math.max(sentUpTo, change.resourceVersion);
-        yield toResponse(change);
-      }
-      sentUpTo = Math.max(sentUpTo, snapshotRv);
-      for (const change of backlog) {
-        if (change.resourceVersion > sentUpTo) {
-          sentUpTo = change.resourceVersion;
-          yield toResponse(change);
-        }
-      }
-      live = true;
-      yield* queue;
-    } finally {
-      clearInterval(timer);
-      unsubscribe();
-      context.signal.removeEventListener("abort", onAbort);
-      options.shutdown?.removeEventListener("abort", onAbort);
-    }
-  }
-}
-
-function kindsInOrder() {
-  return [
-    Kind.PROVIDER,
-    Kind.VM_CLASS,
-    Kind.VM_IMAGE,
-    Kind.VM_NETWORK_ATTACHMENT,
-    Kind.VIRTUAL_MACHINE,
-    Kind.VM_SNAPSHOT,
-    Kind.VM_CLONE,
-  ].map(kindInfo);
 }

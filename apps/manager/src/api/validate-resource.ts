@@ -14,10 +14,10 @@ import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
+import { validateLabelsAndAnnotations } from "./validate-metadata.js";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const providerName = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const labelKey = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** The path of a field in an ApplyRequest, in proto field names, as INVALID_SPEC reports it. */
 function pathOf(kind: Kind): (field: string) => string {
@@ -29,8 +29,12 @@ function fail(field: string, message: string): never {
   throw ProviderError.invalidSpec(field, message);
 }
 
+/** Longer than any duration or quantity: refused before a parser's message could echo it. */
+const longestValue = 64;
+
 function checkDuration(at: string, text: string): void {
   if (!text) return;
+  if (text.length > longestValue) fail(at, "is too long to be a duration such as 30s or 2m");
   try {
     durationMs(text);
   } catch (err) {
@@ -45,6 +49,7 @@ function checkQuantity(
   bounds: { min?: number; max: number; limit: string },
 ): void {
   if (!text) return;
+  if (text.length > longestValue) fail(at, "is too long to be a quantity such as 4Gi or 512Mi");
   let bytes: number;
   try {
     bytes = quantityBytes(text);
@@ -89,17 +94,7 @@ export function validateResource(kind: Kind, message: AnyResource, existing?: An
     );
   if (meta.namespace && !dnsLabel.test(meta.namespace))
     fail(at("metadata.namespace"), "must be lowercase letters, digits and '-'");
-  for (const [map, entries] of [
-    ["labels", meta.labels],
-    ["annotations", meta.annotations],
-  ] as const) {
-    for (const [key, value] of Object.entries(entries)) {
-      if (!labelKey.test(key) || key.length > 253)
-        fail(at(`metadata.${map}[${JSON.stringify(key)}]`), "is not a valid key");
-      if (map === "labels" && value.length > 63)
-        fail(at(`metadata.labels[${JSON.stringify(key)}]`), "must be at most 63 characters");
-    }
-  }
+  validateLabelsAndAnnotations(meta.labels, meta.annotations, (f) => at(`metadata.${f}`));
   switch (kind) {
     case Kind.PROVIDER:
       return validateProvider(message as ProviderResource, at);
@@ -343,6 +338,8 @@ function validateClone(c: VMClone, at: (f: string) => string): void {
   const namespace = c.metadata?.namespace || "default";
   const target = spec.target;
   if (target) {
+    // They become the new VirtualMachine's, which must pass as if applied.
+    validateLabelsAndAnnotations(target.labels, target.annotations, (f) => at(`spec.target.${f}`));
     if (!dnsLabel.test(target.name))
       fail(at("spec.target.name"), "must be lowercase letters, digits and '-'");
     if (target.namespace && target.namespace !== namespace)

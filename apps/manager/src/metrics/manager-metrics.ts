@@ -15,6 +15,8 @@ export interface ManagerMetricsSources {
   queues: () => ReadonlyMap<string, WorkQueue>;
   /** Provider connections, by "namespace/name" of the Provider. */
   connections: ReadonlyMap<string, ProviderConnection>;
+  /** Watches open on the API. */
+  watches?: () => number;
 }
 
 /** The instruments the manager records into as it works. */
@@ -54,6 +56,8 @@ function phaseEnum(schema: DescMessage): DescEnum | undefined {
  *   the circuit is open or half open (calls are refused).
  * - `virtrigaud_manager_resources` (gauge; kind, phase): stored resources;
  *   phase "None" for kinds without one (VMClass), "Unknown" before the first status.
+ * - `virtrigaud_manager_watches` (gauge): Watch calls open on the API, each
+ *   holding a subscription to the store and a bounded backlog.
  */
 export function createManagerMetrics(meter: Meter, sources: ManagerMetricsSources): ManagerMetrics {
   const reconciles = meter.createCounter("virtrigaud_manager_reconciles", {
@@ -82,6 +86,13 @@ export function createManagerMetrics(meter: Meter, sources: ManagerMetricsSource
       for (const [provider, conn] of sources.connections)
         result.observe(conn.circuit === CircuitState.CLOSED ? 0 : 1, { provider });
     });
+  const watches = sources.watches;
+  if (watches)
+    meter
+      .createObservableGauge("virtrigaud_manager_watches", {
+        description: "Watch calls open on the API.",
+      })
+      .addCallback((result) => result.observe(watches()));
   const phases = kinds.map((info) => ({ info, phases: phaseEnum(info.schema) }));
   meter
     .createObservableGauge("virtrigaud_manager_resources", {

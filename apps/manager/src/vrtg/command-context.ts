@@ -1,12 +1,6 @@
+import { clip } from "@virtrigaud/contracts";
 import { type KindInfo, findKind, kinds } from "../manifest/kinds.js";
-import {
-  CliError,
-  type GlobalOptions,
-  type Io,
-  type ManagerClient,
-  clip,
-  exitCodes,
-} from "./common.js";
+import { CliError, type GlobalOptions, type Io, type ManagerClient, exitCodes } from "./common.js";
 
 /** Flags after the command. */
 export interface CommandFlags {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { clone } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { ErrorReason, ProviderError, parseDuration } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError, clip, parseDuration } from "@virtrigaud/contracts";
 import {
   ApplyOutcome,
   ConditionStatus,
@@ -11,6 +11,7 @@ import {
   type VirtualMachine,
   VirtualMachineSchema,
   WatchEventType,
+  type WatchResponse,
 } from "@virtrigaud/proto/manager";
 import { stringify } from "yaml";
 import { decodeManifest, encodeManifest } from "../manifest/manifest-codec.js";
@@ -22,7 +23,7 @@ import {
   toResource,
 } from "../manifest/kinds.js";
 import { type CommandContext, atMost, kindArg } from "./command-context.js";
-import { CliError, type ManagerClient, age, clip, exitCodes, explain, table } from "./common.js";
+import { CliError, type ManagerClient, age, exitCodes, explain, table } from "./common.js";
 import { columnsFor } from "./columns.js";
 import { readInputs } from "./read-inputs.js";
 
@@ -50,6 +51,29 @@ function print(ctx: CommandContext, info: KindInfo, items: AnyResource[], single
       ...items.map((m) => (ns ? [m.metadata?.namespace ?? "", ...columns.row(m)] : columns.row(m))),
     ])}\n`,
   );
+}
+
+/**
+ * A watch that carries on from the last resourceVersion it got when the
+ * manager ends it for falling behind (RESOURCE_EXHAUSTED), as kubectl's do.
+ */
+async function* resumingWatch(
+  client: ManagerClient,
+  request: Parameters<ManagerClient["watch"]>[0],
+  options: { signal: AbortSignal },
+): AsyncGenerator<WatchResponse> {
+  let resourceVersion = request.resourceVersion ?? "";
+  for (;;) {
+    try {
+      for await (const event of client.watch({ ...request, resourceVersion }, options)) {
+        if (event.resourceVersion) resourceVersion = event.resourceVersion;
+        yield event;
+      }
+      return;
+    } catch (err) {
+      if (!ProviderError.is(err, ErrorReason.RESOURCE_EXHAUSTED)) throw err;
+    }
+  }
 }
 
 /**
@@ -126,7 +150,8 @@ export async function get(ctx: CommandContext): Promise<number> {
   }
   const columns = columnsFor(info.kind, ctx.flags.output === "wide");
   try {
-    for await (const event of ctx.client.watch(
+    for await (const event of resumingWatch(
+      ctx.client,
       {
         kind: info.kind,
         namespace: ctx.global.allNamespaces ? "" : ctx.global.namespace,

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import {
   ErrorReason,
   ProviderError,
+  clip,
   type ServiceClient,
   createServiceClient,
 } from "@virtrigaud/contracts";
@@ -52,13 +53,6 @@ export interface Io {
    * printing nothing more, and watches end.
    */
   outClosed: AbortSignal;
-}
-
-/** `text` cut to `max` characters, saying how much was left out: for errors that echo input. */
-export function clip(text: string, max = 500): string {
-  return text.length <= max
-    ? text
-    : `${text.slice(0, max)}... (${text.length - max} more characters)`;
 }
 
 /** A failure vrtg reports in plain words, with its exit code. */
@@ -136,12 +130,13 @@ export function connect(options: GlobalOptions): ManagerClient {
 /** Turns whatever went wrong into a CliError in plain words, with the manifest path of a bad field. */
 export function explain(err: unknown, where = "", server = ""): CliError {
   if (err instanceof CliError) return err;
-  if (err instanceof ManifestSyntaxError) return new CliError(clip(err.message), exitCodes.invalid);
+  if (err instanceof ManifestSyntaxError)
+    return new CliError(clip(err.message, 500), exitCodes.invalid);
   if (!ProviderError.is(err))
-    return new CliError(clip((err as Error).message ?? String(err)), exitCodes.error);
+    return new CliError(clip((err as Error).message ?? String(err), 500), exitCodes.error);
   const prefix = where ? `${where}: ` : "";
   // The manager's messages and field paths can echo what was sent (a key, a value): cut them short.
-  const message = clip(err.rawMessage);
+  const message = clip(err.rawMessage, 500);
   switch (err.reason) {
     case ErrorReason.INVALID_SPEC:
       return new CliError(

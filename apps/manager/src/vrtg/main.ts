@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
-import { ProviderError } from "@virtrigaud/contracts";
+import { ProviderError, clip } from "@virtrigaud/contracts";
 import { apply } from "./apply.js";
 import type { CommandContext } from "./command-context.js";
 import {
@@ -8,7 +8,6 @@ import {
   type GlobalOptions,
   type Io,
   type ManagerClient,
-  clip,
   connect,
   exitCodes,
   explain,
@@ -85,7 +84,7 @@ export async function runVrtg(
       },
     });
   } catch (err) {
-    io.err(`error: ${clip((err as Error).message)}\n\n${usage}`);
+    io.err(`error: ${clip((err as Error).message, 500)}\n\n${usage}`);
     return exitCodes.usage;
   }
   const { values, positionals } = parsed;
@@ -125,11 +124,17 @@ export async function runVrtg(
       io.err(`error: ${err.message}\n`);
       return err.exitCode;
     }
-    // A TLS file that cannot work (the client checks them when it is made): name the flag.
-    const flags: Record<string, string> = { caFile: "--ca", certFile: "--cert", keyFile: "--key" };
+    // A TLS file that cannot work (the client checks them when it is made):
+    // name the flag and the file, which vrtg read and handed over as PEM.
+    const flags: Record<string, [string, string | undefined]> = {
+      ca: ["--ca", global.caFile],
+      cert: ["--cert", global.certFile],
+      key: ["--key", global.keyFile],
+    };
     const error = ProviderError.from(err);
-    const field = error.field?.replace(/^tls\./, "") ?? "";
-    io.err(`error: ${flags[field] ?? field}: ${error.rawMessage}\n`);
+    const part = (error.field ?? "").replace(/^tls\./, "").replace(/File$/, "");
+    const [flag, file] = flags[part] ?? [part, undefined];
+    io.err(`error: ${flag}: ${file ? `${JSON.stringify(file)} ` : ""}${error.rawMessage}\n`);
     return exitCodes.usage;
   }
   let client: ManagerClient | undefined = connected;

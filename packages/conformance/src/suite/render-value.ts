@@ -5,7 +5,7 @@ import {
   createRegistry,
   toJson,
 } from "@bufbuild/protobuf";
-import { file_virtrigaud_provider_v1_provider_service } from "@virtrigaud/contracts";
+import { clip, file_virtrigaud_provider_v1_provider_service } from "@virtrigaud/contracts";
 
 /** The longest rendering of one value in a failure message, in characters. */
 export const renderLimit = 1000;
@@ -116,10 +116,7 @@ export function canonicalText(value: unknown): string {
 
 /** `text`, cut to `limit` characters with a note of how many were left out. */
 export function truncateText(text: string, limit = renderLimit): string {
-  if (text.length <= limit) return text;
-  // Never end on half a surrogate pair.
-  const cut = /[\uD800-\uDBFF]$/.test(text.slice(0, limit)) ? limit - 1 : limit;
-  return `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
+  return clip(text, limit);
 }
 
 /** A value for a failure message: `canonicalText`, truncated. */

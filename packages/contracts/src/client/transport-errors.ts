@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { callerAbortError } from "../abort.js";
+import { clip } from "../clip.js";
 import { ProviderError, isErrorLike } from "../errors/provider-error.js";
 
 // Certificate verification failures as Node and OpenSSL name them.
@@ -88,11 +89,6 @@ export interface CallTarget {
   procedure?: string;
 }
 
-/** At most `max` characters of what a server sent, for a message. */
-function clip(text: string, max = 100): string {
-  return text.length > max ? `${text.slice(0, max)}...` : text;
-}
-
 /**
  * Names why a call failed where Connect says it vaguely. A call the caller's
  * own signal stopped is CANCELED (DEADLINE_EXCEEDED for a timeout signal).
@@ -173,7 +169,7 @@ export function classifyCallError(
     return named(
       "not-served",
       ProviderError.unsupported(
-        `${peer} does not serve ${procedure} (it answered ${clip(thrown.rawMessage)}): is it the endpoint of another service?`,
+        `${peer} does not serve ${procedure} (it answered ${clip(thrown.rawMessage, 100)}): is it the endpoint of another service?`,
         { cause: thrown },
       ),
     );
@@ -183,7 +179,7 @@ export function classifyCallError(
     return named(
       "not-served",
       ProviderError.unsupported(
-        `${peer} is no Connect or gRPC server: it answered ${procedure} with content type ${clip(contentType[1] ?? "")}`,
+        `${peer} is no Connect or gRPC server: it answered ${procedure} with content type ${clip(contentType[1] ?? "", 100)}`,
         { cause: thrown },
       ),
     );

@@ -4,6 +4,7 @@ import {
   type Health,
 } from "@virtrigaud/proto/health";
 import { untilAborted } from "../abort.js";
+import { quote } from "../clip.js";
 import { ProviderError } from "../errors/provider-error.js";
 import type { Logger } from "../logging/create-logger.js";
 
@@ -134,7 +135,7 @@ export function createHealthService(
   return {
     check(request) {
       if (!knownServices.has(request.service)) {
-        throw new ConnectError(`unknown service ${JSON.stringify(request.service)}`, Code.NotFound);
+        throw new ConnectError(`unknown service ${quote(request.service, 100)}`, Code.NotFound);
       }
       return { status: monitor.status };
     },

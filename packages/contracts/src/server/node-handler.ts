@@ -5,13 +5,16 @@ import {
   type ConnectRouterOptions,
   createConnectRouter,
 } from "@connectrpc/connect";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
+import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { Logger } from "../logging/create-logger.js";
+import { serverBrotli, serverGzip } from "./compression.js";
+import { withReadFailuresMapped } from "./request-errors.js";
+import {
+  type NodeResponse,
+  ResponseNotDelivered,
+  watchClose,
+  writeResponse,
+} from "./write-response.js";
 
 /** A request listener for Node's http and http2 servers alike. */
 export type NodeHandler = (
@@ -19,21 +22,29 @@ export type NodeHandler = (
   response: ServerResponse | Http2ServerResponse,
 ) => void;
 
-type NodeResponse = Parameters<typeof universalResponseToNodeResponse>[1];
+/** Options of `createNodeHandler`, besides the router's. */
+export interface NodeHandlerOptions {
+  /** A response whose client reads nothing for this long is abandoned. */
+  writeTimeoutMs: number;
+}
 
 /**
  * Serves a Connect router to Node's servers, as connect-node's
- * `connectNodeAdapter` does, but reports a response that cannot be written
- * (the client has gone) to the service's logger rather than console.error.
+ * `connectNodeAdapter` does, but: a response that cannot be written (the
+ * client has gone, or stopped reading for `writeTimeoutMs`) ends its call
+ * and is reported to the service's logger rather than console.error, a
+ * request Connect cannot read is refused as INVALID_SPEC, and a compressed
+ * one inflates no further than readMaxBytes.
  */
 export function createNodeHandler(
   routes: (router: ConnectRouter) => void,
-  options: ConnectRouterOptions,
+  options: ConnectRouterOptions & NodeHandlerOptions,
   logger: Logger,
 ): NodeHandler {
+  const { writeTimeoutMs, ...routerOptions } = options;
   const router = createConnectRouter({
-    acceptCompression: [compressionGzip, compressionBrotli],
-    ...options,
+    acceptCompression: [serverGzip, serverBrotli],
+    ...routerOptions,
   });
   routes(router);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -43,14 +54,20 @@ export function createNodeHandler(
       response.writeHead(404).end();
       return;
     }
-    const nodeResponse = response as NodeResponse;
+    const nodeResponse: NodeResponse = response;
+    watchClose(nodeResponse);
     handler(universalRequestFromNodeRequest(request, nodeResponse, undefined, undefined))
-      .then((universal) => universalResponseToNodeResponse(universal, nodeResponse))
+      .then((universal) => withReadFailuresMapped(universal, handler.method.input))
+      .then((universal) => writeResponse(universal, nodeResponse, writeTimeoutMs))
       .catch((err: unknown) => {
-        logger.debug(
-          { err, rpc: handler.method.name },
-          "response not delivered: the client went away",
-        );
+        if (err instanceof ResponseNotDelivered && err.stalled) {
+          logger.info({ rpc: handler.method.name, reason: err.message }, "response abandoned");
+        } else {
+          logger.debug(
+            { err, rpc: handler.method.name },
+            "response not delivered: the client went away",
+          );
+        }
       });
   };
 }

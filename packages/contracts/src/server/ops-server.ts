@@ -2,6 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import type { HealthMonitor } from "./health.js";
 import { ServingStatus } from "./health.js";
+import { type ConnectionLimits, http1Timeouts } from "./rpc-listener.js";
 
 /**
  * The operations endpoints, on their own port so they can stay plain HTTP
@@ -10,27 +11,38 @@ import { ServingStatus } from "./health.js";
  *  - GET /readyz: 200 while the provider's Validate passes and the server is
  *    not draining, 503 otherwise (readiness)
  *  - GET /metrics: Prometheus text format
+ *
+ * With the RPC port's header and request timeouts and connection cap.
  */
-export function createOpsServer(health: HealthMonitor, metrics: PrometheusExporter): Server {
+export function createOpsServer(
+  health: HealthMonitor,
+  metrics: PrometheusExporter,
+  limits: ConnectionLimits,
+): Server {
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   };
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      json(res, 405, { error: "method not allowed" });
-    } else if (path === "/healthz") {
-      json(res, 200, { status: "ok" });
-    } else if (path === "/readyz") {
-      const ready = health.status === ServingStatus.SERVING;
-      json(res, ready ? 200 : 503, {
-        status: ServingStatus[health.status],
-        ...(health.reason ? { reason: health.reason } : {}),
-      });
-    } else if (path === "/metrics") {
-      metrics.getMetricsRequestHandler(req, res);
-    } else {
-      json(res, 404, { error: "not found" });
-    }
-  });
+  const server = createServer(
+    http1Timeouts(limits),
+    (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        json(res, 405, { error: "method not allowed" });
+      } else if (path === "/healthz") {
+        json(res, 200, { status: "ok" });
+      } else if (path === "/readyz") {
+        const ready = health.status === ServingStatus.SERVING;
+        json(res, ready ? 200 : 503, {
+          status: ServingStatus[health.status],
+          ...(health.reason ? { reason: health.reason } : {}),
+        });
+      } else if (path === "/metrics") {
+        metrics.getMetricsRequestHandler(req, res);
+      } else {
+        json(res, 404, { error: "not found" });
+      }
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
 }

@@ -4,6 +4,7 @@ import {
   type Http2SecureServer,
   type Http2Server,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
   createSecureServer,
   createServer as createHttp2Server,
 } from "node:http2";
@@ -16,6 +17,14 @@ import {
 import type { SecureContextOptions, TLSSocket } from "node:tls";
 import type { NodeHandler } from "./node-handler.js";
 
+/** What one connection may hold, and for how long (see ServeOptions for each). */
+export interface ConnectionLimits {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
 /** Where and how to listen for RPCs. */
 export interface RpcListenOptions {
   host: string;
@@ -24,6 +33,9 @@ export interface RpcListenOptions {
   tls: SecureContextOptions | undefined;
   /** Require and verify client certificates against `tls.ca` (mutual TLS). */
   requireClientCertificate: boolean;
+  limits: ConnectionLimits;
+  /** Called for each connection closed on arrival because `maxConnections` are open. */
+  onRefused?: () => void;
 }
 
 /** The socket RPCs are served on. */
@@ -62,6 +74,22 @@ function startsLikeHttp2(chunk: Buffer): boolean {
   return chunk.subarray(0, n).equals(preface.subarray(0, n));
 }
 
+/**
+ * Node's HTTP/1.1 settings for `limits`. Node enforces headersTimeout and
+ * requestTimeout (a 408, then the socket closes) by checking its
+ * connections every connectionsCheckingInterval, from when the server
+ * starts listening. keepAliveTimeout is Node's default, which a secure
+ * http2 server leaves its HTTP/1.1 side without.
+ */
+export function http1Timeouts(limits: ConnectionLimits) {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    connectionsCheckingInterval: Math.max(10, Math.min(limits.headersTimeoutMs / 4, 5000)),
+  };
+}
+
 function listen(server: NetServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -92,6 +120,13 @@ export async function listenRpc(
   };
   // The highest stream id each session has accepted, for a GOAWAY that lets those finish.
   const lastStreamIds = new WeakMap<ServerHttp2Session, number>();
+  // Our own GOAWAY first: session.close()'s names stream 0 as the last one
+  // processed, which makes clients cancel what is in flight.
+  const closeSession = (session: ServerHttp2Session) => {
+    session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
+    session.close();
+  };
+  const { limits } = options;
   const trackSessions = (server: Http2Server | Http2SecureServer) => {
     server.on("session", (session: ServerHttp2Session) => {
       sessions.add(session);
@@ -99,9 +134,35 @@ export async function listenRpc(
       for (const socket of sockets) {
         if ((socket as Partial<TLSSocket>).alpnProtocol === "h2") http2Sockets.add(socket);
       }
-      session.once("close", () => sessions.delete(session));
-      session.on("stream", (stream) => {
+      // A session with no stream open is closed after a while: a short one
+      // (the header timeout) until its first request, the idle timeout after.
+      let open = 0;
+      let idle: NodeJS.Timeout | undefined;
+      const closeWhenIdle = (ms: number) => {
+        if (session.closed || session.destroyed) return;
+        idle = setTimeout(() => {
+          if (open === 0 && !session.closed && !session.destroyed) closeSession(session);
+        }, ms).unref();
+      };
+      closeWhenIdle(limits.headersTimeoutMs);
+      session.once("close", () => {
+        clearTimeout(idle);
+        sessions.delete(session);
+      });
+      session.on("stream", (stream: ServerHttp2Stream) => {
         lastStreamIds.set(session, Math.max(lastStreamIds.get(session) ?? 0, stream.id ?? 0));
+        open++;
+        clearTimeout(idle);
+        // The whole request (its body ends the readable side) within the request timeout.
+        const slow = setTimeout(
+          () => stream.close(constants.NGHTTP2_CANCEL),
+          limits.requestTimeoutMs,
+        ).unref();
+        stream.once("end", () => clearTimeout(slow));
+        stream.once("close", () => {
+          clearTimeout(slow);
+          if (--open === 0) closeWhenIdle(limits.idleTimeoutMs);
+        });
       });
     });
   };
@@ -128,6 +189,7 @@ export async function listenRpc(
     throw new Error("the server does not use TLS");
   };
   let closeHttp1Idle = () => {};
+  let stopHttp1Checks = () => {};
 
   if (options.tls) {
     const server = createSecureServer(
@@ -136,9 +198,11 @@ export async function listenRpc(
         allowHTTP1: true,
         requestCert: options.requireClientCertificate,
         rejectUnauthorized: options.requireClientCertificate,
+        handshakeTimeout: limits.headersTimeoutMs,
       },
       handler,
     );
+    Object.assign(server, http1Timeouts(limits));
     trackSessions(server);
     countResponses(server);
     server.on("connection", track);
@@ -146,14 +210,29 @@ export async function listenRpc(
     acceptor = server;
   } else {
     const h2 = createHttp2Server(handler);
-    const h1 = createHttp1Server(handler);
+    const h1 = createHttp1Server(http1Timeouts(limits), handler);
+    // h1 never listens itself (sockets are handed to it below), so start the
+    // connection checks that enforce its timeouts as listening would.
+    h1.emit("listening");
     trackSessions(h2);
     countResponses(h2);
     countResponses(h1);
     closeHttp1Idle = () => h1.closeIdleConnections();
+    // close() on a server that never listened only stops those checks.
+    stopHttp1Checks = () => void h1.close();
     acceptor = createNetServer((socket) => {
       track(socket);
+      // Until the first bytes say which server takes it, the socket is ours:
+      // a client that sends nothing is dropped, and an error (a reset) must
+      // have a listener or it would crash the process.
+      const drop = () => socket.destroy();
+      socket.setTimeout(limits.headersTimeoutMs);
+      socket.once("timeout", drop);
+      socket.once("error", drop);
       socket.once("data", (chunk: Buffer) => {
+        socket.setTimeout(0);
+        socket.off("timeout", drop);
+        socket.off("error", drop);
         socket.pause();
         socket.unshift(chunk);
         if (startsLikeHttp2(chunk)) http2Sockets.add(socket);
@@ -162,6 +241,8 @@ export async function listenRpc(
       });
     });
   }
+  acceptor.maxConnections = limits.maxConnections;
+  acceptor.on("drop", () => options.onRefused?.());
 
   const address = await listen(acceptor, options.host, options.port);
   return {
@@ -172,12 +253,8 @@ export async function listenRpc(
       closeHttp1Idle();
     },
     close(timeoutMs) {
-      for (const session of sessions) {
-        // Our own GOAWAY first: session.close()'s names stream 0 as the last
-        // one processed, which makes clients cancel what is in flight.
-        session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
-        session.close();
-      }
+      stopHttp1Checks();
+      for (const session of sessions) closeSession(session);
       for (const socket of sockets) if (!http2Sockets.has(socket)) socket.end();
       if (sockets.size === 0) return Promise.resolve();
       return new Promise((resolve) => {
@@ -208,6 +285,7 @@ export async function listenRpc(
       });
     },
     destroy() {
+      stopHttp1Checks();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     },

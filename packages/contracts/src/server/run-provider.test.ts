@@ -38,6 +38,33 @@ describe("serve flags", () => {
     });
   });
 
+  it("maps the limit flags", () => {
+    expect(
+      serveOptionsFromFlags(
+        {
+          insecure: true,
+          "max-message-size": "8Mi",
+          "max-connections": "100",
+          "header-timeout": "10s",
+          "request-timeout": "1m",
+          "idle-timeout": "5m",
+          "write-timeout": "45s",
+        },
+        {},
+      ),
+    ).toMatchObject({
+      readMaxBytes: 8 * 2 ** 20,
+      maxConnections: 100,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 300_000,
+      writeTimeoutMs: 45_000,
+    });
+    expect(serveOptionsFromFlags({}, { VIRTRIGAUD_MAX_MESSAGE_SIZE: "1048576" })).toMatchObject({
+      readMaxBytes: 1_048_576,
+    });
+  });
+
   it("falls back to VIRTRIGAUD_* variables, flags first", () => {
     const options = serveOptionsFromFlags(
       { listen: "127.0.0.1:1" },
@@ -53,6 +80,9 @@ describe("serve flags", () => {
     [{ "rate-limit-qps": "-3" }, /positive/],
     [{ "drain-timeout": "soon" }, /--drain-timeout/],
     [{ "rate-limit-burst": "5" }, /needs --rate-limit-qps/],
+    [{ "max-message-size": "4M" }, /--max-message-size/],
+    [{ "write-timeout": "soon" }, /--write-timeout/],
+    [{ "max-connections": "-1" }, /positive/],
   ])("refuses %j", (values, message) => {
     expect(() => serveOptionsFromFlags(values, {})).toThrow(ServeConfigError);
     expect(() => serveOptionsFromFlags(values, {})).toThrow(message);

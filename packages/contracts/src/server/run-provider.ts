@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Meter } from "@opentelemetry/api";
+import { parseByteSize } from "../byte-size.js";
 import { parseDuration } from "../duration.js";
 import { type LogLevel, type Logger, createLogger } from "../logging/create-logger.js";
 import type { Provider } from "../provider.js";
@@ -24,6 +25,12 @@ export const serveFlags = {
   "drain-timeout": { type: "string" },
   "rate-limit-qps": { type: "string" },
   "rate-limit-burst": { type: "string" },
+  "max-message-size": { type: "string" },
+  "max-connections": { type: "string" },
+  "header-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "write-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies Flags;
 
@@ -44,6 +51,16 @@ export function formatServeFlagsHelp(defaults: { listen: string; opsListen: stri
   --rate-limit-qps N        shed calls above N per second [VIRTRIGAUD_RATE_LIMIT_QPS]
   --rate-limit-burst N      calls admitted at once after a quiet spell, the token bucket's size [VIRTRIGAUD_RATE_LIMIT_BURST]
                             (default: the rate rounded up)
+  --max-message-size SIZE   largest request message, once decompressed, in bytes or with Ki/Mi/Gi [VIRTRIGAUD_MAX_MESSAGE_SIZE]
+                            (default 4Mi)
+  --max-connections N       connections open at once; more are closed as they arrive [VIRTRIGAUD_MAX_CONNECTIONS] (default 4096)
+  --header-timeout DURATION  time for a connection to send a request's headers [VIRTRIGAUD_HEADER_TIMEOUT] (default 30s)
+  --request-timeout DURATION  time for a whole request to arrive; not a limit on responses [VIRTRIGAUD_REQUEST_TIMEOUT]
+                            (default 60s)
+  --idle-timeout DURATION   an HTTP/2 connection with no call in flight is closed after this [VIRTRIGAUD_IDLE_TIMEOUT]
+                            (default 2m)
+  --write-timeout DURATION  a response whose client reads nothing for this long is abandoned [VIRTRIGAUD_WRITE_TIMEOUT]
+                            (default 30s)
   -h, --help                show this help`;
 }
 
@@ -76,6 +93,33 @@ function numberFlag(values: FlagValues, env: NodeJS.ProcessEnv, name: string): n
   return value;
 }
 
+function durationFlag(
+  values: FlagValues,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): number | undefined {
+  const text = flag(values, env, name);
+  try {
+    return text === undefined ? undefined : parseDuration(text);
+  } catch (err) {
+    throw new ServeConfigError(`--${name}: ${(err as Error).message}`);
+  }
+}
+
+function sizeFlag(values: FlagValues, env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = flag(values, env, name);
+  try {
+    return text === undefined ? undefined : parseByteSize(text);
+  } catch (err) {
+    throw new ServeConfigError(`--${name}: ${(err as Error).message}`);
+  }
+}
+
+/** `value` under `key`, or nothing when undefined (for exactOptionalPropertyTypes). */
+function some<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: number });
+}
+
 /**
  * Turns parsed `serveFlags` into serve options and a log level.
  *
@@ -100,18 +144,12 @@ export function serveOptionsFromFlags(
     throw new ServeConfigError("--tls-client-ca needs --tls-cert and --tls-key");
   const listen = flag(values, env, "listen");
   const opsListen = flag(values, env, "ops-listen");
-  const drain = flag(values, env, "drain-timeout");
   const qps = numberFlag(values, env, "rate-limit-qps");
   const burst = numberFlag(values, env, "rate-limit-burst");
   if (burst !== undefined && qps === undefined) {
     throw new ServeConfigError("--rate-limit-burst needs --rate-limit-qps");
   }
-  let drainTimeoutMs: number | undefined;
-  try {
-    drainTimeoutMs = drain === undefined ? undefined : parseDuration(drain);
-  } catch (err) {
-    throw new ServeConfigError(`--drain-timeout: ${(err as Error).message}`);
-  }
+  const drainTimeoutMs = durationFlag(values, env, "drain-timeout");
   return {
     logLevel,
     insecure: values["insecure"] === true || env["VIRTRIGAUD_INSECURE"] === "true",
@@ -122,6 +160,12 @@ export function serveOptionsFromFlags(
       : {}),
     ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
     ...(qps === undefined ? {} : { rateLimit: { qps, ...(burst === undefined ? {} : { burst }) } }),
+    ...some("readMaxBytes", sizeFlag(values, env, "max-message-size")),
+    ...some("maxConnections", numberFlag(values, env, "max-connections")),
+    ...some("headersTimeoutMs", durationFlag(values, env, "header-timeout")),
+    ...some("requestTimeoutMs", durationFlag(values, env, "request-timeout")),
+    ...some("idleTimeoutMs", durationFlag(values, env, "idle-timeout")),
+    ...some("writeTimeoutMs", durationFlag(values, env, "write-timeout")),
   };
 }
 

@@ -21,6 +21,29 @@ it("applies production defaults", () => {
     drainTimeoutMs: 30_000,
     healthCheckIntervalMs: 10_000,
     handleSignals: true,
+    readMaxBytes: 4 * 2 ** 20,
+    maxConnections: 4096,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 60_000,
+    idleTimeoutMs: 120_000,
+    writeTimeoutMs: 30_000,
+  });
+});
+
+it.each([
+  [{ readMaxBytes: 1.5 }, /readMaxBytes must be a whole number/],
+  [{ readMaxBytes: 2 ** 33 }, /readMaxBytes must be a whole number from 1 to 4294967295/],
+  [{ maxConnections: 0 }, /maxConnections must be a positive number/],
+  [{ headersTimeoutMs: 5000, requestTimeoutMs: 1000 }, /must be at least headersTimeoutMs/],
+  [{ writeTimeoutMs: 2 ** 31 }, /writeTimeoutMs must be at most/],
+])("refuses limits out of range: %j", (limits, message) => {
+  expect(() => compileServeOptions({ insecure: true, ...limits })).toThrow(message);
+});
+
+it("raises the default request timeout to a longer header timeout", () => {
+  expect(compileServeOptions({ insecure: true, headersTimeoutMs: 90_000 })).toMatchObject({
+    headersTimeoutMs: 90_000,
+    requestTimeoutMs: 90_000,
   });
 });
 

@@ -55,6 +55,42 @@ export interface ServeOptions {
   metricReaders?: MetricReader[];
   /** Sheds calls above this rate with RESOURCE_EXHAUSTED. Default: no limit. */
   rateLimit?: { qps: number; burst?: number };
+  /**
+   * The largest request message accepted, in bytes, counted after
+   * decompression (a small gzip body that inflates past it is refused while
+   * it inflates). A larger one is refused with INVALID_SPEC. Default: 4 MiB.
+   */
+  readMaxBytes?: number;
+  /**
+   * Connections open at once; further ones are closed as they arrive (and
+   * logged, at most every 10 s) while the open ones are served. Default: 4096.
+   */
+  maxConnections?: number;
+  /**
+   * How long a client may take to send a request's headers, counted from
+   * the connection (or, on HTTP/1.1, from the end of the previous response)
+   * and including the TLS handshake: a connection that sends nothing is
+   * closed after it. Default: 30000 ms.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body.
+   * Not a limit on the response: watches stream for as long as they like.
+   * Default: 60000 ms; at least `headersTimeoutMs`.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long an HTTP/2 connection with no call in flight stays open before
+   * it is closed with a GOAWAY (HTTP/1.1 connections keep alive 5 s).
+   * Default: 120000 ms.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * How long a response may make no progress, its client having stopped
+   * reading, before it is abandoned: the HTTP/2 stream is reset, the
+   * HTTP/1.1 connection closed, and the call cancelled. Default: 30000 ms.
+   */
+  writeTimeoutMs?: number;
   /** How long a drain waits for calls in flight before aborting them. Default: 30000 ms. */
   drainTimeoutMs?: number;
   /**
@@ -81,6 +117,12 @@ export interface CompiledServeOptions {
   tls: TlsFiles | undefined;
   tlsReloadIntervalMs: number;
   rateLimit: { qps: number; burst?: number } | undefined;
+  readMaxBytes: number;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  writeTimeoutMs: number;
   drainTimeoutMs: number;
   healthCheckIntervalMs: number;
   healthCheckTimeoutMs: number;
@@ -114,6 +156,26 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+function wholeNumber(name: string, value: number | undefined, fallback: number, max: number) {
+  const n = positive(name, value, fallback);
+  if (!Number.isInteger(n) || n > max)
+    throw new ServeConfigError(`${name} must be a whole number from 1 to ${max}, got ${n}`);
+  return n;
+}
+
+/** A timer's longest delay in Node (about 24.8 days). */
+const maxTimerMs = 2 ** 31 - 1;
+
+function timeout(name: string, value: number | undefined, fallback: number): number {
+  const ms = positive(name, value, fallback);
+  if (ms > maxTimerMs)
+    throw new ServeConfigError(`${name} must be at most ${maxTimerMs}, got ${ms}`);
+  return ms;
+}
+
+/** Connect's ceiling for readMaxBytes, and zlib's for an inflated message. */
+const maxReadMaxBytes = 0xffffffff;
+
 /**
  * Applies defaults and checks the options.
  *
@@ -133,6 +195,16 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
     positive("rateLimit.qps", options.rateLimit.qps, 1);
     positive("rateLimit.burst", options.rateLimit.burst, 1);
   }
+  const headersTimeoutMs = timeout("headersTimeoutMs", options.headersTimeoutMs, 30_000);
+  const requestTimeoutMs = timeout(
+    "requestTimeoutMs",
+    options.requestTimeoutMs,
+    Math.max(60_000, headersTimeoutMs),
+  );
+  if (requestTimeoutMs < headersTimeoutMs)
+    throw new ServeConfigError(
+      `requestTimeoutMs (${requestTimeoutMs}) must be at least headersTimeoutMs (${headersTimeoutMs})`,
+    );
   return {
     listen: parseListenAddress(options.listen ?? ":9443"),
     opsListen:
@@ -140,6 +212,12 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
     tls: options.tls,
     tlsReloadIntervalMs: positive("tlsReloadIntervalMs", options.tlsReloadIntervalMs, 5000),
     rateLimit: options.rateLimit,
+    readMaxBytes: wholeNumber("readMaxBytes", options.readMaxBytes, 4 * 2 ** 20, maxReadMaxBytes),
+    maxConnections: wholeNumber("maxConnections", options.maxConnections, 4096, 2 ** 31 - 1),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, 120_000),
+    writeTimeoutMs: timeout("writeTimeoutMs", options.writeTimeoutMs, 30_000),
     drainTimeoutMs: positive("drainTimeoutMs", options.drainTimeoutMs, 30_000),
     healthCheckIntervalMs: positive("healthCheckIntervalMs", options.healthCheckIntervalMs, 10_000),
     healthCheckTimeoutMs: positive("healthCheckTimeoutMs", options.healthCheckTimeoutMs, 5000),

@@ -94,6 +94,26 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /**
+ * Logs connections refused at the cap: the first at once, then at most one
+ * line every 10 s counting those refused since, so a flood cannot flood the log.
+ */
+function createRefusalLog(logger: Logger, maxConnections: number): () => void {
+  let refused = 0;
+  let quietUntil = 0;
+  return () => {
+    refused++;
+    const now = Date.now();
+    if (now < quietUntil) return;
+    quietUntil = now + 10_000;
+    logger.warn(
+      { refused, maxConnections },
+      "refusing connections: maxConnections are open (--max-connections)",
+    );
+    refused = 0;
+  };
+}
+
+/**
  * A URL clients can use: a server bound to every interface ("::" or
  * "0.0.0.0") is reached here through localhost.
  */
@@ -193,14 +213,26 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
         ),
       );
     },
-    { shutdownSignal: shutdown.signal },
+    {
+      shutdownSignal: shutdown.signal,
+      readMaxBytes: config.readMaxBytes,
+      writeTimeoutMs: config.writeTimeoutMs,
+    },
     logger,
   );
 
+  const limits = {
+    maxConnections: config.maxConnections,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+  };
   const rpc = await listenRpc(handler, {
     ...config.listen,
     tls: config.tls ? loadTlsFiles(config.tls) : undefined,
     requireClientCertificate: Boolean(config.tls?.clientCaFile),
+    limits,
+    onRefused: createRefusalLog(logger, config.maxConnections),
   });
   const stopWatchingTls = config.tls
     ? watchTlsFiles(config.tls, config.tlsReloadIntervalMs, logger, (material) =>
@@ -211,7 +243,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   let ops: HttpServer | undefined;
   let opsAddress: AddressInfo | undefined;
   if (config.opsListen) {
-    ops = createOpsServer(health, metrics.prometheus);
+    ops = createOpsServer(health, metrics.prometheus, limits);
     try {
       opsAddress = await listenHttp(ops, config.opsListen.host, config.opsListen.port);
     } catch (err) {

@@ -58,9 +58,3 @@ export function codePointLength(value: string): number {
   }
   return n;
 }
-
-/** Quotes a user value for an error message, shortened and with control characters escaped. */
-export function quote(value: string): string {
-  const short = value.length > 64 ? `${value.slice(0, 64)}…` : value;
-  return JSON.stringify(short);
-}

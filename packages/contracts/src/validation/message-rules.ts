@@ -11,7 +11,8 @@ import {
   type StaticIpConfig,
   StaticIpConfigSchema,
 } from "@virtrigaud/proto";
-import { codePointLength, quote } from "./formats.js";
+import { quote } from "../clip.js";
+import { codePointLength } from "./formats.js";
 
 /** A broken rule: the field path relative to the message, and what is wrong. */
 export interface Violation {

@@ -14,7 +14,8 @@ import {
   oneof as oneofRules,
 } from "@virtrigaud/proto/validate";
 import { ProviderError } from "../errors/provider-error.js";
-import { codePointLength, formatChecks, quote } from "./formats.js";
+import { quote } from "../clip.js";
+import { codePointLength, formatChecks } from "./formats.js";
 import { type Violation, messageRules } from "./message-rules.js";
 
 interface FieldPlan {

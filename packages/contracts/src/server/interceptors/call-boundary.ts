@@ -35,7 +35,8 @@ export function createCallBoundaryInterceptor(
       for (const observer of observers) observer.finished(req, info, error, durationMs);
       inflight.leave();
     };
-    const wireError = (thrown: unknown) => toWireError(thrown, req.signal, info, role);
+    const wireError = (thrown: unknown) =>
+      toWireError(thrown, req.signal, info, role, req.method.input);
     let res;
     try {
       // Refused here rather than by a GOAWAY: see RpcListener.stopAccepting.

@@ -1,8 +1,10 @@
+import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorReason } from "@virtrigaud/proto";
 import { ProviderError } from "../../errors/provider-error.js";
 import { toConnectError } from "../../errors/wire.js";
 import type { CallInfo } from "../call-context.js";
+import { readFailure } from "../request-errors.js";
 
 /**
  * Why a call's signal aborted, as a typed error: the server's deadline, the
@@ -24,15 +26,19 @@ function abortError(reason: unknown): ProviderError {
  * outcome, whatever the provider threw in response. An INTERNAL error has
  * its cause logged and reaches the client as a generic message that names
  * whose log to read (`role`: "provider", "manager") and the request id,
- * which every error carries in its x-request-id metadata.
+ * which every error carries in its x-request-id metadata. A stream's
+ * request that Connect could not read (`input`, the method's request type)
+ * is the caller's mistake, INVALID_SPEC.
  */
 export function toWireError(
   thrown: unknown,
   signal: AbortSignal,
   info: CallInfo,
   role = "server",
+  input?: DescMessage,
 ): ConnectError {
-  let error = signal.aborted ? abortError(signal.reason) : ProviderError.from(thrown);
+  const unread = thrown instanceof ConnectError ? readFailure(thrown, input) : undefined;
+  let error = signal.aborted ? abortError(signal.reason) : (unread ?? ProviderError.from(thrown));
   if (error.reason === ErrorReason.INTERNAL) {
     info.logger.error({ err: error.cause ?? error }, "internal error");
     error = ProviderError.internal(

@@ -3,8 +3,11 @@ import type { ConnectError } from "@connectrpc/connect";
 /**
  * `messages`, with what their iteration throws mapped by `mapError`, and
  * `ended` called once however the stream stops: done, failed (with the
- * mapped error), returned early, or cancelled because the caller went away
- * (with `mapError` of the abort). Cancellation ends it when the signal fires,
+ * mapped error), returned early, thrown into because its response could not
+ * be written, or cancelled because the caller went away (with `mapError` of
+ * the abort). A throw reaches `messages` as a return: Connect's pipeline
+ * (compiled `yield*`) does not return an inner iterator that lacks `throw`,
+ * so a handler's `finally` would never run. Cancellation ends it when the signal fires,
  * not when the stream is next read: Connect stops reading a cancelled stream
  * and may never return it. `around` wraps
  * each step of the inner iteration (to run it in a trace context, say). Not
@@ -47,6 +50,11 @@ export function observeStream<T>(
         async return(value?: unknown) {
           end(signal.aborted ? mapError(signal.reason) : undefined);
           return (await inner.return?.(value)) ?? { done: true, value: undefined };
+        },
+        async throw(thrown?: unknown) {
+          end(mapError(signal.aborted ? signal.reason : thrown));
+          await inner.return?.();
+          throw thrown;
         },
       };
     },
