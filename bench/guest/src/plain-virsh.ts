@@ -39,7 +39,7 @@ export async function bootWithVirsh(
           .padStart(2, "0"),
       )
       .join(":")}`;
-    const files = buildSeedDocuments({
+    const files: Record<string, string | undefined> = buildSeedDocuments({
       userData: shape.userData,
       metaData: "",
       networkConfig: "",
@@ -47,7 +47,9 @@ export async function bootWithVirsh(
       hostname: name,
       nics: [{ mac, staticIp: undefined }],
     });
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    for (const [file, text] of Object.entries(files)) {
+      if (text !== undefined) writeFileSync(join(dir, file), text);
+    }
     const seed = join(dir, "cidata.iso");
     await run("genisoimage", [
       "-quiet",
@@ -57,7 +59,9 @@ export async function bootWithVirsh(
       "cidata",
       "-joliet",
       "-rock",
-      ...Object.keys(files).map((f) => join(dir, f)),
+      ...Object.keys(files)
+        .filter((f) => files[f] !== undefined)
+        .map((f) => join(dir, f)),
     ]);
     const root = join(dir, "root.qcow2");
     await run("qemu-img", [
