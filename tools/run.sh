@@ -4,7 +4,9 @@
 # test beds start, provider-vsphere on vcsim and provider-libvirt on a private
 # libvirtd; applies the sample manifests of deploy/samples, waits until the
 # VMs are Ready, lists them with `vrtg get vm`, and serves until Ctrl-C, which
-# stops everything it started. Everything listens on 127.0.0.1 only.
+# stops everything it started. Everything listens on 127.0.0.1 only. The
+# libvirt VM boots a real Debian guest (tools/guest-image, built once and
+# cached) with a user and a fresh SSH key: tools/guest-ssh.sh logs in.
 #
 # Usage: tools/run.sh [--only-mock] [--port N] [--no-install] [--help]
 set -euo pipefail
@@ -66,7 +68,7 @@ export VIRTRIGAUD_TESTBED=$state/testbed
 # shellcheck source=tools/testbed/lib.sh
 . tools/testbed/lib.sh
 logs=$state/logs
-rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$logs" "$state/pids"
+rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$state/guest" "$logs" "$state/pids"
 mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
 : >"$state/pids"
 
@@ -171,6 +173,8 @@ testbed_up() {
 }
 
 vrtg() { node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" "$@"; }
+# Where tools/guest-ssh.sh finds the manager.
+echo "http://127.0.0.1:$port" >"$state/server"
 
 projects=@virtrigaud/manager,@virtrigaud/provider-mock
 [ $only_mock -eq 1 ] || projects=$projects,@virtrigaud/provider-vsphere,@virtrigaud/provider-libvirt
@@ -229,10 +233,26 @@ if [ $only_mock -eq 0 ]; then
 
   say "libvirt test bed and provider-libvirt"
   if testbed_up libvirt; then
-    # A blank 64 MiB disk stands for an OS image (a VM boots it to its BIOS).
-    export LIBVIRT_IMAGE=$VIRTRIGAUD_LIBVIRT_DIR/images/base.qcow2
-    mkdir -p "$(dirname "$LIBVIRT_IMAGE")"
-    qemu-img create -q -f qcow2 "$LIBVIRT_IMAGE" 64M
+    # The guest image: a Debian 12 that boots to cloud-init and SSH. Built
+    # once (several minutes) and cached; a blank disk stands in when it cannot be.
+    note "guest image: tools/guest-image/build.sh (the first build takes several minutes)"
+    if run_fg tools/guest-image/build.sh >"$state/guest-image.path" 2>"$logs/guest-image.log"; then
+      LIBVIRT_IMAGE=$(cat "$state/guest-image.path")
+      export LIBVIRT_IMAGE
+      note "guest image: $LIBVIRT_IMAGE"
+    else
+      note "the guest image did not build (see $logs/guest-image.log); web-libvirt boots a blank disk"
+      export LIBVIRT_IMAGE=$VIRTRIGAUD_LIBVIRT_DIR/images/base.qcow2
+      mkdir -p "$(dirname "$LIBVIRT_IMAGE")"
+      qemu-img create -q -f qcow2 "$LIBVIRT_IMAGE" 64M
+    fi
+    # The guest's user and a fresh key pair: cloud-init puts the public key in
+    # ~vrtg/.ssh/authorized_keys; tools/guest-ssh.sh logs in with the private one.
+    mkdir -p "$state/guest"
+    chmod 700 "$state/guest"
+    ssh-keygen -q -t ed25519 -N '' -C "vrtg@tools/run.sh" -f "$state/guest/id_ed25519"
+    LIBVIRT_USER_DATA=$(printf '#cloud-config\nusers:\n  - name: vrtg\n    shell: /bin/bash\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    ssh_authorized_keys:\n      - %s\n' "$(cat "$state/guest/id_ed25519.pub")")
+    export LIBVIRT_USER_DATA LIBVIRT_NETWORK=$VIRTRIGAUD_LIBVIRT_NETWORK
     if start_provider provider-libvirt node apps/provider-libvirt/dist/main.js \
       --ssh-host "$VIRTRIGAUD_LIBVIRT_SSH_HOST" --ssh-port "$VIRTRIGAUD_LIBVIRT_SSH_PORT" \
       --ssh-user "$VIRTRIGAUD_LIBVIRT_SSH_USER" --ssh-key "$VIRTRIGAUD_LIBVIRT_SSH_KEY" \
@@ -265,7 +285,10 @@ run_fg vrtg apply -f "$state/manifests"
 
 say "wait until the VMs are Ready"
 for vm in "${vms[@]}"; do
-  if run_fg vrtg wait vm "$vm" --for condition=Ready --timeout 180s; then
+  # A real guest under software emulation: Ready once it has an address, minutes after it starts.
+  wait_for=180s
+  [ "$vm" = web-libvirt ] && wait_for=600s
+  if run_fg vrtg wait vm "$vm" --for condition=Ready --timeout "$wait_for"; then
     :
   elif [ "$vm" = web-mock ]; then
     vrtg describe vm "$vm" >&2 || true
@@ -281,6 +304,10 @@ vrtg get vm
 echo
 [ "$port" = 9090 ] || note "vrtg needs --server http://127.0.0.1:$port (or VRTG_SERVER) for this port"
 note "try: npx vrtg get vm -o wide; npx vrtg describe vm web-mock; npx vrtg events"
+if [[ " ${vms[*]} " == *" web-libvirt "* ]]; then
+  note "log in to web-libvirt (user vrtg, the key in $state/guest): tools/guest-ssh.sh web-libvirt"
+  note "  (it connects from inside the libvirt test bed's network namespace, where the guest's address is)"
+fi
 note "logs: $logs"
 echo "The stack is up. Ctrl-C stops everything tools/run.sh started."
 

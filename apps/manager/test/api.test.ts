@@ -81,6 +81,12 @@ describe("ManagerService", () => {
         ),
       "resource.virtual_machine.spec.networks[0].prefix",
     ],
+    [
+      "an address policy timeout that is not a duration",
+      (y: string) =>
+        y.replace("  powerState: On\n", "  powerState: On\n  addressPolicy:\n    timeout: soon\n"),
+      "resource.virtual_machine.spec.address_policy.timeout",
+    ],
   ])(
     "refuses %s with INVALID_SPEC naming the field, and stores nothing",
     async (_what, edit, field) => {
@@ -109,6 +115,16 @@ describe("ManagerService", () => {
     expect(
       (await rejection(tm.client.apply({ resource: vmClass({ memory: "lots" }) }))).rawMessage,
     ).toMatch(/is not a quantity/);
+    expect(
+      (
+        await rejection(
+          tm.client.apply({
+            resource: vmClass({ memory: "1Gi", addressPolicy: { timeout: "forever" } }),
+          }),
+        )
+      ).field,
+    ).toBe("resource.vm_class.spec.address_policy.timeout");
+    expect(tm.manager.store.count(Kind.VM_CLASS)).toBe(0);
   });
 
   it.each([

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { PowerOperation, PowerState as ProviderPowerState } from "@virtrigaud/contracts";
-import { ConditionStatus, Kind, PowerState } from "@virtrigaud/proto/manager";
+import { AddressSource, ConditionStatus, Kind, PowerState } from "@virtrigaud/proto/manager";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, providerClient, startTestManager } from "./harness.js";
 import { type ServerProcess, eventually, providerCalls, spawnMock } from "./processes.js";
@@ -32,6 +32,19 @@ describe("VirtualMachine controller, against provider-mock", () => {
     expect(vm.status?.currentResources?.cpu).toBe(2);
     expect(vm.status?.currentResources?.memoryMib).toBe(2048);
     expect(vm.status?.ips.length).toBe(1);
+    // The same address, typed: where it was learned and on which NIC.
+    expect(vm.status?.addresses.map((a) => [a.address, a.source])).toEqual([
+      [vm.status?.ips[0], AddressSource.GUEST_AGENT],
+    ]);
+    expect(vm.status?.addresses[0]?.macAddress).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(vm.status?.conditions.find((c) => c.type === "AddressAssigned")).toMatchObject({
+      status: ConditionStatus.TRUE,
+      reason: "AddressReported",
+    });
+    expect(vm.status?.addressWait).toMatchObject({
+      requiredForReady: false,
+      policyFrom: "default",
+    });
     expect(vm.status?.consoleUrl).toMatch(/^https:\/\//);
     const provider = providerClient(mock.url);
     const { vm: seen } = await provider.describe({ vmId: vm.status?.id ?? "" });
@@ -156,6 +169,73 @@ describe("VirtualMachine controller, against provider-mock", () => {
     expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1").filter((r) => r === "Shutdown")).toHaveLength(
       1,
     );
+  });
+
+  it("reboots a running VM once per value of virtrigaud.io/reboot, never one created with it or not running", async () => {
+    const { mock, tm } = await setup();
+    const withReboot = (value: string, extra: Parameters<typeof vmManifest>[1] = {}) =>
+      vmManifest("web-1", extra).replace(
+        "  labels:\n",
+        `  annotations:\n    virtrigaud.io/reboot: "${value}"\n  labels:\n`,
+      );
+    await tm.apply(withReboot("first"));
+    const created = await tm.ready("web-1");
+    expect(created.status?.rebootRequest).toBe("first");
+    const tmr = tm;
+    const calls = async () => (await providerCalls(mock.opsUrl ?? ""))["Power"] ?? 0;
+    expect(await calls()).toBe(0);
+
+    await tm.apply(withReboot("second"));
+    await eventually(
+      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("Rebooting"),
+      5000,
+      "Rebooting",
+    );
+    expect(tm.vm("web-1")?.status?.rebootRequest).toBe("second");
+    expect(await calls()).toBe(1);
+    // The same value again, with another change: no second reboot.
+    await tm.apply(withReboot("second", { cpu: 4 }));
+    await eventually(() => tmr.vm("web-1")?.status?.currentResources?.cpu === 4, 5000, "cpu 4");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await calls()).toBe(1);
+
+    await tm.apply(withReboot("third", { cpu: 4, powerState: "Off" }));
+    await eventually(
+      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("RebootSkipped"),
+      5000,
+      "RebootSkipped",
+    );
+    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1").filter((r) => r === "Rebooting")).toHaveLength(
+      1,
+    );
+  });
+
+  it("holds Ready for an address when the policy requires one, then names the sources tried", async () => {
+    const { tm } = await setup(["--fault", "describe:no-ip", "--fault", "listVMs:no-ip"]);
+    const withPolicy = (required: boolean) =>
+      vmManifest("web-1").replace(
+        "  powerState: On\n",
+        `  powerState: On\n  addressPolicy:\n    requiredForReady: ${required}\n    timeout: 2s\n    sources: [GuestAgent, DHCPLease]\n`,
+      );
+    await tm.apply(withPolicy(true));
+    const tmr = tm;
+    const ready = () => tmr.vm("web-1")?.status?.conditions.find((c) => c.type === "Ready");
+    const waiting = await eventually(
+      () => (ready()?.reason === "WaitingForAddress" ? tmr.vm("web-1") : undefined),
+      5000,
+      "WaitingForAddress",
+    );
+    expect(waiting?.status?.powerState).toBe(PowerState.ON);
+    expect(waiting?.status?.addressWait?.deadline).toBeDefined();
+    await eventually(() => ready()?.reason === "AddressTimeout", 5000, "AddressTimeout");
+    expect(ready()).toMatchObject({ status: ConditionStatus.FALSE });
+    expect(ready()?.message).toContain("no address from GuestAgent or DHCPLease within 2s");
+    // Without the requirement, Ready is Ready; the address condition still tells.
+    await tm.apply(withPolicy(false));
+    await tm.ready("web-1");
+    expect(
+      tm.vm("web-1")?.status?.conditions.find((c) => c.type === "AddressAssigned"),
+    ).toMatchObject({ status: ConditionStatus.FALSE, reason: "AddressTimeout" });
   });
 
   it("adopts a VM of the same name that the provider already has", async () => {

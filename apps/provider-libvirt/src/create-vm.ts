@@ -181,7 +181,7 @@ export async function planCreate(
       format: "raw",
       device: "cdrom",
       target: "sda",
-      bus: "sata",
+      bus: "scsi",
     });
   }
 

@@ -164,7 +164,17 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
       const pending = creating.get(request.name);
       if (pending) return pending;
       const existing = await domainByName(request.name, context.signal);
-      if (existing) return { vmId: existing.uuid };
+      if (existing) {
+        // Idempotent by name, for the provider's own domains only.
+        await ctx.findManaged(existing.uuid, context.signal).catch((err: unknown) => {
+          throw ProviderError.is(err, ErrorReason.PERMISSION_DENIED)
+            ? ProviderError.conflict(
+                `a domain named ${request.name} exists that VirtRigaud did not create; adopt it (--adopt) or choose another name`,
+              )
+            : err;
+        });
+        return { vmId: existing.uuid };
+      }
       const plan = await planCreate(ctx, request, context.signal);
       const again = creating.get(request.name);
       if (again) return again;
@@ -441,7 +451,8 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
 
     async describe(request, context) {
       const [view] = await ctx.inventory.read([request.vmId], context.signal, true);
-      if (!view) return { exists: false };
+      // A domain made elsewhere and not adopted is not the provider's, as in ListVMs.
+      if (!view || view.management === "unmanaged") return { exists: false };
       return { exists: true, vm: ctx.inventory.toVirtualMachine(view) };
     },
 

@@ -181,6 +181,7 @@ export async function revertSnapshot(
   signal: AbortSignal,
 ): Promise<void> {
   const uuid = view.info.uuid;
+  if (snapshot.holdsMemory) await pinHotpluggedVcpus(ctx, uuid, snapshot.name, signal);
   if (snapshot.diskOnly && snapshot.holdsMemory) {
     await ctx.host.virshOk(
       [
@@ -198,4 +199,42 @@ export async function revertSnapshot(
     [["snapshot-revert", { domain: uuid, snapshotname: snapshot.name, force: true }]],
     { signal },
   );
+}
+
+/** A vCPU hot-plugged into the running domain, as libvirt writes it in a definition. */
+const hotpluggedVcpu = /(<vcpu id='\d+' enabled='yes' hotpluggable=)'yes'/g;
+
+/**
+ * libvirt (9.0) reverts to a snapshot with memory by starting QEMU with
+ * `-loadvm`, and adds vCPUs that were hot-plugged (a live CPU reconfigure)
+ * only once QEMU runs: the saved state then has a CPU with nowhere to go
+ * ("Unknown savevm section ... cpu_common") and the revert fails, leaving the
+ * VM off. Marked not hot-pluggable in the snapshot's own definition, they are
+ * there from QEMU's start. (The virtio queue counts, which would otherwise
+ * follow the vCPUs QEMU starts with, are pinned in the definition at create.)
+ * The snapshot is redefined with the rest of its definition as it was; which
+ * snapshot is current does not change.
+ */
+async function pinHotpluggedVcpus(
+  ctx: ProviderContext,
+  uuid: string,
+  snapshotname: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const [xml = ""] = await ctx.host.virshOk(
+    [["snapshot-dumpxml", { domain: uuid, snapshotname, "security-info": true }]],
+    { signal, idempotent: true },
+  );
+  const pinned = xml.replace(hotpluggedVcpu, "$1'no'");
+  if (pinned === xml) return;
+  const dir = await ctx.scratch(signal);
+  try {
+    await ctx.host.writeFile(`${dir}/snapshot.xml`, pinned, signal);
+    await ctx.host.virshOk(
+      [["snapshot-create", { domain: uuid, xmlfile: `${dir}/snapshot.xml`, redefine: true }]],
+      { signal },
+    );
+  } finally {
+    await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
+  }
 }

@@ -127,7 +127,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     expect(info.disks.map((d) => [d.target, d.bus, d.device])).toEqual([
       ["vda", "virtio", "disk"],
       ["vdb", "virtio", "disk"],
-      ["sda", "sata", "cdrom"],
+      ["sda", "scsi", "cdrom"],
     ]);
     // The root disk is an overlay on the image, which stays untouched.
     expect(info.disks[0]?.backing).toEqual([image]);
@@ -255,7 +255,12 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     await done(test, task);
     // The guest has no OS: it ignores ACPI, so the provider waited the 2 s before pulling the plug.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-    expect((await describeVm(vmId)).powerState).toBe(PowerState.OFF);
+    const off = await describeVm(vmId);
+    expect(off.powerState).toBe(PowerState.OFF);
+    // Nothing holds an address while off, not even the static one configured at create.
+    expect(off.ipAddresses).toEqual([]);
+    const [listed] = (await test.client.listVMs({ namePrefix: "life-1" })).vms;
+    expect(listed?.ipAddresses).toEqual([]);
     expect(
       (await test.client.power({ vmId, operation: PowerOperation.SHUTDOWN })).task,
     ).toBeUndefined();
@@ -351,6 +356,23 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     ]);
   });
 
+  it("reverts to a memory snapshot taken after a vCPU was added live: the VM runs on with it", async () => {
+    // Hot-plugged: libvirt adds it once QEMU runs, too late for the -loadvm of a revert.
+    const grow = await test.client.reconfigure({ vmId, cpu: 3 });
+    await done(test, grow.task);
+    expect(grow.powerCycleRequired).toBe(false);
+    expect((await virsh("vcpucount", "--domain", vmId, "--live", "--active")).trim()).toBe("3");
+    await done(
+      test,
+      (await test.client.snapshotCreate({ vmId, name: "hotplugged", includeMemory: true })).task,
+    );
+    await done(test, (await test.client.snapshotRevert({ vmId, snapshotId: "hotplugged" })).task);
+    const vm = await describeVm(vmId);
+    expect([vm.powerState, vm.resources?.cpu]).toEqual([PowerState.ON, 3]);
+    expect((await virsh("domstate", "--domain", vmId)).trim()).toBe("running");
+    await done(test, (await test.client.snapshotDelete({ vmId, snapshotId: "hotplugged" })).task);
+  });
+
   it("deletes a running VM that has snapshots, with its disks and seed", async () => {
     const info = parseDomainXml(await virsh("dumpxml", "--domain", vmId));
     const files = info.disks.map((d) => d.path);
@@ -385,21 +407,29 @@ describe("requests the host cannot honour", () => {
 });
 
 describe("domains the provider did not create", () => {
-  it("reports them but changes nothing, and leaves them out of ListVMs", async () => {
+  it("neither lists nor describes them, changes nothing, and takes no Create of their name", async () => {
     const xml = `<domain type='qemu'><name>foreign-1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`;
     const file = `${testbed.dir}/foreign.xml`;
     await writeFile(file, xml);
     await virsh("define", "--file", file);
+    const uuid = (await virsh("domuuid", "--domain", "foreign-1")).trim();
     try {
-      const { vm } = await test.client.describe({ vmId: "foreign-1" });
-      expect(vm?.providerFields["managed"]).toBe("unmanaged");
+      // Describe agrees with ListVMs: by name or UUID, the domain is not the provider's.
+      expect(await test.client.describe({ vmId: "foreign-1" })).toMatchObject({ exists: false });
+      expect(await test.client.describe({ vmId: uuid })).toMatchObject({ exists: false });
+      expect((await test.client.listVMs({ namePrefix: "foreign" })).vms).toEqual([]);
       const power = await errorOf(
         test.client.power({ vmId: "foreign-1", operation: PowerOperation.ON }),
       );
       expect(power.reason).toBe(ErrorReason.PERMISSION_DENIED);
-      const remove = await errorOf(test.client.delete({ vmId: vm?.id ?? "" }));
+      const remove = await errorOf(test.client.delete({ vmId: uuid }));
       expect(remove.reason).toBe(ErrorReason.PERMISSION_DENIED);
-      expect((await test.client.listVMs({ namePrefix: "foreign" })).vms).toEqual([]);
+      // A Create of its name is no way in: it is refused, not answered with the domain.
+      const taken = await errorOf(
+        test.client.create({ name: "foreign-1", class: { cpu: 1, memoryMib: 64 } }),
+      );
+      expect(taken.reason).toBe(ErrorReason.CONFLICT);
+      expect(taken.message).toContain("--adopt");
       expect(await virsh("domstate", "--domain", "foreign-1")).toMatch(/shut off/);
 
       // Adopted by name, it is listed and obeys.
@@ -410,6 +440,8 @@ describe("domains the provider did not create", () => {
         expect(vms.map((v) => [v.name, v.providerFields["managed"]])).toEqual([
           ["foreign-1", "adopted"],
         ]);
+        const { vm } = await client.describe({ vmId: "foreign-1" });
+        expect(vm?.providerFields["managed"]).toBe("adopted");
         await done(
           adopting.test,
           (await client.power({ vmId: "foreign-1", operation: PowerOperation.ON })).task,

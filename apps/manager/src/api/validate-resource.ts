@@ -175,6 +175,7 @@ function validateClass(c: VMClass, at: (f: string) => string): void {
     if (spec.diskDefaults.size && spec.diskDefaults.sizeGib)
       fail(at("spec.disk_defaults.size_gib"), "give size or sizeGiB, not both");
   }
+  checkDuration(at("spec.address_policy.timeout"), spec.addressPolicy?.timeout ?? "");
 }
 
 function checkChecksum(
@@ -300,6 +301,7 @@ function validateVm(
     at("spec.lifecycle.graceful_shutdown_timeout"),
     spec.lifecycle?.gracefulShutdownTimeout ?? "",
   );
+  checkDuration(at("spec.address_policy.timeout"), spec.addressPolicy?.timeout ?? "");
   const bound = existing?.status?.boundProvider;
   if (bound && spec.providerRef) {
     const ns = spec.providerRef.namespace || namespace;

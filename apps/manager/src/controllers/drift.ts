@@ -4,12 +4,21 @@ import { msOf } from "../store/resource-store.js";
 import type { ControllerContext } from "./context.js";
 import { observedPower, providerKeyOf } from "./vm-controller.js";
 import { ownerLabels } from "./resolve-vm.js";
+import { guestAddresses } from "./address-policy.js";
+
+/** A comparable form of a VM's addresses: address, source and MAC of each, in order. */
+function addressKey(
+  addresses: ReadonlyArray<{ address: string; source: number; macAddress: string }>,
+) {
+  return addresses.map((a) => `${a.address}/${a.source}/${a.macAddress}`).join(",");
+}
 
 /**
  * Compares a full ListVMs sweep of one provider with the VirtualMachines
  * bound to it, and reconciles only those that drifted: a power state or
- * resources other than last observed, or a VM gone (when it was bound before
- * the sweep began). A VM at the provider with the manager's labels whose
+ * resources other than last observed, a VM gone (when it was bound before
+ * the sweep began), or guest addresses (or their sources) other than last
+ * observed. A VM at the provider with the manager's labels whose
  * resource has no id yet is a create whose answer was lost: that resource is
  * reconciled (one that carries another resource's uid is not). One with no
  * resource at all is logged as a warning.
@@ -41,7 +50,8 @@ export function detectDrift(
       power !== status.powerState ||
       (seen.resources?.cpu ?? 0) !== (status.currentResources?.cpu ?? 0) ||
       (seen.resources?.memoryMib ?? 0) !== (status.currentResources?.memoryMib ?? 0) ||
-      (desired === PowerState.ON && power !== PowerState.ON);
+      (desired === PowerState.ON && power !== PowerState.ON) ||
+      addressKey(guestAddresses(seen.ipAddresses)) !== addressKey(status.addresses);
     if (drifted) ctx.queues.vm.add(key);
   }
   for (const vm of listed) {

@@ -22,6 +22,8 @@ import {
 } from "@virtrigaud/proto/manager";
 import { vmFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
+import { msOf } from "../store/resource-store.js";
+import { effectivePolicy, guestAddresses, judgeAddresses } from "./address-policy.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
@@ -34,6 +36,13 @@ import type { ReconcileResult } from "./work-queue.js";
 
 /** Annotation: delete the VirtualMachine without waiting for its provider. */
 export const forceDeleteAnnotation = "virtrigaud.io/force-delete";
+
+/**
+ * Annotation: reboot the running VM (the guest restarts itself, ACPI) once
+ * for each new value, such as a timestamp. The value acted on is kept in
+ * status.rebootRequest; a VM that is not running takes no reboot.
+ */
+export const rebootAnnotation = "virtrigaud.io/reboot";
 
 /** How often a VirtualMachine kept off another's VM looks again (an annotation or a spec change looks at once). */
 export const foreignRecheckMs = 10 * 60_000;
@@ -64,6 +73,7 @@ export function providerKeyOf(vm: VirtualMachine): string {
 export function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
   status.powerState = observedPower(vm.powerState);
   status.ips = vm.ipAddresses.map((ip) => ip.address);
+  status.addresses = guestAddresses(vm.ipAddresses);
   status.consoleUrl = vm.consoleUrl;
   status.currentResources = {
     $typeName: "virtrigaud.manager.v1.VirtualMachineResources",
@@ -82,6 +92,7 @@ const taskVerbs: Record<string, string> = {
   create: "Create",
   delete: "Delete",
   power: "Power",
+  reboot: "Reboot",
   reconfigure: "Reconfigure",
   revert: "Revert",
 };
@@ -212,6 +223,7 @@ export function createVmController(ctx: ControllerContext) {
         if (operation === "reconfigure") status.requestedResources = undefined;
         if (operation === "revert") status.revertedGeneration = 0n;
         if (operation === "power") status.gracefulShutdownGeneration = 0n;
+        if (operation === "reboot") status.rebootRequest = "";
         return refused(taskVerbs[operation] ?? "Task", error);
       }
     }
@@ -237,6 +249,8 @@ export function createVmController(ctx: ControllerContext) {
         uid: provider.metadata?.uid ?? "",
       };
       status.providerName = providerVmName(ns, name);
+      // A new VM boots fresh: a reboot asked before it existed is done.
+      status.rebootRequest = meta.annotations[rebootAnnotation] ?? "";
       status.phase = VirtualMachinePhase.PROVISIONING;
       ready(false, "Creating", `creating ${status.providerName} on ${providerKey}`);
       write(ns, name, status);
@@ -509,6 +523,43 @@ export function createVmController(ctx: ControllerContext) {
     // Power.
     const desired = vm.spec?.powerState || PowerState.ON;
     const power = status.powerState;
+
+    // A reboot asked through the annotation, once per value.
+    const rebootAsked = meta.annotations[rebootAnnotation] ?? "";
+    if (rebootAsked && rebootAsked !== status.rebootRequest) {
+      status.rebootRequest = rebootAsked;
+      if (power !== PowerState.ON || desired !== PowerState.ON) {
+        ctx.event(
+          Kind.VIRTUAL_MACHINE,
+          vm,
+          "Normal",
+          "RebootSkipped",
+          `reboot ${JSON.stringify(rebootAsked.slice(0, 64))} not done: the VM is not running`,
+        );
+      } else {
+        const request = { vmId: status.id, operation: PowerOperation.REBOOT };
+        const wait = held("reboot", request);
+        if (wait) {
+          status.rebootRequest = "";
+          return { requeueAfterMs: wait };
+        }
+        let response;
+        try {
+          response = await conn.call("power", request);
+        } catch (err) {
+          status.rebootRequest = "";
+          return refused("Reboot", err);
+        }
+        ctx.event(
+          Kind.VIRTUAL_MACHINE,
+          vm,
+          "Normal",
+          "Rebooting",
+          `rebooting, as ${rebootAnnotation}=${JSON.stringify(rebootAsked.slice(0, 64))} asks`,
+        );
+        return afterAction(response.task?.id, "reboot");
+      }
+    }
     let operation: PowerOperation | undefined;
     if (desired === PowerState.ON && power !== PowerState.ON) operation = PowerOperation.ON;
     if (desired === PowerState.OFF && (power === PowerState.ON || power === PowerState.SUSPENDED))
@@ -558,15 +609,38 @@ export function createVmController(ctx: ControllerContext) {
       desired === PowerState.ON
         ? power === PowerState.ON
         : power !== PowerState.ON || desired === PowerState.OFF_GRACEFUL;
-    ready(
-      settled,
-      settled ? "Ready" : "PowerStateDiffers",
-      settled ? "" : `power is ${PowerState[power]}`,
-    );
+    // Guest addresses: reported as they come; waited for, up to the policy's timeout.
+    const addresses = judgeAddresses({
+      policy: effectivePolicy(vm, vmClass),
+      addresses: status.addresses,
+      running: power === PowerState.ON,
+      hasNic: (observed.resources?.networkInterfaces.length ?? 0) > 0,
+      waitingSince: msOf(status.addressWait?.waitingSince),
+      now,
+    });
+    status.addressWait = addresses.wait;
+    if (addresses.condition)
+      setCondition(
+        status.conditions,
+        { type: "AddressAssigned", ...addresses.condition },
+        generation,
+        now,
+      );
+    else status.conditions = status.conditions.filter((c) => c.type !== "AddressAssigned");
+    const holds = settled && desired === PowerState.ON ? addresses.holdsReady : undefined;
+    if (holds) ready(false, holds.reason, holds.message);
+    else
+      ready(
+        settled,
+        settled ? "Ready" : "PowerStateDiffers",
+        settled ? "" : `power is ${PowerState[power]}`,
+      );
     status.observedGeneration = generation;
     write(ns, name, status);
     refusals.forget(key);
-    return;
+    return addresses.recheckAfterMs !== undefined
+      ? { requeueAfterMs: addresses.recheckAfterMs }
+      : undefined;
 
     function afterAction(taskId: string | undefined, op: string): ReconcileResult | void {
       if (taskId) {

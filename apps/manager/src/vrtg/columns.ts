@@ -17,6 +17,7 @@ import {
   VirtualMachinePhase,
   ProviderPhase,
   PowerStateSchema,
+  AddressSourceSchema,
   ProviderTypeSchema,
   FirmwareSchema,
   CloneTypeSchema,
@@ -74,7 +75,7 @@ export function columnsFor(kind: Kind, wide: boolean): Columns {
           "IMAGE",
           "IPS",
           "AGE",
-          ...(wide ? ["POWER", "CPU", "MEMORY", "ID"] : []),
+          ...(wide ? ["POWER", "CPU", "MEMORY", "ADDRESSES", "ID"] : []),
         ],
         row: (r) => {
           const vm = r as VirtualMachine;
@@ -94,6 +95,10 @@ export function columnsFor(kind: Kind, wide: boolean): Columns {
                   vm.status?.currentResources?.memoryMib
                     ? `${vm.status.currentResources.memoryMib}Mi`
                     : "",
+                  // Each address with where it was learned: 10.0.0.5(DHCPLease).
+                  (vm.status?.addresses ?? [])
+                    .map((a) => `${a.address}(${word(AddressSourceSchema, a.source)})`)
+                    .join(","),
                   vm.status?.id ?? "",
                 ]
               : []),

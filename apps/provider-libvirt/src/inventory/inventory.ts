@@ -86,11 +86,14 @@ function addressCommands(id: string, withAgent: boolean): VirshArgv[] {
 }
 
 /**
- * Puts a domain's addresses into its view, each address once, tagged with
- * the first source that gave it: the guest agent, then DHCP leases, then ARP;
- * then the static addresses the provider configured.
+ * Puts a running domain's addresses into its view, each address once, tagged
+ * with the first source that gave it: the guest agent, then DHCP leases,
+ * then ARP; then the static addresses the provider configured. A domain that
+ * is not running (no answers) has none, static ones included, as with every
+ * other provider: nothing holds an address then.
  */
 function applyAddresses(view: DomainView, answers: AddressAnswers | undefined): void {
+  if (!answers) return;
   const macs = new Set(view.info.nics.map((n) => n.mac));
   const seen = new Set<string>();
   const add = (entries: readonly MacAddress[], source: IpSource) => {
@@ -102,11 +105,9 @@ function applyAddresses(view: DomainView, answers: AddressAnswers | undefined): 
   };
   const parsed = (outcome: VirshOutcome | undefined) =>
     outcome && outcome.error === undefined ? parseDomifaddr(outcome.out) : [];
-  if (answers) {
-    add(parsed(answers.agent), IpSource.GUEST_AGENT);
-    add(parsed(answers.lease), IpSource.DHCP_LEASE);
-    add(answers.arp, IpSource.ARP);
-  }
+  add(parsed(answers.agent), IpSource.GUEST_AGENT);
+  add(parsed(answers.lease), IpSource.DHCP_LEASE);
+  add(answers.arp, IpSource.ARP);
   const statics = Object.entries(view.info.owner?.staticAddresses ?? {});
   add(
     statics.map(([mac, address]) => ({ mac, address })),
@@ -215,10 +216,7 @@ export function createInventory(options: InventoryOptions) {
     ]);
     let next = 0;
     for (const view of views) {
-      if (!running.includes(view)) {
-        applyAddresses(view, undefined);
-        continue;
-      }
+      if (!running.includes(view)) continue;
       const agent = view.info.agentConnected ? outcomes[next++] : undefined;
       applyAddresses(view, { agent, lease: outcomes[next++], arp });
     }

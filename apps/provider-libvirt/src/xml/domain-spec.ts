@@ -13,7 +13,12 @@ export interface DiskDevice {
   device: "disk" | "cdrom";
   /** Target device, for example vda or sda. */
   target: string;
-  bus: "virtio" | "sata";
+  /**
+   * virtio for disks; scsi (on a virtio-scsi controller) for the seed's
+   * CD-ROM. Never sata or ide: cloud kernels (Debian's among them) carry no
+   * AHCI driver, so a seed there is invisible and cloud-init does nothing.
+   */
+  bus: "virtio" | "scsi";
 }
 
 /** A NIC of a domain as the provider builds it. */

@@ -43,7 +43,7 @@ function spec(overrides: Partial<DomainSpec> = {}): DomainSpec {
         format: "raw",
         device: "cdrom",
         target: "sda",
-        bus: "sata",
+        bus: "scsi",
       },
     ],
     nics: [
@@ -109,7 +109,7 @@ describe("buildDomainXml", () => {
     expect(info.disks.map((d) => [d.target, d.bus, d.device, d.format, d.path])).toEqual([
       ["vda", "virtio", "disk", "qcow2", "/pool/web-1-root.qcow2"],
       ["vdb", "virtio", "disk", "qcow2", "/pool/web-1-data.qcow2"],
-      ["sda", "sata", "cdrom", "raw", "/pool/web-1-cidata.iso"],
+      ["sda", "scsi", "cdrom", "raw", "/pool/web-1-cidata.iso"],
     ]);
     expect(info.nics).toEqual([
       { type: "network", source: "default", model: "virtio", mac: "52:54:00:aa:bb:01" },
@@ -118,6 +118,20 @@ describe("buildDomainXml", () => {
     expect(info.owner).toEqual(spec().owner);
     expect(xml).toContain("org.qemu.guest_agent.0");
     expect(xml).toContain('<serial type="pty">');
+    // The seed's CD-ROM on virtio-scsi: cloud kernels have no SATA (AHCI) driver.
+    expect(xml).toMatch(
+      /<controller type="scsi" index="0" model="virtio-scsi">\s*<driver queues="2"\/>\s*<\/controller>/,
+    );
+    // Queues pinned to the vCPUs at create, not to those QEMU starts with (see snapshots.ts).
+    expect(
+      xml.match(/<driver name="qemu" type="qcow2" discard="unmap" queues="2"\/>/g),
+    ).toHaveLength(2);
+    expect(xml).not.toContain("sata");
+  });
+
+  it("adds no SCSI controller when no disk sits on SCSI", () => {
+    const xml = buildDomainXml(spec({ disks: spec().disks.slice(0, 2) }));
+    expect(xml).not.toContain("<controller");
   });
 
   it("asks libvirt for UEFI firmware without secure boot, and kvm with the host CPU", async () => {

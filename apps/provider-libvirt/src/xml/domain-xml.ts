@@ -39,7 +39,12 @@ export function renderOwnerXml(owner: OwnerRecord): string {
   return renderXmlLine(ownerElement(owner, false));
 }
 
-function diskElement(disk: DiskDevice): XmlElement {
+/**
+ * QEMU gives a virtio disk or SCSI controller one queue per vCPU it starts
+ * with unless told: pinned, a memory snapshot still loads after vCPUs were
+ * added live (see pinHotpluggedVcpus in snapshots.ts).
+ */
+function diskElement(disk: DiskDevice, queues: number): XmlElement {
   return el(
     "disk",
     { type: "file", device: disk.device },
@@ -47,6 +52,7 @@ function diskElement(disk: DiskDevice): XmlElement {
       name: "qemu",
       type: disk.format,
       ...(disk.device === "disk" ? { discard: "unmap" } : {}),
+      ...(disk.bus === "virtio" ? { queues } : {}),
     }),
     el("source", { file: disk.path }),
     el("target", { dev: disk.target, bus: disk.bus }),
@@ -67,7 +73,7 @@ function nicElement(nic: NicDevice): XmlElement {
 /**
  * The domain XML of a spec: kvm or qemu, BIOS or UEFI (firmware chosen by
  * libvirt, secure boot off), headroom for live CPU and memory changes, virtio
- * disks and NICs, a serial console, the qemu-guest-agent channel, VNC when
+ * disks and NICs, the seed's CD-ROM on virtio-scsi, a serial console, the qemu-guest-agent channel, VNC when
  * asked, and the provider's metadata. Every value is escaped (see xml-builder.ts).
  *
  * @throws TypeError for a value XML cannot carry.
@@ -101,7 +107,15 @@ export function buildDomainXml(spec: DomainSpec): string {
     el(
       "devices",
       {},
-      spec.disks.map(diskElement),
+      spec.disks.map((d) => diskElement(d, spec.vcpus)),
+      // The seed's CD-ROM sits on virtio-scsi, which every virtio guest kernel has.
+      spec.disks.some((d) => d.bus === "scsi")
+        ? el(
+            "controller",
+            { type: "scsi", index: 0, model: "virtio-scsi" },
+            el("driver", { queues: spec.vcpus }),
+          )
+        : undefined,
       spec.nics.map(nicElement),
       el("serial", { type: "pty" }, el("target", { port: 0 })),
       el("console", { type: "pty" }, el("target", { type: "serial", port: 0 })),

@@ -1,0 +1,602 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { type GuestJump, guestJumpFromEnv, guestSsh } from "./guest-login.js";
+import { type ServerProcess, eventually, spawnLibvirt, spawnManager, vrtg } from "./processes.js";
+
+const run = promisify(execFile);
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt guest`);
+  return value;
+}
+
+type Json = Record<string, unknown>;
+type Address = { address: string; source: string; macAddress: string };
+
+function at(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split(".")) current = (current as Json | undefined)?.[key];
+  return current;
+}
+const condition = (resource: Json, type: string) =>
+  (at(resource, "status.conditions") as Json[] | undefined)?.find((c) => c["type"] === type);
+const addressesOf = (vm: Json) => (at(vm, "status.addresses") as Address[] | undefined) ?? [];
+
+const minutes = (n: number) => n * 60_000;
+
+/**
+ * A real guest through the whole stack: the manager (a process) applies a
+ * VirtualMachine of the project's Debian image (tools/guest-image) with
+ * cloud-init, provider-libvirt makes it on the test bed's libvirtd, QEMU (TCG)
+ * boots it, and the test logs in over SSH from inside the test bed's network
+ * namespace. One guest is booted and shared by every case, in order: a boot
+ * under TCG takes one to three minutes on this machine.
+ */
+describe("a real guest through the manager, provider-libvirt and libvirtd", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vrtg-e2e-guest-"));
+  const suffix = randomBytes(3).toString("hex");
+  const name = `guest-${suffix}`;
+  const blankName = `noaddr-${suffix}`;
+  const pool = `vrtg-guest-e2e-${suffix}`;
+  // An isolated network without DHCP, for the static address.
+  const isolated = `vrtg-iso-${suffix}`;
+  const staticAddress = "10.213.9.10";
+  const marker = "/var/tmp/vrtg-marker";
+  let poolDir = "";
+  let blank = "";
+  let jump: GuestJump;
+  let guestKey = "";
+  let provider: ServerProcess | undefined;
+  let manager: ServerProcess | undefined;
+  /** The guest's address on the NAT network, as the manager reports it. */
+  let address = "";
+  let bootId = "";
+
+  const uri = () => env("VIRTRIGAUD_LIBVIRT_URI");
+  const virsh = async (...args: string[]) =>
+    (await run("virsh", ["-q", "-c", uri(), ...args])).stdout.trim();
+  const cli = (...args: string[]) => vrtg(manager?.url ?? "", args);
+  const getVm = async (vmName = name): Promise<Json> => {
+    const result = await cli("get", "vm", vmName, "-o", "json");
+    if (result.code !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout) as Json;
+  };
+  const apply = async (file: string, text: string) => {
+    writeFileSync(join(dir, file), text);
+    const applied = await cli("apply", "-f", join(dir, file));
+    expect(applied.stderr).toBe("");
+    return applied.stdout;
+  };
+  const ssh = (command: string, to = address) =>
+    guestSsh(jump, { address: to, user: "vrtg", key: guestKey }, command);
+  /** Waits until SSH to the guest answers and `command` succeeds there; its output. */
+  const sshEventually = (command: string, timeoutMs: number, what: string, to?: string) =>
+    eventually(() => ssh(command, to), timeoutMs, what);
+  const qemuLog = () =>
+    readFileSync(join(env("VIRTRIGAUD_LIBVIRT_DIR"), "log", "qemu", `${name}.log`), "utf8");
+
+  const stack = () => `apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata:
+  name: kvm
+spec:
+  type: libvirt
+  endpoint: ${provider?.url}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata:
+  name: guest
+spec:
+  cpu: 1
+  memory: 512Mi
+  firmware: BIOS
+  addressPolicy:
+    requiredForReady: true
+    timeout: 15m
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata:
+  name: no-os
+spec:
+  cpu: 1
+  memory: 128Mi
+  addressPolicy:
+    requiredForReady: true
+    timeout: 20s
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata:
+  name: debian
+spec:
+  source:
+    libvirt:
+      path: ${env("VIRTRIGAUD_GUEST_IMAGE")}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata:
+  name: blank
+spec:
+  source:
+    libvirt:
+      path: ${blank}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMNetworkAttachment
+metadata:
+  name: nat
+spec:
+  network:
+    libvirt:
+      networkName: ${env("VIRTRIGAUD_LIBVIRT_NETWORK")}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMNetworkAttachment
+metadata:
+  name: isolated
+spec:
+  network:
+    libvirt:
+      networkName: ${isolated}
+`;
+  const userData = () =>
+    [
+      "#cloud-config",
+      "users:",
+      "  - name: vrtg",
+      "    shell: /bin/bash",
+      "    sudo: ALL=(ALL) NOPASSWD:ALL",
+      "    ssh_authorized_keys:",
+      `      - ${readFileSync(`${guestKey}.pub`, "utf8").trim()}`,
+      "runcmd:",
+      "  - [sh, -c, 'echo written by runcmd > /var/tmp/runcmd-proof']",
+      "",
+    ].join("\n");
+  const vmManifest = (
+    options: {
+      cpu?: number;
+      memoryMiB?: number;
+      dataGiB?: number;
+      revertTo?: string;
+      reboot?: string;
+      powerState?: string;
+    } = {},
+  ) => {
+    const resources = [
+      options.cpu ? `    cpu: ${options.cpu}` : "",
+      options.memoryMiB ? `    memoryMiB: ${options.memoryMiB}` : "",
+    ].filter(Boolean);
+    return `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata:
+  name: ${name}
+${options.reboot ? `  annotations:\n    virtrigaud.io/reboot: "${options.reboot}"\n` : ""}spec:
+  providerRef:
+    name: kvm
+  classRef:
+    name: guest
+  imageRef:
+    name: debian
+  networks:
+    - name: nat
+    - name: isolated
+      ipAddress: ${staticAddress}
+      prefix: 24
+  disks:
+    - name: data
+      sizeGiB: ${options.dataGiB ?? 1}
+  userData:
+    cloudInit:
+      inline: ${JSON.stringify(userData())}
+  metaData:
+    cloudInit:
+      inline: "zone: e2e-lab\\n"
+  powerState: ${options.powerState ?? "On"}
+  lifecycle:
+    gracefulShutdownTimeout: 180s
+${resources.length ? `  resources:\n${resources.join("\n")}\n` : ""}${options.revertTo ? `  snapshot:\n    revertToRef:\n      name: ${options.revertTo}\n` : ""}`;
+  };
+  const blankManifest = `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata:
+  name: ${blankName}
+spec:
+  providerRef:
+    name: kvm
+  classRef:
+    name: no-os
+  imageRef:
+    name: blank
+  networks:
+    - name: nat
+`;
+
+  /** The address status reports on the guest's NAT NIC (the MAC libvirt gave its first NIC). */
+  const natAddress = async (vm: Json): Promise<Address | undefined> => {
+    const mac = (await virsh("domiflist", name)).split("\n")[0]?.trim().split(/\s+/)[4];
+    return addressesOf(vm).find((a) => a.macAddress === mac && a.address.startsWith("10.213.7."));
+  };
+
+  beforeAll(async () => {
+    const bedDir = env("VIRTRIGAUD_LIBVIRT_DIR");
+    jump = guestJumpFromEnv();
+    poolDir = join(bedDir, "guest-e2e", suffix);
+    mkdirSync(poolDir, { recursive: true });
+    blank = join(poolDir, "..", `blank-${suffix}.qcow2`);
+    await run("qemu-img", ["create", "-q", "-f", "qcow2", blank, "64M"]);
+    guestKey = join(dir, "guest_key");
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", guestKey, "-C", "vrtg-e2e"]);
+    // An isolated network without DHCP: eth1's address comes from network-config only.
+    const netXml = join(dir, "isolated.xml");
+    writeFileSync(
+      netXml,
+      `<network><name>${isolated}</name><bridge name='vrtgi${suffix}' stp='off'/><ip address='10.213.9.1' netmask='255.255.255.0'/></network>`,
+    );
+    await virsh("net-define", netXml);
+    await virsh("net-start", isolated);
+    provider = await spawnLibvirt([
+      "--ssh-host",
+      env("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
+      "--ssh-port",
+      env("VIRTRIGAUD_LIBVIRT_SSH_PORT"),
+      "--ssh-user",
+      env("VIRTRIGAUD_LIBVIRT_SSH_USER"),
+      "--ssh-key",
+      env("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
+      "--ssh-known-hosts",
+      env("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
+      "--libvirt-uri",
+      uri(),
+      "--storage-pool",
+      pool,
+      "--create-pool-dir",
+      poolDir,
+      "--domain-type",
+      "qemu",
+    ]);
+    manager = await spawnManager(join(dir, "data"), [
+      "--health-interval",
+      "1s",
+      "--drift-page-interval",
+      "1s",
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await manager?.stop();
+    await provider?.stop();
+    for (const domain of [name, blankName]) {
+      await virsh("destroy", domain).catch(() => undefined);
+      await virsh("undefine", domain, "--remove-all-storage", "--snapshots-metadata").catch(
+        () => undefined,
+      );
+    }
+    await virsh("net-destroy", isolated).catch(() => undefined);
+    await virsh("net-undefine", isolated).catch(() => undefined);
+    await virsh("pool-destroy", pool).catch(() => undefined);
+    await virsh("pool-undefine", pool).catch(() => undefined);
+    rmSync(poolDir, { recursive: true, force: true });
+    rmSync(blank, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("holds Ready for a VM whose guest never reports an address, then names the sources tried", async () => {
+    // Both VMs are applied now: the guest boots (minutes) while the blank one times out (20 s).
+    const applied = await apply(
+      "stack.yaml",
+      `${stack()}---\n${vmManifest()}---\n${blankManifest}`,
+    );
+    expect(applied).toContain(`virtualmachine/${name} created`);
+    expect(applied).toContain(`virtualmachine/${blankName} created`);
+    // Running, but not Ready: it waits for an address, and says until when.
+    const waiting = await eventually(
+      async () => {
+        const vm = await getVm(blankName);
+        return condition(vm, "Ready")?.["reason"] === "WaitingForAddress" ? vm : undefined;
+      },
+      60_000,
+      "the blank VM waiting for an address",
+    );
+    expect(at(waiting, "status.powerState")).toBe("On");
+    expect(condition(waiting, "AddressAssigned")).toMatchObject({
+      status: "Unknown",
+      reason: "WaitingForAddress",
+    });
+    expect(at(waiting, "status.addressWait")).toMatchObject({
+      requiredForReady: true,
+      timeout: "20s",
+      sources: ["GuestAgent", "DHCPLease", "ARP"],
+      policyFrom: "VMClass",
+    });
+    // The timeout passes: a clear condition, not an endless wait.
+    const timedOut = await eventually(
+      async () => {
+        const vm = await getVm(blankName);
+        return condition(vm, "Ready")?.["reason"] === "AddressTimeout" ? vm : undefined;
+      },
+      60_000,
+      "the blank VM's AddressTimeout",
+    );
+    expect(condition(timedOut, "Ready")).toMatchObject({ status: "False" });
+    expect(String(condition(timedOut, "Ready")?.["message"])).toContain(
+      "no address from GuestAgent, DHCPLease or ARP within 20s",
+    );
+    expect(condition(timedOut, "AddressAssigned")).toMatchObject({
+      status: "False",
+      reason: "AddressTimeout",
+    });
+    expect(at(timedOut, "status.phase")).toBe("Running");
+    expect(addressesOf(timedOut)).toEqual([]);
+    // Gone, so it takes no CPU from the guest's boot.
+    expect((await cli("delete", "vm", blankName, "--wait", "--timeout", "60s")).code).toBe(0);
+  }, 150_000);
+
+  it(
+    "boots the image: Ready once an address is reported, first from the DHCP lease, then from the guest agent",
+    async () => {
+      // Every state the manager reported on the way, to see which source came first.
+      const seen: string[] = [];
+      const vm = await eventually(
+        async () => {
+          const v = await getVm();
+          const nat = await natAddress(v);
+          if (nat && seen.at(-1) !== nat.source) seen.push(nat.source);
+          return condition(v, "Ready")?.["status"] === "True" && nat?.source === "GuestAgent"
+            ? v
+            : undefined;
+        },
+        minutes(12),
+        "the guest Ready with its address from the guest agent",
+      );
+      // Ready came with the address: the class's policy requires one.
+      expect(condition(vm, "AddressAssigned")).toMatchObject({
+        status: "True",
+        reason: "AddressReported",
+      });
+      // The lease is known first; the agent, once it answers inside the guest, takes over.
+      expect(seen).toEqual(["DHCPLease", "GuestAgent"]);
+      const nat = await natAddress(vm);
+      address = nat?.address ?? "";
+      expect(address).toMatch(/^10\.213\.7\.\d+$/);
+      expect(at(vm, "status.ips")).toContain(address);
+      // vrtg shows each address with its source.
+      const wide = await cli("get", "vm", name, "-o", "wide");
+      expect(wide.stdout).toContain(`${address}(GuestAgent)`);
+    },
+    minutes(13),
+  );
+
+  it(
+    "logs in over SSH as the cloud-init user: runcmd's file, the VM's name as hostname, the meta-data",
+    async () => {
+      const out = await sshEventually(
+        // runcmd runs in cloud-init's last stage, which goes on beside the first logins.
+        "cloud-init status --wait >/dev/null; hostname; cat /var/tmp/runcmd-proof; sudo cloud-init query ds.meta_data.zone; cat /proc/sys/kernel/random/boot_id",
+        minutes(4),
+        "an SSH login to the guest",
+      );
+      const [hostname, proof, zone, boot] = out.split("\n");
+      expect(hostname).toBe(name);
+      expect(proof).toBe("written by runcmd");
+      expect(zone).toBe("e2e-lab");
+      bootId = boot ?? "";
+      expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
+    },
+    minutes(5),
+  );
+
+  it(
+    "puts the VMNetworkAttachment's static address on eth1 through network-config, and reports it",
+    async () => {
+      expect(await ssh("ip -4 -o addr show dev eth1")).toContain(`inet ${staticAddress}/24`);
+      // It is real: the guest answers SSH on it, across the network that has no DHCP.
+      expect(await ssh("hostname", staticAddress)).toBe(name);
+      const vm = await eventually(
+        async () => {
+          const v = await getVm();
+          return addressesOf(v).some((a) => a.address === staticAddress) ? v : undefined;
+        },
+        30_000,
+        "the static address in status",
+      );
+      const reported = addressesOf(vm).find((a) => a.address === staticAddress);
+      expect(["GuestAgent", "Static"]).toContain(reported?.source);
+      const macs = (await virsh("domiflist", name))
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[4]);
+      expect(reported?.macAddress).toBe(macs[1]);
+    },
+    minutes(2),
+  );
+
+  it(
+    "grows CPU, memory and a data disk of the running guest, which sees them without a reboot",
+    async () => {
+      const before = await ssh(
+        "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; cat /sys/block/vdb/size",
+      );
+      const [cpus, memKiB, sectors] = before.split("\n").map(Number);
+      expect(cpus).toBe(1);
+      expect(sectors).toBe(1024 ** 3 / 512);
+      await apply("grow.yaml", vmManifest({ cpu: 2, memoryMiB: 768, dataGiB: 2 }));
+      await eventually(
+        async () => {
+          const v = await getVm();
+          return (
+            at(v, "status.currentResources.cpu") === 2 &&
+            at(v, "status.currentResources.memoryMiB") === 768 &&
+            (at(v, "status.disks") as Json[] | undefined)?.some(
+              (d) => d["name"] === "data" && d["sizeGiB"] === 2,
+            ) &&
+            condition(v, "Ready")?.["status"] === "True"
+          );
+        },
+        minutes(2),
+        "cpu 2, 768 MiB and a 2 GiB data disk in status",
+      );
+      const after = await sshEventually(
+        "test $(nproc) = 2 && awk '/MemTotal/ {print $2}' /proc/meminfo && cat /sys/block/vdb/size && cat /proc/sys/kernel/random/boot_id",
+        minutes(2),
+        "the guest seeing 2 CPUs online",
+      );
+      const [memAfter, sectorsAfter, boot] = after.split("\n");
+      // The balloon gave back 256 MiB (a little goes to the kernel's own accounting).
+      expect(Number(memAfter) - (memKiB ?? 0)).toBeGreaterThan(200 * 1024);
+      expect(Number(sectorsAfter)).toBe((2 * 1024 ** 3) / 512);
+      expect(boot).toBe(bootId);
+    },
+    minutes(5),
+  );
+
+  it(
+    "reverts to a memory snapshot: a changed file has its old content and the guest did not reboot",
+    async () => {
+      await ssh(`echo before > ${marker} && sync`);
+      expect((await cli("snapshot", "create", name, "with-memory", "--memory")).code).toBe(0);
+      const waited = await cli(
+        "wait",
+        "snapshot",
+        "with-memory",
+        "--for",
+        "condition=Ready",
+        "--timeout",
+        "180s",
+      );
+      expect(waited.code).toBe(0);
+      await ssh(`echo after > ${marker} && sync`);
+      expect(await ssh(`cat ${marker}`)).toBe("after");
+      await apply(
+        "revert.yaml",
+        vmManifest({ cpu: 2, memoryMiB: 768, dataGiB: 2, revertTo: "with-memory" }),
+      );
+      await eventually(
+        async () => {
+          const v = await getVm();
+          return (
+            at(v, "status.revertedTo") === "with-memory" &&
+            !at(v, "status.lastTaskRef") &&
+            condition(v, "Ready")?.["status"] === "True"
+          );
+        },
+        minutes(3),
+        "reverted and Ready",
+      );
+      const out = await sshEventually(
+        `cat ${marker}; cat /proc/sys/kernel/random/boot_id`,
+        minutes(2),
+        "SSH after the revert",
+      );
+      expect(out.split("\n")).toEqual(["before", bootId]);
+    },
+    minutes(7),
+  );
+
+  it(
+    "reboots when virtrigaud.io/reboot gets a new value: a new boot id, and the address comes back",
+    async () => {
+      await apply("reboot.yaml", vmManifest({ cpu: 2, memoryMiB: 768, dataGiB: 2, reboot: "1" }));
+      await eventually(
+        async () => at(await getVm(), "status.rebootRequest") === "1",
+        60_000,
+        "the reboot request taken",
+      );
+      expect((await cli("events", "vm", name)).stdout).toMatch(/Rebooting\s+virtualmachine\//);
+      const boot = await eventually(
+        async () => {
+          const id = await ssh("cat /proc/sys/kernel/random/boot_id");
+          return id !== bootId ? id : undefined;
+        },
+        minutes(6),
+        "a new boot id",
+      );
+      bootId = boot;
+      // The guest agent is back and reports the same address.
+      const vm = await eventually(
+        async () => {
+          const v = await getVm();
+          return (await natAddress(v))?.source === "GuestAgent" ? v : undefined;
+        },
+        minutes(3),
+        "the address from the guest agent after the reboot",
+      );
+      expect((await natAddress(vm))?.address).toBe(address);
+      expect(await ssh("nproc")).toBe("2");
+    },
+    minutes(10),
+  );
+
+  it(
+    "keeps the address from the DHCP lease when the guest agent stops, without Ready flipping",
+    async () => {
+      const readySince = condition(await getVm(), "Ready")?.["lastTransitionTime"];
+      await ssh("sudo systemctl stop qemu-guest-agent");
+      await eventually(
+        async () => (await natAddress(await getVm()))?.source === "DHCPLease",
+        60_000,
+        "the address tagged DHCPLease",
+      );
+      // A window of samples: still Ready, never flipped, the address always there.
+      const until = Date.now() + 20_000;
+      while (Date.now() < until) {
+        const vm = await getVm();
+        expect(condition(vm, "Ready")).toMatchObject({
+          status: "True",
+          lastTransitionTime: readySince,
+        });
+        expect(await natAddress(vm)).toMatchObject({ address, source: "DHCPLease" });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    },
+    minutes(2),
+  );
+
+  it(
+    "shuts down on OffGraceful: the guest powers itself off (never destroyed) and the VM reports Off",
+    async () => {
+      await apply(
+        "off.yaml",
+        vmManifest({ cpu: 2, memoryMiB: 768, dataGiB: 2, reboot: "1", powerState: "OffGraceful" }),
+      );
+      const vm = await eventually(
+        async () => {
+          const v = await getVm();
+          return at(v, "status.powerState") === "Off" ? v : undefined;
+        },
+        minutes(4),
+        "the VM Off",
+      );
+      expect(await virsh("domstate", name)).toBe("shut off");
+      // libvirt's log of this domain's last run: QEMU ended because the guest shut down.
+      const lastRun = qemuLog().split("starting up").at(-1) ?? "";
+      expect(lastRun).toContain("shutting down, reason=shutdown");
+      expect(lastRun).not.toContain("reason=destroyed");
+      // The provider never fell back to pulling the plug.
+      expect(provider?.logs.some((l) => String(l["msg"]).includes("powering off"))).toBe(false);
+      expect(addressesOf(vm)).toEqual([]);
+      expect(condition(vm, "AddressAssigned")).toBeUndefined();
+      expect(condition(vm, "Ready")).toMatchObject({ status: "True" });
+    },
+    minutes(5),
+  );
+
+  it(
+    "deletes the VM, its disks and seed",
+    async () => {
+      const deleted = await cli("delete", "vm", name, "--wait", "--timeout", "120s");
+      expect(deleted.code).toBe(0);
+      await expect(virsh("domstate", name)).rejects.toThrow(/failed to get domain|not found/i);
+      await virsh("pool-refresh", pool);
+      expect(await virsh("vol-list", pool)).not.toContain(name);
+    },
+    minutes(3),
+  );
+});
