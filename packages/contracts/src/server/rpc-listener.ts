@@ -123,6 +123,9 @@ export async function listenRpc(
   // Our own GOAWAY first: session.close()'s names stream 0 as the last one
   // processed, which makes clients cancel what is in flight.
   const closeSession = (session: ServerHttp2Session) => {
+    // A session destroyed by its peer stays in `sessions` until its "close"
+    // event, a tick later; goaway() on it throws ERR_HTTP2_INVALID_SESSION.
+    if (session.closed || session.destroyed) return;
     session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamIds.get(session) ?? 0);
     session.close();
   };
