@@ -375,6 +375,8 @@ describe("watches whose clients fall behind", () => {
   afterAll(() => client.close());
 
   /** Applies `count` versions of VMClass `name`, each with an annotation of `bytes`. */
+  // Hundreds of applies of tens to hundreds of KB: tens of seconds on a busy 2-core machine.
+  const churnTimeoutMs = 180_000;
   async function churn(name: string, count: number, bytes: number): Promise<string> {
     let rv = "";
     for (let i = 0; i < count; i++) {
@@ -388,101 +390,113 @@ describe("watches whose clients fall behind", () => {
   const openWatches = async () =>
     metricValue(await scrape(m), "virtrigaud_manager_watches") ?? Number.NaN;
 
-  it("ends a watch that falls behind with RESOURCE_EXHAUSTED; it resumes from its last version without a gap", async () => {
-    await client.apply({ resource: vmClass("slow") });
-    // A Connect stream over HTTP/2 that the client stops reading after the first event.
-    const session = connectHttp2(m.url);
-    session.on("error", () => {});
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/virtrigaud.manager.v1.ManagerService/Watch",
-      "content-type": "application/connect+json",
-      "connect-protocol-version": "1",
-    });
-    const request = Buffer.from(JSON.stringify({ kind: "KIND_VM_CLASS", name: "slow" }));
-    stream.end(envelope(request));
-    const received: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => received.push(chunk));
-    await eventually(() => received.length > 0);
-    stream.pause();
-    const last = await churn("slow", 300, 16_384);
-    await eventually(async () => (await openWatches()) === 0);
-    expect(m.logs.some((l) => l["msg"] === "watch ended: its client fell behind")).toBe(true);
-    // Read on: what was sent, then the end of the stream.
-    stream.resume();
-    await new Promise((resolve) => stream.once("end", resolve));
-    session.close();
-    const frames = connectFrames(Buffer.concat(received));
-    const events = frames.filter((f) => !f.end).map((f) => f.json as { resourceVersion: string });
-    const end = frames.at(-1)?.json as { error?: { code: string; message: string } };
-    const seen = events.at(-1)?.resourceVersion ?? "";
-    expect(end.error?.code).toBe("resource_exhausted");
-    expect(end.error?.message).toContain(`watch again from resourceVersion ${seen}`);
-    expect(Number(seen)).toBeLessThan(Number(last));
+  it(
+    "ends a watch that falls behind with RESOURCE_EXHAUSTED; it resumes from its last version without a gap",
+    async () => {
+      await client.apply({ resource: vmClass("slow") });
+      // A Connect stream over HTTP/2 that the client stops reading after the first event.
+      const session = connectHttp2(m.url);
+      session.on("error", () => {});
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/virtrigaud.manager.v1.ManagerService/Watch",
+        "content-type": "application/connect+json",
+        "connect-protocol-version": "1",
+      });
+      const request = Buffer.from(JSON.stringify({ kind: "KIND_VM_CLASS", name: "slow" }));
+      stream.end(envelope(request));
+      const received: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => received.push(chunk));
+      await eventually(() => received.length > 0);
+      stream.pause();
+      const last = await churn("slow", 300, 16_384);
+      await eventually(async () => (await openWatches()) === 0);
+      expect(m.logs.some((l) => l["msg"] === "watch ended: its client fell behind")).toBe(true);
+      // Read on: what was sent, then the end of the stream.
+      stream.resume();
+      await new Promise((resolve) => stream.once("end", resolve));
+      session.close();
+      const frames = connectFrames(Buffer.concat(received));
+      const events = frames.filter((f) => !f.end).map((f) => f.json as { resourceVersion: string });
+      const end = frames.at(-1)?.json as { error?: { code: string; message: string } };
+      const seen = events.at(-1)?.resourceVersion ?? "";
+      expect(end.error?.code).toBe("resource_exhausted");
+      expect(end.error?.message).toContain(`watch again from resourceVersion ${seen}`);
+      expect(Number(seen)).toBeLessThan(Number(last));
 
-    // Resumed from there, it sees the rest, up to the last change.
-    let resumed = seen;
-    for await (const event of client.watch({
-      kind: Kind.VM_CLASS,
-      name: "slow",
-      resourceVersion: seen,
-    })) {
-      expect(Number(event.resourceVersion)).toBeGreaterThan(Number(resumed));
-      resumed = event.resourceVersion;
-      if (resumed === last) break;
-    }
-    expect(resumed).toBe(last);
-  });
+      // Resumed from there, it sees the rest, up to the last change.
+      let resumed = seen;
+      for await (const event of client.watch({
+        kind: Kind.VM_CLASS,
+        name: "slow",
+        resourceVersion: seen,
+      })) {
+        expect(Number(event.resourceVersion)).toBeGreaterThan(Number(resumed));
+        resumed = event.resourceVersion;
+        if (resumed === last) break;
+      }
+      expect(resumed).toBe(last);
+    },
+    churnTimeoutMs,
+  );
 
-  it("vrtg get -w carries on through it", async () => {
-    await client.apply({ resource: vmClass("paused") });
-    const watcher = spawnVrtg(m.url, ["get", "vmclasses", "-w"]);
-    try {
-      await eventually(() => watcher.stdout().includes("paused"));
-      const fellBehind = () =>
-        m.logs.filter((l) => l["msg"] === "watch ended: its client fell behind").length;
-      const before = fellBehind();
-      watcher.child.kill("SIGSTOP");
-      // More than the kernel's socket buffers and HTTP/2 windows take.
-      await churn("paused", 400, 64_000);
-      // Its watch was ended while it could not read...
-      await eventually(() => fellBehind() > before);
-      watcher.child.kill("SIGCONT");
-      // ...and it watches again.
-      await eventually(async () => (await openWatches()) === 1);
-      await client.apply({ resource: vmClass("after-the-gap") });
-      await eventually(() => watcher.stdout().includes("after-the-gap"));
-      expect(watcher.child.exitCode).toBeNull();
-    } finally {
-      watcher.child.kill("SIGCONT");
-      watcher.child.kill("SIGTERM");
-      await watcher.result;
-    }
-  });
+  it(
+    "vrtg get -w carries on through it",
+    async () => {
+      await client.apply({ resource: vmClass("paused") });
+      const watcher = spawnVrtg(m.url, ["get", "vmclasses", "-w"]);
+      try {
+        await eventually(() => watcher.stdout().includes("paused"));
+        const fellBehind = () =>
+          m.logs.filter((l) => l["msg"] === "watch ended: its client fell behind").length;
+        const before = fellBehind();
+        watcher.child.kill("SIGSTOP");
+        // More than the kernel's socket buffers and HTTP/2 windows take.
+        await churn("paused", 400, 64_000);
+        // Its watch was ended while it could not read...
+        await eventually(() => fellBehind() > before);
+        watcher.child.kill("SIGCONT");
+        // ...and it watches again.
+        await eventually(async () => (await openWatches()) === 1);
+        await client.apply({ resource: vmClass("after-the-gap") });
+        await eventually(() => watcher.stdout().includes("after-the-gap"));
+        expect(watcher.child.exitCode).toBeNull();
+      } finally {
+        watcher.child.kill("SIGCONT");
+        watcher.child.kill("SIGTERM");
+        await watcher.result;
+      }
+    },
+    churnTimeoutMs,
+  );
 
-  it("holds a bounded backlog for a client that stopped reading and lets SIGTERM end the process", async () => {
-    // A Connect watch over HTTP/1.1 on a raw socket that reads its first bytes, then stops.
-    const frame = envelope(
-      toBinary(WatchRequestSchema, create(WatchRequestSchema, { kind: Kind.VM_CLASS })),
-    );
-    const socket = await openSocket(m);
-    socket.on("error", () => {});
-    socket.write(
-      "POST /virtrigaud.manager.v1.ManagerService/Watch HTTP/1.1\r\nHost: x\r\n" +
-        "Content-Type: application/connect+proto\r\nConnect-Protocol-Version: 1\r\n" +
-        `Content-Length: ${frame.byteLength}\r\n\r\n`,
-    );
-    socket.write(frame);
-    await new Promise((resolve) => socket.once("data", resolve));
-    socket.pause();
-    expect(await openWatches()).toBe(1);
-    const before = memory(m, "VmRSS");
-    // 200 MB of changes the client never reads.
-    await churn("stalled", 1000, 200_000);
-    expect(memory(m, "VmRSS") - before).toBeLessThan(100 * MiB);
-    await eventually(async () => (await openWatches()) === 0);
-    // The socket still waits on a write that cannot finish; SIGTERM ends the process anyway.
-    expect(await m.stop("SIGTERM")).toBe(0);
-    socket.destroy();
-  });
+  it(
+    "holds a bounded backlog for a client that stopped reading and lets SIGTERM end the process",
+    async () => {
+      // A Connect watch over HTTP/1.1 on a raw socket that reads its first bytes, then stops.
+      const frame = envelope(
+        toBinary(WatchRequestSchema, create(WatchRequestSchema, { kind: Kind.VM_CLASS })),
+      );
+      const socket = await openSocket(m);
+      socket.on("error", () => {});
+      socket.write(
+        "POST /virtrigaud.manager.v1.ManagerService/Watch HTTP/1.1\r\nHost: x\r\n" +
+          "Content-Type: application/connect+proto\r\nConnect-Protocol-Version: 1\r\n" +
+          `Content-Length: ${frame.byteLength}\r\n\r\n`,
+      );
+      socket.write(frame);
+      await new Promise((resolve) => socket.once("data", resolve));
+      socket.pause();
+      expect(await openWatches()).toBe(1);
+      const before = memory(m, "VmRSS");
+      // 200 MB of changes the client never reads.
+      await churn("stalled", 1000, 200_000);
+      expect(memory(m, "VmRSS") - before).toBeLessThan(100 * MiB);
+      await eventually(async () => (await openWatches()) === 0);
+      // The socket still waits on a write that cannot finish; SIGTERM ends the process anyway.
+      expect(await m.stop("SIGTERM")).toBe(0);
+      socket.destroy();
+    },
+    churnTimeoutMs,
+  );
 });
