@@ -39,14 +39,17 @@ export async function bootWithVirsh(
           .padStart(2, "0"),
       )
       .join(":")}`;
-    const files: Record<string, string | undefined> = buildSeedDocuments({
-      userData: shape.userData,
-      metaData: "",
-      networkConfig: "",
-      instanceId: uuid,
-      hostname: name,
-      nics: [{ mac, staticIp: undefined }],
-    });
+    // A fresh object, so its named documents can be read by file name.
+    const files: Record<string, string | undefined> = {
+      ...buildSeedDocuments({
+        userData: shape.userData,
+        metaData: "",
+        networkConfig: "",
+        instanceId: uuid,
+        hostname: name,
+        nics: [{ mac, staticIp: undefined }],
+      }),
+    };
     for (const [file, text] of Object.entries(files)) {
       if (text !== undefined) writeFileSync(join(dir, file), text);
     }
