@@ -232,6 +232,7 @@ if [ $only_mock -eq 0 ]; then
   fi
 
   say "libvirt test bed and provider-libvirt"
+  guest_os=false
   if testbed_up libvirt; then
     # The guest image: a Debian 12 that boots to cloud-init and SSH. Built
     # once (several minutes) and cached; a blank disk stands in when it cannot be.
@@ -239,6 +240,7 @@ if [ $only_mock -eq 0 ]; then
     if run_fg tools/guest-image/build.sh >"$state/guest-image.path" 2>"$logs/guest-image.log"; then
       LIBVIRT_IMAGE=$(cat "$state/guest-image.path")
       export LIBVIRT_IMAGE
+      guest_os=true
       note "guest image: $LIBVIRT_IMAGE"
     else
       note "the guest image did not build (see $logs/guest-image.log); web-libvirt boots a blank disk"
@@ -299,12 +301,27 @@ for vm in "${vms[@]}"; do
   fi
 done
 
+login_works=false
+if [[ " ${vms[*]} " == *" web-libvirt "* ]] && ${guest_os:-false}; then
+  # Ready comes with the guest's first address (its DHCP lease); its sshd
+  # answers some seconds later. The login printed below must work at once.
+  say "wait until web-libvirt answers SSH"
+  for _ in $(seq 150); do
+    if run_fg tools/guest-ssh.sh web-libvirt true </dev/null >/dev/null 2>&1; then
+      login_works=true
+      break
+    fi
+    run_fg sleep 2
+  done
+  $login_works || note "web-libvirt does not answer SSH after 5 minutes; its console log: $VIRTRIGAUD_LIBVIRT_DIR/log/qemu/web-libvirt.log"
+fi
+
 say "vrtg get vm"
 vrtg get vm
 echo
 [ "$port" = 9090 ] || note "vrtg needs --server http://127.0.0.1:$port (or VRTG_SERVER) for this port"
 note "try: npx vrtg get vm -o wide; npx vrtg describe vm web-mock; npx vrtg events"
-if [[ " ${vms[*]} " == *" web-libvirt "* ]]; then
+if $login_works; then
   note "log in to web-libvirt (user vrtg, the key in $state/guest): tools/guest-ssh.sh web-libvirt"
   note "  (it connects from inside the libvirt test bed's network namespace, where the guest's address is)"
 fi
