@@ -46,6 +46,10 @@ function libvirtTestbed() {
  * and the image showed Ready. Against the real libvirtd, through
  * provider-libvirt and the manager as processes.
  */
+// Each wait covers a probe, an SSH round trip and a reconcile: seconds on a
+// quiet machine, tens of seconds on a busy 2-core one.
+const waitMs = 90_000;
+
 describe("libvirt refusals reach the resources", () => {
   const dir = mkdtempSync(join(tmpdir(), "vrtg-libvirt-refusals-"));
   const suffix = randomBytes(3).toString("hex");
@@ -164,35 +168,41 @@ spec:
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it("shows an image whose path is not on the host as not available, and one whose path is as Ready", async () => {
-    const gone = await eventually(
-      async () => {
-        const i = await get<VMImage>(Kind.VM_IMAGE, "gone");
-        return readyOf(i)?.reason === "PrepareFailed" ? i : undefined;
-      },
-      20_000,
-      "gone: PrepareFailed",
-    );
-    expect(gone.status?.ready).toBe(false);
-    expect(gone.status?.providerStatus["default/kvm"]?.available).toBe(false);
-    const expected = `[invalid_spec] source.path: ${missingPath} is not a disk image on the host`;
-    expect(readyOf(gone)?.message).toBe(`default/kvm: ${expected}`);
-    expect((await warning(Kind.VM_IMAGE, "gone", "PrepareFailed"))?.message).toBe(
-      `default/kvm: ${expected}`,
-    );
-    const blank = await eventually(
-      async () => {
-        const i = await get<VMImage>(Kind.VM_IMAGE, "blank");
-        return i.status?.ready ? i : undefined;
-      },
-      20_000,
-      "blank Ready",
-    );
-    expect(blank.status?.providerStatus["default/kvm"]?.path).toBe(image);
-  }, 30_000);
+  it(
+    "shows an image whose path is not on the host as not available, and one whose path is as Ready",
+    async () => {
+      const gone = await eventually(
+        async () => {
+          const i = await get<VMImage>(Kind.VM_IMAGE, "gone");
+          return readyOf(i)?.reason === "PrepareFailed" ? i : undefined;
+        },
+        waitMs,
+        "gone: PrepareFailed",
+      );
+      expect(gone.status?.ready).toBe(false);
+      expect(gone.status?.providerStatus["default/kvm"]?.available).toBe(false);
+      const expected = `[invalid_spec] source.path: ${missingPath} is not a disk image on the host`;
+      expect(readyOf(gone)?.message).toBe(`default/kvm: ${expected}`);
+      expect((await warning(Kind.VM_IMAGE, "gone", "PrepareFailed"))?.message).toBe(
+        `default/kvm: ${expected}`,
+      );
+      const blank = await eventually(
+        async () => {
+          const i = await get<VMImage>(Kind.VM_IMAGE, "blank");
+          return i.status?.ready ? i : undefined;
+        },
+        waitMs,
+        "blank Ready",
+      );
+      expect(blank.status?.providerStatus["default/kvm"]?.path).toBe(image);
+    },
+    2 * waitMs,
+  );
 
-  it("keeps a VM of that image waiting, and says why", async () => {
-    await apply(`apiVersion: infra.virtrigaud.io/v1beta1
+  it(
+    "keeps a VM of that image waiting, and says why",
+    async () => {
+      await apply(`apiVersion: infra.virtrigaud.io/v1beta1
 kind: VirtualMachine
 metadata:
   name: img-${suffix}
@@ -205,19 +215,23 @@ spec:
     name: gone
   powerState: Off
 `);
-    const vm = await eventually(
-      async () => {
-        const v = await get<VirtualMachine>(Kind.VIRTUAL_MACHINE, `img-${suffix}`);
-        return readyOf(v)?.reason === "ImageNotReady" ? v : undefined;
-      },
-      20_000,
-      "ImageNotReady",
-    );
-    expect(readyOf(vm)?.message).toContain(`${missingPath} is not a disk image on the host`);
-  }, 30_000);
+      const vm = await eventually(
+        async () => {
+          const v = await get<VirtualMachine>(Kind.VIRTUAL_MACHINE, `img-${suffix}`);
+          return readyOf(v)?.reason === "ImageNotReady" ? v : undefined;
+        },
+        waitMs,
+        "ImageNotReady",
+      );
+      expect(readyOf(vm)?.message).toContain(`${missingPath} is not a disk image on the host`);
+    },
+    2 * waitMs,
+  );
 
-  it("shows a Create refused for a network that does not exist, with the provider's field, instead of Creating for ever", async () => {
-    await apply(`apiVersion: infra.virtrigaud.io/v1beta1
+  it(
+    "shows a Create refused for a network that does not exist, with the provider's field, instead of Creating for ever",
+    async () => {
+      await apply(`apiVersion: infra.virtrigaud.io/v1beta1
 kind: VirtualMachine
 metadata:
   name: net-${suffix}
@@ -232,21 +246,23 @@ spec:
     - name: nowhere
   powerState: Off
 `);
-    const vm = await eventually(
-      async () => {
-        const v = await get<VirtualMachine>(Kind.VIRTUAL_MACHINE, `net-${suffix}`);
-        return readyOf(v)?.reason === "CreateFailed" ? v : undefined;
-      },
-      30_000,
-      "CreateFailed",
-    );
-    const expected = `[invalid_spec] networks[0].network: no libvirt network named "${network}"`;
-    expect(readyOf(vm)?.status).toBe(ConditionStatus.FALSE);
-    expect(readyOf(vm)?.message).toBe(expected);
-    expect(vm.status?.phase).toBe(VirtualMachinePhase.FAILED);
-    expect((await warning(Kind.VIRTUAL_MACHINE, `net-${suffix}`, "CreateFailed"))?.message).toBe(
-      expected,
-    );
-    await expect(virsh("dominfo", `net-${suffix}`)).rejects.toThrow();
-  }, 40_000);
+      const vm = await eventually(
+        async () => {
+          const v = await get<VirtualMachine>(Kind.VIRTUAL_MACHINE, `net-${suffix}`);
+          return readyOf(v)?.reason === "CreateFailed" ? v : undefined;
+        },
+        waitMs,
+        "CreateFailed",
+      );
+      const expected = `[invalid_spec] networks[0].network: no libvirt network named "${network}"`;
+      expect(readyOf(vm)?.status).toBe(ConditionStatus.FALSE);
+      expect(readyOf(vm)?.message).toBe(expected);
+      expect(vm.status?.phase).toBe(VirtualMachinePhase.FAILED);
+      expect((await warning(Kind.VIRTUAL_MACHINE, `net-${suffix}`, "CreateFailed"))?.message).toBe(
+        expected,
+      );
+      await expect(virsh("dominfo", `net-${suffix}`)).rejects.toThrow();
+    },
+    2 * waitMs,
+  );
 });
