@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, startTestManager } from "./harness.js";
 import { vrtg } from "./processes.js";
+
+// Each case runs vrtg as a process a dozen times or more: a second or two
+// each on a busy 2-core machine, which jest's 30 s default does not cover.
+jest.setTimeout(120_000);
 
 describe("vrtg", () => {
   const dir = mkdtempSync(join(tmpdir(), "vrtg-cli-"));
