@@ -187,7 +187,12 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       role: "manager",
       readiness: () => Promise.resolve(),
       metrics,
-      onDrain: () => stopWatches.abort(),
+      // A drain stops the controllers too, beside the API, so their work in
+      // flight ends within the same drain timeout.
+      onDrain: () => {
+        stopWatches.abort();
+        void stopControllers();
+      },
       services: [
         servedService(
           ManagerService,
@@ -203,14 +208,24 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     });
   }
 
+  let controllersStopped: Promise<unknown> | undefined;
+  const stopControllers = () =>
+    (controllersStopped ??= Promise.all(
+      (Object.values(queues) as WorkQueue[]).map((q) => q.shutdown()),
+    ));
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       stopWatches.abort();
       await server?.close();
       unsubscribe();
-      await Promise.all((Object.values(queues) as WorkQueue[]).map((q) => q.shutdown()));
+      // Reconciles still running after the drain are cut short: closing the
+      // provider connections ends their calls.
+      const stopping = stopControllers();
+      if (!server) await stopping;
+      else await Promise.race([stopping, new Promise((r) => setTimeout(r, 500).unref())]);
       providers.close();
+      await stopping;
       store.close();
       await metrics.shutdown();
     })());

@@ -47,8 +47,9 @@ it("a drain that times out aborts the calls still in flight with UNAVAILABLE", a
   const started = Date.now();
   await test.close();
   expect(Date.now() - started).toBeLessThan(3000);
-  // The provider was left alone for the drain timeout, then told the server is stopping.
-  expect((abort.at ?? 0) - started).toBeGreaterThanOrEqual(190);
+  // The provider was left alone for most of the drain timeout (the rest is
+  // kept to end aborted calls and close connections), then told the server is stopping.
+  expect((abort.at ?? 0) - started).toBeGreaterThanOrEqual(135);
   expect(ProviderError.from(abort.reason).reason).toBe(ErrorReason.UNAVAILABLE);
   expect(ProviderError.is(await inFlight, ErrorReason.UNAVAILABLE)).toBe(true);
 });

@@ -47,7 +47,7 @@ export function formatServeFlagsHelp(defaults: { listen: string; opsListen: stri
   --tls-client-ca FILE      require client certificates signed by these CAs (mutual TLS) [VIRTRIGAUD_TLS_CLIENT_CA]
   --insecure                serve plaintext; required when no certificate is given [VIRTRIGAUD_INSECURE=true]
   --log-level LEVEL         fatal, error, warn, info, debug, trace or silent [VIRTRIGAUD_LOG_LEVEL] (default info)
-  --drain-timeout DURATION  how long SIGTERM waits for calls in flight [VIRTRIGAUD_DRAIN_TIMEOUT] (default 30s)
+  --drain-timeout DURATION  the longest a drain after SIGTERM takes [VIRTRIGAUD_DRAIN_TIMEOUT] (default 30s)
   --rate-limit-qps N        shed calls above N per second [VIRTRIGAUD_RATE_LIMIT_QPS]
   --rate-limit-burst N      calls admitted at once after a quiet spell, the token bucket's size [VIRTRIGAUD_RATE_LIMIT_BURST]
                             (default: the rate rounded up)

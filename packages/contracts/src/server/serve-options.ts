@@ -91,7 +91,11 @@ export interface ServeOptions {
    * HTTP/1.1 connection closed, and the call cancelled. Default: 30000 ms.
    */
   writeTimeoutMs?: number;
-  /** How long a drain waits for calls in flight before aborting them. Default: 30000 ms. */
+  /**
+   * The longest a drain takes: calls in flight get most of it (all but up to
+   * 3 s kept to end aborted calls and close connections), then are aborted.
+   * Default: 30000 ms.
+   */
   drainTimeoutMs?: number;
   /**
    * Called once when a drain begins, before it waits for calls in flight:

@@ -76,8 +76,10 @@ export interface ServicesServer {
   readonly health: Pick<HealthMonitor, "status" | "reason" | "refresh">;
   /**
    * Drains and stops: health turns NOT_SERVING, no new connections are
-   * accepted, calls in flight get `drainTimeoutMs` to finish and are then
-   * aborted. Resolves when everything is closed. Safe to call more than once.
+   * accepted, calls in flight get most of `drainTimeoutMs` to finish and are
+   * then aborted; connections still open when it has passed (a client that
+   * stopped reading) are destroyed. Resolves when everything is closed, within
+   * `drainTimeoutMs`. Safe to call more than once.
    */
   close(): Promise<void>;
   /** Resolves when the server has stopped, by `close()` or a signal. */
@@ -294,13 +296,18 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
     } catch (err) {
       logger.warn({ err }, "onDrain failed");
     }
-    if (!(await within(inflight.idle(), config.drainTimeoutMs))) {
+    // The drain timeout bounds the whole drain: calls in flight get it less
+    // a reserve in which aborted calls end, responses flush and connections close.
+    const deadline = performance.now() + config.drainTimeoutMs;
+    const reserve = Math.min(3000, config.drainTimeoutMs * 0.3);
+    const left = () => Math.max(0, deadline - performance.now());
+    if (!(await within(inflight.idle(), left() - reserve))) {
       logger.warn({ inflight: inflight.count }, "drain timeout: aborting calls in flight");
       shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-      await within(inflight.idle(), 1000);
+      await within(inflight.idle(), left() / 3);
     }
-    await rpc.responsesSent(1000);
-    await rpc.close(1000);
+    await rpc.responsesSent(left() / 2);
+    await rpc.close(left());
     stopWatchingTls();
     health.stop();
     if (ops) {
