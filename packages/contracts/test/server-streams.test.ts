@@ -164,6 +164,25 @@ it("serves the process's own metrics beside the RPC metrics", async () => {
   expect(text).toContain("rpc_server_duration_count");
 });
 
+it("serves how long the event loop was held up since the last scrape", async () => {
+  const scrape = async () => {
+    const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
+    const max = /^nodejs_eventloop_delay_max(?:_seconds)?\{[^}]*\} (\S+)$/m.exec(text)?.[1];
+    const busy = /^nodejs_eventloop_utilization(?:_ratio)?\{[^}]*\} (\S+)$/m.exec(text)?.[1];
+    return { max: Number(max), busy: Number(busy) };
+  };
+  await scrape();
+  const blockedUntil = performance.now() + 300;
+  while (performance.now() < blockedUntil); // hold the loop, as a long synchronous task would
+  await new Promise((r) => setTimeout(r, 50));
+  const held = await scrape();
+  expect(held.max).toBeGreaterThanOrEqual(0.25);
+  expect(held.busy).toBeGreaterThan(0.5);
+  // Each scrape reports the time since the one before.
+  await new Promise((r) => setTimeout(r, 100));
+  expect((await scrape()).max).toBeLessThan(0.25);
+});
+
 it("calls onDrain when a drain begins, so open watches end and the drain does not wait for them", async () => {
   const client = createServiceClient(ManagerService, server.url);
   const events: string[] = [];

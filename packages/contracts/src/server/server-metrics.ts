@@ -2,6 +2,7 @@ import type { Meter } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { type MetricReader, MeterProvider } from "@opentelemetry/sdk-metrics";
+import { observeEventLoop } from "./event-loop-metrics.js";
 
 /** Options of `createServerMetrics`. */
 export interface ServerMetricsOptions {
@@ -12,9 +13,10 @@ export interface ServerMetricsOptions {
 }
 
 /**
- * The metrics of one server process. Instruments made from `meter(name)`
- * are served on the server's /metrics beside the harness's own RPC metrics,
- * and pushed to any extra readers.
+ * The metrics of one server process: its event loop's delay and use
+ * (nodejs.eventloop.*), and instruments made from `meter(name)`, served on
+ * the server's /metrics beside the harness's own RPC metrics and pushed to
+ * any extra readers.
  */
 export interface ServerMetrics {
   /** A meter for the process's own instruments, named after the code that records them. */
@@ -37,10 +39,14 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     resource: resourceFromAttributes({ "service.name": options.serviceName }),
     readers: [prometheus, ...(options.readers ?? [])],
   });
+  const stopObserving = observeEventLoop(provider.getMeter("@virtrigaud/contracts/runtime"));
   let stopped: Promise<void> | undefined;
   return {
     meter: (name) => provider.getMeter(name),
     prometheus,
-    shutdown: () => (stopped ??= provider.shutdown()),
+    shutdown: () => {
+      stopObserving();
+      return (stopped ??= provider.shutdown());
+    },
   };
 }
