@@ -167,8 +167,8 @@ it("serves the process's own metrics beside the RPC metrics", async () => {
 it("serves how long the event loop was held up since the last scrape", async () => {
   const scrape = async () => {
     const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
-    const max = /^nodejs_eventloop_delay_max(?:_seconds)?\{[^}]*\} (\S+)$/m.exec(text)?.[1];
-    const busy = /^nodejs_eventloop_utilization(?:_ratio)?\{[^}]*\} (\S+)$/m.exec(text)?.[1];
+    const max = /^nodejs_eventloop_delay_max\{[^}]*\} (\S+)$/m.exec(text)?.[1];
+    const busy = /^nodejs_eventloop_utilization\{[^}]*\} (\S+)$/m.exec(text)?.[1];
     return { max: Number(max), busy: Number(busy) };
   };
   await scrape();
