@@ -140,20 +140,21 @@ export interface OversizedOutcome {
   answer: string;
 }
 
+/** The bodies of oversized Apply requests, made before the attack so making them costs it nothing. */
+export interface OversizedBodies {
+  plain: Buffer;
+  gzip: Buffer;
+}
+
 /**
- * Apply requests far over any sane size: half with a `plainBytes` annotation
- * sent as is, half as a small gzip body that inflates to `inflatedBytes`.
- * Each request is given `timeoutMs` to be answered or cut off.
+ * A JSON Apply body whose one annotation is `plainBytes` long, and a small
+ * gzip body that inflates to `inflatedBytes`; the server must refuse either
+ * without holding it (or its inflation) whole.
  */
-export async function oversizedRequests(
-  url: string,
-  count: number,
+export async function oversizedBodies(
   plainBytes: number,
   inflatedBytes: number,
-  timeoutMs: number,
-): Promise<OversizedOutcome[]> {
-  // A JSON Apply body whose one annotation is huge; the server must refuse it
-  // without holding it (or its inflation) whole.
+): Promise<OversizedBodies> {
   const head = Buffer.from(
     '{"resource":{"vmClass":{"metadata":{"name":"huge","annotations":{"blob":"',
   );
@@ -161,7 +162,7 @@ export async function oversizedRequests(
   const filler = Buffer.alloc(1 << 20, "x");
   const plain = Buffer.concat([head, Buffer.alloc(plainBytes, "x"), tail]);
   // Gzip streamed a MiB at a time: the inflated text never exists here.
-  const bomb = await new Promise<Buffer>((resolve, reject) => {
+  const gzip = await new Promise<Buffer>((resolve, reject) => {
     const gzip = createGzip({ level: 9 });
     const parts: Buffer[] = [];
     gzip.on("data", (part: Buffer) => parts.push(part));
@@ -178,6 +179,19 @@ export async function oversizedRequests(
     };
     more();
   });
+  return { plain, gzip };
+}
+
+/**
+ * Apply requests far over any sane size, half plain and half gzip. Each
+ * request is given `timeoutMs` to be answered or cut off.
+ */
+export async function oversizedRequests(
+  url: string,
+  count: number,
+  bodies: OversizedBodies,
+  timeoutMs: number,
+): Promise<OversizedOutcome[]> {
   const one = (kind: OversizedOutcome["kind"]): Promise<OversizedOutcome> =>
     new Promise((resolve) => {
       const session = connectHttp2(url);
@@ -196,7 +210,7 @@ export async function oversizedRequests(
       });
       stream.on("response", (headers) => done(`HTTP ${headers[":status"]}`));
       stream.on("error", (err) => done(`error ${(err as NodeJS.ErrnoException).code ?? err}`));
-      stream.end(kind === "gzip" ? bomb : plain);
+      stream.end(bodies[kind]);
     });
   return Promise.all(Array.from({ length: count }, (_, i) => one(i % 2 === 0 ? "plain" : "gzip")));
 }

@@ -5,7 +5,10 @@
 // what became of each attack, and whether every VM arrived exactly once; then
 // SIGTERM with the slow watches still attached, and how long the exit took.
 // Exit status 1 when a bound is broken.
+import { spawn } from "node:child_process";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,7 +20,8 @@ import {
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
 import { decodeManifest, fromResource } from "@virtrigaud/manager";
-import { idleSockets, oversizedRequests, slowWatches } from "./attackers.js";
+import type { ProbeOutcome } from "./api-probe.js";
+import { idleSockets, oversizedBodies, oversizedRequests, slowWatches } from "./attackers.js";
 import { peakRssMiB, startServer } from "./processes.js";
 
 const { values } = parseArgs({
@@ -59,10 +63,13 @@ class Probe {
   add(ms: number) {
     this.ms.push(ms);
   }
-  fail(err: unknown) {
-    const text = (err as Error).message.slice(0, 120);
+  fail(message: string, at: number) {
+    const text = message.slice(0, 120);
     this.failures.set(text, (this.failures.get(text) ?? 0) + 1);
+    this.failedAt.push(at);
   }
+  /** When the probes that failed were sent, in seconds since probing began. */
+  readonly failedAt: number[] = [];
   get failed() {
     return [...this.failures.values()].reduce((a, b) => a + b, 0);
   }
@@ -72,7 +79,9 @@ class Probe {
     const f = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(0)} ms`);
     return (
       `${sorted.length} answered, ${this.failed} failed; p50 ${f(at(0.5))}, p99 ${f(at(0.99))}, max ${f(sorted.at(-1))}` +
-      (this.failed ? ` (${[...this.failures].map(([m, c]) => `${c}x ${m}`).join("; ")})` : "")
+      (this.failed
+        ? ` (${[...this.failures].map(([m, c]) => `${c}x ${m}`).join("; ")}; sent at ${this.failedAt.join(", ")} s into probing)`
+        : "")
     );
   }
 }
@@ -93,35 +102,52 @@ const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, rssMiB(pi
 
 const kept = new Probe();
 const fresh = new Probe();
-let probing = true;
-let probes: Promise<void> | undefined;
-const probeApi = async () => {
-  const keptClient = createServiceClient(ManagerService, manager.url, { retry: false });
-  while (probing) {
-    const t = performance.now();
-    try {
-      await keptClient.get({ kind: Kind.PROVIDER, name: "mock" }, { timeoutMs: 5000 });
-      kept.add(performance.now() - t);
-    } catch (err) {
-      kept.fail(err);
-    }
-    // A new connection each time, as each vrtg invocation makes.
-    const once = createServiceClient(ManagerService, manager.url, { retry: false });
-    const t2 = performance.now();
-    try {
-      await once.get({ kind: Kind.PROVIDER, name: "mock" }, { timeoutMs: 5000 });
-      fresh.add(performance.now() - t2);
-    } catch (err) {
-      fresh.fail(err);
-    } finally {
-      once.close();
-    }
-    await sleep(200);
+/** Starts the API probe in a process of its own; the promise settles when it has stopped. */
+function startProbe(): { stop(): Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("./api-probe.js", import.meta.url)), manager.url],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  lines.on("line", (line) => {
+    const outcome = JSON.parse(line) as ProbeOutcome;
+    const probe = outcome.connection === "kept" ? kept : fresh;
+    if (outcome.ms !== undefined) probe.add(outcome.ms);
+    else probe.fail(outcome.error ?? "", outcome.at);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    async stop() {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** The manager's event loop delay per scrape of its /metrics, in ms. */
+const loopDelay = { max: [] as number[], p99: [] as number[] };
+async function scrapeLoopDelay(): Promise<void> {
+  try {
+    const text = await (await fetch(`${manager.opsUrl}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
+    loopDelay.max.push(value("nodejs_eventloop_delay_max"));
+    loopDelay.p99.push(value("nodejs_eventloop_delay_p99"));
+  } catch {
+    // A scrape the manager did not answer shows in the probes.
   }
-  keptClient.close();
-};
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN;
 
 let idle: ReturnType<typeof idleSockets> | undefined;
+let probe: ReturnType<typeof startProbe> | undefined;
+let stopScraping = () => {};
+// Made before the attack: gzip of a GiB takes seconds of CPU, which would load the machine under test.
+const bodies = await oversizedBodies(
+  Number(values["plain-mib"]) << 20,
+  Number(values["inflated-mib"]) << 20,
+);
 let watches: ReturnType<typeof slowWatches> | undefined;
 try {
   for (const m of [
@@ -139,18 +165,14 @@ try {
     },
   ])
     await client.apply({ resource: decodeManifest(m) });
-  probes = probeApi();
+  probe = startProbe();
+  const scraper = setInterval(() => void scrapeLoopDelay(), 1000);
+  stopScraping = () => clearInterval(scraper);
 
   idle = idleSockets(manager.url, Number(values.idle));
   watches = slowWatches(manager.url, Number(values.watches), 1000);
   say(`opened ${values.idle} idle sockets and ${values.watches} slow watches`);
-  const oversized = oversizedRequests(
-    manager.url,
-    Number(values.oversized),
-    Number(values["plain-mib"]) << 20,
-    Number(values["inflated-mib"]) << 20,
-    30_000,
-  );
+  const oversized = oversizedRequests(manager.url, Number(values.oversized), bodies, 30_000);
 
   const applyStarted = performance.now();
   let next = 0;
@@ -213,8 +235,8 @@ try {
 } catch (err) {
   problems.push(`the run failed: ${(err as Error).message}`);
 } finally {
-  probing = false;
-  await probes;
+  stopScraping();
+  await probe?.stop();
   clearInterval(sampler);
   const hwm = peakRssMiB(pid);
   say(
@@ -222,6 +244,11 @@ try {
   );
   say(`API on a kept connection: ${kept.summary()}`);
   say(`API on a new connection per call: ${fresh.summary()}`);
+  const f = (ms: number) => `${ms.toFixed(1)} ms`;
+  say(
+    `manager event loop delay over ${loopDelay.max.length} one-second windows: ` +
+      `longest ${f(Math.max(...loopDelay.max))}, p99 median ${f(median(loopDelay.p99))}, p99 worst ${f(Math.max(...loopDelay.p99))}`,
+  );
   say(
     `manager peak RSS ${hwm.toFixed(0)} MiB (VmHWM; sampled ${peakSampled.toFixed(0)} MiB), bound ${rssBoundMiB} MiB`,
   );
