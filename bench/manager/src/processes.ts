@@ -24,7 +24,18 @@ export interface Server {
 export function startServer(which: keyof typeof bins, args: string[]): Promise<Server> {
   const child = spawn(
     process.execPath,
-    [bins[which], "--insecure", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", ...args],
+    [
+      ...(which === "manager" && process.env.BENCH_PROFILE_DIR
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : []),
+      bins[which],
+      "--insecure",
+      "--listen",
+      "127.0.0.1:0",
+      "--ops-listen",
+      "127.0.0.1:0",
+      ...args,
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
