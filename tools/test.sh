@@ -55,6 +55,12 @@ timeout --foreground 45m npx nx run-many -t test --parallel=1 --output-style=str
 step "conformance: vcts run against a running provider-mock"
 tools/conformance-mock.sh
 
+step "hostile load: the manager under idle sockets, slow watches and oversized requests while VMs converge"
+# A smaller run of bench/manager's hostile load (its README has the full one):
+# every probe answered, RSS bounded, every VM once, exit within the drain timeout.
+timeout --foreground 10m node bench/manager/dist/hostile.js \
+  --vms 200 --idle 200 --watches 20 --oversized 4 --inflated-mib 256 --deadline-seconds 240
+
 step "monitoring: alert rules (promtool), and the metric names they use on real /metrics"
 tools/monitoring/check.sh
 
