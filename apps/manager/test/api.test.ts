@@ -1,6 +1,19 @@
+import { type JsonValue, equals, fromJson } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
-import { Kind, WatchEventType } from "@virtrigaud/proto/manager";
+import {
+  type ClientProtocol,
+  ErrorReason,
+  ProviderError,
+  createServiceClient,
+} from "@virtrigaud/contracts";
+import {
+  Kind,
+  ManagerService,
+  ResourceSchema,
+  type WatchResponse,
+  WatchEventType,
+  WatchResponseSchema,
+} from "@virtrigaud/proto/manager";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, messageOf, startTestManager } from "./harness.js";
@@ -208,6 +221,60 @@ describe("ManagerService", () => {
     expect(
       (await rejection(tm.client.get({ kind: Kind.VIRTUAL_MACHINE, name: "nope" }))).reason,
     ).toBe(ErrorReason.NOT_FOUND);
+  });
+
+  it("sends a watch the same resources in every protocol, binary or JSON", async () => {
+    tm = await startTestManager();
+    const url = tm.url;
+    await tm.apply(stack("http://127.0.0.1:1").split("---")[1] ?? "");
+    const stored = (await tm.client.get({ kind: Kind.VM_CLASS, name: "small" })).resource;
+    const first = async (
+      watch: (signal: AbortSignal) => AsyncIterable<WatchResponse>,
+    ): Promise<WatchResponse | undefined> => {
+      const abort = new AbortController();
+      try {
+        for await (const event of watch(abort.signal)) return event;
+      } finally {
+        abort.abort();
+      }
+      return undefined;
+    };
+    const request = { kind: Kind.VM_CLASS };
+    const protocols: ClientProtocol[] = ["connect", "grpc", "grpc-web"];
+    for (const protocol of protocols) {
+      const client = createServiceClient(ManagerService, url, { protocol });
+      try {
+        const event = await first((signal) => client.watch(request, { signal }));
+        expect([protocol, event?.type]).toEqual([protocol, WatchEventType.ADDED]);
+        expect(equals(ResourceSchema, event?.resource ?? stored!, stored!)).toBe(true);
+        expect(event?.resource).toBeDefined();
+      } finally {
+        client.close();
+      }
+    }
+    // Connect's JSON format, as a browser speaks it: one enveloped message each way.
+    const body = Buffer.from(JSON.stringify({ kind: "KIND_VM_CLASS" }));
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+    const abort = new AbortController();
+    const response = await fetch(`${url}/virtrigaud.manager.v1.ManagerService/Watch`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+json", "connect-protocol-version": "1" },
+      body: envelope,
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    let bytes = Buffer.alloc(0);
+    while (bytes.length < 5 || bytes.length < 5 + bytes.readUInt32BE(1)) {
+      const { value } = (await reader.read()) as { value?: Uint8Array };
+      bytes = Buffer.concat([bytes, value ?? Buffer.alloc(0)]);
+    }
+    abort.abort();
+    const event = fromJson(
+      WatchResponseSchema,
+      JSON.parse(bytes.subarray(5, 5 + bytes.readUInt32BE(1)).toString()) as JsonValue,
+    );
+    expect(event?.resource).toBeDefined();
+    expect(equals(ResourceSchema, event?.resource ?? stored!, stored!)).toBe(true);
   });
 
   it("streams changes to a watch and resumes one from a resourceVersion", async () => {

@@ -454,7 +454,8 @@ describe("watches whose clients fall behind", () => {
         // More than the kernel's socket buffers and HTTP/2 windows take.
         await churn("paused", 400, 64_000);
         // Its watch was ended while it could not read...
-        await eventually(() => fellBehind() > before);
+        // 400 writes of 64 KB to SQLite take long on a loaded machine: wait up to a minute.
+        await eventually(() => fellBehind() > before, 60_000);
         watcher.child.kill("SIGCONT");
         // ...and it watches again.
         await eventually(async () => (await openWatches()) === 1);

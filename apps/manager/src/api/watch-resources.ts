@@ -1,8 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Logger, ProviderError } from "@virtrigaud/contracts";
 import {
   Kind,
   type WatchRequest,
+  ResourceSchema,
   type WatchResponse,
   WatchResponseSchema,
   WatchEventType,
@@ -35,18 +37,54 @@ export interface WatchOptions {
 /** A change to send, or a bookmark at a resourceVersion. */
 type Pending = { change: Change } | { bookmark: number };
 
-/** Encoded sizes of stored resources, shared by every watch that queues them. */
-const encodedSizes = new WeakMap<AnyResource, number>();
+/**
+ * Stored resources encoded as WatchResponse's `resource` field (its length
+ * and bytes), once per change however many watches send it. A hundred
+ * watches of a busy store spent most of the manager's time encoding the
+ * same resource a hundred times.
+ */
+const encodedResources = new WeakMap<AnyResource, Uint8Array>();
+
+function encodedResource({ kind, message }: Change): Uint8Array {
+  let encoded = encodedResources.get(message);
+  if (encoded === undefined) {
+    const resource = toBinary(ResourceSchema, toResource(kind, message));
+    encoded = new BinaryWriter().bytes(resource).finish();
+    encodedResources.set(message, encoded);
+  }
+  return encoded;
+}
 
 function sizeOf(pending: Pending): number {
-  if ("bookmark" in pending) return 16;
-  const { kind, message } = pending.change;
-  let size = encodedSizes.get(message);
-  if (size === undefined) {
-    size = toBinary(kindInfo(kind).schema, message).byteLength;
-    encodedSizes.set(message, size);
-  }
-  return size;
+  return "bookmark" in pending ? 16 : encodedResource(pending.change).byteLength;
+}
+
+/** WatchResponse's field number of `resource`. */
+const resourceField = WatchResponseSchema.field.resource.number;
+
+/** Content types of the binary protocols: Connect, gRPC and gRPC-Web with protobuf. */
+const binaryContentType = /^application\/(connect\+proto|grpc(-web)?(\+proto)?)$/;
+
+/** True when the call's responses are protobuf-encoded; false for JSON or when unknown. */
+function isBinary(requestHeader: Headers | undefined): boolean {
+  const contentType = requestHeader?.get("content-type")?.split(";")[0]?.trim() ?? "";
+  return binaryContentType.test(contentType);
+}
+
+/**
+ * A WatchResponse for the binary protocols: the resource goes as the bytes
+ * encoded once, kept as an unknown field that protobuf-es writes out as it
+ * is. JSON has no such way, so a JSON client's responses carry the message.
+ */
+function binaryResponse(change: Change): WatchResponse {
+  const response = create(WatchResponseSchema, {
+    type: change.type,
+    resourceVersion: String(change.resourceVersion),
+  });
+  response.$unknown = [
+    { no: resourceField, wireType: WireType.LengthDelimited, data: encodedResource(change) },
+  ];
+  return response;
 }
 
 function kindsInOrder() {
@@ -76,7 +114,7 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
 
   return async function* watch(
     request: WatchRequest,
-    context: { signal: AbortSignal },
+    context: { signal: AbortSignal; requestHeader?: Headers },
   ): AsyncGenerator<WatchResponse> {
     const matches = parseLabelSelector(request.labelSelector);
     const from = request.resourceVersion ? Number(request.resourceVersion) : undefined;
@@ -90,12 +128,15 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
       (!request.namespace || namespaceOf(change.message) === request.namespace) &&
       (!request.name || change.message.metadata?.name === request.name) &&
       matches(change.message.metadata?.labels ?? {});
+    const binary = isBinary(context.requestHeader);
     const toResponse = (change: Change): WatchResponse =>
-      create(WatchResponseSchema, {
-        type: change.type,
-        resource: toResource(change.kind, change.message),
-        resourceVersion: String(change.resourceVersion),
-      });
+      binary
+        ? binaryResponse(change)
+        : create(WatchResponseSchema, {
+            type: change.type,
+            resource: toResource(change.kind, change.message),
+            resourceVersion: String(change.resourceVersion),
+          });
 
     // The resourceVersion of the last message handed to the client: where it resumes.
     let resumeFrom = from ?? 0;
