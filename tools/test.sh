@@ -19,10 +19,21 @@ tools/proto.sh check
 step "build"
 npx nx run-many -t build --output-style=static
 
-step "test beds: the real daemons integration tests use, on 127.0.0.1"
 export VIRTRIGAUD_TESTBED=${VIRTRIGAUD_TESTBED:-$PWD/.testbed}
-tools/testbed/up.sh
 trap 'tools/testbed/down.sh' EXIT
+
+step "a package's tests as a developer runs them: nx, FORCE_COLOR, no test bed environment"
+# Its jest global setup brings the vcsim test bed up (tools/testbed/up.sh vcsim)
+# and reads its env file, as on a developer's machine; nx sets FORCE_COLOR for
+# its tasks, which once coloured the ports in env files. The step below starts
+# every test bed afresh.
+(
+  for v in $(compgen -e); do case $v in VIRTRIGAUD_VCSIM_*) unset "$v" ;; esac; done
+  FORCE_COLOR=1 npx nx run vsphere-sdk:test --output-style=stream
+)
+
+step "test beds: the real daemons integration tests use, on 127.0.0.1"
+tools/testbed/up.sh
 for env_file in "$VIRTRIGAUD_TESTBED"/*.env; do
   if [ -e "$env_file" ]; then . "$env_file"; fi
 done

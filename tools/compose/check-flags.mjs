@@ -4,8 +4,8 @@
 //
 // Reads the rendered file (`docker-compose config`, every profile) on stdin, and
 // for every service that runs one of the project's binaries (tools/lib/binaries.mjs):
-//   - finds the binary the image runs (the Dockerfile's ENTRYPOINT, or the
-//     service's own entrypoint) and runs its --help (the apps must be built:
+//   - finds the binary the image runs (the ENTRYPOINT of the Dockerfile's
+//     build target, or the service's own entrypoint) and runs its --help (the apps must be built:
 //     npx tsc -b apps/<app>/tsconfig.lib.json);
 //   - every --flag the service passes must be in that help;
 //   - every VIRTRIGAUD_* / VSPHERE_* variable the service or its Dockerfile sets
@@ -75,27 +75,38 @@ function argvOf(value) {
   return value.map(String);
 }
 
-/** ENV names/values and the ENTRYPOINT of a Dockerfile's last stage. */
-function dockerfileFacts(path) {
-  let env = {};
-  let entrypoint = null;
+/**
+ * ENV names/values and the ENTRYPOINT of a Dockerfile's stage `target` (the
+ * last stage when there is none), with what it inherits from the stages it is
+ * built FROM.
+ *
+ * @throws Error when the file has no stage `target`
+ */
+function dockerfileFacts(path, target) {
+  const stages = new Map();
+  let current = { env: {}, entrypoint: null };
   const text = readFileSync(join(root, path), "utf8").replace(/\\\n/g, " ");
   for (const raw of text.split("\n")) {
     const line = raw.trim();
-    if (line.startsWith("FROM ")) {
-      env = {};
-      entrypoint = null;
+    const from = /^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) {
+      const parent = stages.get(from[1].toLowerCase());
+      current = { env: { ...parent?.env }, entrypoint: parent?.entrypoint ?? null };
+      if (from[2]) stages.set(from[2].toLowerCase(), current);
     } else if (line.startsWith("ENV ")) {
       for (const pair of shellSplit(line.slice(4))) {
         const eq = pair.indexOf("=");
-        if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+        if (eq > 0) current.env[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
     } else if (line.startsWith("ENTRYPOINT ")) {
       const value = line.slice("ENTRYPOINT ".length).trim();
-      entrypoint = value.startsWith("[") ? JSON.parse(value) : value;
+      current.entrypoint = value.startsWith("[") ? JSON.parse(value) : value;
     }
   }
-  return { env, entrypoint };
+  if (target == null) return current;
+  const stage = stages.get(String(target).toLowerCase());
+  if (!stage) throw new Error(`${path} has no stage ${target} (the service's build target)`);
+  return stage;
 }
 
 /** The bin script (e.g. apps/manager/bin/vrtg.js) an argv runs and the arguments after it. */
@@ -143,16 +154,17 @@ function secretTargets(svc) {
 
 /** The problems with one service, or null when it runs none of the project's binaries. */
 function checkService(name, svc, services) {
-  let dockerfile = svc.build?.dockerfile;
-  if (!dockerfile) {
+  let build = svc.build;
+  if (!build?.dockerfile) {
     // A service running another service's image (vrtg runs the manager's).
     const image = (svc.image ?? "").split(":")[0];
-    const builder = Object.values(services).find(
+    build = Object.values(services).find(
       (other) => other.build && (other.image ?? "").split(":")[0] === image,
-    );
-    dockerfile = builder?.build.dockerfile;
+    )?.build;
   }
-  const image = dockerfile ? dockerfileFacts(dockerfile) : { env: {}, entrypoint: null };
+  const image = build?.dockerfile
+    ? dockerfileFacts(build.dockerfile, build.target)
+    : { env: {}, entrypoint: null };
   const entrypoint = argvOf("entrypoint" in svc ? svc.entrypoint : image.entrypoint);
   const { script, args } = scriptOf(entrypoint);
   if (!script) return null; // not one of the apps (vcsim)

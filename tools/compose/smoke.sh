@@ -135,7 +135,7 @@ cache_tag() {
   "$docker_bin" build -q --network host --build-arg "BASE_IMAGE=$base_image" --target build \
     -t "virtrigaud/build-cache:$1" -f "$2" . >>"$docker_dir/build.log" 2>&1
 }
-cache_tag apps apps/provider-mock/Dockerfile
+cache_tag apps deploy/docker/apps.Dockerfile
 ! $vsphere || cache_tag vcsim deploy/docker/vcsim.Dockerfile
 "$docker_bin" image prune -f >/dev/null
 "$docker_bin" image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep ':smoke\|base:' >&2

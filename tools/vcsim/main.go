@@ -13,7 +13,10 @@
 //     memory records the VM as off, and a revert restores the VM's hardware
 //     and power state, which vcsim 0.24 leaves as they are;
 //   - it counts the SOAP calls it serves by method: GET /virtrigaud/stats
-//     answers them as JSON, POST /virtrigaud/stats/reset clears them;
+//     answers them as JSON, GET /virtrigaud/stats?userAgent=UA those of the
+//     requests whose User-Agent was UA (a test's own, so tests that share
+//     this vcsim count only what they caused), POST /virtrigaud/stats/reset
+//     clears them;
 //   - with -guest-tools, VMs report what VMware Tools in a booted guest
 //     would: hostname and addresses (see guest_tools.go);
 //   - once serving, it writes one JSON line (url, thumbprint, cert file) to
@@ -309,29 +312,59 @@ func addTemplates(u *url.URL, names []string) error {
 	return nil
 }
 
-// callStats counts the SOAP calls served, by method name.
+// callStats counts the SOAP calls served, by method name: all of them, and
+// apart by the requests' User-Agent.
 type callStats struct {
-	mu    sync.Mutex
-	calls map[string]int
+	mu          sync.Mutex
+	calls       map[string]int
+	byUserAgent map[string]map[string]int
 }
 
-func newCallStats() *callStats { return &callStats{calls: map[string]int{}} }
+func newCallStats() *callStats {
+	return &callStats{calls: map[string]int{}, byUserAgent: map[string]map[string]int{}}
+}
 
 func (s *callStats) reset() {
 	s.mu.Lock()
 	s.calls = map[string]int{}
+	s.byUserAgent = map[string]map[string]int{}
 	s.mu.Unlock()
+}
+
+func (s *callStats) count(method, userAgent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[method]++
+	calls := s.byUserAgent[userAgent]
+	if calls == nil {
+		calls = map[string]int{}
+		s.byUserAgent[userAgent] = calls
+	}
+	calls[method]++
+}
+
+// snapshot is the JSON of every call, or with userAgent set (the query's
+// userAgent parameter present) of the calls sent with that User-Agent.
+func (s *callStats) snapshot(query url.Values) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	calls := s.calls
+	if _, only := query["userAgent"]; only {
+		calls = s.byUserAgent[query.Get("userAgent")]
+		if calls == nil {
+			calls = map[string]int{}
+		}
+	}
+	body, _ := json.Marshal(calls)
+	return body
 }
 
 func (s *callStats) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/virtrigaud/stats" && r.Method == http.MethodGet:
-			s.mu.Lock()
-			body, _ := json.Marshal(s.calls)
-			s.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(body)
+			_, _ = w.Write(s.snapshot(r.URL.Query()))
 			return
 		case r.URL.Path == "/virtrigaud/stats/reset" && r.Method == http.MethodPost:
 			s.reset()
@@ -341,10 +374,7 @@ func (s *callStats) wrap(next http.Handler) http.Handler {
 			body, err := ioutil.ReadAll(r.Body)
 			if err == nil {
 				r.Body = ioutil.NopCloser(bytes.NewReader(body))
-				method := soapMethod(body)
-				s.mu.Lock()
-				s.calls[method]++
-				s.mu.Unlock()
+				s.count(soapMethod(body), r.UserAgent())
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -349,10 +349,15 @@ describe("ListVMs", () => {
 
 describe("credentials", () => {
   it("answers UNAUTHENTICATED at once for a wrong password, with one login attempt", async () => {
-    const wrong = createVsphereProvider({ client: vcsimClient({ password: "wrong & <bad>" }) });
+    // Its own User-Agent: vcsim counts this test's logins apart from other tests'.
+    const userAgent = uniqueName("wrong-password");
+    const logins = async () => (await vcsimStats(vcsimFromEnv(), { userAgent }))["Login"] ?? 0;
+    const wrong = createVsphereProvider({
+      client: vcsimClient({ password: "wrong & <bad>", userAgent }),
+    });
     const server = await startTestServer(wrong);
     try {
-      const before = (await vcsimStats())["Login"] ?? 0;
+      const before = await logins();
       const started = Date.now();
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, () =>
@@ -365,7 +370,7 @@ describe("credentials", () => {
         ),
       ).toBe(true);
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(((await vcsimStats())["Login"] ?? 0) - before).toBe(1);
+      expect((await logins()) - before).toBe(1);
     } finally {
       await server.close();
       await wrong.close();

@@ -6,7 +6,7 @@ import {
   type VimClient,
   retrieveOne,
 } from "../src/index.js";
-import { vcsimClient, vcsimStats } from "../src/testing/index.js";
+import { uniqueName, vcsimClient, vcsimFromEnv, vcsimStats } from "../src/testing/index.js";
 
 const clients: VimClient[] = [];
 afterEach(async () => {
@@ -24,6 +24,12 @@ function track(overrides: Parameters<typeof vcsimClient>[0] = {}) {
   };
 }
 
+/**
+ * The SOAP calls vcsim served to clients with this User-Agent: what this test
+ * caused, whatever other tests sharing the test bed do meanwhile.
+ */
+const callsBy = async (userAgent: string) => vcsimStats(vcsimFromEnv(), { userAgent });
+
 /** Every session vCenter has, read through the SessionManager's sessionList. */
 async function sessionList(admin: VimClient): Promise<UserSession[]> {
   const { sessionManager } = await admin.serviceContent();
@@ -40,14 +46,17 @@ describe("one session per client", () => {
   it("runs 50 concurrent calls in one session, logged in once", async () => {
     const { client: admin } = track();
     await admin.login();
-    const before = await sessionList(admin);
+    // The sessions of this test's client alone (other tests log in and out meanwhile).
+    const userAgent = uniqueName("one-session");
+    const mine = async () => (await sessionList(admin)).filter((s) => s.userAgent === userAgent);
+    const before = await mine();
 
-    const { client, count } = track();
+    const { client, count } = track({ userAgent });
     const names = await Promise.all(Array.from({ length: 50 }, () => rootName(client)));
     expect(new Set(names)).toEqual(new Set(["Datacenters"]));
     expect(count("Login")).toBe(1);
 
-    const after = await sessionList(admin);
+    const after = await mine();
     expect(after).toHaveLength(before.length + 1);
     expect(after.filter((s) => s.key === client.session?.key)).toHaveLength(1);
   });
@@ -77,8 +86,9 @@ describe("one session per client", () => {
   });
 
   it("gives InvalidLogin at once for a wrong password, with one login attempt however many calls", async () => {
-    const before = (await vcsimStats())["Login"] ?? 0;
-    const { client, count } = track({ password: "wrong <password> & co" });
+    const userAgent = uniqueName("wrong-password");
+    const before = (await callsBy(userAgent))["Login"] ?? 0;
+    const { client, count } = track({ password: "wrong <password> & co", userAgent });
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => rootName(client)));
     expect(
       results.every((r) => r.status === "rejected" && r.reason instanceof InvalidLoginError),
@@ -86,7 +96,7 @@ describe("one session per client", () => {
     // Later calls within the cooldown fail without asking vCenter again.
     await expect(rootName(client)).rejects.toBeInstanceOf(InvalidLoginError);
     expect(count("Login")).toBe(1);
-    expect(((await vcsimStats())["Login"] ?? 0) - before).toBe(1);
+    expect(((await callsBy(userAgent))["Login"] ?? 0) - before).toBe(1);
   });
 
   it("logs in again after the cooldown", async () => {
@@ -113,5 +123,16 @@ describe("one session per client", () => {
     await client.close();
     expect((await sessionList(admin)).some((s) => s.key === key)).toBe(false);
     await expect(rootName(client)).rejects.toThrow(/closed/);
+  });
+});
+
+describe("the test bed's call counts", () => {
+  it("counts a User-Agent's calls apart from every other client's", async () => {
+    const [mine, other] = [uniqueName("counted"), uniqueName("other")];
+    await track({ userAgent: other }).client.login();
+    expect(await callsBy(mine)).toEqual({});
+    await track({ userAgent: mine }).client.login();
+    expect((await callsBy(mine))["Login"]).toBe(1);
+    expect((await callsBy(other))["Login"]).toBe(1);
   });
 });

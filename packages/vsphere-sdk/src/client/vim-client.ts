@@ -43,6 +43,12 @@ export interface VimClientOptions {
   /** Locale of the session. Default: the server's. */
   locale?: string;
   /**
+   * The User-Agent header of every request, which vCenter keeps with the
+   * session (SessionManager's `sessionList`). Default: none of its own (the
+   * HTTP client's).
+   */
+  userAgent?: string;
+  /**
    * How often an idle session is kept alive with a CurrentTime call, in
    * milliseconds; 0 turns keepalive off. Default: 300000 (5 minutes; vCenter
    * expires idle sessions after 30 minutes by default).
@@ -221,6 +227,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
           headers: {
             "content-type": "text/xml; charset=utf-8",
             soapaction: soapAction,
+            ...(options.userAgent ? { "user-agent": options.userAgent } : {}),
             ...(cookie ? { cookie } : {}),
           },
           dispatcher: agent,

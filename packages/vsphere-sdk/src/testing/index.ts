@@ -15,6 +15,7 @@ export {
   vcsimStats,
   uniqueName,
   type VcsimEndpoint,
+  type VcsimStatsOptions,
   type VcsimTestbed,
 } from "./vcsim-endpoint.js";
 export { startVcsim, type StartVcsimOptions, type Vcsim } from "./start-vcsim.js";

@@ -68,20 +68,34 @@ export function vcsimClient(
   });
 }
 
+/** Options of `vcsimStats`. */
+export interface VcsimStatsOptions {
+  /**
+   * Only the calls sent with this User-Agent (a client made with
+   * `vcsimClient({ userAgent })`): what one test caused, whatever other tests
+   * sharing the vcsim do meanwhile. Default: every call.
+   */
+  userAgent?: string;
+}
+
 /**
  * The SOAP calls a vcsim (by default the test bed's) has served since it
  * started or its counts were last reset (POST /virtrigaud/stats/reset), by
- * method. tools/vcsim counts them; reading them is not one.
+ * method; with `userAgent`, those of the requests that sent it. tools/vcsim
+ * counts them; reading them is not one.
  *
  * @throws Error when `endpoint` is left out and the test bed's environment is
  * not set; the fetch's error when vcsim cannot be reached.
  */
 export async function vcsimStats(
   endpoint: Pick<VcsimEndpoint, "url" | "caFile"> = vcsimFromEnv(),
+  options: VcsimStatsOptions = {},
 ): Promise<Record<string, number>> {
   const dispatcher = new Agent({ connect: { ca: readFileSync(endpoint.caFile) } });
+  const url = new URL("/virtrigaud/stats", endpoint.url);
+  if (options.userAgent !== undefined) url.searchParams.set("userAgent", options.userAgent);
   try {
-    const res = await fetch(new URL("/virtrigaud/stats", endpoint.url), { dispatcher });
+    const res = await fetch(url, { dispatcher });
     return (await res.json()) as Record<string, number>;
   } finally {
     await dispatcher.close();

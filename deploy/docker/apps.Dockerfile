@@ -1,18 +1,23 @@
-# provider-mock: the reference VirtRigaud provider, every RPC in memory.
+# The images of the four apps, one target each:
+#   manager            the VirtRigaud manager (embedded SQLite store in /var/lib/virtrigaud)
+#                      and vrtg, its command line (`docker run --entrypoint vrtg ...`)
+#   provider-mock      the reference provider, every RPC in memory
+#   provider-libvirt   the provider for libvirt/KVM hosts, reached over SSH (virsh runs on
+#                      the host; the container needs no libvirt and no root)
+#   provider-vsphere   the provider for VMware vSphere (vCenter)
 #
-# Build from the repository root, which is the build context:
-#   docker build -f apps/provider-mock/Dockerfile -t virtrigaud/provider-mock .
+# Build from the repository root, which is the build context, naming the target:
+#   docker build -f deploy/docker/apps.Dockerfile --target provider-mock -t virtrigaud/provider-mock .
+# (docker-compose.yml gives each service its target.) The build stages are shared: Docker
+# builds the workspace once and every image shares those layers.
 # BASE_IMAGE is a Debian bookworm image with Node.js 20 and npm: node:20-bookworm-slim by
 # default; tools/compose/smoke.sh passes one made from Debian packages (no registry there).
-# Flags and VIRTRIGAUD_* settings: `docker run --rm virtrigaud/provider-mock --help`;
+# Flags and VIRTRIGAUD_* settings: `docker run --rm virtrigaud/<app> --help`;
 # docs/guides/docker-compose.md shows the whole stack.
 ARG BASE_IMAGE=node:20-bookworm-slim
 
-# ---- shared build stages: the same text in every app's Dockerfile -------------
-# Docker builds them once and every image shares their layers; tools/compose/check.sh
-# fails when the copies differ. They build the whole workspace's apps from the
-# repository root (the build context) and keep what runs: dist/, bin/, package.json
-# and the production dependencies.
+# ---- build stages: the whole workspace's apps, built from the repository root ----
+# They keep what runs: dist/, bin/, package.json and the production dependencies.
 
 # The package manifests alone, so the install reruns only when one changes.
 FROM ${BASE_IMAGE} AS manifests
@@ -43,16 +48,39 @@ RUN npm prune --omit=dev \
     done \
  && find /out -name '*.tsbuildinfo' -delete \
  && find /out/node_modules -xtype l -delete
-# ---- end of the shared build stages ---------------------------------------------
 
-FROM ${BASE_IMAGE}
+# ---- what every app image has: the built workspace in /app, run as uid 10001 ----
+FROM ${BASE_IMAGE} AS app
 RUN useradd --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin virtrigaud
 COPY --from=build /out /app
 ENV NODE_ENV=production
+
+# ---- the providers: RPC on 9443, /healthz, /readyz and /metrics on 8080 ----
+FROM app AS provider
 ENV VIRTRIGAUD_LISTEN=:9443 VIRTRIGAUD_OPS_LISTEN=:8080
 USER 10001:10001
 EXPOSE 9443 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=12 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+FROM provider AS provider-mock
 ENTRYPOINT ["node", "/app/apps/provider-mock/bin/virtrigaud-provider-mock.js"]
+
+FROM provider AS provider-libvirt
+ENTRYPOINT ["node", "/app/apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"]
+
+FROM provider AS provider-vsphere
+ENTRYPOINT ["node", "/app/apps/provider-vsphere/bin/virtrigaud-provider-vsphere.js"]
+
+# ---- the manager: API on 9090, ops on 9091, its store in /var/lib/virtrigaud ----
+FROM app AS manager
+RUN mkdir -p /var/lib/virtrigaud && chown 10001:10001 /var/lib/virtrigaud \
+ && ln -s /app/apps/manager/bin/vrtg.js /usr/local/bin/vrtg
+ENV VIRTRIGAUD_LISTEN=:9090 VIRTRIGAUD_OPS_LISTEN=:9091
+ENV VIRTRIGAUD_DATA=/var/lib/virtrigaud
+USER 10001:10001
+EXPOSE 9090 9091
+HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=12 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9091/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/apps/manager/bin/virtrigaud-manager.js"]
