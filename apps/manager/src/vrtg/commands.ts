@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { clone } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ErrorReason, ProviderError, clip, parseDuration } from "@virtrigaud/contracts";
 import {
@@ -9,6 +9,7 @@ import {
   Kind,
   type Resource,
   type VirtualMachine,
+  VMSnapshotOperationSchema,
   VirtualMachineSchema,
   WatchEventType,
   type WatchResponse,
@@ -532,10 +533,7 @@ export async function snapshot(ctx: CommandContext): Promise<number> {
     });
     const vm = clone(VirtualMachineSchema, fromResource(resource)?.message as VirtualMachine);
     if (vm.spec)
-      vm.spec.snapshot = {
-        $typeName: "virtrigaud.manager.v1.VMSnapshotOperation",
-        revertToRef: { $typeName: "virtrigaud.manager.v1.LocalObjectReference", name: snapName },
-      };
+      vm.spec.snapshot = create(VMSnapshotOperationSchema, { revertToRef: { name: snapName } });
     if (vm.metadata) vm.metadata.resourceVersion = vm.metadata.resourceVersion ?? "";
     const response = await ctx.client.apply({ resource: toResource(Kind.VIRTUAL_MACHINE, vm) });
     ctx.io.out(
