@@ -41,7 +41,7 @@ function wrap(kind: Kind, message: AnyResource): Resource {
 export function createManagerService(
   store: ResourceStore,
   options: ManagerServiceOptions = {},
-): Partial<ServiceImpl<typeof ManagerService>> {
+): ServiceImpl<typeof ManagerService> {
   const watch = createWatch(store, options);
   return {
     apply(request) {

@@ -14,6 +14,7 @@ import {
   waitForTask,
 } from "@virtrigaud/contracts";
 import { CircuitState } from "@virtrigaud/proto/manager";
+import { type Interceptor, createContextKey, createContextValues } from "@connectrpc/connect";
 
 /** Options of a connection to one provider. */
 export interface ProviderConnectionOptions {
@@ -42,6 +43,9 @@ export interface ProviderConnectionOptions {
 type Request<M extends ProviderMethodName> = Parameters<ProviderClient[M]>[0];
 type Response<M extends ProviderMethodName> = Awaited<ReturnType<ProviderClient[M]>>;
 
+/** Set on a call that is the health probe: it passes the open circuit, and its failure is not counted. */
+const probing = createContextKey(false, { description: "the health probe" });
+
 /** Failures that say the provider cannot be reached, rather than that a request was wrong. */
 function isOutage(err: unknown): boolean {
   return (
@@ -51,15 +55,20 @@ function isOutage(err: unknown): boolean {
 }
 
 /**
- * The manager's line to one provider: a typed client behind a rate and
- * concurrency limiter and a circuit breaker, task follow-up, and the paced
- * ListVMs sweep that detects drift.
+ * The manager's line to one provider: the typed client, whose calls pass a
+ * circuit breaker, a rate and concurrency limiter and call counting (Connect
+ * interceptors around each call, retries included); task follow-up; and the
+ * paced ListVMs sweep that detects drift.
  *
  * The circuit opens after `failureThreshold` outages in a row: calls then
  * fail at once with UNAVAILABLE and never reach the provider, until a probe
  * (`probe`, the Provider controller's Validate) succeeds and closes it.
  */
 export class ProviderConnection {
+  /**
+   * The provider's typed client. Its calls fail at once while the circuit is
+   * open, wait for the limiter, are counted, and end when the connection closes.
+   */
   readonly client: ProviderClient;
   readonly #limiter;
   readonly #options: ProviderConnectionOptions;
@@ -80,14 +89,15 @@ export class ProviderConnection {
     this.#options = options;
     // Every call in flight listens to it; there is no leak to warn about.
     setMaxListeners(0, this.#abort.signal);
+    this.#limiter = createBackendLimiter({
+      concurrency: options.concurrency ?? 64,
+      ...(options.qps ? { qps: options.qps, burst: options.burst || options.qps * 2 } : {}),
+    });
     this.client = createProviderClient(options.endpoint, {
       peerName: `provider ${options.name}`,
       ...(options.tls ? { tls: options.tls } : {}),
       retry: { maxAttempts: 3, maxBackoffMs: 1000 },
-    });
-    this.#limiter = createBackendLimiter({
-      concurrency: options.concurrency ?? 64,
-      ...(options.qps ? { qps: options.qps, burst: options.burst || options.qps * 2 } : {}),
+      callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting()],
     });
   }
 
@@ -98,10 +108,6 @@ export class ProviderConnection {
   /** Why the circuit is open. */
   get lastError(): string {
     return this.#lastError;
-  }
-
-  #count(method: string) {
-    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
   }
 
   #setCircuit(state: CircuitState, reason: string): boolean {
@@ -134,47 +140,69 @@ export class ProviderConnection {
   }
 
   /**
+   * The circuit breaker: refuses a call at once while the circuit is not
+   * closed (the probe passes), and counts outages in a row toward opening it
+   * (the probe's are not counted; the probe decides the circuit itself).
+   */
+  #circuitBreaker(): Interceptor {
+    return (next) => async (req) => {
+      const probe = req.contextValues.get(probing);
+      if (!probe && this.#circuit !== CircuitState.CLOSED) {
+        throw ProviderError.unavailable(
+          `provider ${this.#options.name} is unavailable (circuit open): ${this.#lastError}`,
+        );
+      }
+      try {
+        const response = await next(req);
+        this.#failures = 0;
+        return response;
+      } catch (err) {
+        if (!probe) this.#failed(err);
+        throw err;
+      }
+    };
+  }
+
+  /**
+   * The rate and concurrency limiter: a call waits for a slot, and ends when
+   * the connection closes. Its span stays a child of the caller's (a
+   * reconcile), even when another call's end frees the slot it waited for.
+   */
+  #limit(): Interceptor {
+    return (next) => (req) => {
+      const caller = context.active();
+      const signal = AbortSignal.any([req.signal, this.#abort.signal]);
+      return this.#limiter.run(() => context.with(caller, () => next({ ...req, signal })), signal);
+    };
+  }
+
+  /** Counts the calls that got through the limiter, and reports each one's end to `onCall`. */
+  #counting(): Interceptor {
+    return (next) => async (req) => {
+      const method = req.method.localName;
+      this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+      try {
+        const response = await next(req);
+        this.#options.onCall?.(method, undefined);
+        return response;
+      } catch (err) {
+        this.#options.onCall?.(method, err);
+        throw err;
+      }
+    };
+  }
+
+  /**
    * Calls the provider through the limiter and the circuit.
    *
+   * @deprecated call `client` directly (`conn.client.describe(request)`): the
+   * same interceptors apply.
    * @throws ProviderError UNAVAILABLE at once while the circuit is open;
    * otherwise whatever the call throws.
    */
-  async call<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
-    if (this.#circuit !== CircuitState.CLOSED) {
-      throw ProviderError.unavailable(
-        `provider ${this.#options.name} is unavailable (circuit open): ${this.#lastError}`,
-      );
-    }
-    return this.#send(method, request);
-  }
-
-  async #send<M extends ProviderMethodName>(
-    method: M,
-    request: Request<M>,
-    countsToCircuit = true,
-  ): Promise<Response<M>> {
-    const fn = this.client[method] as unknown as (
-      r: unknown,
-      o: { signal: AbortSignal },
-    ) => Promise<Response<M>>;
-    // The call's span is a child of the caller's (a reconcile), even when it
-    // waits for a slot that another call's end frees.
-    const caller = context.active();
-    let sent = false;
-    try {
-      const response = await this.#limiter.run(() => {
-        this.#count(method);
-        sent = true;
-        return context.with(caller, () => fn(request, { signal: this.#abort.signal }));
-      }, this.#abort.signal);
-      this.#failures = 0;
-      this.#options.onCall?.(method, undefined);
-      return response;
-    } catch (err) {
-      if (sent) this.#options.onCall?.(method, err);
-      if (countsToCircuit) this.#failed(err);
-      throw err;
-    }
+  call<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
+    const send = this.client[method] as (request: Request<M>) => Promise<Response<M>>;
+    return send(request);
   }
 
   /**
@@ -188,7 +216,10 @@ export class ProviderConnection {
   async probe(): Promise<string> {
     if (this.#circuit === CircuitState.OPEN) this.#setCircuit(CircuitState.HALF_OPEN, "probing");
     try {
-      const { message } = await this.#send("validate", {}, false);
+      const { message } = await this.client.validate(
+        {},
+        { contextValues: createContextValues().set(probing, true) },
+      );
       this.#setCircuit(CircuitState.CLOSED, "probe succeeded");
       return message;
     } catch (err) {
@@ -208,7 +239,7 @@ export class ProviderConnection {
   followTask(taskId: string, done: (error: ProviderError | undefined) => void): void {
     let running = this.#tasks.get(taskId);
     if (!running) {
-      running = waitForTask((request) => this.call("getTask", request), taskId, {
+      running = waitForTask(this.client.getTask, taskId, {
         signal: this.#abort.signal,
         pollIntervalMs: 50,
         maxPollIntervalMs: 2000,
@@ -244,7 +275,7 @@ export class ProviderConnection {
       if (this.#closed) return;
       if (this.#circuit === CircuitState.CLOSED) {
         try {
-          const page = await this.call("listVMs", { pageSize: 1000, pageToken: token });
+          const page = await this.client.listVMs({ pageSize: 1000, pageToken: token });
           seen.push(...page.vms);
           token = page.nextPageToken;
           if (!token) {

@@ -1,9 +1,10 @@
-import type { DescMessage } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageInitShape, create } from "@bufbuild/protobuf";
 import {
   Kind,
   type Provider as ProviderResource,
   ProviderSchema,
   type Resource,
+  ResourceSchema,
   type VMClass,
   VMClassSchema,
   type VMClone,
@@ -132,10 +133,9 @@ export function findKind(name: string): KindInfo | undefined {
 
 /** Wraps a resource message in the Resource oneof. */
 export function toResource(kind: Kind, message: AnyResource): Resource {
-  return {
-    $typeName: "virtrigaud.manager.v1.Resource",
-    kind: { case: kindInfo(kind).oneofCase, value: message },
-  } as Resource;
+  // The case and the message's type go together, as kindInfo pairs them.
+  const init = { kind: { case: kindInfo(kind).oneofCase, value: message } };
+  return create(ResourceSchema, init as MessageInitShape<typeof ResourceSchema>);
 }
 
 /** The kind and message inside a Resource, or undefined when it is empty. */

@@ -27,6 +27,17 @@ export interface CommandContext {
   args: string[];
 }
 
+/** A vrtg command: runs with its context and returns the exit code. */
+export type Command = (ctx: CommandContext) => Promise<number>;
+
+/**
+ * Whether a watch ended because standard output went away: the reader
+ * stopped reading, so the watch ends quietly.
+ */
+export function outputGone(ctx: CommandContext): boolean {
+  return ctx.io.outClosed.aborted;
+}
+
 /**
  * The kind a command names ("vm", "virtualmachines", "VirtualMachine").
  *

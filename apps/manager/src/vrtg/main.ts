@@ -1,8 +1,6 @@
 import { parseArgs } from "node:util";
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
 import { ProviderError, clip } from "@virtrigaud/contracts";
-import { apply } from "./apply.js";
-import type { CommandContext } from "./command-context.js";
 import {
   CliError,
   type GlobalOptions,
@@ -12,7 +10,7 @@ import {
   exitCodes,
   explain,
 } from "./common.js";
-import { describe, events, get, provider, remove, snapshot, wait } from "./commands.js";
+import { findCommand } from "./commands/index.js";
 
 const usage = `vrtg: declare and inspect VirtRigaud resources
 
@@ -101,17 +99,7 @@ export async function runVrtg(
     ...(values.cert ? { certFile: values.cert } : {}),
     ...(values.key ? { keyFile: values.key } : {}),
   };
-  const commands: Record<string, (ctx: CommandContext) => Promise<number>> = {
-    apply,
-    get,
-    describe,
-    delete: remove,
-    wait,
-    events,
-    snapshot,
-    provider,
-  };
-  const run = commands[command];
+  const run = findCommand(command);
   if (!run) {
     io.err(`error: unknown command ${clip(JSON.stringify(command), 100)}\n\n${usage}`);
     return exitCodes.usage;

@@ -1,15 +1,19 @@
-import type {
-  DescMethodServerStreaming,
-  DescMethodUnary,
-  DescService,
-  MessageInitShape,
-  MessageShape,
+import {
+  type DescMethodServerStreaming,
+  type DescMethodUnary,
+  type DescService,
+  type MessageInitShape,
+  type MessageShape,
+  create,
 } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   type Interceptor,
   type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
   createClient,
+  createContextValues,
 } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -65,8 +69,17 @@ export interface ServiceClientOptions {
   retry?: RetryOptions | false;
   /** Headers sent with every call, for example authorization. */
   headers?: Record<string, string>;
-  /** Connect interceptors, run inside the SDK's own. */
+  /** Connect interceptors, run inside the SDK's own: once per attempt, as the request goes on the wire. */
   interceptors?: Interceptor[];
+  /**
+   * Connect interceptors around each unary call as its caller sees it: once
+   * per call, outside the retries and the deadline, so they see a call that
+   * took three attempts once, and its failure as the `ProviderError` it ends
+   * with. For what belongs to the call rather than to an attempt: a circuit
+   * breaker, a rate limit, counting calls. The first is the outermost.
+   * Server-streaming calls do not pass through them.
+   */
+  callInterceptors?: Interceptor[];
   /** Default: the global tracer provider. */
   tracerProvider?: TracerProvider;
   /** Writes the trace context into calls. Default: W3C Trace Context. */
@@ -149,6 +162,61 @@ async function* streamCall<T>(
   }
 }
 
+type UnaryCall = (request: unknown, options: CallOptions) => Promise<unknown>;
+type Next = Parameters<Interceptor>[0];
+
+/**
+ * `call` behind `interceptors`, the first outermost, as Connect applies
+ * them. They get a `UnaryRequest` (the message normalised to the method's
+ * input, the caller's headers, signal and context values), and what they
+ * pass on is what `call` is given.
+ */
+function interceptCall(
+  service: DescService,
+  method: DescMethodUnary,
+  url: string,
+  interceptors: Interceptor[],
+  call: UnaryCall,
+): UnaryCall {
+  return async (request, options) => {
+    // Interceptors always see a signal; the call gets one only when the caller or an interceptor gave one.
+    const unset = new AbortController().signal;
+    const innermost: Next = async (req) => {
+      const message = await call(req.message, {
+        ...options,
+        headers: req.header,
+        contextValues: req.contextValues,
+        ...(req.signal === unset ? {} : { signal: req.signal }),
+      });
+      const response: UnaryResponse = {
+        stream: false,
+        service,
+        method,
+        header: new Headers(),
+        trailer: new Headers(),
+        message: message as UnaryResponse["message"],
+      };
+      return response;
+    };
+    const req: UnaryRequest = {
+      stream: false,
+      service,
+      method,
+      requestMethod: "POST",
+      url,
+      signal: options.signal ?? unset,
+      header: new Headers(options.headers as ConstructorParameters<typeof Headers>[0]),
+      contextValues: options.contextValues ?? createContextValues(),
+      message: create(method.input, request as MessageInitShape<DescMethodUnary["input"]>),
+    };
+    const response = await interceptors.reduceRight(
+      (next, interceptor) => interceptor(next),
+      innermost,
+    )(req);
+    return response.message;
+  };
+}
+
 /**
  * Creates a client of any Connect service at `endpoint` ("http://host:port"
  * for plaintext HTTP/2, "https://host:port" for TLS): typed errors rebuilt
@@ -229,7 +297,7 @@ export function createServiceClient<S extends DescService>(
     }
     if (method.methodKind !== "unary") continue;
     const defaultTimeout = options.timeouts?.[name] ?? options.defaultTimeoutMs ?? 30_000;
-    client[name] = (request: unknown, callOptions: CallOptions = {}) =>
+    const unary: UnaryCall = (request, callOptions) =>
       withRetries(
         (remainingMs) => {
           if (remainingMs !== undefined && remainingMs <= 0) {
@@ -253,6 +321,17 @@ export function createServiceClient<S extends DescService>(
           ...(options.clock ? { clock: options.clock } : {}),
         },
       );
+    const intercepted = options.callInterceptors?.length
+      ? interceptCall(
+          service,
+          method as DescMethodUnary,
+          `${endpoint}/${service.typeName}/${method.name}`,
+          options.callInterceptors,
+          unary,
+        )
+      : unary;
+    client[name] = (request: unknown, callOptions: CallOptions = {}) =>
+      intercepted(request, callOptions);
   }
   client["close"] = () => sessionManager?.abort();
   return client as ServiceClient<S>;

@@ -1,11 +1,11 @@
 import { clip } from "@virtrigaud/contracts";
 import { ApplyOutcome, type Resource } from "@virtrigaud/proto/manager";
-import { decodeManifest } from "../manifest/manifest-codec.js";
-import type { SourcedManifest } from "../manifest/parse-manifests.js";
-import { fromResource } from "../manifest/kinds.js";
-import { type CommandContext, atMost } from "./command-context.js";
-import { CliError, exitCodes, explain } from "./common.js";
-import { readInputs } from "./read-inputs.js";
+import { decodeManifest } from "../../manifest/manifest-codec.js";
+import type { SourcedManifest } from "../../manifest/parse-manifests.js";
+import { fromResource } from "../../manifest/kinds.js";
+import { type CommandContext, atMost } from "../command-context.js";
+import { CliError, exitCodes, explain } from "../common.js";
+import { readInputs } from "../read-inputs.js";
 
 /** A manifest ready to send, and how to name it. */
 interface Decoded {

@@ -1,0 +1,108 @@
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
+import { ErrorReason, ProviderError, createLogger } from "@virtrigaud/contracts";
+import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
+import { CircuitState } from "@virtrigaud/proto/manager";
+import { ProviderConnection } from "./provider-connection.js";
+
+// A provider whose Describe is down while `down` is set; everything else answers.
+let down = false;
+let describes = 0;
+let test: TestServer;
+beforeAll(async () => {
+  test = await startTestServer({
+    validate: () => Promise.resolve({ message: "ok" }),
+    getCapabilities: () => Promise.resolve({ capabilities: { providerType: "stub" } }),
+    create: () => Promise.resolve({ vmId: "vm-1" }),
+    delete: () => Promise.resolve({}),
+    power: () => Promise.resolve({}),
+    reconfigure: () => Promise.resolve({}),
+    describe: () => {
+      describes++;
+      return down
+        ? Promise.reject(ProviderError.unavailable("describe is down"))
+        : Promise.resolve({ exists: true });
+    },
+    listVMs: () => Promise.resolve({}),
+    getTask: () => Promise.resolve({ task: { id: "t", done: true } }),
+  });
+});
+afterAll(() => test.close());
+
+const quiet = createLogger({ level: "silent" });
+
+let conn: ProviderConnection | undefined;
+afterEach(() => {
+  conn?.close();
+  down = false;
+  describes = 0;
+});
+
+it("opens the circuit after three failed calls (not attempts), refuses calls unsent, and a passing probe closes it", async () => {
+  const opened: string[] = [];
+  const reported: Array<[string, ErrorReason | undefined]> = [];
+  conn = new ProviderConnection({
+    name: "ns/stub",
+    endpoint: test.server.url,
+    logger: quiet,
+    onCircuitOpened: (reason) => opened.push(reason),
+    onCall: (method, error) =>
+      reported.push([method, error === undefined ? undefined : ProviderError.from(error).reason]),
+  });
+  down = true;
+  for (let i = 0; i < 3; i++) {
+    const error = await conn.client.describe({ vmId: "vm-1" }).catch((e: unknown) => e);
+    expect(ProviderError.is(error, ErrorReason.UNAVAILABLE)).toBe(true);
+    expect(conn.circuit).toBe(i < 2 ? CircuitState.CLOSED : CircuitState.OPEN);
+  }
+  // Each call was tried three times, and counted once.
+  expect(describes).toBe(9);
+  expect(conn.calls.get("describe")).toBe(3);
+  expect(reported).toEqual([
+    ["describe", ErrorReason.UNAVAILABLE],
+    ["describe", ErrorReason.UNAVAILABLE],
+    ["describe", ErrorReason.UNAVAILABLE],
+  ]);
+  expect(opened).toEqual(["describe is down"]);
+
+  const refused = await conn.client.describe({ vmId: "vm-1" }).catch((e: unknown) => e);
+  expect(ProviderError.is(refused, ErrorReason.UNAVAILABLE)).toBe(true);
+  expect((refused as ProviderError).rawMessage).toBe(
+    "provider ns/stub is unavailable (circuit open): describe is down",
+  );
+  expect(describes).toBe(9);
+  expect(conn.calls.get("describe")).toBe(3);
+
+  down = false;
+  expect(await conn.probe()).toBe("ok");
+  expect(conn.circuit).toBe(CircuitState.CLOSED);
+  expect(conn.calls.get("validate")).toBe(1);
+  // The deprecated shim goes through the same interceptors.
+  expect(await conn.call("describe", { vmId: "vm-1" })).toMatchObject({ exists: true });
+  expect(conn.calls.get("describe")).toBe(4);
+  expect(opened).toHaveLength(1);
+});
+
+it("a failed probe keeps the circuit open without counting toward it, and is not refused", async () => {
+  const opened: string[] = [];
+  conn = new ProviderConnection({
+    name: "ns/stub",
+    endpoint: "http://127.0.0.1:1",
+    failureThreshold: 1,
+    logger: quiet,
+    onCircuitOpened: (reason) => opened.push(reason),
+  });
+  await expect(conn.client.getCapabilities({})).rejects.toThrow(/cannot be reached/);
+  expect(conn.circuit).toBe(CircuitState.OPEN);
+  await expect(conn.probe()).rejects.toThrow(/cannot be reached/);
+  expect(conn.circuit).toBe(CircuitState.OPEN);
+  expect(conn.calls.get("validate")).toBe(1);
+  expect(opened).toHaveLength(1);
+});
+
+it("ends calls in flight when the connection closes", async () => {
+  conn = new ProviderConnection({ name: "ns/stub", endpoint: test.server.url, logger: quiet });
+  const pending = conn.client.getTask({ task: { id: "t" } }).catch((e: unknown) => e);
+  conn.close();
+  const error = await pending;
+  expect(ProviderError.is(error, ErrorReason.CANCELED)).toBe(true);
+});
