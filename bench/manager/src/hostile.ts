@@ -9,7 +9,7 @@ import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createProviderClient, createServiceClient } from "@virtrigaud/contracts";
+import { createProviderClient, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   Kind,

@@ -2,19 +2,8 @@ import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { CallOptions } from "@connectrpc/connect";
 import { ProviderService, type Task, type TaskRef } from "@virtrigaud/proto";
 import type { ProviderMethodName } from "../provider.js";
-import {
-  type ClientProtocol,
-  type ClientTlsOptions,
-  type ServiceClientOptions,
-  createServiceClient,
-} from "./create-service-client.js";
+import { type ServiceClientOptions, createServiceClient } from "./create-service-client.js";
 import { type WaitForTaskOptions, waitForTask } from "./wait-for-task.js";
-
-/** The wire protocol a client speaks. All three reach the same server port. */
-export type ProviderClientProtocol = ClientProtocol;
-
-/** TLS toward the provider: PEM contents, or paths to read them from. */
-export type ProviderClientTlsOptions = ClientTlsOptions;
 
 /** Options of `createProviderClient`. */
 export interface ProviderClientOptions extends Omit<
