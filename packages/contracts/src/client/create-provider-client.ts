@@ -15,7 +15,7 @@ export interface ProviderClientOptions extends Omit<
 }
 
 /** Deadlines of each RPC when neither the options nor the call set one. */
-export const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
+const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
   validate: 15_000,
   getCapabilities: 15_000,
   describe: 15_000,
