@@ -50,6 +50,9 @@ step "lint (zero warnings) and formatting"
 npm run --silent lint
 npx prettier --check . --log-level warn
 
+step "dead exports: knip (a file or an export nothing uses fails)"
+tools/knip.sh
+
 step "tools: the scripts' own tests"
 find tools -name '*.test.mjs' -print0 | sort -z | xargs -0 node --test --test-reporter=dot
 

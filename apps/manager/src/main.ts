@@ -4,11 +4,13 @@ import {
   createLogger,
   parseByteSize,
   parseDuration,
+} from "@virtrigaud/contracts";
+import {
   formatServeFlagsHelp,
   serveFlags,
   serveOptionsFromFlags,
   setupTracing,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/server";
 import { startManager } from "./manager.js";
 import { StoreInUseError } from "./store/resource-store.js";
 

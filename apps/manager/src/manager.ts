@@ -5,14 +5,16 @@ import {
   type Logger,
   ServeConfigError,
   type ServeOptions,
+  createLogger,
+} from "@virtrigaud/contracts";
+import {
   type ServerMetrics,
   type ServicesServer,
   compileServeOptions,
-  createLogger,
   createServerMetrics,
   serveServices,
   servedService,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/server";
 import { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import { createManagerService } from "./api/manager-service.js";
 import { createCloneController } from "./controllers/clone-controller.js";

@@ -1,11 +1,7 @@
 import { type JsonValue, equals, fromJson } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "@jest/globals";
-import {
-  type ClientProtocol,
-  ErrorReason,
-  ProviderError,
-  createServiceClient,
-} from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { type ClientProtocol, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   Kind,
   ManagerService,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { createProviderClient, createServiceClient } from "@virtrigaud/contracts";
+import { createProviderClient, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   Kind,

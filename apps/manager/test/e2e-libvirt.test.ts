@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createProviderClient } from "@virtrigaud/contracts";
+import { createProviderClient } from "@virtrigaud/contracts/client";
 import {
   type ServerProcess,
   eventually,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createProviderClient } from "@virtrigaud/contracts";
+import { createProviderClient } from "@virtrigaud/contracts/client";
 import { stack, vmManifest } from "./fixtures.js";
 import {
   type ServerProcess,

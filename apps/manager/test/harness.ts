@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createLogger } from "@virtrigaud/contracts";
 import {
   type ProviderClient,
   type ServiceClient,
-  createLogger,
   createProviderClient,
   createServiceClient,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/client";
 import {
   Kind,
   ManagerService,

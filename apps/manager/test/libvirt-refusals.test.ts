@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import {
   type Condition,
   ConditionStatus,

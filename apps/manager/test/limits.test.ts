@@ -6,12 +6,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { type DescMessage, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import {
-  ErrorReason,
-  ProviderError,
-  type ServiceClient,
-  createServiceClient,
-} from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { type ServiceClient, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ApplyRequestSchema,
   Kind,

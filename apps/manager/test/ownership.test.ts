@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { PowerState as ProviderPowerState } from "@virtrigaud/contracts";
 import {
-  PowerState as ProviderPowerState,
   type ProviderClient,
   createProviderClient,
   createServiceClient,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   type Event,

@@ -3,12 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import {
-  ErrorReason,
-  ProviderError,
-  type ServiceClient,
-  createServiceClient,
-} from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { type ServiceClient, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   type Condition,
   Kind,

@@ -11,7 +11,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { ErrorReason, ProviderError, createServiceClient } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { type ServerProcess, runManager, spawnManager } from "./processes.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import { Kind, ManagerService, type VMClass } from "@virtrigaud/proto/manager";
 import { fromResource } from "../src/manifest/kinds.js";
 import { stack, vmManifest } from "./fixtures.js";

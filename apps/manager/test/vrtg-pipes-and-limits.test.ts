@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import { fromResource } from "../src/manifest/kinds.js";
 import { type ServerProcess, spawnManager, vrtg } from "./processes.js";

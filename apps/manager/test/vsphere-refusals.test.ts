@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   EventType,

@@ -8,7 +8,7 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
-import { createProviderClient } from "@virtrigaud/contracts";
+import { createProviderClient } from "@virtrigaud/contracts/client";
 import type { ProviderProcess } from "@virtrigaud/contracts/testing";
 import type { HostTransport } from "../src/host/host-transport.js";
 import { removeDomains, testbed } from "./testbed.js";

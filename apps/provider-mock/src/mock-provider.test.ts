@@ -12,9 +12,9 @@ import {
   PowerOperation,
   PowerState,
   ProviderError,
-  type ProviderClient,
   type TaskRef,
 } from "@virtrigaud/contracts";
+import { type ProviderClient } from "@virtrigaud/contracts/client";
 import {
   type FakeClock,
   type TestServer,

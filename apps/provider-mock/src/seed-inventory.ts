@@ -1,6 +1,7 @@
 import { readJsonFile } from "./read-json-file.js";
 import { create } from "@bufbuild/protobuf";
-import { CreateRequestSchema, findViolation } from "@virtrigaud/contracts";
+import { CreateRequestSchema } from "@virtrigaud/contracts";
+import { findViolation } from "@virtrigaud/contracts/wire";
 
 /** A VM the mock starts with. */
 export interface SeedVm {

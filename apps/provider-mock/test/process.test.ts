@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "@jest/globals";
-import { ErrorReason, ProviderError, createProviderClient } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { createProviderClient } from "@virtrigaud/contracts/client";
 import { EarlyExit } from "@virtrigaud/contracts/testing";
 import { repoRoot, spawnMock } from "./spawn-mock.js";
 

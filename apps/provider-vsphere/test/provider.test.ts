@@ -9,10 +9,10 @@ import {
   PowerOperation,
   PowerState,
   ProviderError,
-  type ProviderClient,
   type TaskRef,
   type VirtualMachine,
 } from "@virtrigaud/contracts";
+import { type ProviderClient } from "@virtrigaud/contracts/client";
 import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
 import {
   type GuestNicInfo,

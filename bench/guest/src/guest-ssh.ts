@@ -16,7 +16,7 @@ export interface GuestLogin {
  * sessions run in libvirtd's network namespace (the guests' network is
  * there, never on the host's). True when it succeeded.
  */
-export async function trySsh(testbed: GuestTestbed, login: GuestLogin): Promise<boolean> {
+async function trySsh(testbed: GuestTestbed, login: GuestLogin): Promise<boolean> {
   const proxy = `ssh -i ${testbed.sshKeyFile} -p ${testbed.namespaceSshPort} -o UserKnownHostsFile=${testbed.knownHosts} -o BatchMode=yes -W %h:%p root@127.0.0.1`;
   try {
     await run(

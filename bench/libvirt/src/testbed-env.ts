@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root. */
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** What the libvirt test bed says about itself (tools/testbed/libvirt). */
 export interface LibvirtTestbed {

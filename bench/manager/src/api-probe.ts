@@ -6,7 +6,7 @@
 //
 //   node dist/api-probe.js MANAGER_URL
 import { Kind, ManagerService } from "@virtrigaud/proto/manager";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 
 /** One probe's outcome, as printed. */
 export interface ProbeOutcome {

@@ -23,7 +23,7 @@ function hostPort(url: string): { host: string; port: number } {
 }
 
 /** What happened to the connections an attacker opened. */
-export interface AttackStats {
+interface AttackStats {
   opened: number;
   /** Closed by the server (or refused) before the attacker let go. */
   closedByServer: number;

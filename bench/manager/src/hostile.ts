@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createProviderClient, createServiceClient } from "@virtrigaud/contracts";
+import { createProviderClient, createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   Kind,

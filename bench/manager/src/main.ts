@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createServiceClient } from "@virtrigaud/contracts";
+import { createServiceClient } from "@virtrigaud/contracts/client";
 import {
   ConditionStatus,
   Kind,

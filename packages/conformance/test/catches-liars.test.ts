@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from "@jest/globals";
-import { ProviderService, createLogger, serveServices, servedService } from "@virtrigaud/contracts";
+import { ProviderService, createLogger } from "@virtrigaud/contracts";
+import { serveServices, servedService } from "@virtrigaud/contracts/server";
 import type { ProviderProcess } from "@virtrigaud/contracts/testing";
 import { type ConformanceReport, type ProfileName, runConformance } from "../src/index.js";
 import { startLyingProxy } from "./lying-proxy.js";

@@ -1,11 +1,6 @@
-import {
-  ProviderService,
-  type VirtualMachine,
-  createLogger,
-  createProviderClient,
-  serveServices,
-  servedService,
-} from "@virtrigaud/contracts";
+import { ProviderService, type VirtualMachine, createLogger } from "@virtrigaud/contracts";
+import { createProviderClient } from "@virtrigaud/contracts/client";
+import { serveServices, servedService } from "@virtrigaud/contracts/server";
 
 /** Which RPC is reporting a VM. */
 export type Reporter = "listVMs" | "describe";

@@ -1,15 +1,23 @@
 /**
- * The VirtRigaud provider SDK.
+ * The VirtRigaud provider SDK: what a provider author needs.
  *
- * A provider author implements `Provider` (one method per ProviderService
- * RPC, typed from the proto), throws `ProviderError` to fail a call with a
- * reason, and hands the object to `serveProvider` (or `runProvider` in a
- * binary's main). Callers use `createProviderClient`.
+ * A provider implements `Provider` (one method per ProviderService RPC,
+ * typed from the proto), throws `ProviderError` to fail a call with a
+ * reason, runs long work with `createTaskTracker`, and hands the object to
+ * `runProvider` in its binary's `main` (or `serveProvider` to embed it).
+ * The contract's generated messages and enums are re-exported, so a provider
+ * imports one package.
+ *
+ * Everything else sits behind subpath exports, one concept each:
+ * `@virtrigaud/contracts/testing` (the testing kit), `/client` (calling a
+ * provider or another VirtRigaud service), `/server` (serving any Connect
+ * service the VirtRigaud way) and `/wire` (the contract's rules as they
+ * travel: reason names, field rules, transport failures).
  *
  * @packageDocumentation
  */
 
-// Writing a provider.
+// The interface a provider implements.
 export type {
   Provider,
   ProviderContext,
@@ -17,10 +25,13 @@ export type {
   ProviderMethodName,
   ProviderRequest,
   ProviderResponse,
-  OptionalMethodName,
 } from "./provider.js";
-export { optionalMethods } from "./provider.js";
+
+// The error model, and quoting what a caller sent into an error message.
 export { ProviderError, type ProviderErrorOptions } from "./errors/provider-error.js";
+export { clip, quote } from "./clip.js";
+
+// Long work, the backend's limits, time and secrets.
 export {
   createTaskTracker,
   type TaskTracker,
@@ -32,12 +43,6 @@ export {
   type BackendLimiter,
   type BackendLimiterOptions,
 } from "./limits/backend-limiter.js";
-export {
-  createRateLimiter,
-  type RateLimiter,
-  type RateLimiterOptions,
-} from "./limits/rate-limiter.js";
-export { createConcurrencyLimiter, type ConcurrencyLimiter } from "./limits/concurrency-limiter.js";
 export { type Clock, systemClock } from "./clock.js";
 export {
   loadCredentials,
@@ -45,96 +50,21 @@ export {
   type LoadCredentialsOptions,
 } from "./credentials/load-credentials.js";
 export { Secret } from "./credentials/secret.js";
+export { pageTokenAfter, pageTokenOf } from "./paging.js";
+
+// Running a provider: its binary's main, its flags, its logger.
+export { runProvider, type RunProviderOptions, type FlagValues } from "./server/run-provider.js";
+export { serveProvider, type ProviderServer } from "./server/serve-provider.js";
+export { type ServeOptions, ServeConfigError } from "./server/serve-options.js";
+export type { TlsFiles } from "./server/tls.js";
+export { parseDuration } from "./duration.js";
+export { parseByteSize } from "./byte-size.js";
 export {
   createLogger,
-  redactedFields,
   type Logger,
   type LoggerOptions,
   type LogLevel,
 } from "./logging/create-logger.js";
-export { validateMessage, findViolation } from "./validation/validate-message.js";
-export type { Violation } from "./validation/message-rules.js";
-
-// Serving a provider.
-export { serveProvider, type ProviderServer } from "./server/serve-provider.js";
-export {
-  type ServeOptions,
-  type ServeProviderOptions,
-  ServeConfigError,
-  compileServeOptions,
-  parseListenAddress,
-} from "./server/serve-options.js";
-export type { TlsFiles } from "./server/tls.js";
-export {
-  runProvider,
-  serveFlags,
-  serveFlagsHelp,
-  formatServeFlagsHelp,
-  serveOptionsFromFlags,
-  type RunProviderOptions,
-  type FlagValues,
-} from "./server/run-provider.js";
-export { ServingStatus } from "./server/health.js";
-export {
-  checkCapabilityAgreement,
-  findUndeclared,
-  type CapabilityAgreement,
-} from "./server/capabilities.js";
-export { setupTracing, type Tracing, type TracingOptions } from "./telemetry/setup-tracing.js";
-export { parseDuration } from "./duration.js";
-export { parseByteSize } from "./byte-size.js";
-export { clip, quote } from "./clip.js";
-export { pageTokenAfter, pageTokenOf } from "./paging.js";
-
-// Serving and calling any Connect service the VirtRigaud way.
-export {
-  serveServices,
-  servedService,
-  type ServedService,
-  type ServeServicesOptions,
-  type ServicesServer,
-} from "./server/serve-services.js";
-export type { CallGuard } from "./server/interceptors/guards.js";
-export {
-  createServerMetrics,
-  type ServerMetrics,
-  type ServerMetricsOptions,
-} from "./server/server-metrics.js";
-export {
-  createServiceClient,
-  type ServiceClient,
-  type ServiceClientOptions,
-  type ClientProtocol,
-  type ClientTlsOptions,
-} from "./client/create-service-client.js";
-
-// Calling a provider.
-export {
-  createProviderClient,
-  defaultTimeoutsMs,
-  type ProviderClient,
-  type ProviderClientOptions,
-  type ProviderClientProtocol,
-  type ProviderClientTlsOptions,
-} from "./client/create-provider-client.js";
-export { withRetries, type RetryOptions } from "./client/retry-policy.js";
-export {
-  findTlsProblem,
-  type TlsMaterial,
-  type TlsPart,
-  type TlsProblem,
-} from "./client/client-tls.js";
-export { transportFailureOf, type TransportFailure } from "./client/transport-errors.js";
-export { waitForTask, type WaitForTaskOptions } from "./client/wait-for-task.js";
-
-// The error model's wire mapping.
-export {
-  codeOfReason,
-  reasonOfCode,
-  reasonName,
-  isRetryableReason,
-} from "./errors/reason-codes.js";
-export { toErrorDetail, toConnectError } from "./errors/wire.js";
 
 // The contract's generated types and schemas, so a provider imports one package.
 export * from "@virtrigaud/proto";

@@ -39,21 +39,15 @@ export type ProviderMethod<M extends ProviderMethodName> = (
 ) => Promise<ProviderResponse<M>>;
 
 /**
- * The RPCs a provider implements only when it declares the capability:
- * snapshots (snapshotCreate, snapshotDelete, snapshotRevert, snapshotList),
- * full_clones or linked_clones (clone), and image_prepare (imagePrepare).
+ * The name of an RPC a provider implements only when it declares the
+ * capability: snapshots (snapshotCreate, snapshotDelete, snapshotRevert,
+ * snapshotList), full_clones or linked_clones (clone), and image_prepare
+ * (imagePrepare).
  */
-export const optionalMethods = [
-  "snapshotCreate",
-  "snapshotDelete",
-  "snapshotRevert",
-  "snapshotList",
-  "clone",
-  "imagePrepare",
-] as const satisfies readonly ProviderMethodName[];
-
-/** The name of an RPC that depends on a capability. */
-export type OptionalMethodName = (typeof optionalMethods)[number];
+export type OptionalMethodName = Extract<
+  ProviderMethodName,
+  "snapshotCreate" | "snapshotDelete" | "snapshotRevert" | "snapshotList" | "clone" | "imagePrepare"
+>;
 
 /**
  * A VirtRigaud provider: one method per ProviderService RPC, with the

@@ -7,7 +7,8 @@ import {
   createContextKey,
   createContextValues,
 } from "@connectrpc/connect";
-import { ErrorReason, ProviderError, createProviderClient } from "../src/index.js";
+import { ErrorReason, ProviderError } from "../src/index.js";
+import { createProviderClient } from "../src/client/index.js";
 import { type TestServer, startTestServer } from "../src/testing/index.js";
 import { stubProvider } from "./stub-provider.js";
 

@@ -2,13 +2,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import {
-  ErrorReason,
-  ProviderError,
-  type TlsMaterial,
-  createProviderClient,
-  findTlsProblem,
-} from "../src/index.js";
+import { ErrorReason, ProviderError } from "../src/index.js";
+import { type TlsMaterial, createProviderClient, findTlsProblem } from "../src/client/index.js";
 import { type TestCertificates, createTestCertificates } from "./certificates.js";
 
 // TLS material a client cannot use is refused when the client is made, with

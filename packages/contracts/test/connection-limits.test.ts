@@ -4,15 +4,14 @@ import { Writable } from "node:stream";
 import { connect as connectTls } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ManagerService, WatchEventType } from "@virtrigaud/proto/manager";
+import { ProviderService, createLogger } from "../src/index.js";
+import { createServiceClient } from "../src/client/index.js";
 import {
-  ProviderService,
   type ServeServicesOptions,
   type ServicesServer,
-  createLogger,
-  createServiceClient,
   serveServices,
   servedService,
-} from "../src/index.js";
+} from "../src/server/index.js";
 import { type TestCertificates, createTestCertificates } from "./certificates.js";
 
 // What a connection may hold: nothing sent, headers or a body trickled, an

@@ -17,6 +17,7 @@ const documents = [
   "docs/guides/writing-a-provider.md",
   "docs/reference/errors.md",
   "docs/reference/provider-api.md",
+  "docs/reference/sdk.md",
   "docs/guides/conformance.md",
   "packages/conformance/README.md",
 ];

@@ -1,5 +1,7 @@
 import { expect, it } from "@jest/globals";
-import { ErrorReason, ProviderError, ServingStatus, createProviderClient } from "../src/index.js";
+import { ErrorReason, ProviderError } from "../src/index.js";
+import { createProviderClient } from "../src/client/index.js";
+import { ServingStatus } from "../src/server/health.js";
 import { startTestServer } from "../src/testing/index.js";
 import { aborted, stubProvider } from "./stub-provider.js";
 

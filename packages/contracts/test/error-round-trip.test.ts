@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { Code } from "@connectrpc/connect";
-import {
-  ErrorReason,
-  ErrorReasonSchema,
-  ProviderError,
-  type ProviderClientProtocol,
-  codeOfReason,
-  createProviderClient,
-} from "../src/index.js";
+import { ErrorReason, ErrorReasonSchema, ProviderError } from "../src/index.js";
+import { type ClientProtocol, createProviderClient } from "../src/client/index.js";
+import { codeOfReason } from "../src/errors/reason-codes.js";
 import { type TestServer, startTestServer } from "../src/testing/index.js";
 import { stubProvider } from "./stub-provider.js";
 
@@ -33,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => test.close());
 
-describe.each<[ProviderClientProtocol, "1.1" | "2"]>([
+describe.each<[ClientProtocol, "1.1" | "2"]>([
   ["connect", "2"],
   ["connect", "1.1"],
   ["grpc", "2"],

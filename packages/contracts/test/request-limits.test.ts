@@ -5,17 +5,9 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { DescribeRequestSchema } from "@virtrigaud/proto";
 import { ManagerService, WatchEventType } from "@virtrigaud/proto/manager";
-import {
-  type ClientProtocol,
-  ErrorReason,
-  ProviderError,
-  ProviderService,
-  type ServicesServer,
-  createLogger,
-  createServiceClient,
-  serveServices,
-  servedService,
-} from "../src/index.js";
+import { ErrorReason, ProviderError, ProviderService, createLogger } from "../src/index.js";
+import { type ClientProtocol, createServiceClient } from "../src/client/index.js";
+import { type ServicesServer, serveServices, servedService } from "../src/server/index.js";
 
 // What a server does with requests it cannot take: too large, too large
 // once inflated, or not the method's message at all. Each is the caller's

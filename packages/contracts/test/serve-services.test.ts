@@ -4,16 +4,9 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@virtrigaud/proto/health";
-import {
-  ErrorReason,
-  ProviderError,
-  ProviderService,
-  type ServicesServer,
-  createLogger,
-  createServiceClient,
-  serveServices,
-  servedService,
-} from "../src/index.js";
+import { ErrorReason, ProviderError, ProviderService, createLogger } from "../src/index.js";
+import { createServiceClient } from "../src/client/index.js";
+import { type ServicesServer, serveServices, servedService } from "../src/server/index.js";
 
 // A service served without the provider layer: its own guard and readiness.
 let ready = true;

@@ -4,17 +4,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { Kind, ManagerService, WatchEventType } from "@virtrigaud/proto/manager";
+import { ErrorReason, ProviderError, createLogger } from "../src/index.js";
+import { createServiceClient } from "../src/client/index.js";
 import {
-  ErrorReason,
-  ProviderError,
   type ServerMetrics,
   type ServicesServer,
-  createLogger,
   createServerMetrics,
-  createServiceClient,
   serveServices,
   servedService,
-} from "../src/index.js";
+} from "../src/server/index.js";
 
 // Server streams through the harness and the generic client, on a real
 // socket: typed errors, the end of a stream as the end of its call (logs,
@@ -131,7 +129,7 @@ it("fails a stream past its deadline with DEADLINE_EXCEEDED", async () => {
 it("lets a process that abandons a stream with a long deadline exit at once", async () => {
   // A child process: a timer that outlived the stream would keep it alive for a minute.
   const script = `
-    import { createServiceClient } from "@virtrigaud/contracts";
+    import { createServiceClient } from "@virtrigaud/contracts/client";
     import { ManagerService } from "@virtrigaud/proto/manager";
     const client = createServiceClient(ManagerService, process.argv[1]);
     for await (const _ of client.watch({ name: "web" }, { timeoutMs: 60000 })) break;

@@ -4,14 +4,9 @@ import { Writable } from "node:stream";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ManagerService, WatchEventType, WatchRequestSchema } from "@virtrigaud/proto/manager";
-import {
-  ProviderService,
-  type ServicesServer,
-  createLogger,
-  createServiceClient,
-  serveServices,
-  servedService,
-} from "../src/index.js";
+import { ProviderService, createLogger } from "../src/index.js";
+import { createServiceClient } from "../src/client/index.js";
+import { type ServicesServer, serveServices, servedService } from "../src/server/index.js";
 
 // A server stream whose client stops reading. Its writes cannot complete;
 // the stream must still end (the handler's finally runs, and with it the

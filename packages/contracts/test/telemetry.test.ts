@@ -5,7 +5,8 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import { ProviderError, createProviderClient } from "../src/index.js";
+import { ProviderError } from "../src/index.js";
+import { createProviderClient } from "../src/client/index.js";
 import { type TestServer, startTestServer } from "../src/testing/index.js";
 import { stubProvider } from "./stub-provider.js";
 

@@ -8,9 +8,9 @@ import {
   type ProviderServer,
   ServeConfigError,
   createLogger,
-  createProviderClient,
   serveProvider,
 } from "../src/index.js";
+import { createProviderClient } from "../src/client/index.js";
 import { type TestCertificates, createTestCertificates } from "./certificates.js";
 import { stubProvider } from "./stub-provider.js";
 

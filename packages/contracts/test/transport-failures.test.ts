@@ -9,14 +9,9 @@ import { type Server as NetServer, createServer as createNetServer } from "node:
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ManagerService } from "@virtrigaud/proto/manager";
-import {
-  ErrorReason,
-  ProviderError,
-  type TransportFailure,
-  createProviderClient,
-  createServiceClient,
-  transportFailureOf,
-} from "../src/index.js";
+import { ErrorReason, ProviderError } from "../src/index.js";
+import { createProviderClient, createServiceClient } from "../src/client/index.js";
+import { type TransportFailure, transportFailureOf } from "../src/wire/index.js";
 import { type TestServer, startTestServer } from "../src/testing/index.js";
 import { type TestCertificates, createTestCertificates } from "./certificates.js";
 import { stubProvider } from "./stub-provider.js";

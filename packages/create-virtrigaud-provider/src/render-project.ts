@@ -42,7 +42,7 @@ export function providerNames(name: string): ProviderNames {
 }
 
 /** Fills `{{providerType}}` and `{{pascalName}}` in a source template. */
-export function fill(template: string, names: ProviderNames): string {
+function fill(template: string, names: ProviderNames): string {
   return template
     .replaceAll("{{providerType}}", names.providerType)
     .replaceAll("{{pascalName}}", names.pascalName);

@@ -1,18 +1,20 @@
 import { setMaxListeners } from "node:events";
 import { ROOT_CONTEXT, context } from "@opentelemetry/api";
 import {
-  type ClientTlsOptions,
   ErrorReason,
   type Logger,
-  type ProviderClient,
   ProviderError,
   type ProviderMethodName,
   type Capabilities,
   type VirtualMachine as ProviderVm,
   createBackendLimiter,
+} from "@virtrigaud/contracts";
+import {
+  type ClientTlsOptions,
+  type ProviderClient,
   createProviderClient,
   waitForTask,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/client";
 import { CircuitState } from "@virtrigaud/proto/manager";
 import { type Interceptor, createContextKey, createContextValues } from "@connectrpc/connect";
 

@@ -1,4 +1,5 @@
-import { ErrorReason, ProviderError, transportFailureOf } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { transportFailureOf } from "@virtrigaud/contracts/wire";
 import type { ControllerSettings } from "./context.js";
 
 /** What the last health check of a provider found. */

@@ -1,12 +1,12 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { isAbsolute } from "node:path";
+import { ProviderError } from "@virtrigaud/contracts";
 import {
   type ClientTlsOptions,
-  ProviderError,
   type TlsMaterial,
   type TlsPart,
   findTlsProblem,
-} from "@virtrigaud/contracts";
+} from "@virtrigaud/contracts/client";
 import type { ProviderTls } from "@virtrigaud/proto/manager";
 
 /** A file option of a Provider's `tls`. */

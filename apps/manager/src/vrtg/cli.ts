@@ -1,4 +1,4 @@
-import { setupTracing } from "@virtrigaud/contracts";
+import { setupTracing } from "@virtrigaud/contracts/server";
 import { createProcessIo, runVrtg } from "./main.js";
 
 // Spans go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; shutdown

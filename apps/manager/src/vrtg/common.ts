@@ -1,11 +1,6 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import {
-  ErrorReason,
-  ProviderError,
-  clip,
-  type ServiceClient,
-  createServiceClient,
-} from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError, clip } from "@virtrigaud/contracts";
+import { type ServiceClient, createServiceClient } from "@virtrigaud/contracts/client";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { ManifestSyntaxError } from "../manifest/parse-manifests.js";
 import { manifestPath } from "./field-paths.js";

@@ -16,9 +16,7 @@ export class UsageError extends Error {
  *
  * @throws UsageError naming the bad flag.
  */
-export function parseRunOptions(
-  args: string[],
-): ConformanceOptions & { junit?: string; json?: string } {
+function parseRunOptions(args: string[]): ConformanceOptions & { junit?: string; json?: string } {
   let values;
   try {
     ({ values } = parseArgs({

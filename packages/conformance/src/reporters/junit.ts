@@ -1,7 +1,7 @@
 import type { ConformanceReport } from "../suite/types.js";
 
 /** Escapes text for XML, dropping characters XML 1.0 cannot hold at all. */
-export function xmlEscape(text: string): string {
+function xmlEscape(text: string): string {
   // XML 1.0 allows only these characters: control characters are what it replaces.
   // eslint-disable-next-line no-control-regex
   const notXml = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;

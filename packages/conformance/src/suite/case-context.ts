@@ -8,10 +8,10 @@ import {
   ImageSourceSchema,
   ProviderError,
   PowerState,
-  type ProviderClient,
   type TaskRef,
   type VirtualMachine,
 } from "@virtrigaud/contracts";
+import { type ProviderClient } from "@virtrigaud/contracts/client";
 import { expectSuccess } from "./checks.js";
 import { renderValue } from "./render-value.js";
 import { CaseFailure, type CaseContext, type ConformanceOptions } from "./types.js";

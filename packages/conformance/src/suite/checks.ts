@@ -1,4 +1,5 @@
-import { type ErrorReason, ProviderError, reasonName } from "@virtrigaud/contracts";
+import { type ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { reasonName } from "@virtrigaud/contracts/wire";
 import { canonicalText, renderDifference, renderValue, truncateText } from "./render-value.js";
 import { CaseFailure } from "./types.js";
 

@@ -8,7 +8,7 @@ import {
 import { clip, file_virtrigaud_provider_v1_provider_service } from "@virtrigaud/contracts";
 
 /** The longest rendering of one value in a failure message, in characters. */
-export const renderLimit = 1000;
+const renderLimit = 1000;
 
 /** A file and every file it imports, each once. */
 function withImports(root: DescFile): DescFile[] {

@@ -7,9 +7,8 @@ import {
   ErrorReason,
   ImageSourceSchema,
   ProviderError,
-  type ProviderClient,
-  createProviderClient,
 } from "@virtrigaud/contracts";
+import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { allCases, profiles } from "../profiles/index.js";
 import { createCaseContext } from "./case-context.js";
 import { describeFailure } from "./checks.js";

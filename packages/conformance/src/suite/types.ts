@@ -4,11 +4,11 @@ import type {
   CreateRequest,
   CreateRequestSchema,
   ImageSource,
-  ProviderClient,
   Task,
   TaskRef,
   VirtualMachine,
 } from "@virtrigaud/contracts";
+import type { ProviderClient } from "@virtrigaud/contracts/client";
 
 /** The profiles of the suite, in the order they run. */
 export const profileNames = [

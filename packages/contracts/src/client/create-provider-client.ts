@@ -2,19 +2,8 @@ import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { CallOptions } from "@connectrpc/connect";
 import { ProviderService, type Task, type TaskRef } from "@virtrigaud/proto";
 import type { ProviderMethodName } from "../provider.js";
-import {
-  type ClientProtocol,
-  type ClientTlsOptions,
-  type ServiceClientOptions,
-  createServiceClient,
-} from "./create-service-client.js";
+import { type ServiceClientOptions, createServiceClient } from "./create-service-client.js";
 import { type WaitForTaskOptions, waitForTask } from "./wait-for-task.js";
-
-/** The wire protocol a client speaks. All three reach the same server port. */
-export type ProviderClientProtocol = ClientProtocol;
-
-/** TLS toward the provider: PEM contents, or paths to read them from. */
-export type ProviderClientTlsOptions = ClientTlsOptions;
 
 /** Options of `createProviderClient`. */
 export interface ProviderClientOptions extends Omit<
@@ -26,7 +15,7 @@ export interface ProviderClientOptions extends Omit<
 }
 
 /** Deadlines of each RPC when neither the options nor the call set one. */
-export const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
+const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
   validate: 15_000,
   getCapabilities: 15_000,
   describe: 15_000,

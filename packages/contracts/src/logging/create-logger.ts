@@ -21,7 +21,7 @@ export interface LoggerOptions {
  * appear, one or two levels deep, so secrets that reach a log call by
  * mistake still stay out of the log.
  */
-export const redactedFields = [
+const redactedFields = [
   "password",
   "passphrase",
   "token",

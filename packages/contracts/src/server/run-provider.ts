@@ -5,7 +5,7 @@ import { parseDuration } from "../duration.js";
 import { type LogLevel, type Logger, createLogger } from "../logging/create-logger.js";
 import type { Provider } from "../provider.js";
 import { setupTracing } from "../telemetry/setup-tracing.js";
-import { ServeConfigError, type ServeProviderOptions } from "./serve-options.js";
+import { ServeConfigError, type ServeOptions } from "./serve-options.js";
 import { serveProvider } from "./serve-provider.js";
 import { createServerMetrics } from "./server-metrics.js";
 
@@ -128,7 +128,7 @@ function some<K extends string>(key: K, value: number | undefined): { [P in K]?:
 export function serveOptionsFromFlags(
   values: FlagValues,
   env: NodeJS.ProcessEnv = process.env,
-): ServeProviderOptions & { logLevel: LogLevel } {
+): ServeOptions & { logLevel: LogLevel } {
   const logLevel = (flag(values, env, "log-level") ?? "info") as LogLevel;
   if (!logLevels.includes(logLevel)) {
     throw new ServeConfigError(

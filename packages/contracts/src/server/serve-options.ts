@@ -111,9 +111,6 @@ export interface ServeOptions {
   handleSignals?: boolean;
 }
 
-/** Options of `serveProvider`. */
-export type ServeProviderOptions = ServeOptions;
-
 /** ServeOptions with defaults applied and addresses parsed. */
 export interface CompiledServeOptions {
   listen: { host: string; port: number };

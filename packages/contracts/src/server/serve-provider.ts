@@ -14,11 +14,7 @@ import type { Provider, ProviderContext, ProviderMethodName } from "../provider.
 import { checkCapabilityAgreement } from "./capabilities.js";
 import { createCapabilityGuard } from "./interceptors/capability-gate.js";
 import { createProviderServiceImpl } from "./provider-routes.js";
-import {
-  ServeConfigError,
-  type ServeProviderOptions,
-  compileServeOptions,
-} from "./serve-options.js";
+import { ServeConfigError, type ServeOptions, compileServeOptions } from "./serve-options.js";
 import { type ServicesServer, serveServices, servedService } from "./serve-services.js";
 
 /** A running provider server. */
@@ -57,7 +53,7 @@ async function readCapabilities(provider: Provider, ctx: ProviderContext): Promi
  */
 export async function serveProvider(
   provider: Provider,
-  options: ServeProviderOptions = {},
+  options: ServeOptions = {},
 ): Promise<ProviderServer> {
   const config = compileServeOptions(options);
   const logger: Logger = options.logger ?? createLogger({ name: "virtrigaud-provider" });

@@ -5,13 +5,13 @@ import {
   type ProviderClientOptions,
   createProviderClient,
 } from "../client/create-provider-client.js";
-import type { ServeProviderOptions } from "../server/serve-options.js";
+import type { ServeOptions } from "../server/serve-options.js";
 import { type ProviderServer, serveProvider } from "../server/serve-provider.js";
 
 /** Options of `startTestServer`. */
 export interface TestServerOptions {
   /** Over the defaults: plaintext on 127.0.0.1 port 0, no ops port, no signal handlers, silent logs. */
-  serve?: ServeProviderOptions;
+  serve?: ServeOptions;
   /** Over the defaults: retries off, so tests see each failure. */
   client?: ProviderClientOptions;
 }

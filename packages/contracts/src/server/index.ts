@@ -1,0 +1,24 @@
+/**
+ * Serving any Connect service the way `serveProvider` serves a provider
+ * (TLS, the ops port, health, metrics, tracing, validation, the drain), and
+ * the pieces a service's own binary assembles: its flags, its metrics and
+ * its tracing.
+ *
+ * @packageDocumentation
+ */
+export {
+  serveServices,
+  servedService,
+  type ServedService,
+  type ServeServicesOptions,
+  type ServicesServer,
+} from "./serve-services.js";
+export type { CallGuard } from "./interceptors/guards.js";
+export { compileServeOptions } from "./serve-options.js";
+export { serveFlags, formatServeFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";
+export {
+  createServerMetrics,
+  type ServerMetrics,
+  type ServerMetricsOptions,
+} from "./server-metrics.js";
+export { setupTracing, type Tracing, type TracingOptions } from "../telemetry/setup-tracing.js";
