@@ -1,6 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { CloneType as ProviderCloneType, ErrorReason } from "@virtrigaud/contracts";
+import { ErrorReason } from "@virtrigaud/contracts";
 import {
   CircuitState,
   ClonePhase,
@@ -25,6 +25,7 @@ import { providerVmName } from "./provider-names.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { ownerLabels } from "./resolve-vm.js";
 import { providerKeyOf } from "./vm-controller.js";
+import { providerCloneType } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** Annotation on a VirtualMachine made by a VMClone: the clone's uid. */
@@ -208,7 +209,7 @@ export function createCloneController(ctx: ControllerContext) {
       const request = {
         sourceVmId: sourceVm.status.id,
         name: providerVmName(ns, targetName),
-        type: type === CloneType.LINKED_CLONE ? ProviderCloneType.LINKED : ProviderCloneType.FULL,
+        type: providerCloneType(type),
         snapshotId,
         powerOn: spec?.options?.powerOn ?? false,
       };

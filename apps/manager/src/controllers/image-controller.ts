@@ -1,15 +1,9 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import {
-  ChecksumAlgorithm,
-  ErrorReason,
-  ImageFormat as ProviderImageFormat,
-  type ImageSourceSchema,
-  ProviderError,
-} from "@virtrigaud/contracts";
+import { ErrorReason, type ImageSourceSchema, ProviderError } from "@virtrigaud/contracts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
-  ChecksumType,
+  type ChecksumType,
   CircuitState,
   ImageFormat,
   ImagePhase,
@@ -28,6 +22,7 @@ import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
 import { vmsReferring } from "./references.js";
+import { providerChecksumAlgorithm, providerImageFormat } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 type ImageInit = MessageInitShape<typeof ImageSourceSchema>;
@@ -42,18 +37,6 @@ type Plan =
   | { prepare: ImageInit; orUse?: { path: string } }
   | { none: string };
 
-function formatOf(format: ImageFormat): ProviderImageFormat {
-  const table: Partial<Record<ImageFormat, ProviderImageFormat>> = {
-    [ImageFormat.QCOW2]: ProviderImageFormat.QCOW2,
-    [ImageFormat.RAW]: ProviderImageFormat.RAW,
-    [ImageFormat.VMDK]: ProviderImageFormat.VMDK,
-    [ImageFormat.OVA]: ProviderImageFormat.OVA,
-    [ImageFormat.OVF]: ProviderImageFormat.OVF,
-    [ImageFormat.ISO]: ProviderImageFormat.ISO,
-  };
-  return table[format] ?? ProviderImageFormat.UNSPECIFIED;
-}
-
 function download(url: string, checksum: string, type: ChecksumType, format: ImageFormat): Plan {
   return {
     prepare: {
@@ -62,11 +45,10 @@ function download(url: string, checksum: string, type: ChecksumType, format: Ima
         value: {
           url,
           checksum: {
-            algorithm:
-              type === ChecksumType.SHA512 ? ChecksumAlgorithm.SHA512 : ChecksumAlgorithm.SHA256,
+            algorithm: providerChecksumAlgorithm(type),
             value: checksum.toLowerCase(),
           },
-          format: formatOf(format),
+          format: providerImageFormat(format),
         },
       },
     },

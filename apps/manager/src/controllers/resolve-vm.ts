@@ -1,18 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type CreateRequestSchema,
-  DiskType as ProviderDiskType,
-  Firmware as ProviderFirmware,
   type ImageSourceSchema,
   type NetworkInterfaceSpecSchema,
   NetworkType,
-  NicModel,
+  type NicModel,
 } from "@virtrigaud/contracts";
 import {
   DiskType,
   Firmware,
   Kind,
-  NicModelName,
   type Provider as ProviderResource,
   ProviderType,
   type VMClass,
@@ -24,6 +21,7 @@ import { quantityGiB, quantityMiB } from "../manifest/quantities.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { providerVmName } from "./provider-names.js";
 import { refNamespace } from "./references.js";
+import { providerDiskType, providerFirmware, providerNicModel } from "./vocabulary.js";
 
 /** Labels the manager puts on every VM it creates, to recognise it later. */
 export const ownerLabels = {
@@ -54,49 +52,6 @@ export function desiredCompute(
   };
 }
 
-function providerFirmware(firmware: Firmware): ProviderFirmware {
-  switch (firmware) {
-    case Firmware.BIOS:
-      return ProviderFirmware.BIOS;
-    case Firmware.UEFI:
-    case Firmware.EFI:
-      return ProviderFirmware.UEFI;
-    default:
-      return ProviderFirmware.UNSPECIFIED;
-  }
-}
-
-/** The provider's disk type for a manifest disk type; ssd, hdd and nvme leave it to the provider. */
-export function providerDiskType(type: DiskType): ProviderDiskType {
-  switch (type) {
-    case DiskType.THIN:
-      return ProviderDiskType.THIN;
-    case DiskType.THICK:
-      return ProviderDiskType.THICK;
-    case DiskType.EAGER_ZEROED_THICK:
-      return ProviderDiskType.THICK_EAGER_ZEROED;
-    default:
-      return ProviderDiskType.UNSPECIFIED;
-  }
-}
-
-function nicModel(model: NicModelName): NicModel {
-  switch (model) {
-    case NicModelName.VIRTIO:
-      return NicModel.VIRTIO;
-    case NicModelName.E1000:
-      return NicModel.E1000;
-    case NicModelName.E1000E:
-      return NicModel.E1000E;
-    case NicModelName.RTL8139:
-      return NicModel.RTL8139;
-    case NicModelName.VMXNET3:
-      return NicModel.VMXNET3;
-    default:
-      return NicModel.UNSPECIFIED;
-  }
-}
-
 /** The network of a NIC: its name at the provider, its kind and model. */
 export interface NicBase {
   network: string;
@@ -111,8 +66,8 @@ export function nicFor(attachment: VMNetworkAttachment, type: ProviderType): Nic
     const l = network?.libvirt;
     if (!l) return undefined;
     return l.bridge?.name
-      ? { network: l.bridge.name, type: NetworkType.BRIDGE, model: nicModel(l.model) }
-      : { network: l.networkName, type: NetworkType.VIRTUAL, model: nicModel(l.model) };
+      ? { network: l.bridge.name, type: NetworkType.BRIDGE, model: providerNicModel(l.model) }
+      : { network: l.networkName, type: NetworkType.VIRTUAL, model: providerNicModel(l.model) };
   };
   const vsphere = (): NicBase | undefined => {
     const v = network?.vsphere;
@@ -125,7 +80,7 @@ export function nicFor(attachment: VMNetworkAttachment, type: ProviderType): Nic
   const proxmox = (): NicBase | undefined => {
     const p = network?.proxmox;
     return p
-      ? { network: p.bridge, type: NetworkType.BRIDGE, model: nicModel(p.model) }
+      ? { network: p.bridge, type: NetworkType.BRIDGE, model: providerNicModel(p.model) }
       : undefined;
   };
   switch (type) {

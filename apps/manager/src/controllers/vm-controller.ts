@@ -1,10 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import {
-  PowerOperation,
-  PowerState as ProviderPowerState,
-  type VirtualMachine as ProviderVm,
-} from "@virtrigaud/contracts";
+import { PowerOperation, type VirtualMachine as ProviderVm } from "@virtrigaud/contracts";
 import {
   CircuitState,
   ConditionStatus,
@@ -32,6 +28,7 @@ import { refNamespace } from "./references.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { desiredCompute, resolveCreate } from "./resolve-vm.js";
+import { observedPower } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** Annotation: delete the VirtualMachine without waiting for its provider. */
@@ -46,20 +43,6 @@ export const rebootAnnotation = "virtrigaud.io/reboot";
 
 /** How often a VirtualMachine kept off another's VM looks again (an annotation or a spec change looks at once). */
 export const foreignRecheckMs = 10 * 60_000;
-
-/** The provider VM's power state, in manifest terms. */
-export function observedPower(state: ProviderPowerState): PowerState {
-  switch (state) {
-    case ProviderPowerState.ON:
-      return PowerState.ON;
-    case ProviderPowerState.OFF:
-      return PowerState.OFF;
-    case ProviderPowerState.SUSPENDED:
-      return PowerState.SUSPENDED;
-    default:
-      return PowerState.UNSPECIFIED;
-  }
-}
 
 /** The Provider key ("namespace/name") a VM is, or will be, on. */
 export function providerKeyOf(vm: VirtualMachine): string {
