@@ -24,7 +24,7 @@ import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { ownerLabels } from "./resolve-vm.js";
-import { providerKeyOf } from "./vm-controller.js";
+import { providerKeyOf } from "./references.js";
 import { providerCloneType } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 

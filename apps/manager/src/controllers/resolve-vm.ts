@@ -20,7 +20,7 @@ import {
 import { quantityGiB, quantityMiB } from "../manifest/quantities.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { providerVmName } from "./provider-names.js";
-import { refNamespace } from "./references.js";
+import { vmReferences } from "./references.js";
 import { providerDiskType, providerFirmware, providerNicModel } from "./vocabulary.js";
 
 /** Labels the manager puts on every VM it creates, to recognise it later. */
@@ -121,9 +121,10 @@ export function resolveCreate(
   const ns = vm.metadata?.namespace || "default";
   const name = vm.metadata?.name ?? "";
   const spec = vm.spec;
-  const classRef = spec?.classRef;
+  const refs = vmReferences(vm);
+  const classRef = refs.find((r) => r.kind === Kind.VM_CLASS);
   const vmClass = classRef
-    ? (store.get(Kind.VM_CLASS, refNamespace(classRef, ns), classRef.name) as VMClass | undefined)
+    ? (store.get(Kind.VM_CLASS, classRef.namespace, classRef.name) as VMClass | undefined)
     : undefined;
   if (!vmClass || vmClass.metadata?.deletionTimestamp)
     return {
@@ -132,17 +133,15 @@ export function resolveCreate(
   const providerKey = `${provider.metadata?.namespace}/${provider.metadata?.name}`;
   let image: MessageInitShape<typeof ImageSourceSchema> | undefined;
   let rootGib = 0;
-  if (spec?.imageRef) {
-    const vmImage = store.get(
-      Kind.VM_IMAGE,
-      refNamespace(spec.imageRef, ns),
-      spec.imageRef.name,
-    ) as VMImage | undefined;
+  const imageRef = refs.find((r) => r.kind === Kind.VM_IMAGE);
+  if (imageRef) {
+    const vmImage = store.get(Kind.VM_IMAGE, imageRef.namespace, imageRef.name) as
+      VMImage | undefined;
     if (!vmImage)
       return {
         unresolved: {
           reason: "ImageNotFound",
-          message: `VMImage ${spec.imageRef.name} does not exist`,
+          message: `VMImage ${imageRef.name} does not exist`,
         },
       };
     image = imageFor(vmImage, providerKey);
@@ -151,7 +150,7 @@ export function resolveCreate(
       return {
         unresolved: {
           reason: "ImageNotReady",
-          message: `VMImage ${spec.imageRef.name} is not available on provider ${providerKey} yet${why ? `: ${why}` : ""}`,
+          message: `VMImage ${imageRef.name} is not available on provider ${providerKey} yet${why ? `: ${why}` : ""}`,
         },
       };
     }
@@ -161,9 +160,11 @@ export function resolveCreate(
   else if (defaults?.size) rootGib = quantityGiB(defaults.size);
   const type = provider.spec?.type ?? ProviderType.UNSPECIFIED;
   const networks: Array<MessageInitShape<typeof NetworkInterfaceSpecSchema>> = [];
+  const networkRefs = refs.filter((r) => r.kind === Kind.VM_NETWORK_ATTACHMENT);
   for (const [i, nic] of (spec?.networks ?? []).entries()) {
-    const ref = nic.networkRef ?? { name: nic.name, namespace: "" };
-    const attachment = store.get(Kind.VM_NETWORK_ATTACHMENT, refNamespace(ref, ns), ref.name) as
+    const ref = networkRefs[i];
+    if (!ref) continue;
+    const attachment = store.get(Kind.VM_NETWORK_ATTACHMENT, ref.namespace, ref.name) as
       VMNetworkAttachment | undefined;
     if (!attachment) {
       if (nic.networkRef)

@@ -17,7 +17,7 @@ import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
-import { providerKeyOf } from "./vm-controller.js";
+import { providerKeyOf } from "./references.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /**

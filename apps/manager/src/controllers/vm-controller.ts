@@ -24,7 +24,7 @@ import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
-import { refNamespace } from "./references.js";
+import { providerKeyOf, refNamespace } from "./references.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { desiredCompute, resolveCreate } from "./resolve-vm.js";
@@ -43,14 +43,6 @@ export const rebootAnnotation = "virtrigaud.io/reboot";
 
 /** How often a VirtualMachine kept off another's VM looks again (an annotation or a spec change looks at once). */
 export const foreignRecheckMs = 10 * 60_000;
-
-/** The Provider key ("namespace/name") a VM is, or will be, on. */
-export function providerKeyOf(vm: VirtualMachine): string {
-  const bound = vm.status?.boundProvider;
-  if (bound?.name) return `${bound.namespace}/${bound.name}`;
-  const ns = vm.metadata?.namespace || "default";
-  return `${refNamespace(vm.spec?.providerRef, ns)}/${vm.spec?.providerRef?.name ?? ""}`;
-}
 
 /** Copies what a provider reports of a VM into its status. */
 export function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
