@@ -18,13 +18,13 @@ import {
 import { vmFinalizer } from "../api/manager-service.js";
 import { apiVersion } from "../manifest/kinds.js";
 import { isTrue, setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
+import { type ControllerContext, splitKey } from "./context.js";
 import { ownerOf } from "./ownership.js";
-import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { ownerLabels } from "./resolve-vm.js";
 import { providerKeyOf } from "./references.js";
+import { createTaskFollower } from "./tasks.js";
 import { providerCloneType } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -53,11 +53,8 @@ export function createCloneController(ctx: ControllerContext) {
       copy.status = clone(VMCloneStatusSchema, status);
     });
 
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.clone.add(key);
-    });
+  const tasks = createTaskFollower(ctx, "clone");
+  const follow = tasks.follow;
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
@@ -187,12 +184,8 @@ export function createCloneController(ctx: ControllerContext) {
     }
 
     if (status.taskRef) {
-      const taskId = status.taskRef;
-      const outcome = takeTaskOutcome(ctx, taskId);
-      if (!outcome) {
-        follow(conn, key, taskId);
-        return;
-      }
+      const outcome = tasks.take(conn, key, status.taskRef);
+      if (!outcome) return;
       const { error } = outcome;
       status.taskRef = "";
       if (error) {

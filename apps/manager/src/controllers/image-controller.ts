@@ -17,11 +17,11 @@ import {
   ProviderImageStatusSchema,
 } from "@virtrigaud/proto/manager";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
-import type { ProviderConnection } from "./provider-connection.js";
+import { type ControllerContext, splitKey } from "./context.js";
 import { providerVmName } from "./provider-names.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
 import { vmsReferring } from "./references.js";
+import { createTaskFollower } from "./tasks.js";
 import { providerChecksumAlgorithm, providerImageFormat } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -107,6 +107,8 @@ export function planFor(image: VMImage, type: ProviderType): Plan {
 export function createImageController(ctx: ControllerContext) {
   const { store } = ctx;
   const refusals = new RefusalMemory();
+  const tasks = createTaskFollower(ctx, "image");
+  const follow = tasks.follow;
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
@@ -175,11 +177,9 @@ export function createImageController(ctx: ControllerContext) {
         continue;
       }
       if (entry.taskRef) {
-        const taskId = entry.taskRef;
-        const outcome = takeTaskOutcome(ctx, taskId);
+        const outcome = tasks.take(conn, key, entry.taskRef);
         if (!outcome) {
           preparing = true;
-          follow(conn, key, taskId);
           continue;
         }
         const { error } = outcome;
@@ -278,12 +278,6 @@ export function createImageController(ctx: ControllerContext) {
     });
     return retryAfterMs === undefined ? undefined : { requeueAfterMs: retryAfterMs };
   }
-
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.image.add(key);
-    });
 
   return { reconcile };
 }

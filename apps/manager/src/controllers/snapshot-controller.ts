@@ -14,10 +14,11 @@ import { snapshotFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
 import { msOf } from "../store/resource-store.js";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
+import { type ControllerContext, splitKey } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
 import { providerKeyOf } from "./references.js";
+import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /**
@@ -43,20 +44,13 @@ export function createSnapshotController(ctx: ControllerContext) {
       copy.status = clone(VMSnapshotStatusSchema, status);
     });
 
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.snapshot.add(key);
-    });
+  const tasks = createTaskFollower(ctx, "snapshot");
+  const follow = tasks.follow;
 
   /** Reads a finished task's outcome; undefined while it runs (then it is followed). */
   const taskDone = (conn: ProviderConnection, key: string, status: VMSnapshotStatus) => {
-    const outcome = takeTaskOutcome(ctx, status.taskRef);
-    if (!outcome) {
-      follow(conn, key, status.taskRef);
-      return undefined;
-    }
-    status.taskRef = "";
+    const outcome = tasks.take(conn, key, status.taskRef);
+    if (outcome) status.taskRef = "";
     return outcome;
   };
 

@@ -21,13 +21,14 @@ import { durationMs } from "../manifest/quantities.js";
 import { msOf } from "../store/resource-store.js";
 import { effectivePolicy, guestAddresses, judgeAddresses } from "./address-policy.js";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
+import { type ControllerContext, splitKey } from "./context.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerVmName } from "./provider-names.js";
 import { providerKeyOf, refNamespace } from "./references.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { desiredCompute, resolveCreate } from "./resolve-vm.js";
+import { createTaskFollower } from "./tasks.js";
 import { observedPower } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -97,11 +98,8 @@ export function createVmController(ctx: ControllerContext) {
       copy.status = clone(VirtualMachineStatusSchema, status);
     });
 
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.vm.add(key);
-    });
+  const tasks = createTaskFollower(ctx, "vm");
+  const follow = tasks.follow;
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
@@ -182,12 +180,8 @@ export function createVmController(ctx: ControllerContext) {
 
     // A task in flight: wait for it, then see what it did.
     if (status.lastTaskRef) {
-      const taskId = status.lastTaskRef;
-      const outcome = takeTaskOutcome(ctx, taskId);
-      if (!outcome) {
-        follow(conn, key, taskId);
-        return;
-      }
+      const outcome = tasks.take(conn, key, status.lastTaskRef);
+      if (!outcome) return;
       const { error } = outcome;
       const operation = status.lastTaskOperation;
       status.lastTaskRef = "";
@@ -733,11 +727,9 @@ export function createVmController(ctx: ControllerContext) {
       return;
     }
     if (status.lastTaskRef) {
-      const taskId = status.lastTaskRef;
-      const outcome = takeTaskOutcome(ctx, taskId);
+      const outcome = tasks.take(conn, key, status.lastTaskRef);
       if (!outcome) {
         write(ns, name, status);
-        follow(conn, key, taskId);
         return;
       }
       const { error } = outcome;
