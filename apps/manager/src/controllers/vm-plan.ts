@@ -31,7 +31,7 @@ import { vmFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
 import { msOf } from "../store/resource-store.js";
 import { effectivePolicy, guestAddresses, judgeAddresses } from "./address-policy.js";
-import { cloneAnnotation } from "./clone-controller.js";
+import { cloneAnnotation } from "./clone-plan.js";
 import { setCondition } from "./conditions.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { providerVmName } from "./provider-names.js";
