@@ -18,8 +18,6 @@ import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
 
-export { cloneAnnotation } from "./clone-plan.js";
-
 /**
  * The VMClone controller: clones the source VM (or the VM of a snapshot)
  * on its provider, then creates the target VirtualMachine bound to the new

@@ -76,7 +76,7 @@ export interface SnapshotPlan {
 }
 
 /** A snapshot retention keeps whatever the count: pinned, with preservePinned (default true). */
-export function isPinned(snap: VMSnapshot): boolean {
+function isPinned(snap: VMSnapshot): boolean {
   return (
     (snap.spec?.metadata?.pinned ?? false) && (snap.spec?.retentionPolicy?.preservePinned ?? true)
   );

@@ -12,7 +12,9 @@ export interface TaskOutcome {
  * the id of its task in a status field; while the task runs it is followed,
  * and when it ends its outcome is kept (in `ctx.taskOutcomes`, which every
  * controller shares) and the resource's key is queued, so that its next
- * reconcile reads the outcome.
+ * reconcile reads the outcome (`peek`: its plan decides on it) and forgets
+ * it once the plan acted on it (`forget`); an outcome a plan did not act on
+ * (the provider went away meanwhile, say) is kept for the next reconcile.
  */
 export interface TaskFollower {
   /** Follows `taskId` on `conn`: when it ends, its outcome is kept and `key` is queued. */
@@ -21,16 +23,11 @@ export interface TaskFollower {
   peek: (taskId: string) => TaskOutcome | undefined;
   /** Forgets the outcome of `taskId`: the resource has acted on it. */
   forget: (taskId: string) => void;
-  /**
-   * Takes how `taskId` ended (the outcome is forgotten); while it runs, follows
-   * it (its end queues `key`) and returns undefined.
-   */
-  take: (conn: ProviderConnection, key: string, taskId: string) => TaskOutcome | undefined;
 }
 
 /** A TaskFollower whose ended tasks queue their resource on the controller's queue `queue`. */
 export function createTaskFollower(ctx: ControllerContext, queue: keyof Queues): TaskFollower {
-  const follower: TaskFollower = {
+  return {
     follow: (conn, key, taskId) => {
       conn.followTask(taskId, (error) => {
         ctx.taskOutcomes.set(taskId, error);
@@ -47,15 +44,5 @@ export function createTaskFollower(ctx: ControllerContext, queue: keyof Queues):
     forget: (taskId) => {
       ctx.taskOutcomes.delete(taskId);
     },
-    take: (conn, key, taskId) => {
-      const outcome = follower.peek(taskId);
-      if (!outcome) {
-        follower.follow(conn, key, taskId);
-        return undefined;
-      }
-      follower.forget(taskId);
-      return outcome;
-    },
   };
-  return follower;
 }

@@ -32,8 +32,6 @@ import {
 } from "./vm-plan.js";
 import type { ReconcileResult } from "./work-queue.js";
 
-export { forceDeleteAnnotation, foreignRecheckMs, observe, rebootAnnotation } from "./vm-plan.js";
-
 /**
  * The VirtualMachine controller: makes the VM at its provider (intent
  * recorded first; Create is idempotent by name, so a crash never makes two),

@@ -165,7 +165,7 @@ const taskVerbs: Record<string, string> = {
 };
 
 /** The power state the spec asks for (On when unset). */
-export function desiredPower(vm: VirtualMachine): PowerState {
+function desiredPower(vm: VirtualMachine): PowerState {
   return vm.spec?.powerState || PowerState.ON;
 }
 
