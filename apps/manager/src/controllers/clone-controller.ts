@@ -72,7 +72,8 @@ export function createCloneController(ctx: ControllerContext) {
       target: vm(spec?.target?.name ?? ""),
       snapshot,
       sourceVm,
-      connection: conn,
+      // As it was when the reconcile began: the plan is made again after Describe.
+      connection: conn && { circuit: conn.circuit },
       task: taskId ? tasks.peek(taskId) : undefined,
       described: undefined,
     };

@@ -89,18 +89,15 @@ export function createVmController(ctx: ControllerContext) {
       now,
       providerKey,
       provider,
-      connection: conn,
+      // As it was when the reconcile began: the plan is made again after Create and Describe.
+      connection: conn && { circuit: conn.circuit, lastError: conn.lastError },
       task: taskId ? tasks.peek(taskId) : undefined,
       create:
         !status.id && provider
           ? resolveCreate(store, vm, provider)
           : { unresolved: { reason: "ClassNotFound", message: "" } },
-      vmClass: classRef
-        ? (store.get(Kind.VM_CLASS, classRef.namespace, classRef.name) as VMClass | undefined)
-        : undefined,
-      snapshot: revertTo
-        ? (store.get(Kind.VM_SNAPSHOT, ns, revertTo) as VMSnapshot | undefined)
-        : undefined,
+      vmClass: undefined,
+      snapshot: undefined,
       described: undefined,
       claimantOf: resourceOfUid,
       boundElsewhere: (vmId) => findClaimant(meta.uid, vmId, providerKey),
@@ -165,6 +162,13 @@ export function createVmController(ctx: ControllerContext) {
     // Plan, act, and plan again while a step needs the provider's answer
     // (Create without a task, then Describe).
     for (;;) {
+      // The class and the revert snapshot as they are now (after any Describe).
+      facts.vmClass = classRef
+        ? (store.get(Kind.VM_CLASS, classRef.namespace, classRef.name) as VMClass | undefined)
+        : undefined;
+      facts.snapshot = revertTo
+        ? (store.get(Kind.VM_SNAPSHOT, ns, revertTo) as VMSnapshot | undefined)
+        : undefined;
       const plan = planVm(facts);
       status = plan.status;
       // A task's outcome the plan acted on is forgotten.
