@@ -15,7 +15,7 @@ import {
   serveServices,
   servedService,
 } from "@virtrigaud/contracts/server";
-import { Kind, ManagerService } from "@virtrigaud/proto/manager";
+import { ManagerService } from "@virtrigaud/proto/manager";
 import { createManagerService } from "./api/manager-service.js";
 import { createCloneController } from "./controllers/clone-controller.js";
 import {
@@ -36,7 +36,7 @@ import {
   type WorkQueueOptions,
   createWorkQueue,
 } from "./controllers/work-queue.js";
-import { kindInfo } from "./manifest/kinds.js";
+import { kindInfo, kinds } from "./manifest/kinds.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
 import { type ResourceStore, openResourceStore } from "./store/resource-store.js";
 
@@ -164,16 +164,8 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
 
   const route = createRouter(ctx);
   const unsubscribe = store.subscribe(route);
-  // Everything stored is reconciled once: finish what a previous run began.
-  for (const kind of [
-    Kind.PROVIDER,
-    Kind.VM_CLASS,
-    Kind.VM_NETWORK_ATTACHMENT,
-    Kind.VM_IMAGE,
-    Kind.VIRTUAL_MACHINE,
-    Kind.VM_SNAPSHOT,
-    Kind.VM_CLONE,
-  ]) {
+  // Everything stored is reconciled once, in dependency order: finish what a previous run began.
+  for (const { kind } of kinds) {
     for (const message of store.list(kind)) route({ type: 1, kind, message, resourceVersion: 0 });
   }
   logger.info({ dataDir: options.dataDir, resourceVersion: store.resourceVersion }, "store opened");

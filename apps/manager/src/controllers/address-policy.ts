@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { IpSource, type IpAddress } from "@virtrigaud/contracts";
+import type { IpAddress } from "@virtrigaud/contracts";
 import {
   AddressSource,
   type AddressPolicy,
@@ -15,6 +15,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { manifestName } from "../manifest/enum-names.js";
 import { durationMs } from "../manifest/quantities.js";
+import { observedAddressSource } from "./vocabulary.js";
 
 /** The timeout of a policy that names none. */
 export const defaultAddressTimeout = "5m";
@@ -64,19 +65,12 @@ export function effectivePolicy(vm: VirtualMachine, vmClass: VMClass | undefined
   };
 }
 
-const fromProvider: Record<number, AddressSource> = {
-  [IpSource.GUEST_AGENT]: AddressSource.GUEST_AGENT,
-  [IpSource.DHCP_LEASE]: AddressSource.DHCP_LEASE,
-  [IpSource.ARP]: AddressSource.ARP,
-  [IpSource.STATIC]: AddressSource.STATIC,
-};
-
 /** A provider's addresses as the status holds them. */
 export function guestAddresses(addresses: readonly IpAddress[]): GuestAddress[] {
   return addresses.map((a) =>
     create(GuestAddressSchema, {
       address: a.address,
-      source: fromProvider[a.source] ?? AddressSource.UNSPECIFIED,
+      source: observedAddressSource(a.source),
       macAddress: a.macAddress,
     }),
   );

@@ -1,34 +1,22 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { CloneType as ProviderCloneType, ErrorReason } from "@virtrigaud/contracts";
+import { ErrorReason } from "@virtrigaud/contracts";
 import {
-  CircuitState,
   ClonePhase,
-  CloneType,
   Kind,
-  PowerState,
   type VMClone,
   type VMCloneStatus,
   VMCloneStatusSchema,
   type VMSnapshot,
   type VirtualMachine,
-  VirtualMachinePhase,
-  VirtualMachineSchema,
 } from "@virtrigaud/proto/manager";
 import { vmFinalizer } from "../api/manager-service.js";
-import { apiVersion } from "../manifest/kinds.js";
-import { isTrue, setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
-import { ownerOf } from "./ownership.js";
-import type { ProviderConnection } from "./provider-connection.js";
-import { providerVmName } from "./provider-names.js";
+import { type CloneEvent, type CloneFacts, planClone } from "./clone-plan.js";
+import { setCondition } from "./conditions.js";
+import { type ControllerContext, splitKey } from "./context.js";
+import { providerKeyOf } from "./references.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
-import { ownerLabels } from "./resolve-vm.js";
-import { providerKeyOf } from "./vm-controller.js";
+import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
-
-/** Annotation on a VirtualMachine made by a VMClone: the clone's uid. */
-export const cloneAnnotation = "virtrigaud.io/clone";
 
 /**
  * The VMClone controller: clones the source VM (or the VM of a snapshot)
@@ -42,20 +30,17 @@ export const cloneAnnotation = "virtrigaud.io/clone";
  * Every refusal of the provider reaches the clone as a Warning event and a
  * Ready=False condition; one that would be refused again fails the clone
  * until its spec changes, others are tried again after a backoff.
+ *
+ * What to do is decided in `clone-plan.ts`; this file carries it out.
  */
 export function createCloneController(ctx: ControllerContext) {
   const { store } = ctx;
   const refusals = new RefusalMemory();
+  const tasks = createTaskFollower(ctx, "clone");
 
   const write = (ns: string, name: string, status: VMCloneStatus) =>
     store.update<VMClone>(Kind.VM_CLONE, ns, name, (copy) => {
       copy.status = clone(VMCloneStatusSchema, status);
-    });
-
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.clone.add(key);
     });
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
@@ -66,253 +51,147 @@ export function createCloneController(ctx: ControllerContext) {
     const spec = vmClone.spec;
     const now = ctx.now();
     const generation = meta.generation;
-    const status = vmClone.status
+    let status = vmClone.status
       ? clone(VMCloneStatusSchema, vmClone.status)
       : create(VMCloneStatusSchema);
-    const condition = (ok: boolean, reason: string, message = "") =>
-      setCondition(
-        status.conditions,
-        { type: "Ready", status: ok, reason, message },
-        generation,
-        now,
-      );
-    const fail = (reason: string, message: string) => {
-      status.phase = ClonePhase.FAILED;
-      status.message = message;
-      status.observedGeneration = generation;
-      condition(false, reason, message);
-      ctx.event(Kind.VM_CLONE, vmClone, "Warning", reason, message);
+    const vm = (vmName: string) =>
+      store.get(Kind.VIRTUAL_MACHINE, ns, vmName) as VirtualMachine | undefined;
+    const snapshotRef = spec?.source?.snapshotRef;
+    const snapshot = snapshotRef
+      ? (store.get(Kind.VM_SNAPSHOT, ns, snapshotRef.name) as VMSnapshot | undefined)
+      : undefined;
+    const sourceVm = snapshotRef
+      ? vm(snapshot?.spec?.vmRef?.name ?? "")
+      : vm(spec?.source?.vmRef?.name ?? "");
+    const conn = sourceVm ? ctx.connections.get(providerKeyOf(sourceVm)) : undefined;
+    const taskId = status.taskRef;
+    const facts: CloneFacts = {
+      vmClone,
+      status,
+      now,
+      target: vm(spec?.target?.name ?? ""),
+      snapshot,
+      sourceVm,
+      // As it was when the reconcile began: the plan is made again after Describe.
+      connection: conn && { circuit: conn.circuit },
+      task: taskId ? tasks.peek(taskId) : undefined,
+      described: undefined,
+    };
+    const record = (e: CloneEvent) =>
+      ctx.event(Kind.VM_CLONE, vmClone, e.type, e.reason, e.message);
+    const fail = (event: CloneEvent) => {
+      record(event);
       write(ns, name, status);
     };
     /** Shows the provider's refusal, and says when to try again. An outage is thrown. */
     const refused = (thrown: unknown): ReconcileResult | void => {
       const refusal = refusals.refuse(key, generation, thrown, now);
+      const condition = (reason: string) =>
+        setCondition(
+          status.conditions,
+          { type: "Ready", status: false, reason, message: refusal.message },
+          generation,
+          now,
+        );
       if (refusal.outage) {
-        condition(false, "ProviderUnavailable", refusal.message);
+        condition("ProviderUnavailable");
         write(ns, name, status);
         throw refusal.error;
       }
       if (refusal.permanent) {
-        const reason = refusal.error.reason;
-        return fail(
-          reason === ErrorReason.UNSUPPORTED
+        const why = refusal.error.reason;
+        const reason =
+          why === ErrorReason.UNSUPPORTED
             ? "Unsupported"
-            : reason === ErrorReason.INVALID_SPEC
+            : why === ErrorReason.INVALID_SPEC
               ? "InvalidSpec"
-              : "CloneFailed",
-          refusal.message,
-        );
+              : "CloneFailed";
+        status.phase = ClonePhase.FAILED;
+        status.message = refusal.message;
+        status.observedGeneration = generation;
+        condition(reason);
+        return fail({ type: "Warning", reason, message: refusal.message });
       }
       status.phase = ClonePhase.PENDING;
       status.message = refusal.message;
-      condition(false, "CloneFailed", refusal.message);
+      condition("CloneFailed");
       write(ns, name, status);
-      ctx.event(Kind.VM_CLONE, vmClone, "Warning", "CloneFailed", refusal.message);
+      record({
+        type: "Warning",
+        reason: "CloneFailed",
+        message: refusal.message,
+      });
       return { requeueAfterMs: refusal.retryAfterMs };
     };
-    if (status.phase === ClonePhase.FAILED && status.observedGeneration === generation) return;
-    const targetName = spec?.target?.name ?? "";
 
-    // Done: the target exists; report when it is ready.
-    const target = store.get(Kind.VIRTUAL_MACHINE, ns, targetName) as VirtualMachine | undefined;
-    // Made once: a target deleted later is not made again.
-    if (!target && status.targetRef?.name) return;
-    if (target) {
-      if (target.metadata?.annotations[cloneAnnotation] !== meta.uid && !status.vmId)
-        return fail(
-          "TargetExists",
-          `VirtualMachine ${targetName} exists and was not made by this clone`,
-        );
-      if (target.metadata?.annotations[cloneAnnotation] === meta.uid) {
-        const ok = isTrue(target.status?.conditions ?? [], "Ready");
-        if (ok && status.phase !== ClonePhase.READY) {
-          status.phase = ClonePhase.READY;
-          status.completionTime = timestampFromMs(now);
-          ctx.event(
-            Kind.VM_CLONE,
-            vmClone,
-            "Normal",
-            "Completed",
-            `VirtualMachine ${targetName} is ready`,
-          );
+    // Plan, act, and plan again with what the provider says of the clone.
+    for (;;) {
+      const plan = planClone(facts);
+      status = plan.status;
+      if (taskId && facts.task && status.taskRef !== taskId) tasks.forget(taskId);
+      facts.status = status;
+      facts.task = undefined;
+      const { step } = plan;
+      plan.events.forEach((e) => record(e));
+      switch (step.kind) {
+        case "none":
+          return;
+        case "wait":
+          write(ns, name, status);
+          return;
+        case "fail":
+          return fail(step.event);
+        case "followTask":
+          if (conn) tasks.follow(conn, key, step.taskId);
+          return;
+        case "taskFailed":
+          return refused(step.error);
+        case "vanished": {
+          write(ns, name, status);
+          const attempt = refusals.fail(key, generation);
+          return {
+            requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false),
+          };
         }
-        condition(ok, ok ? "Completed" : "TargetNotReady");
-        status.observedGeneration = generation;
-        write(ns, name, status);
-        return;
+        case "declare":
+          store.createOwned(Kind.VIRTUAL_MACHINE, step.target, [vmFinalizer]);
+          record(step.event);
+          write(ns, name, status);
+          refusals.forget(key);
+          return { requeueAfterMs: 0 };
+        case "clone":
+        case "describe": {
+          if (!conn) return;
+          if (step.kind === "clone") {
+            const wait = refusals.ask(key, generation, requestDigest("clone", step.request), now);
+            if (wait) return { requeueAfterMs: wait };
+            write(ns, name, status);
+            let response;
+            try {
+              response = await conn.call("clone", step.request);
+            } catch (err) {
+              return refused(err);
+            }
+            status.vmId = response.vmId;
+            record(step.event);
+            if (response.task) {
+              status.taskRef = response.task.id;
+              write(ns, name, status);
+              tasks.follow(conn, key, response.task.id);
+              return;
+            }
+          }
+          let described;
+          try {
+            described = await conn.call("describe", { vmId: status.vmId });
+          } catch (err) {
+            return refused(err);
+          }
+          facts.described = described.exists && described.vm ? described.vm : null;
+          continue;
+        }
       }
     }
-
-    let sourceVm: VirtualMachine | undefined;
-    let snapshotId = "";
-    if (spec?.source?.snapshotRef) {
-      const snap = store.get(Kind.VM_SNAPSHOT, ns, spec.source.snapshotRef.name) as
-        VMSnapshot | undefined;
-      if (!snap?.status?.snapshotId) {
-        status.phase = ClonePhase.PENDING;
-        condition(
-          false,
-          "SnapshotNotReady",
-          `VMSnapshot ${spec.source.snapshotRef.name} is not ready`,
-        );
-        write(ns, name, status);
-        return;
-      }
-      snapshotId = snap.status.snapshotId;
-      sourceVm = store.get(Kind.VIRTUAL_MACHINE, ns, snap.spec?.vmRef?.name ?? "") as
-        VirtualMachine | undefined;
-    } else {
-      sourceVm = store.get(Kind.VIRTUAL_MACHINE, ns, spec?.source?.vmRef?.name ?? "") as
-        VirtualMachine | undefined;
-    }
-    if (!sourceVm?.status?.id) {
-      status.phase = ClonePhase.PENDING;
-      condition(false, "SourceNotReady", "the source VirtualMachine is not created yet");
-      write(ns, name, status);
-      return;
-    }
-    const providerKey = providerKeyOf(sourceVm);
-    const targetProvider = spec?.target?.providerRef;
-    if (
-      targetProvider &&
-      `${targetProvider.namespace || ns}/${targetProvider.name}` !== providerKey
-    )
-      return fail("Unsupported", `a clone stays on its source's provider ${providerKey}`);
-    const conn = ctx.connections.get(providerKey);
-    if (!conn || conn.circuit !== CircuitState.CLOSED) {
-      condition(false, "ProviderUnavailable", `provider ${providerKey} is unavailable`);
-      write(ns, name, status);
-      return;
-    }
-
-    if (status.taskRef) {
-      const taskId = status.taskRef;
-      const outcome = takeTaskOutcome(ctx, taskId);
-      if (!outcome) {
-        follow(conn, key, taskId);
-        return;
-      }
-      const { error } = outcome;
-      status.taskRef = "";
-      if (error) {
-        status.vmId = "";
-        return refused(error);
-      }
-    }
-
-    const type =
-      spec?.options?.type === CloneType.LINKED_CLONE
-        ? CloneType.LINKED_CLONE
-        : CloneType.FULL_CLONE;
-    if (!status.vmId) {
-      const request = {
-        sourceVmId: sourceVm.status.id,
-        name: providerVmName(ns, targetName),
-        type: type === CloneType.LINKED_CLONE ? ProviderCloneType.LINKED : ProviderCloneType.FULL,
-        snapshotId,
-        powerOn: spec?.options?.powerOn ?? false,
-      };
-      const wait = refusals.ask(key, generation, requestDigest("clone", request), now);
-      if (wait) return { requeueAfterMs: wait };
-      status.phase = ClonePhase.CLONING;
-      status.startTime = timestampFromMs(now);
-      status.actualCloneType = type;
-      condition(false, "Cloning");
-      write(ns, name, status);
-      let response;
-      try {
-        response = await conn.call("clone", request);
-      } catch (err) {
-        return refused(err);
-      }
-      status.vmId = response.vmId;
-      ctx.event(
-        Kind.VM_CLONE,
-        vmClone,
-        "Normal",
-        "Cloning",
-        `cloning ${sourceVm.metadata?.name} as ${targetName}`,
-      );
-      if (response.task) {
-        status.taskRef = response.task.id;
-        write(ns, name, status);
-        follow(conn, key, response.task.id);
-        return;
-      }
-    }
-
-    // The clone exists at the provider. It carries its source's labels; a VM
-    // of its name with another uid is another manager's, not this clone.
-    let described;
-    try {
-      described = await conn.call("describe", { vmId: status.vmId });
-    } catch (err) {
-      return refused(err);
-    }
-    if (!described.exists || !described.vm) {
-      status.vmId = "";
-      write(ns, name, status);
-      const attempt = refusals.fail(key, generation);
-      return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
-    }
-    const owner = described.vm.labels[ownerLabels.uid] ?? "";
-    if (owner && owner !== sourceVm.metadata?.uid && owner !== sourceVm.status.adoptedOwnerUid) {
-      const message = `${described.vm.name} (${status.vmId}) at ${providerKey} is not a clone of ${sourceVm.metadata?.name}: it belongs to ${ownerOf(owner, undefined)}`;
-      status.vmId = "";
-      return fail("OwnedByAnotherManager", message);
-    }
-
-    // Declare it.
-    const source = sourceVm.spec;
-    const targetSpec = clone(VirtualMachineSchema, sourceVm).spec;
-    if (!targetSpec || !source) return;
-    targetSpec.powerState = spec?.options?.powerOn ? PowerState.ON : PowerState.OFF;
-    if (spec?.target?.classRef)
-      targetSpec.classRef = {
-        $typeName: "virtrigaud.manager.v1.ObjectRef",
-        name: spec.target.classRef.name,
-        namespace: "",
-      };
-    if (spec?.target?.networks.length) targetSpec.networks = spec.target.networks;
-    if (spec?.target?.disks.length) targetSpec.disks = spec.target.disks;
-    targetSpec.snapshot = undefined;
-    const made = create(VirtualMachineSchema, {
-      apiVersion,
-      kind: "VirtualMachine",
-      metadata: {
-        name: targetName,
-        namespace: ns,
-        labels: { ...spec?.target?.labels },
-        annotations: {
-          ...spec?.target?.annotations,
-          [cloneAnnotation]: meta.uid,
-          "virtrigaud.io/cloned-from": sourceVm.metadata?.name ?? "",
-        },
-      },
-      spec: targetSpec,
-      status: {
-        id: status.vmId,
-        boundProvider: sourceVm.status.boundProvider,
-        providerName: providerVmName(ns, targetName),
-        phase: VirtualMachinePhase.PROVISIONING,
-        adoptedOwnerUid: owner,
-      },
-    });
-    store.createOwned(Kind.VIRTUAL_MACHINE, made, [vmFinalizer]);
-    status.targetRef = {
-      $typeName: "virtrigaud.manager.v1.LocalObjectReference",
-      name: targetName,
-    };
-    ctx.event(
-      Kind.VM_CLONE,
-      vmClone,
-      "Normal",
-      "Cloned",
-      `VirtualMachine ${targetName} is ${status.vmId}`,
-    );
-    write(ns, name, status);
-    refusals.forget(key);
-    return { requeueAfterMs: 0 };
   }
 
   return { reconcile };

@@ -1,4 +1,4 @@
-import { ErrorReason, type Logger, ProviderError } from "@virtrigaud/contracts";
+import type { Logger } from "@virtrigaud/contracts";
 import { EventType, type Kind } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
 import type { ResourceStore } from "../store/resource-store.js";
@@ -59,21 +59,6 @@ export function splitKey(key: string): { namespace: string; name: string } {
 /** The queue key of a resource. */
 export function keyOf(resource: AnyResource): string {
   return `${resource.metadata?.namespace || "default"}/${resource.metadata?.name ?? ""}`;
-}
-
-/**
- * Takes the outcome of a provider task from `ctx.taskOutcomes`: undefined
- * while the task runs, else `{ error }` (undefined for success, and for a
- * task the provider no longer knows). A taken outcome is forgotten.
- */
-export function takeTaskOutcome(
-  ctx: ControllerContext,
-  taskId: string,
-): { error: Error | undefined } | undefined {
-  if (!ctx.taskOutcomes.has(taskId)) return undefined;
-  const error = ctx.taskOutcomes.get(taskId);
-  ctx.taskOutcomes.delete(taskId);
-  return { error: error && !ProviderError.is(error, ErrorReason.NOT_FOUND) ? error : undefined };
 }
 
 /** Records events through the store. */

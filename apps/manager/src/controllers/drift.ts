@@ -2,7 +2,8 @@ import type { VirtualMachine as ProviderVm } from "@virtrigaud/contracts";
 import { Kind, PowerState, type VirtualMachine } from "@virtrigaud/proto/manager";
 import { msOf } from "../store/resource-store.js";
 import type { ControllerContext } from "./context.js";
-import { observedPower, providerKeyOf } from "./vm-controller.js";
+import { providerKeyOf } from "./references.js";
+import { observedPower } from "./vocabulary.js";
 import { ownerLabels } from "./resolve-vm.js";
 import { guestAddresses } from "./address-policy.js";
 

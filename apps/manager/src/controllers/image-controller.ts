@@ -1,18 +1,8 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import {
-  ChecksumAlgorithm,
-  ErrorReason,
-  ImageFormat as ProviderImageFormat,
-  type ImageSourceSchema,
-  ProviderError,
-} from "@virtrigaud/contracts";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import {
-  ChecksumType,
   CircuitState,
-  ImageFormat,
-  ImagePhase,
   Kind,
   type Provider as ProviderResource,
   ProviderType,
@@ -23,94 +13,13 @@ import {
   ProviderImageStatusSchema,
 } from "@virtrigaud/proto/manager";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey, takeTaskOutcome } from "./context.js";
-import type { ProviderConnection } from "./provider-connection.js";
+import { type ControllerContext, splitKey } from "./context.js";
 import { providerVmName } from "./provider-names.js";
+import { planFor, planImageEntry, summarizeImage } from "./image-plan.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
 import { vmsReferring } from "./references.js";
+import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
-
-type ImageInit = MessageInitShape<typeof ImageSourceSchema>;
-
-/**
- * How a provider uses an image: a template as it is; or after ImagePrepare,
- * which downloads a URL, or checks that a path is a disk image there (a
- * provider that does not prepare images uses the path as it is, `orUse`).
- */
-type Plan =
-  | { use: { template: string } }
-  | { prepare: ImageInit; orUse?: { path: string } }
-  | { none: string };
-
-function formatOf(format: ImageFormat): ProviderImageFormat {
-  const table: Partial<Record<ImageFormat, ProviderImageFormat>> = {
-    [ImageFormat.QCOW2]: ProviderImageFormat.QCOW2,
-    [ImageFormat.RAW]: ProviderImageFormat.RAW,
-    [ImageFormat.VMDK]: ProviderImageFormat.VMDK,
-    [ImageFormat.OVA]: ProviderImageFormat.OVA,
-    [ImageFormat.OVF]: ProviderImageFormat.OVF,
-    [ImageFormat.ISO]: ProviderImageFormat.ISO,
-  };
-  return table[format] ?? ProviderImageFormat.UNSPECIFIED;
-}
-
-function download(url: string, checksum: string, type: ChecksumType, format: ImageFormat): Plan {
-  return {
-    prepare: {
-      source: {
-        case: "url",
-        value: {
-          url,
-          checksum: {
-            algorithm:
-              type === ChecksumType.SHA512 ? ChecksumAlgorithm.SHA512 : ChecksumAlgorithm.SHA256,
-            value: checksum.toLowerCase(),
-          },
-          format: formatOf(format),
-        },
-      },
-    },
-  };
-}
-
-/** The section of an image a provider of this type uses. */
-export function planFor(image: VMImage, type: ProviderType): Plan {
-  const source = image.spec?.source;
-  const libvirt = (): Plan | undefined => {
-    const l = source?.libvirt;
-    if (!l) return undefined;
-    if (l.path)
-      return { prepare: { source: { case: "path", value: l.path } }, orUse: { path: l.path } };
-    return download(l.url, l.checksum, l.checksumType, l.format);
-  };
-  const vsphere = (): Plan | undefined => {
-    const v = source?.vsphere;
-    if (!v) return undefined;
-    if (v.templateName) return { use: { template: v.templateName } };
-    return download(v.ovaUrl, v.checksum, v.checksumType, ImageFormat.OVA);
-  };
-  const http = (): Plan | undefined => {
-    const h = source?.http;
-    return h ? download(h.url, h.checksum, h.checksumType, ImageFormat.UNSPECIFIED) : undefined;
-  };
-  let plan: Plan | undefined;
-  switch (type) {
-    case ProviderType.VSPHERE:
-      plan = vsphere() ?? http();
-      break;
-    case ProviderType.LIBVIRT:
-    case ProviderType.QEMU:
-    case ProviderType.FIRECRACKER:
-    case ProviderType.PROXMOX:
-      plan = libvirt() ?? http();
-      break;
-    default:
-      plan = libvirt() ?? http() ?? vsphere();
-  }
-  return (
-    plan ?? { none: `the image has no source for ${ProviderType[type].toLowerCase()} providers` }
-  );
-}
 
 /**
  * The VMImage controller: for every Provider in the image's namespace, works
@@ -121,10 +30,14 @@ export function planFor(image: VMImage, type: ProviderType): Plan {
  * available, per provider, and how many VMs use it. A refusal is a Warning
  * event and the provider's message in status; it is tried again after a
  * backoff (a long one when the same request would be refused again).
+ *
+ * What to do on each provider is decided in `image-plan.ts`; this file
+ * carries it out.
  */
 export function createImageController(ctx: ControllerContext) {
   const { store } = ctx;
   const refusals = new RefusalMemory();
+  const tasks = createTaskFollower(ctx, "image");
 
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
@@ -173,53 +86,59 @@ export function createImageController(ctx: ControllerContext) {
       const entry = status.providerStatus[providerKey] ?? create(ProviderImageStatusSchema);
       status.providerStatus[providerKey] = entry;
       const plan = planFor(image, p.spec?.type ?? ProviderType.UNSPECIFIED);
-      if ("none" in plan) {
-        entry.available = false;
-        entry.message = plan.none;
-        continue;
-      }
-      if ("use" in plan) {
-        usable(entry, plan.use);
-        continue;
-      }
       const conn = ctx.connections.get(providerKey);
-      if (plan.orUse && conn?.capabilities && !conn.capabilities.imagePrepare) {
-        usable(entry, plan.orUse);
-        continue;
-      }
-      if (entry.available && !image.spec?.prepare?.force && !recheck) continue;
-      if (!conn || conn.circuit !== CircuitState.CLOSED) {
-        entry.message = "the provider is unavailable";
-        continue;
-      }
-      if (entry.taskRef) {
-        const taskId = entry.taskRef;
-        const outcome = takeTaskOutcome(ctx, taskId);
-        if (!outcome) {
+      const taskId = entry.taskRef;
+      const step = planImageEntry({
+        plan,
+        entry,
+        preparesImages: conn?.capabilities ? conn.capabilities.imagePrepare : undefined,
+        reachable: conn !== undefined && conn.circuit === CircuitState.CLOSED,
+        again: (image.spec?.prepare?.force ?? false) || recheck,
+        task: taskId ? tasks.peek(taskId) : undefined,
+      });
+      switch (step.kind) {
+        case "unusable":
+          entry.available = false;
+          entry.message = step.message;
+          continue;
+        case "use":
+          usable(entry, step.use);
+          continue;
+        case "keep":
+          continue;
+        case "unavailable":
+          entry.message = "the provider is unavailable";
+          continue;
+        case "followTask":
           preparing = true;
-          follow(conn, key, taskId);
+          if (conn) tasks.follow(conn, key, step.taskId);
           continue;
-        }
-        const { error } = outcome;
-        entry.taskRef = "";
-        if (error) {
-          refused(entry, providerKey, error);
+        case "taskFailed":
+          tasks.forget(taskId);
+          entry.taskRef = "";
+          refused(entry, providerKey, step.error);
           continue;
-        }
-        entry.available = true;
-        entry.lastUpdated = timestampFromMs(now);
-        entry.message = "";
-        refusals.forget(`${key}@${providerKey}`);
-        ctx.event(
-          Kind.VM_IMAGE,
-          image,
-          "Normal",
-          "Prepared",
-          `available on ${providerKey} as ${entry.id || entry.path}`,
-        );
-        continue;
+        case "prepared":
+          tasks.forget(taskId);
+          entry.taskRef = "";
+          entry.available = true;
+          entry.lastUpdated = timestampFromMs(now);
+          entry.message = "";
+          refusals.forget(`${key}@${providerKey}`);
+          ctx.event(
+            Kind.VM_IMAGE,
+            image,
+            "Normal",
+            "Prepared",
+            `available on ${providerKey} as ${entry.id || entry.path}`,
+          );
+          continue;
+        case "prepare":
+          break;
       }
-      const request = { name: providerVmName(ns, name), source: plan.prepare };
+      if (!conn) continue;
+      const orUse = step.orUse;
+      const request = { name: providerVmName(ns, name), source: step.source };
       const wait = refusals.ask(
         `${key}@${providerKey}`,
         generation,
@@ -243,7 +162,7 @@ export function createImageController(ctx: ControllerContext) {
               entry.available = false;
               entry.taskRef = response.task.id;
               preparing = true;
-              follow(conn, key, response.task.id);
+              tasks.follow(conn, key, response.task.id);
             } else {
               entry.available = true;
               entry.lastUpdated = timestampFromMs(now);
@@ -252,8 +171,7 @@ export function createImageController(ctx: ControllerContext) {
             entry.message = "";
           } catch (err) {
             // A provider that prepares no paths uses them as they are.
-            if (plan.orUse && ProviderError.is(err, ErrorReason.UNSUPPORTED))
-              usable(entry, plan.orUse);
+            if (orUse && ProviderError.is(err, ErrorReason.UNSUPPORTED)) usable(entry, orUse);
             else refused(entry, providerKey, err);
           }
         })(),
@@ -263,14 +181,9 @@ export function createImageController(ctx: ControllerContext) {
     status.availableOn = Object.entries(status.providerStatus)
       .filter(([, s]) => s.available)
       .map(([k]) => k.slice(ns.length + 1));
-    status.ready = status.availableOn.length > 0;
-    status.phase = status.ready
-      ? ImagePhase.READY
-      : preparing
-        ? ImagePhase.DOWNLOADING
-        : failed
-          ? ImagePhase.FAILED
-          : ImagePhase.PENDING;
+    const summary = summarizeImage(status.providerStatus, preparing, failed);
+    status.ready = summary.ready;
+    status.phase = summary.phase;
     status.message = failed;
     status.usedByVms = vmsReferring(store, Kind.VM_IMAGE, ns, name).length;
     status.observedGeneration = generation;
@@ -279,13 +192,7 @@ export function createImageController(ctx: ControllerContext) {
       {
         type: "Ready",
         status: status.ready,
-        reason: status.ready
-          ? "Available"
-          : preparing
-            ? "Preparing"
-            : failed
-              ? "PrepareFailed"
-              : "Pending",
+        reason: summary.reason,
         message: failed,
       },
       generation,
@@ -296,12 +203,6 @@ export function createImageController(ctx: ControllerContext) {
     });
     return retryAfterMs === undefined ? undefined : { requeueAfterMs: retryAfterMs };
   }
-
-  const follow = (conn: ProviderConnection, key: string, taskId: string) =>
-    conn.followTask(taskId, (error) => {
-      ctx.taskOutcomes.set(taskId, error);
-      ctx.queues.image.add(key);
-    });
 
   return { reconcile };
 }

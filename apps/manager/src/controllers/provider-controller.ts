@@ -24,7 +24,7 @@ import {
 } from "./provider-health.js";
 import { loadProviderTls } from "./provider-tls.js";
 import { detectDrift } from "./drift.js";
-import { providerKeyOf } from "./vm-controller.js";
+import { providerKeyOf } from "./references.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 function capabilityNames(caps: ProviderConnection["capabilities"]): ProviderCapability[] {

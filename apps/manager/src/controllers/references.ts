@@ -6,9 +6,58 @@ export function refNamespace(ref: { namespace?: string } | undefined, own: strin
   return ref?.namespace || own;
 }
 
+/** A resource one resource refers to. */
+export interface ResourceRef {
+  kind: Kind;
+  namespace: string;
+  name: string;
+}
+
+/** A reference's key, "Kind/namespace/name" (the kind as its number). */
+export function refKey(ref: ResourceRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
 /**
- * The VirtualMachines that refer to a Provider, VMClass, VMImage or
- * VMNetworkAttachment, by "namespace/name".
+ * What a VirtualMachine's spec refers to, in this order: its Provider, its
+ * VMClass, its VMImage, one VMNetworkAttachment per entry of spec.networks
+ * (in the same order; a NIC without networkRef names the attachment of its
+ * own name in the VM's namespace), and the VMSnapshot it reverts to. A
+ * reference the spec leaves out is not listed.
+ */
+export function vmReferences(vm: VirtualMachine): ResourceRef[] {
+  const own = vm.metadata?.namespace || "default";
+  const spec = vm.spec;
+  const out: ResourceRef[] = [];
+  const add = (kind: Kind, ref: { name: string; namespace?: string } | undefined) => {
+    if (ref) out.push({ kind, namespace: refNamespace(ref, own), name: ref.name });
+  };
+  add(Kind.PROVIDER, spec?.providerRef);
+  add(Kind.VM_CLASS, spec?.classRef);
+  add(Kind.VM_IMAGE, spec?.imageRef);
+  for (const nic of spec?.networks ?? [])
+    add(Kind.VM_NETWORK_ATTACHMENT, nic.networkRef ?? { name: nic.name });
+  add(Kind.VM_SNAPSHOT, spec?.snapshot?.revertToRef);
+  return out;
+}
+
+/** The VirtualMachine's reference of one kind (the first, for networks), if its spec has one. */
+export function vmReference(vm: VirtualMachine, kind: Kind): ResourceRef | undefined {
+  return vmReferences(vm).find((r) => r.kind === kind);
+}
+
+/** The Provider key ("namespace/name") a VM is, or will be, on: the one it is bound to, else its spec's. */
+export function providerKeyOf(vm: VirtualMachine): string {
+  const bound = vm.status?.boundProvider;
+  if (bound?.name) return `${bound.namespace}/${bound.name}`;
+  const ns = vm.metadata?.namespace || "default";
+  return `${refNamespace(vm.spec?.providerRef, ns)}/${vm.spec?.providerRef?.name ?? ""}`;
+}
+
+/**
+ * The VirtualMachines that refer to a resource (a Provider, VMClass, VMImage
+ * or VMNetworkAttachment; see `vmReferences`), by "namespace/name". A VM
+ * refers to the Provider its spec names and to the one it is bound to.
  */
 export function vmsReferring(
   store: ResourceStore,
@@ -19,34 +68,11 @@ export function vmsReferring(
   const out: string[] = [];
   for (const message of store.list(Kind.VIRTUAL_MACHINE)) {
     const vm = message as VirtualMachine;
-    const own = vm.metadata?.namespace || "default";
-    const spec = vm.spec;
-    let uses: boolean;
-    switch (kind) {
-      case Kind.PROVIDER: {
-        const bound = vm.status?.boundProvider;
-        uses =
-          (spec?.providerRef?.name === name && refNamespace(spec.providerRef, own) === namespace) ||
-          (bound?.name === name && bound.namespace === namespace);
-        break;
-      }
-      case Kind.VM_CLASS:
-        uses = spec?.classRef?.name === name && refNamespace(spec.classRef, own) === namespace;
-        break;
-      case Kind.VM_IMAGE:
-        uses = spec?.imageRef?.name === name && refNamespace(spec.imageRef, own) === namespace;
-        break;
-      case Kind.VM_NETWORK_ATTACHMENT:
-        uses = (spec?.networks ?? []).some((nic) =>
-          nic.networkRef
-            ? nic.networkRef.name === name && refNamespace(nic.networkRef, own) === namespace
-            : nic.name === name && own === namespace,
-        );
-        break;
-      default:
-        uses = false;
-    }
-    if (uses) out.push(`${own}/${vm.metadata?.name}`);
+    const bound = vm.status?.boundProvider;
+    const uses =
+      (kind === Kind.PROVIDER && bound?.name === name && bound.namespace === namespace) ||
+      vmReferences(vm).some((r) => r.kind === kind && r.namespace === namespace && r.name === name);
+    if (uses) out.push(`${vm.metadata?.namespace || "default"}/${vm.metadata?.name}`);
   }
   return out;
 }

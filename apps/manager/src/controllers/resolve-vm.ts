@@ -1,18 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type CreateRequestSchema,
-  DiskType as ProviderDiskType,
-  Firmware as ProviderFirmware,
   type ImageSourceSchema,
   type NetworkInterfaceSpecSchema,
   NetworkType,
-  NicModel,
+  type NicModel,
 } from "@virtrigaud/contracts";
 import {
   DiskType,
   Firmware,
   Kind,
-  NicModelName,
   type Provider as ProviderResource,
   ProviderType,
   type VMClass,
@@ -23,7 +20,8 @@ import {
 import { quantityGiB, quantityMiB } from "../manifest/quantities.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { providerVmName } from "./provider-names.js";
-import { refNamespace } from "./references.js";
+import { vmReferences } from "./references.js";
+import { providerDiskType, providerFirmware, providerNicModel } from "./vocabulary.js";
 
 /** Labels the manager puts on every VM it creates, to recognise it later. */
 export const ownerLabels = {
@@ -54,49 +52,6 @@ export function desiredCompute(
   };
 }
 
-function providerFirmware(firmware: Firmware): ProviderFirmware {
-  switch (firmware) {
-    case Firmware.BIOS:
-      return ProviderFirmware.BIOS;
-    case Firmware.UEFI:
-    case Firmware.EFI:
-      return ProviderFirmware.UEFI;
-    default:
-      return ProviderFirmware.UNSPECIFIED;
-  }
-}
-
-/** The provider's disk type for a manifest disk type; ssd, hdd and nvme leave it to the provider. */
-export function providerDiskType(type: DiskType): ProviderDiskType {
-  switch (type) {
-    case DiskType.THIN:
-      return ProviderDiskType.THIN;
-    case DiskType.THICK:
-      return ProviderDiskType.THICK;
-    case DiskType.EAGER_ZEROED_THICK:
-      return ProviderDiskType.THICK_EAGER_ZEROED;
-    default:
-      return ProviderDiskType.UNSPECIFIED;
-  }
-}
-
-function nicModel(model: NicModelName): NicModel {
-  switch (model) {
-    case NicModelName.VIRTIO:
-      return NicModel.VIRTIO;
-    case NicModelName.E1000:
-      return NicModel.E1000;
-    case NicModelName.E1000E:
-      return NicModel.E1000E;
-    case NicModelName.RTL8139:
-      return NicModel.RTL8139;
-    case NicModelName.VMXNET3:
-      return NicModel.VMXNET3;
-    default:
-      return NicModel.UNSPECIFIED;
-  }
-}
-
 /** The network of a NIC: its name at the provider, its kind and model. */
 export interface NicBase {
   network: string;
@@ -111,8 +66,8 @@ export function nicFor(attachment: VMNetworkAttachment, type: ProviderType): Nic
     const l = network?.libvirt;
     if (!l) return undefined;
     return l.bridge?.name
-      ? { network: l.bridge.name, type: NetworkType.BRIDGE, model: nicModel(l.model) }
-      : { network: l.networkName, type: NetworkType.VIRTUAL, model: nicModel(l.model) };
+      ? { network: l.bridge.name, type: NetworkType.BRIDGE, model: providerNicModel(l.model) }
+      : { network: l.networkName, type: NetworkType.VIRTUAL, model: providerNicModel(l.model) };
   };
   const vsphere = (): NicBase | undefined => {
     const v = network?.vsphere;
@@ -125,7 +80,7 @@ export function nicFor(attachment: VMNetworkAttachment, type: ProviderType): Nic
   const proxmox = (): NicBase | undefined => {
     const p = network?.proxmox;
     return p
-      ? { network: p.bridge, type: NetworkType.BRIDGE, model: nicModel(p.model) }
+      ? { network: p.bridge, type: NetworkType.BRIDGE, model: providerNicModel(p.model) }
       : undefined;
   };
   switch (type) {
@@ -166,9 +121,10 @@ export function resolveCreate(
   const ns = vm.metadata?.namespace || "default";
   const name = vm.metadata?.name ?? "";
   const spec = vm.spec;
-  const classRef = spec?.classRef;
+  const refs = vmReferences(vm);
+  const classRef = refs.find((r) => r.kind === Kind.VM_CLASS);
   const vmClass = classRef
-    ? (store.get(Kind.VM_CLASS, refNamespace(classRef, ns), classRef.name) as VMClass | undefined)
+    ? (store.get(Kind.VM_CLASS, classRef.namespace, classRef.name) as VMClass | undefined)
     : undefined;
   if (!vmClass || vmClass.metadata?.deletionTimestamp)
     return {
@@ -177,17 +133,15 @@ export function resolveCreate(
   const providerKey = `${provider.metadata?.namespace}/${provider.metadata?.name}`;
   let image: MessageInitShape<typeof ImageSourceSchema> | undefined;
   let rootGib = 0;
-  if (spec?.imageRef) {
-    const vmImage = store.get(
-      Kind.VM_IMAGE,
-      refNamespace(spec.imageRef, ns),
-      spec.imageRef.name,
-    ) as VMImage | undefined;
+  const imageRef = refs.find((r) => r.kind === Kind.VM_IMAGE);
+  if (imageRef) {
+    const vmImage = store.get(Kind.VM_IMAGE, imageRef.namespace, imageRef.name) as
+      VMImage | undefined;
     if (!vmImage)
       return {
         unresolved: {
           reason: "ImageNotFound",
-          message: `VMImage ${spec.imageRef.name} does not exist`,
+          message: `VMImage ${imageRef.name} does not exist`,
         },
       };
     image = imageFor(vmImage, providerKey);
@@ -196,7 +150,7 @@ export function resolveCreate(
       return {
         unresolved: {
           reason: "ImageNotReady",
-          message: `VMImage ${spec.imageRef.name} is not available on provider ${providerKey} yet${why ? `: ${why}` : ""}`,
+          message: `VMImage ${imageRef.name} is not available on provider ${providerKey} yet${why ? `: ${why}` : ""}`,
         },
       };
     }
@@ -206,9 +160,11 @@ export function resolveCreate(
   else if (defaults?.size) rootGib = quantityGiB(defaults.size);
   const type = provider.spec?.type ?? ProviderType.UNSPECIFIED;
   const networks: Array<MessageInitShape<typeof NetworkInterfaceSpecSchema>> = [];
+  const networkRefs = refs.filter((r) => r.kind === Kind.VM_NETWORK_ATTACHMENT);
   for (const [i, nic] of (spec?.networks ?? []).entries()) {
-    const ref = nic.networkRef ?? { name: nic.name, namespace: "" };
-    const attachment = store.get(Kind.VM_NETWORK_ATTACHMENT, refNamespace(ref, ns), ref.name) as
+    const ref = networkRefs[i];
+    if (!ref) continue;
+    const attachment = store.get(Kind.VM_NETWORK_ATTACHMENT, ref.namespace, ref.name) as
       VMNetworkAttachment | undefined;
     if (!attachment) {
       if (nic.networkRef)

@@ -8,7 +8,7 @@ import {
 import type { AnyResource } from "../manifest/kinds.js";
 import type { Change } from "../store/resource-store.js";
 import { type ControllerContext, keyOf } from "./context.js";
-import { refNamespace } from "./references.js";
+import { refKey, vmReferences } from "./references.js";
 
 /** What, about a resource, asks its own controller to run: not its status. */
 function trigger(message: AnyResource): string {
@@ -19,22 +19,11 @@ function trigger(message: AnyResource): string {
   return `${meta.generation}|${meta.deletionTimestamp ? 1 : 0}|${meta.finalizers.join(",")}|${annotations}`;
 }
 
-/** Reference keys ("Kind/namespace/name") a VM depends on. */
+/** Reference keys ("Kind/namespace/name") a VM depends on: what it refers to but its Provider. */
 function vmDependencies(vm: VirtualMachine): string[] {
-  const ns = vm.metadata?.namespace || "default";
-  const spec = vm.spec;
-  const out: string[] = [];
-  if (spec?.classRef)
-    out.push(`${Kind.VM_CLASS}/${refNamespace(spec.classRef, ns)}/${spec.classRef.name}`);
-  if (spec?.imageRef)
-    out.push(`${Kind.VM_IMAGE}/${refNamespace(spec.imageRef, ns)}/${spec.imageRef.name}`);
-  for (const nic of spec?.networks ?? []) {
-    const ref = nic.networkRef ?? { name: nic.name, namespace: "" };
-    out.push(`${Kind.VM_NETWORK_ATTACHMENT}/${refNamespace(ref, ns)}/${ref.name}`);
-  }
-  if (spec?.snapshot?.revertToRef)
-    out.push(`${Kind.VM_SNAPSHOT}/${ns}/${spec.snapshot.revertToRef.name}`);
-  return out;
+  return vmReferences(vm)
+    .filter((r) => r.kind !== Kind.PROVIDER)
+    .map(refKey);
 }
 
 /**

@@ -11,11 +11,11 @@ import {
   ProviderType,
   Firmware,
 } from "@virtrigaud/proto/manager";
-import { Firmware as ProviderFirmware } from "@virtrigaud/contracts";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
 import { vmsReferring } from "./references.js";
 import { nicFor } from "./resolve-vm.js";
+import { providerFirmware } from "./vocabulary.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** Sets Validated and Ready: apply already checked the resource, and it needs nothing else. */
@@ -47,12 +47,7 @@ export function createUsageController(ctx: ControllerContext) {
         : create(VMClassStatusSchema);
       status.usedByVms = vmsReferring(store, kind, ns, name).length;
       const firmware = vmClass.spec?.firmware ?? Firmware.UNSPECIFIED;
-      const want =
-        firmware === Firmware.BIOS
-          ? ProviderFirmware.BIOS
-          : firmware
-            ? ProviderFirmware.UEFI
-            : undefined;
+      const want = providerFirmware(firmware) || undefined;
       status.supportedProviders = providers
         .filter((p) => {
           const caps = p.status?.details;
