@@ -65,14 +65,6 @@ export default defineConfig(
     },
   },
   {
-    // Until the controllers' rewrite (issue 14) replaces their last `$typeName` literals.
-    files: [
-      "apps/manager/src/controllers/vm-controller.ts",
-      "apps/manager/src/controllers/clone-controller.ts",
-    ],
-    rules: { "no-restricted-syntax": "off" },
-  },
-  {
     // Scripts and configs in plain JavaScript are not part of a TypeScript project.
     files: ["**/*.js", "**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],

@@ -2,14 +2,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Logger, ProviderError } from "@virtrigaud/contracts";
 import {
-  Kind,
+  type Kind,
   type WatchRequest,
   ResourceSchema,
   type WatchResponse,
   WatchResponseSchema,
   WatchEventType,
 } from "@virtrigaud/proto/manager";
-import { type AnyResource, kindInfo, toResource } from "../manifest/kinds.js";
+import { type AnyResource, kindInfo, kinds, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type Change, type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import { createAsyncQueue } from "./async-queue.js";
@@ -85,18 +85,6 @@ function binaryResponse(change: Change): WatchResponse {
     { no: resourceField, wireType: WireType.LengthDelimited, data: encodedResource(change) },
   ];
   return response;
-}
-
-function kindsInOrder() {
-  return [
-    Kind.PROVIDER,
-    Kind.VM_CLASS,
-    Kind.VM_IMAGE,
-    Kind.VM_NETWORK_ATTACHMENT,
-    Kind.VIRTUAL_MACHINE,
-    Kind.VM_SNAPSHOT,
-    Kind.VM_CLONE,
-  ].map(kindInfo);
 }
 
 /**
@@ -184,7 +172,7 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
       const snapshotRv = store.resourceVersion;
       if (from === undefined) {
         initial = [];
-        for (const info of request.kind ? [kindInfo(request.kind)] : kindsInOrder()) {
+        for (const info of request.kind ? [kindInfo(request.kind)] : kinds) {
           for (const message of store.list(info.kind)) {
             const change: Change = {
               type: WatchEventType.ADDED,

@@ -168,7 +168,7 @@ export function createCloneController(ctx: ControllerContext) {
             write(ns, name, status);
             let response;
             try {
-              response = await conn.call("clone", step.request);
+              response = await conn.client.clone(step.request);
             } catch (err) {
               return refused(err);
             }
@@ -183,7 +183,7 @@ export function createCloneController(ctx: ControllerContext) {
           }
           let described;
           try {
-            described = await conn.call("describe", { vmId: status.vmId });
+            described = await conn.client.describe({ vmId: status.vmId });
           } catch (err) {
             return refused(err);
           }

@@ -11,6 +11,8 @@ import {
   CircuitState,
   ClonePhase,
   CloneType,
+  LocalObjectReferenceSchema,
+  ObjectRefSchema,
   PowerState,
   type VMClone,
   type VMCloneStatus,
@@ -222,10 +224,7 @@ export function planClone(facts: CloneFacts): ClonePlan {
   // Declare it.
   const made = targetVm(vmClone, sourceVm, status.vmId, owner);
   if (!made) return plan({ kind: "none" });
-  status.targetRef = {
-    $typeName: "virtrigaud.manager.v1.LocalObjectReference",
-    name: targetName,
-  };
+  status.targetRef = create(LocalObjectReferenceSchema, { name: targetName });
   return plan({
     kind: "declare",
     target: made,
@@ -255,11 +254,7 @@ export function targetVm(
   if (!targetSpec || !sourceVm.spec) return undefined;
   targetSpec.powerState = spec?.options?.powerOn ? PowerState.ON : PowerState.OFF;
   if (spec?.target?.classRef)
-    targetSpec.classRef = {
-      $typeName: "virtrigaud.manager.v1.ObjectRef",
-      name: spec.target.classRef.name,
-      namespace: "",
-    };
+    targetSpec.classRef = create(ObjectRefSchema, { name: spec.target.classRef.name });
   if (spec?.target?.networks.length) targetSpec.networks = spec.target.networks;
   if (spec?.target?.disks.length) targetSpec.disks = spec.target.disks;
   targetSpec.snapshot = undefined;

@@ -153,7 +153,7 @@ export function createImageController(ctx: ControllerContext) {
       waits.push(
         (async () => {
           try {
-            const response = await conn.call("imagePrepare", request);
+            const response = await conn.client.imagePrepare(request);
             const prepared = response.image?.source;
             entry.id = prepared?.case === "template" ? prepared.value : "";
             entry.path = prepared?.case === "path" ? prepared.value : "";

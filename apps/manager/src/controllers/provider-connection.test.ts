@@ -77,7 +77,7 @@ it("opens the circuit after three failed calls (not attempts), refuses calls uns
   expect(conn.circuit).toBe(CircuitState.CLOSED);
   expect(conn.calls.get("validate")).toBe(1);
   // The deprecated shim goes through the same interceptors.
-  expect(await conn.call("describe", { vmId: "vm-1" })).toMatchObject({ exists: true });
+  expect(await conn.client.describe({ vmId: "vm-1" })).toMatchObject({ exists: true });
   expect(conn.calls.get("describe")).toBe(4);
   expect(opened).toHaveLength(1);
 });

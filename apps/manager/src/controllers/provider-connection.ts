@@ -4,7 +4,6 @@ import {
   ErrorReason,
   type Logger,
   ProviderError,
-  type ProviderMethodName,
   type Capabilities,
   type VirtualMachine as ProviderVm,
   createBackendLimiter,
@@ -41,9 +40,6 @@ export interface ProviderConnectionOptions {
   onCircuitOpened?: (reason: string) => void;
   logger: Logger;
 }
-
-type Request<M extends ProviderMethodName> = Parameters<ProviderClient[M]>[0];
-type Response<M extends ProviderMethodName> = Awaited<ReturnType<ProviderClient[M]>>;
 
 /** Set on a call that is the health probe: it passes the open circuit, and its failure is not counted. */
 const probing = createContextKey(false, { description: "the health probe" });
@@ -192,19 +188,6 @@ export class ProviderConnection {
         throw err;
       }
     };
-  }
-
-  /**
-   * Calls the provider through the limiter and the circuit.
-   *
-   * @deprecated call `client` directly (`conn.client.describe(request)`): the
-   * same interceptors apply.
-   * @throws ProviderError UNAVAILABLE at once while the circuit is open;
-   * otherwise whatever the call throws.
-   */
-  call<M extends ProviderMethodName>(method: M, request: Request<M>): Promise<Response<M>> {
-    const send = this.client[method] as (request: Request<M>) => Promise<Response<M>>;
-    return send(request);
   }
 
   /**

@@ -151,7 +151,7 @@ export function createProviderController(ctx: ControllerContext) {
           ? await conn.probe()
           : "health checks are off";
       if (!conn.capabilities || readCapabilities) {
-        const { capabilities } = await conn.call("getCapabilities", {});
+        const { capabilities } = await conn.client.getCapabilities({});
         conn.capabilities = capabilities;
       }
       return { healthy: true, message };

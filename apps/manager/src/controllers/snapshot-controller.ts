@@ -165,7 +165,7 @@ export function createSnapshotController(ctx: ControllerContext) {
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
-            response = await conn.call("snapshotDelete", step.request);
+            response = await conn.client.snapshotDelete(step.request);
           } catch (err) {
             return refused("Delete", err);
           }
@@ -199,7 +199,7 @@ export function createSnapshotController(ctx: ControllerContext) {
           write(ns, name, status);
           let response;
           try {
-            response = await conn.call("snapshotCreate", step.request);
+            response = await conn.client.snapshotCreate(step.request);
           } catch (err) {
             return refused("Create", err);
           }

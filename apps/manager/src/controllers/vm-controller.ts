@@ -5,6 +5,7 @@ import {
   Kind,
   PowerState,
   type Provider as ProviderResource,
+  RequestedResourcesSchema,
   type VMClass,
   type VMSnapshot,
   type VirtualMachine,
@@ -196,7 +197,7 @@ export function createVmController(ctx: ControllerContext) {
           write(ns, name, status);
           let response;
           try {
-            response = await conn.call("create", step.request);
+            response = await conn.client.create(step.request);
           } catch (err) {
             return refused("Create", err);
           }
@@ -219,7 +220,7 @@ export function createVmController(ctx: ControllerContext) {
         // Describe (after a Create without a task, at once), and plan again with the answer.
         let described;
         try {
-          described = await conn.call("describe", { vmId: status.id });
+          described = await conn.client.describe({ vmId: status.id });
         } catch (err) {
           return refused("Describe", err);
         }
@@ -247,7 +248,7 @@ export function createVmController(ctx: ControllerContext) {
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
-            response = await conn.call("snapshotRevert", step.request);
+            response = await conn.client.snapshotRevert(step.request);
           } catch (err) {
             return refused("Revert", err);
           }
@@ -261,19 +262,15 @@ export function createVmController(ctx: ControllerContext) {
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
-            response = await conn.call("reconfigure", step.request);
+            response = await conn.client.reconfigure(step.request);
           } catch (err) {
             return refused("Reconfigure", err);
           }
-          status.requestedResources = {
-            $typeName: "virtrigaud.manager.v1.RequestedResources",
+          status.requestedResources = create(RequestedResourcesSchema, {
             cpu: step.requested.cpu,
             memoryMib: step.requested.memoryMib,
-            disks: step.requested.disks.map((g) => ({
-              $typeName: "virtrigaud.manager.v1.ObservedDisk",
-              ...g,
-            })),
-          };
+            disks: step.requested.disks,
+          });
           status.lastReconfigureTime = timestampFromMs(now);
           record(step.event);
           planReconfigured(status, response.powerCycleRequired, generation, now).forEach(record);
@@ -284,7 +281,7 @@ export function createVmController(ctx: ControllerContext) {
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
-            response = await conn.call("power", step.request);
+            response = await conn.client.power(step.request);
           } catch (err) {
             status.rebootRequest = "";
             return refused("Reboot", err);
@@ -297,7 +294,7 @@ export function createVmController(ctx: ControllerContext) {
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
-            response = await conn.call("power", step.request);
+            response = await conn.client.power(step.request);
           } catch (err) {
             return refused("Power", err);
           }
@@ -413,13 +410,13 @@ export function createVmController(ctx: ControllerContext) {
       let id = status.id;
       if (!id) {
         // Created, perhaps, just before a crash: find it by name.
-        const page = await conn.call("listVMs", { namePrefix: status.providerName, pageSize: 10 });
+        const page = await conn.client.listVMs({ namePrefix: status.providerName, pageSize: 10 });
         id = page.vms.find((v) => v.name === status.providerName)?.id ?? "";
       }
-      const described = id ? await conn.call("describe", { vmId: id }) : undefined;
+      const described = id ? await conn.client.describe({ vmId: id }) : undefined;
       found = planDeleteFound(vm, status, providerKey, id, described, resourceOfUid);
       if (found.kind === "delete") {
-        const response = await conn.call("delete", { vmId: found.vmId });
+        const response = await conn.client.delete({ vmId: found.vmId });
         status.id = found.vmId;
         if (response.task) {
           status.lastTaskRef = response.task.id;
@@ -444,10 +441,10 @@ export function createVmController(ctx: ControllerContext) {
     vmId: string,
   ): Promise<void> {
     try {
-      const described = await conn.call("describe", { vmId });
+      const described = await conn.client.describe({ vmId });
       if (!described.exists || judgeOwnership(vm, described.vm?.labels ?? {}).verdict === "foreign")
         return;
-      await conn.call("delete", { vmId });
+      await conn.client.delete({ vmId });
     } catch {
       // The resource is gone already; the VM may remain, as the event says.
     }

@@ -4,7 +4,7 @@
  * provider reports, each returning the next step. `vm-controller.ts` carries
  * the steps out (the provider calls, the writes, the events).
  */
-import { type MessageInitShape, clone } from "@bufbuild/protobuf";
+import { type MessageInitShape, clone, create } from "@bufbuild/protobuf";
 import {
   type CreateRequestSchema,
   PowerOperation,
@@ -14,8 +14,10 @@ import {
   type VirtualMachine as ProviderVm,
 } from "@virtrigaud/contracts";
 import {
+  BoundProviderRefSchema,
   CircuitState,
   ConditionStatus,
+  ObservedDiskSchema,
   PowerState,
   type Provider as ProviderResource,
   ProviderPhase,
@@ -24,6 +26,7 @@ import {
   type VMSnapshot,
   type VirtualMachine,
   VirtualMachinePhase,
+  VirtualMachineResourcesSchema,
   type VirtualMachineStatus,
   VirtualMachineStatusSchema,
 } from "@virtrigaud/proto/manager";
@@ -175,16 +178,13 @@ export function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
   status.ips = vm.ipAddresses.map((ip) => ip.address);
   status.addresses = guestAddresses(vm.ipAddresses);
   status.consoleUrl = vm.consoleUrl;
-  status.currentResources = {
-    $typeName: "virtrigaud.manager.v1.VirtualMachineResources",
+  status.currentResources = create(VirtualMachineResourcesSchema, {
     cpu: vm.resources?.cpu ?? 0,
     memoryMib: vm.resources?.memoryMib ?? 0,
-  };
-  status.disks = (vm.resources?.disks ?? []).map((d) => ({
-    $typeName: "virtrigaud.manager.v1.ObservedDisk",
-    name: d.name,
-    sizeGib: d.sizeGib,
-  }));
+  });
+  status.disks = (vm.resources?.disks ?? []).map((d) =>
+    create(ObservedDiskSchema, { name: d.name, sizeGib: d.sizeGib }),
+  );
   status.provider = { ...vm.providerFields };
 }
 
@@ -264,12 +264,11 @@ export function planVm(facts: VmFacts): VmPlan {
     // Intent first: if the manager dies during Create, the next run knows
     // which provider may hold the VM, and Create (idempotent by name) finds it.
     const ns = meta?.namespace || "default";
-    status.boundProvider = {
-      $typeName: "virtrigaud.manager.v1.BoundProviderRef",
+    status.boundProvider = create(BoundProviderRefSchema, {
       namespace: provider.metadata?.namespace ?? "",
       name: provider.metadata?.name ?? "",
       uid: provider.metadata?.uid ?? "",
-    };
+    });
     status.providerName = providerVmName(ns, meta?.name ?? "");
     // A new VM boots fresh: a reboot asked before it existed is done.
     status.rebootRequest = annotations[rebootAnnotation] ?? "";
