@@ -14,6 +14,8 @@ import {
   type Provider,
   ProviderError,
   type TaskRef,
+  createKeyedLock,
+  createOnceByName,
   createTaskTracker,
   pageTokenAfter,
   pageTokenOf,
@@ -90,18 +92,21 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
   const capabilities = libvirtCapabilities(ctx.vncListen !== undefined);
 
   /** Creates and clones under way by name, so a repeated call gets the same task. */
-  const creating = new Map<string, { vmId: string; task: TaskRef }>();
+  const creations = createOnceByName<{ vmId: string; task?: TaskRef }>();
   /** Work under way per VM, so two changes of one VM do not interleave. */
-  const busy = new Map<string, string>();
-  const preparing = new Map<string, TaskRef>();
+  const perVm = createKeyedLock();
+  /** Images being prepared by name, so a repeated call gets the same task. */
+  const preparations = createOnceByName<{ task?: TaskRef }>();
 
+  /** Holds the VM for `what`, or RETRYABLE while another operation holds it. */
   const exclusive = (uuid: string, what: string) => {
-    const current = busy.get(uuid);
-    if (current) {
-      throw ProviderError.retryable(`vm ${uuid} is busy: ${current}`, { retryAfterMs: 500 });
+    const release = perVm.tryAcquire(uuid, what);
+    if (!release) {
+      throw ProviderError.retryable(`vm ${uuid} is busy: ${perVm.holder(uuid) ?? ""}`, {
+        retryAfterMs: 500,
+      });
     }
-    busy.set(uuid, what);
-    return () => busy.delete(uuid);
+    return release;
   };
 
   /** Runs `work` as a task while holding the VM. */
@@ -161,33 +166,35 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
 
     async create(request, context) {
       checkCreateRequest(request);
-      const pending = creating.get(request.name);
-      if (pending) return pending;
-      const existing = await domainByName(request.name, context.signal);
-      if (existing) {
-        // Idempotent by name, for the provider's own domains only.
-        await ctx.findManaged(existing.uuid, context.signal).catch((err: unknown) => {
-          throw ProviderError.is(err, ErrorReason.PERMISSION_DENIED)
-            ? ProviderError.conflict(
-                `a domain named ${request.name} exists that VirtRigaud did not create; adopt it (--adopt) or choose another name`,
-              )
-            : err;
-        });
-        return { vmId: existing.uuid };
-      }
-      const plan = await planCreate(ctx, request, context.signal);
-      const again = creating.get(request.name);
-      if (again) return again;
-      const vmId = plan.spec.uuid;
-      const task = tasks.start(`create ${request.name}`, async ({ signal }) => {
-        try {
-          await carryOutCreate(ctx, plan, request.powerOn, signal);
-        } finally {
-          creating.delete(request.name);
-        }
-      });
-      creating.set(request.name, { vmId, task });
-      return { vmId, task };
+      return creations.run(
+        request.name,
+        async (keep) => {
+          const existing = await domainByName(request.name, context.signal);
+          if (existing) {
+            // Idempotent by name, for the provider's own domains only.
+            await ctx.findManaged(existing.uuid, context.signal).catch((err: unknown) => {
+              throw ProviderError.is(err, ErrorReason.PERMISSION_DENIED)
+                ? ProviderError.conflict(
+                    `a domain named ${request.name} exists that VirtRigaud did not create; adopt it (--adopt) or choose another name`,
+                  )
+                : err;
+            });
+            return { vmId: existing.uuid };
+          }
+          const plan = await planCreate(ctx, request, context.signal);
+          const vmId = plan.spec.uuid;
+          const release = keep();
+          const task = tasks.start(`create ${request.name}`, async ({ signal }) => {
+            try {
+              await carryOutCreate(ctx, plan, request.powerOn, signal);
+            } finally {
+              release();
+            }
+          });
+          return { vmId, task };
+        },
+        context.signal,
+      );
     },
 
     async delete(request, context) {
@@ -542,44 +549,48 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     },
 
     async clone(request, context) {
-      const pending = creating.get(request.name);
-      if (pending) return pending;
-      const source = await ctx.findManaged(request.sourceVmId, context.signal);
-      const existing = await domainByName(request.name, context.signal);
-      if (existing) return { vmId: existing.uuid };
-      if (request.snapshotId) {
-        const snapshots = await listSnapshots(ctx, source.info.uuid, context.signal);
-        if (!snapshots.some((s) => s.name === request.snapshotId)) {
-          throw ProviderError.notFound(
-            `vm ${source.info.name} has no snapshot ${request.snapshotId}`,
-          );
-        }
-      }
-      const type = request.type === CloneType.LINKED ? CloneType.LINKED : CloneType.FULL;
-      const release = exclusive(source.info.uuid, `clone to ${request.name}`);
-      const vmId = randomUUID();
-      const task = tasks.start(
-        `clone ${source.info.name} to ${request.name}`,
-        async ({ signal }) => {
-          try {
-            await cloneDomain(
-              ctx,
-              source,
-              request.name,
-              vmId,
-              type,
-              request.snapshotId,
-              request.powerOn,
-              signal,
-            );
-          } finally {
-            release();
-            creating.delete(request.name);
+      return creations.run(
+        request.name,
+        async (keep) => {
+          const source = await ctx.findManaged(request.sourceVmId, context.signal);
+          const existing = await domainByName(request.name, context.signal);
+          if (existing) return { vmId: existing.uuid };
+          if (request.snapshotId) {
+            const snapshots = await listSnapshots(ctx, source.info.uuid, context.signal);
+            if (!snapshots.some((s) => s.name === request.snapshotId)) {
+              throw ProviderError.notFound(
+                `vm ${source.info.name} has no snapshot ${request.snapshotId}`,
+              );
+            }
           }
+          const type = request.type === CloneType.LINKED ? CloneType.LINKED : CloneType.FULL;
+          const releaseSource = exclusive(source.info.uuid, `clone to ${request.name}`);
+          const release = keep();
+          const vmId = randomUUID();
+          const task = tasks.start(
+            `clone ${source.info.name} to ${request.name}`,
+            async ({ signal }) => {
+              try {
+                await cloneDomain(
+                  ctx,
+                  source,
+                  request.name,
+                  vmId,
+                  type,
+                  request.snapshotId,
+                  request.powerOn,
+                  signal,
+                );
+              } finally {
+                releaseSource();
+                release();
+              }
+            },
+          );
+          return { vmId, task };
         },
+        context.signal,
       );
-      creating.set(request.name, { vmId, task });
-      return { vmId, task };
     },
 
     async imagePrepare(request, context) {
@@ -590,31 +601,37 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
         return { image: { source: { case: "path", value: request.source.source.value } } };
       }
       const prepared = { source: { case: "template" as const, value: request.name } };
-      const inFlight = preparing.get(request.name);
-      if (inFlight) return { image: prepared, task: inFlight };
-      const volumes = new Set(await ctx.pool.volumes(context.signal));
-      if (
-        templateVolumeNames(request.name)
-          .slice(0, 2)
-          .some((n) => volumes.has(n))
-      ) {
-        return { image: prepared };
-      }
-      const source = request.source;
-      if (!source) throw ProviderError.invalidSpec("source", "is required");
-      if (source.source.case === "template") {
-        // Checked now, so an unknown template fails the call rather than the task.
-        await findImage(ctx, source, "source", context.signal);
-      }
-      const task = tasks.start(`prepare image ${request.name}`, async ({ signal }) => {
-        try {
-          await importImage(ctx, request.name, source, "source", signal);
-        } finally {
-          preparing.delete(request.name);
-        }
-      });
-      preparing.set(request.name, task);
-      return { image: prepared, task };
+      const { task } = await preparations.run(
+        request.name,
+        async (keep) => {
+          const volumes = new Set(await ctx.pool.volumes(context.signal));
+          if (
+            templateVolumeNames(request.name)
+              .slice(0, 2)
+              .some((n) => volumes.has(n))
+          ) {
+            return {};
+          }
+          const source = request.source;
+          if (!source) throw ProviderError.invalidSpec("source", "is required");
+          if (source.source.case === "template") {
+            // Checked now, so an unknown template fails the call rather than the task.
+            await findImage(ctx, source, "source", context.signal);
+          }
+          const release = keep();
+          return {
+            task: tasks.start(`prepare image ${request.name}`, async ({ signal }) => {
+              try {
+                await importImage(ctx, request.name, source, "source", signal);
+              } finally {
+                release();
+              }
+            }),
+          };
+        },
+        context.signal,
+      );
+      return { image: prepared, ...(task ? { task } : {}) };
     },
 
     async close() {
