@@ -1,7 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { CloneType, ProviderError } from "@virtrigaud/contracts";
 import type { DomainView } from "./inventory/inventory.js";
 import { diskName } from "./inventory/inventory.js";
-import { type ProviderContext, randomMac } from "./provider-context.js";
+import { type LibvirtContext, type LibvirtOperation, randomMac } from "./libvirt-context.js";
+import { listSnapshots } from "./snapshots.js";
+import { domainByName, exclusive } from "./vm-tasks.js";
 import type { DiskDevice, DomainSpec } from "./xml/domain-spec.js";
 import { buildDomainXml } from "./xml/domain-xml.js";
 
@@ -23,7 +26,7 @@ import { buildDomainXml } from "./xml/domain-xml.js";
  * @throws ProviderError NOT_FOUND for a snapshot the source does not have.
  */
 export async function cloneDomain(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   source: DomainView,
   name: string,
   uuid: string,
@@ -199,7 +202,7 @@ function device(_target: string, index: number, path: string, name: string): Dis
 
 /** Writes the disk state an internal snapshot holds into a new qcow2 image. */
 async function exportSnapshot(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   image: string,
   snapshot: string,
   target: string,
@@ -231,3 +234,55 @@ async function exportSnapshot(
 function commaEscape(value: string): string {
   return value.replaceAll(",", ",,");
 }
+
+/**
+ * Clone: once per new name (`ctx.creations`), like Create. A domain of that
+ * name is the answer; otherwise a task holding the source makes the clone
+ * (`cloneDomain`).
+ *
+ * @throws ProviderError NOT_FOUND for an unknown snapshot; RETRYABLE while
+ * another operation holds the source.
+ */
+export const cloneVm: LibvirtOperation<"clone"> = (ctx, request, signal) =>
+  ctx.creations.run(
+    request.name,
+    async (keep) => {
+      const source = await ctx.findManaged(request.sourceVmId, signal);
+      const existing = await domainByName(ctx, request.name, signal);
+      if (existing) return { vmId: existing.uuid };
+      if (request.snapshotId) {
+        const snapshots = await listSnapshots(ctx, source.info.uuid, signal);
+        if (!snapshots.some((s) => s.name === request.snapshotId)) {
+          throw ProviderError.notFound(
+            `vm ${source.info.name} has no snapshot ${request.snapshotId}`,
+          );
+        }
+      }
+      const type = request.type === CloneType.LINKED ? CloneType.LINKED : CloneType.FULL;
+      const releaseSource = exclusive(ctx, source.info.uuid, `clone to ${request.name}`);
+      const release = keep();
+      const vmId = randomUUID();
+      const task = ctx.tasks.start(
+        `clone ${source.info.name} to ${request.name}`,
+        async ({ signal: taskSignal }) => {
+          try {
+            await cloneDomain(
+              ctx,
+              source,
+              request.name,
+              vmId,
+              type,
+              request.snapshotId,
+              request.powerOn,
+              taskSignal,
+            );
+          } finally {
+            releaseSource();
+            release();
+          }
+        },
+      );
+      return { vmId, task };
+    },
+    signal,
+  );

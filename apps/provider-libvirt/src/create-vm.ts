@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   type CreateRequest,
   DiskType,
+  ErrorReason,
   Firmware,
   NetworkType,
   NicModel,
@@ -9,9 +10,11 @@ import {
 } from "@virtrigaud/contracts";
 import { buildSeedDocuments } from "./cloud-init/seed-documents.js";
 import { type BackingImage, findImage, importImage, urlVolumeName } from "./images.js";
-import { type ProviderContext, randomMac } from "./provider-context.js";
+import { type LibvirtContext, type LibvirtOperation, randomMac } from "./libvirt-context.js";
+import { checkCreateRequest } from "./request-checks.js";
 import { gib } from "./storage.js";
 import type { DiskDevice, DomainSpec, NicDevice } from "./xml/domain-spec.js";
+import { domainByName } from "./vm-tasks.js";
 import { buildDomainXml } from "./xml/domain-xml.js";
 
 const GiB = 1024 ** 3;
@@ -48,7 +51,7 @@ export interface CreatePlan {
  * @throws ProviderError INVALID_SPEC naming the field that cannot be honoured.
  */
 export async function planCreate(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   request: CreateRequest,
   signal: AbortSignal,
 ): Promise<CreatePlan> {
@@ -238,7 +241,7 @@ function describeImage(image: CreateRequest["image"]): string {
  * @throws ProviderError from the failed step, after the undo.
  */
 export async function carryOutCreate(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   plan: CreatePlan,
   powerOn: boolean,
   signal: AbortSignal,
@@ -348,7 +351,7 @@ export async function carryOutCreate(
 
 /** Writes the seed's documents into a scratch directory and makes the seed ISO from them. */
 async function writeSeed(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   seed: NonNullable<CreatePlan["seed"]>,
   made: string[],
   signal: AbortSignal,
@@ -387,3 +390,44 @@ async function writeSeed(
     await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
   }
 }
+
+/**
+ * Create: once per name (`ctx.creations`). A domain of that name is the
+ * answer when the provider made or adopted it; otherwise the request is
+ * planned (`planCreate`, which refuses what the host cannot honour) and a
+ * task carries the plan out (`carryOutCreate`).
+ *
+ * @throws ProviderError INVALID_SPEC as `checkCreateRequest` and `planCreate`
+ * do; CONFLICT for a domain of that name the provider did not make.
+ */
+export const createVm: LibvirtOperation<"create"> = async (ctx, request, signal) => {
+  checkCreateRequest(request);
+  return ctx.creations.run(
+    request.name,
+    async (keep) => {
+      const existing = await domainByName(ctx, request.name, signal);
+      if (existing) {
+        // Idempotent by name, for the provider's own domains only.
+        await ctx.findManaged(existing.uuid, signal).catch((err: unknown) => {
+          throw ProviderError.is(err, ErrorReason.PERMISSION_DENIED)
+            ? ProviderError.conflict(
+                `a domain named ${request.name} exists that VirtRigaud did not create; adopt it (--adopt) or choose another name`,
+              )
+            : err;
+        });
+        return { vmId: existing.uuid };
+      }
+      const plan = await planCreate(ctx, request, signal);
+      const release = keep();
+      const task = ctx.tasks.start(`create ${request.name}`, async ({ signal: taskSignal }) => {
+        try {
+          await carryOutCreate(ctx, plan, request.powerOn, taskSignal);
+        } finally {
+          release();
+        }
+      });
+      return { vmId: plan.spec.uuid, task };
+    },
+    signal,
+  );
+};

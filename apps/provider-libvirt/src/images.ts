@@ -6,7 +6,7 @@ import {
   type ImageUrl,
   ProviderError,
 } from "@virtrigaud/contracts";
-import type { ProviderContext } from "./provider-context.js";
+import type { LibvirtContext } from "./libvirt-context.js";
 
 /** A disk image on the host that a root disk can be made from. */
 export interface BackingImage {
@@ -19,7 +19,7 @@ export interface BackingImage {
 
 /** What qemu-img says of a file, or undefined when it cannot read one. */
 async function imageInfo(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   path: string,
   signal?: AbortSignal,
 ): Promise<{ format: string; virtualSizeBytes: number } | undefined> {
@@ -61,7 +61,7 @@ export function urlVolumeName(image: ImageUrl): string {
  * @throws ProviderError INVALID_SPEC naming `field` when the template or path does not exist or is not a disk image.
  */
 export async function findImage(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   image: ImageSource,
   field: string,
   signal?: AbortSignal,
@@ -132,7 +132,7 @@ export async function findImage(
  * digest differs, or the file is not a disk image of a usable format.
  */
 export async function importImage(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   name: string,
   source: ImageSource,
   field: string,
@@ -249,7 +249,7 @@ export async function importImage(
  * (libvirt shows backing chains only in a running domain's XML).
  */
 export async function backingChain(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   path: string,
   signal?: AbortSignal,
 ): Promise<string[]> {

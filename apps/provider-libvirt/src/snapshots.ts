@@ -2,7 +2,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { PowerState, ProviderError } from "@virtrigaud/contracts";
 import type { DomainView } from "./inventory/inventory.js";
 import { powerStateOf } from "./inventory/inventory.js";
-import type { ProviderContext } from "./provider-context.js";
+import type { LibvirtContext } from "./libvirt-context.js";
 import { parseXml, text } from "./xml/parse-domain.js";
 import { el, renderXml } from "./xml/xml-builder.js";
 
@@ -31,7 +31,7 @@ export interface SnapshotInfo {
 
 /** Reads every snapshot of a domain in two round trips, oldest first. */
 export async function listSnapshots(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   uuid: string,
   signal?: AbortSignal,
 ): Promise<SnapshotInfo[]> {
@@ -119,7 +119,7 @@ export function checkSnapshotable(view: DomainView): void {
  * @throws ProviderError UNSUPPORTED as checkSnapshotable does.
  */
 export async function takeSnapshot(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   view: DomainView,
   name: string,
   description: string,
@@ -175,7 +175,7 @@ export async function takeSnapshot(
  * @throws ProviderError NOT_FOUND when the VM has no such snapshot.
  */
 export async function revertSnapshot(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   view: DomainView,
   snapshot: SnapshotInfo,
   signal: AbortSignal,
@@ -216,7 +216,7 @@ const hotpluggedVcpu = /(<vcpu id='\d+' enabled='yes' hotpluggable=)'yes'/g;
  * snapshot is current does not change.
  */
 async function pinHotpluggedVcpus(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   uuid: string,
   snapshotname: string,
   signal: AbortSignal,

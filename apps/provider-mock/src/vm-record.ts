@@ -73,53 +73,43 @@ export interface VmRecord {
   linkedTo: { vmId: string; snapshotId: string } | undefined;
 }
 
-/** What Describe and ListVMs report: faults that misreport, and whether consoles are declared. */
+/** What Describe and ListVMs report besides the record: whether consoles are declared. */
 export interface ReportOptions {
-  hideAddresses: boolean;
-  liePowerState: boolean;
   console: boolean;
-}
-
-function reportedPower(power: PowerState, lie: boolean): PowerState {
-  if (!lie) return power;
-  if (power === PowerState.ON) return PowerState.OFF;
-  if (power === PowerState.OFF) return PowerState.ON;
-  return power;
 }
 
 /** The wire form of a VM record. */
 export function toVirtualMachine(
   vm: VmRecord,
-  faults: ReportOptions,
+  options: ReportOptions,
 ): MessageInitShape<typeof VirtualMachineSchema> {
   const running = vm.powerState === PowerState.ON && vm.phase === "ready";
-  const addresses =
-    running && !faults.hideAddresses
-      ? [
-          ...(vm.guestAddress
-            ? [
-                {
-                  address: vm.guestAddress,
-                  source: IpSource.GUEST_AGENT,
-                  macAddress: vm.nics[0]?.macAddress ?? "",
-                },
-              ]
-            : []),
-          ...vm.nics
-            .filter((n) => n.staticAddress)
-            .map((n) => ({
-              address: n.staticAddress,
-              source: IpSource.STATIC,
-              macAddress: n.macAddress,
-            })),
-        ]
-      : [];
+  const addresses = running
+    ? [
+        ...(vm.guestAddress
+          ? [
+              {
+                address: vm.guestAddress,
+                source: IpSource.GUEST_AGENT,
+                macAddress: vm.nics[0]?.macAddress ?? "",
+              },
+            ]
+          : []),
+        ...vm.nics
+          .filter((n) => n.staticAddress)
+          .map((n) => ({
+            address: n.staticAddress,
+            source: IpSource.STATIC,
+            macAddress: n.macAddress,
+          })),
+      ]
+    : [];
   return {
     id: vm.id,
     name: vm.name,
-    powerState: reportedPower(vm.powerState, faults.liePowerState),
+    powerState: vm.powerState,
     ipAddresses: addresses,
-    consoleUrl: faults.console ? `https://console.mock.invalid/vms/${vm.id}` : "",
+    consoleUrl: options.console ? `https://console.mock.invalid/vms/${vm.id}` : "",
     resources: {
       cpu: vm.config.cpu,
       memoryMib: vm.config.memoryMib,

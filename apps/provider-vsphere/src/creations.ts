@@ -102,41 +102,43 @@ export function startBuild(
   plan: (vmId: string) => VmBuild,
 ): Promise<{ vmId: string; task?: TaskRef }> {
   const { name } = request;
-  return ctx.withLock(`name:${name}`, async () => {
-    const inflight = ctx.creating.get(name);
-    if (inflight) return { vmId: inflight.vmId, task: inflight.task };
-    const existing = await existingByName(ctx, request.folder, name, signal);
-    if (existing) return { vmId: existing };
-    const vmId = randomUUID();
-    ctx.creatingIds.add(vmId);
-    try {
-      const build = plan(vmId);
-      const task = ctx.startTask(build.description, async (s, progress) => {
-        let made: ManagedObjectReference | undefined;
-        try {
-          made = await build.make(s, progress);
-          await build.finish?.(made, s, progress);
-          ctx.refs.set(vmId, made);
-          const vm = made;
-          if (request.powerOn) {
-            await ctx.step(s, () => powerOnVM(ctx.client, vm, { signal: s }), {
-              report: progress,
-              from: request.powerOnFrom,
-              to: 100,
-            });
+  return ctx.creations.run(
+    name,
+    async (keep) => {
+      const existing = await existingByName(ctx, request.folder, name, signal);
+      if (existing) return { vmId: existing };
+      const vmId = randomUUID();
+      ctx.creatingIds.add(vmId);
+      try {
+        const build = plan(vmId);
+        const release = keep();
+        const task = ctx.startTask(build.description, async (s, progress) => {
+          let made: ManagedObjectReference | undefined;
+          try {
+            made = await build.make(s, progress);
+            await build.finish?.(made, s, progress);
+            ctx.refs.set(vmId, made);
+            const vm = made;
+            if (request.powerOn) {
+              await ctx.step(s, () => powerOnVM(ctx.client, vm, { signal: s }), {
+                report: progress,
+                from: request.powerOnFrom,
+                to: 100,
+              });
+            }
+            made = undefined;
+          } finally {
+            if (made && !s.aborted) await discard(ctx, made);
+            release();
+            ctx.creatingIds.delete(vmId);
           }
-          made = undefined;
-        } finally {
-          if (made && !s.aborted) await discard(ctx, made);
-          ctx.creating.delete(name);
-          ctx.creatingIds.delete(vmId);
-        }
-      });
-      ctx.creating.set(name, { vmId, task });
-      return { vmId, task };
-    } catch (err) {
-      ctx.creatingIds.delete(vmId);
-      throw err;
-    }
-  });
+        });
+        return { vmId, task };
+      } catch (err) {
+        ctx.creatingIds.delete(vmId);
+        throw err;
+      }
+    },
+    signal,
+  );
 }

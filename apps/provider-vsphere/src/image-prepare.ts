@@ -13,7 +13,7 @@ import type { VsphereOperation } from "./vsphere-context.js";
  * INVALID_SPEC at source.template for a template that does not exist.
  */
 export const imagePrepare: VsphereOperation<"imagePrepare"> = async (ctx, request, signal) => {
-  const { client, creating } = ctx;
+  const { client } = ctx;
   if (request.source?.source.case !== "template") {
     throw ProviderError.unsupported("the vSphere provider prepares images from templates only");
   }
@@ -32,32 +32,34 @@ export const imagePrepare: VsphereOperation<"imagePrepare"> = async (ctx, reques
       `no template named ${JSON.stringify(sourceName)}`,
     );
   const placement = await placeVm(ctx, request.placement, signal);
-  return ctx.withLock(`name:${request.name}`, async () => {
-    const inflight = creating.get(request.name);
-    if (inflight) return { image, task: inflight.task };
-    const copy = await ctx.call(signal, () =>
-      cloneVM(
-        client,
-        source.ref,
-        placement.folder,
-        request.name,
-        {
-          location: {
-            pool: placement.pool,
-            ...(placement.datastore ? { datastore: placement.datastore.ref } : {}),
+  const made = await ctx.creations.run(
+    request.name,
+    async (keep) => {
+      const copy = await ctx.call(signal, () =>
+        cloneVM(
+          client,
+          source.ref,
+          placement.folder,
+          request.name,
+          {
+            location: {
+              pool: placement.pool,
+              ...(placement.datastore ? { datastore: placement.datastore.ref } : {}),
+            },
+            template: true,
+            powerOn: false,
           },
-          template: true,
-          powerOn: false,
-        },
-        { signal },
-      ),
-    );
-    const task = vsphereTaskRef(copy);
-    creating.set(request.name, { vmId: "", task });
-    // Forget the copy once it is done, so a later call finds the template itself.
-    void waitForTask(client, copy)
-      .catch(() => {})
-      .finally(() => creating.delete(request.name));
-    return { image, task };
-  });
+          { signal },
+        ),
+      );
+      // Forget the copy once it is done, so a later call finds the template itself.
+      const release = keep();
+      void waitForTask(client, copy)
+        .catch(() => {})
+        .finally(release);
+      return { vmId: "", task: vsphereTaskRef(copy) };
+    },
+    signal,
+  );
+  return { image, ...(made.task ? { task: made.task } : {}) };
 };

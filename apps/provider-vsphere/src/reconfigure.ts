@@ -53,15 +53,21 @@ export function diskGrowth(
  * for an unknown VM.
  */
 export const reconfigure: VsphereOperation<"reconfigure"> = (ctx, request, signal) => {
-  return ctx.withLock(`vm:${request.vmId}`, async () => {
-    const vm = await findVm(ctx, request.vmId, signal);
-    const change = diskGrowth(request.vmId, disksOf(vm.values), request.disks);
-    const compute = planCompute(vm.values, request);
-    const spec: VirtualMachineConfigSpec = { ...compute.spec };
-    if (change.length) spec.deviceChange = change;
-    if (compute.extraConfig.length) spec.extraConfig = compute.extraConfig;
-    if (!Object.keys(spec).length) return {};
-    const task = await ctx.call(signal, () => reconfigureVM(ctx.client, vm.ref, spec, { signal }));
-    return { task: vsphereTaskRef(task), powerCycleRequired: compute.powerCycleRequired };
-  });
+  return ctx.perVm.run(
+    request.vmId,
+    async () => {
+      const vm = await findVm(ctx, request.vmId, signal);
+      const change = diskGrowth(request.vmId, disksOf(vm.values), request.disks);
+      const compute = planCompute(vm.values, request);
+      const spec: VirtualMachineConfigSpec = { ...compute.spec };
+      if (change.length) spec.deviceChange = change;
+      if (compute.extraConfig.length) spec.extraConfig = compute.extraConfig;
+      if (!Object.keys(spec).length) return {};
+      const task = await ctx.call(signal, () =>
+        reconfigureVM(ctx.client, vm.ref, spec, { signal }),
+      );
+      return { task: vsphereTaskRef(task), powerCycleRequired: compute.powerCycleRequired };
+    },
+    signal,
+  );
 };

@@ -60,40 +60,44 @@ export async function requireSnapshot(
  */
 export const snapshotCreate: VsphereOperation<"snapshotCreate"> = (ctx, request, signal) => {
   const { client, snapshotting } = ctx;
-  return ctx.withLock(`vm:${request.vmId}`, async () => {
-    const vm = await findVm(ctx, request.vmId, signal);
-    const snapshots = await snapshotsOf(ctx, vm.ref, signal);
-    const existing = snapshots.find((s) => s.tree.name === request.name);
-    const key = `${request.vmId}/${request.name}`;
-    if (existing) {
-      const running = snapshotting.get(key);
-      return {
-        snapshotId: snapshotIdOf(existing, snapshots),
-        ...(running ? { task: running } : {}),
-      };
-    }
-    const on = vm.values["runtime.powerState"] === "poweredOn";
-    const task = await ctx.call(signal, () =>
-      createSnapshot(
-        client,
-        vm.ref,
-        {
-          name: request.name,
-          description: request.description,
-          memory: request.includeMemory && on,
-          quiesce: request.quiesce && on && !request.includeMemory,
-        },
-        { signal },
-      ),
-    );
-    const ref = vsphereTaskRef(task);
-    snapshotting.set(key, ref);
-    // Forget the task once it is done, so a later call reads the snapshot itself.
-    void waitForTask(client, task)
-      .catch(() => {})
-      .finally(() => snapshotting.delete(key));
-    return { snapshotId: request.name, task: ref };
-  });
+  return ctx.perVm.run(
+    request.vmId,
+    async () => {
+      const vm = await findVm(ctx, request.vmId, signal);
+      const snapshots = await snapshotsOf(ctx, vm.ref, signal);
+      const existing = snapshots.find((s) => s.tree.name === request.name);
+      const key = `${request.vmId}/${request.name}`;
+      if (existing) {
+        const running = snapshotting.get(key);
+        return {
+          snapshotId: snapshotIdOf(existing, snapshots),
+          ...(running ? { task: running } : {}),
+        };
+      }
+      const on = vm.values["runtime.powerState"] === "poweredOn";
+      const task = await ctx.call(signal, () =>
+        createSnapshot(
+          client,
+          vm.ref,
+          {
+            name: request.name,
+            description: request.description,
+            memory: request.includeMemory && on,
+            quiesce: request.quiesce && on && !request.includeMemory,
+          },
+          { signal },
+        ),
+      );
+      const ref = vsphereTaskRef(task);
+      snapshotting.set(key, ref);
+      // Forget the task once it is done, so a later call reads the snapshot itself.
+      void waitForTask(client, task)
+        .catch(() => {})
+        .finally(() => snapshotting.delete(key));
+      return { snapshotId: request.name, task: ref };
+    },
+    signal,
+  );
 };
 
 /**

@@ -5,7 +5,11 @@ import {
   type ProviderResponse,
   type TaskRef,
   type TaskTracker,
+  type CreateOnce,
+  type KeyedLock,
   createBackendLimiter,
+  createKeyedLock,
+  createOnceByName,
   createLogger,
   createTaskTracker,
   systemClock,
@@ -53,8 +57,10 @@ export interface VsphereContext {
   readonly refs: Map<string, ManagedObjectReference>;
   /** Distributed port group names by key. */
   readonly portgroupNames: Map<string, string>;
-  /** Creates, clones and image copies under way, by name. */
-  readonly creating: Map<string, { vmId: string; task: TaskRef }>;
+  /** Creates, clones and image copies under way, by name: one of each name at a time. */
+  readonly creations: CreateOnce<{ vmId: string; task?: TaskRef }>;
+  /** One change at a time per VM, by VM id. */
+  readonly perVm: KeyedLock;
   /** The ids of the VMs being created or cloned. */
   readonly creatingIds: Set<string>;
   /** Snapshot tasks under way, by "<vm id>/<snapshot name>". */
@@ -68,8 +74,6 @@ export interface VsphereContext {
 
   /** Calls vCenter within the limits, and maps its failures (`toProviderError`). */
   call<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T>;
-  /** Runs `work` once the work queued before it under `key` (a VM name, a VM id) is done. */
-  withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
   /** Runs a provider task; its work gets the task's signal and a progress reporter. */
   startTask(
     description: string,
@@ -108,7 +112,6 @@ export function createVsphereContext(options: VsphereProviderOptions): VsphereCo
     onInternalError: (taskId, error) =>
       logger.error({ taskId, err: error.cause ?? error }, "task failed"),
   });
-  const locks = new Map<string, Promise<unknown>>();
 
   const call = <T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> =>
     limiter.run(work, signal).catch((err: unknown) => {
@@ -126,22 +129,12 @@ export function createVsphereContext(options: VsphereProviderOptions): VsphereCo
     consoleHost: options.consoleHost ?? client.url.host,
     refs: new Map(),
     portgroupNames: new Map(),
-    creating: new Map(),
+    creations: createOnceByName(),
+    perVm: createKeyedLock(),
     creatingIds: new Set(),
     snapshotting: new Map(),
     cache: { view: undefined, console: undefined },
     call,
-
-    async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-      const previous = locks.get(key) ?? Promise.resolve();
-      const run = previous.catch(() => {}).then(work);
-      locks.set(key, run);
-      try {
-        return await run;
-      } finally {
-        if (locks.get(key) === run) locks.delete(key);
-      }
-    },
 
     startTask(description, work) {
       return tasks.start(description, (control) =>

@@ -38,6 +38,8 @@ export {
   type TaskTrackerOptions,
   type TaskControl,
 } from "./tasks/task-tracker.js";
+export { createOnceByName, type CreateOnce, type KeepAnswer } from "./operations/create-once.js";
+export { createKeyedLock, type KeyedLock } from "./operations/keyed-lock.js";
 export {
   createBackendLimiter,
   type BackendLimiter,

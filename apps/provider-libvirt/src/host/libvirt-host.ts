@@ -9,7 +9,9 @@ import {
   type CommandResult,
   type CommandSession,
   SessionClosedError,
+  type ShellProcess,
   createCommandSession,
+  killShellScript,
 } from "./command-session.js";
 import type { HostTransport } from "./host-transport.js";
 import { inHostSpan } from "./host-span.js";
@@ -52,6 +54,12 @@ export interface LibvirtHostOptions {
 
 /** Options of one call to the host. */
 export interface HostCallOptions {
+  /**
+   * Ends the call: while it waits for a shell, it stops waiting; while its
+   * command runs, the call rejects at once with the signal's reason, the
+   * command's channel is closed and its process group killed on the host (see
+   * command-session.ts), and the shell's place in the pool is free again.
+   */
   signal?: AbortSignal | undefined;
   /**
    * The command only reads: when the connection drops under it, it runs
@@ -136,6 +144,29 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     ...(logger ? { logger } : {}),
   });
 
+  /** Kills of aborted commands' shells under way; `close` waits for them. */
+  const kills = new Set<Promise<void>>();
+
+  /**
+   * Ends an aborted command's shell and all it started on the host, by a
+   * shell of its own (the aborted one's channel is closed).
+   */
+  const killShell = (shell: ShellProcess) => {
+    const done: Promise<void> = (async () => {
+      const killer = createCommandSession(await transport.openShell());
+      try {
+        await killer.run(shellCommand(["sh", "-c", killShellScript(shell)]));
+      } finally {
+        killer.close();
+      }
+    })()
+      .catch((err: unknown) =>
+        logger?.warn({ err, shell }, "could not end an aborted command on the host"),
+      )
+      .finally(() => kills.delete(done));
+    kills.add(done);
+  };
+
   const openSession = async (signal?: AbortSignal): Promise<CommandSession> => {
     for (;;) {
       const session = idle.pop();
@@ -143,7 +174,7 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       if (session.open) return session;
     }
     const pipes = await transport.openShell(signal);
-    const session = createCommandSession(pipes);
+    const session = createCommandSession(pipes, { kill: killShell });
     // Plain messages from every tool, whatever the host's locale.
     await session.run("export LC_ALL=C LANG=C");
     return session;
@@ -152,7 +183,7 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
   const runOnce = async (commandLine: string, signal?: AbortSignal): Promise<CommandResult> => {
     const session = await openSession(signal);
     try {
-      const result = await session.run(commandLine);
+      const result = await session.run(commandLine, signal);
       idle.push(session);
       return result;
     } catch (err) {
@@ -274,6 +305,8 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     async close() {
       await lease.close();
       for (const session of idle.splice(0)) session.close();
+      // An aborted command (a drain aborts the tasks) is ended on the host before the connection goes.
+      await Promise.all(kills);
       await transport.close();
     },
   };

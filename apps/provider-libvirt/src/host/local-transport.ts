@@ -10,7 +10,9 @@ export function createLocalTransport(): HostTransport {
     description: "local",
     openShell() {
       // Arguments never pass through this shell's command line: see command-session.ts.
-      const child = spawn("/bin/sh", [], { stdio: ["pipe", "pipe", "pipe"] });
+      // Detached: the shell leads a process group of its own, which an aborted
+      // command's kill ends (see command-session.ts).
+      const child = spawn("/bin/sh", [], { stdio: ["pipe", "pipe", "pipe"], detached: true });
       children.add(child);
       child.on("exit", () => children.delete(child));
       const pipes: ShellPipes = {

@@ -1,6 +1,6 @@
 import type { Meter } from "@opentelemetry/api";
 import type { Logger } from "@virtrigaud/contracts";
-import type { ProviderContext } from "../provider-context.js";
+import type { LibvirtContext } from "../libvirt-context.js";
 import { type CollectionFacts, type CollectionPlan, planCollection } from "./plan-collection.js";
 
 /** Options of `startOrphanCollector`. */
@@ -51,7 +51,7 @@ done
 
 /** What the sweep sees: the journal, the owners, the domains and their disks, the pool. */
 async function observe(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   graceMs: number,
   signal: AbortSignal,
 ): Promise<CollectionFacts> {
@@ -95,7 +95,7 @@ async function observe(
 
 /** Adds the images below every referenced file (read only when something may be removed or reported). */
 async function withChains(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   facts: CollectionFacts,
   signal: AbortSignal,
 ): Promise<CollectionFacts> {
@@ -127,7 +127,7 @@ async function withChains(
  * `virtrigaud_libvirt_orphan_volumes_reported` (files left for a person).
  */
 export function startOrphanCollector(
-  ctx: ProviderContext,
+  ctx: LibvirtContext,
   options: OrphanCollectorOptions,
 ): OrphanCollector {
   const { graceMs, logger } = options;

@@ -6,6 +6,7 @@ export const providerSource = `import {
   PowerState,
   type Provider,
   ProviderError,
+  createOnceByName,
 } from "@virtrigaud/contracts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { VirtualMachineSchema } from "@virtrigaud/contracts";
@@ -37,7 +38,7 @@ function toVirtualMachine(vm: BackendVm): MessageInitShape<typeof VirtualMachine
  */
 export function create{{pascalName}}Provider(backend: Backend): Provider {
   // Create is idempotent by name, also for concurrent calls: they join the first.
-  const creating = new Map<string, Promise<string>>();
+  const creations = createOnceByName<string>();
 
   const find = async (vmId: string, signal: AbortSignal): Promise<BackendVm> => {
     const vm = await backend.find(vmId, signal);
@@ -67,11 +68,11 @@ export function create{{pascalName}}Provider(backend: Backend): Provider {
     },
 
     async create(request, ctx) {
-      const existing = await backend.findByName(request.name, ctx.signal);
-      if (existing) return { vmId: existing.id };
-      let pending = creating.get(request.name);
-      if (!pending) {
-        pending = (async () => {
+      const vmId = await creations.run(
+        request.name,
+        async () => {
+          const existing = await backend.findByName(request.name, ctx.signal);
+          if (existing) return existing.id;
           const vm = await backend.create(
             {
               name: request.name,
@@ -85,10 +86,10 @@ export function create{{pascalName}}Provider(backend: Backend): Provider {
           );
           if (request.powerOn) await backend.update(vm.id, { powerState: "on" }, ctx.signal);
           return vm.id;
-        })().finally(() => creating.delete(request.name));
-        creating.set(request.name, pending);
-      }
-      return { vmId: await pending };
+        },
+        ctx.signal,
+      );
+      return { vmId };
     },
 
     async delete(request, ctx) {

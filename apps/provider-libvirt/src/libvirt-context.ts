@@ -1,10 +1,18 @@
 import { randomBytes } from "node:crypto";
 import {
   type Clock,
+  type CreateOnce,
+  type KeyedLock,
   type Logger,
   ProviderError,
+  type ProviderMethodName,
+  type ProviderRequest,
+  type ProviderResponse,
+  type TaskRef,
   type TaskTracker,
+  createKeyedLock,
   createLogger,
+  createOnceByName,
   systemClock,
 } from "@virtrigaud/contracts";
 import type { LibvirtHost } from "./host/libvirt-host.js";
@@ -13,8 +21,12 @@ import type { LibvirtProviderOptions } from "./libvirt-options.js";
 import { type VolumeJournal, createVolumeJournal } from "./orphans/volume-journal.js";
 import { type StoragePool, createStoragePool } from "./storage.js";
 
-/** What the provider's operations share: the host, the pool, the inventory and settings. */
-export interface ProviderContext {
+/**
+ * What the provider's operations share: the host, the pool, the inventory,
+ * the tasks, settings, and what keeps operations apart (one Create per name,
+ * one change at a time per VM).
+ */
+export interface LibvirtContext {
   host: LibvirtHost;
   pool: StoragePool;
   /** Entries of operations under way that make or remove files in the pool. */
@@ -27,6 +39,12 @@ export interface ProviderContext {
   vncListen: string | undefined;
   defaultNetwork: string | undefined;
   defaultShutdownTimeoutSeconds: number;
+  /** Creates and clones under way by name, so a repeated call gets the same task. */
+  creations: CreateOnce<{ vmId: string; task?: TaskRef }>;
+  /** Images being prepared by name, so a repeated call gets the same task. */
+  preparations: CreateOnce<{ task?: TaskRef }>;
+  /** Work under way per VM (by UUID), so two changes of one VM do not interleave. */
+  perVm: KeyedLock;
   /** kvm or qemu, found out once per connection to the host. */
   domainType(signal?: AbortSignal): Promise<"kvm" | "qemu">;
   /**
@@ -47,6 +65,16 @@ export interface ProviderContext {
   scratch(signal?: AbortSignal): Promise<string>;
 }
 
+/**
+ * A provider method as this provider's modules implement it: given the
+ * provider's context, the request and the call's signal.
+ */
+export type LibvirtOperation<M extends ProviderMethodName> = (
+  ctx: LibvirtContext,
+  request: ProviderRequest<M>,
+  signal: AbortSignal,
+) => Promise<ProviderResponse<M>>;
+
 /** A MAC address in QEMU's locally administered range. */
 export function randomMac(): string {
   const bytes = [...randomBytes(3)].map((b) => b.toString(16).padStart(2, "0"));
@@ -54,10 +82,10 @@ export function randomMac(): string {
 }
 
 /** Builds the shared context from the provider's options. */
-export function createProviderContext(
+export function createLibvirtContext(
   options: LibvirtProviderOptions,
   tasks: TaskTracker,
-): ProviderContext {
+): LibvirtContext {
   const { host } = options;
   const logger = options.logger ?? createLogger({ level: "silent" });
   const pool = createStoragePool(host, options.storagePool ?? "default", options.createPoolDir);
@@ -80,7 +108,7 @@ export function createProviderContext(
     return result.stdout;
   };
 
-  const context: ProviderContext = {
+  const context: LibvirtContext = {
     host,
     pool,
     journal: createVolumeJournal(host, pool),
@@ -92,6 +120,9 @@ export function createProviderContext(
     vncListen,
     defaultNetwork: options.defaultNetwork,
     defaultShutdownTimeoutSeconds: options.defaultShutdownTimeoutSeconds ?? 300,
+    creations: createOnceByName(),
+    preparations: createOnceByName(),
+    perVm: createKeyedLock(),
 
     domainType(signal) {
       const wanted = options.domainType ?? "auto";

@@ -1,0 +1,30 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type Capabilities,
+  CapabilitiesSchema,
+  DiskType,
+  Firmware,
+  ImageSourceKind,
+  NetworkType,
+} from "@virtrigaud/contracts";
+
+/** What the provider declares: everything it implements and tests. */
+export function libvirtCapabilities(console: boolean): Capabilities {
+  return create(CapabilitiesSchema, {
+    providerType: "libvirt",
+    providerVersion: "0.1.0",
+    onlineReconfigure: true,
+    onlineDiskGrow: true,
+    snapshots: true,
+    memorySnapshots: true,
+    linkedClones: true,
+    fullClones: true,
+    imagePrepare: true,
+    suspend: true,
+    console,
+    diskTypes: [DiskType.THIN, DiskType.THICK],
+    networkTypes: [NetworkType.VIRTUAL, NetworkType.BRIDGE],
+    firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
+    imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
+  });
+}

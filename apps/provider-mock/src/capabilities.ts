@@ -1,0 +1,54 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type Capabilities,
+  CapabilitiesSchema,
+  DiskType,
+  Firmware,
+  ImageSourceKind,
+  NetworkType,
+} from "@virtrigaud/contracts";
+
+/** The capabilities the mock can turn off, by their proto field names. */
+export const capabilityFlags = {
+  online_reconfigure: "onlineReconfigure",
+  online_disk_grow: "onlineDiskGrow",
+  snapshots: "snapshots",
+  memory_snapshots: "memorySnapshots",
+  linked_clones: "linkedClones",
+  full_clones: "fullClones",
+  image_prepare: "imagePrepare",
+  suspend: "suspend",
+  console: "console",
+} as const satisfies Record<string, keyof Capabilities>;
+
+/** A capability the mock can turn off. */
+export type CapabilityFlag = keyof typeof capabilityFlags;
+
+/** What the mock declares: everything, less what `disabled` turns off. */
+export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilities {
+  const capabilities = create(CapabilitiesSchema, {
+    providerType: "mock",
+    providerVersion: "0.1.0",
+    onlineReconfigure: true,
+    onlineDiskGrow: true,
+    snapshots: true,
+    memorySnapshots: true,
+    linkedClones: true,
+    fullClones: true,
+    imagePrepare: true,
+    suspend: true,
+    console: true,
+    diskTypes: [DiskType.THIN, DiskType.THICK, DiskType.THICK_EAGER_ZEROED],
+    networkTypes: [
+      NetworkType.VIRTUAL,
+      NetworkType.BRIDGE,
+      NetworkType.PORT_GROUP,
+      NetworkType.DISTRIBUTED_PORT_GROUP,
+    ],
+    firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
+    imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
+  });
+  for (const flag of disabled) capabilities[capabilityFlags[flag]] = false;
+  if (!capabilities.snapshots) capabilities.memorySnapshots = false;
+  return capabilities;
+}
