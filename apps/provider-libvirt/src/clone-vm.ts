@@ -25,7 +25,7 @@ import { buildDomainXml } from "./xml/domain-xml.js";
  *
  * @throws ProviderError NOT_FOUND for a snapshot the source does not have.
  */
-export async function cloneDomain(
+async function cloneDomain(
   ctx: LibvirtContext,
   source: DomainView,
   name: string,

@@ -33,7 +33,7 @@ function virtioTarget(index: number): string {
 }
 
 /** A Create checked against the host, ready to be carried out. */
-export interface CreatePlan {
+interface CreatePlan {
   spec: DomainSpec;
   /** Where the root disk comes from; undefined for a blank root or none. */
   image: BackingImage | undefined;
@@ -50,7 +50,7 @@ export interface CreatePlan {
  *
  * @throws ProviderError INVALID_SPEC naming the field that cannot be honoured.
  */
-export async function planCreate(
+async function planCreate(
   ctx: LibvirtContext,
   request: CreateRequest,
   signal: AbortSignal,
@@ -240,7 +240,7 @@ function describeImage(image: CreateRequest["image"]): string {
  *
  * @throws ProviderError from the failed step, after the undo.
  */
-export async function carryOutCreate(
+async function carryOutCreate(
   ctx: LibvirtContext,
   plan: CreatePlan,
   powerOn: boolean,

@@ -7,7 +7,7 @@ import { renderOwnerXml } from "./xml/domain-xml.js";
 import type { DomainInfo } from "./xml/parse-domain.js";
 
 /** One virsh command of a reconfiguration. */
-export type VirshStep = [string, Record<string, string | number | boolean>];
+type VirshStep = [string, Record<string, string | number | boolean>];
 
 /** What a Reconfigure does: virsh commands in order, and whether the change waits for a power cycle. */
 export interface ReconfigurePlan {

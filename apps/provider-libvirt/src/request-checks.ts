@@ -38,7 +38,7 @@ function checkXmlText(field: string, value: string): void {
 }
 
 /** A libvirt network or host bridge name. */
-export function checkNetworkName(field: string, value: string): void {
+function checkNetworkName(field: string, value: string): void {
   if (control.test(value) || notXml.test(value)) {
     refuse(field, value, "is not a network or bridge name: it holds control characters");
   }

@@ -8,7 +8,7 @@ import type { MockContext } from "./mock-context.js";
 export const imageSizeGib = 10;
 
 /** Whether `name` is a template Create accepts: a built-in one or a prepared image. */
-export function knownTemplate(ctx: MockContext, name: string): boolean {
+function knownTemplate(ctx: MockContext, name: string): boolean {
   return ctx.templates.has(name) || ctx.store.images.has(name);
 }
 

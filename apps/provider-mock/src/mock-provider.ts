@@ -65,7 +65,7 @@ const defaultTemplates = ["debian-12", "ubuntu-24.04"];
  * The reference provider over `ctx`: a table of operations, one file each.
  * Every RPC, every capability, an in-memory inventory.
  */
-export function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
+function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
   /** The provider method of an operation: the call's signal goes on to it. */
   const method =
     <M extends ProviderMethodName>(operation: MockOperation<M>): ProviderMethod<M> =>

@@ -10,7 +10,7 @@ import {
 } from "@virtrigaud/contracts";
 
 /** A disk as the mock keeps it. */
-export interface DiskRecord {
+interface DiskRecord {
   name: string;
   sizeGib: number;
   type: DiskType;
@@ -24,7 +24,7 @@ export interface MachineConfig {
 }
 
 /** A NIC as the mock keeps it. */
-export interface NicRecord {
+interface NicRecord {
   network: string;
   type: NetworkType;
   model: NicModel;

@@ -129,11 +129,7 @@ export interface ConsoleInfo {
 }
 
 /** The web console URL of a VM in the vSphere Client (vSphere 6.7 and later). */
-export function consoleUrl(
-  console: ConsoleInfo,
-  ref: ManagedObjectReference,
-  name: string,
-): string {
+function consoleUrl(console: ConsoleInfo, ref: ManagedObjectReference, name: string): string {
   const query = new URLSearchParams({
     vmId: ref.value,
     vmName: name,

@@ -30,7 +30,7 @@ import type { ConsoleInfo } from "./vm-properties.js";
 import type { VsphereProviderOptions } from "./vsphere-provider-options.js";
 
 /** Where a step's vSphere task progress goes in its provider task: scaled into [from, to]. */
-export interface StepProgress {
+interface StepProgress {
   report: (percent: number) => void;
   from: number;
   to: number;

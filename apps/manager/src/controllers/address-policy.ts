@@ -18,10 +18,10 @@ import { durationMs } from "../manifest/quantities.js";
 import { observedAddressSource } from "./vocabulary.js";
 
 /** The timeout of a policy that names none. */
-export const defaultAddressTimeout = "5m";
+const defaultAddressTimeout = "5m";
 
 /** The sources that count when a policy names none: what was seen, not what was configured. */
-export const defaultAddressSources: readonly AddressSource[] = [
+const defaultAddressSources: readonly AddressSource[] = [
   AddressSource.GUEST_AGENT,
   AddressSource.DHCP_LEASE,
   AddressSource.ARP,
@@ -77,7 +77,7 @@ export function guestAddresses(addresses: readonly IpAddress[]): GuestAddress[] 
 }
 
 /** How a manifest spells a source ("DHCPLease"). */
-export function sourceName(source: AddressSource): string {
+function sourceName(source: AddressSource): string {
   return manifestName(AddressSourceSchema, source) ?? "Unknown";
 }
 
@@ -101,7 +101,7 @@ export interface AddressJudgement {
 }
 
 /** How often a running VM that waits for an address is described again. */
-export const addressPollMs = 1000;
+const addressPollMs = 1000;
 
 /**
  * Judges a VM's addresses against its policy (a pure function): counted are

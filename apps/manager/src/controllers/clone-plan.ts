@@ -62,7 +62,7 @@ export interface CloneFacts {
 }
 
 /** What the VMClone controller does next. */
-export type CloneStep =
+type CloneStep =
   /** Nothing to do. */
   | { kind: "none" }
   /** Write the status and wait to be woken. */

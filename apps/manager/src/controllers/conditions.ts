@@ -48,10 +48,7 @@ export function setCondition(
 }
 
 /** The condition of a type, if any. */
-export function getCondition(
-  conditions: readonly Condition[],
-  type: string,
-): Condition | undefined {
+function getCondition(conditions: readonly Condition[], type: string): Condition | undefined {
   return conditions.find((c) => c.type === type);
 }
 

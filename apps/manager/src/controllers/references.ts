@@ -2,7 +2,7 @@ import { Kind, type VirtualMachine } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../store/resource-store.js";
 
 /** The namespace a reference points into: its own, or the referrer's. */
-export function refNamespace(ref: { namespace?: string } | undefined, own: string): string {
+function refNamespace(ref: { namespace?: string } | undefined, own: string): string {
   return ref?.namespace || own;
 }
 

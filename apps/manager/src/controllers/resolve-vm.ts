@@ -99,7 +99,7 @@ export function nicFor(attachment: VMNetworkAttachment, type: ProviderType): Nic
 }
 
 /** The image source Create gets, from the image's status for this provider. */
-export function imageFor(
+function imageFor(
   image: VMImage,
   providerName: string,
 ): MessageInitShape<typeof ImageSourceSchema> | undefined {

@@ -46,7 +46,7 @@ export interface SnapshotFacts {
 }
 
 /** What the VMSnapshot controller does next. */
-export type SnapshotStep =
+type SnapshotStep =
   /** Nothing to do. */
   | { kind: "none" }
   /** Write the status and wait to be woken. */

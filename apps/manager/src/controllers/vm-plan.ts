@@ -93,7 +93,7 @@ export interface VmFacts {
 }
 
 /** What the VirtualMachine controller does next. */
-export type VmStep =
+type VmStep =
   /** The resource is being deleted: see `planVmDelete`. */
   | { kind: "delete" }
   /** Write the status and wait to be woken (by the provider, a referred resource, a spec change). */
@@ -173,7 +173,7 @@ function desiredPower(vm: VirtualMachine): PowerState {
 }
 
 /** Copies what a provider reports of a VM into its status. */
-export function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
+function observe(status: VirtualMachineStatus, vm: ProviderVm): void {
   status.powerState = observedPower(vm.powerState);
   status.ips = vm.ipAddresses.map((ip) => ip.address);
   status.addresses = guestAddresses(vm.ipAddresses);
@@ -578,7 +578,7 @@ export interface VmDeleteFacts {
 }
 
 /** What deleting a VirtualMachine does next. */
-export type VmDeleteStep =
+type VmDeleteStep =
   /** Not ours to finish (the finalizer is gone already): nothing. */
   | { kind: "none" }
   /** Let the resource go now (remove the finalizer), after recording `event`. */

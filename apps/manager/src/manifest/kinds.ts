@@ -33,7 +33,7 @@ export type AnyResource =
   | VMClone;
 
 /** The member of the Resource oneof that holds a kind. */
-export type ResourceCase = NonNullable<Resource["kind"]["case"]>;
+type ResourceCase = NonNullable<Resource["kind"]["case"]>;
 
 /** What the manager knows about one kind. */
 export interface KindInfo {

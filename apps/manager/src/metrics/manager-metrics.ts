@@ -28,7 +28,7 @@ export interface ManagerMetrics {
 }
 
 /** A call's outcome as the error reason in snake case: "ok", "unavailable", "not_found". */
-export function callCode(error: unknown): string {
+function callCode(error: unknown): string {
   if (error === undefined) return "ok";
   const reason = ProviderError.is(error) ? error.reason : ProviderError.from(error).reason;
   return (ErrorReason[reason] ?? "unknown").toLowerCase();

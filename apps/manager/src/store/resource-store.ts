@@ -125,7 +125,7 @@ export function storeError(err: unknown, dataDir: string): unknown {
 }
 
 /** The store's key of a resource. */
-export function resourceKey(kind: Kind, namespace: string, name: string): string {
+function resourceKey(kind: Kind, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
 }
 

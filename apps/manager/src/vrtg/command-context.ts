@@ -3,7 +3,7 @@ import { type KindInfo, findKind, kinds } from "../manifest/kinds.js";
 import { CliError, type GlobalOptions, type Io, type ManagerClient, exitCodes } from "./common.js";
 
 /** Flags after the command. */
-export interface CommandFlags {
+interface CommandFlags {
   filename: string[];
   output?: string;
   selector?: string;

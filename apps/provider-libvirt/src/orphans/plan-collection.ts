@@ -1,7 +1,7 @@
 import type { JournalEntry, JournalRecordOnHost } from "./volume-journal.js";
 
 /** Whether the process that wrote an entry is alive, as the host's locks tell. */
-export type OwnerState = "alive" | "dead" | "unknown";
+type OwnerState = "alive" | "dead" | "unknown";
 
 /** What a sweep saw, on the host and in this process. */
 export interface CollectionFacts {
@@ -23,7 +23,7 @@ export interface CollectionFacts {
 }
 
 /** Why an entry is left for a later sweep. */
-export type WaitReason = "in flight" | "in grace" | "owner unknown";
+type WaitReason = "in flight" | "in grace" | "owner unknown";
 
 /** What a sweep does. */
 export interface CollectionPlan {

@@ -28,7 +28,7 @@ export interface JournalRecordOnHost {
 }
 
 /** An entry this process wrote, for an operation under way. */
-export interface JournalRecord {
+interface JournalRecord {
   readonly id: string;
   /**
    * Removes the entry: the files now belong to a domain, or are gone. Never

@@ -2,7 +2,7 @@ import { XMLParser } from "fast-xml-parser";
 import { type OwnerRecord, metadataNamespace } from "./domain-spec.js";
 
 /** A disk as a domain's XML describes it. */
-export interface DomainDisk {
+interface DomainDisk {
   device: string;
   target: string;
   bus: string;
@@ -14,7 +14,7 @@ export interface DomainDisk {
 }
 
 /** A NIC as a domain's XML describes it. */
-export interface DomainNic {
+interface DomainNic {
   type: string;
   /** The network or bridge name. */
   source: string;
