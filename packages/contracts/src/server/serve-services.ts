@@ -306,8 +306,10 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
       shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
       await within(inflight.idle(), left() / 3);
     }
-    await rpc.responsesSent(left() / 2);
-    await rpc.close(left());
+    // A second each at most, as before the deadline: a response a client
+    // stopped reading must not hold a drain whose calls are all done.
+    await rpc.responsesSent(Math.min(1000, left() / 2));
+    await rpc.close(Math.min(1000, left()));
     stopWatchingTls();
     health.stop();
     if (ops) {
