@@ -12,11 +12,16 @@ import {
   setupTracing,
 } from "@virtrigaud/contracts/server";
 import { startManager } from "./manager.js";
-import { StoreInUseError } from "./store/resource-store.js";
+import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
 const name = "virtrigaud-manager";
 const managerFlags = {
   data: { type: "string" },
+  store: { type: "string" },
+  "store-password-file": { type: "string" },
+  "replica-id": { type: "string" },
+  "lease-duration": { type: "string" },
+  "lease-renew-interval": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -29,11 +34,21 @@ const managerFlags = {
 const usage = `${name}: declarative VMs reconciled across providers
 
 Usage: ${name} --data DIR [flags]
+       ${name} --store postgres://USER@HOST:PORT/DB --store-password-file FILE [flags]
 
 ${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
 
 Manager flags (environment fallback in brackets):
-  --data DIR                    where the store lives (one SQLite file, manager.db) [VIRTRIGAUD_DATA]
+  --data DIR                    where the embedded store lives (one SQLite file, manager.db) [VIRTRIGAUD_DATA]
+  --store URL                   a store on PostgreSQL instead (postgres://...), shared by any number of
+                                managers: each serves the whole API, the one holding the lease runs the
+                                controllers [VIRTRIGAUD_STORE]
+  --store-password-file FILE    the PostgreSQL password, the file's first line [VIRTRIGAUD_STORE_PASSWORD_FILE]
+  --replica-id NAME             this manager's name among the replicas (default: host name, pid, random)
+                                [VIRTRIGAUD_REPLICA_ID]
+  --lease-duration DURATION     how long the controllers' lease lasts unrenewed (default 15s); another
+                                manager takes over at most this long after the leader is gone
+  --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -59,7 +74,10 @@ async function main(): Promise<void> {
     typeof parseArgs<{ options: typeof serveFlags & typeof managerFlags }>
   >["values"];
   let serve: ReturnType<typeof serveOptionsFromFlags>;
-  let dataDir: string;
+  let dataDir: string | undefined;
+  let postgres: { url: string; passwordFile?: string } | undefined;
+  let replicaId: string | undefined;
+  let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
   let minProbeIntervalMs: number | undefined;
@@ -77,8 +95,27 @@ async function main(): Promise<void> {
       return;
     }
     serve = serveOptionsFromFlags(values);
-    dataDir = values.data ?? process.env["VIRTRIGAUD_DATA"] ?? "";
-    if (!dataDir) throw new ServeConfigError("--data DIR is required");
+    const storeUrl = values.store ?? process.env["VIRTRIGAUD_STORE"] ?? "";
+    if (storeUrl) {
+      if (!isPostgresUrl(storeUrl))
+        throw new ServeConfigError("--store must be a postgres:// or postgresql:// URL");
+      const passwordFile =
+        values["store-password-file"] ?? process.env["VIRTRIGAUD_STORE_PASSWORD_FILE"];
+      postgres = { url: storeUrl, ...(passwordFile ? { passwordFile } : {}) };
+      if (values.data)
+        throw new ServeConfigError("--data and --store are exclusive: choose one store");
+    } else {
+      dataDir = values.data ?? process.env["VIRTRIGAUD_DATA"] ?? "";
+      if (!dataDir) throw new ServeConfigError("--data DIR or --store URL is required");
+    }
+    replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
+    const ttlMs = duration("lease-duration", values["lease-duration"]);
+    const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
+    if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
+      throw new ServeConfigError(
+        "--lease-renew-interval must be under half of --lease-duration (a renewal may fail and be retried)",
+      );
+    lease = { ...(ttlMs ? { ttlMs } : {}), ...(renewIntervalMs ? { renewIntervalMs } : {}) };
     healthIntervalMs = duration("health-interval", values["health-interval"]);
     driftPageIntervalMs = duration("drift-page-interval", values["drift-page-interval"]);
     minProbeIntervalMs = duration("min-probe-interval", values["min-probe-interval"]);
@@ -115,7 +152,10 @@ async function main(): Promise<void> {
   const tracing = setupTracing({ serviceName: name, serviceVersion: "0.1.0" });
   try {
     const manager = await startManager({
-      dataDir,
+      ...(dataDir ? { dataDir } : {}),
+      ...(postgres ? { postgres } : {}),
+      ...(replicaId ? { replicaId } : {}),
+      lease,
       logger,
       serve: {
         ...serveOptions,

@@ -1,5 +1,6 @@
-import { trace } from "@opentelemetry/api";
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import {
   type Logger,
@@ -17,33 +18,27 @@ import {
 } from "@virtrigaud/contracts/server";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { createManagerService } from "./api/manager-service.js";
-import { createCloneController } from "./controllers/clone-controller.js";
-import {
-  type ControllerContext,
-  type ControllerSettings,
-  type Queues,
-  eventRecorder,
-} from "./controllers/context.js";
-import { createImageController } from "./controllers/image-controller.js";
-import { createProviderController } from "./controllers/provider-controller.js";
+import type { ControllerSettings, Queues } from "./controllers/context.js";
+import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
-import { createRouter } from "./controllers/router.js";
-import { createSnapshotController } from "./controllers/snapshot-controller.js";
-import { createUsageController } from "./controllers/usage-controller.js";
-import { createVmController } from "./controllers/vm-controller.js";
-import {
-  type WorkQueue,
-  type WorkQueueOptions,
-  createWorkQueue,
-} from "./controllers/work-queue.js";
-import { kindInfo, kinds } from "./manifest/kinds.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
-import { type ResourceStore, openResourceStore } from "./store/resource-store.js";
+import { type Leadership, startLeadership } from "./leadership.js";
+import type { PostgresLocation } from "./store/postgres/connection.js";
+import { type ResourceStore, openStore } from "./store/resource-store.js";
 
 /** Options of `startManager`. */
 export interface ManagerOptions {
-  /** The directory of the store's file, manager.db. */
-  dataDir: string;
+  /** The directory of the embedded store's file, manager.db; unless `postgres` is given. */
+  dataDir?: string;
+  /**
+   * A store on PostgreSQL instead, shared with other managers: each serves
+   * the whole API, and the controllers run on the one that holds the lease.
+   */
+  postgres?: PostgresLocation;
+  /** This manager's name among the replicas. Default: host name, pid and a random suffix. */
+  replicaId?: string;
+  /** The controllers' lease on PostgreSQL. Defaults: 15 s, renewed every 5 s, sought every 1 s. */
+  lease?: { ttlMs?: number; renewIntervalMs?: number; retryIntervalMs?: number };
   /** Default: a JSON logger at info. */
   logger?: Logger;
   /** Serve the API with these options; without them, controllers only. */
@@ -79,25 +74,37 @@ export interface Manager {
   connections: Map<string, ProviderConnection>;
   /** The manager's metrics (served on the ops listener's /metrics). */
   metrics: ServerMetrics;
+  /** Who runs the controllers: this manager alone (embedded store), or the lease's holder. */
+  leadership: Leadership;
   /** Stops the API (drain), the controllers and the store. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the manager: opens the store in `dataDir`, starts the controllers
- * (every stored resource is reconciled once at start, so work a previous run
- * left half done is finished), and serves the ManagerService when `serve`
+ * Starts the manager: opens the store, starts the controllers (every stored
+ * resource is reconciled once at start, so work a previous run left half
+ * done is finished) at once on the embedded store, or while this replica
+ * holds the lease on PostgreSQL, and serves the ManagerService when `serve`
  * is given.
  *
  * @throws Error when the store cannot be opened (StoreInUseError when
- * another manager has it); ServeConfigError for bad serve options, before
- * the store is made.
+ * another manager has the embedded one); ServeConfigError for bad serve
+ * options, before the store is made.
  */
 export async function startManager(options: ManagerOptions): Promise<Manager> {
   const logger = options.logger ?? createLogger({ name: "virtrigaud-manager" });
   // Every setting is checked before anything is made on disk.
   if (options.serve) checkServeOptions(options.serve);
-  const store = openResourceStore(options.dataDir);
+  if (!options.dataDir && !options.postgres)
+    throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
+  const store = await openStore(
+    options.postgres
+      ? {
+          postgres: options.postgres,
+          onError: (message, err) => logger.warn({ err: errorText(err) }, message),
+        }
+      : { dataDir: options.dataDir as string },
+  );
   const settings: ControllerSettings = {
     healthIntervalMs: options.healthIntervalMs ?? 10_000,
     driftPageIntervalMs: options.driftPageIntervalMs ?? 5_000,
@@ -109,66 +116,40 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   const queues = {} as Queues;
   const connections = new Map<string, ProviderConnection>();
   const openWatches = { count: 0 };
+  const replicaId =
+    options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const instruments = createManagerMetrics(metrics.meter("@virtrigaud/manager"), {
     store,
     queues: () => new Map(Object.entries(queues)),
     connections,
     watches: () => openWatches.count,
+    // Read at collection, once `leadership` below exists.
+    leadership: () => leadership.status(),
   });
-  const ctx: ControllerContext = {
-    store,
-    logger,
-    settings,
-    queues,
-    connections,
-    taskOutcomes: new Map(),
-    now: Date.now,
-    event: eventRecorder(store),
-    providerCall: instruments.providerCall,
-  };
-  const providers = createProviderController(ctx);
-  const vms = createVmController(ctx);
-  const snapshots = createSnapshotController(ctx);
-  const clones = createCloneController(ctx);
-  const images = createImageController(ctx);
-  const usage = createUsageController(ctx);
-  const tracer = trace.getTracer("@virtrigaud/manager");
-  /** A queue of resources of one kind (or, for usage, of the kind its keys name). */
-  const queue = (
-    name: keyof Queues,
-    kind: string | ((key: string) => string),
-    workers: number,
-    reconcile: WorkQueueOptions["reconcile"],
-  ) =>
-    createWorkQueue({
-      name,
-      workers,
-      reconcile,
+  const runControllers = (fence?: Parameters<typeof startControllers>[0]["fence"]) =>
+    startControllers({
+      store,
       logger,
-      tracer,
-      onReconciled: (key, outcome, seconds) =>
-        instruments.reconciled(typeof kind === "string" ? kind : kind(key), outcome, seconds),
+      settings,
+      queues,
+      connections,
+      vmWorkers: options.vmWorkers ?? 256,
+      providerCall: instruments.providerCall,
+      reconciled: instruments.reconciled,
+      ...(fence ? { fence } : {}),
     });
-  queues.provider = queue("provider", "Provider", 8, providers.reconcile);
-  queues.vm = queue("vm", "VirtualMachine", options.vmWorkers ?? 256, vms.reconcile);
-  queues.snapshot = queue("snapshot", "VMSnapshot", 16, snapshots.reconcile);
-  queues.clone = queue("clone", "VMClone", 8, clones.reconcile);
-  queues.image = queue("image", "VMImage", 4, images.reconcile);
-  // Usage keys are "Kind/namespace/name" of a VMClass or VMNetworkAttachment.
-  queues.usage = queue(
-    "usage",
-    (key) => kindInfo(Number(key.slice(0, key.indexOf("/")))).name,
-    2,
-    usage.reconcile,
+  const leadership: Leadership = startLeadership({
+    store,
+    replicaId,
+    logger,
+    ...(options.postgres ? { postgres: options.postgres } : {}),
+    ...(options.lease ? { lease: options.lease } : {}),
+    run: runControllers,
+  });
+  logger.info(
+    { store: store.location, resourceVersion: store.resourceVersion, replica: replicaId },
+    "store opened",
   );
-
-  const route = createRouter(ctx);
-  const unsubscribe = store.subscribe(route);
-  // Everything stored is reconciled once, in dependency order: finish what a previous run began.
-  for (const { kind } of kinds) {
-    for (const message of store.list(kind)) route({ type: 1, kind, message, resourceVersion: 0 });
-  }
-  logger.info({ dataDir: options.dataDir, resourceVersion: store.resourceVersion }, "store opened");
 
   let server: ServicesServer | undefined;
   // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
@@ -185,8 +166,9 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       // flight ends within the same drain timeout.
       onDrain: () => {
         stopWatches.abort();
-        void stopControllers();
+        void leadership.stop();
       },
+      readyzDetails: () => ({ ...leadership.status() }),
       services: [
         servedService(
           ManagerService,
@@ -198,32 +180,26 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
           }),
         ),
       ],
-      describe: { dataDir: options.dataDir },
+      describe: { store: store.location, replica: replicaId },
     });
   }
 
-  let controllersStopped: Promise<unknown> | undefined;
-  const stopControllers = () =>
-    (controllersStopped ??= Promise.all(
-      (Object.values(queues) as WorkQueue[]).map((q) => q.shutdown()),
-    ));
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       stopWatches.abort();
       await server?.close();
-      unsubscribe();
       // Reconciles still running after the drain are cut short: closing the
       // provider connections ends their calls.
-      const stopping = stopControllers();
-      if (!server) await stopping;
-      else await Promise.race([stopping, new Promise((r) => setTimeout(r, 500).unref())]);
-      providers.close();
-      await stopping;
-      store.close();
+      await leadership.stop(server ? 500 : undefined);
+      await store.close();
       await metrics.shutdown();
     })());
-  return { store, server, connections, metrics, close };
+  return { store, server, connections, metrics, leadership, close };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -80,7 +80,7 @@ describe("provider refusals", () => {
     );
     expect(condition.status).toBe(ConditionStatus.FALSE);
     expect(condition.message).toMatch(message);
-    const events = tm?.manager.store.listEvents({ kind, name, namespace: "default" }) ?? [];
+    const events = (await tm?.manager.store.listEvents({ kind, name, namespace: "default" })) ?? [];
     const warning = events.find((e) => e.reason === event);
     expect(warning?.type).toBe(EventType.WARNING);
     expect(warning?.message).toMatch(message);

@@ -16,10 +16,10 @@ const implementsEveryRpc: ReturnType<typeof createManagerService> extends Implem
   ? true
   : never = true;
 
-it("implements every RPC of ManagerService", () => {
+it("implements every RPC of ManagerService", async () => {
   expect(implementsEveryRpc).toBe(true);
   const dir = mkdtempSync(join(tmpdir(), "manager-service-"));
-  const store = openResourceStore(dir);
+  const store = await openResourceStore(dir);
   try {
     const service = createManagerService(store);
     const missing = ManagerService.methods
@@ -34,7 +34,7 @@ it("implements every RPC of ManagerService", () => {
     const incomplete: Implementation = withoutListEvents;
     expect(Object.keys(incomplete)).not.toContain("listEvents");
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -44,14 +44,14 @@ export function createManagerService(
 ): ServiceImpl<typeof ManagerService> {
   const watch = createWatch(store, options);
   return {
-    apply(request) {
+    async apply(request) {
       const inner = fromResource(request.resource);
       if (!inner) throw ProviderError.invalidSpec("resource", "is required");
       const { info, message } = inner;
       const namespace = namespaceOf(message);
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing);
-      const result = store.apply(info.kind, message, {
+      const result = await store.apply(info.kind, message, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,
       });
@@ -85,7 +85,7 @@ export function createManagerService(
       return { resources: items.map((m) => wrap(request.kind, m)), resourceVersion };
     },
 
-    delete(request) {
+    async delete(request) {
       const info = kindInfo(request.kind);
       const namespace = request.namespace || "default";
       if (referenced.has(request.kind)) {
@@ -98,7 +98,7 @@ export function createManagerService(
           );
         }
       }
-      const marked = store.requestDelete(
+      const marked = await store.requestDelete(
         request.kind,
         namespace,
         request.name,
@@ -109,9 +109,9 @@ export function createManagerService(
 
     watch,
 
-    listEvents(request) {
+    async listEvents(request) {
       return {
-        events: store.listEvents({
+        events: await store.listEvents({
           namespace: request.namespace,
           kind: request.kind,
           name: request.name,

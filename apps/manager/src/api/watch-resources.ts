@@ -185,7 +185,7 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
         }
         initial.sort((a, b) => a.resourceVersion - b.resourceVersion);
       } else {
-        const since = store.changesSince(from);
+        const since = await store.changesSince(from);
         if (since === "expired")
           throw ProviderError.conflict(
             `resourceVersion ${from} is too old: the manager no longer keeps changes that far back; list again and watch from its resourceVersion`,

@@ -79,12 +79,12 @@ export function createCloneController(ctx: ControllerContext) {
     };
     const record = (e: CloneEvent) =>
       ctx.event(Kind.VM_CLONE, vmClone, e.type, e.reason, e.message);
-    const fail = (event: CloneEvent) => {
+    const fail = async (event: CloneEvent) => {
       record(event);
-      write(ns, name, status);
+      await write(ns, name, status);
     };
     /** Shows the provider's refusal, and says when to try again. An outage is thrown. */
-    const refused = (thrown: unknown): ReconcileResult | void => {
+    const refused = async (thrown: unknown): Promise<ReconcileResult | void> => {
       const refusal = refusals.refuse(key, generation, thrown, now);
       const condition = (reason: string) =>
         setCondition(
@@ -95,7 +95,7 @@ export function createCloneController(ctx: ControllerContext) {
         );
       if (refusal.outage) {
         condition("ProviderUnavailable");
-        write(ns, name, status);
+        await write(ns, name, status);
         throw refusal.error;
       }
       if (refusal.permanent) {
@@ -115,7 +115,7 @@ export function createCloneController(ctx: ControllerContext) {
       status.phase = ClonePhase.PENDING;
       status.message = refusal.message;
       condition("CloneFailed");
-      write(ns, name, status);
+      await write(ns, name, status);
       record({
         type: "Warning",
         reason: "CloneFailed",
@@ -137,7 +137,7 @@ export function createCloneController(ctx: ControllerContext) {
         case "none":
           return;
         case "wait":
-          write(ns, name, status);
+          await write(ns, name, status);
           return;
         case "fail":
           return fail(step.event);
@@ -147,16 +147,16 @@ export function createCloneController(ctx: ControllerContext) {
         case "taskFailed":
           return refused(step.error);
         case "vanished": {
-          write(ns, name, status);
+          await write(ns, name, status);
           const attempt = refusals.fail(key, generation);
           return {
             requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false),
           };
         }
         case "declare":
-          store.createOwned(Kind.VIRTUAL_MACHINE, step.target, [vmFinalizer]);
+          await store.createOwned(Kind.VIRTUAL_MACHINE, step.target, [vmFinalizer]);
           record(step.event);
-          write(ns, name, status);
+          await write(ns, name, status);
           refusals.forget(key);
           return { requeueAfterMs: 0 };
         case "clone":
@@ -165,7 +165,7 @@ export function createCloneController(ctx: ControllerContext) {
           if (step.kind === "clone") {
             const wait = refusals.ask(key, generation, requestDigest("clone", step.request), now);
             if (wait) return { requeueAfterMs: wait };
-            write(ns, name, status);
+            await write(ns, name, status);
             let response;
             try {
               response = await conn.client.clone(step.request);
@@ -176,7 +176,7 @@ export function createCloneController(ctx: ControllerContext) {
             record(step.event);
             if (response.task) {
               status.taskRef = response.task.id;
-              write(ns, name, status);
+              await write(ns, name, status);
               tasks.follow(conn, key, response.task.id);
               return;
             }

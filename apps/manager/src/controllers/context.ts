@@ -1,7 +1,7 @@
 import type { Logger } from "@virtrigaud/contracts";
 import { EventType, type Kind } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
-import type { ResourceStore } from "../store/resource-store.js";
+import type { Fence, ResourceStore } from "../store/store.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import type { WorkQueue } from "./work-queue.js";
 
@@ -40,6 +40,8 @@ export interface ControllerContext {
   now(): number;
   /** Counts an RPC to the provider "namespace/name" (`error` undefined for success), for metrics. */
   providerCall(provider: string, method: string, error: unknown): void;
+  /** The term the controllers act in, where several managers share the store. */
+  fence?: Fence;
   /** Records an event about a resource. */
   event(
     kind: Kind,

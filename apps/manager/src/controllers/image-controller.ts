@@ -198,7 +198,7 @@ export function createImageController(ctx: ControllerContext) {
       generation,
       now,
     );
-    store.update<VMImage>(Kind.VM_IMAGE, ns, name, (copy) => {
+    await store.update<VMImage>(Kind.VM_IMAGE, ns, name, (copy) => {
       copy.status = status;
     });
     return retryAfterMs === undefined ? undefined : { requeueAfterMs: retryAfterMs };

@@ -1,3 +1,4 @@
+import type { Fence } from "../store/store.js";
 import { setMaxListeners } from "node:events";
 import { ROOT_CONTEXT, context } from "@opentelemetry/api";
 import {
@@ -38,8 +39,17 @@ export interface ProviderConnectionOptions {
    * queued another probe at once would probe in a loop.
    */
   onCircuitOpened?: (reason: string) => void;
+  /**
+   * The term this manager's controllers act in, where several managers share
+   * a store: calls that change anything are refused once it may no longer
+   * hold, and every call carries the term (header virtrigaud-leader-term).
+   */
+  fence?: Fence;
   logger: Logger;
 }
+
+/** Calls that change nothing at the provider: they need no fence. */
+const readOnlyMethods = new Set(["Validate", "GetCapabilities", "Describe", "ListVMs", "GetTask"]);
 
 /** Set on a call that is the health probe: it passes the open circuit, and its failure is not counted. */
 const probing = createContextKey(false, { description: "the health probe" });
@@ -95,7 +105,8 @@ export class ProviderConnection {
       peerName: `provider ${options.name}`,
       ...(options.tls ? { tls: options.tls } : {}),
       retry: { maxAttempts: 3, maxBackoffMs: 1000 },
-      callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting()],
+      // The fence last, nearest the wire: a call that waited for the limiter is checked as it leaves.
+      callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting(), this.#fenced()],
     });
   }
 
@@ -175,6 +186,19 @@ export class ProviderConnection {
   }
 
   /** Counts the calls that got through the limiter, and reports each one's end to `onCall`. */
+  #fenced(): Interceptor {
+    return (next) => (req) => {
+      const fence = this.#options.fence;
+      if (!fence) return next(req);
+      if (!readOnlyMethods.has(req.method.name) && !fence.holds())
+        throw ProviderError.unavailable(
+          `this manager no longer leads (lease ${fence.lease.name}, term ${fence.lease.term}); ${req.method.name} was not sent`,
+        );
+      req.header.set("virtrigaud-leader-term", String(fence.lease.term));
+      return next(req);
+    };
+  }
+
   #counting(): Interceptor {
     return (next) => async (req) => {
       const method = req.method.localName;

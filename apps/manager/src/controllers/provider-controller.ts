@@ -105,6 +105,7 @@ export function createProviderController(ctx: ControllerContext) {
         ? { failureThreshold: spec.healthCheck.failureThreshold }
         : {}),
       logger: ctx.logger,
+      ...(ctx.fence ? { fence: ctx.fence } : {}),
       onCall: (method, error) => ctx.providerCall(key, method, error),
       onCircuitOpened: (reason) => {
         // Report it now; probe after the backoff, not at once.
@@ -250,7 +251,7 @@ export function createProviderController(ctx: ControllerContext) {
       previous.version !== status.version ||
       before?.reason !== reason;
     if (changed) {
-      store.update<ProviderResource>(Kind.PROVIDER, namespace, name, (copy) => {
+      await store.update<ProviderResource>(Kind.PROVIDER, namespace, name, (copy) => {
         copy.status = status;
       });
     }

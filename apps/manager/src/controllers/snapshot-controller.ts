@@ -80,7 +80,10 @@ export function createSnapshotController(ctx: ControllerContext) {
      * snapshot, and says when to try again. An outage is thrown: the queue
      * backs off.
      */
-    const refused = (verb: "Create" | "Delete", thrown: unknown): ReconcileResult | void => {
+    const refused = async (
+      verb: "Create" | "Delete",
+      thrown: unknown,
+    ): Promise<ReconcileResult | void> => {
       const refusal = refusals.refuse(key, generation, thrown, now);
       const ready = (reason: string) =>
         setCondition(
@@ -92,7 +95,7 @@ export function createSnapshotController(ctx: ControllerContext) {
       status.message = refusal.message;
       if (refusal.outage) {
         ready("ProviderUnavailable");
-        write(ns, name, status);
+        await write(ns, name, status);
         throw refusal.error;
       }
       let reason = `${verb}Failed`;
@@ -105,15 +108,15 @@ export function createSnapshotController(ctx: ControllerContext) {
         if (refusal.error.reason === ErrorReason.INVALID_SPEC) reason = "InvalidSpec";
       }
       ready(reason);
-      write(ns, name, status);
+      await write(ns, name, status);
       ctx.event(Kind.VM_SNAPSHOT, snap, "Warning", `${verb}Failed`, refusal.message);
       if (verb === "Create" && refusal.permanent) return;
       return { requeueAfterMs: refusal.retryAfterMs };
     };
-    const release = (e: SnapshotEvent) => {
+    const release = async (e: SnapshotEvent) => {
       record(e);
       refusals.forget(key);
-      store.update<VMSnapshot>(Kind.VM_SNAPSHOT, ns, name, (copy) => {
+      await store.update<VMSnapshot>(Kind.VM_SNAPSHOT, ns, name, (copy) => {
         if (copy.metadata)
           copy.metadata.finalizers = copy.metadata.finalizers.filter(
             (f) => f !== snapshotFinalizer,
@@ -134,7 +137,7 @@ export function createSnapshotController(ctx: ControllerContext) {
         case "none":
           return;
         case "wait":
-          write(ns, name, status);
+          await write(ns, name, status);
           return;
         case "followTask":
           if (conn) tasks.follow(conn, key, step.taskId);
@@ -142,17 +145,17 @@ export function createSnapshotController(ctx: ControllerContext) {
         case "taskFailed":
           return refused(step.verb, step.error);
         case "release":
-          release(step.event);
+          await release(step.event);
           return;
         case "vmDeleted":
           record(step.event);
-          store.requestDelete(Kind.VM_SNAPSHOT, ns, name);
+          await store.requestDelete(Kind.VM_SNAPSHOT, ns, name);
           return;
         case "expire":
           refusals.forget(key);
-          write(ns, name, status);
+          await write(ns, name, status);
           record(step.event);
-          store.requestDelete(Kind.VM_SNAPSHOT, ns, name);
+          await store.requestDelete(Kind.VM_SNAPSHOT, ns, name);
           return;
         case "deleteAtProvider": {
           if (!conn) return;
@@ -176,11 +179,11 @@ export function createSnapshotController(ctx: ControllerContext) {
           });
           if (response.task) {
             status.taskRef = response.task.id;
-            write(ns, name, status);
+            await write(ns, name, status);
             tasks.follow(conn, key, response.task.id);
             return;
           }
-          release({
+          await release({
             type: "Normal",
             reason: "Deleted",
             message: `snapshot of ${vmName} deleted`,
@@ -196,7 +199,7 @@ export function createSnapshotController(ctx: ControllerContext) {
             now,
           );
           if (wait) return { requeueAfterMs: wait };
-          write(ns, name, status);
+          await write(ns, name, status);
           let response;
           try {
             response = await conn.client.snapshotCreate(step.request);
@@ -212,7 +215,7 @@ export function createSnapshotController(ctx: ControllerContext) {
           });
           if (response.task) {
             status.taskRef = response.task.id;
-            write(ns, name, status);
+            await write(ns, name, status);
             tasks.follow(conn, key, response.task.id);
             return;
           }
@@ -221,7 +224,7 @@ export function createSnapshotController(ctx: ControllerContext) {
         }
         case "ready": {
           refusals.forget(key);
-          write(ns, name, status);
+          await write(ns, name, status);
           // Retention by count, over the snapshots of this VM that carry a maxCount.
           const maxCount = snap.spec?.retentionPolicy?.maxCount;
           if (maxCount)
@@ -231,7 +234,7 @@ export function createSnapshotController(ctx: ControllerContext) {
               maxCount,
             )) {
               record(event, snapshot);
-              store.requestDelete(Kind.VM_SNAPSHOT, ns, snapshot.metadata?.name ?? "");
+              await store.requestDelete(Kind.VM_SNAPSHOT, ns, snapshot.metadata?.name ?? "");
             }
           return step.requeueAfterMs !== undefined
             ? { requeueAfterMs: step.requeueAfterMs }

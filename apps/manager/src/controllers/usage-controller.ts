@@ -32,7 +32,7 @@ function markReady(conditions: Condition[], generation: bigint, now: number): vo
 export function createUsageController(ctx: ControllerContext) {
   const { store } = ctx;
 
-  function reconcile(key: string): Promise<ReconcileResult | void> {
+  async function reconcile(key: string): Promise<ReconcileResult | void> {
     const slash = key.indexOf("/");
     const kind = Number(key.slice(0, slash)) as Kind;
     const { namespace: ns, name } = splitKey(key.slice(slash + 1));
@@ -56,7 +56,7 @@ export function createUsageController(ctx: ControllerContext) {
         .map((p) => p.metadata?.name ?? "");
       status.observedGeneration = meta.generation;
       markReady(status.conditions, meta.generation, now);
-      store.update<VMClass>(kind, ns, name, (copy) => {
+      await store.update<VMClass>(kind, ns, name, (copy) => {
         copy.status = status;
       });
       return Promise.resolve();
@@ -76,7 +76,7 @@ export function createUsageController(ctx: ControllerContext) {
       status.phase = NetworkAttachmentPhase.READY;
       status.observedGeneration = meta.generation;
       markReady(status.conditions, meta.generation, now);
-      store.update<VMNetworkAttachment>(kind, ns, name, (copy) => {
+      await store.update<VMNetworkAttachment>(kind, ns, name, (copy) => {
         copy.status = status;
       });
     }

@@ -109,7 +109,7 @@ export function createVmController(ctx: ControllerContext) {
      * `<verb>Failed`, Ready=False with the provider's message and field),
      * and says when to try again. An outage is thrown: the queue backs off.
      */
-    const refused = (verb: string, thrown: unknown): ReconcileResult => {
+    const refused = async (verb: string, thrown: unknown): Promise<ReconcileResult> => {
       const refusal = refusals.refuse(key, generation, thrown, now);
       const ready = (reason: string) =>
         setCondition(
@@ -120,7 +120,7 @@ export function createVmController(ctx: ControllerContext) {
         );
       if (refusal.outage) {
         ready("ProviderUnavailable");
-        write(ns, name, status);
+        await write(ns, name, status);
         throw refusal.error;
       }
       if (!status.id)
@@ -132,7 +132,7 @@ export function createVmController(ctx: ControllerContext) {
             : VirtualMachinePhase.STOPPED;
       ready(`${verb}Failed`);
       status.message = refusal.message;
-      write(ns, name, status);
+      await write(ns, name, status);
       ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", `${verb}Failed`, refusal.message);
       ctx.logger.debug({ key, verb, err: refusal.error }, "the provider refused");
       return { requeueAfterMs: refusal.retryAfterMs };
@@ -144,19 +144,19 @@ export function createVmController(ctx: ControllerContext) {
     const held = (method: string, request: unknown): number =>
       refusals.ask(key, generation, requestDigest(method, request), now);
     /** After an action: follow its task, or look again at once. */
-    const afterAction = (
+    const afterAction = async (
       connection: ProviderConnection,
       task: string | undefined,
       op: string,
-    ): ReconcileResult | void => {
+    ): Promise<ReconcileResult | void> => {
       if (task) {
         status.lastTaskRef = task;
         status.lastTaskOperation = op;
-        write(ns, name, status);
+        await write(ns, name, status);
         tasks.follow(connection, key, task);
         return;
       }
-      write(ns, name, status);
+      await write(ns, name, status);
       return { requeueAfterMs: 0 };
     };
 
@@ -180,7 +180,7 @@ export function createVmController(ctx: ControllerContext) {
       plan.events.forEach(record);
       if (step.kind === "delete") return reconcileDelete(vm, status, conn, key);
       if (step.kind === "wait") {
-        write(ns, name, status);
+        await write(ns, name, status);
         return;
       }
       if (step.kind === "followTask") {
@@ -194,7 +194,7 @@ export function createVmController(ctx: ControllerContext) {
         if (step.kind === "create") {
           const wait = held("create", step.request);
           if (wait) return { requeueAfterMs: wait };
-          write(ns, name, status);
+          await write(ns, name, status);
           let response;
           try {
             response = await conn.client.create(step.request);
@@ -212,7 +212,7 @@ export function createVmController(ctx: ControllerContext) {
           if (response.task) {
             status.lastTaskRef = response.task.id;
             status.lastTaskOperation = "create";
-            write(ns, name, status);
+            await write(ns, name, status);
             tasks.follow(conn, key, response.task.id);
             return;
           }
@@ -229,18 +229,18 @@ export function createVmController(ctx: ControllerContext) {
       }
       switch (step.kind) {
         case "missing": {
-          write(ns, name, status);
+          await write(ns, name, status);
           // At once the first time; a VM that vanishes again and again (a Create
           // that does not stick) backs off.
           const attempt = refusals.fail(key, generation);
           return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
         }
         case "foreign":
-          write(ns, name, status);
+          await write(ns, name, status);
           record(step.event);
           return { requeueAfterMs: foreignRecheckMs };
         case "nameConflict":
-          write(ns, name, status);
+          await write(ns, name, status);
           record(step.event);
           return;
         case "revert": {
@@ -303,7 +303,7 @@ export function createVmController(ctx: ControllerContext) {
           return afterAction(conn, response.task?.id, "power");
         }
         case "settle":
-          write(ns, name, status);
+          await write(ns, name, status);
           refusals.forget(key);
           return step.recheckAfterMs !== undefined
             ? { requeueAfterMs: step.recheckAfterMs }
@@ -350,16 +350,16 @@ export function createVmController(ctx: ControllerContext) {
     const { status, step } = plan;
     if (taskId && task && status.lastTaskRef !== taskId) tasks.forget(taskId);
     const record = (e: VmEvent) => ctx.event(Kind.VIRTUAL_MACHINE, vm, e.type, e.reason, e.message);
-    const release = (e: VmEvent) => {
+    const release = async (e: VmEvent) => {
       record(e);
       refusals.forget(key);
-      store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
+      await store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
         if (copy.metadata)
           copy.metadata.finalizers = copy.metadata.finalizers.filter((f) => f !== vmFinalizer);
       });
     };
     /** Shows a refusal of the delete, and says when to try again. */
-    const refused = (thrown: unknown): ReconcileResult => {
+    const refused = async (thrown: unknown): Promise<ReconcileResult> => {
       const refusal = refusals.refuse(key, meta.generation, thrown, now);
       const ready = (reason: string) =>
         setCondition(
@@ -370,19 +370,19 @@ export function createVmController(ctx: ControllerContext) {
         );
       if (refusal.outage) {
         ready("DeleteBlocked");
-        write(ns, name, status);
+        await write(ns, name, status);
         throw refusal.error;
       }
       ready("DeleteFailed");
       status.message = refusal.message;
-      write(ns, name, status);
+      await write(ns, name, status);
       ctx.event(Kind.VIRTUAL_MACHINE, vm, "Warning", "DeleteFailed", refusal.message);
       return { requeueAfterMs: refusal.retryAfterMs };
     };
 
     if (step.kind === "forceRelease") {
       if (conn && step.deleteVmId) void deleteIfOwn(conn, vm, step.deleteVmId);
-      release(step.event);
+      await release(step.event);
       return;
     }
     plan.events.forEach(record);
@@ -390,13 +390,13 @@ export function createVmController(ctx: ControllerContext) {
       case "none":
         return;
       case "release":
-        release(step.event);
+        await release(step.event);
         return;
       case "wait":
-        write(ns, name, status);
+        await write(ns, name, status);
         return;
       case "followTask":
-        write(ns, name, status);
+        await write(ns, name, status);
         if (conn) tasks.follow(conn, key, step.taskId);
         return;
       case "taskFailed":
@@ -421,17 +421,17 @@ export function createVmController(ctx: ControllerContext) {
         if (response.task) {
           status.lastTaskRef = response.task.id;
           status.lastTaskOperation = "delete";
-          write(ns, name, status);
+          await write(ns, name, status);
           tasks.follow(conn, key, response.task.id);
           return;
         }
-        write(ns, name, status);
+        await write(ns, name, status);
         return { requeueAfterMs: 0 };
       }
     } catch (err) {
       return refused(err);
     }
-    release(found.event);
+    await release(found.event);
   }
 
   /** Deletes a VM, unless it carries another resource's uid; errors are dropped (best effort). */

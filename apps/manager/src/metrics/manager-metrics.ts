@@ -6,6 +6,7 @@ import type { ProviderConnection } from "../controllers/provider-connection.js";
 import type { ReconcileOutcome, WorkQueue } from "../controllers/work-queue.js";
 import { manifestName } from "../manifest/enum-names.js";
 import { type AnyResource, kinds } from "../manifest/kinds.js";
+import type { LeadershipStatus } from "../leadership.js";
 import type { ResourceStore } from "../store/resource-store.js";
 
 /** What the manager's metrics read when they are collected. */
@@ -17,6 +18,8 @@ export interface ManagerMetricsSources {
   connections: ReadonlyMap<string, ProviderConnection>;
   /** Watches open on the API. */
   watches?: () => number;
+  /** Who runs the controllers. */
+  leadership?: () => LeadershipStatus | undefined;
 }
 
 /** The instruments the manager records into as it works. */
@@ -93,6 +96,36 @@ export function createManagerMetrics(meter: Meter, sources: ManagerMetricsSource
         description: "Watch calls open on the API.",
       })
       .addCallback((result) => result.observe(watches()));
+  const leadership = sources.leadership;
+  if (leadership) {
+    meter
+      .createObservableGauge("virtrigaud_manager_leader", {
+        description:
+          "1 while this manager runs the controllers (holds the lease, or alone on its embedded store), else 0.",
+      })
+      .addCallback((result) => {
+        const status = leadership();
+        if (status)
+          result.observe(status.leading ? 1 : 0, { replica: status.replica, mode: status.mode });
+      });
+    meter
+      .createObservableGauge("virtrigaud_manager_leader_term", {
+        description: "The term of the controllers' lease as this manager last read it, by holder.",
+      })
+      .addCallback((result) => {
+        const leader = leadership()?.leader;
+        if (leader) result.observe(Number(leader.term), { leader: leader.replica });
+      });
+    meter
+      .createObservableGauge("virtrigaud_manager_leader_since_seconds", {
+        description: "When the lease's holder took it, in seconds since the epoch.",
+        unit: "s",
+      })
+      .addCallback((result) => {
+        const leader = leadership()?.leader;
+        if (leader) result.observe(Date.parse(leader.since) / 1000, { leader: leader.replica });
+      });
+  }
   const phases = kinds.map((info) => ({ info, phases: phaseEnum(info.schema) }));
   meter
     .createObservableGauge("virtrigaud_manager_resources", {

@@ -9,7 +9,7 @@ import { type ConnectionLimits, http1Timeouts } from "./rpc-listener.js";
  * behind TLS-only RPCs:
  *  - GET /healthz: 200 while the process serves (liveness)
  *  - GET /readyz: 200 while the provider's Validate passes and the server is
- *    not draining, 503 otherwise (readiness)
+ *    not draining, 503 otherwise (readiness), with the server's own details
  *  - GET /metrics: Prometheus text format
  *
  * With the RPC port's header and request timeouts and connection cap.
@@ -18,6 +18,7 @@ export function createOpsServer(
   health: HealthMonitor,
   metrics: PrometheusExporter,
   limits: ConnectionLimits,
+  details?: () => Record<string, unknown>,
 ): Server {
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
@@ -35,6 +36,7 @@ export function createOpsServer(
         json(res, ready ? 200 : 503, {
           status: ServingStatus[health.status],
           ...(health.reason ? { reason: health.reason } : {}),
+          ...details?.(),
         });
       } else if (path === "/metrics") {
         metrics.getMetricsRequestHandler(req, res);

@@ -62,6 +62,8 @@ export interface ServeServicesOptions extends ServeOptions {
   role?: string;
   /** More fields for the "serving" log line. */
   describe?: Record<string, unknown>;
+  /** Facts /readyz adds to its answer, read at each request (the manager: who leads). */
+  readyzDetails?: () => Record<string, unknown>;
 }
 
 /** A running server of Connect services. */
@@ -245,7 +247,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
   let ops: HttpServer | undefined;
   let opsAddress: AddressInfo | undefined;
   if (config.opsListen) {
-    ops = createOpsServer(health, metrics.prometheus, limits);
+    ops = createOpsServer(health, metrics.prometheus, limits, options.readyzDetails);
     try {
       opsAddress = await listenHttp(ops, config.opsListen.host, config.opsListen.port);
     } catch (err) {
