@@ -34,7 +34,7 @@ export interface TestManager {
   /** Waits until the VM's Ready condition is True, and returns it. */
   ready(name: string, timeoutMs?: number): Promise<VirtualMachine>;
   /** Event reasons recorded about a resource, oldest first. */
-  reasons(kind: Kind, name: string): string[];
+  reasons(kind: Kind, name: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -81,8 +81,12 @@ export async function startTestManager(dataDir?: string): Promise<TestManager> {
         timeoutMs,
         `VirtualMachine ${name} Ready`,
       ),
-    reasons: (kind, name) =>
-      manager.store.listEvents({ kind, name, namespace: "default" }).map((e) => e.reason),
+    reasons: async (kind, name) => {
+      // Events are written in the background: wait for those already recorded.
+      await manager.store.flush();
+      const events = await manager.store.listEvents({ kind, name, namespace: "default" });
+      return events.map((e) => e.reason);
+    },
     async close() {
       client.close();
       await manager.close();

@@ -101,7 +101,7 @@ describe("Provider controller, against provider-mock", () => {
     );
     await tm.ready("web-1", 10_000);
     await tm.ready("web-2", 10_000);
-    expect(tm.reasons(Kind.PROVIDER, "mock")).toEqual(
+    expect(await tm.reasons(Kind.PROVIDER, "mock")).toEqual(
       expect.arrayContaining(["ProviderReady", "ProviderUnavailable"]),
     );
   });

@@ -92,7 +92,7 @@ describe("VMSnapshot, VMClone and VMImage controllers, against provider-mock", (
     await eventually(() => tm.snapshot("a1") === undefined, 10_000, "oldest deleted");
     expect(tm.snapshot("a2")?.status?.phase).toBe(SnapshotPhase.READY);
     expect(tm.snapshot("a3")?.status?.phase).toBe(SnapshotPhase.READY);
-    expect(tm.reasons(Kind.VM_SNAPSHOT, "a1")).toContain("Retention");
+    expect(await tm.reasons(Kind.VM_SNAPSHOT, "a1")).toContain("Retention");
   });
 
   it("expires a snapshot older than maxAge", async () => {
@@ -100,7 +100,7 @@ describe("VMSnapshot, VMClone and VMImage controllers, against provider-mock", (
     await tm.apply(snapshotYaml("short", "web-1", "  retentionPolicy:\n    maxAge: 1s\n"));
     await snapReady(tm, "short");
     await eventually(() => tm.snapshot("short") === undefined, 10_000, "expired and deleted");
-    expect(tm.reasons(Kind.VM_SNAPSHOT, "short")).toEqual(
+    expect(await tm.reasons(Kind.VM_SNAPSHOT, "short")).toEqual(
       expect.arrayContaining(["Created", "Expired", "Deleted"]),
     );
   });

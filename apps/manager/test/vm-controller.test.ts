@@ -57,7 +57,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
     expect(seen?.resources?.networkInterfaces[0]?.network).toBe("default");
     expect(seen?.providerFields["image"]).toBe("path:/var/lib/libvirt/images/debian-12.qcow2");
     expect(seen?.labels["virtrigaud.io/uid"]).toBe(vm.metadata?.uid);
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toEqual(["Creating", "Created"]);
+    expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toEqual(["Creating", "Created"]);
   });
 
   it("waits for a missing class and creates the VM once it is applied", async () => {
@@ -96,7 +96,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
       vm.status?.conditions.find((c) => c.type === "RestartRequired")?.status ??
         ConditionStatus.FALSE,
     ).toBe(ConditionStatus.FALSE);
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("Reconfiguring");
+    expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("Reconfiguring");
   });
 
   it("reports RestartRequired when the provider needs a power cycle, and clears it after one", async () => {
@@ -148,7 +148,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
       "power back on",
     );
     provider.close();
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("PowerOn");
+    expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("PowerOn");
   });
 
   it("asks for an OffGraceful shutdown once, even when the guest ignores it", async () => {
@@ -158,7 +158,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
     await tm.apply(vmManifest("web-1", { powerState: "OffGraceful" }));
     const tmr = tm;
     await eventually(
-      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("Shutdown"),
+      async () => (await tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1")).includes("Shutdown"),
       5000,
       "Shutdown",
     );
@@ -166,9 +166,9 @@ describe("VirtualMachine controller, against provider-mock", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const calls = await providerCalls(mock.opsUrl ?? "");
     expect(calls["Power"]).toBe(1);
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1").filter((r) => r === "Shutdown")).toHaveLength(
-      1,
-    );
+    expect(
+      (await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).filter((r) => r === "Shutdown"),
+    ).toHaveLength(1);
   });
 
   it("reboots a running VM once per value of virtrigaud.io/reboot, never one created with it or not running", async () => {
@@ -187,7 +187,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
 
     await tm.apply(withReboot("second"));
     await eventually(
-      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("Rebooting"),
+      async () => (await tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1")).includes("Rebooting"),
       5000,
       "Rebooting",
     );
@@ -201,13 +201,13 @@ describe("VirtualMachine controller, against provider-mock", () => {
 
     await tm.apply(withReboot("third", { cpu: 4, powerState: "Off" }));
     await eventually(
-      () => tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1").includes("RebootSkipped"),
+      async () => (await tmr.reasons(Kind.VIRTUAL_MACHINE, "web-1")).includes("RebootSkipped"),
       5000,
       "RebootSkipped",
     );
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1").filter((r) => r === "Rebooting")).toHaveLength(
-      1,
-    );
+    expect(
+      (await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).filter((r) => r === "Rebooting"),
+    ).toHaveLength(1);
   });
 
   it("holds Ready for an address when the policy requires one, then names the sources tried", async () => {
@@ -247,7 +247,7 @@ describe("VirtualMachine controller, against provider-mock", () => {
     const { mock, tm } = await setup(["--inventory", join(dir, "inventory.json")]);
     await tm.apply(vmManifest("legacy"));
     const vm = await tm.ready("legacy");
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "legacy")).toContain("Adopted");
+    expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "legacy")).toContain("Adopted");
     const provider = providerClient(mock.url);
     const { vms } = await provider.listVMs({});
     provider.close();
@@ -286,6 +286,6 @@ describe("VirtualMachine controller, against provider-mock", () => {
       ),
     );
     await eventually(() => tmr.vm("web-1") === undefined, 10_000, "resource gone");
-    expect(tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("ForceDeleted");
+    expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toContain("ForceDeleted");
   });
 });
