@@ -6,10 +6,15 @@
 #   tls/ca.crt, tls/ca.key          a private CA (the key is never mounted)
 #   tls/manager.{crt,key}           the manager's API (server) and its client
 #                                   certificate toward the providers (mutual TLS)
+#   tls/manager-{a,b}.{crt,key}     the same for the two managers of the profile
+#                                   "ha" (manager-a, manager-b)
 #   tls/provider-*.{crt,key}        each provider's server certificate
 #   tls/vrtg.{crt,key}              vrtg's client certificate toward the manager
 #   vsphere/username, password      made up for vcsim when absent (the vsphere
 #                                   profile); put a real vCenter's there instead
+#   postgres/password               the password of the user virtrigaud of the
+#                                   postgres service (the profile "ha"), made up
+#                                   when absent
 #   libvirt/ssh-privatekey (+ .pub) provider-libvirt's SSH key (the libvirt
 #                                   profile), made when absent: add the .pub
 #                                   line to the libvirt host's authorized_keys
@@ -41,7 +46,7 @@ done
 command -v openssl >/dev/null || { echo "make-certs.sh: needs openssl (apt-get install openssl)" >&2; exit 1; }
 
 tls=$dir/tls
-mkdir -p "$tls" "$dir/vsphere" "$dir/libvirt"
+mkdir -p "$tls" "$dir/vsphere" "$dir/libvirt" "$dir/postgres"
 chmod 700 "$dir"
 log() { printf '[make-certs] %s\n' "$*" >&2; }
 
@@ -86,6 +91,8 @@ leaf() {
 }
 
 leaf manager serverAuth,clientAuth
+leaf manager-a serverAuth,clientAuth
+leaf manager-b serverAuth,clientAuth
 leaf provider-mock serverAuth
 leaf provider-libvirt serverAuth
 leaf provider-vsphere serverAuth
@@ -97,6 +104,13 @@ if [ ! -s "$dir/vsphere/username" ] || [ ! -s "$dir/vsphere/password" ]; then
   printf 'vrtg-%s@vsphere.local\n' "$(openssl rand -hex 4)" >"$dir/vsphere/username"
   openssl rand -base64 24 >"$dir/vsphere/password"
   chmod 644 "$dir/vsphere/username" "$dir/vsphere/password"
+fi
+# The password of PostgreSQL's user virtrigaud (the profile "ha"), made up once. Hex, with no
+# newline: the postgres service's initdb and the managers read the file as it is.
+if [ ! -s "$dir/postgres/password" ]; then
+  log "postgres: made-up password in $dir/postgres/password"
+  openssl rand -hex 24 | tr -d '\n' >"$dir/postgres/password"
+  chmod 644 "$dir/postgres/password"
 fi
 # provider-libvirt's SSH identity toward the libvirt host. The host's key is
 # never guessed: known_hosts starts empty and the provider refuses to connect

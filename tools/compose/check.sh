@@ -2,7 +2,7 @@
 # Validates the docker-compose stack without a Docker engine: installs Debian's
 # docker-compose (1.29) when missing, then
 #   - `docker-compose config -q` on docker-compose.yml, alone, with each profile
-#     (libvirt, vsphere, tools) and with all of them, and with the smoke test's
+#     (libvirt, vsphere, ha, tools) and with all of them, and with the smoke test's
 #     override file;
 #   - every Dockerfile the file builds exists;
 #   - each app service's build target is a stage of its Dockerfile (the four
@@ -23,11 +23,11 @@ check() {
   docker-compose "$@" config -q
 }
 check -f docker-compose.yml
-for profile in libvirt vsphere tools; do check -f docker-compose.yml --profile "$profile"; done
-check -f docker-compose.yml --profile libvirt --profile vsphere --profile tools
+for profile in libvirt vsphere ha tools; do check -f docker-compose.yml --profile "$profile"; done
+check -f docker-compose.yml --profile libvirt --profile vsphere --profile ha --profile tools
 check -f docker-compose.yml -f tools/compose/docker-compose.smoke.yml --profile vsphere --profile tools
 
-dockerfiles=$(docker-compose -f docker-compose.yml --profile libvirt --profile vsphere --profile tools config |
+dockerfiles=$(docker-compose -f docker-compose.yml --profile libvirt --profile vsphere --profile ha --profile tools config |
   awk '$1 == "dockerfile:" { print $2 }' | sort -u)
 [ -n "$dockerfiles" ] || { log "compose: no Dockerfile found in the rendered file"; exit 1; }
 for f in $dockerfiles; do
@@ -42,7 +42,7 @@ if ! out=$(npx tsc -b "${configs[@]}" 2>&1); then
   log "compose: the apps do not build"
   exit 1
 fi
-docker-compose -f docker-compose.yml --profile libvirt --profile vsphere --profile tools config |
+docker-compose -f docker-compose.yml --profile libvirt --profile vsphere --profile ha --profile tools config |
   node tools/compose/check-flags.mjs
 
 log "compose: docker-compose.yml valid ($(echo "$dockerfiles" | wc -l) Dockerfiles) in $((($(date +%s%N) - started) / 1000000)) ms"
