@@ -6,7 +6,7 @@ import { PostgresBackend } from "./store/postgres/postgres-backend.js";
 import { SqliteBackend } from "./store/sqlite-backend.js";
 
 /** One end of a copy: a store directory (SQLite) or a PostgreSQL URL. */
-export interface CopyEnd {
+interface CopyEnd {
   /** A directory, or a postgres:// URL. */
   store: string;
   /** The PostgreSQL password's file (its first line). */
@@ -14,13 +14,13 @@ export interface CopyEnd {
 }
 
 /** Options of `copyStore`. */
-export interface CopyStoreOptions {
+interface CopyStoreOptions {
   from: CopyEnd;
   to: CopyEnd;
 }
 
 /** What a copy moved. */
-export interface CopyStoreResult extends ImportCounts {
+interface CopyStoreResult extends ImportCounts {
   /** The source and the target, passwords redacted. */
   from: string;
   to: string;

@@ -69,7 +69,7 @@ export interface WriteStart {
 }
 
 /** Pages of rows, read with `for await` (SQLite reads them synchronously, PostgreSQL not). */
-export type Pages<T> = AsyncIterable<T[]> | Iterable<T[]>;
+type Pages<T> = AsyncIterable<T[]> | Iterable<T[]>;
 
 /**
  * Everything a store holds, read from one consistent snapshot a page at a
