@@ -22,6 +22,12 @@ const changesChannel = "virtrigaud_changes";
 /** How often a replica looks for changes even without a notification (one may be lost on a reconnect). */
 const pollIntervalMs = 2000;
 
+/** How long the server lets a store session sit idle inside a transaction. */
+const idleInTransactionMs = 5000;
+
+/** The longest one statement of the store may run. */
+const statementTimeoutMs = 30_000;
+
 /** The longest wait between reconnections of the listening connection. */
 const maxReconnectMs = 5000;
 
@@ -139,6 +145,11 @@ export class PostgresBackend implements StoreBackend {
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
+      // A writer cut off mid-transaction holds the lease row (FOR SHARE) and
+      // the write lock: the server ends its session after this long, so a
+      // new leader can take over and the others can write again.
+      idle_in_transaction_session_timeout: idleInTransactionMs,
+      statement_timeout: statementTimeoutMs,
     });
     // An idle connection that breaks (the server restarted) is dropped by the pool; say so only.
     this.#pool.on("error", (err) => this.#onError("an idle store connection failed", err));
