@@ -76,6 +76,31 @@ afterAll(async () => {
   console.info(`leader lease timings (ms): ${JSON.stringify(timings)}`);
 });
 
+/** Waits, reading without locks, until the server's clock passes the lease's expiry. */
+async function waitForExpiry(name: string) {
+  const expired = async () =>
+    (
+      await pool.query<{ expired: boolean }>(
+        "SELECT expires_at <= clock_timestamp() AS expired FROM leader_lease WHERE name = $1",
+        [name],
+      )
+    ).rows[0]?.expired === true;
+  while (!(await expired())) await sleep(20);
+}
+
+/** Starts a proxy to the test database, closed after the test, and the URL through it. */
+async function useStallingProxy() {
+  const proxy = await startStallingTcpProxy({
+    host: databaseUrl.hostname,
+    port: Number(databaseUrl.port || 5432),
+  });
+  proxies.push(proxy);
+  const url = new URL(databaseUrl.href);
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  return { proxy, url };
+}
+
 interface Replica {
   id: string;
   lease: LeaderLease;
@@ -249,14 +274,7 @@ describe("leader lease", () => {
 
   it("stops a leader cut off by a stalled path before another takes over; healed, it follows, and later leads with a new term", async () => {
     const group: Replica[] = [];
-    const proxy = await startStallingTcpProxy({
-      host: databaseUrl.hostname,
-      port: Number(databaseUrl.port || 5432),
-    });
-    proxies.push(proxy);
-    const viaProxy = new URL(databaseUrl.href);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
+    const { proxy, url: viaProxy } = await useStallingProxy();
     const cutOff = startReplica(group, "cut-off", "stall", {
       connection: { connectionString: viaProxy.href },
     });
@@ -302,6 +320,29 @@ describe("leader lease", () => {
     expect(cutOff.leading.map((l) => l.term)).toEqual([1n, 3n]);
   }, 25_000);
 
+  it("stops as deposed when a renew finds the lease taken, and leads again later with a new term", async () => {
+    const group: Replica[] = [];
+    const replica = startReplica(group, "a", "deposed");
+    await waitFor("it to lead", () => replica.lease.current() !== undefined, 5000);
+    // Another holder's term, as a takeover it missed would leave, for 2 s.
+    await pool.query(
+      `UPDATE leader_lease SET holder = 'intruder', term = term + 1,
+         expires_at = clock_timestamp() + interval '2 seconds' WHERE name = 'deposed'`,
+    );
+    const takenAt = now();
+    await waitFor("it to stop", () => replica.stopped.length > 0, timing.renewIntervalMs + 500);
+    expect(replica.stopped.map((s) => s.reason)).toEqual(["deposed"]);
+    expect(replica.lease.current()).toBeUndefined();
+    await waitFor(
+      "it to read the intruder",
+      () => replica.lease.leader()?.identity === "intruder",
+      timing.retryIntervalMs * 2,
+    );
+    await waitFor("it to lead again", () => replica.leading.length === 2, 5000);
+    expect(replica.leading.map((l) => l.term)).toEqual([1n, 3n]);
+    expect(replica.leading[1]!.at - takenAt).toBeGreaterThan(1900);
+  }, 15_000);
+
   it("fences writes: only the holder's unexpired term passes, and a takeover waits for a fenced transaction", async () => {
     await pool.query(
       `INSERT INTO leader_lease VALUES
@@ -322,13 +363,7 @@ describe("leader lease", () => {
       const takeover = pool.query(acquireLeaseSql, ["fence", "b", timing.ttlMs]);
       let settled = false;
       void takeover.then(() => (settled = true));
-      const expired = async () =>
-        (
-          await pool.query<{ expired: boolean }>(
-            "SELECT expires_at <= clock_timestamp() AS expired FROM leader_lease WHERE name = 'fence'",
-          )
-        ).rows[0]?.expired === true;
-      while (!(await expired())) await sleep(20);
+      await waitForExpiry("fence");
       await sleep(200);
       expect(settled).toBe(false);
       await writer.query("COMMIT");
@@ -345,5 +380,31 @@ describe("leader lease", () => {
     } finally {
       writer.release();
     }
+  }, 10_000);
+
+  it("a fenced transaction cut off mid-way holds a takeover back only until idle_in_transaction_session_timeout ends it", async () => {
+    await pool.query(
+      `INSERT INTO leader_lease VALUES ('fence-cut', 'a', 1, clock_timestamp(), clock_timestamp(),
+         clock_timestamp() + interval '300 milliseconds')`,
+    );
+    const { proxy, url } = await useStallingProxy();
+    const writer = new pg.Client({
+      connectionString: url.href,
+      idle_in_transaction_session_timeout: 1500,
+    });
+    writer.on("error", () => undefined);
+    await writer.connect();
+    await writer.query("BEGIN");
+    expect(await fenceQuery(writer, { name: "fence-cut", holder: "a", term: 1n })).toBe(true);
+    const fencedAt = now();
+    // Its COMMIT never arrives; the server sees an idle transaction holding the row.
+    proxy.stall();
+    await waitForExpiry("fence-cut");
+    const outcome = readAcquireOutcome(
+      (await pool.query(acquireLeaseSql, ["fence-cut", "b", timing.ttlMs])).rows,
+    );
+    timings["fence: takeover after a cut-off writer's fence"] = Math.round(now() - fencedAt);
+    expect(outcome).toMatchObject({ taken: true, holder: "b", term: 2n });
+    expect(now() - fencedAt).toBeGreaterThan(1400);
   }, 10_000);
 });
