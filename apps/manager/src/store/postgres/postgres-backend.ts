@@ -14,6 +14,7 @@ import type {
 import { snapshotPageSize, storeNotEmpty } from "../import-refusal.js";
 import type { EventFilter, Fence } from "../store.js";
 import { type PostgresLocation, clientConfig, redactUrl } from "./connection.js";
+import { fenceQuery } from "./leader-lease.js";
 import { migrate } from "./migrations.js";
 
 /** The channel a commit notifies; only a wake-up: the changes table is the truth. */
@@ -107,14 +108,9 @@ function toStoredChange(row: ChangeRow): StoredChange {
   };
 }
 
-/** Whether a fence's lease still holds in the database; blocks a takeover until this transaction ends. */
+/** Whether a fence's lease still holds, by this replica's clock and in the database (see `fenceQuery`). */
 async function fenceHolds(client: pg.ClientBase, fence: Fence): Promise<boolean> {
-  if (!fence.holds()) return false;
-  const { rowCount } = await client.query(
-    "SELECT 1 FROM leader_lease WHERE name = $1 AND holder = $2 AND term = $3 AND expires_at > clock_timestamp() FOR SHARE",
-    [fence.lease.name, fence.lease.holder, String(fence.lease.term)],
-  );
-  return rowCount === 1;
+  return fence.holds() && (await fenceQuery(client, fence.lease));
 }
 
 /**
