@@ -260,7 +260,10 @@ export function startLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     leading = undefined;
     lastRead = undefined;
     timers.clearTimeout(stopTimer);
-    log?.warn({ reason, term: String(leadership.term) }, "stopped leading");
+    log?.[reason === "closed" ? "info" : "warn"](
+      { reason, term: String(leadership.term) },
+      "stopped leading",
+    );
     return callSafely("onStopped", () => options.onStopped(reason));
   }
 
