@@ -3,14 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
-import {
-  ConditionStatus,
-  Kind,
-  ManagerService,
-  type VirtualMachine,
-} from "@virtrigaud/proto/manager";
-import { decodeManifest, fromResource } from "@virtrigaud/manager";
+import { ManagerService } from "@virtrigaud/proto/manager";
+import { decodeManifest } from "@virtrigaud/manager";
 import { runLimit } from "./limit.js";
+import { untilAllReady } from "./ready-watch.js";
 import { createBenchDatabase, postgresServerUrl } from "./postgres-testbed.js";
 import { type Server, peakRssMiB, providerCalls, startServer } from "./processes.js";
 
@@ -99,6 +95,8 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
       },
     ];
     for (const m of base) await client.apply({ resource: decodeManifest(m) });
+    // Watching before the first apply: every change is seen.
+    const allReady = untilAllReady(client, n, 600_000);
     const started = performance.now();
     let next = 0;
     // 64 applies in flight, as a CI pipeline applying a directory in parallel might.
@@ -121,18 +119,7 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
       }),
     );
     const applySeconds = (performance.now() - started) / 1000;
-    let ready = 0;
-    while (ready < n) {
-      await new Promise((r) => setTimeout(r, 250));
-      const { resources } = await client.list({ kind: Kind.VIRTUAL_MACHINE, namespace: "default" });
-      ready = resources.filter((r) =>
-        (fromResource(r)?.message as VirtualMachine).status?.conditions.some(
-          (c) => c.type === "Ready" && c.status === ConditionStatus.TRUE,
-        ),
-      ).length;
-      if ((performance.now() - started) / 1000 > 600)
-        throw new Error(`only ${ready} of ${n} Ready after 600 s`);
-    }
+    await allReady;
     const readySeconds = (performance.now() - started) / 1000;
     const convergenceRpcs = await providerCalls(mock.opsUrl);
     // Steady state: nothing changes; count what the manager still asks.
