@@ -48,7 +48,7 @@ const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a +
 async function startManagers(
   mode: StoreMode,
   dir: string,
-): Promise<{ managers: Server[]; drop(): void }> {
+): Promise<{ managers: Server[]; drop: () => void }> {
   const common = [
     "--drift-page-interval",
     values["drift-page-interval"] ?? "5s",
@@ -67,7 +67,7 @@ async function startManagers(
     managers.push(
       await startServer("manager", ["--store", db.url, "--replica-id", `bench-${i}`, ...common]),
     );
-  return { managers, drop: db.drop };
+  return { managers, drop: () => db.drop() };
 }
 
 async function runSize(mode: StoreMode, n: number): Promise<Figures> {

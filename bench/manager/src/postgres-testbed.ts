@@ -31,7 +31,7 @@ export function postgresServerUrl(): string {
 }
 
 /** A fresh database on the server for one run, and how to drop it. */
-export function createBenchDatabase(serverUrl: string): { url: string; drop(): void } {
+export function createBenchDatabase(serverUrl: string): { url: string; drop: () => void } {
   const name = `bench_manager_${randomBytes(6).toString("hex")}`;
   execFileSync("psql", [serverUrl, "-qc", `CREATE DATABASE ${name}`], { stdio: "inherit" });
   const url = new URL(serverUrl);
