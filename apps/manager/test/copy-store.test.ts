@@ -23,8 +23,8 @@ import {
   StoreInUseError,
   openResourceStore,
   openStore,
-  redactUrl,
 } from "../src/store/resource-store.js";
+import { redactUrl } from "../src/store/postgres/connection.js";
 import { type TestDatabase, createTestDatabase } from "./postgres.js";
 import { type ServerProcess, runManager, spawnManager } from "./processes.js";
 
