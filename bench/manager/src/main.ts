@@ -16,6 +16,7 @@ const { values } = parseArgs({
     stores: { type: "string", default: "sqlite,postgres,postgres-x3" },
     "no-limit": { type: "boolean", default: false },
     steady: { type: "string", default: "60" },
+    "apply-concurrency": { type: "string", default: "64" },
     "drift-page-interval": { type: "string", default: "5s" },
     "health-interval": { type: "string", default: "10s" },
   },
@@ -99,9 +100,9 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
     const allReady = untilAllReady(client, n, 600_000);
     const started = performance.now();
     let next = 0;
-    // 64 applies in flight, as a CI pipeline applying a directory in parallel might.
+    // 64 applies in flight by default, as a CI pipeline applying a directory in parallel might.
     await Promise.all(
-      Array.from({ length: 64 }, async () => {
+      Array.from({ length: Number(values["apply-concurrency"]) }, async () => {
         for (let i = next++; i < n; i = next++) {
           await (clients[i % clients.length] ?? client).apply({
             resource: decodeManifest({
