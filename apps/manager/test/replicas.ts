@@ -24,6 +24,8 @@ const managerBin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 /** A manager started on a PostgreSQL store, with its name among the replicas. */
 export interface Replica extends ServerProcess {
   id: string;
+  /** What it wrote to stderr since it served (a crash's stack, say). */
+  stderr(): string;
 }
 
 /**
@@ -57,7 +59,9 @@ export async function spawnReplica(
     ],
     timeoutMs: 20_000,
   });
-  return Object.assign(server, { id });
+  let stderr = "";
+  server.child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return Object.assign(server, { id, stderr: () => stderr });
 }
 
 /** Who leads, as a replica's /readyz says. */
@@ -72,6 +76,17 @@ export interface ReadyzLeadership {
 export async function readyz(replica: ServerProcess): Promise<ReadyzLeadership> {
   const response = await fetch(`${replica.opsUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
   return (await response.json()) as ReadyzLeadership;
+}
+
+/** How each replica ended, with the end of its stderr and its last log lines, for a failed test's output. */
+export function replicaReport(replicas: readonly Replica[]): string {
+  return replicas
+    .map((r) => {
+      const end = r.child.exitCode ?? r.child.signalCode ?? "running";
+      const logs = r.logs.slice(-8).map((line) => JSON.stringify(line));
+      return `${r.id}: ${end}\n${r.stderr().slice(-2000)}\n${logs.join("\n")}`;
+    })
+    .join("\n\n");
 }
 
 /** The replica among `replicas` that says it leads, or undefined. */
