@@ -11,6 +11,7 @@ import {
   serveOptionsFromFlags,
   setupTracing,
 } from "@virtrigaud/contracts/server";
+import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
 import { startManager } from "./manager.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
@@ -35,6 +36,7 @@ const usage = `${name}: declarative VMs reconciled across providers
 
 Usage: ${name} --data DIR [flags]
        ${name} --store postgres://USER@HOST:PORT/DB --store-password-file FILE [flags]
+       ${name} copy-store --from SRC --to DST [flags]   (see below)
 
 ${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
 
@@ -58,7 +60,9 @@ Manager flags (environment fallback in brackets):
   --watch-max-pending N         changes one watch may hold for a client reading slower than they come; past it
                                 the watch ends (RESOURCE_EXHAUSTED) and the client resumes (default 10000)
   --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
-`;
+
+${name} copy-store: moving a store between SQLite and PostgreSQL
+${copyStoreUsage}`;
 
 function duration(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -70,6 +74,10 @@ function duration(flag: string, text: string | undefined): number | undefined {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "copy-store") {
+    process.exitCode = await runCopyStore(process.argv.slice(3));
+    return;
+  }
   let values: ReturnType<
     typeof parseArgs<{ options: typeof serveFlags & typeof managerFlags }>
   >["values"];

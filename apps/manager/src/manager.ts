@@ -177,6 +177,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             shutdown: stopWatches.signal,
             openWatches,
             logger,
+            leadership: () => leadership.status(),
           }),
         ),
       ],

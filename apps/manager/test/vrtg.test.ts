@@ -77,6 +77,19 @@ describe("vrtg", () => {
     expect(refused.stderr).toContain("used by VirtualMachine default/web-2");
   });
 
+  it("says which manager answered, its store and who runs the controllers", async () => {
+    const table = await run("status");
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `^REPLICA\\s+\\S+\nSTORE\\s+sqlite ${tm.dataDir}\nRESOURCE VERSION\\s+\\d+\nLEADING\\s+yes\nLEADER\\s+this manager \\(embedded store\\)\n$`,
+      ),
+    );
+    const json = JSON.parse((await run("status", "-o", "json")).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ storeType: "sqlite", storeLocation: tm.dataDir, leading: true });
+    expect((await run("status", "-o", "wide")).code).toBe(2);
+  });
+
   it("exits 7 when the manager cannot be reached", async () => {
     const result = await vrtg("http://127.0.0.1:1", ["get", "vm"]);
     expect(result.code).toBe(7);

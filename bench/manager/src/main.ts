@@ -3,27 +3,37 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
-import {
-  ConditionStatus,
-  Kind,
-  ManagerService,
-  type VirtualMachine,
-} from "@virtrigaud/proto/manager";
-import { decodeManifest, fromResource } from "@virtrigaud/manager";
-import { peakRssMiB, providerCalls, startServer } from "./processes.js";
+import { ManagerService } from "@virtrigaud/proto/manager";
+import { decodeManifest } from "@virtrigaud/manager";
+import { runLimit } from "./limit.js";
+import { untilAllReady } from "./ready-watch.js";
+import { createBenchDatabase, postgresServerUrl } from "./postgres-testbed.js";
+import { type Server, peakRssMiB, providerCalls, startServer } from "./processes.js";
 
 const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "1000,10000" },
+    stores: { type: "string", default: "sqlite,postgres,postgres-x3" },
+    "no-limit": { type: "boolean", default: false },
     steady: { type: "string", default: "60" },
+    "apply-concurrency": { type: "string", default: "64" },
     "drift-page-interval": { type: "string", default: "5s" },
     "health-interval": { type: "string", default: "10s" },
   },
 });
 const sizes = (values.sizes ?? "").split(",").map(Number);
 const steadySeconds = Number(values.steady);
+/** Where the managers keep their store, and how many share it. */
+type StoreMode = "sqlite" | "postgres" | "postgres-x3";
+const storeModes = (values.stores ?? "").split(",").filter(Boolean) as StoreMode[];
+for (const mode of storeModes)
+  if (!["sqlite", "postgres", "postgres-x3"].includes(mode))
+    throw new Error(`--stores: ${mode} is not sqlite, postgres or postgres-x3`);
+/** The manager's VirtualMachine workers (its default): the limit client's concurrency. */
+const vmWorkers = 256;
 
 interface Figures {
+  store: StoreMode;
   vms: number;
   applySeconds: number;
   readySeconds: number;
@@ -35,18 +45,41 @@ interface Figures {
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
-async function runSize(n: number): Promise<Figures> {
-  const dir = mkdtempSync(join(tmpdir(), "bench-manager-"));
-  const mock = await startServer("mock", []);
-  const manager = await startServer("manager", [
-    "--data",
-    join(dir, "data"),
+/** Starts the managers of a mode: one on SQLite, or one or three on a fresh PostgreSQL database. */
+async function startManagers(
+  mode: StoreMode,
+  dir: string,
+): Promise<{ managers: Server[]; drop: () => void }> {
+  const common = [
     "--drift-page-interval",
     values["drift-page-interval"] ?? "5s",
     "--health-interval",
     values["health-interval"] ?? "10s",
-  ]);
-  const client = createServiceClient(ManagerService, manager.url, { defaultTimeoutMs: 120_000 });
+  ];
+  if (mode === "sqlite")
+    return {
+      managers: [await startServer("manager", ["--data", join(dir, "data"), ...common])],
+      drop: () => undefined,
+    };
+  const db = createBenchDatabase(postgresServerUrl());
+  const count = mode === "postgres-x3" ? 3 : 1;
+  const managers: Server[] = [];
+  for (let i = 1; i <= count; i++)
+    managers.push(
+      await startServer("manager", ["--store", db.url, "--replica-id", `bench-${i}`, ...common]),
+    );
+  return { managers, drop: () => db.drop() };
+}
+
+async function runSize(mode: StoreMode, n: number): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-manager-"));
+  const mock = await startServer("mock", []);
+  const { managers, drop } = await startManagers(mode, dir);
+  // Applies go round the managers (all serve the API); the first is read.
+  const clients = managers.map((m) =>
+    createServiceClient(ManagerService, m.url, { defaultTimeoutMs: 120_000 }),
+  );
+  const client = clients[0] as (typeof clients)[number];
   try {
     const base = [
       {
@@ -63,13 +96,15 @@ async function runSize(n: number): Promise<Figures> {
       },
     ];
     for (const m of base) await client.apply({ resource: decodeManifest(m) });
+    // Watching before the first apply: every change is seen.
+    const allReady = untilAllReady(client, n, 600_000);
     const started = performance.now();
     let next = 0;
-    // 64 applies in flight, as a CI pipeline applying a directory in parallel might.
+    // 64 applies in flight by default, as a CI pipeline applying a directory in parallel might.
     await Promise.all(
-      Array.from({ length: 64 }, async () => {
+      Array.from({ length: Number(values["apply-concurrency"]) }, async () => {
         for (let i = next++; i < n; i = next++) {
-          await client.apply({
+          await (clients[i % clients.length] ?? client).apply({
             resource: decodeManifest({
               apiVersion: "infra.virtrigaud.io/v1beta1",
               kind: "VirtualMachine",
@@ -85,18 +120,7 @@ async function runSize(n: number): Promise<Figures> {
       }),
     );
     const applySeconds = (performance.now() - started) / 1000;
-    let ready = 0;
-    while (ready < n) {
-      await new Promise((r) => setTimeout(r, 250));
-      const { resources } = await client.list({ kind: Kind.VIRTUAL_MACHINE, namespace: "default" });
-      ready = resources.filter((r) =>
-        (fromResource(r)?.message as VirtualMachine).status?.conditions.some(
-          (c) => c.type === "Ready" && c.status === ConditionStatus.TRUE,
-        ),
-      ).length;
-      if ((performance.now() - started) / 1000 > 600)
-        throw new Error(`only ${ready} of ${n} Ready after 600 s`);
-    }
+    await allReady;
     const readySeconds = (performance.now() - started) / 1000;
     const convergenceRpcs = await providerCalls(mock.opsUrl);
     // Steady state: nothing changes; count what the manager still asks.
@@ -110,46 +134,88 @@ async function runSize(n: number): Promise<Figures> {
       if (delta) steady[method] = Math.round(((delta * 60) / steadySeconds) * 10) / 10;
     }
     return {
+      store: mode,
       vms: n,
       applySeconds,
       readySeconds,
-      managerPeakRssMiB: peakRssMiB(manager.child.pid ?? 0),
+      managerPeakRssMiB: Math.max(...managers.map((m) => peakRssMiB(m.child.pid ?? 0))),
       mockPeakRssMiB: peakRssMiB(mock.child.pid ?? 0),
       convergenceRpcs,
       steadyRpcsPerMinute: steady,
     };
   } finally {
-    client.close();
-    await manager.stop();
+    for (const c of clients) c.close();
+    for (const m of managers) await m.stop();
     await mock.stop();
+    drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The limit: the same provider calls per VM from a plain client, on a fresh provider-mock. */
+async function limitFor(n: number): Promise<number> {
+  const mock = await startServer("mock", []);
+  try {
+    return (await runLimit(mock.url, n, vmWorkers)).seconds;
+  } finally {
+    await mock.stop();
+  }
+}
+
 const results: Figures[] = [];
+const limits = new Map<number, number>();
+const label = {
+  sqlite: "SQLite",
+  postgres: "PostgreSQL, 1 manager",
+  "postgres-x3": "PostgreSQL, 3 managers",
+};
 for (const n of sizes) {
-  process.stdout.write(`running ${n} VMs...\n`);
-  const f = await runSize(n);
-  results.push(f);
-  process.stdout.write(
-    `${n} VMs: applied in ${f.applySeconds.toFixed(1)} s, all Ready in ${f.readySeconds.toFixed(1)} s ` +
-      `(${(n / f.readySeconds).toFixed(0)} VMs/s); manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB, ` +
-      `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
-      `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", ")}), ${(sum(f.convergenceRpcs) / n).toFixed(2)} per VM\n` +
-      `  steady state over ${steadySeconds} s: ${sum(f.steadyRpcsPerMinute).toFixed(1)} provider RPCs per minute (${Object.entries(
-        f.steadyRpcsPerMinute,
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", ")})\n`,
-  );
+  if (!values["no-limit"]) {
+    process.stdout.write(`running the limit for ${n} VMs...\n`);
+    const seconds = await limitFor(n);
+    limits.set(n, seconds);
+    process.stdout.write(
+      `${n} VMs, limit (a plain client: Create, task, Describe per VM, ${vmWorkers} in flight, no manager): ` +
+        `${seconds.toFixed(1)} s (${(n / seconds).toFixed(0)} VMs/s)\n`,
+    );
+  }
+  for (const mode of storeModes) {
+    process.stdout.write(`running ${n} VMs on ${label[mode]}...\n`);
+    const f = await runSize(mode, n);
+    results.push(f);
+    const limit = limits.get(n);
+    process.stdout.write(
+      `${n} VMs on ${label[mode]}: applied in ${f.applySeconds.toFixed(1)} s, all Ready in ${f.readySeconds.toFixed(1)} s ` +
+        `(${(n / f.readySeconds).toFixed(0)} VMs/s${limit ? `, ${(limit / f.readySeconds).toFixed(2)}x the limit's rate` : ""}); ` +
+        `manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB${mode === "postgres-x3" ? " (the largest of 3)" : ""}, ` +
+        `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
+        `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}), ${(sum(f.convergenceRpcs) / n).toFixed(2)} per VM\n` +
+        `  steady state over ${steadySeconds} s: ${sum(f.steadyRpcsPerMinute).toFixed(1)} provider RPCs per minute (${Object.entries(
+          f.steadyRpcsPerMinute,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")})\n`,
+    );
+  }
 }
-if (results.length > 1) {
-  const [small, large] = [results[0], results[results.length - 1]] as [Figures, Figures];
+for (const mode of storeModes) {
+  const mine = results.filter((r) => r.store === mode);
+  if (mine.length < 2) continue;
+  const [small, large] = [mine[0], mine[mine.length - 1]] as [Figures, Figures];
   process.stdout.write(
-    `\nratio ${large.vms}/${small.vms} VMs: time to Ready x${(large.readySeconds / small.readySeconds).toFixed(1)}, ` +
+    `\n${label[mode]}, ratio ${large.vms}/${small.vms} VMs: time to Ready x${(large.readySeconds / small.readySeconds).toFixed(1)}, ` +
       `peak RSS x${(large.managerPeakRssMiB / small.managerPeakRssMiB).toFixed(1)}, ` +
-      `steady-state RPCs per minute x${(sum(large.steadyRpcsPerMinute) / Math.max(1, sum(small.steadyRpcsPerMinute))).toFixed(2)}\n`,
+      `steady-state RPCs per minute x${(sum(large.steadyRpcsPerMinute) / Math.max(1, sum(small.steadyRpcsPerMinute))).toFixed(2)}`,
   );
 }
+const sqlite = results.filter((r) => r.store === "sqlite");
+for (const f of results) {
+  const base = sqlite.find((r) => r.vms === f.vms);
+  if (f.store === "sqlite" || !base) continue;
+  process.stdout.write(
+    `\n${f.vms} VMs: ${label[f.store]} took ${(f.readySeconds / base.readySeconds).toFixed(2)}x SQLite's time to Ready`,
+  );
+}
+process.stdout.write("\n");

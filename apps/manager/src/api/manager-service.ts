@@ -5,6 +5,8 @@ import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { LeadershipStatus } from "../leadership.js";
 import { validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -26,8 +28,11 @@ const referenced = new Set([
   Kind.VM_NETWORK_ATTACHMENT,
 ]);
 
-/** Options of `createManagerService`: those of its watches. */
-export type ManagerServiceOptions = WatchOptions;
+/** Options of `createManagerService`: those of its watches, and who runs the controllers. */
+export interface ManagerServiceOptions extends WatchOptions {
+  /** For GetStatus. Default: this manager alone, on its embedded store. */
+  leadership?: () => LeadershipStatus;
+}
 
 function wrap(kind: Kind, message: AnyResource): Resource {
   return toResource(kind, message);
@@ -108,6 +113,30 @@ export function createManagerService(
     },
 
     watch,
+
+    getStatus() {
+      const status = options.leadership?.() ?? {
+        replica: "",
+        leading: true,
+        mode: "embedded" as const,
+      };
+      return {
+        replica: status.replica,
+        storeType: status.mode === "lease" ? "postgres" : "sqlite",
+        storeLocation: store.location,
+        resourceVersion: String(store.resourceVersion),
+        leading: status.leading,
+        ...(status.leader
+          ? {
+              leader: {
+                replica: status.leader.replica,
+                term: BigInt(status.leader.term),
+                since: timestampFromDate(new Date(status.leader.since)),
+              },
+            }
+          : {}),
+      };
+    },
 
     async listEvents(request) {
       return {

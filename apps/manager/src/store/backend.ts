@@ -68,6 +68,30 @@ export interface WriteStart {
   fences: Map<Fence, boolean>;
 }
 
+/** Pages of rows, read with `for await` (SQLite reads them synchronously, PostgreSQL not). */
+type Pages<T> = AsyncIterable<T[]> | Iterable<T[]>;
+
+/**
+ * Everything a store holds, read from one consistent snapshot a page at a
+ * time, so a large store never sits in memory whole. Each iterable is read at
+ * most once, and only inside the `exportAll` call that gave it.
+ */
+export interface StoreExport {
+  /** The version of the last change: a copy continues above it. */
+  resourceVersion: number;
+  /** Every resource, byte for byte. */
+  resources: Pages<StoredResource>;
+  /** Every event, oldest first, with its sequence. */
+  events: Pages<StoredEvent>;
+}
+
+/** What `importAll` stored. */
+export interface ImportCounts {
+  resources: number;
+  events: number;
+  resourceVersion: number;
+}
+
 /** A database the store keeps itself in. */
 export interface StoreBackend {
   /** Where it is, for people and errors: a directory, or a URL without its password. */
@@ -96,6 +120,20 @@ export interface StoreBackend {
    * a reconnection, or a periodic check). Absent where no one else can write.
    */
   onForeignWrites?(wake: () => void): void;
+  /**
+   * Reads everything from one snapshot and hands it to `use`; the snapshot
+   * lasts until `use` settles. The change log is not part of it.
+   */
+  exportAll<T>(use: (snapshot: StoreExport) => Promise<T>): Promise<T>;
+  /**
+   * Stores a whole snapshot into this empty store in one transaction: every
+   * resource, every event with its sequence, and the snapshot's
+   * resourceVersion, so the next write is above it. Nothing is stored on failure.
+   *
+   * @throws ProviderError CONFLICT when this store is not empty (a resource,
+   * an event, or a change was ever written).
+   */
+  importAll(snapshot: StoreExport): Promise<ImportCounts>;
   /** Drops changes up to a version, and events up to a sequence. Housekeeping: may fail. */
   compact(changesUpTo: number, eventsUpTo: number): Promise<void>;
   close(): Promise<void>;

@@ -358,10 +358,14 @@ export class CachedStore implements ResourceStore {
   #queueBatch(): void {
     if (this.#batchQueued) return;
     this.#batchQueued = true;
-    this.#chain = this.#chain.then(() => {
-      this.#batchQueued = false;
-      return this.#runBatch();
-    });
+    // After this turn of the event loop: the writes every callback of the
+    // turn asks for (replies of many provider calls, say) share one commit.
+    this.#chain = this.#chain
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.#batchQueued = false;
+        return this.#runBatch();
+      });
   }
 
   #queueCatchUp(): void {
@@ -438,7 +442,10 @@ export class CachedStore implements ResourceStore {
     }
     for (const change of changes) this.#takeChange(change);
     storedEvents.forEach((e, i) => this.#eventStored(e, sequences[i]));
-    for (const e of events) if (!storedEvents.includes(e)) this.#forgetEvent(e);
+    if (storedEvents.length < events.length) {
+      const stored = new Set(storedEvents);
+      for (const e of events) if (!stored.has(e)) this.#forgetEvent(e);
+    }
     intents.forEach((intent, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok) intent.resolve(outcome.value);

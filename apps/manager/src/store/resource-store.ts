@@ -1,22 +1,15 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { CachedStore, type StoreOptions } from "./cached-store.js";
-import { type PostgresLocation } from "./postgres/connection.js";
+import type { PostgresLocation } from "./postgres/connection.js";
 import { PostgresBackend } from "./postgres/postgres-backend.js";
 import { SqliteBackend } from "./sqlite-backend.js";
 import type { ResourceStore } from "./store.js";
 
-export type {
-  Change,
-  EventFilter,
-  EventInput,
-  Fence,
-  ResourceStore,
-  WriteOptions,
-} from "./store.js";
+export type { Change, Fence, ResourceStore } from "./store.js";
 export type { StoreOptions } from "./cached-store.js";
 export { StoreInUseError, storeError } from "./sqlite-backend.js";
 export { namespaceOf } from "./write-plans.js";
-export { isPostgresUrl, redactUrl, type PostgresLocation } from "./postgres/connection.js";
+export { isPostgresUrl } from "./postgres/connection.js";
 
 /** Milliseconds since the epoch of a timestamp, or undefined. */
 export function msOf(ts: Parameters<typeof timestampMs>[0] | undefined): number | undefined {

@@ -4,13 +4,16 @@ import { ProviderError } from "@virtrigaud/contracts";
 import { WatchEventType } from "@virtrigaud/proto/manager";
 import Database from "better-sqlite3";
 import type {
+  ImportCounts,
   StoreBackend,
+  StoreExport,
   StoredChange,
   StoredEvent,
   StoredResource,
   WriteBatch,
   WriteStart,
 } from "./backend.js";
+import { snapshotPageSize, storeNotEmpty } from "./import-refusal.js";
 import type { EventFilter, Fence } from "./store.js";
 
 /** Thrown when another process holds the store: one store directory serves one manager at a time. */
@@ -98,6 +101,40 @@ interface EventRow {
   count: number;
 }
 
+interface ResourceRow {
+  kind: number;
+  namespace: string;
+  name: string;
+  rv: number;
+  data: Buffer;
+}
+
+function toStoredResource(row: ResourceRow): StoredResource {
+  return {
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    resourceVersion: row.rv,
+    data: row.data,
+  };
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    sequence: row.seq,
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    type: row.type,
+    reason: row.reason,
+    message: row.message,
+    firstMs: row.first_ms,
+    lastMs: row.last_ms,
+    count: row.count,
+  };
+}
+
 function toStoredChange(row: ChangeRow): StoredChange {
   return {
     resourceVersion: row.rv,
@@ -168,6 +205,10 @@ export class SqliteBackend implements StoreBackend {
         message TEXT NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
         count INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS events_object ON events (namespace, kind, name);
+      -- The version a copied store starts at (importAll): its change log is
+      -- not copied, and the version of a last deletion lives only there.
+      CREATE TABLE IF NOT EXISTS store_meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1), resource_version INTEGER NOT NULL);
     `);
     this.#stmt = {
       upsert: this.#db.prepare(
@@ -209,25 +250,29 @@ export class SqliteBackend implements StoreBackend {
     }
   }
 
+  /** The version of the last change the log or a copy recorded (resources may hold a higher one). */
+  #loggedVersion(): number {
+    const row = this.#sql(() =>
+      this.#db
+        .prepare(
+          "SELECT MAX((SELECT COALESCE(MAX(rv), 0) FROM changes), " +
+            "(SELECT COALESCE(MAX(resource_version), 0) FROM store_meta)) AS rv",
+        )
+        .get(),
+    ) as { rv: number };
+    return row.rv;
+  }
+
   load(): Promise<{ resources: StoredResource[]; resourceVersion: number }> {
     const rows = this.#sql(() =>
       this.#db.prepare("SELECT kind, namespace, name, rv, data FROM resources").all(),
-    ) as Array<{ kind: number; namespace: string; name: string; rv: number; data: Buffer }>;
-    let resourceVersion = 0;
+    ) as ResourceRow[];
+    let resourceVersion = this.#loggedVersion();
     const resources = rows.map((row) => {
       resourceVersion = Math.max(resourceVersion, row.rv);
-      return {
-        kind: row.kind,
-        namespace: row.namespace,
-        name: row.name,
-        resourceVersion: row.rv,
-        data: row.data,
-      };
+      return toStoredResource(row);
     });
-    const last = this.#db.prepare("SELECT MAX(rv) AS rv FROM changes").get() as {
-      rv: number | null;
-    };
-    return Promise.resolve({ resources, resourceVersion: Math.max(resourceVersion, last.rv ?? 0) });
+    return Promise.resolve({ resources, resourceVersion });
   }
 
   write(
@@ -314,22 +359,103 @@ export class SqliteBackend implements StoreBackend {
           )
           .all(...args),
       ) as EventRow[];
-      resolve(
-        rows.map((row) => ({
-          sequence: row.seq,
-          kind: row.kind,
-          namespace: row.namespace,
-          name: row.name,
-          uid: row.uid,
-          type: row.type,
-          reason: row.reason,
-          message: row.message,
-          firstMs: row.first_ms,
-          lastMs: row.last_ms,
-          count: row.count,
-        })),
-      );
+      resolve(rows.map(toStoredEvent));
     });
+  }
+
+  /** The rows of a query, a page at a time; the statement stays open between pages. */
+  *#pages<Row, Out>(sql: string, map: (row: Row) => Out): Generator<Out[]> {
+    let page: Out[] = [];
+    const rows = this.#sql(() => this.#db.prepare(sql).iterate()) as IterableIterator<Row>;
+    for (;;) {
+      const next = this.#sql(() => rows.next());
+      if (next.done) break;
+      page.push(map(next.value));
+      if (page.length < snapshotPageSize) continue;
+      yield page;
+      page = [];
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async exportAll<T>(use: (snapshot: StoreExport) => Promise<T>): Promise<T> {
+    // No transaction needed: this process holds the file's exclusive lock, so nothing else writes.
+    const resources = this.#sql(
+      () =>
+        this.#db.prepare("SELECT COALESCE(MAX(rv), 0) AS rv FROM resources").get() as {
+          rv: number;
+        },
+    ).rv;
+    return use({
+      resourceVersion: Math.max(resources, this.#loggedVersion()),
+      resources: this.#pages(
+        "SELECT kind, namespace, name, rv, data FROM resources ORDER BY kind, namespace, name",
+        toStoredResource,
+      ),
+      events: this.#pages("SELECT * FROM events ORDER BY seq", toStoredEvent),
+    });
+  }
+
+  async importAll(snapshot: StoreExport): Promise<ImportCounts> {
+    // One transaction held across the snapshot's pages, which may come from another database.
+    this.#sql(() => this.#db.exec("BEGIN IMMEDIATE"));
+    try {
+      const used = this.#sql(() =>
+        this.#db
+          .prepare(
+            "SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM events) " +
+              "OR EXISTS (SELECT 1 FROM changes) OR EXISTS (SELECT 1 FROM store_meta) AS used",
+          )
+          .get(),
+      ) as { used: number };
+      if (used.used) throw storeNotEmpty(this.location);
+      const insertResource = this.#db.prepare(
+        "INSERT INTO resources (kind, namespace, name, rv, data) VALUES (?, ?, ?, ?, ?)",
+      );
+      const insertEvent = this.#db.prepare(
+        "INSERT INTO events (seq, kind, namespace, name, uid, type, reason, message, first_ms, last_ms, count) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      let resources = 0;
+      let events = 0;
+      for await (const page of snapshot.resources) {
+        this.#sql(() => {
+          for (const r of page)
+            insertResource.run(r.kind, r.namespace, r.name, r.resourceVersion, r.data);
+        });
+        resources += page.length;
+      }
+      // Sequences are kept (AUTOINCREMENT continues above the highest), so their order is too.
+      for await (const page of snapshot.events) {
+        this.#sql(() => {
+          for (const e of page)
+            insertEvent.run(
+              e.sequence,
+              e.kind,
+              e.namespace,
+              e.name,
+              e.uid,
+              e.type,
+              e.reason,
+              e.message,
+              e.firstMs,
+              e.lastMs,
+              e.count,
+            );
+        });
+        events += page.length;
+      }
+      this.#sql(() =>
+        this.#db
+          .prepare("INSERT INTO store_meta (id, resource_version) VALUES (1, ?)")
+          .run(snapshot.resourceVersion),
+      );
+      this.#sql(() => this.#db.exec("COMMIT"));
+      return { resources, events, resourceVersion: snapshot.resourceVersion };
+    } catch (err) {
+      if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+      throw err;
+    }
   }
 
   compact(changesUpTo: number, eventsUpTo: number): Promise<void> {

@@ -18,7 +18,7 @@ import type { Change } from "./store.js";
 type Meta = NonNullable<AnyResource["metadata"]>;
 
 /** A change a plan asks for; the store gives it its resourceVersion. */
-export interface PlannedChange {
+interface PlannedChange {
   type: Change["type"];
   kind: Kind;
   message: AnyResource;

@@ -25,6 +25,7 @@ Commands:
   events [KIND NAME] [-w]
   snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM
   provider add NAME --type TYPE --endpoint URL | list | check NAME
+  status [-o yaml|json]                    the manager that answered, its store, and who runs the controllers
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
        vmsnapshots (snapshot), vmclones (clone)

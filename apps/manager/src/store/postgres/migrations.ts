@@ -4,7 +4,7 @@ import type pg from "pg";
  * The PostgreSQL schema, as numbered steps. A step, once released, never
  * changes: a new one is added. Each runs in the transaction that records it.
  */
-export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
   {
     version: 1,
     name: "resources, changes, events and the controllers' lease",

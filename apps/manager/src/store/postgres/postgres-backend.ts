@@ -2,15 +2,19 @@ import { ProviderError } from "@virtrigaud/contracts";
 import { WatchEventType } from "@virtrigaud/proto/manager";
 import pg from "pg";
 import type {
+  ImportCounts,
   StoreBackend,
+  StoreExport,
   StoredChange,
   StoredEvent,
   StoredResource,
   WriteBatch,
   WriteStart,
 } from "../backend.js";
+import { snapshotPageSize, storeNotEmpty } from "../import-refusal.js";
 import type { EventFilter, Fence } from "../store.js";
 import { type PostgresLocation, clientConfig, redactUrl } from "./connection.js";
+import { fenceQuery } from "./leader-lease.js";
 import { migrate } from "./migrations.js";
 
 /** The channel a commit notifies; only a wake-up: the changes table is the truth. */
@@ -18,6 +22,12 @@ const changesChannel = "virtrigaud_changes";
 
 /** How often a replica looks for changes even without a notification (one may be lost on a reconnect). */
 const pollIntervalMs = 2000;
+
+/** How long the server lets a store session sit idle inside a transaction. */
+const idleInTransactionMs = 5000;
+
+/** The longest one statement of the store may run. */
+const statementTimeoutMs = 30_000;
 
 /** The longest wait between reconnections of the listening connection. */
 const maxReconnectMs = 5000;
@@ -53,6 +63,40 @@ interface EventRow {
   count: number;
 }
 
+interface ResourceRow {
+  kind: number;
+  namespace: string;
+  name: string;
+  resource_version: string;
+  data: Buffer;
+}
+
+function toStoredResource(row: ResourceRow): StoredResource {
+  return {
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    resourceVersion: Number(row.resource_version),
+    data: row.data,
+  };
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    sequence: Number(row.seq),
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    type: row.type,
+    reason: row.reason,
+    message: row.message,
+    firstMs: Number(row.first_ms),
+    lastMs: Number(row.last_ms),
+    count: row.count,
+  };
+}
+
 function toStoredChange(row: ChangeRow): StoredChange {
   return {
     resourceVersion: Number(row.resource_version),
@@ -64,14 +108,9 @@ function toStoredChange(row: ChangeRow): StoredChange {
   };
 }
 
-/** Whether a fence's lease still holds in the database; blocks a takeover until this transaction ends. */
+/** Whether a fence's lease still holds, by this replica's clock and in the database (see `fenceQuery`). */
 async function fenceHolds(client: pg.ClientBase, fence: Fence): Promise<boolean> {
-  if (!fence.holds()) return false;
-  const { rowCount } = await client.query(
-    "SELECT 1 FROM leader_lease WHERE name = $1 AND holder = $2 AND term = $3 AND expires_at > clock_timestamp() FOR SHARE",
-    [fence.lease.name, fence.lease.holder, String(fence.lease.term)],
-  );
-  return rowCount === 1;
+  return fence.holds() && (await fenceQuery(client, fence.lease));
 }
 
 /**
@@ -102,6 +141,11 @@ export class PostgresBackend implements StoreBackend {
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
+      // A writer cut off mid-transaction holds the lease row (FOR SHARE) and
+      // the write lock: the server ends its session after this long, so a
+      // new leader can take over and the others can write again.
+      idle_in_transaction_session_timeout: idleInTransactionMs,
+      statement_timeout: statementTimeoutMs,
     });
     // An idle connection that breaks (the server restarted) is dropped by the pool; say so only.
     this.#pool.on("error", (err) => this.#onError("an idle store connection failed", err));
@@ -167,25 +211,15 @@ export class PostgresBackend implements StoreBackend {
   load(): Promise<{ resources: StoredResource[]; resourceVersion: number }> {
     return this.#run(async (client) => {
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const rows = await client.query<{
-        kind: number;
-        namespace: string;
-        name: string;
-        resource_version: string;
-        data: Buffer;
-      }>("SELECT kind, namespace, name, resource_version, data FROM resources");
+      const rows = await client.query<ResourceRow>(
+        "SELECT kind, namespace, name, resource_version, data FROM resources",
+      );
       const meta = await client.query<{ resource_version: string }>(
         "SELECT resource_version FROM store_meta WHERE id = 1",
       );
       await client.query("COMMIT");
       return {
-        resources: rows.rows.map((r) => ({
-          kind: r.kind,
-          namespace: r.namespace,
-          name: r.name,
-          resourceVersion: Number(r.resource_version),
-          data: r.data,
-        })),
+        resources: rows.rows.map(toStoredResource),
         resourceVersion: Number(meta.rows[0]?.resource_version ?? 0),
       };
     });
@@ -349,19 +383,144 @@ export class PostgresBackend implements StoreBackend {
         `SELECT * FROM (SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT $${args.length}) e ORDER BY seq`,
         args,
       );
-      return rows.rows.map((row) => ({
-        sequence: Number(row.seq),
-        kind: row.kind,
-        namespace: row.namespace,
-        name: row.name,
-        uid: row.uid,
-        type: row.type,
-        reason: row.reason,
-        message: row.message,
-        firstMs: Number(row.first_ms),
-        lastMs: Number(row.last_ms),
-        count: row.count,
-      }));
+      return rows.rows.map(toStoredEvent);
+    });
+  }
+
+  /** The rows of a query through a cursor of the open transaction, a page at a time. */
+  async *#pages<Row extends pg.QueryResultRow, Out>(
+    client: pg.ClientBase,
+    cursor: string,
+    sql: string,
+    map: (row: Row) => Out,
+  ): AsyncGenerator<Out[]> {
+    try {
+      await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`);
+      for (;;) {
+        const { rows } = await client.query<Row>(`FETCH ${snapshotPageSize} FROM ${cursor}`);
+        if (rows.length === 0) break;
+        yield rows.map(map);
+      }
+      await client.query(`CLOSE ${cursor}`);
+    } catch (err) {
+      throw this.#typed(err);
+    }
+  }
+
+  async exportAll<T>(use: (snapshot: StoreExport) => Promise<T>): Promise<T> {
+    // What `use` throws (the target's refusal, say) is its own, not this store's failure.
+    let failure: { error: unknown } | undefined;
+    const value = await this.#run(async (client) => {
+      // One snapshot for every page: writes committed meanwhile are not in it.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      try {
+        const meta = await client.query<{ resource_version: string }>(
+          "SELECT resource_version FROM store_meta WHERE id = 1",
+        );
+        let result: T | undefined;
+        try {
+          result = await use({
+            resourceVersion: Number(meta.rows[0]?.resource_version ?? 0),
+            resources: this.#pages(
+              client,
+              "export_resources",
+              "SELECT kind, namespace, name, resource_version, data FROM resources ORDER BY kind, namespace, name",
+              toStoredResource,
+            ),
+            events: this.#pages(
+              client,
+              "export_events",
+              "SELECT * FROM events ORDER BY seq",
+              toStoredEvent,
+            ),
+          });
+        } catch (error) {
+          failure = { error };
+        }
+        await client.query(failure ? "ROLLBACK" : "COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    });
+    if (failure) throw failure.error;
+    return value as T;
+  }
+
+  importAll(snapshot: StoreExport): Promise<ImportCounts> {
+    return this.#run(async (client) => {
+      await client.query("BEGIN");
+      try {
+        // The row every write locks first: no manager writes while the copy does.
+        const meta = await client.query<{ resource_version: string }>(
+          "SELECT resource_version FROM store_meta WHERE id = 1 FOR UPDATE",
+        );
+        const used = await client.query<{ used: boolean }>(
+          "SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM events) " +
+            "OR EXISTS (SELECT 1 FROM changes) AS used",
+        );
+        if (Number(meta.rows[0]?.resource_version ?? 0) !== 0 || used.rows[0]?.used)
+          throw storeNotEmpty(this.location);
+        let resources = 0;
+        for await (const page of snapshot.resources) {
+          await client.query(
+            `INSERT INTO resources (kind, namespace, name, resource_version, data)
+             SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])`,
+            [
+              page.map((r) => r.kind),
+              page.map((r) => r.namespace),
+              page.map((r) => r.name),
+              page.map((r) => String(r.resourceVersion)),
+              page.map((r) => Buffer.from(r.data)),
+            ],
+          );
+          resources += page.length;
+        }
+        let events = 0;
+        let lastSequence = 0;
+        // Sequences are kept, so their order is; the identity then continues above the highest.
+        for await (const page of snapshot.events) {
+          await client.query(
+            `INSERT INTO events (seq, kind, namespace, name, uid, type, reason, message, first_ms, last_ms, count)
+             OVERRIDING SYSTEM VALUE
+             SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[],
+                                  $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::int[])`,
+            [
+              page.map((e) => String(e.sequence)),
+              page.map((e) => e.kind),
+              page.map((e) => e.namespace),
+              page.map((e) => e.name),
+              page.map((e) => e.uid),
+              page.map((e) => e.type),
+              page.map((e) => e.reason),
+              page.map((e) => e.message),
+              page.map((e) => String(e.firstMs)),
+              page.map((e) => String(e.lastMs)),
+              page.map((e) => e.count),
+            ],
+          );
+          events += page.length;
+          for (const e of page) lastSequence = Math.max(lastSequence, e.sequence);
+        }
+        if (lastSequence > 0)
+          await client.query("SELECT setval(pg_get_serial_sequence('events', 'seq'), $1)", [
+            String(lastSequence),
+          ]);
+        await client.query("UPDATE store_meta SET resource_version = $1 WHERE id = 1", [
+          String(snapshot.resourceVersion),
+        ]);
+        // A replica left running finds the log too short and reads everything again.
+        await client.query("SELECT pg_notify($1, $2)", [
+          changesChannel,
+          String(snapshot.resourceVersion),
+        ]);
+        await client.query("COMMIT");
+        return { resources, events, resourceVersion: snapshot.resourceVersion };
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     });
   }
 

@@ -6,6 +6,7 @@ import { events } from "./events.js";
 import { get } from "./get.js";
 import { provider } from "./provider.js";
 import { snapshot } from "./snapshot.js";
+import { status } from "./status.js";
 import { wait } from "./wait.js";
 
 /** vrtg's commands by the name they are called by, one file each. */
@@ -18,6 +19,7 @@ const commands: Readonly<Record<string, Command>> = {
   events,
   snapshot,
   provider,
+  status,
 };
 
 /** The command called `name`, if vrtg has one. */

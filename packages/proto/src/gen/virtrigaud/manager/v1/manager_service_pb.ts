@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_manifest } from "./manifest_pb.js";
@@ -28,7 +30,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/manager/v1/manager_service.proto.
  */
 export const file_virtrigaud_manager_v1_manager_service: GenFile = /*@__PURE__*/
-  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEitAMKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCqqAgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASHwoNS0lORF9QUk9WSURFUhABGgzK8xgIUHJvdmlkZXISHgoNS0lORF9WTV9DTEFTUxACGgvK8xgHVk1DbGFzcxIeCg1LSU5EX1ZNX0lNQUdFEAMaC8rzGAdWTUltYWdlEjcKGktJTkRfVk1fTkVUV09SS19BVFRBQ0hNRU5UEAQaF8rzGBNWTU5ldHdvcmtBdHRhY2htZW50EiwKFEtJTkRfVklSVFVBTF9NQUNISU5FEAUaEsrzGA5WaXJ0dWFsTWFjaGluZRIkChBLSU5EX1ZNX1NOQVBTSE9UEAYaDsrzGApWTVNuYXBzaG90Eh4KDUtJTkRfVk1fQ0xPTkUQBxoLyvMYB1ZNQ2xvbmUqrwEKDEFwcGx5T3V0Y29tZRIdChlBUFBMWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASJgoVQVBQTFlfT1VUQ09NRV9DUkVBVEVEEAEaC8rzGAdjcmVhdGVkEiwKGEFQUExZX09VVENPTUVfQ09ORklHVVJFRBACGg7K8xgKY29uZmlndXJlZBIqChdBUFBMWV9PVVRDT01FX1VOQ0hBTkdFRBADGg3K8xgJdW5jaGFuZ2VkKt4BCg5XYXRjaEV2ZW50VHlwZRIgChxXQVRDSF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQoWV0FUQ0hfRVZFTlRfVFlQRV9BRERFRBABGgnK8xgFQURERUQSKwoZV0FUQ0hfRVZFTlRfVFlQRV9NT0RJRklFRBACGgzK8xgITU9ESUZJRUQSKQoYV0FUQ0hfRVZFTlRfVFlQRV9ERUxFVEVEEAMaC8rzGAdERUxFVEVEEisKGVdBVENIX0VWRU5UX1RZUEVfQk9PS01BUksQBBoMyvMYCEJPT0tNQVJLMrEECg5NYW5hZ2VyU2VydmljZRJXCgVBcHBseRIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5BcHBseVJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXNwb25zZSIDkAICElEKA0dldBIhLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXF1ZXN0GiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkdldFJlc3BvbnNlIgOQAgESVAoETGlzdBIiLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVxdWVzdBojLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVzcG9uc2UiA5ACARJaCgZEZWxldGUSJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVxdWVzdBolLnZpcnRyaWdhdWQubWFuYWdlci52MS5EZWxldGVSZXNwb25zZSIDkAICElkKBVdhdGNoEiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoUmVxdWVzdBokLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlc3BvbnNlIgOQAgEwARJmCgpMaXN0RXZlbnRzEigudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXF1ZXN0GikudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
+  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEitAMKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCISChBHZXRTdGF0dXNSZXF1ZXN0IqoBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdyZXBsaWNhGAEgASgJEhIKCnN0b3JlX3R5cGUYAiABKAkSFgoOc3RvcmVfbG9jYXRpb24YAyABKAkSGAoQcmVzb3VyY2VfdmVyc2lvbhgEIAEoCRIPCgdsZWFkaW5nGAUgASgIEi0KBmxlYWRlchgGIAEoCzIdLnZpcnRyaWdhdWQubWFuYWdlci52MS5MZWFkZXIiUgoGTGVhZGVyEg8KB3JlcGxpY2EYASABKAkSDAoEdGVybRgCIAEoBBIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqqgIKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEh8KDUtJTkRfUFJPVklERVIQARoMyvMYCFByb3ZpZGVyEh4KDUtJTkRfVk1fQ0xBU1MQAhoLyvMYB1ZNQ2xhc3MSHgoNS0lORF9WTV9JTUFHRRADGgvK8xgHVk1JbWFnZRI3ChpLSU5EX1ZNX05FVFdPUktfQVRUQUNITUVOVBAEGhfK8xgTVk1OZXR3b3JrQXR0YWNobWVudBIsChRLSU5EX1ZJUlRVQUxfTUFDSElORRAFGhLK8xgOVmlydHVhbE1hY2hpbmUSJAoQS0lORF9WTV9TTkFQU0hPVBAGGg7K8xgKVk1TbmFwc2hvdBIeCg1LSU5EX1ZNX0NMT05FEAcaC8rzGAdWTUNsb25lKq8BCgxBcHBseU91dGNvbWUSHQoZQVBQTFlfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiYKFUFQUExZX09VVENPTUVfQ1JFQVRFRBABGgvK8xgHY3JlYXRlZBIsChhBUFBMWV9PVVRDT01FX0NPTkZJR1VSRUQQAhoOyvMYCmNvbmZpZ3VyZWQSKgoXQVBQTFlfT1VUQ09NRV9VTkNIQU5HRUQQAxoNyvMYCXVuY2hhbmdlZCreAQoOV2F0Y2hFdmVudFR5cGUSIAocV0FUQ0hfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiUKFldBVENIX0VWRU5UX1RZUEVfQURERUQQARoJyvMYBUFEREVEEisKGVdBVENIX0VWRU5UX1RZUEVfTU9ESUZJRUQQAhoMyvMYCE1PRElGSUVEEikKGFdBVENIX0VWRU5UX1RZUEVfREVMRVRFRBADGgvK8xgHREVMRVRFRBIrChlXQVRDSF9FVkVOVF9UWVBFX0JPT0tNQVJLEAQaDMrzGAhCT09LTUFSSzKWBQoOTWFuYWdlclNlcnZpY2USVwoFQXBwbHkSIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXF1ZXN0GiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5UmVzcG9uc2UiA5ACAhJRCgNHZXQSIS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0UmVxdWVzdBoiLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXNwb25zZSIDkAIBElQKBExpc3QSIi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlcXVlc3QaIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlc3BvbnNlIgOQAgESWgoGRGVsZXRlEiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkRlbGV0ZVJlcXVlc3QaJS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVzcG9uc2UiA5ACAhJZCgVXYXRjaBIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuV2F0Y2hSZXNwb25zZSIDkAIBMAESZgoKTGlzdEV2ZW50cxIoLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVxdWVzdBopLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVzcG9uc2UiA5ACARJjCglHZXRTdGF0dXMSJy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0U3RhdHVzUmVxdWVzdBooLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
 
 /**
  * Resource is one resource of any kind.
@@ -434,6 +436,109 @@ export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PUR
   messageDesc(file_virtrigaud_manager_v1_manager_service, 12);
 
 /**
+ * @generated from message virtrigaud.manager.v1.GetStatusRequest
+ */
+export type GetStatusRequest = Message<"virtrigaud.manager.v1.GetStatusRequest"> & {
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.GetStatusRequest.
+ * Use `create(GetStatusRequestSchema)` to create a new message.
+ */
+export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 13);
+
+/**
+ * @generated from message virtrigaud.manager.v1.GetStatusResponse
+ */
+export type GetStatusResponse = Message<"virtrigaud.manager.v1.GetStatusResponse"> & {
+  /**
+   * The manager that answered, by its replica id.
+   *
+   * @generated from field: string replica = 1;
+   */
+  replica: string;
+
+  /**
+   * Where its store is: "sqlite" or "postgres".
+   *
+   * @generated from field: string store_type = 2;
+   */
+  storeType: string;
+
+  /**
+   * The store's location for people: a directory, or a URL without its password.
+   *
+   * @generated from field: string store_location = 3;
+   */
+  storeLocation: string;
+
+  /**
+   * The last resourceVersion this manager has seen.
+   *
+   * @generated from field: string resource_version = 4;
+   */
+  resourceVersion: string;
+
+  /**
+   * Whether this manager runs the controllers now.
+   *
+   * @generated from field: bool leading = 5;
+   */
+  leading: boolean;
+
+  /**
+   * Who runs the controllers, as this manager last read it; unset when no
+   * one holds the lease.
+   *
+   * @generated from field: virtrigaud.manager.v1.Leader leader = 6;
+   */
+  leader?: Leader | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.GetStatusResponse.
+ * Use `create(GetStatusResponseSchema)` to create a new message.
+ */
+export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 14);
+
+/**
+ * Leader is the manager that runs the controllers.
+ *
+ * @generated from message virtrigaud.manager.v1.Leader
+ */
+export type Leader = Message<"virtrigaud.manager.v1.Leader"> & {
+  /**
+   * Its replica id.
+   *
+   * @generated from field: string replica = 1;
+   */
+  replica: string;
+
+  /**
+   * The lease's term: one more every time another manager takes it.
+   *
+   * @generated from field: uint64 term = 2;
+   */
+  term: bigint;
+
+  /**
+   * When its term began, on the database's clock.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 3;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.Leader.
+ * Use `create(LeaderSchema)` to create a new message.
+ */
+export const LeaderSchema: GenMessage<Leader> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 15);
+
+/**
  * Kind names a kind of resource.
  *
  * @generated from enum virtrigaud.manager.v1.Kind
@@ -635,6 +740,17 @@ export const ManagerService: GenService<{
     methodKind: "unary";
     input: typeof ListEventsRequestSchema;
     output: typeof ListEventsResponseSchema;
+  },
+  /**
+   * GetStatus says which manager answered, what store it uses, and which
+   * manager runs the controllers (on a shared store, the lease's holder).
+   *
+   * @generated from rpc virtrigaud.manager.v1.ManagerService.GetStatus
+   */
+  getStatus: {
+    methodKind: "unary";
+    input: typeof GetStatusRequestSchema;
+    output: typeof GetStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_virtrigaud_manager_v1_manager_service, 0);
