@@ -1,4 +1,5 @@
 import { runProvider } from "@virtrigaud/contracts";
+import { openCallLog } from "./call-log.js";
 import { createMockProvider } from "./mock-provider.js";
 import { mockFlags, mockFlagsHelp, mockOptionsFromFlags } from "./mock-flags.js";
 
@@ -10,6 +11,15 @@ await runProvider({
   flagsHelp: mockFlagsHelp,
   create({ values, logger }) {
     const provider = createMockProvider({ ...mockOptionsFromFlags(values), logger });
-    return Promise.resolve({ provider, close: () => provider.close() });
+    const callLogFile = values["call-log"];
+    const callLog = typeof callLogFile === "string" ? openCallLog(callLogFile) : undefined;
+    return Promise.resolve({
+      provider,
+      close: async () => {
+        await provider.close();
+        callLog?.close();
+      },
+      ...(callLog ? { callObservers: [callLog.observer] } : {}),
+    });
   },
 });

@@ -13,6 +13,7 @@ export const mockFlags = {
   faults: { type: "string" },
   fault: { type: "string", multiple: true },
   disable: { type: "string" },
+  "call-log": { type: "string" },
 } as const;
 
 export const mockFlagsHelp = `Mock provider flags:
@@ -25,7 +26,9 @@ export const mockFlagsHelp = `Mock provider flags:
                             create:fail:reason=unavailable,probability=0.5  describe:lie-power-state
                             Modes: fail, delay, fail-after, fail-task, phantom-create, survive-delete,
                             no-ip, lie-power-state, ignore-acpi
-  --disable CAP[,CAP]       declare capabilities unsupported: ${Object.keys(capabilityFlags).join(", ")}`;
+  --disable CAP[,CAP]       declare capabilities unsupported: ${Object.keys(capabilityFlags).join(", ")}
+  --call-log FILE           append one JSON line per call to FILE: {at, method, term, ok}, term being
+                            the caller's virtrigaud-leader-term header (for tests of manager replicas)`;
 
 function text(values: FlagValues, name: string): string | undefined {
   const value = values[name];

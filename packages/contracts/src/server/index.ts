@@ -14,6 +14,8 @@ export {
   type ServicesServer,
 } from "./serve-services.js";
 export type { CallGuard } from "./interceptors/guards.js";
+export type { CallObserver } from "./interceptors/observers.js";
+export type { CallInfo } from "./call-context.js";
 export { compileServeOptions } from "./serve-options.js";
 export { serveFlags, formatServeFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";
 export {

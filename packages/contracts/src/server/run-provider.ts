@@ -8,6 +8,7 @@ import { setupTracing } from "../telemetry/setup-tracing.js";
 import { ServeConfigError, type ServeOptions } from "./serve-options.js";
 import { serveProvider } from "./serve-provider.js";
 import { createServerMetrics } from "./server-metrics.js";
+import type { CallObserver } from "./interceptors/observers.js";
 
 type Flags = NonNullable<ParseArgsConfig["options"]>;
 /** Values of parsed command-line flags. */
@@ -183,13 +184,14 @@ export interface RunProviderOptions {
   /**
    * Builds the provider from its flags. `meter` makes instruments served on
    * /metrics beside the RPC metrics (calls to the backend, say). `close`, if
-   * returned, runs after the server has drained.
+   * returned, runs after the server has drained; `callObservers`, if
+   * returned, watch every call (see `ServeOptions.callObservers`).
    */
-  create(context: {
-    values: FlagValues;
-    logger: Logger;
-    meter: Meter;
-  }): Promise<{ provider: Provider; close?: () => Promise<void> }>;
+  create(context: { values: FlagValues; logger: Logger; meter: Meter }): Promise<{
+    provider: Provider;
+    close?: () => Promise<void>;
+    callObservers?: readonly CallObserver[];
+  }>;
   /** Default: process.argv.slice(2). */
   argv?: string[];
   env?: NodeJS.ProcessEnv;
@@ -234,7 +236,7 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
   });
   const metrics = createServerMetrics({ serviceName: options.name });
   try {
-    const { provider, close } = await options.create({
+    const { provider, close, callObservers } = await options.create({
       values,
       logger,
       meter: metrics.meter(options.name),
@@ -244,6 +246,7 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
       logger,
       serviceName: options.name,
       metrics,
+      ...(callObservers ? { callObservers } : {}),
     });
     await server.closed;
     await close?.();

@@ -3,6 +3,7 @@ import type { MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "../logging/create-logger.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { TlsFiles } from "./tls.js";
+import type { CallObserver } from "./interceptors/observers.js";
 
 /**
  * Options every VirtRigaud server shares (`serveProvider`, `serveServices`).
@@ -41,6 +42,12 @@ export interface ServeOptions {
   tracerProvider?: TracerProvider;
   /** Reads the caller's trace context. Default: W3C Trace Context. */
   propagator?: TextMapPropagator;
+  /**
+   * More observers of every call, after the metrics and the access log: they
+   * see its request headers and how it ended (a test's call log, say).
+   * Default: none.
+   */
+  callObservers?: readonly CallObserver[];
   /**
    * The process's metrics, when it records its own besides the server's RPC
    * metrics (`createServerMetrics`); the server shuts them down when it

@@ -192,6 +192,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
       [
         createCallMetricsObserver(metrics.meter("@virtrigaud/contracts"), inflight),
         callLoggingObserver,
+        ...(options.callObservers ?? []),
       ],
       options.role,
     ),

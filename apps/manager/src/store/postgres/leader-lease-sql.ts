@@ -26,7 +26,9 @@ export const leaseChannel = "virtrigaud_lease";
  *
  * ON CONFLICT ... DO UPDATE locks the row before its WHERE is checked, so two
  * replicas cannot both take it, and a writer holding the fence (FOR SHARE)
- * holds a takeover back until it commits.
+ * holds a takeover back until it commits. The update reads the clock itself,
+ * after that wait: the VALUES row was stamped before it, and a term taken
+ * after a wait would say it began while the last one still held.
  */
 export const acquireLeaseSql = `WITH taken AS (
   INSERT INTO leader_lease AS lease (name, holder, term, acquired_at, renewed_at, expires_at)
@@ -35,9 +37,9 @@ export const acquireLeaseSql = `WITH taken AS (
   ON CONFLICT (name) DO UPDATE SET
     holder = excluded.holder,
     term = lease.term + 1,
-    acquired_at = excluded.acquired_at,
-    renewed_at = excluded.renewed_at,
-    expires_at = excluded.expires_at
+    acquired_at = clock_timestamp(),
+    renewed_at = clock_timestamp(),
+    expires_at = clock_timestamp() + $3::integer * interval '1 millisecond'
   WHERE lease.expires_at <= clock_timestamp() OR lease.holder = excluded.holder
   RETURNING holder, term, acquired_at
 )

@@ -191,12 +191,18 @@ export class PostgresBackend implements StoreBackend {
       throw this.#typed(err);
     }
     let broken: Error | undefined;
+    // The pool listens for errors of idle clients only: a checked-out one that the
+    // server ends (a restart) would emit an unhandled 'error' and end the process.
+    // Its query fails too; the connection is dropped on release.
+    const onError = (err: Error) => (broken = err);
+    client.on("error", onError);
     try {
       return await work(client);
     } catch (err) {
       if (!(err instanceof ProviderError)) broken = err as Error;
       throw this.#typed(err);
     } finally {
+      client.off("error", onError);
       // A connection whose query failed may be mid-transaction or dead: never reuse it.
       client.release(broken);
     }
