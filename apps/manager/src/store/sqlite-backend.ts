@@ -15,6 +15,14 @@ import type {
 } from "./backend.js";
 import { snapshotPageSize, storeNotEmpty } from "./import-refusal.js";
 import type { EventFilter, Fence } from "./store.js";
+import {
+  type ChangeRow,
+  type EventRow,
+  type ResourceRow,
+  toStoredChange,
+  toStoredEvent,
+  toStoredResource,
+} from "./stored-rows.js";
 
 /** Thrown when another process holds the store: one store directory serves one manager at a time. */
 export class StoreInUseError extends Error {
@@ -76,74 +84,6 @@ export function storeError(err: unknown, dataDir: string): unknown {
       options,
     );
   return err;
-}
-
-interface ChangeRow {
-  rv: number;
-  type: number;
-  kind: number;
-  namespace: string;
-  name: string;
-  data: Buffer | null;
-}
-
-interface EventRow {
-  seq: number;
-  kind: number;
-  namespace: string;
-  name: string;
-  uid: string;
-  type: number;
-  reason: string;
-  message: string;
-  first_ms: number;
-  last_ms: number;
-  count: number;
-}
-
-interface ResourceRow {
-  kind: number;
-  namespace: string;
-  name: string;
-  rv: number;
-  data: Buffer;
-}
-
-function toStoredResource(row: ResourceRow): StoredResource {
-  return {
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    resourceVersion: row.rv,
-    data: row.data,
-  };
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    sequence: row.seq,
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    uid: row.uid,
-    type: row.type,
-    reason: row.reason,
-    message: row.message,
-    firstMs: row.first_ms,
-    lastMs: row.last_ms,
-    count: row.count,
-  };
-}
-
-function toStoredChange(row: ChangeRow): StoredChange {
-  return {
-    resourceVersion: row.rv,
-    type: row.type,
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    data: row.data ?? undefined,
-  };
 }
 
 /**
@@ -222,7 +162,7 @@ export class SqliteBackend implements StoreBackend {
         "INSERT INTO changes (rv, type, kind, namespace, name, data) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       changesBetween: this.#db.prepare(
-        "SELECT rv, type, kind, namespace, name, data FROM changes WHERE rv > ? AND rv <= ? ORDER BY rv",
+        "SELECT rv AS resource_version, type, kind, namespace, name, data FROM changes WHERE rv > ? AND rv <= ? ORDER BY rv",
       ),
       oldestChange: this.#db.prepare("SELECT MIN(rv) AS rv FROM changes"),
       insertEvent: this.#db.prepare(
@@ -265,12 +205,15 @@ export class SqliteBackend implements StoreBackend {
 
   load(): Promise<{ resources: StoredResource[]; resourceVersion: number }> {
     const rows = this.#sql(() =>
-      this.#db.prepare("SELECT kind, namespace, name, rv, data FROM resources").all(),
+      this.#db
+        .prepare("SELECT kind, namespace, name, rv AS resource_version, data FROM resources")
+        .all(),
     ) as ResourceRow[];
     let resourceVersion = this.#loggedVersion();
     const resources = rows.map((row) => {
-      resourceVersion = Math.max(resourceVersion, row.rv);
-      return toStoredResource(row);
+      const resource = toStoredResource(row);
+      resourceVersion = Math.max(resourceVersion, resource.resourceVersion);
+      return resource;
     });
     return Promise.resolve({ resources, resourceVersion });
   }
@@ -389,7 +332,7 @@ export class SqliteBackend implements StoreBackend {
     return use({
       resourceVersion: Math.max(resources, this.#loggedVersion()),
       resources: this.#pages(
-        "SELECT kind, namespace, name, rv, data FROM resources ORDER BY kind, namespace, name",
+        "SELECT kind, namespace, name, rv AS resource_version, data FROM resources ORDER BY kind, namespace, name",
         toStoredResource,
       ),
       events: this.#pages("SELECT * FROM events ORDER BY seq", toStoredEvent),

@@ -13,6 +13,14 @@ import type {
 } from "../backend.js";
 import { snapshotPageSize, storeNotEmpty } from "../import-refusal.js";
 import type { EventFilter, Fence } from "../store.js";
+import {
+  type ChangeRow,
+  type EventRow,
+  type ResourceRow,
+  toStoredChange,
+  toStoredEvent,
+  toStoredResource,
+} from "../stored-rows.js";
 import { type PostgresLocation, clientConfig, redactUrl } from "./connection.js";
 import { fenceQuery } from "./leader-lease.js";
 import { migrate } from "./migrations.js";
@@ -38,74 +46,6 @@ export interface PostgresBackendOptions extends PostgresLocation {
   poolSize?: number;
   /** Told of connection trouble (never with the password). */
   onError?: (message: string, error: unknown) => void;
-}
-
-interface ChangeRow {
-  resource_version: string;
-  type: number;
-  kind: number;
-  namespace: string;
-  name: string;
-  data: Buffer;
-}
-
-interface EventRow {
-  seq: string;
-  kind: number;
-  namespace: string;
-  name: string;
-  uid: string;
-  type: number;
-  reason: string;
-  message: string;
-  first_ms: string;
-  last_ms: string;
-  count: number;
-}
-
-interface ResourceRow {
-  kind: number;
-  namespace: string;
-  name: string;
-  resource_version: string;
-  data: Buffer;
-}
-
-function toStoredResource(row: ResourceRow): StoredResource {
-  return {
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    resourceVersion: Number(row.resource_version),
-    data: row.data,
-  };
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    sequence: Number(row.seq),
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    uid: row.uid,
-    type: row.type,
-    reason: row.reason,
-    message: row.message,
-    firstMs: Number(row.first_ms),
-    lastMs: Number(row.last_ms),
-    count: row.count,
-  };
-}
-
-function toStoredChange(row: ChangeRow): StoredChange {
-  return {
-    resourceVersion: Number(row.resource_version),
-    type: row.type,
-    kind: row.kind,
-    namespace: row.namespace,
-    name: row.name,
-    data: row.data,
-  };
 }
 
 /** Whether a fence's lease still holds, by this replica's clock and in the database (see `fenceQuery`). */
