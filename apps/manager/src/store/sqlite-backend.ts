@@ -5,6 +5,7 @@ import { WatchEventType } from "@virtrigaud/proto/manager";
 import Database from "better-sqlite3";
 import type {
   ImportCounts,
+  NewEvent,
   StoreBackend,
   StoreExport,
   StoredChange,
@@ -84,6 +85,22 @@ export function storeError(err: unknown, dataDir: string): unknown {
       options,
     );
   return err;
+}
+
+/** An event's columns after its sequence, in the events table's order. */
+function eventColumns(e: NewEvent): Array<string | number> {
+  return [
+    e.kind,
+    e.namespace,
+    e.name,
+    e.uid,
+    e.type,
+    e.reason,
+    e.message,
+    e.firstMs,
+    e.lastMs,
+    e.count,
+  ];
 }
 
 /**
@@ -243,20 +260,7 @@ export class SqliteBackend implements StoreBackend {
             this.#stmt.change.run(c.resourceVersion, c.type, c.kind, c.namespace, c.name, logged);
           }
           const seqs = batch.events.map((e) =>
-            Number(
-              this.#stmt.insertEvent.run(
-                e.kind,
-                e.namespace,
-                e.name,
-                e.uid,
-                e.type,
-                e.reason,
-                e.message,
-                e.firstMs,
-                e.lastMs,
-                e.count,
-              ).lastInsertRowid,
-            ),
+            Number(this.#stmt.insertEvent.run(...eventColumns(e)).lastInsertRowid),
           );
           for (const r of batch.repeats) this.#stmt.bumpEvent.run(r.times, r.lastMs, r.sequence);
           return seqs;
@@ -371,20 +375,7 @@ export class SqliteBackend implements StoreBackend {
       // Sequences are kept (AUTOINCREMENT continues above the highest), so their order is too.
       for await (const page of snapshot.events) {
         this.#sql(() => {
-          for (const e of page)
-            insertEvent.run(
-              e.sequence,
-              e.kind,
-              e.namespace,
-              e.name,
-              e.uid,
-              e.type,
-              e.reason,
-              e.message,
-              e.firstMs,
-              e.lastMs,
-              e.count,
-            );
+          for (const e of page) insertEvent.run(e.sequence, ...eventColumns(e));
         });
         events += page.length;
       }
