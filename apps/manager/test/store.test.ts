@@ -1,11 +1,13 @@
 import { execFileSync } from "node:child_process";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -91,6 +93,36 @@ describe("the manager's store", () => {
     expect(resources).toHaveLength(1);
     again.client.close();
     await again.manager.stop();
+  }, 30_000);
+
+  it("is readable by the manager's user only: its directory 0700, its files 0600", async () => {
+    const data = join(dir, "private");
+    const { manager, client } = await start(data);
+    await client.apply({ resource: vmClass("small") });
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    expect(mode(data)).toBe("700");
+    expect(mode(join(data, "manager.db"))).toBe("600");
+    expect(mode(join(data, "manager.db-wal"))).toBe("600");
+    client.close();
+    await manager.stop();
+    // A store made before (world-readable) is narrowed when it is opened.
+    chmodSync(join(data, "manager.db"), 0o644);
+    const again = await start(data);
+    expect(mode(join(data, "manager.db"))).toBe("600");
+    again.client.close();
+    await again.manager.stop();
+  }, 30_000);
+
+  it("refuses plaintext on anything but a loopback address, before the store is made", async () => {
+    const data = join(dir, "open-door");
+    for (const address of [":0", "0.0.0.0:0", "[::]:0"]) {
+      const result = await runManager(["--insecure", "--data", data, "--listen", address]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        /refusing plaintext on .*: without TLS the manager's API serves anyone who reaches it/,
+      );
+    }
+    expect(existsSync(data)).toBe(false);
   }, 30_000);
 
   it("is not made when the manager refuses its configuration", async () => {

@@ -1,4 +1,12 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { ProviderError } from "@virtrigaud/contracts";
 import { WatchEventType } from "@virtrigaud/proto/manager";
@@ -124,10 +132,15 @@ export class SqliteBackend implements StoreBackend {
   };
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, "manager.db");
     this.location = dirname(file);
     this.#pidFile = join(dataDir, "manager.pid");
+    // The store holds cloud-init user data (passwords, keys): only the
+    // manager's user may read it. SQLite gives its -wal file the mode of the
+    // database file, so that is set first (a store made before is narrowed too).
+    closeSync(openSync(file, "a", 0o600));
+    chmodSync(file, 0o600);
     this.#db = new Database(file, { timeout: lockWaitMs });
     try {
       // Exclusive locking, set before WAL is first used: the file stays locked
