@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
+import { ErrorReason } from "@virtrigaud/contracts";
 import {
   CircuitState,
   ConditionStatus,
@@ -104,5 +105,34 @@ describe("Provider controller, against provider-mock", () => {
     expect(await tm.reasons(Kind.PROVIDER, "mock")).toEqual(
       expect.arrayContaining(["ProviderReady", "ProviderUnavailable"]),
     );
+  });
+
+  it("keeps a bound Provider's endpoint and type: pointed elsewhere, it would make every bound VM again there", async () => {
+    mock = await spawnMock();
+    tm = await startTestManager();
+    await tm.apply(stack(mock.url));
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    const elsewhere = "http://127.0.0.1:1";
+    const refused = await tm.apply(stack(elsewhere)).catch((err: unknown) => err);
+    expect(refused).toMatchObject({
+      reason: ErrorReason.INVALID_SPEC,
+      field: "resource.provider.spec.endpoint",
+    });
+    expect((refused as Error).message).toMatch(
+      /cannot change while VirtualMachines are bound to this provider \(default\/web-1\): they run at http:\/\/127\.0\.0\.1:\d+; if this provider moved there, annotate the Provider virtrigaud\.io\/provider-moved=true/,
+    );
+    expect(provider(tm)?.spec?.endpoint).toBe(mock.url);
+    const retyped = await tm
+      .apply(stack(mock.url).replace("type: mock", "type: libvirt"))
+      .catch((err: unknown) => err);
+    expect(retyped).toMatchObject({ field: "resource.provider.spec.type" });
+    // The same provider, moved: said so, the change goes through.
+    const moved = stack(elsewhere).replace(
+      "  name: mock\n",
+      '  name: mock\n  annotations:\n    virtrigaud.io/provider-moved: "true"\n',
+    );
+    await tm.apply(moved);
+    expect(provider(tm)?.spec?.endpoint).toBe(elsewhere);
   });
 });

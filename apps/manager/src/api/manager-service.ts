@@ -1,13 +1,18 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
-import { Kind, type ManagerService, type Resource } from "@virtrigaud/proto/manager";
+import {
+  Kind,
+  type ManagerService,
+  type Provider as ProviderResource,
+  type Resource,
+} from "@virtrigaud/proto/manager";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { LeadershipStatus } from "../leadership.js";
-import { validateResource } from "./validate-resource.js";
+import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
 /** The finalizer the manager puts on VirtualMachines: the VM goes at the provider first. */
@@ -56,6 +61,12 @@ export function createManagerService(
       const namespace = namespaceOf(message);
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing);
+      if (info.kind === Kind.PROVIDER)
+        checkProviderChange(
+          message as ProviderResource,
+          existing as ProviderResource | undefined,
+          vmsReferring(store, Kind.PROVIDER, namespace, message.metadata?.name ?? ""),
+        );
       const result = await store.apply(info.kind, message, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,

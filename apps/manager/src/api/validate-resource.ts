@@ -115,6 +115,41 @@ export function validateResource(kind: Kind, message: AnyResource, existing?: An
   }
 }
 
+/** The annotation that lets a bound Provider's endpoint change: the same provider, moved. */
+export const movedProviderAnnotation = "virtrigaud.io/provider-moved";
+
+/**
+ * A Provider VMs are bound to keeps its type and endpoint: pointed at
+ * another server, the manager would make every bound VM again there (with
+ * its cloud-init) and leave the old ones running. When the same provider
+ * moved to a new address, the annotation virtrigaud.io/provider-moved=true
+ * on the applied Provider says so.
+ *
+ * @throws ProviderError INVALID_SPEC naming the field, with the bound VMs.
+ */
+export function checkProviderChange(
+  incoming: ProviderResource,
+  existing: ProviderResource | undefined,
+  boundVms: string[],
+): void {
+  if (!existing?.spec || !incoming.spec || boundVms.length === 0) return;
+  const at = pathOf(Kind.PROVIDER);
+  const vms = `${boundVms.slice(0, 5).join(", ")}${boundVms.length > 5 ? ` and ${boundVms.length - 5} more` : ""}`;
+  if (incoming.spec.type !== existing.spec.type)
+    fail(
+      at("spec.type"),
+      `cannot change while VirtualMachines are bound to this provider (${vms})`,
+    );
+  if (
+    incoming.spec.endpoint !== existing.spec.endpoint &&
+    incoming.metadata?.annotations[movedProviderAnnotation] !== "true"
+  )
+    fail(
+      at("spec.endpoint"),
+      `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${movedProviderAnnotation}=true`,
+    );
+}
+
 function validateProvider(p: ProviderResource, at: (f: string) => string): void {
   const spec = p.spec;
   if (!spec) return;
