@@ -116,7 +116,7 @@ export function validateResource(kind: Kind, message: AnyResource, existing?: An
 }
 
 /** The annotation that lets a bound Provider's endpoint change: the same provider, moved. */
-export const movedProviderAnnotation = "virtrigaud.io/provider-moved";
+const movedProviderAnnotation = "virtrigaud.io/provider-moved";
 
 /**
  * A Provider VMs are bound to keeps its type and endpoint: pointed at
