@@ -79,6 +79,9 @@ RUN mkdir -p /var/lib/virtrigaud && chown 10001:10001 /var/lib/virtrigaud \
  && ln -s /app/apps/manager/bin/vrtg.js /usr/local/bin/vrtg
 ENV VIRTRIGAUD_LISTEN=:9090 VIRTRIGAUD_OPS_LISTEN=:9091
 ENV VIRTRIGAUD_DATA=/var/lib/virtrigaud
+# Providers' TLS files (the CA, the manager's client certificate) are mounted secrets: the only
+# files a Provider manifest may name.
+ENV VIRTRIGAUD_PROVIDER_TLS_DIR=/run/secrets
 USER 10001:10001
 EXPOSE 9090 9091
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=12 \

@@ -23,6 +23,7 @@ const managerFlags = {
   "replica-id": { type: "string" },
   "lease-duration": { type: "string" },
   "lease-renew-interval": { type: "string" },
+  "provider-tls-dir": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -51,6 +52,8 @@ Manager flags (environment fallback in brackets):
   --lease-duration DURATION     how long the controllers' lease lasts unrenewed (default 15s); another
                                 manager takes over at most this long after the leader is gone
   --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
+  --provider-tls-dir DIR        the only directory whose files a Provider's spec.tls may name; unset, no
+                                Provider may name TLS files [VIRTRIGAUD_PROVIDER_TLS_DIR]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
   let dataDir: string | undefined;
   let postgres: { url: string; passwordFile?: string } | undefined;
   let replicaId: string | undefined;
+  let providerTlsDir: string | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
@@ -117,6 +121,8 @@ async function main(): Promise<void> {
       if (!dataDir) throw new ServeConfigError("--data DIR or --store URL is required");
     }
     replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
+    providerTlsDir =
+      values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
     const ttlMs = duration("lease-duration", values["lease-duration"]);
     const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
     if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
@@ -163,6 +169,7 @@ async function main(): Promise<void> {
       ...(dataDir ? { dataDir } : {}),
       ...(postgres ? { postgres } : {}),
       ...(replicaId ? { replicaId } : {}),
+      ...(providerTlsDir ? { providerTlsDir } : {}),
       lease,
       logger,
       serve: {

@@ -44,6 +44,12 @@ export interface ManagerOptions {
   logger?: Logger;
   /** Serve the API with these options; without them, controllers only. */
   serve?: ServeOptions;
+  /**
+   * The only directory whose files a Provider's spec.tls may name (the
+   * manager's host is not the manifest author's to read). Unset: no Provider
+   * may name TLS files.
+   */
+  providerTlsDir?: string;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -111,6 +117,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     driftPageIntervalMs: options.driftPageIntervalMs ?? 5_000,
     minProbeIntervalMs: options.minProbeIntervalMs ?? 1_000,
     maxProbeIntervalMs: options.maxProbeIntervalMs ?? 30_000,
+    providerTlsDir: options.providerTlsDir,
   };
   const serviceName = options.serve?.serviceName ?? "virtrigaud-manager";
   const metrics = options.metrics ?? createServerMetrics({ serviceName });
@@ -179,6 +186,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             openWatches,
             logger,
             leadership: () => leadership.status(),
+            providerTlsDir: options.providerTlsDir,
           }),
         ),
       ],

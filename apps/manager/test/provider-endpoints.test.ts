@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -98,6 +98,9 @@ describe("Providers at endpoints that are no provider, against the manager proce
   const dir = mkdtempSync(join(tmpdir(), "vrtg-endpoints-"));
   const dataDir = join(dir, "data");
   const files = makeTlsFiles(join(dir, "tls"));
+  // A link inside the directory that leads out of it.
+  const outsideLink = join(dir, "outside.crt");
+  symlinkSync("/etc/hostname", outsideLink);
   let manager: ServerProcess | undefined;
   let api: ServiceClient<typeof ManagerService>;
   const fakes: Record<string, FakeEndpoint> = {};
@@ -124,7 +127,8 @@ describe("Providers at endpoints that are no provider, against the manager proce
     );
   const alive = () => manager?.child.exitCode === null && manager.child.signalCode === null;
   const start = async (args: string[] = []) => {
-    manager = await spawnManager(dataDir, args);
+    // The test's directory is the only one whose files Providers may name.
+    manager = await spawnManager(dataDir, ["--provider-tls-dir", dir, ...args]);
     api = createServiceClient(ManagerService, manager.url, { retry: false });
   };
 
@@ -306,6 +310,20 @@ describe("Providers at endpoints that are no provider, against the manager proce
         { certFile: files.cert, keyFile: dir },
         "spec.tls.key_file",
         /is not a regular file$/,
+      ],
+      [
+        "a CA file outside the manager's --provider-tls-dir",
+        https,
+        { caFile: "/etc/hostname" },
+        "spec.tls.ca_file",
+        /"\/etc\/hostname" is outside ".*", the only directory the manager reads provider TLS files from$/,
+      ],
+      [
+        "a link in the directory to a file outside it",
+        https,
+        { caFile: outsideLink },
+        "spec.tls.ca_file",
+        /is outside ".*", the only directory the manager reads provider TLS files from$/,
       ],
       [
         "a relative key file",

@@ -37,6 +37,8 @@ const referenced = new Set([
 export interface ManagerServiceOptions extends WatchOptions {
   /** For GetStatus. Default: this manager alone, on its embedded store. */
   leadership?: () => LeadershipStatus;
+  /** The only directory Provider TLS files may be in. */
+  providerTlsDir?: string | undefined;
 }
 
 function wrap(kind: Kind, message: AnyResource): Resource {
@@ -60,7 +62,9 @@ export function createManagerService(
       const { info, message } = inner;
       const namespace = namespaceOf(message);
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
-      validateResource(info.kind, message, existing);
+      validateResource(info.kind, message, existing, {
+        providerTlsDir: options.providerTlsDir,
+      });
       if (info.kind === Kind.PROVIDER)
         checkProviderChange(
           message as ProviderResource,

@@ -79,7 +79,12 @@ function checkRefName(at: string, ref: { name: string; namespace?: string } | un
  * @throws ProviderError INVALID_SPEC naming the field by its path in the
  * ApplyRequest ("resource.virtual_machine.spec.disks[1].name").
  */
-export function validateResource(kind: Kind, message: AnyResource, existing?: AnyResource): void {
+export function validateResource(
+  kind: Kind,
+  message: AnyResource,
+  existing?: AnyResource,
+  options: ValidateOptions = {},
+): void {
   const at = pathOf(kind);
   const info = kindInfo(kind);
   if (message.apiVersion && message.apiVersion !== apiVersion)
@@ -97,7 +102,7 @@ export function validateResource(kind: Kind, message: AnyResource, existing?: An
   validateLabelsAndAnnotations(meta.labels, meta.annotations, (f) => at(`metadata.${f}`));
   switch (kind) {
     case Kind.PROVIDER:
-      return validateProvider(message as ProviderResource, at);
+      return validateProvider(message as ProviderResource, at, options.providerTlsDir);
     case Kind.VM_CLASS:
       return validateClass(message as VMClass, at);
     case Kind.VM_IMAGE:
@@ -113,6 +118,12 @@ export function validateResource(kind: Kind, message: AnyResource, existing?: An
     default:
       return fail("resource", "has no kind");
   }
+}
+
+/** What validation needs of the manager's configuration. */
+export interface ValidateOptions {
+  /** The only directory Provider TLS files may be in (--provider-tls-dir). */
+  providerTlsDir?: string | undefined;
 }
 
 /** The annotation that lets a bound Provider's endpoint change: the same provider, moved. */
@@ -150,7 +161,11 @@ export function checkProviderChange(
     );
 }
 
-function validateProvider(p: ProviderResource, at: (f: string) => string): void {
+function validateProvider(
+  p: ProviderResource,
+  at: (f: string) => string,
+  providerTlsDir: string | undefined,
+): void {
   const spec = p.spec;
   if (!spec) return;
   let url: URL;
@@ -182,7 +197,11 @@ function validateProvider(p: ProviderResource, at: (f: string) => string): void 
     fail(at("spec.tls"), "needs an https endpoint");
   // The files are on the manager's host: a Provider whose files cannot work never would.
   if (url.protocol === "https:")
-    loadProviderTls(tls, (option) => at(`spec.tls.${option.replace(/File$/, "_file")}`));
+    loadProviderTls(
+      tls,
+      (option) => at(`spec.tls.${option.replace(/File$/, "_file")}`),
+      providerTlsDir,
+    );
   if (spec.rateLimit && spec.rateLimit.burst && !spec.rateLimit.qps)
     fail(at("spec.rate_limit.qps"), "is required with burst");
   if (spec.healthCheck) {

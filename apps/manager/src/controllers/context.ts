@@ -15,6 +15,8 @@ export interface ControllerSettings {
   maxProbeIntervalMs: number;
   /** The first wait between probes of a provider whose circuit is open. */
   minProbeIntervalMs: number;
+  /** The only directory Provider TLS files may be in (--provider-tls-dir). */
+  providerTlsDir: string | undefined;
 }
 
 /** The queues, one per controller; keys are "namespace/name". */

@@ -95,7 +95,11 @@ export function createProviderController(ctx: ControllerContext) {
    */
   const connect = (key: string, p: ProviderResource): ProviderConnection => {
     const spec = p.spec;
-    const tls = loadProviderTls(spec?.tls, (option) => `spec.tls.${option}`);
+    const tls = loadProviderTls(
+      spec?.tls,
+      (option) => `spec.tls.${option}`,
+      ctx.settings.providerTlsDir,
+    );
     const conn: ProviderConnection = new ProviderConnection({
       name: key,
       endpoint: spec?.endpoint ?? "",

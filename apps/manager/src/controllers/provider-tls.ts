@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
   type ClientTlsOptions,
@@ -66,17 +66,44 @@ function readPemFile(path: string): Buffer | string {
 }
 
 /**
+ * Where a path really is (symbolic links followed), when that is inside
+ * `dir`; otherwise why not. The manager's host is not the manifest author's
+ * to read: only the directory its operator named holds files a Provider may name.
+ */
+function withinDir(path: string, dir: string | undefined): { real: string } | string {
+  if (!dir)
+    return "cannot be read: the manager reads provider TLS files only from a directory its operator names (--provider-tls-dir), and none is set";
+  let real: string;
+  let realDir: string;
+  try {
+    realDir = realpathSync(dir);
+  } catch {
+    return `cannot be read: the manager's --provider-tls-dir ${quoted(dir)} does not exist`;
+  }
+  try {
+    real = realpathSync(path);
+  } catch (err) {
+    return unreadable(err);
+  }
+  const rel = relative(realDir, real);
+  if (rel.startsWith("..") || isAbsolute(rel))
+    return `is outside ${quoted(dir)}, the only directory the manager reads provider TLS files from`;
+  return { real };
+}
+
+/**
  * Reads a Provider's TLS files, as the manager may (absolute paths of
- * regular files, without blocking), and checks that they work together: a
- * CA bundle with certificates, a certificate, an unencrypted key that
- * matches it. Returns the client's TLS options, with the contents read, or
- * undefined when the Provider has none.
+ * regular files inside `dir`, without blocking), and checks that they work
+ * together: a CA bundle with certificates, a certificate, an unencrypted key
+ * that matches it. Returns the client's TLS options, with the contents read,
+ * or undefined when the Provider has none.
  *
  * @throws ProviderError INVALID_SPEC whose field is `fieldOf` the file at fault.
  */
 export function loadProviderTls(
   tls: ProviderTls | undefined,
   fieldOf: (option: ProviderTlsFile) => string,
+  dir: string | undefined,
 ): ClientTlsOptions | undefined {
   if (!tls || !(tls.caFile || tls.certFile || tls.keyFile || tls.serverName)) return undefined;
   const material: TlsMaterial = {};
@@ -86,7 +113,11 @@ export function loadProviderTls(
     if (!path) continue;
     if (!isAbsolute(path))
       throw ProviderError.invalidSpec(fieldOf(option), "must be an absolute path");
-    const contents = readPemFile(path);
+    const inside = withinDir(path, dir);
+    if (typeof inside === "string")
+      throw ProviderError.invalidSpec(fieldOf(option), `${quoted(path)} ${inside}`);
+    // The path checked, not the one named: a link swapped meanwhile changes nothing.
+    const contents = readPemFile(inside.real);
     if (typeof contents === "string")
       throw ProviderError.invalidSpec(fieldOf(option), `${quoted(path)} ${contents}`);
     material[part] = contents;
