@@ -3,6 +3,7 @@ import { WatchEventType } from "@virtrigaud/proto/manager";
 import pg from "pg";
 import type {
   ImportCounts,
+  NewEvent,
   StoreBackend,
   StoreExport,
   StoredChange,
@@ -51,6 +52,22 @@ export interface PostgresBackendOptions extends PostgresLocation {
 /** Whether a fence's lease still holds, by this replica's clock and in the database (see `fenceQuery`). */
 async function fenceHolds(client: pg.ClientBase, fence: Fence): Promise<boolean> {
   return fence.holds() && (await fenceQuery(client, fence.lease));
+}
+
+/** Events as the columns after their sequence, one array each, in the events table's order (for unnest). */
+function eventColumns(events: NewEvent[]): unknown[][] {
+  return [
+    events.map((e) => e.kind),
+    events.map((e) => e.namespace),
+    events.map((e) => e.name),
+    events.map((e) => e.uid),
+    events.map((e) => e.type),
+    events.map((e) => e.reason),
+    events.map((e) => e.message),
+    events.map((e) => String(e.firstMs)),
+    events.map((e) => String(e.lastMs)),
+    events.map((e) => e.count),
+  ];
 }
 
 /**
@@ -246,7 +263,6 @@ export class PostgresBackend implements StoreBackend {
       await client.query("SELECT pg_notify($1, $2)", [changesChannel, newest]);
     }
     if (batch.events.length > 0) {
-      const e = batch.events;
       const inserted = await client.query<{ seq: string }>(
         `INSERT INTO events (kind, namespace, name, uid, type, reason, message, first_ms, last_ms, count)
          SELECT kind, namespace, name, uid, type, reason, message, first_ms, last_ms, count
@@ -255,18 +271,7 @@ export class PostgresBackend implements StoreBackend {
            WITH ORDINALITY AS u(kind, namespace, name, uid, type, reason, message, first_ms, last_ms, count, ord)
          ORDER BY ord
          RETURNING seq`,
-        [
-          e.map((x) => x.kind),
-          e.map((x) => x.namespace),
-          e.map((x) => x.name),
-          e.map((x) => x.uid),
-          e.map((x) => x.type),
-          e.map((x) => x.reason),
-          e.map((x) => x.message),
-          e.map((x) => String(x.firstMs)),
-          e.map((x) => String(x.lastMs)),
-          e.map((x) => x.count),
-        ],
+        eventColumns(batch.events),
       );
       // Identities are drawn in insertion order, which follows ORDER BY ord.
       sequences = inserted.rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
@@ -426,19 +431,7 @@ export class PostgresBackend implements StoreBackend {
              OVERRIDING SYSTEM VALUE
              SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[],
                                   $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::int[])`,
-            [
-              page.map((e) => String(e.sequence)),
-              page.map((e) => e.kind),
-              page.map((e) => e.namespace),
-              page.map((e) => e.name),
-              page.map((e) => e.uid),
-              page.map((e) => e.type),
-              page.map((e) => e.reason),
-              page.map((e) => e.message),
-              page.map((e) => String(e.firstMs)),
-              page.map((e) => String(e.lastMs)),
-              page.map((e) => e.count),
-            ],
+            [page.map((e) => String(e.sequence)), ...eventColumns(page)],
           );
           events += page.length;
           for (const e of page) lastSequence = Math.max(lastSequence, e.sequence);
