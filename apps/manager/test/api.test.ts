@@ -5,11 +5,13 @@ import { type ClientProtocol, createServiceClient } from "@virtrigaud/contracts/
 import {
   Kind,
   ManagerService,
+  type Resource,
   ResourceSchema,
   type WatchResponse,
   WatchEventType,
   WatchResponseSchema,
 } from "@virtrigaud/proto/manager";
+import { toResource } from "../src/manifest/kinds.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, messageOf, startTestManager } from "./harness.js";
@@ -217,6 +219,82 @@ describe("ManagerService", () => {
     expect(
       (await rejection(tm.client.get({ kind: Kind.VIRTUAL_MACHINE, name: "nope" }))).reason,
     ).toBe(ErrorReason.NOT_FOUND);
+  });
+
+  it("answers Apply, Get and List with the stored resource in every protocol, binary or JSON", async () => {
+    tm = await startTestManager();
+    await tm.apply(stack("http://127.0.0.1:1"));
+    await tm.apply(vmManifest("web-1"));
+    await tm.apply(vmManifest("web-2"));
+    // The controllers write status meanwhile: an answer is checked against the
+    // stored resource of the version it carries, and asked again if it has moved on.
+    const matchesStore = async (answer: () => Promise<Resource | undefined>) => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const resource = await answer();
+        const message = messageOf(resource);
+        const stored = tm!.manager.store.get(
+          Kind.VIRTUAL_MACHINE,
+          "default",
+          message?.metadata?.name ?? "",
+        );
+        if (stored?.metadata?.resourceVersion !== message?.metadata?.resourceVersion) continue;
+        return equals(ResourceSchema, resource!, toResource(Kind.VIRTUAL_MACHINE, stored!));
+      }
+      throw new Error("the resource never stood still");
+    };
+    // Connect's JSON format, as a browser speaks it: the message itself, not stored bytes.
+    const unaryJson = async (method: string, body: unknown) => {
+      const response = await fetch(`${tm!.url}/virtrigaud.manager.v1.ManagerService/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+        body: JSON.stringify(body),
+      });
+      return (await response.json()) as { resource?: JsonValue; resources?: JsonValue[] };
+    };
+    const fromJsonAnswer = (json: JsonValue | undefined) => fromJson(ResourceSchema, json ?? null);
+    const vm1 = vmResource(vmManifest("web-1"));
+    const answers: Array<[string, () => Promise<Resource | undefined>]> = [
+      [
+        "json get",
+        async () =>
+          fromJsonAnswer(
+            (await unaryJson("Get", { kind: "KIND_VIRTUAL_MACHINE", name: "web-1" })).resource,
+          ),
+      ],
+      [
+        "json list",
+        async () =>
+          fromJsonAnswer(
+            (await unaryJson("List", { kind: "KIND_VIRTUAL_MACHINE" })).resources?.[1],
+          ),
+      ],
+    ];
+    const protocols: ClientProtocol[] = ["connect", "grpc", "grpc-web"];
+    const clients = protocols.map((protocol) =>
+      createServiceClient(ManagerService, tm!.url, { protocol }),
+    );
+    clients.forEach((client, i) => {
+      answers.push(
+        [`${protocols[i]} apply`, async () => (await client.apply({ resource: vm1 })).resource],
+        [
+          `${protocols[i]} get`,
+          async () => (await client.get({ kind: Kind.VIRTUAL_MACHINE, name: "web-2" })).resource,
+        ],
+        [
+          `${protocols[i]} list`,
+          async () => (await client.list({ kind: Kind.VIRTUAL_MACHINE })).resources[1],
+        ],
+      );
+    });
+    try {
+      for (const [what, answer] of answers)
+        expect([what, await matchesStore(answer)]).toEqual([what, true]);
+      const listed = await tm.client.list({ kind: Kind.VIRTUAL_MACHINE });
+      expect(listed.resources.map((r) => messageOf(r)?.metadata?.name)).toEqual(["web-1", "web-2"]);
+      expect(Number(listed.resourceVersion)).toBeGreaterThan(0);
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 
   it("sends a watch the same resources in every protocol, binary or JSON", async () => {

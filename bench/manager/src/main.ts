@@ -8,7 +8,7 @@ import { decodeManifest } from "@virtrigaud/manager";
 import { runLimit } from "./limit.js";
 import { untilAllReady } from "./ready-watch.js";
 import { createBenchDatabase, postgresServerUrl } from "./postgres-testbed.js";
-import { type Server, peakRssMiB, providerCalls, startServer } from "./processes.js";
+import { type Server, cpuSeconds, peakRssMiB, providerCalls, startServer } from "./processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +38,9 @@ interface Figures {
   applySeconds: number;
   readySeconds: number;
   managerPeakRssMiB: number;
+  /** CPU time of the managers (all of them) from start until every VM was Ready. */
+  managerCpuSeconds: number;
+  mockCpuSeconds: number;
   mockPeakRssMiB: number;
   convergenceRpcs: Record<string, number>;
   steadyRpcsPerMinute: Record<string, number>;
@@ -122,6 +125,8 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
     const applySeconds = (performance.now() - started) / 1000;
     await allReady;
     const readySeconds = (performance.now() - started) / 1000;
+    const managerCpuSeconds = managers.reduce((t, m) => t + cpuSeconds(m.child.pid ?? 0), 0);
+    const mockCpuSeconds = cpuSeconds(mock.child.pid ?? 0);
     const convergenceRpcs = await providerCalls(mock.opsUrl);
     // Steady state: nothing changes; count what the manager still asks.
     await new Promise((r) => setTimeout(r, 5000));
@@ -139,6 +144,8 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
       applySeconds,
       readySeconds,
       managerPeakRssMiB: Math.max(...managers.map((m) => peakRssMiB(m.child.pid ?? 0))),
+      managerCpuSeconds,
+      mockCpuSeconds,
       mockPeakRssMiB: peakRssMiB(mock.child.pid ?? 0),
       convergenceRpcs,
       steadyRpcsPerMinute: steady,
@@ -189,6 +196,8 @@ for (const n of sizes) {
         `(${(n / f.readySeconds).toFixed(0)} VMs/s${limit ? `, ${(limit / f.readySeconds).toFixed(2)}x the limit's rate` : ""}); ` +
         `manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB${mode === "postgres-x3" ? " (the largest of 3)" : ""}, ` +
         `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
+        `  CPU until Ready: manager${mode === "postgres-x3" ? "s" : ""} ${f.managerCpuSeconds.toFixed(1)} s ` +
+        `(${((f.managerCpuSeconds * 1000) / n).toFixed(2)} ms per VM), provider-mock ${f.mockCpuSeconds.toFixed(1)} s\n` +
         `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")}), ${(sum(f.convergenceRpcs) / n).toFixed(2)} per VM\n` +

@@ -75,6 +75,19 @@ export function peakRssMiB(pid: number): number {
   return kib / 1024;
 }
 
+/**
+ * The CPU time a process has used so far (user and system), in seconds, from
+ * /proc/PID/stat: on a shared machine a truer measure of a process's work
+ * than the time it took.
+ */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command (which may hold spaces) start at the state, field 3.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15
+  return ticks / 100; // USER_HZ, 100 on Linux
+}
+
 /** Provider RPCs served so far, by method, from a provider's /metrics. */
 export async function providerCalls(opsUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${opsUrl}/metrics`)).text();

@@ -1,8 +1,12 @@
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
+  ApplyResponseSchema,
+  GetResponseSchema,
   Kind,
+  ListResponseSchema,
   type ManagerService,
   type Provider as ProviderResource,
   type Resource,
@@ -12,6 +16,7 @@ import { type AnyResource, fromResource, kindInfo, toResource } from "../manifes
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import type { LeadershipStatus } from "../leadership.js";
+import { isBinary, withResourceBytes } from "./resource-bytes.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -56,7 +61,7 @@ export function createManagerService(
 ): ServiceImpl<typeof ManagerService> {
   const watch = createWatch(store, options);
   return {
-    async apply(request) {
+    async apply(request, context) {
       const inner = fromResource(request.resource);
       if (!inner) throw ProviderError.invalidSpec("resource", "is required");
       const { info, message } = inner;
@@ -75,19 +80,28 @@ export function createManagerService(
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,
       });
-      return { resource: wrap(info.kind, result.message), outcome: result.outcome };
+      if (!isBinary(context.requestHeader))
+        return { resource: wrap(info.kind, result.message), outcome: result.outcome };
+      return withResourceBytes(
+        create(ApplyResponseSchema, { outcome: result.outcome }),
+        ApplyResponseSchema.field.resource.number,
+        [{ kind: info.kind, message: result.message }],
+      );
     },
 
-    get(request) {
+    get(request, context) {
       const info = kindInfo(request.kind);
       const namespace = request.namespace || "default";
       const message = store.get(request.kind, namespace, request.name);
       if (!message)
         throw ProviderError.notFound(`${info.name} ${namespace}/${request.name} does not exist`);
-      return { resource: wrap(request.kind, message) };
+      if (!isBinary(context.requestHeader)) return { resource: wrap(request.kind, message) };
+      return withResourceBytes(create(GetResponseSchema), GetResponseSchema.field.resource.number, [
+        { kind: request.kind, message },
+      ]);
     },
 
-    list(request) {
+    list(request, context) {
       const matches = parseLabelSelector(request.labelSelector);
       const namespace = request.allNamespaces ? undefined : request.namespace || "default";
       const resourceVersion = String(store.resourceVersion);
@@ -102,7 +116,13 @@ export function createManagerService(
           const b1 = b.metadata?.name ?? "";
           return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
         });
-      return { resources: items.map((m) => wrap(request.kind, m)), resourceVersion };
+      if (!isBinary(context.requestHeader))
+        return { resources: items.map((m) => wrap(request.kind, m)), resourceVersion };
+      return withResourceBytes(
+        create(ListResponseSchema, { resourceVersion }),
+        ListResponseSchema.field.resources.number,
+        items.map((message) => ({ kind: request.kind, message })),
+      );
     },
 
     async delete(request) {

@@ -1,18 +1,18 @@
-import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { create } from "@bufbuild/protobuf";
 import { type Logger, ProviderError } from "@virtrigaud/contracts";
 import {
   type Kind,
   type WatchRequest,
-  ResourceSchema,
   type WatchResponse,
   WatchResponseSchema,
   WatchEventType,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, kindInfo, kinds, toResource } from "../manifest/kinds.js";
+import { encodeResource } from "../store/encoded-resources.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type Change, type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import { createAsyncQueue } from "./async-queue.js";
+import { isBinary, withResourceBytes } from "./resource-bytes.js";
 
 /** Options of `createWatch`. */
 export interface WatchOptions {
@@ -37,54 +37,26 @@ export interface WatchOptions {
 /** A change to send, or a bookmark at a resourceVersion. */
 type Pending = { change: Change } | { bookmark: number };
 
-/**
- * Stored resources encoded as WatchResponse's `resource` field (its length
- * and bytes), once per change however many watches send it. A hundred
- * watches of a busy store spent most of the manager's time encoding the
- * same resource a hundred times.
- */
-const encodedResources = new WeakMap<AnyResource, Uint8Array>();
-
-function encodedResource({ kind, message }: Change): Uint8Array {
-  let encoded = encodedResources.get(message);
-  if (encoded === undefined) {
-    const resource = toBinary(ResourceSchema, toResource(kind, message));
-    encoded = new BinaryWriter().bytes(resource).finish();
-    encodedResources.set(message, encoded);
-  }
-  return encoded;
-}
-
 function sizeOf(pending: Pending): number {
-  return "bookmark" in pending ? 16 : encodedResource(pending.change).byteLength;
+  // The stored bytes' length: near enough to the message's, and known without a copy.
+  return "bookmark" in pending
+    ? 16
+    : encodeResource(pending.change.kind, pending.change.message).byteLength;
 }
 
 /** WatchResponse's field number of `resource`. */
 const resourceField = WatchResponseSchema.field.resource.number;
 
-/** Content types of the binary protocols: Connect, gRPC and gRPC-Web with protobuf. */
-const binaryContentType = /^application\/(connect\+proto|grpc(-web)?(\+proto)?)$/;
-
-/** True when the call's responses are protobuf-encoded; false for JSON or when unknown. */
-function isBinary(requestHeader: Headers | undefined): boolean {
-  const contentType = requestHeader?.get("content-type")?.split(";")[0]?.trim() ?? "";
-  return binaryContentType.test(contentType);
-}
-
 /**
  * A WatchResponse for the binary protocols: the resource goes as the bytes
- * encoded once, kept as an unknown field that protobuf-es writes out as it
- * is. JSON has no such way, so a JSON client's responses carry the message.
+ * the store encoded it to (see `withResourceBytes`).
  */
 function binaryResponse(change: Change): WatchResponse {
   const response = create(WatchResponseSchema, {
     type: change.type,
     resourceVersion: String(change.resourceVersion),
   });
-  response.$unknown = [
-    { no: resourceField, wireType: WireType.LengthDelimited, data: encodedResource(change) },
-  ];
-  return response;
+  return withResourceBytes(response, resourceField, [change]);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
@@ -10,6 +10,7 @@ import {
   WatchEventType,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, kindInfo, kinds } from "../manifest/kinds.js";
+import { decodeResource, encodeResource } from "./encoded-resources.js";
 import type {
   EventRepeat,
   NewEvent,
@@ -82,10 +83,6 @@ const maxBatch = 2000;
 /** The store's key of a resource. */
 function resourceKey(kind: Kind, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
-}
-
-function decode(kind: Kind, data: Uint8Array): AnyResource {
-  return fromBinary(kindInfo(kind).schema, data) as AnyResource;
 }
 
 /** The error of a write refused because its fence no longer holds. */
@@ -244,13 +241,15 @@ export class CachedStore implements ResourceStore {
         latest.push({
           type: WatchEventType.DELETED,
           kind: row.kind,
-          message: decode(row.kind, row.data),
+          message: decodeResource(row.kind, row.data),
           resourceVersion: row.resourceVersion,
         });
         continue;
       }
       // Changes an earlier store recorded without the resource: it as it is now.
-      const message = row.data ? decode(row.kind, row.data) : this.#byKind.get(row.kind)?.get(key);
+      const message = row.data
+        ? decodeResource(row.kind, row.data)
+        : this.#byKind.get(row.kind)?.get(key);
       if (!message) continue;
       latest.push({
         type:
@@ -420,7 +419,7 @@ export class CachedStore implements ResourceStore {
             kind: c.kind,
             namespace: namespaceOf(c.message),
             name: c.message.metadata?.name ?? "",
-            data: toBinary(kindInfo(c.kind).schema, c.message),
+            data: encodeResource(c.kind, c.message),
           })),
           events: storedEvents.map((e) => e.row),
           repeats,
@@ -524,7 +523,7 @@ export class CachedStore implements ResourceStore {
       this.#takeChange({
         type: row.type,
         kind: row.kind,
-        message: decode(row.kind, row.data),
+        message: decodeResource(row.kind, row.data),
         resourceVersion: row.resourceVersion,
       });
     }
@@ -560,7 +559,7 @@ export class CachedStore implements ResourceStore {
     for (const row of resources) {
       this.#byKind
         .get(row.kind)
-        ?.set(resourceKey(row.kind, row.namespace, row.name), decode(row.kind, row.data));
+        ?.set(resourceKey(row.kind, row.namespace, row.name), decodeResource(row.kind, row.data));
     }
     this.#rv = resourceVersion;
   }
@@ -581,7 +580,7 @@ export class CachedStore implements ResourceStore {
       changed.push({
         type: before ? WatchEventType.MODIFIED : WatchEventType.ADDED,
         kind: row.kind,
-        message: decode(row.kind, row.data),
+        message: decodeResource(row.kind, row.data),
         resourceVersion: row.resourceVersion,
       });
     }
