@@ -11,6 +11,7 @@ import {
   serveOptionsFromFlags,
   setupTracing,
 } from "@virtrigaud/contracts/server";
+import type { AuditLogOptions } from "./audit/audit-log.js";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
 import { startManager } from "./manager.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
@@ -31,6 +32,9 @@ const managerFlags = {
   "vm-workers": { type: "string" },
   "watch-max-pending": { type: "string" },
   "watch-max-pending-bytes": { type: "string" },
+  "audit-log": { type: "string" },
+  "audit-log-max-size": { type: "string" },
+  "audit-log-max-files": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -63,6 +67,11 @@ Manager flags (environment fallback in brackets):
   --watch-max-pending N         changes one watch may hold for a client reading slower than they come; past it
                                 the watch ends (RESOURCE_EXHAUSTED) and the client resumes (default 10000)
   --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
+  --audit-log FILE              append one JSON line per mutating or refused API call to FILE (made 0600),
+                                or to standard output with "-"; unset, the last 1000 are kept in memory
+                                only, for vrtg audit [VIRTRIGAUD_AUDIT_LOG]
+  --audit-log-max-size SIZE     rotate the file past this size, with Ki/Mi/Gi (default 100Mi)
+  --audit-log-max-files N       rotated files kept, FILE.1 the newest (default 5)
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
 ${copyStoreUsage}`;
@@ -96,6 +105,7 @@ async function main(): Promise<void> {
   let maxProbeIntervalMs: number | undefined;
   let vmWorkers: number | undefined;
   const watch: { maxPendingEvents?: number; maxPendingBytes?: number } = {};
+  let audit: AuditLogOptions;
   try {
     values = parseArgs({
       options: { ...serveFlags, ...managerFlags },
@@ -156,6 +166,7 @@ async function main(): Promise<void> {
       if (bytes < 1) throw new ServeConfigError("--watch-max-pending-bytes must be at least 1");
       watch.maxPendingBytes = bytes;
     }
+    audit = auditOptions(values);
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;
@@ -184,6 +195,7 @@ async function main(): Promise<void> {
       ...(maxProbeIntervalMs ? { maxProbeIntervalMs } : {}),
       ...(vmWorkers ? { vmWorkers } : {}),
       watch,
+      audit,
     });
     await manager.server?.closed;
     // Closed by a signal: stop the controllers and the store too.
@@ -204,6 +216,31 @@ async function main(): Promise<void> {
     await tracing.shutdown();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }
+}
+
+/** The audit log's options from its flags. */
+function auditOptions(values: {
+  "audit-log"?: string | undefined;
+  "audit-log-max-size"?: string | undefined;
+  "audit-log-max-files"?: string | undefined;
+}): AuditLogOptions {
+  const path = values["audit-log"] ?? (process.env["VIRTRIGAUD_AUDIT_LOG"] || undefined);
+  const options: AuditLogOptions = { path };
+  if (values["audit-log-max-size"] !== undefined) {
+    try {
+      options.maxBytes = parseByteSize(values["audit-log-max-size"]);
+    } catch (err) {
+      throw new ServeConfigError(`--audit-log-max-size: ${(err as Error).message}`);
+    }
+    if (options.maxBytes < 1024)
+      throw new ServeConfigError("--audit-log-max-size must be at least 1Ki");
+  }
+  if (values["audit-log-max-files"] !== undefined) {
+    options.maxFiles = Number(values["audit-log-max-files"]);
+    if (!Number.isInteger(options.maxFiles) || options.maxFiles < 0)
+      throw new ServeConfigError("--audit-log-max-files must be a whole number");
+  }
+  return options;
 }
 
 await main();

@@ -18,6 +18,8 @@ import {
 } from "@virtrigaud/contracts/server";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { createManagerService } from "./api/manager-service.js";
+import { type AuditLog, type AuditLogOptions, openAuditLog } from "./audit/audit-log.js";
+import { createAuditObserver } from "./audit/audit-observer.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
 import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
@@ -44,6 +46,11 @@ export interface ManagerOptions {
   logger?: Logger;
   /** Serve the API with these options; without them, controllers only. */
   serve?: ServeOptions;
+  /**
+   * The audit log of the API: every mutating call and every refused one.
+   * Default: kept in memory only (the last 1000, for ListAuditEntries).
+   */
+  audit?: AuditLogOptions;
   /**
    * The only directory whose files a Provider's spec.tls may name (the
    * manager's host is not the manifest author's to read). Unset: no Provider
@@ -104,6 +111,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   if (options.serve) checkServeOptions(options.serve);
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
+  const auditLog = openAuditFirst(options.audit);
   const store = await openStore(
     options.postgres
       ? {
@@ -111,7 +119,10 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
           onError: (message, err) => logger.warn({ err: errorText(err) }, message),
         }
       : { dataDir: options.dataDir as string },
-  );
+  ).catch((err: unknown) => {
+    auditLog.close();
+    throw err;
+  });
   const settings: ControllerSettings = {
     healthIntervalMs: options.healthIntervalMs ?? 10_000,
     driftPageIntervalMs: options.driftPageIntervalMs ?? 5_000,
@@ -177,6 +188,10 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
         void leadership.stop();
       },
       readyzDetails: () => ({ ...leadership.status() }),
+      callObservers: [
+        ...(options.serve.callObservers ?? []),
+        createAuditObserver(auditLog, { replica: replicaId }),
+      ],
       services: [
         servedService(
           ManagerService,
@@ -187,6 +202,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             logger,
             leadership: () => leadership.status(),
             providerTlsDir: options.providerTlsDir,
+            auditLog,
           }),
         ),
       ],
@@ -203,9 +219,19 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       // provider connections ends their calls.
       await leadership.stop(server ? 500 : undefined);
       await store.close();
+      auditLog.close();
       await metrics.shutdown();
     })());
   return { store, server, connections, metrics, leadership, close };
+}
+
+/** The audit log, opened before the store: a path it cannot write stops the start, as a bad flag. */
+function openAuditFirst(options: AuditLogOptions | undefined): AuditLog {
+  try {
+    return openAuditLog(options);
+  } catch (err) {
+    throw new ServeConfigError(`the audit log cannot be written: ${errorText(err)}`);
+  }
 }
 
 function errorText(err: unknown): string {

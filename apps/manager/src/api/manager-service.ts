@@ -15,6 +15,8 @@ import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { auditEntryMessage } from "../audit/audit-entry-message.js";
 import type { LeadershipStatus } from "../leadership.js";
 import { isBinary, withResourceBytes } from "./resource-bytes.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
@@ -44,6 +46,8 @@ export interface ManagerServiceOptions extends WatchOptions {
   leadership?: () => LeadershipStatus;
   /** The only directory Provider TLS files may be in. */
   providerTlsDir?: string | undefined;
+  /** For ListAuditEntries. Default: none (no entries). */
+  auditLog?: AuditLog;
 }
 
 function wrap(kind: Kind, message: AnyResource): Resource {
@@ -171,6 +175,11 @@ export function createManagerService(
             }
           : {}),
       };
+    },
+
+    listAuditEntries(request) {
+      const entries = options.auditLog?.recent(request.limit || 1000) ?? [];
+      return { entries: entries.map(auditEntryMessage) };
     },
 
     async listEvents(request) {

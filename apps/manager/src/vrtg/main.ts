@@ -26,6 +26,7 @@ Commands:
   snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM
   provider add NAME --type TYPE --endpoint URL | list | check NAME
   status [-o yaml|json]                    the manager that answered, its store, and who runs the controllers
+  audit [-o yaml|json]                     the answering manager's recent audit records (mutating and refused calls)
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
        vmsnapshots (snapshot), vmclones (clone)

@@ -4,10 +4,12 @@ import {
   type ConnectRouter,
   type ConnectRouterOptions,
   createConnectRouter,
+  createContextValues,
 } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { Logger } from "../logging/create-logger.js";
 import { serverBrotli, serverGzip } from "./compression.js";
+import { Peer, peerKey } from "./peer.js";
 import { withReadFailuresMapped } from "./request-errors.js";
 import {
   type NodeResponse,
@@ -34,7 +36,8 @@ export interface NodeHandlerOptions {
  * client has gone, or stopped reading for `writeTimeoutMs`) ends its call
  * and is reported to the service's logger rather than console.error, a
  * request Connect cannot read is refused as INVALID_SPEC, and a compressed
- * one inflates no further than readMaxBytes.
+ * one inflates no further than readMaxBytes. Each call's context holds its
+ * Peer (`peerKey`).
  */
 export function createNodeHandler(
   routes: (router: ConnectRouter) => void,
@@ -56,7 +59,9 @@ export function createNodeHandler(
     }
     const nodeResponse: NodeResponse = response;
     watchClose(nodeResponse);
-    handler(universalRequestFromNodeRequest(request, nodeResponse, undefined, undefined))
+    // The peer rides in the call's context: access rules and audit records read it.
+    const contextValues = createContextValues().set(peerKey, new Peer(request.socket));
+    handler(universalRequestFromNodeRequest(request, nodeResponse, undefined, contextValues))
       .then((universal) => withReadFailuresMapped(universal, handler.method.input))
       .then((universal) => writeResponse(universal, nodeResponse, writeTimeoutMs))
       .catch((err: unknown) => {

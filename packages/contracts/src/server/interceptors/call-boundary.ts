@@ -1,4 +1,4 @@
-import type { ConnectError, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, Interceptor, UnaryResponse } from "@connectrpc/connect";
 import { ProviderError } from "../../errors/provider-error.js";
 import type { Logger } from "../../logging/create-logger.js";
 import { callInfoKey } from "../call-context.js";
@@ -30,9 +30,9 @@ export function createCallBoundaryInterceptor(
     inflight.enter();
     const start = performance.now();
     for (const observer of observers) observer.started?.(req, info);
-    const finish = (error: ConnectError | undefined) => {
+    const finish = (error: ConnectError | undefined, res?: UnaryResponse) => {
       const durationMs = performance.now() - start;
-      for (const observer of observers) observer.finished(req, info, error, durationMs);
+      for (const observer of observers) observer.finished(req, info, error, durationMs, res);
       inflight.leave();
     };
     const wireError = (thrown: unknown) =>
@@ -49,7 +49,7 @@ export function createCallBoundaryInterceptor(
     }
     res.header.set("x-request-id", info.requestId);
     if (!res.stream) {
-      finish(undefined);
+      finish(undefined, res);
       return res;
     }
     return { ...res, message: observeStream(res.message, req.signal, wireError, finish) };
