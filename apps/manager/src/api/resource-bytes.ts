@@ -27,6 +27,16 @@ export function resourceFieldValue(kind: Kind, message: AnyResource): Uint8Array
     .finish();
 }
 
+/** The resources of answers sent as bytes, for those who read an answer on the server (an audit log). */
+const answered = new WeakMap<object, ReadonlyArray<{ kind: Kind; message: AnyResource }>>();
+
+/** The resources `withResourceBytes` put into a response, if it did. */
+export function resourcesAnswered(
+  response: object,
+): ReadonlyArray<{ kind: Kind; message: AnyResource }> | undefined {
+  return answered.get(response);
+}
+
 /**
  * Puts resources into a response as already-encoded `field` values (kept as
  * unknown fields, which protobuf-es writes out as they are), for the
@@ -42,6 +52,7 @@ export function withResourceBytes<T extends Message>(
     wireType: WireType.LengthDelimited,
     data: resourceFieldValue(kind, message),
   }));
+  answered.set(response, resources);
   return response;
 }
 

@@ -6,6 +6,7 @@ import {
   type DeleteResponse,
   type Kind,
 } from "@virtrigaud/proto/manager";
+import { resourcesAnswered } from "../api/resource-bytes.js";
 import { fromResource, kindInfo } from "../manifest/kinds.js";
 
 /** Who made a call, as an audit record names it. */
@@ -156,8 +157,12 @@ function verbOf(rpc: string, response: unknown): string {
 }
 
 function versionOf(rpc: string, response: unknown): string | undefined {
-  if (rpc !== "Apply" && rpc !== "Delete") return undefined;
-  const resource = (response as ApplyResponse | DeleteResponse | undefined)?.resource;
-  const version = fromResource(resource)?.message.metadata?.resourceVersion;
-  return version || undefined;
+  if ((rpc !== "Apply" && rpc !== "Delete") || typeof response !== "object" || !response)
+    return undefined;
+  const resource = (response as ApplyResponse | DeleteResponse).resource;
+  // An answer in a binary protocol carries the stored bytes, not the message.
+  const message = resource
+    ? fromResource(resource)?.message
+    : resourcesAnswered(response)?.[0]?.message;
+  return message?.metadata?.resourceVersion || undefined;
 }
