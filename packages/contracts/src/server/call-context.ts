@@ -1,3 +1,4 @@
+import type { PeerCertificate } from "node:tls";
 import { createContextKey } from "@connectrpc/connect";
 import type { Logger } from "../logging/create-logger.js";
 
@@ -35,3 +36,14 @@ export function protocolOf(header: Headers): "grpc" | "grpc_web" | "connect_rpc"
   if (type.startsWith("application/grpc")) return "grpc";
   return "connect_rpc";
 }
+
+/**
+ * The client certificate of a call's connection, verified by mutual TLS:
+ * a function, so the certificate is decoded only for a guard or handler that
+ * asks. It returns undefined in plaintext, under server-only TLS, or when the
+ * connection's certificate did not verify.
+ */
+export const peerCertificateKey = createContextKey<() => PeerCertificate | undefined>(
+  () => undefined,
+  { description: "virtrigaud peer certificate" },
+);

@@ -16,6 +16,7 @@ export {
 export type { CallGuard } from "./interceptors/guards.js";
 export type { CallObserver } from "./interceptors/observers.js";
 export type { CallInfo } from "./call-context.js";
+export { peerCertificateKey } from "./call-context.js";
 export { compileServeOptions } from "./serve-options.js";
 export { serveFlags, formatServeFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";
 export {

@@ -1,12 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { TLSSocket } from "node:tls";
 import {
   type ConnectRouter,
   type ConnectRouterOptions,
+  type ContextValues,
   createConnectRouter,
+  createContextValues,
 } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { Logger } from "../logging/create-logger.js";
+import { peerCertificateKey } from "./call-context.js";
 import { serverBrotli, serverGzip } from "./compression.js";
 import { withReadFailuresMapped } from "./request-errors.js";
 import {
@@ -29,12 +33,32 @@ export interface NodeHandlerOptions {
 }
 
 /**
+ * A call's context values, with its connection's verified client
+ * certificate when there is one (mutual TLS), for guards and handlers that
+ * authenticate callers by it. HTTP/2 requests' socket forwards to the
+ * session's TLS socket.
+ */
+function contextValuesOf(request: IncomingMessage | Http2ServerRequest): ContextValues {
+  const values = createContextValues();
+  const socket = request.socket as Partial<TLSSocket> | undefined;
+  if (socket?.encrypted && socket.authorized && typeof socket.getPeerCertificate === "function") {
+    values.set(peerCertificateKey, () => {
+      const certificate = (socket as TLSSocket).getPeerCertificate();
+      // An empty object when the client sent none.
+      return certificate.subject ? certificate : undefined;
+    });
+  }
+  return values;
+}
+
+/**
  * Serves a Connect router to Node's servers, as connect-node's
  * `connectNodeAdapter` does, but: a response that cannot be written (the
  * client has gone, or stopped reading for `writeTimeoutMs`) ends its call
  * and is reported to the service's logger rather than console.error, a
  * request Connect cannot read is refused as INVALID_SPEC, and a compressed
- * one inflates no further than readMaxBytes.
+ * one inflates no further than readMaxBytes, and a verified client
+ * certificate is in the call's context values (`peerCertificateKey`).
  */
 export function createNodeHandler(
   routes: (router: ConnectRouter) => void,
@@ -56,7 +80,9 @@ export function createNodeHandler(
     }
     const nodeResponse: NodeResponse = response;
     watchClose(nodeResponse);
-    handler(universalRequestFromNodeRequest(request, nodeResponse, undefined, undefined))
+    handler(
+      universalRequestFromNodeRequest(request, nodeResponse, undefined, contextValuesOf(request)),
+    )
       .then((universal) => withReadFailuresMapped(universal, handler.method.input))
       .then((universal) => writeResponse(universal, nodeResponse, writeTimeoutMs))
       .catch((err: unknown) => {
