@@ -12,6 +12,9 @@ import { type AnyResource, fromResource, kindInfo, toResource } from "../manifes
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import type { LeadershipStatus } from "../leadership.js";
+import { type Authorizer, createAuthorizer } from "../auth/authorizer.js";
+import { authorizeCalls } from "./authorize-calls.js";
+import { storeNamespace } from "./cluster-scope.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -39,6 +42,8 @@ export interface ManagerServiceOptions extends WatchOptions {
   leadership?: () => LeadershipStatus;
   /** The only directory Provider TLS files may be in. */
   providerTlsDir?: string | undefined;
+  /** Who may do what. Default: everyone everything (authentication off). */
+  authorizer?: Authorizer;
 }
 
 function wrap(kind: Kind, message: AnyResource): Resource {
@@ -48,18 +53,31 @@ function wrap(kind: Kind, message: AnyResource): Resource {
 /**
  * The ManagerService implementation over a store: apply with validation and
  * optimistic concurrency, get, list by labels, delete with in-use checks,
- * resumable watches with a bounded backlog each, and events.
+ * resumable watches with a bounded backlog each, and events; every call
+ * authorized by `options.authorizer` first. Cluster-scoped kinds
+ * (ClusterRole, ClusterRoleBinding) sit in the store's `clusterNamespace`,
+ * whatever namespace a request names.
  */
 export function createManagerService(
   store: ResourceStore,
   options: ManagerServiceOptions = {},
 ): ServiceImpl<typeof ManagerService> {
+  const authorizer = options.authorizer ?? createAuthorizer(store, { on: false });
+  return authorizeCalls(createResourceCalls(store, options), store, authorizer);
+}
+
+function createResourceCalls(
+  store: ResourceStore,
+  options: ManagerServiceOptions,
+): Omit<ServiceImpl<typeof ManagerService>, "whoAmI" | "checkAccess"> {
   const watch = createWatch(store, options);
   return {
     async apply(request) {
       const inner = fromResource(request.resource);
       if (!inner) throw ProviderError.invalidSpec("resource", "is required");
       const { info, message } = inner;
+      if (info.clusterScoped && message.metadata)
+        message.metadata.namespace = storeNamespace(info.kind, "");
       const namespace = namespaceOf(message);
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing, {
@@ -80,7 +98,7 @@ export function createManagerService(
 
     get(request) {
       const info = kindInfo(request.kind);
-      const namespace = request.namespace || "default";
+      const namespace = storeNamespace(request.kind, request.namespace);
       const message = store.get(request.kind, namespace, request.name);
       if (!message)
         throw ProviderError.notFound(`${info.name} ${namespace}/${request.name} does not exist`);
@@ -89,7 +107,10 @@ export function createManagerService(
 
     list(request) {
       const matches = parseLabelSelector(request.labelSelector);
-      const namespace = request.allNamespaces ? undefined : request.namespace || "default";
+      const namespace =
+        request.allNamespaces && !kindInfo(request.kind).clusterScoped
+          ? undefined
+          : storeNamespace(request.kind, request.namespace);
       const resourceVersion = String(store.resourceVersion);
       const items = store
         .list(request.kind, namespace)
@@ -107,7 +128,7 @@ export function createManagerService(
 
     async delete(request) {
       const info = kindInfo(request.kind);
-      const namespace = request.namespace || "default";
+      const namespace = storeNamespace(request.kind, request.namespace);
       if (referenced.has(request.kind)) {
         const users = vmsReferring(store, request.kind, namespace, request.name);
         if (users.length) {

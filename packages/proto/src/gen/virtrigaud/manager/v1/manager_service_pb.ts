@@ -6,11 +6,19 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ClusterRole } from "./cluster_role_pb.js";
+import { file_virtrigaud_manager_v1_cluster_role } from "./cluster_role_pb.js";
+import type { ClusterRoleBinding } from "./cluster_role_binding_pb.js";
+import { file_virtrigaud_manager_v1_cluster_role_binding } from "./cluster_role_binding_pb.js";
 import type { Event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_manifest } from "./manifest_pb.js";
 import type { Provider } from "./provider_pb.js";
 import { file_virtrigaud_manager_v1_provider } from "./provider_pb.js";
+import type { Role } from "./role_pb.js";
+import { file_virtrigaud_manager_v1_role } from "./role_pb.js";
+import type { RoleBinding } from "./role_binding_pb.js";
+import { file_virtrigaud_manager_v1_role_binding } from "./role_binding_pb.js";
 import type { VirtualMachine } from "./virtual_machine_pb.js";
 import { file_virtrigaud_manager_v1_virtual_machine } from "./virtual_machine_pb.js";
 import type { VMClass } from "./vm_class_pb.js";
@@ -30,7 +38,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/manager/v1/manager_service.proto.
  */
 export const file_virtrigaud_manager_v1_manager_service: GenFile = /*@__PURE__*/
-  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEitAMKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCISChBHZXRTdGF0dXNSZXF1ZXN0IqoBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdyZXBsaWNhGAEgASgJEhIKCnN0b3JlX3R5cGUYAiABKAkSFgoOc3RvcmVfbG9jYXRpb24YAyABKAkSGAoQcmVzb3VyY2VfdmVyc2lvbhgEIAEoCRIPCgdsZWFkaW5nGAUgASgIEi0KBmxlYWRlchgGIAEoCzIdLnZpcnRyaWdhdWQubWFuYWdlci52MS5MZWFkZXIiUgoGTGVhZGVyEg8KB3JlcGxpY2EYASABKAkSDAoEdGVybRgCIAEoBBIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqqgIKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEh8KDUtJTkRfUFJPVklERVIQARoMyvMYCFByb3ZpZGVyEh4KDUtJTkRfVk1fQ0xBU1MQAhoLyvMYB1ZNQ2xhc3MSHgoNS0lORF9WTV9JTUFHRRADGgvK8xgHVk1JbWFnZRI3ChpLSU5EX1ZNX05FVFdPUktfQVRUQUNITUVOVBAEGhfK8xgTVk1OZXR3b3JrQXR0YWNobWVudBIsChRLSU5EX1ZJUlRVQUxfTUFDSElORRAFGhLK8xgOVmlydHVhbE1hY2hpbmUSJAoQS0lORF9WTV9TTkFQU0hPVBAGGg7K8xgKVk1TbmFwc2hvdBIeCg1LSU5EX1ZNX0NMT05FEAcaC8rzGAdWTUNsb25lKq8BCgxBcHBseU91dGNvbWUSHQoZQVBQTFlfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiYKFUFQUExZX09VVENPTUVfQ1JFQVRFRBABGgvK8xgHY3JlYXRlZBIsChhBUFBMWV9PVVRDT01FX0NPTkZJR1VSRUQQAhoOyvMYCmNvbmZpZ3VyZWQSKgoXQVBQTFlfT1VUQ09NRV9VTkNIQU5HRUQQAxoNyvMYCXVuY2hhbmdlZCreAQoOV2F0Y2hFdmVudFR5cGUSIAocV0FUQ0hfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiUKFldBVENIX0VWRU5UX1RZUEVfQURERUQQARoJyvMYBUFEREVEEisKGVdBVENIX0VWRU5UX1RZUEVfTU9ESUZJRUQQAhoMyvMYCE1PRElGSUVEEikKGFdBVENIX0VWRU5UX1RZUEVfREVMRVRFRBADGgvK8xgHREVMRVRFRBIrChlXQVRDSF9FVkVOVF9UWVBFX0JPT0tNQVJLEAQaDMrzGAhCT09LTUFSSzKWBQoOTWFuYWdlclNlcnZpY2USVwoFQXBwbHkSIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXF1ZXN0GiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5UmVzcG9uc2UiA5ACAhJRCgNHZXQSIS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0UmVxdWVzdBoiLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXNwb25zZSIDkAIBElQKBExpc3QSIi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlcXVlc3QaIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlc3BvbnNlIgOQAgESWgoGRGVsZXRlEiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkRlbGV0ZVJlcXVlc3QaJS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVzcG9uc2UiA5ACAhJZCgVXYXRjaBIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuV2F0Y2hSZXNwb25zZSIDkAIBMAESZgoKTGlzdEV2ZW50cxIoLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVxdWVzdBopLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVzcG9uc2UiA5ACARJjCglHZXRTdGF0dXMSJy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0U3RhdHVzUmVxdWVzdBooLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
+  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEipAUKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSAASKwoEcm9sZRgUIAEoCzIbLnZpcnRyaWdhdWQubWFuYWdlci52MS5Sb2xlSAASOgoMcm9sZV9iaW5kaW5nGBUgASgLMiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJvbGVCaW5kaW5nSAASOgoMY2x1c3Rlcl9yb2xlGBYgASgLMiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkNsdXN0ZXJSb2xlSAASSQoUY2x1c3Rlcl9yb2xlX2JpbmRpbmcYFyABKAsyKS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQ2x1c3RlclJvbGVCaW5kaW5nSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCISChBHZXRTdGF0dXNSZXF1ZXN0IqoBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdyZXBsaWNhGAEgASgJEhIKCnN0b3JlX3R5cGUYAiABKAkSFgoOc3RvcmVfbG9jYXRpb24YAyABKAkSGAoQcmVzb3VyY2VfdmVyc2lvbhgEIAEoCRIPCgdsZWFkaW5nGAUgASgIEi0KBmxlYWRlchgGIAEoCzIdLnZpcnRyaWdhdWQubWFuYWdlci52MS5MZWFkZXIiUgoGTGVhZGVyEg8KB3JlcGxpY2EYASABKAkSDAoEdGVybRgCIAEoBBIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiDwoNV2hvQW1JUmVxdWVzdCI+Cg5XaG9BbUlSZXNwb25zZRIMCgRuYW1lGAEgASgJEg4KBmdyb3VwcxgCIAMoCRIOCgZtZXRob2QYAyABKAkiqwEKEkNoZWNrQWNjZXNzUmVxdWVzdBIWCgR2ZXJiGAEgASgJQgjC8xgECAEYIBIzCgRraW5kGAIgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgDIAEoCUIGwvMYAhg/EhUKBG5hbWUYBCABKAlCB8LzGAMY/QESFgoOYWxsX25hbWVzcGFjZXMYBSABKAgiNgoTQ2hlY2tBY2Nlc3NSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCSrKAwoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASHwoNS0lORF9QUk9WSURFUhABGgzK8xgIUHJvdmlkZXISHgoNS0lORF9WTV9DTEFTUxACGgvK8xgHVk1DbGFzcxIeCg1LSU5EX1ZNX0lNQUdFEAMaC8rzGAdWTUltYWdlEjcKGktJTkRfVk1fTkVUV09SS19BVFRBQ0hNRU5UEAQaF8rzGBNWTU5ldHdvcmtBdHRhY2htZW50EiwKFEtJTkRfVklSVFVBTF9NQUNISU5FEAUaEsrzGA5WaXJ0dWFsTWFjaGluZRIkChBLSU5EX1ZNX1NOQVBTSE9UEAYaDsrzGApWTVNuYXBzaG90Eh4KDUtJTkRfVk1fQ0xPTkUQBxoLyvMYB1ZNQ2xvbmUSFwoJS0lORF9ST0xFEAkaCMrzGARSb2xlEiYKEUtJTkRfUk9MRV9CSU5ESU5HEAoaD8rzGAtSb2xlQmluZGluZxImChFLSU5EX0NMVVNURVJfUk9MRRALGg/K8xgLQ2x1c3RlclJvbGUSNQoZS0lORF9DTFVTVEVSX1JPTEVfQklORElORxAMGhbK8xgSQ2x1c3RlclJvbGVCaW5kaW5nKq8BCgxBcHBseU91dGNvbWUSHQoZQVBQTFlfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiYKFUFQUExZX09VVENPTUVfQ1JFQVRFRBABGgvK8xgHY3JlYXRlZBIsChhBUFBMWV9PVVRDT01FX0NPTkZJR1VSRUQQAhoOyvMYCmNvbmZpZ3VyZWQSKgoXQVBQTFlfT1VUQ09NRV9VTkNIQU5HRUQQAxoNyvMYCXVuY2hhbmdlZCreAQoOV2F0Y2hFdmVudFR5cGUSIAocV0FUQ0hfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiUKFldBVENIX0VWRU5UX1RZUEVfQURERUQQARoJyvMYBUFEREVEEisKGVdBVENIX0VWRU5UX1RZUEVfTU9ESUZJRUQQAhoMyvMYCE1PRElGSUVEEikKGFdBVENIX0VWRU5UX1RZUEVfREVMRVRFRBADGgvK8xgHREVMRVRFRBIrChlXQVRDSF9FVkVOVF9UWVBFX0JPT0tNQVJLEAQaDMrzGAhCT09LTUFSSzLdBgoOTWFuYWdlclNlcnZpY2USVwoFQXBwbHkSIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXF1ZXN0GiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5UmVzcG9uc2UiA5ACAhJRCgNHZXQSIS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0UmVxdWVzdBoiLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXNwb25zZSIDkAIBElQKBExpc3QSIi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlcXVlc3QaIy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuTGlzdFJlc3BvbnNlIgOQAgESWgoGRGVsZXRlEiQudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkRlbGV0ZVJlcXVlc3QaJS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVzcG9uc2UiA5ACAhJZCgVXYXRjaBIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuV2F0Y2hSZXNwb25zZSIDkAIBMAESZgoKTGlzdEV2ZW50cxIoLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVxdWVzdBopLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0RXZlbnRzUmVzcG9uc2UiA5ACARJjCglHZXRTdGF0dXMSJy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuR2V0U3RhdHVzUmVxdWVzdBooLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBEloKBldob0FtSRIkLnZpcnRyaWdhdWQubWFuYWdlci52MS5XaG9BbUlSZXF1ZXN0GiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldob0FtSVJlc3BvbnNlIgOQAgESaQoLQ2hlY2tBY2Nlc3MSKS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQ2hlY2tBY2Nlc3NSZXF1ZXN0GioudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_virtrigaud_manager_v1_cluster_role, file_virtrigaud_manager_v1_cluster_role_binding, file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_role, file_virtrigaud_manager_v1_role_binding, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
 
 /**
  * Resource is one resource of any kind.
@@ -83,6 +91,30 @@ export type Resource = Message<"virtrigaud.manager.v1.Resource"> & {
      */
     value: VMClone;
     case: "vmClone";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.Role role = 20;
+     */
+    value: Role;
+    case: "role";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.RoleBinding role_binding = 21;
+     */
+    value: RoleBinding;
+    case: "roleBinding";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.ClusterRole cluster_role = 22;
+     */
+    value: ClusterRole;
+    case: "clusterRole";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.ClusterRoleBinding cluster_role_binding = 23;
+     */
+    value: ClusterRoleBinding;
+    case: "clusterRoleBinding";
   } | { case: undefined; value?: undefined };
 };
 
@@ -539,6 +571,117 @@ export const LeaderSchema: GenMessage<Leader> = /*@__PURE__*/
   messageDesc(file_virtrigaud_manager_v1_manager_service, 15);
 
 /**
+ * @generated from message virtrigaud.manager.v1.WhoAmIRequest
+ */
+export type WhoAmIRequest = Message<"virtrigaud.manager.v1.WhoAmIRequest"> & {
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.WhoAmIRequest.
+ * Use `create(WhoAmIRequestSchema)` to create a new message.
+ */
+export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 16);
+
+/**
+ * @generated from message virtrigaud.manager.v1.WhoAmIResponse
+ */
+export type WhoAmIResponse = Message<"virtrigaud.manager.v1.WhoAmIResponse"> & {
+  /**
+   * The caller's user name ("anonymous" when authentication is off).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string groups = 2;
+   */
+  groups: string[];
+
+  /**
+   * How the caller proved who it is: "token", "certificate", "oidc" or "anonymous".
+   *
+   * @generated from field: string method = 3;
+   */
+  method: string;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.WhoAmIResponse.
+ * Use `create(WhoAmIResponseSchema)` to create a new message.
+ */
+export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 17);
+
+/**
+ * @generated from message virtrigaud.manager.v1.CheckAccessRequest
+ */
+export type CheckAccessRequest = Message<"virtrigaud.manager.v1.CheckAccessRequest"> & {
+  /**
+   * get, list, watch, create, update or delete.
+   *
+   * @generated from field: string verb = 1;
+   */
+  verb: string;
+
+  /**
+   * @generated from field: virtrigaud.manager.v1.Kind kind = 2;
+   */
+  kind: Kind;
+
+  /**
+   * Default "default"; ignored with all_namespaces and for cluster-scoped kinds.
+   *
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
+
+  /**
+   * Empty: any name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool all_namespaces = 5;
+   */
+  allNamespaces: boolean;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.CheckAccessRequest.
+ * Use `create(CheckAccessRequestSchema)` to create a new message.
+ */
+export const CheckAccessRequestSchema: GenMessage<CheckAccessRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 18);
+
+/**
+ * @generated from message virtrigaud.manager.v1.CheckAccessResponse
+ */
+export type CheckAccessResponse = Message<"virtrigaud.manager.v1.CheckAccessResponse"> & {
+  /**
+   * @generated from field: bool allowed = 1;
+   */
+  allowed: boolean;
+
+  /**
+   * Why, for people: the rule that allows, or what is missing.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.CheckAccessResponse.
+ * Use `create(CheckAccessResponseSchema)` to create a new message.
+ */
+export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 19);
+
+/**
  * Kind names a kind of resource.
  *
  * @generated from enum virtrigaud.manager.v1.Kind
@@ -583,6 +726,26 @@ export enum Kind {
    * @generated from enum value: KIND_VM_CLONE = 7;
    */
   VM_CLONE = 7,
+
+  /**
+   * @generated from enum value: KIND_ROLE = 9;
+   */
+  ROLE = 9,
+
+  /**
+   * @generated from enum value: KIND_ROLE_BINDING = 10;
+   */
+  ROLE_BINDING = 10,
+
+  /**
+   * @generated from enum value: KIND_CLUSTER_ROLE = 11;
+   */
+  CLUSTER_ROLE = 11,
+
+  /**
+   * @generated from enum value: KIND_CLUSTER_ROLE_BINDING = 12;
+   */
+  CLUSTER_ROLE_BINDING = 12,
 }
 
 /**
@@ -751,6 +914,28 @@ export const ManagerService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * WhoAmI says who the manager takes the caller for, as Kubernetes'
+   * SelfSubjectReview does. Any authenticated caller may ask.
+   *
+   * @generated from rpc virtrigaud.manager.v1.ManagerService.WhoAmI
+   */
+  whoAmI: {
+    methodKind: "unary";
+    input: typeof WhoAmIRequestSchema;
+    output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * CheckAccess says whether the caller may do a verb on a kind, as
+   * Kubernetes' SelfSubjectAccessReview does. Any authenticated caller may ask.
+   *
+   * @generated from rpc virtrigaud.manager.v1.ManagerService.CheckAccess
+   */
+  checkAccess: {
+    methodKind: "unary";
+    input: typeof CheckAccessRequestSchema;
+    output: typeof CheckAccessResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_virtrigaud_manager_v1_manager_service, 0);
