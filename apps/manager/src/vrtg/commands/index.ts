@@ -1,5 +1,6 @@
 import type { Command } from "../command-context.js";
 import { apply } from "./apply.js";
+import { auth } from "./auth.js";
 import { remove } from "./delete.js";
 import { describe } from "./describe.js";
 import { events } from "./events.js";
@@ -20,6 +21,7 @@ const commands: Readonly<Record<string, Command>> = {
   snapshot,
   provider,
   status,
+  auth,
 };
 
 /** The command called `name`, if vrtg has one. */
