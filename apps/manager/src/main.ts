@@ -103,8 +103,13 @@ function duration(flag: string, text: string | undefined): number | undefined {
 function bootstrapSubject(text: string): Subject {
   const match = /^(user|group):(\S{1,253})$/.exec(text);
   if (!match)
-    throw new ServeConfigError(`--bootstrap-admin must be user:NAME or group:NAME, got ${JSON.stringify(text.slice(0, 100))}`);
-  return create(SubjectSchema, { kind: match[1] === "user" ? "User" : "Group", name: match[2] as string });
+    throw new ServeConfigError(
+      `--bootstrap-admin must be user:NAME or group:NAME, got ${JSON.stringify(text.slice(0, 100))}`,
+    );
+  return create(SubjectSchema, {
+    kind: match[1] === "user" ? "User" : "Group",
+    name: match[2] as string,
+  });
 }
 
 /** `hash-token NAME [GROUP,...]`: the token on standard input, the line on standard output. */
@@ -119,7 +124,9 @@ function hashTokenCommand(args: string[]): number {
     process.stderr.write(`${name} hash-token: standard input holds no token\n`);
     return 2;
   }
-  process.stdout.write(`${tokenLine(token, user, groups ? groups.split(",").filter(Boolean) : [])}\n`);
+  process.stdout.write(
+    `${tokenLine(token, user, groups ? groups.split(",").filter(Boolean) : [])}\n`,
+  );
   return 0;
 }
 

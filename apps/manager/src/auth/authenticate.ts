@@ -31,7 +31,7 @@ function listOf(value: string | string[] | undefined): string[] {
 }
 
 /** A client certificate's identity, as Kubernetes reads one: CN the user, each O a group. */
-export function certificateIdentity(certificate: PeerCertificate): Identity | undefined {
+function certificateIdentity(certificate: PeerCertificate): Identity | undefined {
   const name = listOf(certificate.subject.CN)[0];
   if (!name) return undefined;
   return { name, groups: listOf(certificate.subject.O), method: "certificate" };

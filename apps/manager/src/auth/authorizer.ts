@@ -33,7 +33,7 @@ export interface Authorizer {
 }
 
 /** The resource name (lowercase plural) rules use for a kind. */
-export function resourceOf(kind: Kind): string {
+function resourceOf(kind: Kind): string {
   return kindInfo(kind).plural;
 }
 

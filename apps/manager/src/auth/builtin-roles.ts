@@ -2,13 +2,13 @@ import { type PolicyRule, PolicyRuleSchema } from "@virtrigaud/proto/manager";
 import { create } from "@bufbuild/protobuf";
 
 /** Kinds whose objects grant access: only administrators write them, as in Kubernetes. */
-export const rbacResources = ["roles", "rolebindings", "clusterroles", "clusterrolebindings"];
+const rbacResources = ["roles", "rolebindings", "clusterroles", "clusterrolebindings"];
 
 /** The verbs that read. */
-export const readVerbs = ["get", "list", "watch"];
+const readVerbs = ["get", "list", "watch"];
 
 /** The verbs that write. */
-export const writeVerbs = ["create", "update", "delete"];
+const writeVerbs = ["create", "update", "delete"];
 
 /** Every verb a rule may name ("*" names them all). */
 export const allVerbs = [...readVerbs, ...writeVerbs];

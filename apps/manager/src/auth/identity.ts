@@ -1,7 +1,7 @@
 import { type ContextValues, createContextKey } from "@connectrpc/connect";
 
 /** How a caller proved who it is. */
-export type AuthMethod = "token" | "certificate" | "oidc" | "anonymous";
+type AuthMethod = "token" | "certificate" | "oidc" | "anonymous";
 
 /**
  * Who a call comes from, as the manager's authentication established it.

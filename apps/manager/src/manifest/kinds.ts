@@ -45,7 +45,7 @@ export type AnyResource =
   | ClusterRoleBinding;
 
 /** The API group and version of Role, RoleBinding, ClusterRole and ClusterRoleBinding, as Kubernetes writes them. */
-export const rbacApiVersion = "rbac.authorization.k8s.io/v1";
+const rbacApiVersion = "rbac.authorization.k8s.io/v1";
 
 /**
  * Where cluster-scoped kinds (ClusterRole, ClusterRoleBinding) sit in the

@@ -297,7 +297,8 @@ export function encodeManifest(resource: Resource): Manifest {
   };
   if (!inner.info.topLevelSpec) return manifest;
   // Kubernetes' RBAC kinds have no spec or status: their fields sit at the top.
-  const { spec, status: _status, ...rest } = manifest;
+  const { spec, ...rest } = manifest;
+  delete rest["status"];
   return { ...rest, ...(spec as JsonObject | undefined) };
 }
 

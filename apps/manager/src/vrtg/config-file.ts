@@ -24,7 +24,9 @@ export interface VrtgConfig {
 
 /** --config, VRTG_CONFIG, or ~/.config/vrtg/config.yaml. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return flag ?? env["VRTG_CONFIG"] ?? join(env["HOME"] ?? homedir(), ".config", "vrtg", "config.yaml");
+  return (
+    flag ?? env["VRTG_CONFIG"] ?? join(env["HOME"] ?? homedir(), ".config", "vrtg", "config.yaml")
+  );
 }
 
 /**
@@ -43,8 +45,11 @@ export function readConfig(path: string): VrtgConfig {
   if (config === null || config === undefined) return {};
   const contexts = (config as VrtgConfig).contexts;
   if (typeof config !== "object" || (contexts !== undefined && !Array.isArray(contexts)))
-    throw new CliError(`config file ${path}: expected current-context and a list of contexts`, exitCodes.usage);
-  return config as VrtgConfig;
+    throw new CliError(
+      `config file ${path}: expected current-context and a list of contexts`,
+      exitCodes.usage,
+    );
+  return config;
 }
 
 /**
@@ -52,11 +57,18 @@ export function readConfig(path: string): VrtgConfig {
  *
  * @throws CliError (usage) when the named context is not in the file.
  */
-export function selectContext(config: VrtgConfig, name: string | undefined): VrtgContext | undefined {
+export function selectContext(
+  config: VrtgConfig,
+  name: string | undefined,
+): VrtgContext | undefined {
   const wanted = name ?? config["current-context"];
   if (!wanted) return undefined;
   const found = config.contexts?.find((c) => c.name === wanted);
-  if (!found) throw new CliError(`no context named ${JSON.stringify(wanted)} in the config file`, exitCodes.usage);
+  if (!found)
+    throw new CliError(
+      `no context named ${JSON.stringify(wanted)} in the config file`,
+      exitCodes.usage,
+    );
   return found;
 }
 
@@ -79,7 +91,10 @@ export function configCommand(path: string, args: string[], out: (text: string) 
     out(`${config["current-context"] ?? ""}\n`);
     return config["current-context"] ? exitCodes.ok : exitCodes.error;
   }
-  throw new CliError("vrtg config use-context NAME | get-contexts | current-context", exitCodes.usage);
+  throw new CliError(
+    "vrtg config use-context NAME | get-contexts | current-context",
+    exitCodes.usage,
+  );
 }
 
 /**

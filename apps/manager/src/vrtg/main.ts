@@ -11,7 +11,13 @@ import {
   explain,
 } from "./common.js";
 import { findCommand } from "./commands/index.js";
-import { configCommand, configPath, readConfig, readTokenFile, selectContext } from "./config-file.js";
+import {
+  configCommand,
+  configPath,
+  readConfig,
+  readTokenFile,
+  selectContext,
+} from "./config-file.js";
 
 const usage = `vrtg: declare and inspect VirtRigaud resources
 
