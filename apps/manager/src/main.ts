@@ -13,7 +13,11 @@ import {
 } from "@virtrigaud/contracts/server";
 import type { AuditLogOptions } from "./audit/audit-log.js";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
-import { startManager } from "./manager.js";
+import { readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import { type Subject, SubjectSchema } from "@virtrigaud/proto/manager";
+import { tokenLine } from "./auth/token-file.js";
+import { type ManagerAuthOptions, startManager } from "./manager.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
 const name = "virtrigaud-manager";
@@ -35,6 +39,12 @@ const managerFlags = {
   "audit-log": { type: "string" },
   "audit-log-max-size": { type: "string" },
   "audit-log-max-files": { type: "string" },
+  "token-file": { type: "string" },
+  "oidc-issuer": { type: "string" },
+  "oidc-audience": { type: "string" },
+  "oidc-username-claim": { type: "string" },
+  "oidc-groups-claim": { type: "string" },
+  "bootstrap-admin": { type: "string", multiple: true },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -42,6 +52,7 @@ const usage = `${name}: declarative VMs reconciled across providers
 Usage: ${name} --data DIR [flags]
        ${name} --store postgres://USER@HOST:PORT/DB --store-password-file FILE [flags]
        ${name} copy-store --from SRC --to DST [flags]   (see below)
+       ${name} hash-token NAME [GROUP,...] < token     (a token file's line for a token)
 
 ${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
 
@@ -73,6 +84,18 @@ Manager flags (environment fallback in brackets):
   --audit-log-max-size SIZE     rotate the file past this size, with Ki/Mi/Gi (default 100Mi)
   --audit-log-max-files N       rotated files kept, FILE.1 the newest (default 5)
 
+Authentication and authorization (any of the three turns them on; without any, every caller is the
+administrator "anonymous", allowed on a loopback address only):
+  --token-file FILE             bearer tokens, as lines "sha256:HEX NAME [GROUP,...]" (make one with
+                                hash-token); read again within a second of a change [VIRTRIGAUD_TOKEN_FILE]
+  --oidc-issuer URL             accept OIDC ID tokens of this issuer (https; http on loopback only)
+                                [VIRTRIGAUD_OIDC_ISSUER]
+  --oidc-audience AUD           the audience (client id) they must carry [VIRTRIGAUD_OIDC_AUDIENCE]
+  --oidc-username-claim CLAIM   the claim naming the user (default sub)
+  --oidc-groups-claim CLAIM     the claim listing the groups (default groups)
+  --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
+  --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
+
 ${name} copy-store: moving a store between SQLite and PostgreSQL
 ${copyStoreUsage}`;
 
@@ -85,9 +108,44 @@ function duration(flag: string, text: string | undefined): number | undefined {
   }
 }
 
+/** `user:NAME` or `group:NAME`. */
+function bootstrapSubject(text: string): Subject {
+  const match = /^(user|group):(\S{1,253})$/.exec(text);
+  if (!match)
+    throw new ServeConfigError(
+      `--bootstrap-admin must be user:NAME or group:NAME, got ${JSON.stringify(text.slice(0, 100))}`,
+    );
+  return create(SubjectSchema, {
+    kind: match[1] === "user" ? "User" : "Group",
+    name: match[2] as string,
+  });
+}
+
+/** `hash-token NAME [GROUP,...]`: the token on standard input, the line on standard output. */
+function hashTokenCommand(args: string[]): number {
+  const [user, groups, ...extra] = args;
+  if (!user || extra.length || user.startsWith("-")) {
+    process.stderr.write(`usage: ${name} hash-token NAME [GROUP,...] < token\n`);
+    return 2;
+  }
+  const token = readFileSync(0, "utf8").trim();
+  if (!token) {
+    process.stderr.write(`${name} hash-token: standard input holds no token\n`);
+    return 2;
+  }
+  process.stdout.write(
+    `${tokenLine(token, user, groups ? groups.split(",").filter(Boolean) : [])}\n`,
+  );
+  return 0;
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === "copy-store") {
     process.exitCode = await runCopyStore(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === "hash-token") {
+    process.exitCode = hashTokenCommand(process.argv.slice(3));
     return;
   }
   let values: ReturnType<
@@ -106,6 +164,7 @@ async function main(): Promise<void> {
   let vmWorkers: number | undefined;
   const watch: { maxPendingEvents?: number; maxPendingBytes?: number } = {};
   let audit: AuditLogOptions;
+  const auth: ManagerAuthOptions = {};
   try {
     values = parseArgs({
       options: { ...serveFlags, ...managerFlags },
@@ -167,6 +226,17 @@ async function main(): Promise<void> {
       watch.maxPendingBytes = bytes;
     }
     audit = auditOptions(values);
+    const tokenFile = values["token-file"] ?? (process.env["VIRTRIGAUD_TOKEN_FILE"] || undefined);
+    if (tokenFile) auth.tokenFile = tokenFile;
+    const issuer = values["oidc-issuer"] ?? (process.env["VIRTRIGAUD_OIDC_ISSUER"] || undefined);
+    if (issuer)
+      auth.oidc = {
+        issuer,
+        audience: values["oidc-audience"] ?? process.env["VIRTRIGAUD_OIDC_AUDIENCE"] ?? "",
+        ...(values["oidc-username-claim"] ? { usernameClaim: values["oidc-username-claim"] } : {}),
+        ...(values["oidc-groups-claim"] ? { groupsClaim: values["oidc-groups-claim"] } : {}),
+      };
+    auth.bootstrapAdmins = (values["bootstrap-admin"] ?? []).map(bootstrapSubject);
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;
@@ -183,6 +253,7 @@ async function main(): Promise<void> {
       ...(providerTlsDir ? { providerTlsDir } : {}),
       lease,
       logger,
+      auth,
       serve: {
         ...serveOptions,
         listen: serveOptions.listen ?? ":9090",

@@ -16,10 +16,17 @@ import {
   serveServices,
   servedService,
 } from "@virtrigaud/contracts/server";
-import { ManagerService } from "@virtrigaud/proto/manager";
+import { ManagerService, type Subject } from "@virtrigaud/proto/manager";
+import { authenticationOn, createAuthenticationInterceptor } from "./auth/authenticate.js";
+import { createAuthorizer } from "./auth/authorizer.js";
+import { type OidcOptions, checkIssuerUrl, createOidcVerifier } from "./auth/oidc.js";
+import { parseTokenFile } from "./auth/token-file.js";
+import { type TokenFileWatch, watchTokenFile } from "./auth/token-file-watch.js";
 import { createManagerService } from "./api/manager-service.js";
 import { type AuditLog, type AuditLogOptions, openAuditLog } from "./audit/audit-log.js";
 import { createAuditObserver } from "./audit/audit-observer.js";
+import { accessRequestOf } from "./auth/access-request-key.js";
+import { identityOf } from "./auth/identity.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
 import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
@@ -57,6 +64,12 @@ export interface ManagerOptions {
    * may name TLS files.
    */
   providerTlsDir?: string;
+  /**
+   * Who may call the API. With none of a token file, OIDC or client
+   * certificates (serve.tls.clientCaFile), authentication is off: every
+   * caller is the administrator "anonymous", which is allowed on loopback only.
+   */
+  auth?: ManagerAuthOptions;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -77,6 +90,16 @@ export interface ManagerOptions {
    * Default: `createServerMetrics` of the service's name.
    */
   metrics?: ServerMetrics;
+}
+
+/** How callers prove who they are, and the first administrators. */
+export interface ManagerAuthOptions {
+  /** Lines of `sha256:HEX NAME [GROUP,...]`, read again when the file changes. */
+  tokenFile?: string;
+  /** OIDC ID tokens from this issuer. */
+  oidc?: OidcOptions;
+  /** Bound to the built-in admin ClusterRole everywhere, from configuration only. */
+  bootstrapAdmins?: readonly Subject[];
 }
 
 /** A running manager. */
@@ -108,7 +131,7 @@ export interface Manager {
 export async function startManager(options: ManagerOptions): Promise<Manager> {
   const logger = options.logger ?? createLogger({ name: "virtrigaud-manager" });
   // Every setting is checked before anything is made on disk.
-  if (options.serve) checkServeOptions(options.serve);
+  if (options.serve) checkServeOptions(options.serve, options.auth ?? {});
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
   const auditLog = openAuditFirst(options.audit);
@@ -170,10 +193,22 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     "store opened",
   );
 
+  let tokens: TokenFileWatch | undefined;
   let server: ServicesServer | undefined;
   // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
   const stopWatches = new AbortController();
   if (options.serve) {
+    const auth = options.auth ?? {};
+    tokens = auth.tokenFile ? watchTokenFile(auth.tokenFile, logger) : undefined;
+    const authenticators = {
+      tokens,
+      oidc: auth.oidc ? createOidcVerifier(auth.oidc) : undefined,
+      clientCertificates: Boolean(options.serve.tls?.clientCaFile),
+    };
+    const authorizer = createAuthorizer(store, {
+      on: authenticationOn(authenticators),
+      bootstrapAdmins: auth.bootstrapAdmins ?? [],
+    });
     server = await serveServices({
       ...options.serve,
       logger,
@@ -190,7 +225,11 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       readyzDetails: () => ({ ...leadership.status() }),
       callObservers: [
         ...(options.serve.callObservers ?? []),
-        createAuditObserver(auditLog, { replica: replicaId }),
+        createAuditObserver(auditLog, {
+          replica: replicaId,
+          identityOf,
+          accessOf: accessRequestOf,
+        }),
       ],
       services: [
         servedService(
@@ -203,10 +242,23 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             leadership: () => leadership.status(),
             providerTlsDir: options.providerTlsDir,
             auditLog,
+            authorizer,
           }),
+          [],
+          [createAuthenticationInterceptor(authenticators, auth.oidc?.usernameClaim)],
         ),
       ],
-      describe: { store: store.location, replica: replicaId },
+      describe: {
+        store: store.location,
+        replica: replicaId,
+        authentication: authorizer.on
+          ? [
+              ...(tokens ? ["token"] : []),
+              ...(auth.oidc ? ["oidc"] : []),
+              ...(authenticators.clientCertificates ? ["certificate"] : []),
+            ]
+          : "off (loopback: every caller is an administrator)",
+      },
     });
   }
 
@@ -215,6 +267,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     (closing ??= (async () => {
       stopWatches.abort();
       await server?.close();
+      tokens?.close();
       // Reconciles still running after the drain are cut short: closing the
       // provider connections ends their calls.
       await leadership.stop(server ? 500 : undefined);
@@ -243,14 +296,36 @@ function errorText(err: unknown): string {
  *
  * @throws ServeConfigError naming what is wrong.
  */
-function checkServeOptions(serve: ServeOptions): void {
+function checkServeOptions(serve: ServeOptions, auth: ManagerAuthOptions): void {
   const { listen } = compileServeOptions(serve);
-  // The API has no authentication yet: in plaintext, anyone who reaches it
-  // may do anything, so plaintext serves only this machine.
+  // In plaintext, credentials and everything else cross the network in the
+  // clear, so plaintext serves only this machine.
   if (serve.insecure && !isLoopbackHost(listen.host))
     throw new ServeConfigError(
-      `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS the manager's API serves anyone who reaches it; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve TLS with client certificates (--tls-cert, --tls-key, --tls-client-ca)`,
+      `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS the manager's API and its callers' tokens are open to anyone on the network; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve TLS (--tls-cert, --tls-key) with authentication`,
     );
+  const authenticated = Boolean(auth.tokenFile || auth.oidc || serve.tls?.clientCaFile);
+  // Without authentication every caller is an administrator: only this machine's.
+  if (!authenticated && !isLoopbackHost(listen.host))
+    throw new ServeConfigError(
+      `refusing to serve ${listen.host || "every interface"} (port ${listen.port}) without authentication: every caller would be an administrator; configure --token-file, --oidc-issuer or client certificates (--tls-client-ca), or listen on a loopback address`,
+    );
+  if (auth.tokenFile) {
+    try {
+      parseTokenFile(readFileSync(auth.tokenFile, "utf8"));
+    } catch (err) {
+      throw new ServeConfigError(`--token-file: ${(err as Error).message}`);
+    }
+  }
+  if (auth.oidc) {
+    try {
+      checkIssuerUrl(auth.oidc.issuer);
+    } catch (err) {
+      throw new ServeConfigError((err as Error).message);
+    }
+    if (!auth.oidc.audience)
+      throw new ServeConfigError("--oidc-audience is required with --oidc-issuer");
+  }
   if (!serve.tls) return;
   try {
     createSecureContext({

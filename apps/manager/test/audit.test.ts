@@ -107,7 +107,7 @@ it("writes one line per mutating call, with who, from where, what and the versio
   expect(entries.filter((e) => e.outcome === "invalid_argument")).toHaveLength(6);
   expect(entries.filter((e) => e.dryRun)).toHaveLength(4 + 6); // vrtg checks the stack first
   const created = entries.filter(
-    (e) => e.verb === "create" && !e.dryRun && e.kind === "VirtualMachine",
+    (e) => e.verb === "create" && !e.dryRun && e.kind === "VirtualMachine" && e.outcome === "ok",
   );
   expect(created).toHaveLength(20);
   // Every version a successful write returned is in the log.

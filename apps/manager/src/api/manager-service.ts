@@ -19,6 +19,9 @@ import type { AuditLog } from "../audit/audit-log.js";
 import { auditEntryMessage } from "../audit/audit-entry-message.js";
 import type { LeadershipStatus } from "../leadership.js";
 import { isBinary, withResourceBytes } from "./resource-bytes.js";
+import { type Authorizer, createAuthorizer } from "../auth/authorizer.js";
+import { authorizeCalls } from "./authorize-calls.js";
+import { storeNamespace } from "./cluster-scope.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -48,6 +51,8 @@ export interface ManagerServiceOptions extends WatchOptions {
   providerTlsDir?: string | undefined;
   /** For ListAuditEntries. Default: none (no entries). */
   auditLog?: AuditLog;
+  /** Who may do what. Default: everyone everything (authentication off). */
+  authorizer?: Authorizer;
 }
 
 function wrap(kind: Kind, message: AnyResource): Resource {
@@ -57,18 +62,31 @@ function wrap(kind: Kind, message: AnyResource): Resource {
 /**
  * The ManagerService implementation over a store: apply with validation and
  * optimistic concurrency, get, list by labels, delete with in-use checks,
- * resumable watches with a bounded backlog each, and events.
+ * resumable watches with a bounded backlog each, and events; every call
+ * authorized by `options.authorizer` first. Cluster-scoped kinds
+ * (ClusterRole, ClusterRoleBinding) sit in the store's `clusterNamespace`,
+ * whatever namespace a request names.
  */
 export function createManagerService(
   store: ResourceStore,
   options: ManagerServiceOptions = {},
 ): ServiceImpl<typeof ManagerService> {
+  const authorizer = options.authorizer ?? createAuthorizer(store, { on: false });
+  return authorizeCalls(createResourceCalls(store, options), store, authorizer);
+}
+
+function createResourceCalls(
+  store: ResourceStore,
+  options: ManagerServiceOptions,
+): Omit<ServiceImpl<typeof ManagerService>, "whoAmI" | "checkAccess"> {
   const watch = createWatch(store, options);
   return {
     async apply(request, context) {
       const inner = fromResource(request.resource);
       if (!inner) throw ProviderError.invalidSpec("resource", "is required");
       const { info, message } = inner;
+      if (info.clusterScoped && message.metadata)
+        message.metadata.namespace = storeNamespace(info.kind, "");
       const namespace = namespaceOf(message);
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing, {
@@ -95,7 +113,7 @@ export function createManagerService(
 
     get(request, context) {
       const info = kindInfo(request.kind);
-      const namespace = request.namespace || "default";
+      const namespace = storeNamespace(request.kind, request.namespace);
       const message = store.get(request.kind, namespace, request.name);
       if (!message)
         throw ProviderError.notFound(`${info.name} ${namespace}/${request.name} does not exist`);
@@ -107,7 +125,10 @@ export function createManagerService(
 
     list(request, context) {
       const matches = parseLabelSelector(request.labelSelector);
-      const namespace = request.allNamespaces ? undefined : request.namespace || "default";
+      const namespace =
+        request.allNamespaces && !kindInfo(request.kind).clusterScoped
+          ? undefined
+          : storeNamespace(request.kind, request.namespace);
       const resourceVersion = String(store.resourceVersion);
       const items = store
         .list(request.kind, namespace)
@@ -131,7 +152,7 @@ export function createManagerService(
 
     async delete(request) {
       const info = kindInfo(request.kind);
-      const namespace = request.namespace || "default";
+      const namespace = storeNamespace(request.kind, request.namespace);
       if (referenced.has(request.kind)) {
         const users = vmsReferring(store, request.kind, namespace, request.name);
         if (users.length) {

@@ -1,7 +1,11 @@
 import { ProviderError } from "@virtrigaud/contracts";
 import {
+  type ClusterRole,
+  type ClusterRoleBinding,
   CloneType,
   Kind,
+  type Role,
+  type RoleBinding,
   type Provider as ProviderResource,
   type VMClass,
   type VMClone,
@@ -15,6 +19,7 @@ import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../mani
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
 import { validateLabelsAndAnnotations } from "./validate-metadata.js";
+import { validateBindingSpec, validateRoleSpec } from "./validate-rbac.js";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const providerName = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
@@ -87,8 +92,9 @@ export function validateResource(
 ): void {
   const at = pathOf(kind);
   const info = kindInfo(kind);
-  if (message.apiVersion && message.apiVersion !== apiVersion)
-    fail(at("api_version"), `must be ${apiVersion}`);
+  const expectedApiVersion = info.apiVersion ?? apiVersion;
+  if (message.apiVersion && message.apiVersion !== expectedApiVersion)
+    fail(at("api_version"), `must be ${expectedApiVersion}`);
   if (message.kind && message.kind !== info.name) fail(at("kind"), `must be ${info.name}`);
   const meta = message.metadata;
   if (!meta) return fail(at("metadata"), "is required");
@@ -115,6 +121,14 @@ export function validateResource(
       return validateSnapshot(message as VMSnapshot, at, existing as VMSnapshot | undefined);
     case Kind.VM_CLONE:
       return validateClone(message as VMClone, at);
+    case Kind.ROLE:
+      return validateRoleSpec((message as Role).spec, meta.name, false, at);
+    case Kind.CLUSTER_ROLE:
+      return validateRoleSpec((message as ClusterRole).spec, meta.name, true, at);
+    case Kind.ROLE_BINDING:
+      return validateBindingSpec((message as RoleBinding).spec, false, at);
+    case Kind.CLUSTER_ROLE_BINDING:
+      return validateBindingSpec((message as ClusterRoleBinding).spec, true, at);
     default:
       return fail("resource", "has no kind");
   }

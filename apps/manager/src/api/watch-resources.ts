@@ -75,6 +75,8 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
   return async function* watch(
     request: WatchRequest,
     context: { signal: AbortSignal; requestHeader?: Headers },
+    /** With no kind asked for, the kinds the caller may watch (authorization); default every kind. */
+    visibleKinds?: ReadonlySet<Kind>,
   ): AsyncGenerator<WatchResponse> {
     const matches = parseLabelSelector(request.labelSelector);
     const from = request.resourceVersion ? Number(request.resourceVersion) : undefined;
@@ -84,7 +86,7 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
         "must be a number from a List or a Watch",
       );
     const wanted = (change: { kind: Kind; message: AnyResource }) =>
-      (!request.kind || change.kind === request.kind) &&
+      (request.kind ? change.kind === request.kind : (visibleKinds?.has(change.kind) ?? true)) &&
       (!request.namespace || namespaceOf(change.message) === request.namespace) &&
       (!request.name || change.message.metadata?.name === request.name) &&
       matches(change.message.metadata?.labels ?? {});

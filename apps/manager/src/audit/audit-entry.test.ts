@@ -83,7 +83,7 @@ describe("auditEntryOf", () => {
       call({
         response: undefined,
         error: new ConnectError("alice may not create virtualmachines", Code.PermissionDenied),
-        verb: "create",
+        access: { verb: "create", resource: "virtualmachines", namespace: "team-a", name: "web-1" },
       }),
     );
     expect(entry).toMatchObject({ verb: "create", outcome: "permission_denied" });
@@ -123,6 +123,29 @@ describe("auditEntryOf", () => {
       }),
     );
     expect(entry).toMatchObject({ verb: "list", kind: "Provider", namespace: "", name: "" });
+  });
+
+  it("names a refused stream's target from what the access rules were asked", () => {
+    const entry = auditEntryOf(
+      call({
+        rpc: "Watch",
+        request: undefined,
+        response: undefined,
+        error: new ConnectError("no", Code.PermissionDenied),
+        access: { verb: "watch", resource: "secrets", namespace: "team-b" },
+      }),
+    );
+    expect(entry).toMatchObject({ verb: "watch", kind: "secrets", namespace: "team-b", name: "" });
+    const vms = auditEntryOf(
+      call({
+        rpc: "Watch",
+        request: undefined,
+        response: undefined,
+        error: new ConnectError("no", Code.PermissionDenied),
+        access: { verb: "watch", resource: "virtualmachines", namespace: undefined },
+      }),
+    );
+    expect(vms).toMatchObject({ kind: "VirtualMachine", namespace: "" });
   });
 
   it("leaves out reads that succeeded", () => {

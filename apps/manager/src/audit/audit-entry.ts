@@ -7,7 +7,7 @@ import {
   type Kind,
 } from "@virtrigaud/proto/manager";
 import { resourcesAnswered } from "../api/resource-bytes.js";
-import { fromResource, kindInfo } from "../manifest/kinds.js";
+import { findKind, fromResource, kindInfo } from "../manifest/kinds.js";
 
 /** Who made a call, as an audit record names it. */
 export interface AuditIdentity {
@@ -57,8 +57,17 @@ export interface FinishedCall {
   source: string;
   replica: string;
   time: Date;
-  /** The verb the access rules decided on, when they ran (create or update for an Apply). */
-  verb?: string | undefined;
+  /** What the access rules were asked, when they ran: the verb (create or update for an Apply) and target. */
+  access?: AuditedAccess | undefined;
+}
+
+/** What a call asked the access rules. */
+export interface AuditedAccess {
+  verb: string;
+  /** The kind's plural ("virtualmachines"), "events", "auditentries" or "*". */
+  resource: string;
+  namespace?: string | undefined;
+  name?: string | undefined;
 }
 
 const mutating = new Set(["Apply", "Delete"]);
@@ -72,14 +81,18 @@ export function isAudited(rpc: string, error: ConnectError | undefined): boolean
 /** The audit record of a call, or undefined when the call is not audited. */
 export function auditEntryOf(call: FinishedCall): AuditEntry | undefined {
   if (!isAudited(call.rpc, call.error)) return undefined;
-  const target = targetOf(call.rpc, call.request);
+  // A stream's request is not at hand (a refused Watch): the access rules' target is.
+  const target =
+    call.request === undefined && call.access
+      ? accessTarget(call.access)
+      : targetOf(call.rpc, call.request);
   const entry: AuditEntry = {
     time: call.time.toISOString(),
     replica: call.replica,
     identity: call.identity,
     source: call.source,
     rpc: call.rpc,
-    verb: call.verb ?? verbOf(call.rpc, call.response),
+    verb: call.access?.verb ?? verbOf(call.rpc, call.response),
     kind: target.kind,
     namespace: target.namespace,
     name: target.name,
@@ -126,6 +139,14 @@ function targetOf(rpc: string, request: unknown): Target {
     kind: r.kind ? kindName(r.kind) : "",
     namespace: r.namespace || (defaulted ? "default" : ""),
     name: r.name ?? "",
+  };
+}
+
+function accessTarget(access: AuditedAccess): Target {
+  return {
+    kind: findKind(access.resource)?.name ?? access.resource,
+    namespace: access.namespace ?? "",
+    name: access.name ?? "",
   };
 }
 

@@ -1,6 +1,6 @@
 import type { ContextValues } from "@connectrpc/connect";
 import { type CallObserver, peerOf } from "@virtrigaud/contracts/server";
-import { type AuditIdentity, auditEntryOf } from "./audit-entry.js";
+import { type AuditIdentity, type AuditedAccess, auditEntryOf } from "./audit-entry.js";
 import type { AuditLog } from "./audit-log.js";
 
 /** Options of `createAuditObserver`. */
@@ -9,8 +9,8 @@ export interface AuditObserverOptions {
   replica: string;
   /** The identity a call was made with (set by the access rules). Default: anonymous. */
   identityOf?: (contextValues: ContextValues) => AuditIdentity | undefined;
-  /** The verb the access rules decided on, when they ran. */
-  verbOf?: (contextValues: ContextValues) => string | undefined;
+  /** What the access rules were asked, when they ran. */
+  accessOf?: (contextValues: ContextValues) => AuditedAccess | undefined;
 }
 
 const anonymous: AuditIdentity = { name: "anonymous", groups: [], method: "anonymous" };
@@ -32,7 +32,7 @@ export function createAuditObserver(log: AuditLog, options: AuditObserverOptions
         source: peerOf(req.contextValues)?.address ?? "",
         replica: options.replica,
         time: new Date(),
-        verb: options.verbOf?.(req.contextValues),
+        access: options.accessOf?.(req.contextValues),
       });
       if (entry) log.record(entry);
     },

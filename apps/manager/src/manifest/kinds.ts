@@ -1,10 +1,18 @@
 import { type DescMessage, type MessageInitShape, create } from "@bufbuild/protobuf";
 import {
+  type ClusterRole,
+  ClusterRoleSchema,
+  type ClusterRoleBinding,
+  ClusterRoleBindingSchema,
   Kind,
   type Provider as ProviderResource,
   ProviderSchema,
   type Resource,
   ResourceSchema,
+  type Role,
+  RoleSchema,
+  type RoleBinding,
+  RoleBindingSchema,
   type VMClass,
   VMClassSchema,
   type VMClone,
@@ -30,7 +38,21 @@ export type AnyResource =
   | VMNetworkAttachment
   | VirtualMachine
   | VMSnapshot
-  | VMClone;
+  | VMClone
+  | Role
+  | RoleBinding
+  | ClusterRole
+  | ClusterRoleBinding;
+
+/** The API group and version of Role, RoleBinding, ClusterRole and ClusterRoleBinding, as Kubernetes writes them. */
+const rbacApiVersion = "rbac.authorization.k8s.io/v1";
+
+/**
+ * Where cluster-scoped kinds (ClusterRole, ClusterRoleBinding) sit in the
+ * store: one fixed namespace, whatever namespace a request names, so the
+ * store's (kind, namespace, name) key holds them unchanged.
+ */
+export const clusterNamespace = "cluster";
 
 /** The member of the Resource oneof that holds a kind. */
 type ResourceCase = NonNullable<Resource["kind"]["case"]>;
@@ -46,6 +68,12 @@ export interface KindInfo {
   aliases: readonly string[];
   schema: DescMessage;
   oneofCase: ResourceCase;
+  /** Its manifests' apiVersion, when not `apiVersion` (the RBAC kinds take Kubernetes'). */
+  apiVersion?: string;
+  /** Fields of the spec its manifests write at the top level, as Kubernetes' RBAC kinds do. */
+  topLevelSpec?: readonly string[];
+  /** One per name in the whole manager, not per namespace (see clusterNamespace). */
+  clusterScoped?: boolean;
 }
 
 /** Every kind, in the order they depend on one another. */
@@ -105,6 +133,48 @@ export const kinds: readonly KindInfo[] = [
     aliases: ["vmclone", "clone", "clones"],
     schema: VMCloneSchema,
     oneofCase: "vmClone",
+  },
+  {
+    kind: Kind.ROLE,
+    name: "Role",
+    plural: "roles",
+    aliases: ["role"],
+    schema: RoleSchema,
+    oneofCase: "role",
+    apiVersion: rbacApiVersion,
+    topLevelSpec: ["rules"],
+  },
+  {
+    kind: Kind.ROLE_BINDING,
+    name: "RoleBinding",
+    plural: "rolebindings",
+    aliases: ["rolebinding"],
+    schema: RoleBindingSchema,
+    oneofCase: "roleBinding",
+    apiVersion: rbacApiVersion,
+    topLevelSpec: ["subjects", "roleRef"],
+  },
+  {
+    kind: Kind.CLUSTER_ROLE,
+    name: "ClusterRole",
+    plural: "clusterroles",
+    aliases: ["clusterrole"],
+    schema: ClusterRoleSchema,
+    oneofCase: "clusterRole",
+    apiVersion: rbacApiVersion,
+    topLevelSpec: ["rules"],
+    clusterScoped: true,
+  },
+  {
+    kind: Kind.CLUSTER_ROLE_BINDING,
+    name: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    aliases: ["clusterrolebinding"],
+    schema: ClusterRoleBindingSchema,
+    oneofCase: "clusterRoleBinding",
+    apiVersion: rbacApiVersion,
+    topLevelSpec: ["subjects", "roleRef"],
+    clusterScoped: true,
   },
 ];
 

@@ -13,6 +13,7 @@ import type { Resource } from "@virtrigaud/proto/manager";
 import { fromManifestName, manifestName, manifestNames } from "./enum-names.js";
 import {
   type AnyResource,
+  type KindInfo,
   apiVersion,
   findKind,
   fromResource,
@@ -173,6 +174,26 @@ function messageIn(desc: DescMessage, value: unknown, path: string): JsonValue {
 }
 
 /**
+ * Reads a manifest whose spec fields sit at the top level, as Kubernetes'
+ * RBAC kinds write `rules`, `subjects` and `roleRef`, into the message's
+ * JSON with them under `spec`; problems are named by the manifest's paths.
+ */
+function topLevelSpecIn(info: KindInfo, doc: Manifest): JsonValue {
+  const specDesc = info.schema.fields.find((f) => f.name === "spec")?.message as DescMessage;
+  const spec: Manifest = {};
+  const rest: Manifest = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (key === "spec" || key === "status") throw ProviderError.invalidSpec(key, "unknown field");
+    if (info.topLevelSpec?.includes(key)) spec[key] = value;
+    else rest[key] = value;
+  }
+  return {
+    ...(messageIn(info.schema, rest, "") as JsonObject),
+    spec: messageIn(specDesc, spec, ""),
+  };
+}
+
+/**
  * Turns a manifest (a parsed YAML or JSON document) into a Resource. Field
  * names, types and enum spellings are those of the `infra.virtrigaud.io/v1beta1`
  * format; enums take the strings of their `manifest_value` options.
@@ -186,18 +207,19 @@ export function decodeManifest(manifest: unknown): Resource {
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest))
     throw ProviderError.invalidSpec("(document)", `must be an object, got ${typeName(manifest)}`);
   const doc = manifest as Manifest;
-  if (doc["apiVersion"] !== apiVersion)
+  const info = typeof doc["kind"] === "string" ? findKind(doc["kind"]) : undefined;
+  const expected = info?.apiVersion ?? apiVersion;
+  if (doc["apiVersion"] !== expected)
     throw ProviderError.invalidSpec(
       "apiVersion",
-      `must be ${apiVersion}, got ${JSON.stringify(doc["apiVersion"] ?? null)}`,
+      `must be ${expected}, got ${JSON.stringify(doc["apiVersion"] ?? null)}`,
     );
-  const info = typeof doc["kind"] === "string" ? findKind(doc["kind"]) : undefined;
   if (!info || info.name !== doc["kind"])
     throw ProviderError.invalidSpec(
       "kind",
       `must be one of ${kinds.map((k) => k.name).join(", ")}, got ${JSON.stringify(doc["kind"] ?? null)}`,
     );
-  const json = messageIn(info.schema, doc, "");
+  const json = info.topLevelSpec ? topLevelSpecIn(info, doc) : messageIn(info.schema, doc, "");
   let message: AnyResource;
   try {
     message = fromJson(info.schema, json) as AnyResource;
@@ -267,7 +289,17 @@ export function encodeManifest(resource: Resource): Manifest {
   if (!inner) throw new Error("the resource is empty");
   const json = toJson(inner.info.schema, inner.message, { enumAsInteger: true }) as JsonObject;
   const out = messageOut(inner.info.schema, json) as JsonObject;
-  return { ...out, apiVersion, kind: inner.info.name, ...withoutTypeFields(out) };
+  const manifest: Manifest = {
+    ...out,
+    apiVersion: inner.info.apiVersion ?? apiVersion,
+    kind: inner.info.name,
+    ...withoutTypeFields(out),
+  };
+  if (!inner.info.topLevelSpec) return manifest;
+  // Kubernetes' RBAC kinds have no spec or status: their fields sit at the top.
+  const { spec, ...rest } = manifest;
+  delete rest["status"];
+  return { ...rest, ...(spec as JsonObject | undefined) };
 }
 
 function withoutTypeFields(object: JsonObject): JsonObject {

@@ -34,6 +34,8 @@ export interface GlobalOptions {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  /** A bearer token: --token, --token-file, VIRTRIGAUD_TOKEN or the config file's context. */
+  token?: string;
 }
 
 /** Where vrtg reads and writes, so tests can capture it. */
@@ -116,6 +118,7 @@ export function connect(options: GlobalOptions): ManagerClient {
           },
         }
       : {}),
+    ...(options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {}),
     defaultTimeoutMs: 30_000,
     retry: { maxAttempts: 2 },
     peerName: "the manager",
@@ -142,6 +145,11 @@ export function explain(err: unknown, where = "", server = ""): CliError {
       return new CliError(`${prefix}${message}`, exitCodes.notFound);
     case ErrorReason.CONFLICT:
       return new CliError(`${prefix}${message}`, exitCodes.conflict);
+    case ErrorReason.UNAUTHENTICATED:
+      return new CliError(
+        `${prefix}${message} (log in with --token, --token-file, VIRTRIGAUD_TOKEN or a context of the config file)`,
+        exitCodes.error,
+      );
     case ErrorReason.UNAVAILABLE:
     case ErrorReason.DEADLINE_EXCEEDED:
       // The client names the manager when it cannot reach it; the manager's

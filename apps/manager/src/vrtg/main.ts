@@ -11,6 +11,13 @@ import {
   explain,
 } from "./common.js";
 import { findCommand } from "./commands/index.js";
+import {
+  configCommand,
+  configPath,
+  readConfig,
+  readTokenFile,
+  selectContext,
+} from "./config-file.js";
 
 const usage = `vrtg: declare and inspect VirtRigaud resources
 
@@ -27,15 +34,23 @@ Commands:
   provider add NAME --type TYPE --endpoint URL | list | check NAME
   status [-o yaml|json]                    the manager that answered, its store, and who runs the controllers
   audit [-o yaml|json]                     the answering manager's recent audit records (mutating and refused calls)
+  auth whoami [-o json]                    who the manager takes you for
+  auth can-i VERB KIND [NAME] [-n NS|-A]   whether you may: prints yes (exit 0) or no (exit 1)
+  config use-context NAME | get-contexts | current-context
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
-       vmsnapshots (snapshot), vmclones (clone)
+       vmsnapshots (snapshot), vmclones (clone), roles, rolebindings, clusterroles,
+       clusterrolebindings
 
 Flags:
   -s, --server URL          the manager [VRTG_SERVER] (default http://127.0.0.1:9090)
   -n, --namespace NS        default "default"
   -A, --all-namespaces
-  --ca FILE, --cert FILE, --key FILE   TLS toward the manager
+  --ca FILE, --cert FILE, --key FILE   TLS toward the manager (--cert and --key: a client certificate)
+  --token TOKEN             a bearer token [VIRTRIGAUD_TOKEN]; --token-file FILE reads it from a file
+  --context NAME            a context of the config file (--config FILE [VRTG_CONFIG], default
+                            ~/.config/vrtg/config.yaml: current-context, contexts of name, server,
+                            namespace, token or token-file, ca, cert, key); flags and variables win
   -f, --filename PATH       repeatable
   -o, --output FORMAT       wide, yaml or json
   -l, --selector SELECTOR   labels, for example app=web,tier!=db
@@ -68,6 +83,10 @@ export async function runVrtg(
         ca: { type: "string" },
         cert: { type: "string" },
         key: { type: "string" },
+        token: { type: "string" },
+        "token-file": { type: "string" },
+        context: { type: "string" },
+        config: { type: "string" },
         filename: { type: "string", short: "f", multiple: true },
         output: { type: "string", short: "o" },
         selector: { type: "string", short: "l" },
@@ -93,14 +112,35 @@ export async function runVrtg(
     io.out(usage);
     return command || values.help ? exitCodes.ok : exitCodes.usage;
   }
-  const global: GlobalOptions = {
-    server: values.server ?? env["VRTG_SERVER"] ?? "http://127.0.0.1:9090",
-    namespace: values.namespace ?? "default",
-    allNamespaces: values["all-namespaces"] ?? false,
-    ...(values.ca ? { caFile: values.ca } : {}),
-    ...(values.cert ? { certFile: values.cert } : {}),
-    ...(values.key ? { keyFile: values.key } : {}),
-  };
+  let global: GlobalOptions;
+  try {
+    const path = configPath(values.config, env);
+    if (command === "config") return configCommand(path, args, io.out);
+    const ctx = selectContext(readConfig(path), values.context);
+    const tokenFile = values["token-file"] ?? ctx?.["token-file"];
+    const token =
+      values.token ??
+      (values["token-file"] ? readTokenFile(values["token-file"]) : undefined) ??
+      (env["VIRTRIGAUD_TOKEN"] || undefined) ??
+      ctx?.token ??
+      (tokenFile ? readTokenFile(tokenFile) : undefined);
+    const caFile = values.ca ?? ctx?.ca;
+    const certFile = values.cert ?? ctx?.cert;
+    const keyFile = values.key ?? ctx?.key;
+    global = {
+      server: values.server ?? env["VRTG_SERVER"] ?? ctx?.server ?? "http://127.0.0.1:9090",
+      namespace: values.namespace ?? ctx?.namespace ?? "default",
+      allNamespaces: values["all-namespaces"] ?? false,
+      ...(caFile ? { caFile } : {}),
+      ...(certFile ? { certFile } : {}),
+      ...(keyFile ? { keyFile } : {}),
+      ...(token ? { token } : {}),
+    };
+  } catch (err) {
+    const error = explain(err);
+    io.err(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
   const run = findCommand(command);
   if (!run) {
     io.err(`error: unknown command ${clip(JSON.stringify(command), 100)}\n\n${usage}`);

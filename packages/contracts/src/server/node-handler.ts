@@ -37,7 +37,7 @@ export interface NodeHandlerOptions {
  * and is reported to the service's logger rather than console.error, a
  * request Connect cannot read is refused as INVALID_SPEC, and a compressed
  * one inflates no further than readMaxBytes. Each call's context holds its
- * Peer (`peerKey`).
+ * Peer (`peerKey`: the client's address and verified certificate).
  */
 export function createNodeHandler(
   routes: (router: ConnectRouter) => void,

@@ -16,15 +16,18 @@ export class Peer {
   }
 
   /**
-   * The certificate the client presented under TLS, verified against the
-   * server's client CA (the handshake fails otherwise); undefined on
-   * plaintext or when the client sent none.
+   * The client certificate of the connection, verified by mutual TLS
+   * against the server's client CA; undefined in plaintext, under
+   * server-only TLS, or when it did not verify. Decoded only when asked.
+   * (An HTTP/2 request's socket forwards to its session's TLS socket.)
    */
   get certificate(): PeerCertificate | undefined {
     const tls = this.socket as Partial<TLSSocket>;
-    if (!tls.encrypted || typeof tls.getPeerCertificate !== "function") return undefined;
+    if (!tls.encrypted || !tls.authorized || typeof tls.getPeerCertificate !== "function")
+      return undefined;
     const certificate = tls.getPeerCertificate();
-    return certificate && Object.keys(certificate).length > 0 ? certificate : undefined;
+    // An empty object when the client sent none.
+    return certificate.subject ? certificate : undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { Health } from "@virtrigaud/proto/health";
@@ -29,20 +29,28 @@ export interface ServedService {
   readonly service: DescService;
   readonly implementation: Partial<ServiceImpl<DescService>>;
   readonly guards: readonly CallGuard[];
+  /**
+   * Asynchronous checks of every call, streams included (authentication
+   * against a remote key set, say), run inside the call boundary, so
+   * observers see what they refused, and before the guards.
+   */
+  readonly interceptors: readonly Interceptor[];
 }
 
 /**
  * Pairs a service with its implementation, typed against each other, and
  * the guards its calls pass before the implementation sees them: after the
  * rate limit and the validation of the request against the contract's
- * rules. A guard throws a ProviderError to refuse a call.
+ * rules. A guard throws a ProviderError to refuse a call. `interceptors`
+ * run before the rate limit and the guards, for unary calls and streams.
  */
 export function servedService<S extends DescService>(
   service: S,
   implementation: Partial<ServiceImpl<S>>,
   guards: readonly CallGuard[] = [],
+  interceptors: readonly Interceptor[] = [],
 ): ServedService {
-  return { service, implementation, guards };
+  return { service, implementation, guards, interceptors };
 }
 
 /** What `serveServices` serves, over the options every server shares. */
@@ -202,10 +210,11 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
     : [];
   const handler = createNodeHandler(
     (router) => {
-      for (const { service, implementation, guards } of options.services) {
+      for (const { service, implementation, guards, interceptors } of options.services) {
         router.service(service, implementation, {
           interceptors: [
             ...outer,
+            ...interceptors,
             createGuardInterceptor([...rateLimit, validationGuard, ...guards]),
           ],
         });

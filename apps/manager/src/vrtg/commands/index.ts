@@ -1,6 +1,7 @@
 import type { Command } from "../command-context.js";
 import { apply } from "./apply.js";
 import { audit } from "./audit.js";
+import { auth } from "./auth.js";
 import { remove } from "./delete.js";
 import { describe } from "./describe.js";
 import { events } from "./events.js";
@@ -22,6 +23,7 @@ const commands: Readonly<Record<string, Command>> = {
   provider,
   status,
   audit,
+  auth,
 };
 
 /** The command called `name`, if vrtg has one. */

@@ -8,11 +8,19 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AuditEntry } from "./audit_pb.js";
 import { file_virtrigaud_manager_v1_audit } from "./audit_pb.js";
+import type { ClusterRole } from "./cluster_role_pb.js";
+import { file_virtrigaud_manager_v1_cluster_role } from "./cluster_role_pb.js";
+import type { ClusterRoleBinding } from "./cluster_role_binding_pb.js";
+import { file_virtrigaud_manager_v1_cluster_role_binding } from "./cluster_role_binding_pb.js";
 import type { Event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_event } from "./event_pb.js";
 import { file_virtrigaud_manager_v1_manifest } from "./manifest_pb.js";
 import type { Provider } from "./provider_pb.js";
 import { file_virtrigaud_manager_v1_provider } from "./provider_pb.js";
+import type { Role } from "./role_pb.js";
+import { file_virtrigaud_manager_v1_role } from "./role_pb.js";
+import type { RoleBinding } from "./role_binding_pb.js";
+import { file_virtrigaud_manager_v1_role_binding } from "./role_binding_pb.js";
 import type { VirtualMachine } from "./virtual_machine_pb.js";
 import { file_virtrigaud_manager_v1_virtual_machine } from "./virtual_machine_pb.js";
 import type { VMClass } from "./vm_class_pb.js";
@@ -32,7 +40,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/manager/v1/manager_service.proto.
  */
 export const file_virtrigaud_manager_v1_manager_service: GenFile = /*@__PURE__*/
-  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEitAMKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCISChBHZXRTdGF0dXNSZXF1ZXN0IqoBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdyZXBsaWNhGAEgASgJEhIKCnN0b3JlX3R5cGUYAiABKAkSFgoOc3RvcmVfbG9jYXRpb24YAyABKAkSGAoQcmVzb3VyY2VfdmVyc2lvbhgEIAEoCRIPCgdsZWFkaW5nGAUgASgIEi0KBmxlYWRlchgGIAEoCzIdLnZpcnRyaWdhdWQubWFuYWdlci52MS5MZWFkZXIiUgoGTGVhZGVyEg8KB3JlcGxpY2EYASABKAkSDAoEdGVybRgCIAEoBBIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoXTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QSFgoFbGltaXQYASABKA1CB8LzGAMw6AciTgoYTGlzdEF1ZGl0RW50cmllc1Jlc3BvbnNlEjIKB2VudHJpZXMYASADKAsyIS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXVkaXRFbnRyeSqqAgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASHwoNS0lORF9QUk9WSURFUhABGgzK8xgIUHJvdmlkZXISHgoNS0lORF9WTV9DTEFTUxACGgvK8xgHVk1DbGFzcxIeCg1LSU5EX1ZNX0lNQUdFEAMaC8rzGAdWTUltYWdlEjcKGktJTkRfVk1fTkVUV09SS19BVFRBQ0hNRU5UEAQaF8rzGBNWTU5ldHdvcmtBdHRhY2htZW50EiwKFEtJTkRfVklSVFVBTF9NQUNISU5FEAUaEsrzGA5WaXJ0dWFsTWFjaGluZRIkChBLSU5EX1ZNX1NOQVBTSE9UEAYaDsrzGApWTVNuYXBzaG90Eh4KDUtJTkRfVk1fQ0xPTkUQBxoLyvMYB1ZNQ2xvbmUqrwEKDEFwcGx5T3V0Y29tZRIdChlBUFBMWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASJgoVQVBQTFlfT1VUQ09NRV9DUkVBVEVEEAEaC8rzGAdjcmVhdGVkEiwKGEFQUExZX09VVENPTUVfQ09ORklHVVJFRBACGg7K8xgKY29uZmlndXJlZBIqChdBUFBMWV9PVVRDT01FX1VOQ0hBTkdFRBADGg3K8xgJdW5jaGFuZ2VkKt4BCg5XYXRjaEV2ZW50VHlwZRIgChxXQVRDSF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQoWV0FUQ0hfRVZFTlRfVFlQRV9BRERFRBABGgnK8xgFQURERUQSKwoZV0FUQ0hfRVZFTlRfVFlQRV9NT0RJRklFRBACGgzK8xgITU9ESUZJRUQSKQoYV0FUQ0hfRVZFTlRfVFlQRV9ERUxFVEVEEAMaC8rzGAdERUxFVEVEEisKGVdBVENIX0VWRU5UX1RZUEVfQk9PS01BUksQBBoMyvMYCEJPT0tNQVJLMpAGCg5NYW5hZ2VyU2VydmljZRJXCgVBcHBseRIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5BcHBseVJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXNwb25zZSIDkAICElEKA0dldBIhLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXF1ZXN0GiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkdldFJlc3BvbnNlIgOQAgESVAoETGlzdBIiLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVxdWVzdBojLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVzcG9uc2UiA5ACARJaCgZEZWxldGUSJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVxdWVzdBolLnZpcnRyaWdhdWQubWFuYWdlci52MS5EZWxldGVSZXNwb25zZSIDkAICElkKBVdhdGNoEiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoUmVxdWVzdBokLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlc3BvbnNlIgOQAgEwARJmCgpMaXN0RXZlbnRzEigudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXF1ZXN0GikudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBEmMKCUdldFN0YXR1cxInLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRTdGF0dXNSZXF1ZXN0GigudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESeAoQTGlzdEF1ZGl0RW50cmllcxIuLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBovLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_virtrigaud_manager_v1_audit, file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
+  fileDesc("Cit2aXJ0cmlnYXVkL21hbmFnZXIvdjEvbWFuYWdlcl9zZXJ2aWNlLnByb3RvEhV2aXJ0cmlnYXVkLm1hbmFnZXIudjEipAUKCFJlc291cmNlEjMKCHByb3ZpZGVyGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlByb3ZpZGVySAASMgoIdm1fY2xhc3MYAiABKAsyHi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1DbGFzc0gAEjIKCHZtX2ltYWdlGAMgASgLMh4udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNSW1hZ2VIABJLChV2bV9uZXR3b3JrX2F0dGFjaG1lbnQYBCABKAsyKi52aXJ0cmlnYXVkLm1hbmFnZXIudjEuVk1OZXR3b3JrQXR0YWNobWVudEgAEkAKD3ZpcnR1YWxfbWFjaGluZRgFIAEoCzIlLnZpcnRyaWdhdWQubWFuYWdlci52MS5WaXJ0dWFsTWFjaGluZUgAEjgKC3ZtX3NuYXBzaG90GAYgASgLMiEudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlZNU25hcHNob3RIABIyCgh2bV9jbG9uZRgHIAEoCzIeLnZpcnRyaWdhdWQubWFuYWdlci52MS5WTUNsb25lSAASKwoEcm9sZRgUIAEoCzIbLnZpcnRyaWdhdWQubWFuYWdlci52MS5Sb2xlSAASOgoMcm9sZV9iaW5kaW5nGBUgASgLMiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJvbGVCaW5kaW5nSAASOgoMY2x1c3Rlcl9yb2xlGBYgASgLMiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkNsdXN0ZXJSb2xlSAASSQoUY2x1c3Rlcl9yb2xlX2JpbmRpbmcYFyABKAsyKS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQ2x1c3RlclJvbGVCaW5kaW5nSABCDgoEa2luZBIGwvMYAggBIloKDEFwcGx5UmVxdWVzdBI5CghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZUIGwvMYAggBEg8KB2RyeV9ydW4YAiABKAgieAoNQXBwbHlSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnZpcnRyaWdhdWQubWFuYWdlci52MS5SZXNvdXJjZRI0CgdvdXRjb21lGAIgASgOMiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkFwcGx5T3V0Y29tZSJ1CgpHZXRSZXF1ZXN0EjMKBGtpbmQYASABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAIgASgJQgbC8xgCGD8SFwoEbmFtZRgDIAEoCUIJwvMYBQgBGP0BIkAKC0dldFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlIpYBCgtMaXN0UmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhYKDmFsbF9uYW1lc3BhY2VzGAMgASgIEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIIlwKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2USGAoQcmVzb3VyY2VfdmVyc2lvbhgCIAEoCSKaAQoNRGVsZXRlUmVxdWVzdBIzCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCCMLzGAQIATgBEhkKCW5hbWVzcGFjZRgCIAEoCUIGwvMYAhg/EhcKBG5hbWUYAyABKAlCCcLzGAUIARj9ARIgChByZXNvdXJjZV92ZXJzaW9uGAQgASgJQgbC8xgCGCAiQwoORGVsZXRlUmVzcG9uc2USMQoIcmVzb3VyY2UYASABKAsyHy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuUmVzb3VyY2UitgEKDFdhdGNoUmVxdWVzdBIxCgRraW5kGAEgASgOMhsudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLktpbmRCBsLzGAI4ARIZCgluYW1lc3BhY2UYAiABKAlCBsLzGAIYPxIVCgRuYW1lGAMgASgJQgfC8xgDGP0BEh8KDmxhYmVsX3NlbGVjdG9yGAQgASgJQgfC8xgDGIAIEiAKEHJlc291cmNlX3ZlcnNpb24YBSABKAlCBsLzGAIYICKRAQoNV2F0Y2hSZXNwb25zZRIzCgR0eXBlGAEgASgOMiUudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoRXZlbnRUeXBlEjEKCHJlc291cmNlGAIgASgLMh8udmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLlJlc291cmNlEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAkiqAEKEUxpc3RFdmVudHNSZXF1ZXN0EhkKCW5hbWVzcGFjZRgBIAEoCUIGwvMYAhg/EjEKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIGwvMYAjgBEhUKBG5hbWUYAyABKAlCB8LzGAMY/QESFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAMSFgoFbGltaXQYBSABKA1CB8LzGAMwkE4iQgoSTGlzdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnZpcnRyaWdhdWQubWFuYWdlci52MS5FdmVudCISChBHZXRTdGF0dXNSZXF1ZXN0IqoBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdyZXBsaWNhGAEgASgJEhIKCnN0b3JlX3R5cGUYAiABKAkSFgoOc3RvcmVfbG9jYXRpb24YAyABKAkSGAoQcmVzb3VyY2VfdmVyc2lvbhgEIAEoCRIPCgdsZWFkaW5nGAUgASgIEi0KBmxlYWRlchgGIAEoCzIdLnZpcnRyaWdhdWQubWFuYWdlci52MS5MZWFkZXIiUgoGTGVhZGVyEg8KB3JlcGxpY2EYASABKAkSDAoEdGVybRgCIAEoBBIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoXTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QSFgoFbGltaXQYASABKA1CB8LzGAMw6AciTgoYTGlzdEF1ZGl0RW50cmllc1Jlc3BvbnNlEjIKB2VudHJpZXMYASADKAsyIS52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXVkaXRFbnRyeSIPCg1XaG9BbUlSZXF1ZXN0Ij4KDldob0FtSVJlc3BvbnNlEgwKBG5hbWUYASABKAkSDgoGZ3JvdXBzGAIgAygJEg4KBm1ldGhvZBgDIAEoCSKrAQoSQ2hlY2tBY2Nlc3NSZXF1ZXN0EhYKBHZlcmIYASABKAlCCMLzGAQIARggEjMKBGtpbmQYAiABKA4yGy52aXJ0cmlnYXVkLm1hbmFnZXIudjEuS2luZEIIwvMYBAgBOAESGQoJbmFtZXNwYWNlGAMgASgJQgbC8xgCGD8SFQoEbmFtZRgEIAEoCUIHwvMYAxj9ARIWCg5hbGxfbmFtZXNwYWNlcxgFIAEoCCI2ChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJKsoDCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIfCg1LSU5EX1BST1ZJREVSEAEaDMrzGAhQcm92aWRlchIeCg1LSU5EX1ZNX0NMQVNTEAIaC8rzGAdWTUNsYXNzEh4KDUtJTkRfVk1fSU1BR0UQAxoLyvMYB1ZNSW1hZ2USNwoaS0lORF9WTV9ORVRXT1JLX0FUVEFDSE1FTlQQBBoXyvMYE1ZNTmV0d29ya0F0dGFjaG1lbnQSLAoUS0lORF9WSVJUVUFMX01BQ0hJTkUQBRoSyvMYDlZpcnR1YWxNYWNoaW5lEiQKEEtJTkRfVk1fU05BUFNIT1QQBhoOyvMYClZNU25hcHNob3QSHgoNS0lORF9WTV9DTE9ORRAHGgvK8xgHVk1DbG9uZRIXCglLSU5EX1JPTEUQCRoIyvMYBFJvbGUSJgoRS0lORF9ST0xFX0JJTkRJTkcQChoPyvMYC1JvbGVCaW5kaW5nEiYKEUtJTkRfQ0xVU1RFUl9ST0xFEAsaD8rzGAtDbHVzdGVyUm9sZRI1ChlLSU5EX0NMVVNURVJfUk9MRV9CSU5ESU5HEAwaFsrzGBJDbHVzdGVyUm9sZUJpbmRpbmcqrwEKDEFwcGx5T3V0Y29tZRIdChlBUFBMWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASJgoVQVBQTFlfT1VUQ09NRV9DUkVBVEVEEAEaC8rzGAdjcmVhdGVkEiwKGEFQUExZX09VVENPTUVfQ09ORklHVVJFRBACGg7K8xgKY29uZmlndXJlZBIqChdBUFBMWV9PVVRDT01FX1VOQ0hBTkdFRBADGg3K8xgJdW5jaGFuZ2VkKt4BCg5XYXRjaEV2ZW50VHlwZRIgChxXQVRDSF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQoWV0FUQ0hfRVZFTlRfVFlQRV9BRERFRBABGgnK8xgFQURERUQSKwoZV0FUQ0hfRVZFTlRfVFlQRV9NT0RJRklFRBACGgzK8xgITU9ESUZJRUQSKQoYV0FUQ0hfRVZFTlRfVFlQRV9ERUxFVEVEEAMaC8rzGAdERUxFVEVEEisKGVdBVENIX0VWRU5UX1RZUEVfQk9PS01BUksQBBoMyvMYCEJPT0tNQVJLMtcHCg5NYW5hZ2VyU2VydmljZRJXCgVBcHBseRIjLnZpcnRyaWdhdWQubWFuYWdlci52MS5BcHBseVJlcXVlc3QaJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuQXBwbHlSZXNwb25zZSIDkAICElEKA0dldBIhLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRSZXF1ZXN0GiIudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkdldFJlc3BvbnNlIgOQAgESVAoETGlzdBIiLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVxdWVzdBojLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0UmVzcG9uc2UiA5ACARJaCgZEZWxldGUSJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuRGVsZXRlUmVxdWVzdBolLnZpcnRyaWdhdWQubWFuYWdlci52MS5EZWxldGVSZXNwb25zZSIDkAICElkKBVdhdGNoEiMudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLldhdGNoUmVxdWVzdBokLnZpcnRyaWdhdWQubWFuYWdlci52MS5XYXRjaFJlc3BvbnNlIgOQAgEwARJmCgpMaXN0RXZlbnRzEigudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXF1ZXN0GikudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBEmMKCUdldFN0YXR1cxInLnZpcnRyaWdhdWQubWFuYWdlci52MS5HZXRTdGF0dXNSZXF1ZXN0GigudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESeAoQTGlzdEF1ZGl0RW50cmllcxIuLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBovLnZpcnRyaWdhdWQubWFuYWdlci52MS5MaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2UiA5ACARJaCgZXaG9BbUkSJC52aXJ0cmlnYXVkLm1hbmFnZXIudjEuV2hvQW1JUmVxdWVzdBolLnZpcnRyaWdhdWQubWFuYWdlci52MS5XaG9BbUlSZXNwb25zZSIDkAIBEmkKC0NoZWNrQWNjZXNzEikudmlydHJpZ2F1ZC5tYW5hZ2VyLnYxLkNoZWNrQWNjZXNzUmVxdWVzdBoqLnZpcnRyaWdhdWQubWFuYWdlci52MS5DaGVja0FjY2Vzc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_virtrigaud_manager_v1_audit, file_virtrigaud_manager_v1_cluster_role, file_virtrigaud_manager_v1_cluster_role_binding, file_virtrigaud_manager_v1_event, file_virtrigaud_manager_v1_manifest, file_virtrigaud_manager_v1_provider, file_virtrigaud_manager_v1_role, file_virtrigaud_manager_v1_role_binding, file_virtrigaud_manager_v1_virtual_machine, file_virtrigaud_manager_v1_vm_class, file_virtrigaud_manager_v1_vm_clone, file_virtrigaud_manager_v1_vm_image, file_virtrigaud_manager_v1_vm_network_attachment, file_virtrigaud_manager_v1_vm_snapshot, file_virtrigaud_validate_v1_rules]);
 
 /**
  * Resource is one resource of any kind.
@@ -85,6 +93,30 @@ export type Resource = Message<"virtrigaud.manager.v1.Resource"> & {
      */
     value: VMClone;
     case: "vmClone";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.Role role = 20;
+     */
+    value: Role;
+    case: "role";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.RoleBinding role_binding = 21;
+     */
+    value: RoleBinding;
+    case: "roleBinding";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.ClusterRole cluster_role = 22;
+     */
+    value: ClusterRole;
+    case: "clusterRole";
+  } | {
+    /**
+     * @generated from field: virtrigaud.manager.v1.ClusterRoleBinding cluster_role_binding = 23;
+     */
+    value: ClusterRoleBinding;
+    case: "clusterRoleBinding";
   } | { case: undefined; value?: undefined };
 };
 
@@ -577,6 +609,117 @@ export const ListAuditEntriesResponseSchema: GenMessage<ListAuditEntriesResponse
   messageDesc(file_virtrigaud_manager_v1_manager_service, 17);
 
 /**
+ * @generated from message virtrigaud.manager.v1.WhoAmIRequest
+ */
+export type WhoAmIRequest = Message<"virtrigaud.manager.v1.WhoAmIRequest"> & {
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.WhoAmIRequest.
+ * Use `create(WhoAmIRequestSchema)` to create a new message.
+ */
+export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 18);
+
+/**
+ * @generated from message virtrigaud.manager.v1.WhoAmIResponse
+ */
+export type WhoAmIResponse = Message<"virtrigaud.manager.v1.WhoAmIResponse"> & {
+  /**
+   * The caller's user name ("anonymous" when authentication is off).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string groups = 2;
+   */
+  groups: string[];
+
+  /**
+   * How the caller proved who it is: "token", "certificate", "oidc" or "anonymous".
+   *
+   * @generated from field: string method = 3;
+   */
+  method: string;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.WhoAmIResponse.
+ * Use `create(WhoAmIResponseSchema)` to create a new message.
+ */
+export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 19);
+
+/**
+ * @generated from message virtrigaud.manager.v1.CheckAccessRequest
+ */
+export type CheckAccessRequest = Message<"virtrigaud.manager.v1.CheckAccessRequest"> & {
+  /**
+   * get, list, watch, create, update or delete.
+   *
+   * @generated from field: string verb = 1;
+   */
+  verb: string;
+
+  /**
+   * @generated from field: virtrigaud.manager.v1.Kind kind = 2;
+   */
+  kind: Kind;
+
+  /**
+   * Default "default"; ignored with all_namespaces and for cluster-scoped kinds.
+   *
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
+
+  /**
+   * Empty: any name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool all_namespaces = 5;
+   */
+  allNamespaces: boolean;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.CheckAccessRequest.
+ * Use `create(CheckAccessRequestSchema)` to create a new message.
+ */
+export const CheckAccessRequestSchema: GenMessage<CheckAccessRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 20);
+
+/**
+ * @generated from message virtrigaud.manager.v1.CheckAccessResponse
+ */
+export type CheckAccessResponse = Message<"virtrigaud.manager.v1.CheckAccessResponse"> & {
+  /**
+   * @generated from field: bool allowed = 1;
+   */
+  allowed: boolean;
+
+  /**
+   * Why, for people: the rule that allows, or what is missing.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message virtrigaud.manager.v1.CheckAccessResponse.
+ * Use `create(CheckAccessResponseSchema)` to create a new message.
+ */
+export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_manager_v1_manager_service, 21);
+
+/**
  * Kind names a kind of resource.
  *
  * @generated from enum virtrigaud.manager.v1.Kind
@@ -621,6 +764,26 @@ export enum Kind {
    * @generated from enum value: KIND_VM_CLONE = 7;
    */
   VM_CLONE = 7,
+
+  /**
+   * @generated from enum value: KIND_ROLE = 9;
+   */
+  ROLE = 9,
+
+  /**
+   * @generated from enum value: KIND_ROLE_BINDING = 10;
+   */
+  ROLE_BINDING = 10,
+
+  /**
+   * @generated from enum value: KIND_CLUSTER_ROLE = 11;
+   */
+  CLUSTER_ROLE = 11,
+
+  /**
+   * @generated from enum value: KIND_CLUSTER_ROLE_BINDING = 12;
+   */
+  CLUSTER_ROLE_BINDING = 12,
 }
 
 /**
@@ -801,6 +964,28 @@ export const ManagerService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEntriesRequestSchema;
     output: typeof ListAuditEntriesResponseSchema;
+  },
+  /**
+   * WhoAmI says who the manager takes the caller for, as Kubernetes'
+   * SelfSubjectReview does. Any authenticated caller may ask.
+   *
+   * @generated from rpc virtrigaud.manager.v1.ManagerService.WhoAmI
+   */
+  whoAmI: {
+    methodKind: "unary";
+    input: typeof WhoAmIRequestSchema;
+    output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * CheckAccess says whether the caller may do a verb on a kind, as
+   * Kubernetes' SelfSubjectAccessReview does. Any authenticated caller may ask.
+   *
+   * @generated from rpc virtrigaud.manager.v1.ManagerService.CheckAccess
+   */
+  checkAccess: {
+    methodKind: "unary";
+    input: typeof CheckAccessRequestSchema;
+    output: typeof CheckAccessResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_virtrigaud_manager_v1_manager_service, 0);

@@ -1,0 +1,87 @@
+import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from "jose";
+import { isLoopbackHost } from "../loopback.js";
+
+/** Where OIDC ID tokens come from and what in them names the user. */
+export interface OidcOptions {
+  /** The issuer's URL, as its tokens' `iss` claim says it. */
+  issuer: string;
+  /** The `aud` a token must carry: this manager's client id at the issuer. */
+  audience: string;
+  /** Default "sub". */
+  usernameClaim?: string;
+  /** Default "groups". */
+  groupsClaim?: string;
+}
+
+/** Checks an OIDC ID token and says who it names. */
+export type OidcVerifier = (token: string) => Promise<{ name: string; groups: string[] }>;
+
+/**
+ * Checks the issuer's URL: https, or http on a loopback address only (an
+ * issuer on the manager's own host: whoever could tamper with that traffic
+ * already holds the host). The tests' issuer is one.
+ *
+ * @throws Error saying what is wrong.
+ */
+export function checkIssuerUrl(issuer: string): URL {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new Error("--oidc-issuer must be a URL");
+  }
+  const loopback = isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ""));
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback))
+    throw new Error("--oidc-issuer must be an https URL (http only on a loopback address)");
+  return url;
+}
+
+/**
+ * Verifies ID tokens as Kubernetes' OIDC authenticator does: the signature
+ * against the issuer's keys (found through its discovery document,
+ * fetched and cached by jose, fetched again for an unknown key id), the
+ * issuer, the audience and the expiry; the user is the username claim,
+ * the groups the groups claim.
+ *
+ * @throws Error (from the verifier) for a token that fails any check.
+ */
+export function createOidcVerifier(options: OidcOptions): OidcVerifier {
+  const issuerUrl = checkIssuerUrl(options.issuer);
+  const usernameClaim = options.usernameClaim ?? "sub";
+  const groupsClaim = options.groupsClaim ?? "groups";
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  const discover = async (): Promise<JWTVerifyGetKey> => {
+    const base = issuerUrl.href.replace(/\/$/, "");
+    const response = await fetch(`${base}/.well-known/openid-configuration`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) throw new Error(`the issuer's discovery document: HTTP ${response.status}`);
+    const document = (await response.json()) as { jwks_uri?: unknown };
+    if (typeof document.jwks_uri !== "string")
+      throw new Error("the issuer's discovery document has no jwks_uri");
+    const jwksUrl = checkIssuerUrl(document.jwks_uri);
+    return createRemoteJWKSet(jwksUrl, { timeoutDuration: 5000 });
+  };
+  return async (token) => {
+    // A failed discovery is tried again on the next token.
+    const getKey = await (keys ??= discover().catch((err: unknown) => {
+      keys = undefined;
+      throw err;
+    }));
+    const { payload } = await jwtVerify(token, getKey, {
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: ["exp"],
+    });
+    const name = payload[usernameClaim];
+    if (typeof name !== "string" || !name)
+      throw new Error(`the token has no ${usernameClaim} claim`);
+    const groupValue = payload[groupsClaim];
+    const groups = Array.isArray(groupValue)
+      ? groupValue.filter((g): g is string => typeof g === "string")
+      : typeof groupValue === "string"
+        ? [groupValue]
+        : [];
+    return { name, groups };
+  };
+}
