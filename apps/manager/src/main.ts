@@ -13,6 +13,7 @@ import {
 } from "@virtrigaud/contracts/server";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
 import { startManager } from "./manager.js";
+import { runRotateSecrets, runSecretKey, secretsUsage } from "./secrets/secrets-cli.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
 const name = "virtrigaud-manager";
@@ -24,6 +25,7 @@ const managerFlags = {
   "lease-duration": { type: "string" },
   "lease-renew-interval": { type: "string" },
   "provider-tls-dir": { type: "string" },
+  "secret-key-file": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -38,6 +40,8 @@ const usage = `${name}: declarative VMs reconciled across providers
 Usage: ${name} --data DIR [flags]
        ${name} --store postgres://USER@HOST:PORT/DB --store-password-file FILE [flags]
        ${name} copy-store --from SRC --to DST [flags]   (see below)
+       ${name} secret-key generate FILE                 (see below)
+       ${name} rotate-secrets --data DIR --secret-key-file FILE   (see below)
 
 ${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
 
@@ -54,6 +58,9 @@ Manager flags (environment fallback in brackets):
   --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
   --provider-tls-dir DIR        the only directory whose files a Provider's spec.tls may name; unset, no
                                 Provider may name TLS files [VIRTRIGAUD_PROVIDER_TLS_DIR]
+  --secret-key-file FILE        the keys Secrets are encrypted with at rest (AES-256-GCM; made by
+                                secret-key generate); unset, Secrets are refused
+                                [VIRTRIGAUD_SECRET_KEY_FILE]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -65,7 +72,9 @@ Manager flags (environment fallback in brackets):
   --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
-${copyStoreUsage}`;
+${copyStoreUsage}
+${name} secret-key and rotate-secrets: the keys of Secrets
+${secretsUsage}`;
 
 function duration(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -81,6 +90,14 @@ async function main(): Promise<void> {
     process.exitCode = await runCopyStore(process.argv.slice(3));
     return;
   }
+  if (process.argv[2] === "secret-key") {
+    process.exitCode = runSecretKey(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === "rotate-secrets") {
+    process.exitCode = await runRotateSecrets(process.argv.slice(3));
+    return;
+  }
   let values: ReturnType<
     typeof parseArgs<{ options: typeof serveFlags & typeof managerFlags }>
   >["values"];
@@ -89,6 +106,7 @@ async function main(): Promise<void> {
   let postgres: { url: string; passwordFile?: string } | undefined;
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
+  let secretKeyFile: string | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
@@ -123,6 +141,8 @@ async function main(): Promise<void> {
     replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
     providerTlsDir =
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
+    secretKeyFile =
+      values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
     const ttlMs = duration("lease-duration", values["lease-duration"]);
     const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
     if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
@@ -170,6 +190,7 @@ async function main(): Promise<void> {
       ...(postgres ? { postgres } : {}),
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
+      ...(secretKeyFile ? { secretKeyFile } : {}),
       lease,
       logger,
       serve: {

@@ -17,13 +17,15 @@ import {
   servedService,
 } from "@virtrigaud/contracts/server";
 import { ManagerService } from "@virtrigaud/proto/manager";
-import { createManagerService } from "./api/manager-service.js";
+import { type ManagerServiceOptions, createManagerService } from "./api/manager-service.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
 import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
 import { type Leadership, startLeadership } from "./leadership.js";
 import { isLoopbackHost } from "./loopback.js";
+import { KeyFileError, readKeyring, readableByOthers } from "./secrets/keyring.js";
+import { createSecretAccess } from "./secrets/secret-access.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
 import { type ResourceStore, openStore } from "./store/resource-store.js";
 
@@ -50,6 +52,16 @@ export interface ManagerOptions {
    * may name TLS files.
    */
   providerTlsDir?: string;
+  /**
+   * The key file Secrets are sealed with (see `readKeyring`). Unset: Secrets
+   * are refused, never stored in clear text.
+   */
+  secretKeyFile?: string;
+  /**
+   * Whether a caller may read the values of Secrets in a namespace (see
+   * `ManagerServiceOptions.maySeeSecretData`). Default: yes.
+   */
+  maySeeSecretData?: ManagerServiceOptions["maySeeSecretData"];
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -104,6 +116,9 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   if (options.serve) checkServeOptions(options.serve);
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
+  const secrets = createSecretAccess(
+    options.secretKeyFile ? openKeyring(options.secretKeyFile, logger) : undefined,
+  );
   const store = await openStore(
     options.postgres
       ? {
@@ -144,6 +159,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       vmWorkers: options.vmWorkers ?? 256,
       providerCall: instruments.providerCall,
       reconciled: instruments.reconciled,
+      secrets,
       ...(fence ? { fence } : {}),
     });
   const leadership: Leadership = startLeadership({
@@ -187,6 +203,8 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             logger,
             leadership: () => leadership.status(),
             providerTlsDir: options.providerTlsDir,
+            secrets,
+            ...(options.maySeeSecretData ? { maySeeSecretData: options.maySeeSecretData } : {}),
           }),
         ),
       ],
@@ -206,6 +224,27 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       await metrics.shutdown();
     })());
   return { store, server, connections, metrics, leadership, close };
+}
+
+/**
+ * Reads the Secrets' key file, warning when others than the manager's user may read it.
+ *
+ * @throws ServeConfigError when it cannot be used.
+ */
+function openKeyring(file: string, logger: Logger) {
+  try {
+    const keyring = readKeyring(file);
+    if (readableByOthers(file))
+      logger.warn(
+        { file },
+        "the secret key file is readable by others than its owner: chmod 600 it",
+      );
+    logger.info({ file, keys: keyring.keys.map((k) => k.name) }, "secret keys read");
+    return keyring;
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new ServeConfigError(err.message);
+    throw err;
+  }
 }
 
 function errorText(err: unknown): string {

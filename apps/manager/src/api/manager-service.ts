@@ -1,17 +1,19 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
   Kind,
   type ManagerService,
   type Provider as ProviderResource,
   type Resource,
+  type Secret,
 } from "@virtrigaud/proto/manager";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import type { LeadershipStatus } from "../leadership.js";
+import { type SecretAccess, createSecretAccess } from "../secrets/secret-access.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -31,6 +33,7 @@ const referenced = new Set([
   Kind.VM_CLASS,
   Kind.VM_IMAGE,
   Kind.VM_NETWORK_ATTACHMENT,
+  Kind.SECRET,
 ]);
 
 /** Options of `createManagerService`: those of its watches, and who runs the controllers. */
@@ -39,10 +42,15 @@ export interface ManagerServiceOptions extends WatchOptions {
   leadership?: () => LeadershipStatus;
   /** The only directory Provider TLS files may be in. */
   providerTlsDir?: string | undefined;
-}
-
-function wrap(kind: Kind, message: AnyResource): Resource {
-  return toResource(kind, message);
+  /** How Secrets are sealed for the store. Default: no key file, so Secrets are refused. */
+  secrets?: SecretAccess;
+  /**
+   * Whether the caller may read the values of Secrets in `namespace`. Where
+   * it says no, Get, List and Watch answer Secrets without data (no keys
+   * either: a Secret's keys can say what it holds). Apply and Delete never
+   * answer with data. Default: yes.
+   */
+  maySeeSecretData?: (context: HandlerContext, namespace: string) => boolean;
 }
 
 /**
@@ -54,7 +62,23 @@ export function createManagerService(
   store: ResourceStore,
   options: ManagerServiceOptions = {},
 ): ServiceImpl<typeof ManagerService> {
-  const watch = createWatch(store, options);
+  const secrets = options.secrets ?? createSecretAccess(undefined);
+  const maySee = options.maySeeSecretData ?? (() => true);
+  /** A stored resource as this caller gets it: a Secret never in its sealed form. */
+  const present = (
+    kind: Kind,
+    message: AnyResource,
+    context: HandlerContext | undefined,
+  ): AnyResource =>
+    kind === Kind.SECRET
+      ? secrets.present(
+          message as Secret,
+          context !== undefined && maySee(context, namespaceOf(message)),
+        )
+      : message;
+  const wrap = (kind: Kind, message: AnyResource, context?: HandlerContext): Resource =>
+    toResource(kind, present(kind, message, context));
+  const watch = createWatch(store, { ...options, present });
   return {
     async apply(request) {
       const inner = fromResource(request.resource);
@@ -65,29 +89,34 @@ export function createManagerService(
       validateResource(info.kind, message, existing, {
         providerTlsDir: options.providerTlsDir,
       });
+      // Sealed here, so the store never sees the values.
+      const toStore =
+        info.kind === Kind.SECRET
+          ? secrets.sealForStore(message as Secret, existing as Secret | undefined)
+          : message;
       if (info.kind === Kind.PROVIDER)
         checkProviderChange(
           message as ProviderResource,
           existing as ProviderResource | undefined,
           vmsReferring(store, Kind.PROVIDER, namespace, message.metadata?.name ?? ""),
         );
-      const result = await store.apply(info.kind, message, {
+      const result = await store.apply(info.kind, toStore, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,
       });
       return { resource: wrap(info.kind, result.message), outcome: result.outcome };
     },
 
-    get(request) {
+    get(request, context) {
       const info = kindInfo(request.kind);
       const namespace = request.namespace || "default";
       const message = store.get(request.kind, namespace, request.name);
       if (!message)
         throw ProviderError.notFound(`${info.name} ${namespace}/${request.name} does not exist`);
-      return { resource: wrap(request.kind, message) };
+      return { resource: wrap(request.kind, message, context) };
     },
 
-    list(request) {
+    list(request, context) {
       const matches = parseLabelSelector(request.labelSelector);
       const namespace = request.allNamespaces ? undefined : request.namespace || "default";
       const resourceVersion = String(store.resourceVersion);
@@ -102,7 +131,10 @@ export function createManagerService(
           const b1 = b.metadata?.name ?? "";
           return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
         });
-      return { resources: items.map((m) => wrap(request.kind, m)), resourceVersion };
+      return {
+        resources: items.map((m) => wrap(request.kind, m, context)),
+        resourceVersion,
+      };
     },
 
     async delete(request) {

@@ -5,6 +5,8 @@ import {
   ProviderSchema,
   type Resource,
   ResourceSchema,
+  type Secret,
+  SecretSchema,
   type VMClass,
   VMClassSchema,
   type VMClone,
@@ -30,7 +32,8 @@ export type AnyResource =
   | VMNetworkAttachment
   | VirtualMachine
   | VMSnapshot
-  | VMClone;
+  | VMClone
+  | Secret;
 
 /** The member of the Resource oneof that holds a kind. */
 type ResourceCase = NonNullable<Resource["kind"]["case"]>;
@@ -50,6 +53,14 @@ export interface KindInfo {
 
 /** Every kind, in the order they depend on one another. */
 export const kinds: readonly KindInfo[] = [
+  {
+    kind: Kind.SECRET,
+    name: "Secret",
+    plural: "secrets",
+    aliases: ["secret"],
+    schema: SecretSchema,
+    oneofCase: "secret",
+  },
   {
     kind: Kind.PROVIDER,
     name: "Provider",
