@@ -28,7 +28,7 @@ Commands:
   status [-o yaml|json]                    the manager that answered, its store, and who runs the controllers
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
-       vmsnapshots (snapshot), vmclones (clone)
+       vmsnapshots (snapshot), vmclones (clone), secrets
 
 Flags:
   -s, --server URL          the manager [VRTG_SERVER] (default http://127.0.0.1:9090)
