@@ -6,9 +6,9 @@ import type { SecretValues } from "../secrets/secret-cipher.js";
 // VirtRigaud reads them. Pure: the Secrets' values come from `read`.
 
 /** Keys a Secret may hold user data under, the first present taken. */
-export const userDataKeys = ["userdata", "user-data", "cloud-init", "cloud-config"] as const;
+const userDataKeys = ["userdata", "user-data", "cloud-init", "cloud-config"] as const;
 /** Keys a Secret may hold meta data under, the first present taken. */
-export const metaDataKeys = ["metadata", "meta-data", "meta_data"] as const;
+const metaDataKeys = ["metadata", "meta-data", "meta_data"] as const;
 
 /** Why a VM's cloud-init cannot be read yet; never holds a value. */
 export interface CloudInitUnresolved {

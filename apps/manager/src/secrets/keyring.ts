@@ -4,7 +4,7 @@ import { parse, stringify } from "yaml";
 import { apiVersion } from "../manifest/kinds.js";
 
 /** One key of the key file: 32 bytes for AES-256-GCM, and the name stored beside what it seals. */
-export interface SecretKey {
+interface SecretKey {
   name: string;
   key: Buffer;
 }

@@ -5,7 +5,7 @@ import type { Secret } from "@virtrigaud/proto/manager";
 const secretKey = /^[-._a-zA-Z0-9]+$/;
 
 /** The most a Secret's keys and values may total, as Kubernetes' 1 MiB. */
-export const maxSecretBytes = 1024 * 1024;
+const maxSecretBytes = 1024 * 1024;
 
 /**
  * Checks a Secret as applied: its keys, its size (data and stringData
