@@ -145,6 +145,35 @@ describe("Secrets at rest", () => {
     expect(leaks(data)).toEqual([]);
   });
 
+  it("refuses to start with a key file it cannot use, naming the file and never a key", async () => {
+    const dir = tempDir();
+    const short = join(dir, "short.yaml");
+    const key = Buffer.alloc(16, 9).toString("base64");
+    writeFileSync(short, `kind: SecretKeys\nkeys:\n  - name: k\n    secret: ${key}\n`, {
+      mode: 0o600,
+    });
+    for (const [file, message] of [
+      [
+        join(dir, "missing.yaml"),
+        `the secret key file ${join(dir, "missing.yaml")} cannot be read: ENOENT`,
+      ],
+      [short, `the secret key file ${short} keys[0] (k): secret must be 32 bytes in base64`],
+    ] as const) {
+      const started = await runManager([
+        "--insecure",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        join(dir, "data"),
+        "--secret-key-file",
+        file,
+      ]);
+      expect(started.code).toBe(2);
+      expect(started.stderr).toBe(`virtrigaud-manager: ${message}\n`);
+      expect(started.stderr).not.toContain(key);
+    }
+  });
+
   it("refuses to open a ciphertext changed in the store, or moved to another Secret", async () => {
     const dir = tempDir();
     const keyFile = join(dir, "keys.yaml");
