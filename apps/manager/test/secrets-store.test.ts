@@ -311,5 +311,23 @@ describe("Secrets at rest", () => {
     // pg_dump writes bytea as hex: look for that form too.
     for (const text of [...forbidden, Buffer.from(password).toString("hex")])
       expect(dump.stdout.includes(text)).toBe(false);
+
+    // Rotation on PostgreSQL while a manager serves, once it has read the new key file.
+    const rotatedFile = join(dir, "rotated.yaml");
+    writeFileSync(rotatedFile, readFileSync(keyFile), { mode: 0o600 });
+    await runManager(["secret-key", "generate", rotatedFile]);
+    await pgManager.stop();
+    const restarted = await spawnReplica(db.url, "secrets-2", ["--secret-key-file", rotatedFile]);
+    managers.push(restarted);
+    const rotated = await runManager([
+      "rotate-secrets",
+      "--store",
+      db.url,
+      "--secret-key-file",
+      rotatedFile,
+    ]);
+    expect(rotated.stdout).toMatch(/^re-encrypted 2 Secrets under the key \S+; 0 already were\n/);
+    expect(await passwordOf(restarted.url, "db")).toBe(password);
+    expect(await passwordOf(restarted.url, "fresh")).toBe(password);
   });
 });
