@@ -76,6 +76,7 @@ export function createManagerService(
           context !== undefined && maySee(context, namespaceOf(message)),
         )
       : message;
+  /** Without a caller's context (Apply's and Delete's answers), a Secret carries no data. */
   const wrap = (kind: Kind, message: AnyResource, context?: HandlerContext): Resource =>
     toResource(kind, present(kind, message, context));
   const watch = createWatch(store, { ...options, present });
