@@ -18,6 +18,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Subject, SubjectSchema } from "@virtrigaud/proto/manager";
 import { tokenLine } from "./auth/token-file.js";
 import { type ManagerAuthOptions, startManager } from "./manager.js";
+import { runRotateSecrets, runSecretKey, secretsUsage } from "./secrets/secrets-cli.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
 const name = "virtrigaud-manager";
@@ -29,6 +30,7 @@ const managerFlags = {
   "lease-duration": { type: "string" },
   "lease-renew-interval": { type: "string" },
   "provider-tls-dir": { type: "string" },
+  "secret-key-file": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -53,6 +55,8 @@ Usage: ${name} --data DIR [flags]
        ${name} --store postgres://USER@HOST:PORT/DB --store-password-file FILE [flags]
        ${name} copy-store --from SRC --to DST [flags]   (see below)
        ${name} hash-token NAME [GROUP,...] < token     (a token file's line for a token)
+       ${name} secret-key generate FILE                 (see below)
+       ${name} rotate-secrets --data DIR --secret-key-file FILE   (see below)
 
 ${formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" })}
 
@@ -69,6 +73,9 @@ Manager flags (environment fallback in brackets):
   --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
   --provider-tls-dir DIR        the only directory whose files a Provider's spec.tls may name; unset, no
                                 Provider may name TLS files [VIRTRIGAUD_PROVIDER_TLS_DIR]
+  --secret-key-file FILE        the keys Secrets are encrypted with at rest (AES-256-GCM; made by
+                                secret-key generate); unset, Secrets are refused
+                                [VIRTRIGAUD_SECRET_KEY_FILE]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -97,7 +104,9 @@ administrator "anonymous", allowed on a loopback address only):
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
-${copyStoreUsage}`;
+${copyStoreUsage}
+${name} secret-key and rotate-secrets: the keys of Secrets
+${secretsUsage}`;
 
 function duration(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -148,6 +157,14 @@ async function main(): Promise<void> {
     process.exitCode = hashTokenCommand(process.argv.slice(3));
     return;
   }
+  if (process.argv[2] === "secret-key") {
+    process.exitCode = runSecretKey(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === "rotate-secrets") {
+    process.exitCode = await runRotateSecrets(process.argv.slice(3));
+    return;
+  }
   let values: ReturnType<
     typeof parseArgs<{ options: typeof serveFlags & typeof managerFlags }>
   >["values"];
@@ -156,6 +173,7 @@ async function main(): Promise<void> {
   let postgres: { url: string; passwordFile?: string } | undefined;
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
+  let secretKeyFile: string | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
@@ -192,6 +210,8 @@ async function main(): Promise<void> {
     replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
     providerTlsDir =
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
+    secretKeyFile =
+      values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
     const ttlMs = duration("lease-duration", values["lease-duration"]);
     const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
     if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
@@ -251,6 +271,7 @@ async function main(): Promise<void> {
       ...(postgres ? { postgres } : {}),
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
+      ...(secretKeyFile ? { secretKeyFile } : {}),
       lease,
       logger,
       auth,

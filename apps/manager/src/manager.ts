@@ -16,13 +16,17 @@ import {
   serveServices,
   servedService,
 } from "@virtrigaud/contracts/server";
-import { ManagerService, type Subject } from "@virtrigaud/proto/manager";
-import { authenticationOn, createAuthenticationInterceptor } from "./auth/authenticate.js";
+import { Kind, ManagerService, type Subject } from "@virtrigaud/proto/manager";
+import {
+  anonymousIdentity,
+  authenticationOn,
+  createAuthenticationInterceptor,
+} from "./auth/authenticate.js";
 import { createAuthorizer } from "./auth/authorizer.js";
 import { type OidcOptions, checkIssuerUrl, createOidcVerifier } from "./auth/oidc.js";
 import { parseTokenFile } from "./auth/token-file.js";
 import { type TokenFileWatch, watchTokenFile } from "./auth/token-file-watch.js";
-import { createManagerService } from "./api/manager-service.js";
+import { type ManagerServiceOptions, createManagerService } from "./api/manager-service.js";
 import { type AuditLog, type AuditLogOptions, openAuditLog } from "./audit/audit-log.js";
 import { createAuditObserver } from "./audit/audit-observer.js";
 import { accessRequestOf } from "./auth/access-request-key.js";
@@ -33,6 +37,8 @@ import type { ProviderConnection } from "./controllers/provider-connection.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
 import { type Leadership, startLeadership } from "./leadership.js";
 import { isLoopbackHost } from "./loopback.js";
+import { KeyFileError, readKeyring, readableByOthers } from "./secrets/keyring.js";
+import { createSecretAccess } from "./secrets/secret-access.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
 import { type ResourceStore, openStore } from "./store/resource-store.js";
 
@@ -70,6 +76,17 @@ export interface ManagerOptions {
    * caller is the administrator "anonymous", which is allowed on loopback only.
    */
   auth?: ManagerAuthOptions;
+  /**
+   * The key file Secrets are sealed with (see `readKeyring`). Unset: Secrets
+   * are refused, never stored in clear text.
+   */
+  secretKeyFile?: string;
+  /**
+   * Whether a caller may read the values of Secrets in a namespace (see
+   * `ManagerServiceOptions.maySeeSecretData`). Default: those the access
+   * rules let get Secrets there (everyone with authentication off).
+   */
+  maySeeSecretData?: ManagerServiceOptions["maySeeSecretData"];
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -135,6 +152,9 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
   const auditLog = openAuditFirst(options.audit);
+  const secrets = createSecretAccess(
+    options.secretKeyFile ? openKeyring(options.secretKeyFile, logger) : undefined,
+  );
   const store = await openStore(
     options.postgres
       ? {
@@ -178,6 +198,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       vmWorkers: options.vmWorkers ?? 256,
       providerCall: instruments.providerCall,
       reconciled: instruments.reconciled,
+      secrets,
       ...(fence ? { fence } : {}),
     });
   const leadership: Leadership = startLeadership({
@@ -243,6 +264,17 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             providerTlsDir: options.providerTlsDir,
             auditLog,
             authorizer,
+            secrets,
+            // Secret values only to those who may get Secrets there: an editor, not a viewer.
+            maySeeSecretData:
+              options.maySeeSecretData ??
+              ((context, namespace) =>
+                authorizer.allows(
+                  identityOf(context.values) ?? anonymousIdentity,
+                  "get",
+                  Kind.SECRET,
+                  namespace,
+                )),
           }),
           [],
           [createAuthenticationInterceptor(authenticators, auth.oidc?.usernameClaim)],
@@ -284,6 +316,27 @@ function openAuditFirst(options: AuditLogOptions | undefined): AuditLog {
     return openAuditLog(options);
   } catch (err) {
     throw new ServeConfigError(`the audit log cannot be written: ${errorText(err)}`);
+  }
+}
+
+/**
+ * Reads the Secrets' key file, warning when others than the manager's user may read it.
+ *
+ * @throws ServeConfigError when it cannot be used.
+ */
+function openKeyring(file: string, logger: Logger) {
+  try {
+    const keyring = readKeyring(file);
+    if (readableByOthers(file))
+      logger.warn(
+        { file },
+        "the secret key file is readable by others than its owner: chmod 600 it",
+      );
+    logger.info({ file, keys: keyring.keys.map((k) => k.name) }, "secret keys read");
+    return keyring;
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new ServeConfigError(err.message);
+    throw err;
   }
 }
 

@@ -58,10 +58,10 @@ describe("ManagerService", () => {
       "resource.virtual_machine.spec.networks[0].mac_address",
     ],
     [
-      "a cloud-init secret",
+      "a cloud-init Secret's bad name",
       (y: string) =>
-        y.replace("      inline: |", "      secretRef:\n        name: s\n      inline: |"),
-      "resource.virtual_machine.spec.user_data.cloud_init.secret_ref",
+        y.replace("      inline: |", "      secretRef:\n        name: Not_A_Name\n      inline: |"),
+      "resource.virtual_machine.spec.user_data.cloud_init.secret_ref.name",
     ],
     [
       "a zero disk size",

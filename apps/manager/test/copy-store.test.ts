@@ -273,7 +273,7 @@ describe("virtrigaud-manager copy-store", () => {
       const listed = await client.list({ kind: Kind.VM_CLASS, allNamespaces: true });
       const served = new Map(
         listed.resources.map((r) => {
-          const m = fromResource(r)?.message;
+          const m = fromResource(r)?.message as VMClass | undefined;
           return [`${m?.metadata?.namespace}/${m?.metadata?.name}`, m] as const;
         }),
       );
@@ -288,7 +288,7 @@ describe("virtrigaud-manager copy-store", () => {
           expect(s?.metadata?.creationTimestamp).toEqual(m.metadata?.creationTimestamp);
           expect(s?.metadata?.deletionTimestamp).toEqual(m.metadata?.deletionTimestamp);
           expect(s?.metadata?.finalizers).toEqual(m.metadata?.finalizers);
-          expect(s?.spec).toEqual(m.spec);
+          expect(s?.spec).toEqual((m as VMClass).spec);
         }
       } finally {
         await original.close();

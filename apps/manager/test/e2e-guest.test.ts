@@ -6,7 +6,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { type GuestJump, guestJumpFromEnv, guestSsh } from "./guest-login.js";
-import { type ServerProcess, eventually, spawnLibvirt, spawnManager, vrtg } from "./processes.js";
+import {
+  type ServerProcess,
+  eventually,
+  runManager,
+  spawnLibvirt,
+  spawnManager,
+  vrtg,
+} from "./processes.js";
 
 const run = promisify(execFile);
 
@@ -33,7 +40,7 @@ const minutes = (n: number) => n * 60_000;
 /**
  * A real guest through the whole stack: the manager (a process) applies a
  * VirtualMachine of the project's Debian image (tools/guest-image) with
- * cloud-init, provider-libvirt makes it on the test bed's libvirtd, QEMU (TCG)
+ * cloud-init from a Secret, provider-libvirt makes it on the test bed's libvirtd, QEMU (TCG)
  * boots it, and the test logs in over SSH from inside the test bed's network
  * namespace. One guest is booted and shared by every case, in order: a boot
  * under TCG takes one to three minutes on this machine.
@@ -48,6 +55,8 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
   const isolated = `vrtg-iso-${suffix}`;
   const staticAddress = "10.213.9.10";
   const marker = "/var/tmp/vrtg-marker";
+  /** Written into the guest by the cloud-init the Secret holds; compared, never printed. */
+  const secretToken = randomBytes(12).toString("hex");
   let poolDir = "";
   let blank = "";
   let jump: GuestJump;
@@ -159,8 +168,17 @@ spec:
       `      - ${readFileSync(`${guestKey}.pub`, "utf8").trim()}`,
       "runcmd:",
       "  - [sh, -c, 'echo written by runcmd > /var/tmp/runcmd-proof']",
+      `  - [sh, -c, 'echo ${secretToken} > /var/tmp/secret-proof']`,
       "",
     ].join("\n");
+  /** The Secret the VM's user data comes from (stringData: folded into data, stored encrypted). */
+  const secretManifest = () => `apiVersion: infra.virtrigaud.io/v1beta1
+kind: Secret
+metadata:
+  name: ${name}-boot
+stringData:
+  userdata: ${JSON.stringify(userData())}
+`;
   const vmManifest = (
     options: {
       cpu?: number;
@@ -196,7 +214,8 @@ ${options.reboot ? `  annotations:\n    virtrigaud.io/reboot: "${options.reboot}
       sizeGiB: ${options.dataGiB ?? 1}
   userData:
     cloudInit:
-      inline: ${JSON.stringify(userData())}
+      secretRef:
+        name: ${name}-boot
   metaData:
     cloudInit:
       inline: "zone: e2e-lab\\n"
@@ -263,11 +282,15 @@ spec:
       "--domain-type",
       "qemu",
     ]);
+    const keyFile = join(dir, "secret-keys.yaml");
+    expect((await runManager(["secret-key", "generate", keyFile])).code).toBe(0);
     manager = await spawnManager(join(dir, "data"), [
       "--health-interval",
       "1s",
       "--drift-page-interval",
       "1s",
+      "--secret-key-file",
+      keyFile,
     ]);
   }, 60_000);
 
@@ -293,8 +316,9 @@ spec:
     // Both VMs are applied now: the guest boots (minutes) while the blank one times out (20 s).
     const applied = await apply(
       "stack.yaml",
-      `${stack()}---\n${vmManifest()}---\n${blankManifest}`,
+      `${stack()}---\n${secretManifest()}---\n${vmManifest()}---\n${blankManifest}`,
     );
+    expect(applied).toContain(`secret/${name}-boot created`);
     expect(applied).toContain(`virtualmachine/${name} created`);
     expect(applied).toContain(`virtualmachine/${blankName} created`);
     // Running, but not Ready: it waits for an address, and says until when.
@@ -376,7 +400,7 @@ spec:
   );
 
   it(
-    "logs in over SSH as the cloud-init user: runcmd's file, the VM's name as hostname, the meta-data",
+    "logs in over SSH as the cloud-init user: runcmd's file, the Secret's token, the VM's name as hostname, the meta-data",
     async () => {
       const out = await sshEventually(
         // runcmd runs in cloud-init's last stage, which goes on beside the first logins.
@@ -387,6 +411,11 @@ spec:
       const [hostname, proof, zone, boot] = out.split("\n");
       expect(hostname).toBe(name);
       expect(proof).toBe("written by runcmd");
+      // The Secret's content is inside the VM; and not in its status or events.
+      const secretProof = await ssh("cat /var/tmp/secret-proof");
+      expect(secretProof === secretToken).toBe(true);
+      const shown = JSON.stringify(await getVm()) + (await cli("events")).stdout;
+      expect(shown.includes(secretToken)).toBe(false);
       expect(zone).toBe("e2e-lab");
       bootId = boot ?? "";
       expect(bootId).toMatch(/^[0-9a-f-]{36}$/);

@@ -15,7 +15,7 @@ import {
   type VirtualMachine,
   ConditionStatus,
 } from "@virtrigaud/proto/manager";
-import { type Manager, startManager } from "../src/manager.js";
+import { type Manager, type ManagerOptions, startManager } from "../src/manager.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { type AnyResource, fromResource } from "../src/manifest/kinds.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
@@ -38,8 +38,14 @@ export interface TestManager {
   close(): Promise<void>;
 }
 
-/** Starts a manager with fast probes and sweeps, in a fresh data directory (or `dataDir`). */
-export async function startTestManager(dataDir?: string): Promise<TestManager> {
+/**
+ * Starts a manager with fast probes and sweeps, in a fresh data directory
+ * (or `dataDir`), with `options` added.
+ */
+export async function startTestManager(
+  dataDir?: string,
+  options: Partial<ManagerOptions> = {},
+): Promise<TestManager> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "vrtg-manager-"));
   const manager = await startManager({
     dataDir: dir,
@@ -55,6 +61,7 @@ export async function startTestManager(dataDir?: string): Promise<TestManager> {
     driftPageIntervalMs: 150,
     minProbeIntervalMs: 100,
     maxProbeIntervalMs: 400,
+    ...options,
   });
   const url = manager.server?.url ?? "";
   const client = createServiceClient(ManagerService, url);

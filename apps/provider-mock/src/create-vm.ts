@@ -41,6 +41,14 @@ export const createVm: MockOperation<"create"> = (ctx, request, signal) =>
         tags: [...request.tags],
         labels: { ...request.labels },
         image,
+        ...(request.cloudInit
+          ? {
+              cloudInit: {
+                userData: request.cloudInit.userData,
+                metaData: request.cloudInit.metaData,
+              },
+            }
+          : {}),
       });
       // The store keeps the task's id on the record, for repeats: nothing more to keep here.
       return Promise.resolve(

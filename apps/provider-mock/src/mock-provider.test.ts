@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -384,6 +384,24 @@ describe("persistence and seeding", () => {
       const second = await serve({ stateFile });
       expect((await second.client.describe({ vmId })).vm?.name).toBe("durable");
       expect((await second.client.create({ name: "next", class: vmClass })).vmId).not.toBe(vmId);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the cloud-init Create gave a VM in the state file, as a hypervisor keeps its seed disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mock-state-"));
+    const stateFile = join(dir, "state.json");
+    try {
+      const { client, close } = await serve({ stateFile, latencyMs: 0 });
+      const cloudInit = { userData: "#cloud-config\nhostname: seeded", metaData: "instance-id: 1" };
+      await client.create({ name: "booted", class: vmClass, cloudInit });
+      await close();
+      running.splice(running.indexOf(close), 1);
+      const state = JSON.parse(readFileSync(stateFile, "utf8")) as {
+        vms: Array<{ name: string; cloudInit?: unknown }>;
+      };
+      expect(state.vms.find((vm) => vm.name === "booted")?.cloudInit).toEqual(cloudInit);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

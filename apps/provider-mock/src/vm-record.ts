@@ -71,6 +71,11 @@ export interface VmRecord {
   currentSnapshotId: string;
   /** For a linked clone: the VM and snapshot its disks are layered on. */
   linkedTo: { vmId: string; snapshotId: string } | undefined;
+  /**
+   * The cloud-init Create gave it, kept as a hypervisor keeps a VM's seed
+   * disk (and so in the state file): what the guest would boot with.
+   */
+  cloudInit?: { userData: string; metaData: string };
 }
 
 /** What Describe and ListVMs report besides the record: whether consoles are declared. */

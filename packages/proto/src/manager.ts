@@ -10,6 +10,7 @@ export * from "./gen/virtrigaud/manager/v1/meta_pb.js";
 export * from "./gen/virtrigaud/manager/v1/provider_pb.js";
 export * from "./gen/virtrigaud/manager/v1/role_binding_pb.js";
 export * from "./gen/virtrigaud/manager/v1/role_pb.js";
+export * from "./gen/virtrigaud/manager/v1/secret_pb.js";
 export * from "./gen/virtrigaud/manager/v1/virtual_machine_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_class_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_clone_pb.js";

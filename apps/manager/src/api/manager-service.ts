@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
   ApplyResponseSchema,
@@ -10,6 +10,7 @@ import {
   type ManagerService,
   type Provider as ProviderResource,
   type Resource,
+  type Secret,
 } from "@virtrigaud/proto/manager";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
@@ -22,6 +23,7 @@ import { isBinary, withResourceBytes } from "./resource-bytes.js";
 import { type Authorizer, createAuthorizer } from "../auth/authorizer.js";
 import { authorizeCalls } from "./authorize-calls.js";
 import { storeNamespace } from "./cluster-scope.js";
+import { type SecretAccess, createSecretAccess } from "../secrets/secret-access.js";
 import { checkProviderChange, validateResource } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
@@ -41,6 +43,7 @@ const referenced = new Set([
   Kind.VM_CLASS,
   Kind.VM_IMAGE,
   Kind.VM_NETWORK_ATTACHMENT,
+  Kind.SECRET,
 ]);
 
 /** Options of `createManagerService`: those of its watches, and who runs the controllers. */
@@ -53,10 +56,15 @@ export interface ManagerServiceOptions extends WatchOptions {
   auditLog?: AuditLog;
   /** Who may do what. Default: everyone everything (authentication off). */
   authorizer?: Authorizer;
-}
-
-function wrap(kind: Kind, message: AnyResource): Resource {
-  return toResource(kind, message);
+  /** How Secrets are sealed for the store. Default: no key file, so Secrets are refused. */
+  secrets?: SecretAccess;
+  /**
+   * Whether the caller may read the values of Secrets in `namespace`. Where
+   * it says no, Get, List and Watch answer Secrets without data (no keys
+   * either: a Secret's keys can say what it holds). Apply and Delete never
+   * answer with data. Default: yes.
+   */
+  maySeeSecretData?: (context: HandlerContext, namespace: string) => boolean;
 }
 
 /**
@@ -79,7 +87,24 @@ function createResourceCalls(
   store: ResourceStore,
   options: ManagerServiceOptions,
 ): Omit<ServiceImpl<typeof ManagerService>, "whoAmI" | "checkAccess"> {
-  const watch = createWatch(store, options);
+  const secrets = options.secrets ?? createSecretAccess(undefined);
+  const maySee = options.maySeeSecretData ?? (() => true);
+  /** A stored resource as this caller gets it: a Secret never in its sealed form. */
+  const present = (
+    kind: Kind,
+    message: AnyResource,
+    context: HandlerContext | undefined,
+  ): AnyResource =>
+    kind === Kind.SECRET
+      ? secrets.present(
+          message as Secret,
+          context !== undefined && maySee(context, namespaceOf(message)),
+        )
+      : message;
+  /** Without a caller's context (Apply's and Delete's answers), a Secret carries no data. */
+  const wrap = (kind: Kind, message: AnyResource, context?: HandlerContext): Resource =>
+    toResource(kind, present(kind, message, context));
+  const watch = createWatch(store, { ...options, present });
   return {
     async apply(request, context) {
       const inner = fromResource(request.resource);
@@ -92,17 +117,23 @@ function createResourceCalls(
       validateResource(info.kind, message, existing, {
         providerTlsDir: options.providerTlsDir,
       });
+      // Sealed here, so the store never sees the values.
+      const toStore =
+        info.kind === Kind.SECRET
+          ? secrets.sealForStore(message as Secret, existing as Secret | undefined)
+          : message;
       if (info.kind === Kind.PROVIDER)
         checkProviderChange(
           message as ProviderResource,
           existing as ProviderResource | undefined,
           vmsReferring(store, Kind.PROVIDER, namespace, message.metadata?.name ?? ""),
         );
-      const result = await store.apply(info.kind, message, {
+      const result = await store.apply(info.kind, toStore, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,
       });
-      if (!isBinary(context.requestHeader))
+      // Secrets go as messages: what the caller may see of them, never the sealed bytes.
+      if (info.kind === Kind.SECRET || !isBinary(context.requestHeader))
         return { resource: wrap(info.kind, result.message), outcome: result.outcome };
       return withResourceBytes(
         create(ApplyResponseSchema, { outcome: result.outcome }),
@@ -117,7 +148,8 @@ function createResourceCalls(
       const message = store.get(request.kind, namespace, request.name);
       if (!message)
         throw ProviderError.notFound(`${info.name} ${namespace}/${request.name} does not exist`);
-      if (!isBinary(context.requestHeader)) return { resource: wrap(request.kind, message) };
+      if (request.kind === Kind.SECRET || !isBinary(context.requestHeader))
+        return { resource: wrap(request.kind, message, context) };
       return withResourceBytes(create(GetResponseSchema), GetResponseSchema.field.resource.number, [
         { kind: request.kind, message },
       ]);
@@ -141,8 +173,12 @@ function createResourceCalls(
           const b1 = b.metadata?.name ?? "";
           return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
         });
-      if (!isBinary(context.requestHeader))
-        return { resources: items.map((m) => wrap(request.kind, m)), resourceVersion };
+      // Secrets go as messages: what the caller may see of them, never the sealed bytes.
+      if (request.kind === Kind.SECRET || !isBinary(context.requestHeader))
+        return {
+          resources: items.map((m) => wrap(request.kind, m, context)),
+          resourceVersion,
+        };
       return withResourceBytes(
         create(ListResponseSchema, { resourceVersion }),
         ListResponseSchema.field.resources.number,

@@ -13,11 +13,13 @@ import {
   type VMNetworkAttachment,
   type VMSnapshot,
   type VirtualMachine,
+  type Secret,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
+import { validateSecret } from "../secrets/validate-secret.js";
 import { validateLabelsAndAnnotations } from "./validate-metadata.js";
 import { validateBindingSpec, validateRoleSpec } from "./validate-rbac.js";
 
@@ -129,6 +131,8 @@ export function validateResource(
       return validateBindingSpec((message as RoleBinding).spec, false, at);
     case Kind.CLUSTER_ROLE_BINDING:
       return validateBindingSpec((message as ClusterRoleBinding).spec, true, at);
+    case Kind.SECRET:
+      return validateSecret(message as Secret, at);
     default:
       return fail("resource", "has no kind");
   }
@@ -352,13 +356,10 @@ function validateVm(
         "must be six hex pairs, such as 52:54:00:12:34:56",
       );
   });
-  if (spec.userData?.cloudInit?.secretRef)
-    fail(
-      at("spec.user_data.cloud_init.secret_ref"),
-      "is not supported: the manager holds no secrets; use inline",
-    );
-  if (spec.metaData?.cloudInit?.secretRef)
-    fail(at("spec.meta_data.cloud_init.secret_ref"), "is not supported: use inline");
+  checkRefName(at("spec.user_data.cloud_init.secret_ref"), spec.userData?.cloudInit?.secretRef);
+  checkRefName(at("spec.meta_data.cloud_init.secret_ref"), spec.metaData?.cloudInit?.secretRef);
+  if (spec.userData?.ignition?.secretRef)
+    fail(at("spec.user_data.ignition.secret_ref"), "is not supported: no provider takes Ignition");
   if (
     spec.resources?.memoryMib !== undefined &&
     spec.resources.memoryMib !== 0 &&

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import { type Logger, ProviderError } from "@virtrigaud/contracts";
 import {
   type Kind,
@@ -32,6 +33,12 @@ export interface WatchOptions {
   /** Watches open now, kept up to date for the metric. */
   openWatches?: { count: number };
   logger?: Logger;
+  /**
+   * A stored resource as the watch's caller gets it (a Secret without its
+   * sealed form, and without values unless the caller may read them). A
+   * resource it returns other than as stored is encoded for that watch alone.
+   */
+  present?: (kind: Kind, message: AnyResource, context: HandlerContext) => AnyResource;
 }
 
 /** A change to send, or a bookmark at a resourceVersion. */
@@ -74,7 +81,7 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
 
   return async function* watch(
     request: WatchRequest,
-    context: { signal: AbortSignal; requestHeader?: Headers },
+    context: HandlerContext,
     /** With no kind asked for, the kinds the caller may watch (authorization); default every kind. */
     visibleKinds?: ReadonlySet<Kind>,
   ): AsyncGenerator<WatchResponse> {
@@ -91,14 +98,16 @@ export function createWatch(store: ResourceStore, options: WatchOptions = {}) {
       (!request.name || change.message.metadata?.name === request.name) &&
       matches(change.message.metadata?.labels ?? {});
     const binary = isBinary(context.requestHeader);
-    const toResponse = (change: Change): WatchResponse =>
-      binary
+    const toResponse = (change: Change): WatchResponse => {
+      const message = options.present?.(change.kind, change.message, context) ?? change.message;
+      return binary && message === change.message
         ? binaryResponse(change)
         : create(WatchResponseSchema, {
             type: change.type,
-            resource: toResource(change.kind, change.message),
+            resource: toResource(change.kind, message),
             resourceVersion: String(change.resourceVersion),
           });
+    };
 
     // The resourceVersion of the last message handed to the client: where it resumes.
     let resumeFrom = from ?? 0;

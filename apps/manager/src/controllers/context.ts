@@ -1,6 +1,7 @@
 import type { Logger } from "@virtrigaud/contracts";
 import { EventType, type Kind } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
+import type { SecretAccess } from "../secrets/secret-access.js";
 import type { Fence, ResourceStore } from "../store/store.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import type { WorkQueue } from "./work-queue.js";
@@ -44,6 +45,8 @@ export interface ControllerContext {
   providerCall(provider: string, method: string, error: unknown): void;
   /** The term the controllers act in, where several managers share the store. */
   fence?: Fence;
+  /** Opens the Secrets VMs' cloud-init comes from. */
+  secrets: SecretAccess;
   /** Records an event about a resource. */
   event(
     kind: Kind,

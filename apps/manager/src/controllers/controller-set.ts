@@ -1,6 +1,7 @@
 import { trace } from "@opentelemetry/api";
 import type { Logger } from "@virtrigaud/contracts";
 import { kindInfo, kinds } from "../manifest/kinds.js";
+import type { SecretAccess } from "../secrets/secret-access.js";
 import { fencedStore } from "../store/fenced-store.js";
 import type { Fence, ResourceStore } from "../store/store.js";
 import { createCloneController } from "./clone-controller.js";
@@ -33,6 +34,8 @@ export interface ControllerSetOptions {
   reconciled(kind: string, outcome: string, seconds: number): void;
   /** The term this run acts in, where several managers share the store. */
   fence?: Fence;
+  /** Opens Secrets. */
+  secrets: SecretAccess;
 }
 
 /** One run of the controllers: from a start (or the start of a term) to its stop. */
@@ -63,6 +66,7 @@ export function startControllers(options: ControllerSetOptions): ControllerSet {
     now: Date.now,
     event: eventRecorder(store),
     providerCall: options.providerCall,
+    secrets: options.secrets,
     ...(options.fence ? { fence: options.fence } : {}),
   };
   const providers = createProviderController(ctx);

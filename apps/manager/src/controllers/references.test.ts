@@ -25,6 +25,22 @@ describe("vmReferences", () => {
     ]);
   });
 
+  it("lists the Secrets of the VM's cloud-init, in its own namespace, each once", () => {
+    const vm = (user: string, meta: string) =>
+      create(VirtualMachineSchema, {
+        metadata: { name: "web", namespace: "team" },
+        spec: {
+          userData: { cloudInit: { secretRef: { name: user } } },
+          metaData: { cloudInit: { secretRef: { name: meta } } },
+        },
+      });
+    expect(vmReferences(vm("boot", "meta")).map(refKey)).toEqual([
+      `${Kind.SECRET}/team/boot`,
+      `${Kind.SECRET}/team/meta`,
+    ]);
+    expect(vmReferences(vm("boot", "boot")).map(refKey)).toEqual([`${Kind.SECRET}/team/boot`]);
+  });
+
   it("leaves out what the spec does not name", () => {
     const vm = create(VirtualMachineSchema, { metadata: { name: "web" }, spec: {} });
     expect(vmReferences(vm)).toEqual([]);

@@ -22,8 +22,9 @@ export function refKey(ref: ResourceRef): string {
  * What a VirtualMachine's spec refers to, in this order: its Provider, its
  * VMClass, its VMImage, one VMNetworkAttachment per entry of spec.networks
  * (in the same order; a NIC without networkRef names the attachment of its
- * own name in the VM's namespace), and the VMSnapshot it reverts to. A
- * reference the spec leaves out is not listed.
+ * own name in the VM's namespace), the VMSnapshot it reverts to, and the
+ * Secrets of its cloud-init (user data's, then meta data's when another), in
+ * its own namespace. A reference the spec leaves out is not listed.
  */
 export function vmReferences(vm: VirtualMachine): ResourceRef[] {
   const own = vm.metadata?.namespace || "default";
@@ -38,6 +39,11 @@ export function vmReferences(vm: VirtualMachine): ResourceRef[] {
   for (const nic of spec?.networks ?? [])
     add(Kind.VM_NETWORK_ATTACHMENT, nic.networkRef ?? { name: nic.name });
   add(Kind.VM_SNAPSHOT, spec?.snapshot?.revertToRef);
+  const userSecret = spec?.userData?.cloudInit?.secretRef;
+  const metaSecret = spec?.metaData?.cloudInit?.secretRef;
+  add(Kind.SECRET, userSecret && { name: userSecret.name });
+  if (metaSecret && metaSecret.name !== userSecret?.name)
+    add(Kind.SECRET, { name: metaSecret.name });
   return out;
 }
 
@@ -55,8 +61,8 @@ export function providerKeyOf(vm: VirtualMachine): string {
 }
 
 /**
- * The VirtualMachines that refer to a resource (a Provider, VMClass, VMImage
- * or VMNetworkAttachment; see `vmReferences`), by "namespace/name". A VM
+ * The VirtualMachines that refer to a resource (a Provider, VMClass, VMImage,
+ * VMNetworkAttachment or Secret; see `vmReferences`), by "namespace/name". A VM
  * refers to the Provider its spec names and to the one it is bound to.
  */
 export function vmsReferring(

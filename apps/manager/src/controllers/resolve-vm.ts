@@ -19,6 +19,11 @@ import {
 } from "@virtrigaud/proto/manager";
 import { quantityGiB, quantityMiB } from "../manifest/quantities.js";
 import type { ResourceStore } from "../store/resource-store.js";
+import {
+  type CloudInitUnresolved,
+  type ReadSecret,
+  resolveCloudInit,
+} from "./cloud-init-sources.js";
 import { providerVmName } from "./provider-names.js";
 import { vmReferences } from "./references.js";
 import { providerDiskType, providerFirmware, providerNicModel } from "./vocabulary.js";
@@ -33,7 +38,12 @@ export const ownerLabels = {
 /** Why a VM cannot be created yet. */
 export interface Unresolved {
   reason:
-    "ClassNotFound" | "ImageNotFound" | "ImageNotReady" | "NetworkNotFound" | "NetworkUnsupported";
+    | "ClassNotFound"
+    | "ImageNotFound"
+    | "ImageNotReady"
+    | "NetworkNotFound"
+    | "NetworkUnsupported"
+    | CloudInitUnresolved["reason"];
   message: string;
 }
 
@@ -110,13 +120,15 @@ function imageFor(
 }
 
 /**
- * Everything Create needs for a VM, from its class, image, networks and
- * provider: or why it cannot be made yet.
+ * Everything Create needs for a VM, from its class, image, networks,
+ * provider and the Secrets of its cloud-init (read through `readSecret`):
+ * or why it cannot be made yet.
  */
 export function resolveCreate(
   store: ResourceStore,
   vm: VirtualMachine,
   provider: ProviderResource,
+  readSecret: ReadSecret,
 ): { request: CreateInit } | { unresolved: Unresolved } {
   const ns = vm.metadata?.namespace || "default";
   const name = vm.metadata?.name ?? "";
@@ -203,6 +215,9 @@ export function resolveCreate(
         : {}),
     });
   }
+  // Last: the Secret's values are read only for a VM that can be created.
+  const cloudInit = resolveCloudInit(vm, readSecret);
+  if (cloudInit && "unresolved" in cloudInit) return cloudInit;
   const providerDefaults = provider.spec?.defaults;
   if (!networks.length && !spec?.networks.length && providerDefaults?.network)
     networks.push({ network: providerDefaults.network });
@@ -224,14 +239,7 @@ export function resolveCreate(
         type: providerDiskType(d.type || defaults?.type || DiskType.UNSPECIFIED),
       })),
       networks,
-      ...(spec?.userData?.cloudInit?.inline || spec?.metaData?.cloudInit?.inline
-        ? {
-            cloudInit: {
-              userData: spec.userData?.cloudInit?.inline ?? "",
-              metaData: spec.metaData?.cloudInit?.inline ?? "",
-            },
-          }
-        : {}),
+      ...(cloudInit ? { cloudInit } : {}),
       placement: {
         cluster: placement?.cluster || providerDefaults?.cluster || "",
         host: placement?.host ?? "",

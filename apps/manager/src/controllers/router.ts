@@ -95,6 +95,10 @@ export function createRouter(ctx: ControllerContext) {
           for (const vm of dependents.get(fullKey) ?? []) ctx.queues.vm.add(vm);
         return;
       }
+      case Kind.SECRET:
+        // VMs waiting for their cloud-init's Secret run again.
+        for (const vm of dependents.get(fullKey) ?? []) ctx.queues.vm.add(vm);
+        return;
       case Kind.VIRTUAL_MACHINE: {
         if (own) ctx.queues.vm.add(key);
         const before = vmDeps.get(key) ?? [];

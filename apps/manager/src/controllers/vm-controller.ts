@@ -6,6 +6,7 @@ import {
   PowerState,
   type Provider as ProviderResource,
   RequestedResourcesSchema,
+  type Secret,
   type VMClass,
   type VMSnapshot,
   type VirtualMachine,
@@ -13,6 +14,7 @@ import {
   type VirtualMachineStatus,
   VirtualMachineStatusSchema,
 } from "@virtrigaud/proto/manager";
+import { ProviderError } from "@virtrigaud/contracts";
 import { vmFinalizer } from "../api/manager-service.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
@@ -20,6 +22,7 @@ import { judgeOwnership } from "./ownership.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerKeyOf, vmReference } from "./references.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
+import type { ReadSecret } from "./cloud-init-sources.js";
 import { resolveCreate } from "./resolve-vm.js";
 import { createTaskFollower } from "./tasks.js";
 import {
@@ -62,6 +65,19 @@ export function createVmController(ctx: ControllerContext) {
       copy.status = clone(VirtualMachineStatusSchema, status);
     });
 
+  /** Reads a Secret of a namespace for a VM's cloud-init: its values only while Create is made. */
+  const readSecret =
+    (ns: string): ReadSecret =>
+    (name) => {
+      const stored = store.get(Kind.SECRET, ns, name) as Secret | undefined;
+      if (!stored || stored.metadata?.deletionTimestamp) return undefined;
+      try {
+        return ctx.secrets.valuesOf(stored);
+      } catch (err) {
+        return ProviderError.from(err);
+      }
+    };
+
   async function reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
     const vm = store.get(Kind.VIRTUAL_MACHINE, ns, name) as VirtualMachine | undefined;
@@ -95,7 +111,7 @@ export function createVmController(ctx: ControllerContext) {
       task: taskId ? tasks.peek(taskId) : undefined,
       create:
         !status.id && provider
-          ? resolveCreate(store, vm, provider)
+          ? resolveCreate(store, vm, provider, readSecret(ns))
           : { unresolved: { reason: "ClassNotFound", message: "" } },
       vmClass: undefined,
       snapshot: undefined,

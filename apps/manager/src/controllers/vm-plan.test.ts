@@ -297,6 +297,31 @@ describe("planVm", () => {
       },
     ],
     [
+      "no VM and its cloud-init's Secret missing: Pending, the reason, and a Warning event",
+      {
+        status: statusOf({ id: "" }),
+        described: undefined,
+        create: {
+          unresolved: {
+            reason: "SecretNotFound",
+            message: "Secret boot, named by the user data secretRef, does not exist",
+          },
+        },
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait", reason: "SecretNotFound" });
+        expect(p.status.phase).toBe(VirtualMachinePhase.PENDING);
+        expect(condition(p)?.reason).toBe("SecretNotFound");
+        expect(p.events).toEqual([
+          {
+            type: "Warning",
+            reason: "SecretNotFound",
+            message: "Secret boot, named by the user data secretRef, does not exist",
+          },
+        ]);
+      },
+    ],
+    [
       "no VM: the intent is written, then Create, powered on",
       {
         status: create(VirtualMachineStatusSchema),

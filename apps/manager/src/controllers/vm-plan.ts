@@ -167,6 +167,9 @@ const taskVerbs: Record<string, string> = {
   revert: "Revert",
 };
 
+/** Why a VM waits for a Secret of its cloud-init. */
+const secretReasons = new Set<string>(["SecretNotFound", "SecretKeyNotFound", "SecretUnreadable"]);
+
 /** The power state the spec asks for (On when unset). */
 function desiredPower(vm: VirtualMachine): PowerState {
   return vm.spec?.powerState || PowerState.ON;
@@ -258,7 +261,11 @@ export function planVm(facts: VmFacts): VmPlan {
     const resolved = facts.create;
     if ("unresolved" in resolved) {
       status.phase = VirtualMachinePhase.PENDING;
-      ready(false, resolved.unresolved.reason, resolved.unresolved.message);
+      const { reason, message } = resolved.unresolved;
+      // A Secret is the user's to fix, and without it the VM would boot
+      // without its cloud-init: said where people look, as well as in Ready.
+      if (secretReasons.has(reason)) events.push(event("Warning", reason, message));
+      ready(false, reason, message);
       return plan({ kind: "wait", reason: resolved.unresolved.reason }); // Woken when the class, image or network changes.
     }
     // Intent first: if the manager dies during Create, the next run knows

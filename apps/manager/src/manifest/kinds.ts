@@ -13,6 +13,8 @@ import {
   RoleSchema,
   type RoleBinding,
   RoleBindingSchema,
+  type Secret,
+  SecretSchema,
   type VMClass,
   VMClassSchema,
   type VMClone,
@@ -42,7 +44,8 @@ export type AnyResource =
   | Role
   | RoleBinding
   | ClusterRole
-  | ClusterRoleBinding;
+  | ClusterRoleBinding
+  | Secret;
 
 /** The API group and version of Role, RoleBinding, ClusterRole and ClusterRoleBinding, as Kubernetes writes them. */
 const rbacApiVersion = "rbac.authorization.k8s.io/v1";
@@ -78,6 +81,14 @@ export interface KindInfo {
 
 /** Every kind, in the order they depend on one another. */
 export const kinds: readonly KindInfo[] = [
+  {
+    kind: Kind.SECRET,
+    name: "Secret",
+    plural: "secrets",
+    aliases: ["secret"],
+    schema: SecretSchema,
+    oneofCase: "secret",
+  },
   {
     kind: Kind.PROVIDER,
     name: "Provider",

@@ -274,7 +274,7 @@ describe("manifests", () => {
     expect(
       invalid(() => decodeManifest({ apiVersion: "infra.virtrigaud.io/v1beta1", kind: "VMSet" }))
         .rawMessage,
-    ).toContain("must be one of Provider, VMClass");
+    ).toContain("must be one of Secret, Provider, VMClass");
   });
 
   it("reads streams of YAML documents and JSON, and names the line of a syntax error", () => {

@@ -54,12 +54,19 @@ const integerTypes = new Set([
   ScalarType.SFIXED64,
 ]);
 
+const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 function scalarIn(type: ScalarType, value: unknown, path: string): JsonValue {
   if (type === ScalarType.STRING) {
     // YAML reads `version: 2.0` or `enabled: true` as numbers and booleans.
     if (typeof value === "string") return value;
     if (typeof value === "number" || typeof value === "boolean") return String(value);
     throw ProviderError.invalidSpec(path, `must be a string, got ${typeName(value)}`);
+  }
+  if (type === ScalarType.BYTES) {
+    // As Kubernetes writes a Secret's data: standard base64, padded.
+    if (typeof value === "string" && base64.test(value)) return value;
+    throw ProviderError.invalidSpec(path, "must be base64 (A-Z, a-z, 0-9, '+', '/', '=' padded)");
   }
   if (type === ScalarType.BOOL) {
     if (typeof value === "boolean") return value;

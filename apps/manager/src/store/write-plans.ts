@@ -35,13 +35,33 @@ export function namespaceOf(message: AnyResource): string {
   return message.metadata?.namespace || "default";
 }
 
-function specSchema(info: KindInfo): DescMessage {
-  const field = info.schema.fields.find((f) => f.name === "spec");
-  if (field?.fieldKind !== "message") throw new Error(`${info.name} has no spec`);
-  return field.message;
+/** A message's members by their property names, to copy some of them. */
+type Members = Record<string, unknown>;
+
+/** Members the store keeps itself, apart from what users declare. */
+const bookkeeping = new Set(["api_version", "kind", "metadata", "status"]);
+
+/**
+ * The property names of what users declare of a kind: its spec, or for a
+ * Secret (shaped as Kubernetes', without one) its data and type.
+ */
+function declaredMembers(info: KindInfo): string[] {
+  return info.schema.members.filter((m) => !bookkeeping.has(m.name)).map((m) => m.localName);
 }
 
-const specSchemas = new Map(kinds.map((k) => [k.kind, specSchema(k)]));
+const declared = new Map(kinds.map((k) => [k.kind, declaredMembers(k)]));
+
+/** A message of the kind holding only what `from` declares (shared, not copied: compare only). */
+function declaredOf(schema: DescMessage, kind: Kind, from: AnyResource): AnyResource {
+  const out = create(schema) as unknown as Members;
+  for (const name of declared.get(kind) ?? []) out[name] = (from as unknown as Members)[name];
+  return out as unknown as AnyResource;
+}
+
+/** Sets a resource's status, where its kind has one. */
+function setStatus(message: AnyResource, status: unknown): void {
+  if ("status" in message) (message as unknown as Members)["status"] = status;
+}
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
   const ak = Object.keys(a);
@@ -71,7 +91,7 @@ export function planApply(
     const message = clone(info.schema, incoming) as AnyResource;
     message.apiVersion = "";
     message.kind = "";
-    message.status = undefined;
+    setStatus(message, undefined);
     message.metadata = create(ObjectMetaSchema, {
       name: inMeta.name,
       namespace,
@@ -88,8 +108,12 @@ export function planApply(
       : { result, change: { type: WatchEventType.ADDED, kind, message } };
   }
   const oldMeta = existing.metadata as Meta;
-  const schema = specSchemas.get(kind) as DescMessage;
-  const specChanged = !equals(schema, existing.spec as never, incoming.spec as never);
+  const schema = info.schema;
+  const specChanged = !equals(
+    schema,
+    declaredOf(schema, kind, existing),
+    declaredOf(schema, kind, incoming),
+  );
   // A resource being deleted takes new labels and annotations (a force-delete
   // annotation, say), not a new spec.
   if (oldMeta.deletionTimestamp && specChanged) {
@@ -106,7 +130,8 @@ export function planApply(
   meta.labels = { ...inMeta.labels };
   meta.annotations = { ...inMeta.annotations };
   if (specChanged) {
-    message.spec = clone(schema, incoming.spec as never) as never;
+    const copy = clone(schema, incoming) as unknown as Members;
+    for (const name of declared.get(kind) ?? []) (message as unknown as Members)[name] = copy[name];
     meta.generation += 1n;
   }
   const result = { message, outcome: ApplyOutcome.CONFIGURED };
@@ -144,7 +169,7 @@ export function planCreateOwned(
   if (existing) throw ProviderError.conflict(`${info.name} ${message.metadata?.name} exists`);
   const { result } = planApply(kind, undefined, message, { finalizers, dryRun: true }, nowMs);
   const made = result.message;
-  made.status = message.status;
+  if ("status" in message) setStatus(made, message.status);
   return { result: made, change: { type: WatchEventType.ADDED, kind, message: made } };
 }
 

@@ -10,6 +10,7 @@ import {
   type VMSnapshot,
   type VirtualMachine,
   type Condition,
+  type Secret,
   ClonePhase,
   CircuitState,
   ImagePhase,
@@ -230,6 +231,15 @@ export function columnsFor(kind: Kind, wide: boolean): Columns {
             word(CloneTypeSchema, c.status?.actualCloneType ?? 0),
             created(r),
           ];
+        },
+      };
+    case Kind.SECRET:
+      return {
+        // DATA counts the keys shown: 0 to a caller that may not read the values.
+        header: ["NAME", "TYPE", "DATA", "AGE"],
+        row: (r) => {
+          const s = r as Secret;
+          return [s.metadata?.name ?? "", s.type, String(Object.keys(s.data).length), created(r)];
         },
       };
     default:

@@ -41,6 +41,7 @@ Commands:
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
        vmsnapshots (snapshot), vmclones (clone), roles, rolebindings, clusterroles,
        clusterrolebindings
+       vmsnapshots (snapshot), vmclones (clone), secrets
 
 Flags:
   -s, --server URL          the manager [VRTG_SERVER] (default http://127.0.0.1:9090)

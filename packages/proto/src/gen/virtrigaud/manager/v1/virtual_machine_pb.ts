@@ -363,7 +363,12 @@ export type CloudInitSource = Message<"virtrigaud.manager.v1.CloudInitSource"> &
   inline: string;
 
   /**
-   * Not supported: the manager holds no secrets. Refused when set.
+   * A Secret in the VM's namespace holding the document, read when the VM is
+   * created: user data from its key "userdata", "user-data", "cloud-init" or
+   * "cloud-config", meta data from "metadata", "meta-data" or "meta_data"
+   * (the first present). With `inline` too, user data is both as one MIME
+   * multipart document; meta data is both, joined by a line break. Not for
+   * Ignition.
    *
    * @generated from field: virtrigaud.manager.v1.LocalObjectReference secret_ref = 2;
    */
