@@ -23,7 +23,6 @@ import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
 import { type Leadership, startLeadership } from "./leadership.js";
-import { isLoopbackHost } from "./loopback.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
 import { type ResourceStore, openStore } from "./store/resource-store.js";
 
@@ -218,13 +217,8 @@ function errorText(err: unknown): string {
  * @throws ServeConfigError naming what is wrong.
  */
 function checkServeOptions(serve: ServeOptions): void {
-  const { listen } = compileServeOptions(serve);
-  // The API has no authentication yet: in plaintext, anyone who reaches it
-  // may do anything, so plaintext serves only this machine.
-  if (serve.insecure && !isLoopbackHost(listen.host))
-    throw new ServeConfigError(
-      `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS the manager's API serves anyone who reaches it; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve TLS with client certificates (--tls-cert, --tls-key, --tls-client-ca)`,
-    );
+  // Plaintext only on a loopback address, as every server of the harness.
+  compileServeOptions(serve);
   if (!serve.tls) return;
   try {
     createSecureContext({
