@@ -12,6 +12,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
+import { providerMovedAnnotation } from "../controllers/moved-provider.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
 import { validateLabelsAndAnnotations } from "./validate-metadata.js";
@@ -126,9 +127,6 @@ export interface ValidateOptions {
   providerTlsDir?: string | undefined;
 }
 
-/** The annotation that lets a bound Provider's endpoint change: the same provider, moved. */
-const movedProviderAnnotation = "virtrigaud.io/provider-moved";
-
 /**
  * A Provider VMs are bound to keeps its type and endpoint: pointed at
  * another server, the manager would make every bound VM again there (with
@@ -153,11 +151,11 @@ export function checkProviderChange(
     );
   if (
     incoming.spec.endpoint !== existing.spec.endpoint &&
-    incoming.metadata?.annotations[movedProviderAnnotation] !== "true"
+    incoming.metadata?.annotations[providerMovedAnnotation] !== "true"
   )
     fail(
       at("spec.endpoint"),
-      `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${movedProviderAnnotation}=true`,
+      `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${providerMovedAnnotation}=true`,
     );
 }
 

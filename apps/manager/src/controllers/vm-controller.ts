@@ -236,6 +236,7 @@ export function createVmController(ctx: ControllerContext) {
           return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
         }
         case "foreign":
+        case "lostAtMovedProvider":
           await write(ns, name, status);
           record(step.event);
           return { requeueAfterMs: foreignRecheckMs };

@@ -109,6 +109,16 @@ const provider = create(ProviderSchema, {
   metadata: { name: "p", namespace: "default", uid: "pu" },
   status: { phase: ProviderPhase.READY },
 });
+/** Provider p, annotated as moved to the endpoint it has now. */
+const movedProvider = create(ProviderSchema, {
+  metadata: {
+    name: "p",
+    namespace: "default",
+    uid: "pu",
+    annotations: { "virtrigaud.io/provider-moved": "true" },
+  },
+  status: { phase: ProviderPhase.READY },
+});
 const vmClass = create(VMClassSchema, {
   metadata: { name: "small", namespace: "default" },
   spec: { cpu: 2, memoryMib: 2048 },
@@ -351,6 +361,52 @@ describe("planVm", () => {
             message: "vm-1 is gone from default/p; creating it again",
           },
         ]);
+      },
+    ],
+    [
+      "the VM is not at its moved provider: not made again, a condition and an event say why",
+      { provider: movedProvider, described: null },
+      (p) => {
+        expect(p.step.kind).toBe("lostAtMovedProvider");
+        expect(p.status).toMatchObject({ id: "vm-1", phase: VirtualMachinePhase.FAILED });
+        expect(condition(p)).toMatchObject({
+          status: ConditionStatus.FALSE,
+          reason: "NotFoundAtProvider",
+        });
+        expect(condition(p)?.message).toMatch(
+          /^vm-1 is not at default\/p, which moved \(virtrigaud\.io\/provider-moved=true\): .* annotate the VirtualMachine virtrigaud\.io\/recreate=true/,
+        );
+        expect(p.step).toMatchObject({
+          event: { type: "Warning", reason: "NotFoundAtProvider" },
+        });
+      },
+    ],
+    [
+      "the VM is not at its moved provider and the VM asks: made again",
+      {
+        provider: movedProvider,
+        vm: vmOf({}, { "virtrigaud.io/recreate": "true" }),
+        described: null,
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "missing" });
+        expect(p.status.id).toBe("");
+        expect(reasons(p)).toEqual(["VMMissing"]);
+      },
+    ],
+    [
+      "the VM is at its moved provider: it carries on",
+      { provider: movedProvider },
+      (p) => {
+        expect(p.step.kind).toBe("settle");
+        expect(condition(p)?.reason).toBe("Ready");
+      },
+    ],
+    [
+      "a VM not made yet is made at a moved provider (a first Create is no re-creation)",
+      { provider: movedProvider, status: statusOf({ id: "" }), described: undefined },
+      (p) => {
+        expect(p.step.kind).toBe("create");
       },
     ],
 

@@ -36,6 +36,11 @@ import { msOf } from "../store/resource-store.js";
 import { effectivePolicy, guestAddresses, judgeAddresses } from "./address-policy.js";
 import { cloneAnnotation } from "./clone-plan.js";
 import { setCondition } from "./conditions.js";
+import {
+  mayRecreateMissing,
+  providerMovedAnnotation,
+  recreateAnnotation,
+} from "./moved-provider.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { providerVmName } from "./provider-names.js";
 import { type Unresolved, desiredCompute } from "./resolve-vm.js";
@@ -116,6 +121,11 @@ type VmStep =
   | { kind: "describe" }
   /** The VM is gone from the provider: write, and create it again (at once the first time). */
   | { kind: "missing" }
+  /**
+   * The VM is not at its provider, which moved: it is not made again unless
+   * the VM asks; write, record `event`, and look again later.
+   */
+  | { kind: "lostAtMovedProvider"; event: VmEvent }
   /** The VM carries another resource's uid: write, record `event` after, and look again later. */
   | { kind: "foreign"; event: VmEvent }
   /** Another VirtualMachine is bound to the same VM: write, record `event` after. */
@@ -282,6 +292,16 @@ export function planVm(facts: VmFacts): VmPlan {
 
   if (facts.described === undefined) return plan({ kind: "describe" });
   const observed = facts.described;
+  if (!observed && !mayRecreateMissing(provider, vm)) {
+    const message = `${status.id} is not at ${providerKey}, which moved (${providerMovedAnnotation}=true): the server there may not be the one it was made on, so it is not made again; annotate the VirtualMachine ${recreateAnnotation}=true to make it there`;
+    status.phase = VirtualMachinePhase.FAILED;
+    status.message = message;
+    ready(false, "NotFoundAtProvider", message);
+    return plan({
+      kind: "lostAtMovedProvider",
+      event: event("Warning", "NotFoundAtProvider", message),
+    });
+  }
   if (!observed) {
     events.push(
       event("Warning", "VMMissing", `${status.id} is gone from ${providerKey}; creating it again`),
