@@ -6,13 +6,18 @@ import {
   type ManagerService,
   type Provider as ProviderResource,
   type Resource,
+  type VirtualMachine,
 } from "@virtrigaud/proto/manager";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
 import type { LeadershipStatus } from "../leadership.js";
-import { checkProviderChange, validateResource } from "./validate-resource.js";
+import {
+  checkProviderChange,
+  checkReferencesShared,
+  validateResource,
+} from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
 /** The finalizer the manager puts on VirtualMachines: the VM goes at the provider first. */
@@ -71,6 +76,8 @@ export function createManagerService(
           existing as ProviderResource | undefined,
           vmsReferring(store, Kind.PROVIDER, namespace, message.metadata?.name ?? ""),
         );
+      if (info.kind === Kind.VIRTUAL_MACHINE)
+        checkReferencesShared(message as VirtualMachine, (k, ns, n) => store.get(k, ns, n));
       const result = await store.apply(info.kind, message, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,

@@ -13,6 +13,11 @@ import {
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
 import { providerMovedAnnotation } from "../controllers/moved-provider.js";
+import {
+  findNotShared,
+  sharedWithAnnotation,
+  sharedWithProblem,
+} from "../controllers/namespace-sharing.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
 import { validateLabelsAndAnnotations } from "./validate-metadata.js";
@@ -101,6 +106,9 @@ export function validateResource(
   if (meta.namespace && !dnsLabel.test(meta.namespace))
     fail(at("metadata.namespace"), "must be lowercase letters, digits and '-'");
   validateLabelsAndAnnotations(meta.labels, meta.annotations, (f) => at(`metadata.${f}`));
+  const sharedWith = meta.annotations[sharedWithAnnotation];
+  const sharedProblem = sharedWith === undefined ? undefined : sharedWithProblem(sharedWith);
+  if (sharedProblem) fail(at(`metadata.annotations["${sharedWithAnnotation}"]`), sharedProblem);
   switch (kind) {
     case Kind.PROVIDER:
       return validateProvider(message as ProviderResource, at, options.providerTlsDir);
@@ -157,6 +165,20 @@ export function checkProviderChange(
       at("spec.endpoint"),
       `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${providerMovedAnnotation}=true`,
     );
+}
+
+/**
+ * A VirtualMachine refers into another namespace only where the resource
+ * there is shared with its own (see `findNotShared`).
+ *
+ * @throws ProviderError INVALID_SPEC naming the reference.
+ */
+export function checkReferencesShared(
+  vm: VirtualMachine,
+  lookup: (kind: Kind, namespace: string, name: string) => AnyResource | undefined,
+): void {
+  const notShared = findNotShared(vm, lookup);
+  if (notShared) fail(pathOf(Kind.VIRTUAL_MACHINE)(notShared.field), notShared.message);
 }
 
 function validateProvider(

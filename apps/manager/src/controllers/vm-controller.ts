@@ -16,6 +16,7 @@ import {
 import { vmFinalizer } from "../api/manager-service.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
+import { findNotShared } from "./namespace-sharing.js";
 import { judgeOwnership } from "./ownership.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerKeyOf, vmReference } from "./references.js";
@@ -102,6 +103,7 @@ export function createVmController(ctx: ControllerContext) {
       described: undefined,
       claimantOf: resourceOfUid,
       boundElsewhere: (vmId) => findClaimant(meta.uid, vmId, providerKey),
+      notShared: findNotShared(vm, (k, ns, n) => store.get(k, ns, n)),
     };
 
     /**

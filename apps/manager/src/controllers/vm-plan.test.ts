@@ -109,6 +109,7 @@ const provider = create(ProviderSchema, {
   metadata: { name: "p", namespace: "default", uid: "pu" },
   status: { phase: ProviderPhase.READY },
 });
+const notShared = { field: "spec.provider_ref", message: "Provider team-b/p is not shared" };
 /** Provider p, annotated as moved to the endpoint it has now. */
 const movedProvider = create(ProviderSchema, {
   metadata: {
@@ -139,6 +140,7 @@ function factsOf(overrides: Partial<VmFacts> = {}): VmFacts {
     described: reported(),
     claimantOf: () => undefined,
     boundElsewhere: () => undefined,
+    notShared: undefined,
     ...overrides,
   };
 }
@@ -361,6 +363,41 @@ describe("planVm", () => {
             message: "vm-1 is gone from default/p; creating it again",
           },
         ]);
+      },
+    ],
+    [
+      "a reference into a namespace that does not share: nothing made, a condition and an event",
+      { status: statusOf({ id: "" }), described: undefined, notShared },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait", reason: "ReferenceNotShared" });
+        expect(p.status.phase).toBe(VirtualMachinePhase.PENDING);
+        expect(condition(p)).toMatchObject({
+          status: ConditionStatus.FALSE,
+          reason: "ReferenceNotShared",
+          message: "spec.provider_ref: Provider team-b/p is not shared",
+        });
+        expect(reasons(p)).toEqual(["ReferenceNotShared"]);
+      },
+    ],
+    [
+      "a made VM whose reference is no longer shared: left alone, said once",
+      {
+        status: statusOf({
+          conditions: [
+            {
+              type: "Ready",
+              status: ConditionStatus.FALSE,
+              reason: "ReferenceNotShared",
+              message: "spec.provider_ref: Provider team-b/p is not shared",
+            },
+          ],
+        }),
+        notShared,
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait", reason: "ReferenceNotShared" });
+        expect(p.status).toMatchObject({ id: "vm-1", phase: VirtualMachinePhase.RUNNING });
+        expect(p.events).toEqual([]);
       },
     ],
     [

@@ -41,6 +41,7 @@ import {
   providerMovedAnnotation,
   recreateAnnotation,
 } from "./moved-provider.js";
+import type { NotShared } from "./namespace-sharing.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { providerVmName } from "./provider-names.js";
 import { type Unresolved, desiredCompute } from "./resolve-vm.js";
@@ -95,6 +96,8 @@ export interface VmFacts {
   claimantOf: (uid: string) => string | undefined;
   /** Another live VirtualMachine bound to the provider VM `vmId`, if any. */
   boundElsewhere: (vmId: string) => string | undefined;
+  /** A reference of the spec into another namespace whose resource is not shared with the VM's. */
+  notShared: NotShared | undefined;
 }
 
 /** What the VirtualMachine controller does next. */
@@ -107,6 +110,7 @@ type VmStep =
       reason:
         | "ProviderNotFound"
         | "ProviderUnavailable"
+        | "ReferenceNotShared"
         | Unresolved["reason"]
         | "SnapshotNotReady"
         | "InvalidSnapshot";
@@ -224,6 +228,18 @@ export function planVm(facts: VmFacts): VmPlan {
   });
 
   if (meta?.deletionTimestamp) return plan({ kind: "delete" });
+
+  // Nothing is done with a resource of another namespace that is not (or no
+  // longer) shared with this one; deleting the VM still is.
+  if (facts.notShared) {
+    const message = `${facts.notShared.field}: ${facts.notShared.message}`;
+    const before = status.conditions.find((c) => c.type === "Ready");
+    if (before?.reason !== "ReferenceNotShared" || before.message !== message)
+      events.push(event("Warning", "ReferenceNotShared", message));
+    if (!status.id) status.phase = VirtualMachinePhase.PENDING;
+    ready(false, "ReferenceNotShared", message);
+    return plan({ kind: "wait", reason: "ReferenceNotShared" });
+  }
 
   if (!provider) {
     status.phase = VirtualMachinePhase.PENDING;
