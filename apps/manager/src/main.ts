@@ -11,6 +11,10 @@ import {
   serveOptionsFromFlags,
   setupTracing,
 } from "@virtrigaud/contracts/server";
+import {
+  type EndpointAllowlist,
+  parseEndpointAllowlist,
+} from "./controllers/endpoint-allowlist.js";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
 import { startManager } from "./manager.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
@@ -24,6 +28,7 @@ const managerFlags = {
   "lease-duration": { type: "string" },
   "lease-renew-interval": { type: "string" },
   "provider-tls-dir": { type: "string" },
+  "provider-endpoints": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -54,6 +59,10 @@ Manager flags (environment fallback in brackets):
   --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
   --provider-tls-dir DIR        the only directory whose files a Provider's spec.tls may name; unset, no
                                 Provider may name TLS files [VIRTRIGAUD_PROVIDER_TLS_DIR]
+  --provider-endpoints LIST     where Provider endpoints may point: host names, *.domain patterns, IP addresses
+                                and CIDR networks, comma-separated; a host name is resolved at each connection
+                                and each address must be in a listed network, when the list has any. Unset:
+                                anywhere [VIRTRIGAUD_PROVIDER_ENDPOINTS]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
   let postgres: { url: string; passwordFile?: string } | undefined;
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
+  let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
@@ -123,6 +133,15 @@ async function main(): Promise<void> {
     replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
     providerTlsDir =
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
+    const endpoints =
+      values["provider-endpoints"] ?? (process.env["VIRTRIGAUD_PROVIDER_ENDPOINTS"] || undefined);
+    if (endpoints !== undefined) {
+      try {
+        providerEndpoints = parseEndpointAllowlist(endpoints);
+      } catch (err) {
+        throw new ServeConfigError(`--provider-endpoints: ${(err as Error).message}`);
+      }
+    }
     const ttlMs = duration("lease-duration", values["lease-duration"]);
     const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
     if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
@@ -170,6 +189,7 @@ async function main(): Promise<void> {
       ...(postgres ? { postgres } : {}),
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
+      ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,
       serve: {

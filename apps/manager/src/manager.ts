@@ -18,6 +18,7 @@ import {
 } from "@virtrigaud/contracts/server";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { createManagerService } from "./api/manager-service.js";
+import type { EndpointAllowlist } from "./controllers/endpoint-allowlist.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
 import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
@@ -49,6 +50,11 @@ export interface ManagerOptions {
    * may name TLS files.
    */
   providerTlsDir?: string;
+  /**
+   * Where Provider endpoints may point: refused at apply outside it, and
+   * each connection's host name resolved and checked. Unset: anywhere.
+   */
+  providerEndpoints?: EndpointAllowlist;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -117,6 +123,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     minProbeIntervalMs: options.minProbeIntervalMs ?? 1_000,
     maxProbeIntervalMs: options.maxProbeIntervalMs ?? 30_000,
     providerTlsDir: options.providerTlsDir,
+    providerEndpoints: options.providerEndpoints,
   };
   const serviceName = options.serve?.serviceName ?? "virtrigaud-manager";
   const metrics = options.metrics ?? createServerMetrics({ serviceName });
@@ -186,6 +193,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             logger,
             leadership: () => leadership.status(),
             providerTlsDir: options.providerTlsDir,
+            providerEndpoints: options.providerEndpoints,
           }),
         ),
       ],

@@ -8,6 +8,7 @@ import {
   type Resource,
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
+import type { EndpointAllowlist } from "../controllers/endpoint-allowlist.js";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
@@ -44,6 +45,8 @@ export interface ManagerServiceOptions extends WatchOptions {
   leadership?: () => LeadershipStatus;
   /** The only directory Provider TLS files may be in. */
   providerTlsDir?: string | undefined;
+  /** Where Provider endpoints may point; unset, anywhere. */
+  providerEndpoints?: EndpointAllowlist | undefined;
 }
 
 function wrap(kind: Kind, message: AnyResource): Resource {
@@ -69,6 +72,7 @@ export function createManagerService(
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing, {
         providerTlsDir: options.providerTlsDir,
+        providerEndpoints: options.providerEndpoints,
       });
       if (info.kind === Kind.PROVIDER)
         checkProviderChange(

@@ -12,6 +12,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
+import { type EndpointAllowlist, judgeEndpointHost } from "../controllers/endpoint-allowlist.js";
 import { providerMovedAnnotation } from "../controllers/moved-provider.js";
 import {
   findNotShared,
@@ -111,7 +112,7 @@ export function validateResource(
   if (sharedProblem) fail(at(`metadata.annotations["${sharedWithAnnotation}"]`), sharedProblem);
   switch (kind) {
     case Kind.PROVIDER:
-      return validateProvider(message as ProviderResource, at, options.providerTlsDir);
+      return validateProvider(message as ProviderResource, at, options);
     case Kind.VM_CLASS:
       return validateClass(message as VMClass, at);
     case Kind.VM_IMAGE:
@@ -133,6 +134,8 @@ export function validateResource(
 export interface ValidateOptions {
   /** The only directory Provider TLS files may be in (--provider-tls-dir). */
   providerTlsDir?: string | undefined;
+  /** Where Provider endpoints may point (--provider-endpoints); unset, anywhere. */
+  providerEndpoints?: EndpointAllowlist | undefined;
 }
 
 /**
@@ -184,7 +187,7 @@ export function checkReferencesShared(
 function validateProvider(
   p: ProviderResource,
   at: (f: string) => string,
-  providerTlsDir: string | undefined,
+  options: ValidateOptions,
 ): void {
   const spec = p.spec;
   if (!spec) return;
@@ -203,6 +206,10 @@ function validateProvider(
     fail(at("spec.endpoint"), "must carry no user or password: providers read their own");
   if (url.pathname !== "/" || url.search || url.hash)
     fail(at("spec.endpoint"), "must have no path");
+  const outside = options.providerEndpoints
+    ? judgeEndpointHost(options.providerEndpoints, url.hostname)
+    : undefined;
+  if (outside) fail(at("spec.endpoint"), `is not allowed: ${outside}`);
   if (spec.insecureSkipVerify)
     fail(
       at("spec.insecure_skip_verify"),
@@ -220,7 +227,7 @@ function validateProvider(
     loadProviderTls(
       tls,
       (option) => at(`spec.tls.${option.replace(/File$/, "_file")}`),
-      providerTlsDir,
+      options.providerTlsDir,
     );
   if (spec.rateLimit && spec.rateLimit.burst && !spec.rateLimit.qps)
     fail(at("spec.rate_limit.qps"), "is required with burst");
