@@ -1,6 +1,11 @@
 import { afterEach, expect, it } from "@jest/globals";
 import { ErrorReason } from "@virtrigaud/contracts";
-import { ConditionStatus, Kind, type VirtualMachine } from "@virtrigaud/proto/manager";
+import {
+  ConditionStatus,
+  Kind,
+  type VMSnapshot,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
 import { stack, vmManifest } from "./fixtures.js";
 import { type TestManager, startTestManager } from "./harness.js";
 import { type ServerProcess, eventually, providerCalls, spawnMock } from "./processes.js";
@@ -106,4 +111,27 @@ it("refuses a reference into another namespace unless shared, and stops acting w
   await new Promise((resolve) => setTimeout(resolve, 1000));
   expect((await providerCalls(mock.opsUrl ?? ""))["Power"]).toBe(shared);
   expect(readyOf(t)?.reason).toBe("ReferenceNotShared");
+
+  // Nor is a snapshot of it taken.
+  await tm.apply(`apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMSnapshot
+metadata:
+  name: before-upgrade
+  namespace: team-a
+spec:
+  vmRef:
+    name: web
+`);
+  const snapshotReady = await eventually(
+    () => {
+      const snap = t.manager.store.get(Kind.VM_SNAPSHOT, "team-a", "before-upgrade") as
+        VMSnapshot | undefined;
+      const c = snap?.status?.conditions.find((x) => x.type === "Ready");
+      return c?.reason === "ReferenceNotShared" ? c : undefined;
+    },
+    10_000,
+    "before-upgrade ReferenceNotShared",
+  );
+  expect(snapshotReady.message).toMatch(/^VirtualMachine web: spec\.provider_ref: /);
+  expect((await providerCalls(mock.opsUrl ?? ""))["SnapshotCreate"]).toBeUndefined();
 }, 60_000);
