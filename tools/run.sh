@@ -4,7 +4,9 @@
 # test beds start, provider-vsphere on vcsim and provider-libvirt on a private
 # libvirtd; applies the sample manifests of deploy/samples, waits until the
 # VMs are Ready, lists them with `vrtg get vm`, and serves until Ctrl-C, which
-# stops everything it started. Everything listens on 127.0.0.1 only. The
+# stops everything it started. Everything listens on 127.0.0.1 only, and the
+# providers serve mutual TLS: they accept only the manager's client
+# certificate (a local CA made at each start, tools/stack/make-tls.sh). The
 # libvirt VM boots a real Debian guest (tools/guest-image, built once and
 # cached) with a user and a fresh SSH key: tools/guest-ssh.sh logs in.
 #
@@ -68,7 +70,7 @@ export VIRTRIGAUD_TESTBED=$state/testbed
 # shellcheck source=tools/testbed/lib.sh
 . tools/testbed/lib.sh
 logs=$state/logs
-rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$state/guest" "$logs" "$state/pids"
+rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$state/guest" "$state/tls" "$logs" "$state/pids"
 mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
 : >"$state/pids"
 
@@ -188,6 +190,15 @@ if [ $install -eq 1 ]; then
   }
 fi
 
+# Mutual TLS between the manager and the providers: a CA made now, the
+# providers' server certificate, the manager's client certificate. Providers
+# accept calls only with a certificate of that CA, which signs no other client.
+tls=$state/tls
+tools/stack/make-tls.sh "$tls"
+# The files the sample Providers name, in the manager's --provider-tls-dir.
+export PROVIDER_CA_FILE=$tls/manager/ca.crt PROVIDER_CERT_FILE=$tls/manager/tls.crt \
+  PROVIDER_KEY_FILE=$tls/manager/tls.key
+
 # Each service's RPC and ops ports; the manager's API port is fixed (vrtg's default).
 start_provider() {
   local name=$1
@@ -195,10 +206,12 @@ start_provider() {
   local rpc ops
   rpc=$(free_port)
   ops=$(free_port)
-  start "$name" "$logs/$name.log" "$@" --listen "127.0.0.1:$rpc" --ops-listen "127.0.0.1:$ops" --insecure
+  start "$name" "$logs/$name.log" "$@" --listen "127.0.0.1:$rpc" --ops-listen "127.0.0.1:$ops" \
+    --tls-cert "$tls/provider/tls.crt" --tls-key "$tls/provider/tls.key" \
+    --tls-client-ca "$tls/provider/client-ca.crt"
   wait_serving "$name" "$logs/$name.log" "provider serving" || return 1
-  note "$name: RPCs http://127.0.0.1:$rpc, ops http://127.0.0.1:$ops (/healthz /readyz /metrics)"
-  endpoint=http://127.0.0.1:$rpc
+  note "$name: RPCs https://127.0.0.1:$rpc (mutual TLS), ops http://127.0.0.1:$ops (/healthz /readyz /metrics)"
+  endpoint=https://127.0.0.1:$rpc
 }
 
 manifests=(deploy/samples/common.yaml)
@@ -276,8 +289,11 @@ export LIBVIRT_IMAGE=${LIBVIRT_IMAGE:-/var/lib/virtrigaud/images/base.qcow2}
 
 say "virtrigaud-manager"
 mops=$(free_port)
+# The API: plaintext on loopback, without authentication yet (its flags go
+# here, and how to log in beside the listing below).
 start virtrigaud-manager "$logs/virtrigaud-manager.log" node apps/manager/dist/main.js \
-  --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure
+  --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure \
+  --provider-tls-dir "$tls/manager"
 wait_serving virtrigaud-manager "$logs/virtrigaud-manager.log" "manager serving"
 note "virtrigaud-manager: API http://127.0.0.1:$port, ops http://127.0.0.1:$mops, store $state/manager"
 

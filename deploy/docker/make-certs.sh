@@ -3,13 +3,20 @@
 # can enter (default deploy/docker/secrets, gitignored; VIRTRIGAUD_SECRETS or
 # --dir DIR chooses another):
 #
-#   tls/ca.crt, tls/ca.key          a private CA (the key is never mounted)
+#   tls/ca.crt, tls/ca.key          the stack's CA (the key is never mounted): it
+#                                   signs the services' certificates, and the
+#                                   only client certificates it signs are the
+#                                   managers', so providers that trust it for
+#                                   clients accept calls from managers only
+#   tls/users-ca.crt, users-ca.key  the CA of the manager API's users (vrtg):
+#                                   the managers trust it for clients
 #   tls/manager.{crt,key}           the manager's API (server) and its client
 #                                   certificate toward the providers (mutual TLS)
 #   tls/manager-{a,b}.{crt,key}     the same for the two managers of the profile
 #                                   "ha" (manager-a, manager-b)
 #   tls/provider-*.{crt,key}        each provider's server certificate
-#   tls/vrtg.{crt,key}              vrtg's client certificate toward the manager
+#   tls/vrtg.{crt,key}              vrtg's client certificate toward the manager,
+#                                   signed by the users' CA
 #   vsphere/username, password      made up for vcsim when absent (the vsphere
 #                                   profile); put a real vCenter's there instead
 #   postgres/password               the password of the user virtrigaud of the
@@ -23,8 +30,8 @@
 #                                   host's key (ssh-keyscan -p PORT HOST >> it)
 #
 # Certificates name their service, localhost and 127.0.0.1, are valid for a
-# year, and are remade when missing, not signed by the CA, or expiring within
-# 30 days. --force remakes the CA and every certificate.
+# year, and are remade when missing, not signed by their CA, or expiring within
+# 30 days. --force remakes the CAs and every certificate.
 #
 # Keys are mode 0644 inside the 0700 directory: the containers run as uid
 # 10001, and compose bind-mounts secret files with their owner and mode as they
@@ -53,25 +60,33 @@ log() { printf '[make-certs] %s\n' "$*" >&2; }
 days=365
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
 
-if $force || [ ! -s "$tls/ca.crt" ] || [ ! -s "$tls/ca.key" ] ||
-  ! openssl x509 -in "$tls/ca.crt" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; then
-  log "CA: $tls/ca.crt"
-  rm -f "$tls"/*.crt "$tls"/*.key
-  (
-    umask 077
-    openssl req -x509 "${ec[@]}" -keyout "$tls/ca.key" -out "$tls/ca.crt" -days $((days * 3)) \
-      -subj "/CN=VirtRigaud local CA" \
-      -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  )
-  chmod 644 "$tls/ca.crt"
-fi
+# make_ca NAME SUBJECT: a CA, unless a good one exists; a new one takes the
+# certificates it signed with it.
+make_ca() {
+  local name=$1 subject=$2
+  if $force || [ ! -s "$tls/$name.crt" ] || [ ! -s "$tls/$name.key" ] ||
+    ! openssl x509 -in "$tls/$name.crt" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; then
+    log "CA: $tls/$name.crt"
+    rm -f "$tls/$name.crt" "$tls/$name.key"
+    (
+      umask 077
+      openssl req -x509 "${ec[@]}" -keyout "$tls/$name.key" -out "$tls/$name.crt" -days $((days * 3)) \
+        -subj "/CN=$subject" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    )
+    chmod 644 "$tls/$name.crt"
+  fi
+}
+make_ca ca "VirtRigaud local CA"
+make_ca users-ca "VirtRigaud local users CA"
 
-# leaf NAME USAGES: a certificate for NAME signed by the CA, unless a good one exists.
+# leaf NAME USAGES [CA]: a certificate for NAME signed by CA (default: the
+# stack's), unless a good one exists.
 leaf() {
-  local name=$1 usages=$2
+  local name=$1 usages=$2 ca=${3:-ca}
   if [ -s "$tls/$name.crt" ] && [ -s "$tls/$name.key" ] &&
-    openssl verify -CAfile "$tls/ca.crt" "$tls/$name.crt" >/dev/null 2>&1 &&
+    openssl verify -CAfile "$tls/$ca.crt" "$tls/$name.crt" >/dev/null 2>&1 &&
     openssl x509 -in "$tls/$name.crt" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; then
     return 0
   fi
@@ -84,7 +99,7 @@ leaf() {
     "extendedKeyUsage=$usages" \
     "subjectAltName=DNS:$name,DNS:localhost,IP:127.0.0.1" >"$ext"
   openssl req -new "${ec[@]}" -keyout "$tls/$name.key" -subj "/CN=$name" -out "$tls/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$tls/$name.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+  openssl x509 -req -in "$tls/$name.csr" -CA "$tls/$ca.crt" -CAkey "$tls/$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days "$days" -extfile "$ext" -out "$tls/$name.crt" 2>/dev/null
   rm -f "$tls/$name.csr" "$ext"
   chmod 644 "$tls/$name.crt" "$tls/$name.key"
@@ -96,7 +111,9 @@ leaf manager-b serverAuth,clientAuth
 leaf provider-mock serverAuth
 leaf provider-libvirt serverAuth
 leaf provider-vsphere serverAuth
-leaf vrtg clientAuth
+# vrtg is a user of the manager's API, not one of its services: the providers
+# (which trust the stack's CA for clients) refuse its certificate.
+leaf vrtg clientAuth users-ca
 
 # vcsim's login, made up once; a real vCenter's credentials replace these files.
 if [ ! -s "$dir/vsphere/username" ] || [ ! -s "$dir/vsphere/password" ]; then

@@ -209,6 +209,20 @@ for p in "${providers[@]}"; do
     exit 1
   }
   log "smoke: $name (at $host:9443) verifies against the CA and refuses a client without a certificate: $(grep -m1 refused <<<"$out")"
+  # vrtg's certificate (the users' CA) is no manager's: refused too.
+  out=$(compose run --rm -T --entrypoint node vrtg -e "
+    const tls = require('node:tls'), fs = require('node:fs');
+    const s = tls.connect({ host: '$host', port: 9443, servername: '$name', ALPNProtocols: ['h2'],
+      ca: fs.readFileSync('/run/secrets/ca.crt'), cert: fs.readFileSync('/run/secrets/tls.crt'),
+      key: fs.readFileSync('/run/secrets/tls.key') }, () => s.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    s.on('data', () => {});
+    s.on('error', (e) => { console.log('refused: ' + e.message); process.exit(0); });
+    s.on('close', () => { console.log('refused: the provider closed the connection'); process.exit(0); });
+    setTimeout(() => { console.log('not refused within 5 s'); process.exit(1); }, 5000);" 2>&1) || {
+    log "smoke: $name did not refuse vrtg's certificate: $out"
+    exit 1
+  }
+  log "smoke: $name refuses vrtg's certificate (it takes the managers' only): $(grep -m1 refused <<<"$out")"
 done
 # The published port, from this machine: a handshake verified against the CA.
 tls=$VIRTRIGAUD_SECRETS/tls

@@ -48,14 +48,21 @@ mock_port=$(free_port)
 mock_ops=$(free_port)
 api_port=$(free_port)
 manager_ops=$(free_port)
+# The sample Provider names the manager's client certificate (mutual TLS), as in tools/run.sh.
+tools/stack/make-tls.sh "$dir/tls"
 serve provider-mock "provider serving" node apps/provider-mock/dist/main.js \
-  --listen "127.0.0.1:$mock_port" --ops-listen "127.0.0.1:$mock_ops" --insecure
+  --listen "127.0.0.1:$mock_port" --ops-listen "127.0.0.1:$mock_ops" \
+  --tls-cert "$dir/tls/provider/tls.crt" --tls-key "$dir/tls/provider/tls.key" \
+  --tls-client-ca "$dir/tls/provider/client-ca.crt"
 serve manager "manager serving" node apps/manager/dist/main.js --data "$dir/manager" \
-  --listen "127.0.0.1:$api_port" --ops-listen "127.0.0.1:$manager_ops" --insecure
+  --listen "127.0.0.1:$api_port" --ops-listen "127.0.0.1:$manager_ops" --insecure \
+  --provider-tls-dir "$dir/tls/manager"
 
 log "monitoring: the sample VM, applied and Ready"
 mkdir -p "$dir/manifests"
-MOCK_ENDPOINT=http://127.0.0.1:$mock_port LIBVIRT_IMAGE=/var/lib/virtrigaud/images/base.qcow2 \
+MOCK_ENDPOINT=https://127.0.0.1:$mock_port LIBVIRT_IMAGE=/var/lib/virtrigaud/images/base.qcow2 \
+  PROVIDER_CA_FILE=$dir/tls/manager/ca.crt PROVIDER_CERT_FILE=$dir/tls/manager/tls.crt \
+  PROVIDER_KEY_FILE=$dir/tls/manager/tls.key \
   node tools/stack/render-manifests.mjs "$dir/manifests" deploy/samples/common.yaml deploy/samples/mock.yaml
 vrtg() { node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$api_port" "$@"; }
 vrtg apply -f "$dir/manifests" >/dev/null

@@ -12,6 +12,10 @@ import {
   setupTracing,
 } from "@virtrigaud/contracts/server";
 import type { AuditLogOptions } from "./audit/audit-log.js";
+import {
+  type EndpointAllowlist,
+  parseEndpointAllowlist,
+} from "./controllers/endpoint-allowlist.js";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
@@ -31,6 +35,7 @@ const managerFlags = {
   "lease-renew-interval": { type: "string" },
   "provider-tls-dir": { type: "string" },
   "secret-key-file": { type: "string" },
+  "provider-endpoints": { type: "string" },
   "health-interval": { type: "string" },
   "drift-page-interval": { type: "string" },
   "min-probe-interval": { type: "string" },
@@ -76,6 +81,10 @@ Manager flags (environment fallback in brackets):
   --secret-key-file FILE        the keys Secrets are encrypted with at rest (AES-256-GCM; made by
                                 secret-key generate); unset, Secrets are refused
                                 [VIRTRIGAUD_SECRET_KEY_FILE]
+  --provider-endpoints LIST     where Provider endpoints may point: host names, *.domain patterns, IP addresses
+                                and CIDR networks, comma-separated; a host name is resolved at each connection
+                                and each address must be in a listed network, when the list has any. Unset:
+                                anywhere [VIRTRIGAUD_PROVIDER_ENDPOINTS]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
   let secretKeyFile: string | undefined;
+  let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
   let driftPageIntervalMs: number | undefined;
@@ -212,6 +222,15 @@ async function main(): Promise<void> {
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
     secretKeyFile =
       values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
+    const endpoints =
+      values["provider-endpoints"] ?? (process.env["VIRTRIGAUD_PROVIDER_ENDPOINTS"] || undefined);
+    if (endpoints !== undefined) {
+      try {
+        providerEndpoints = parseEndpointAllowlist(endpoints);
+      } catch (err) {
+        throw new ServeConfigError(`--provider-endpoints: ${(err as Error).message}`);
+      }
+    }
     const ttlMs = duration("lease-duration", values["lease-duration"]);
     const renewIntervalMs = duration("lease-renew-interval", values["lease-renew-interval"]);
     if ((renewIntervalMs ?? 5000) * 2 >= (ttlMs ?? 15_000))
@@ -272,6 +291,7 @@ async function main(): Promise<void> {
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
       ...(secretKeyFile ? { secretKeyFile } : {}),
+      ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,
       auth,

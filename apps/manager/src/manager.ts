@@ -13,6 +13,7 @@ import {
   type ServicesServer,
   compileServeOptions,
   createServerMetrics,
+  isLoopbackHost,
   serveServices,
   servedService,
 } from "@virtrigaud/contracts/server";
@@ -31,12 +32,12 @@ import { type AuditLog, type AuditLogOptions, openAuditLog } from "./audit/audit
 import { createAuditObserver } from "./audit/audit-observer.js";
 import { accessRequestOf } from "./auth/access-request-key.js";
 import { identityOf } from "./auth/identity.js";
+import type { EndpointAllowlist } from "./controllers/endpoint-allowlist.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
 import { startControllers } from "./controllers/controller-set.js";
 import type { ProviderConnection } from "./controllers/provider-connection.js";
 import { createManagerMetrics } from "./metrics/manager-metrics.js";
 import { type Leadership, startLeadership } from "./leadership.js";
-import { isLoopbackHost } from "./loopback.js";
 import { KeyFileError, readKeyring, readableByOthers } from "./secrets/keyring.js";
 import { createSecretAccess } from "./secrets/secret-access.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
@@ -87,6 +88,11 @@ export interface ManagerOptions {
    * rules let get Secrets there (everyone with authentication off).
    */
   maySeeSecretData?: ManagerServiceOptions["maySeeSecretData"];
+  /**
+   * Where Provider endpoints may point: refused at apply outside it, and
+   * each connection's host name resolved and checked. Unset: anywhere.
+   */
+  providerEndpoints?: EndpointAllowlist;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -172,6 +178,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     minProbeIntervalMs: options.minProbeIntervalMs ?? 1_000,
     maxProbeIntervalMs: options.maxProbeIntervalMs ?? 30_000,
     providerTlsDir: options.providerTlsDir,
+    providerEndpoints: options.providerEndpoints,
   };
   const serviceName = options.serve?.serviceName ?? "virtrigaud-manager";
   const metrics = options.metrics ?? createServerMetrics({ serviceName });
@@ -275,6 +282,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
                   Kind.SECRET,
                   namespace,
                 )),
+            providerEndpoints: options.providerEndpoints,
           }),
           [],
           [createAuthenticationInterceptor(authenticators, auth.oidc?.usernameClaim)],
@@ -350,13 +358,8 @@ function errorText(err: unknown): string {
  * @throws ServeConfigError naming what is wrong.
  */
 function checkServeOptions(serve: ServeOptions, auth: ManagerAuthOptions): void {
+  // Plaintext only on a loopback address, as every server of the harness.
   const { listen } = compileServeOptions(serve);
-  // In plaintext, credentials and everything else cross the network in the
-  // clear, so plaintext serves only this machine.
-  if (serve.insecure && !isLoopbackHost(listen.host))
-    throw new ServeConfigError(
-      `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS the manager's API and its callers' tokens are open to anyone on the network; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve TLS (--tls-cert, --tls-key) with authentication`,
-    );
   const authenticated = Boolean(auth.tokenFile || auth.oidc || serve.tls?.clientCaFile);
   // Without authentication every caller is an administrator: only this machine's.
   if (!authenticated && !isLoopbackHost(listen.host))

@@ -27,8 +27,11 @@ import {
   type ServerProcess,
   eventually,
   metricValue,
+  providerCalls,
+  runManager,
   scrape,
   spawnManager,
+  spawnMock,
   vrtg,
 } from "./processes.js";
 
@@ -435,4 +438,109 @@ describe("Providers at endpoints that are no provider, against the manager proce
     expect((await fetch(`${manager?.opsUrl}/healthz`)).status).toBe(200);
     expect(alive()).toBe(true);
   }, 60_000);
+});
+
+describe("Provider endpoints limited by --provider-endpoints, against the manager process", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vrtg-allowlist-"));
+  const started: ServerProcess[] = [];
+  const clients: Array<ServiceClient<typeof ManagerService>> = [];
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    for (const proc of started.reverse()) await stopOrKill(proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const startWith = async (data: string, endpoints: string) => {
+    const manager = await spawnManager(join(dir, data), ["--provider-endpoints", endpoints]);
+    started.push(manager);
+    const api = createServiceClient(ManagerService, manager.url, { retry: false });
+    clients.push(api);
+    const apply = async (yaml: string) => {
+      for (const { manifest } of parseManifests(yaml, "test"))
+        await api.apply({ resource: decodeManifest(manifest) });
+    };
+    const ready = async (name: string) => {
+      const { resource } = await api.get({ kind: Kind.PROVIDER, name });
+      const p = fromResource(resource)?.message as ProviderResource;
+      return p.status?.conditions.find((c) => c.type === "Ready");
+    };
+    return { apply, ready };
+  };
+
+  it("refuses at apply an endpoint outside the list, naming spec.endpoint, and serves one inside", async () => {
+    const mock = await spawnMock();
+    started.push(mock);
+    const port = new URL(mock.url).port;
+    const m = await startWith("inside", "localhost, *.providers.example.com, 127.0.0.0/8, ::1");
+    for (const [endpoint, why] of [
+      ["http://10.1.2.3:9443", /the address 10\.1\.2\.3 is in no network of --provider-endpoints/],
+      ["http://[fd00::1]:9443", /the address fd00::1 is in no network/],
+      ["https://provider.example.com:9443", /the host provider\.example\.com is not listed/],
+      ["https://providers.example.com:9443", /the host providers\.example\.com is not listed/],
+    ] as const) {
+      const error = await m.apply(providerYaml("outside", endpoint)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(ProviderError.is(error, ErrorReason.INVALID_SPEC)).toBe(true);
+      expect(error).toMatchObject({ field: "resource.provider.spec.endpoint" });
+      expect((error as ProviderError).rawMessage).toMatch(why);
+    }
+    // A name that matches a pattern is taken at apply (it resolves to nothing: not Ready).
+    await m.apply(providerYaml("patterned", "https://a.providers.example.com:9443"));
+    // Inside, by name (localhost resolves into 127.0.0.0/8 and ::1) and by address.
+    await m.apply(providerYaml("by-name", `http://localhost:${port}`));
+    await m.apply(providerYaml("by-address", `http://127.0.0.1:${port}`));
+    for (const name of ["by-name", "by-address"])
+      await eventually(
+        async () => ((await m.ready(name))?.reason === "Ready" ? true : undefined),
+        10_000,
+        `${name} Ready`,
+      );
+    const patterned = await eventually(
+      async () => {
+        const c = await m.ready("patterned");
+        return c?.reason === "EndpointNotAllowed" ? c : undefined;
+      },
+      10_000,
+      "patterned EndpointNotAllowed",
+    );
+    expect(patterned.message).toMatch(/the host a\.providers\.example\.com does not resolve/);
+  }, 60_000);
+
+  it("resolves a listed name when it connects, and refuses it when an address is outside", async () => {
+    const mock = await spawnMock();
+    started.push(mock);
+    const port = new URL(mock.url).port;
+    // localhost is listed by name, but resolves to 127.0.0.1, in no listed network.
+    const m = await startWith("resolved", "localhost, 10.0.0.0/8");
+    await m.apply(providerYaml("named", `http://localhost:${port}`));
+    const refused = await eventually(
+      async () => {
+        const c = await m.ready("named");
+        return c?.reason === "EndpointNotAllowed" ? c : undefined;
+      },
+      10_000,
+      "named Ready=False EndpointNotAllowed",
+    );
+    expect(refused.message).toMatch(
+      /^spec\.endpoint is not allowed: the host localhost resolves to (127\.0\.0\.1|::1)/,
+    );
+    // The provider was never called.
+    expect(await providerCalls(mock.opsUrl ?? "")).toEqual({});
+  }, 60_000);
+
+  it("refuses to start with a list that does not parse, with exit code 2", async () => {
+    const result = await runManager([
+      "--insecure",
+      "--listen",
+      "127.0.0.1:0",
+      "--data",
+      join(dir, "never"),
+      "--provider-endpoints",
+      "10.0.0.0/33",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--provider-endpoints: "10\.0\.0\.0\/33" is no host name/);
+  });
 });

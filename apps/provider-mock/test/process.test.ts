@@ -38,6 +38,22 @@ it("refuses to serve plaintext without --insecure", async () => {
   expect(failed.stderr).toMatch(/--insecure/);
 });
 
+it("refuses plaintext on an address other machines reach, with exit code 2", async () => {
+  const failed = await earlyExit(["--insecure", "--listen", "0.0.0.0:0"]);
+  expect(failed.code).toBe(2);
+  expect(failed.stderr).toMatch(/refusing plaintext on 0\.0\.0\.0 \(port 0\)/);
+});
+
+it("refuses TLS that would serve any client, with exit code 2", async () => {
+  const tls = ["--tls-cert", "/no/such/tls.crt", "--tls-key", "/no/such/tls.key"];
+  const failed = await earlyExit(tls);
+  expect(failed.code).toBe(2);
+  expect(failed.stderr).toMatch(/refusing TLS without client certificates/);
+  const anyone = await earlyExit([...tls, "--allow-any-client", "--listen", "[::]:0"]);
+  expect(anyone.code).toBe(2);
+  expect(anyone.stderr).toMatch(/refusing --allow-any-client on ::/);
+});
+
 it("refuses a flag it does not know, with usage", async () => {
   const failed = await earlyExit(["--insecure", "--colour", "blue"]);
   expect(failed.code).toBe(2);

@@ -58,6 +58,34 @@ describe("a plaintext server", () => {
   });
 });
 
+describe("a provider's callers", () => {
+  const tls = () => ({ certFile: pki.serverCert, keyFile: pki.serverKey });
+
+  it("must show a client certificate: TLS without a client CA is refused", async () => {
+    await expect(
+      serveProvider(stubProvider(), { ...quiet, listen: "127.0.0.1:0", tls: tls() }),
+    ).rejects.toThrow(/refusing TLS without client certificates: .*--tls-client-ca/);
+  });
+
+  it.each([":0", "0.0.0.0:0", "[::]:0", "example.com:0"])(
+    "may be anyone only on a loopback address, not on %s",
+    async (listen) => {
+      await expect(
+        serveProvider(stubProvider(), { ...quiet, listen, tls: tls(), allowAnyClient: true }),
+      ).rejects.toThrow(/refusing --allow-any-client on .*: .*only on a loopback address/);
+    },
+  );
+
+  it.each([":0", "0.0.0.0:0", "[::]:0", "10.0.0.1:0"])(
+    "may not reach it in plaintext on %s",
+    async (listen) => {
+      await expect(
+        serveProvider(stubProvider(), { ...quiet, listen, insecure: true }),
+      ).rejects.toThrow(/refusing plaintext on .* \(port 0\): without TLS anyone who reaches it/);
+    },
+  );
+});
+
 describe("a TLS server", () => {
   let server: ProviderServer;
   beforeAll(async () => {
@@ -65,6 +93,7 @@ describe("a TLS server", () => {
       ...quiet,
       listen: "127.0.0.1:0",
       tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+      allowAnyClient: true,
     });
   });
   afterAll(() => server.close());
@@ -150,6 +179,19 @@ describe("a mutual TLS server", () => {
   });
 });
 
+it("a server on every interface reports a URL clients can use", async () => {
+  const server = await serveProvider(stubProvider(), {
+    ...quiet,
+    listen: ":0",
+    tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
+  });
+  try {
+    expect(server.url).toMatch(/^https:\/\/localhost:\d+$/);
+  } finally {
+    await server.close();
+  }
+});
+
 describe("certificate reload", () => {
   it("serves new certificates once the files change, without a restart", async () => {
     const certFile = join(pki.dir, "live.crt");
@@ -160,6 +202,7 @@ describe("certificate reload", () => {
       ...quiet,
       listen: "127.0.0.1:0",
       tls: { certFile, keyFile },
+      allowAnyClient: true,
       tlsReloadIntervalMs: 20,
     });
     try {

@@ -11,7 +11,9 @@ import {
   type Provider as ProviderResource,
   type Resource,
   type Secret,
+  type VirtualMachine,
 } from "@virtrigaud/proto/manager";
+import type { EndpointAllowlist } from "../controllers/endpoint-allowlist.js";
 import { vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
@@ -24,7 +26,11 @@ import { type Authorizer, createAuthorizer } from "../auth/authorizer.js";
 import { authorizeCalls } from "./authorize-calls.js";
 import { storeNamespace } from "./cluster-scope.js";
 import { type SecretAccess, createSecretAccess } from "../secrets/secret-access.js";
-import { checkProviderChange, validateResource } from "./validate-resource.js";
+import {
+  checkProviderChange,
+  checkReferencesShared,
+  validateResource,
+} from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
 
 /** The finalizer the manager puts on VirtualMachines: the VM goes at the provider first. */
@@ -65,6 +71,8 @@ export interface ManagerServiceOptions extends WatchOptions {
    * answer with data. Default: yes.
    */
   maySeeSecretData?: (context: HandlerContext, namespace: string) => boolean;
+  /** Where Provider endpoints may point; unset, anywhere. */
+  providerEndpoints?: EndpointAllowlist | undefined;
 }
 
 /**
@@ -116,6 +124,7 @@ function createResourceCalls(
       const existing = store.get(info.kind, namespace, message.metadata?.name ?? "");
       validateResource(info.kind, message, existing, {
         providerTlsDir: options.providerTlsDir,
+        providerEndpoints: options.providerEndpoints,
       });
       // Sealed here, so the store never sees the values.
       const toStore =
@@ -128,6 +137,8 @@ function createResourceCalls(
           existing as ProviderResource | undefined,
           vmsReferring(store, Kind.PROVIDER, namespace, message.metadata?.name ?? ""),
         );
+      if (info.kind === Kind.VIRTUAL_MACHINE)
+        checkReferencesShared(message as VirtualMachine, (k, ns, n) => store.get(k, ns, n));
       const result = await store.apply(info.kind, toStore, {
         finalizers: defaultFinalizers[info.kind] ?? [],
         dryRun: request.dryRun,

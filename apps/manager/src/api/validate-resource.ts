@@ -17,6 +17,13 @@ import {
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, apiVersion, kindInfo } from "../manifest/kinds.js";
 import { durationMs, maxDiskBytes, maxMemoryBytes, quantityBytes } from "../manifest/quantities.js";
+import { type EndpointAllowlist, judgeEndpointHost } from "../controllers/endpoint-allowlist.js";
+import { providerMovedAnnotation } from "../controllers/moved-provider.js";
+import {
+  findNotShared,
+  sharedWithAnnotation,
+  sharedWithProblem,
+} from "../controllers/namespace-sharing.js";
 import { providerVmName } from "../controllers/provider-names.js";
 import { loadProviderTls } from "../controllers/provider-tls.js";
 import { validateSecret } from "../secrets/validate-secret.js";
@@ -108,9 +115,12 @@ export function validateResource(
   if (meta.namespace && !dnsLabel.test(meta.namespace))
     fail(at("metadata.namespace"), "must be lowercase letters, digits and '-'");
   validateLabelsAndAnnotations(meta.labels, meta.annotations, (f) => at(`metadata.${f}`));
+  const sharedWith = meta.annotations[sharedWithAnnotation];
+  const sharedProblem = sharedWith === undefined ? undefined : sharedWithProblem(sharedWith);
+  if (sharedProblem) fail(at(`metadata.annotations["${sharedWithAnnotation}"]`), sharedProblem);
   switch (kind) {
     case Kind.PROVIDER:
-      return validateProvider(message as ProviderResource, at, options.providerTlsDir);
+      return validateProvider(message as ProviderResource, at, options);
     case Kind.VM_CLASS:
       return validateClass(message as VMClass, at);
     case Kind.VM_IMAGE:
@@ -142,10 +152,9 @@ export function validateResource(
 export interface ValidateOptions {
   /** The only directory Provider TLS files may be in (--provider-tls-dir). */
   providerTlsDir?: string | undefined;
+  /** Where Provider endpoints may point (--provider-endpoints); unset, anywhere. */
+  providerEndpoints?: EndpointAllowlist | undefined;
 }
-
-/** The annotation that lets a bound Provider's endpoint change: the same provider, moved. */
-const movedProviderAnnotation = "virtrigaud.io/provider-moved";
 
 /**
  * A Provider VMs are bound to keeps its type and endpoint: pointed at
@@ -171,18 +180,32 @@ export function checkProviderChange(
     );
   if (
     incoming.spec.endpoint !== existing.spec.endpoint &&
-    incoming.metadata?.annotations[movedProviderAnnotation] !== "true"
+    incoming.metadata?.annotations[providerMovedAnnotation] !== "true"
   )
     fail(
       at("spec.endpoint"),
-      `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${movedProviderAnnotation}=true`,
+      `cannot change while VirtualMachines are bound to this provider (${vms}): they run at ${existing.spec.endpoint}; if this provider moved there, annotate the Provider ${providerMovedAnnotation}=true`,
     );
+}
+
+/**
+ * A VirtualMachine refers into another namespace only where the resource
+ * there is shared with its own (see `findNotShared`).
+ *
+ * @throws ProviderError INVALID_SPEC naming the reference.
+ */
+export function checkReferencesShared(
+  vm: VirtualMachine,
+  lookup: (kind: Kind, namespace: string, name: string) => AnyResource | undefined,
+): void {
+  const notShared = findNotShared(vm, lookup);
+  if (notShared) fail(pathOf(Kind.VIRTUAL_MACHINE)(notShared.field), notShared.message);
 }
 
 function validateProvider(
   p: ProviderResource,
   at: (f: string) => string,
-  providerTlsDir: string | undefined,
+  options: ValidateOptions,
 ): void {
   const spec = p.spec;
   if (!spec) return;
@@ -201,6 +224,10 @@ function validateProvider(
     fail(at("spec.endpoint"), "must carry no user or password: providers read their own");
   if (url.pathname !== "/" || url.search || url.hash)
     fail(at("spec.endpoint"), "must have no path");
+  const outside = options.providerEndpoints
+    ? judgeEndpointHost(options.providerEndpoints, url.hostname)
+    : undefined;
+  if (outside) fail(at("spec.endpoint"), `is not allowed: ${outside}`);
   if (spec.insecureSkipVerify)
     fail(
       at("spec.insecure_skip_verify"),
@@ -218,7 +245,7 @@ function validateProvider(
     loadProviderTls(
       tls,
       (option) => at(`spec.tls.${option.replace(/File$/, "_file")}`),
-      providerTlsDir,
+      options.providerTlsDir,
     );
   if (spec.rateLimit && spec.rateLimit.burst && !spec.rateLimit.qps)
     fail(at("spec.rate_limit.qps"), "is required with burst");

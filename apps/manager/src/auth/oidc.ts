@@ -1,5 +1,5 @@
 import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from "jose";
-import { isLoopbackHost } from "../loopback.js";
+import { isLoopbackHost } from "@virtrigaud/contracts/server";
 
 /** Where OIDC ID tokens come from and what in them names the user. */
 export interface OidcOptions {

@@ -13,6 +13,7 @@ import { vmFinalizer } from "../api/manager-service.js";
 import { type CloneEvent, type CloneFacts, planClone } from "./clone-plan.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
+import { findNotShared } from "./namespace-sharing.js";
 import { providerKeyOf } from "./references.js";
 import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
 import { createTaskFollower } from "./tasks.js";
@@ -74,6 +75,9 @@ export function createCloneController(ctx: ControllerContext) {
       sourceVm,
       // As it was when the reconcile began: the plan is made again after Describe.
       connection: conn && { circuit: conn.circuit },
+      notShared: sourceVm
+        ? findNotShared(sourceVm, (k, n, name) => store.get(k, n, name))
+        : undefined,
       task: taskId ? tasks.peek(taskId) : undefined,
       described: undefined,
     };

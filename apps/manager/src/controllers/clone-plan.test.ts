@@ -62,6 +62,7 @@ function factsOf(overrides: Partial<CloneFacts> = {}): CloneFacts {
     snapshot: undefined,
     sourceVm: source,
     connection: { circuit: CircuitState.CLOSED },
+    notShared: undefined,
     task: undefined,
     described: undefined,
     ...overrides,
@@ -149,6 +150,23 @@ describe("planClone", () => {
       },
       (p) => {
         expect(p.step).toMatchObject({ kind: "fail", event: { reason: "Unsupported" } });
+      },
+    ],
+    [
+      "the source's Provider not shared with its namespace: nothing cloned",
+      {
+        notShared: {
+          field: "spec.provider_ref",
+          message: "Provider infra/p is not shared with namespace default",
+        },
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait" });
+        expect(ready(p)).toMatchObject({
+          reason: "ReferenceNotShared",
+          message:
+            "the source VirtualMachine: spec.provider_ref: Provider infra/p is not shared with namespace default",
+        });
       },
     ],
     [

@@ -23,6 +23,7 @@ import {
   VirtualMachineSchema,
 } from "@virtrigaud/proto/manager";
 import { apiVersion } from "../manifest/kinds.js";
+import type { NotShared } from "./namespace-sharing.js";
 import { isTrue, setCondition } from "./conditions.js";
 import { ownerOf } from "./ownership.js";
 import { providerVmName } from "./provider-names.js";
@@ -55,6 +56,8 @@ export interface CloneFacts {
   sourceVm: VirtualMachine | undefined;
   /** The connection to the source's provider, if there is one. */
   connection: { circuit: CircuitState } | undefined;
+  /** A reference of the source VM's spec into a namespace that does not share it: nothing is cloned. */
+  notShared: NotShared | undefined;
   /** How the task in status.taskRef ended; undefined while it runs (or when there is none). */
   task: TaskOutcome | undefined;
   /** What Describe said of status.vmId: undefined before it was asked, null when gone. */
@@ -168,6 +171,15 @@ export function planClone(facts: CloneFacts): ClonePlan {
   const targetProvider = spec?.target?.providerRef;
   if (targetProvider && `${targetProvider.namespace || ns}/${targetProvider.name}` !== providerKey)
     return fail("Unsupported", `a clone stays on its source's provider ${providerKey}`);
+  if (facts.notShared && !status.vmId && !status.taskRef) {
+    status.phase = ClonePhase.PENDING;
+    condition(
+      false,
+      "ReferenceNotShared",
+      `the source VirtualMachine: ${facts.notShared.field}: ${facts.notShared.message}`,
+    );
+    return plan({ kind: "wait" });
+  }
   if (!facts.connection || facts.connection.circuit !== CircuitState.CLOSED) {
     condition(false, "ProviderUnavailable", `provider ${providerKey} is unavailable`);
     return plan({ kind: "wait" });

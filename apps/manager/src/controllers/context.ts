@@ -2,6 +2,7 @@ import type { Logger } from "@virtrigaud/contracts";
 import { EventType, type Kind } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
 import type { SecretAccess } from "../secrets/secret-access.js";
+import type { EndpointAllowlist } from "./endpoint-allowlist.js";
 import type { Fence, ResourceStore } from "../store/store.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import type { WorkQueue } from "./work-queue.js";
@@ -18,6 +19,8 @@ export interface ControllerSettings {
   minProbeIntervalMs: number;
   /** The only directory Provider TLS files may be in (--provider-tls-dir). */
   providerTlsDir: string | undefined;
+  /** Where Provider endpoints may point (--provider-endpoints); unset, anywhere. */
+  providerEndpoints?: EndpointAllowlist | undefined;
 }
 
 /** The queues, one per controller; keys are "namespace/name". */

@@ -1,5 +1,6 @@
 import type { Fence } from "../store/store.js";
 import { setMaxListeners } from "node:events";
+import type { LookupFunction } from "node:net";
 import { ROOT_CONTEXT, context } from "@opentelemetry/api";
 import {
   ErrorReason,
@@ -24,6 +25,8 @@ export interface ProviderConnectionOptions {
   name: string;
   endpoint: string;
   tls?: ClientTlsOptions;
+  /** Resolves the endpoint's host for each new connection (the allowlist's check); default dns.lookup. */
+  lookup?: LookupFunction;
   /** Calls per second; unset means no rate limit. */
   qps?: number;
   burst?: number;
@@ -104,6 +107,7 @@ export class ProviderConnection {
     this.client = createProviderClient(options.endpoint, {
       peerName: `provider ${options.name}`,
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
       retry: { maxAttempts: 3, maxBackoffMs: 1000 },
       // The fence last, nearest the wire: a call that waited for the limiter is checked as it leaves.
       callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting(), this.#fenced()],

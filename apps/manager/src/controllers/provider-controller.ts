@@ -22,6 +22,7 @@ import {
   nextPacing,
   pacingAfterCallsFailed,
 } from "./provider-health.js";
+import { allowlistLookup, judgeEndpointNow } from "./endpoint-lookup.js";
 import { loadProviderTls } from "./provider-tls.js";
 import { detectDrift } from "./drift.js";
 import { providerKeyOf } from "./references.js";
@@ -104,6 +105,9 @@ export function createProviderController(ctx: ControllerContext) {
       name: key,
       endpoint: spec?.endpoint ?? "",
       ...(tls ? { tls } : {}),
+      ...(ctx.settings.providerEndpoints
+        ? { lookup: allowlistLookup(ctx.settings.providerEndpoints) }
+        : {}),
       ...(spec?.rateLimit?.qps ? { qps: spec.rateLimit.qps, burst: spec.rateLimit.burst } : {}),
       ...(spec?.healthCheck?.failureThreshold
         ? { failureThreshold: spec.healthCheck.failureThreshold }
@@ -134,6 +138,18 @@ export function createProviderController(ctx: ControllerContext) {
     p: ProviderResource,
     readCapabilities: boolean,
   ): Promise<HealthOutcome> {
+    const allowlist = ctx.settings.providerEndpoints;
+    const outside = allowlist && (await judgeEndpointNow(allowlist, p.spec?.endpoint ?? ""));
+    if (outside) {
+      // Where the endpoint points now is outside the list: no connection there.
+      ctx.connections.get(key)?.close();
+      ctx.connections.delete(key);
+      return {
+        healthy: false,
+        reason: "EndpointNotAllowed",
+        message: `spec.endpoint is not allowed: ${outside}`,
+      };
+    }
     let conn = ctx.connections.get(key);
     if (!conn) {
       try {

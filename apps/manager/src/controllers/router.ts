@@ -19,10 +19,16 @@ function trigger(message: AnyResource): string {
   return `${meta.generation}|${meta.deletionTimestamp ? 1 : 0}|${meta.finalizers.join(",")}|${annotations}`;
 }
 
-/** Reference keys ("Kind/namespace/name") a VM depends on: what it refers to but its Provider. */
+/**
+ * Reference keys ("Kind/namespace/name") a VM depends on: what it refers to
+ * but a Provider of its own namespace (whose connection wakes it). A
+ * Provider of another namespace is one: whether it is still shared is read
+ * from its annotations.
+ */
 function vmDependencies(vm: VirtualMachine): string[] {
+  const own = vm.metadata?.namespace || "default";
   return vmReferences(vm)
-    .filter((r) => r.kind !== Kind.PROVIDER)
+    .filter((r) => r.kind !== Kind.PROVIDER || r.namespace !== own)
     .map(refKey);
 }
 
@@ -74,6 +80,8 @@ export function createRouter(ctx: ControllerContext) {
       case Kind.PROVIDER:
         if (own) ctx.queues.provider.add(key);
         if (own) {
+          // VMs of other namespaces that refer to it: shared, or no longer.
+          for (const vm of dependents.get(fullKey) ?? []) ctx.queues.vm.add(vm);
           // Classes and networks report which providers can use them.
           for (const k of [Kind.VM_CLASS, Kind.VM_NETWORK_ATTACHMENT])
             for (const m of ctx.store.list(k, message.metadata?.namespace || "default"))

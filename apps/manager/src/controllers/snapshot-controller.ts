@@ -14,6 +14,7 @@ import { snapshotFinalizer } from "../api/manager-service.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
 import { RefusalMemory, requestDigest } from "./refusals.js";
+import { findNotShared } from "./namespace-sharing.js";
 import { providerKeyOf } from "./references.js";
 import {
   type SnapshotEvent,
@@ -70,6 +71,7 @@ export function createSnapshotController(ctx: ControllerContext) {
       now,
       vm,
       reachable: conn !== undefined && conn.circuit === CircuitState.CLOSED,
+      notShared: vm ? findNotShared(vm, (k, n, name) => store.get(k, n, name)) : undefined,
       task: taskId ? tasks.peek(taskId) : undefined,
       taken: false,
     };

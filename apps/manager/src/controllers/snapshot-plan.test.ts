@@ -56,6 +56,7 @@ function factsOf(overrides: Partial<SnapshotFacts> = {}): SnapshotFacts {
     now,
     vm,
     reachable: true,
+    notShared: undefined,
     task: undefined,
     taken: false,
     ...overrides,
@@ -84,6 +85,23 @@ describe("planSnapshot", () => {
       (p) => {
         expect(p.step).toEqual({ kind: "wait" });
         expect(ready(p)?.reason).toBe("VMNotReady");
+      },
+    ],
+    [
+      "the VM's Provider not shared with its namespace: no snapshot taken",
+      {
+        notShared: {
+          field: "spec.provider_ref",
+          message: "Provider infra/p is not shared with namespace default",
+        },
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait" });
+        expect(ready(p)).toMatchObject({
+          reason: "ReferenceNotShared",
+          message:
+            "VirtualMachine web: spec.provider_ref: Provider infra/p is not shared with namespace default",
+        });
       },
     ],
     [

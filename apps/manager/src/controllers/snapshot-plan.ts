@@ -19,6 +19,7 @@ import {
 import { snapshotFinalizer } from "../api/manager-service.js";
 import { durationMs } from "../manifest/quantities.js";
 import { msOf } from "../store/resource-store.js";
+import type { NotShared } from "./namespace-sharing.js";
 import { setCondition } from "./conditions.js";
 import type { TaskOutcome } from "./tasks.js";
 
@@ -39,6 +40,8 @@ export interface SnapshotFacts {
   vm: VirtualMachine | undefined;
   /** The VM's provider can be reached. */
   reachable: boolean;
+  /** A reference of the VM's spec into a namespace that does not share it: no snapshot is taken. */
+  notShared: NotShared | undefined;
   /** How the task in status.taskRef ended; undefined while it runs (or when there is none). */
   task: TaskOutcome | undefined;
   /** The snapshot was just taken (without a task): it is not taken again, whatever id it got. */
@@ -158,6 +161,15 @@ export function planSnapshot(facts: SnapshotFacts): SnapshotPlan {
   }
   if (status.phase === SnapshotPhase.FAILED && status.observedGeneration === generation)
     return plan({ kind: "none" });
+  if (facts.notShared && !status.snapshotId && !status.taskRef) {
+    status.phase = SnapshotPhase.PENDING;
+    ready(
+      false,
+      "ReferenceNotShared",
+      `VirtualMachine ${vmName}: ${facts.notShared.field}: ${facts.notShared.message}`,
+    );
+    return plan({ kind: "wait" });
+  }
   if (!facts.reachable) {
     ready(false, "ProviderUnavailable", "the VM's provider is unavailable");
     return plan({ kind: "wait" });

@@ -18,6 +18,7 @@ import { ProviderError } from "@virtrigaud/contracts";
 import { vmFinalizer } from "../api/manager-service.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
+import { findNotShared } from "./namespace-sharing.js";
 import { judgeOwnership } from "./ownership.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerKeyOf, vmReference } from "./references.js";
@@ -118,6 +119,7 @@ export function createVmController(ctx: ControllerContext) {
       described: undefined,
       claimantOf: resourceOfUid,
       boundElsewhere: (vmId) => findClaimant(meta.uid, vmId, providerKey),
+      notShared: findNotShared(vm, (k, ns, n) => store.get(k, ns, n)),
     };
 
     /**
@@ -252,6 +254,7 @@ export function createVmController(ctx: ControllerContext) {
           return { requeueAfterMs: attempt === 1 ? 0 : backoffMs(attempt - 1, false) };
         }
         case "foreign":
+        case "lostAtMovedProvider":
           await write(ns, name, status);
           record(step.event);
           return { requeueAfterMs: foreignRecheckMs };

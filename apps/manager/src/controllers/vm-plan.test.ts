@@ -109,6 +109,17 @@ const provider = create(ProviderSchema, {
   metadata: { name: "p", namespace: "default", uid: "pu" },
   status: { phase: ProviderPhase.READY },
 });
+const notShared = { field: "spec.provider_ref", message: "Provider team-b/p is not shared" };
+/** Provider p, annotated as moved to the endpoint it has now. */
+const movedProvider = create(ProviderSchema, {
+  metadata: {
+    name: "p",
+    namespace: "default",
+    uid: "pu",
+    annotations: { "virtrigaud.io/provider-moved": "true" },
+  },
+  status: { phase: ProviderPhase.READY },
+});
 const vmClass = create(VMClassSchema, {
   metadata: { name: "small", namespace: "default" },
   spec: { cpu: 2, memoryMib: 2048 },
@@ -129,6 +140,7 @@ function factsOf(overrides: Partial<VmFacts> = {}): VmFacts {
     described: reported(),
     claimantOf: () => undefined,
     boundElsewhere: () => undefined,
+    notShared: undefined,
     ...overrides,
   };
 }
@@ -376,6 +388,87 @@ describe("planVm", () => {
             message: "vm-1 is gone from default/p; creating it again",
           },
         ]);
+      },
+    ],
+    [
+      "a reference into a namespace that does not share: nothing made, a condition and an event",
+      { status: statusOf({ id: "" }), described: undefined, notShared },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait", reason: "ReferenceNotShared" });
+        expect(p.status.phase).toBe(VirtualMachinePhase.PENDING);
+        expect(condition(p)).toMatchObject({
+          status: ConditionStatus.FALSE,
+          reason: "ReferenceNotShared",
+          message: "spec.provider_ref: Provider team-b/p is not shared",
+        });
+        expect(reasons(p)).toEqual(["ReferenceNotShared"]);
+      },
+    ],
+    [
+      "a made VM whose reference is no longer shared: left alone, said once",
+      {
+        status: statusOf({
+          conditions: [
+            {
+              type: "Ready",
+              status: ConditionStatus.FALSE,
+              reason: "ReferenceNotShared",
+              message: "spec.provider_ref: Provider team-b/p is not shared",
+            },
+          ],
+        }),
+        notShared,
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "wait", reason: "ReferenceNotShared" });
+        expect(p.status).toMatchObject({ id: "vm-1", phase: VirtualMachinePhase.RUNNING });
+        expect(p.events).toEqual([]);
+      },
+    ],
+    [
+      "the VM is not at its moved provider: not made again, a condition and an event say why",
+      { provider: movedProvider, described: null },
+      (p) => {
+        expect(p.step.kind).toBe("lostAtMovedProvider");
+        expect(p.status).toMatchObject({ id: "vm-1", phase: VirtualMachinePhase.FAILED });
+        expect(condition(p)).toMatchObject({
+          status: ConditionStatus.FALSE,
+          reason: "NotFoundAtProvider",
+        });
+        expect(condition(p)?.message).toMatch(
+          /^vm-1 is not at default\/p, which moved \(virtrigaud\.io\/provider-moved=true\): .* annotate the VirtualMachine virtrigaud\.io\/recreate=true/,
+        );
+        expect(p.step).toMatchObject({
+          event: { type: "Warning", reason: "NotFoundAtProvider" },
+        });
+      },
+    ],
+    [
+      "the VM is not at its moved provider and the VM asks: made again",
+      {
+        provider: movedProvider,
+        vm: vmOf({}, { "virtrigaud.io/recreate": "true" }),
+        described: null,
+      },
+      (p) => {
+        expect(p.step).toEqual({ kind: "missing" });
+        expect(p.status.id).toBe("");
+        expect(reasons(p)).toEqual(["VMMissing"]);
+      },
+    ],
+    [
+      "the VM is at its moved provider: it carries on",
+      { provider: movedProvider },
+      (p) => {
+        expect(p.step.kind).toBe("settle");
+        expect(condition(p)?.reason).toBe("Ready");
+      },
+    ],
+    [
+      "a VM not made yet is made at a moved provider (a first Create is no re-creation)",
+      { provider: movedProvider, status: statusOf({ id: "" }), described: undefined },
+      (p) => {
+        expect(p.step.kind).toBe("create");
       },
     ],
 

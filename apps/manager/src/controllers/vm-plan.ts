@@ -36,6 +36,12 @@ import { msOf } from "../store/resource-store.js";
 import { effectivePolicy, guestAddresses, judgeAddresses } from "./address-policy.js";
 import { cloneAnnotation } from "./clone-plan.js";
 import { setCondition } from "./conditions.js";
+import {
+  mayRecreateMissing,
+  providerMovedAnnotation,
+  recreateAnnotation,
+} from "./moved-provider.js";
+import type { NotShared } from "./namespace-sharing.js";
 import { adoptOwnerAnnotation, foreignMessage, judgeOwnership, ownerOf } from "./ownership.js";
 import { providerVmName } from "./provider-names.js";
 import { type Unresolved, desiredCompute } from "./resolve-vm.js";
@@ -90,6 +96,8 @@ export interface VmFacts {
   claimantOf: (uid: string) => string | undefined;
   /** Another live VirtualMachine bound to the provider VM `vmId`, if any. */
   boundElsewhere: (vmId: string) => string | undefined;
+  /** A reference of the spec into another namespace whose resource is not shared with the VM's. */
+  notShared: NotShared | undefined;
 }
 
 /** What the VirtualMachine controller does next. */
@@ -102,6 +110,7 @@ type VmStep =
       reason:
         | "ProviderNotFound"
         | "ProviderUnavailable"
+        | "ReferenceNotShared"
         | Unresolved["reason"]
         | "SnapshotNotReady"
         | "InvalidSnapshot";
@@ -116,6 +125,11 @@ type VmStep =
   | { kind: "describe" }
   /** The VM is gone from the provider: write, and create it again (at once the first time). */
   | { kind: "missing" }
+  /**
+   * The VM is not at its provider, which moved: it is not made again unless
+   * the VM asks; write, record `event`, and look again later.
+   */
+  | { kind: "lostAtMovedProvider"; event: VmEvent }
   /** The VM carries another resource's uid: write, record `event` after, and look again later. */
   | { kind: "foreign"; event: VmEvent }
   /** Another VirtualMachine is bound to the same VM: write, record `event` after. */
@@ -218,6 +232,18 @@ export function planVm(facts: VmFacts): VmPlan {
 
   if (meta?.deletionTimestamp) return plan({ kind: "delete" });
 
+  // Nothing is done with a resource of another namespace that is not (or no
+  // longer) shared with this one; deleting the VM still is.
+  if (facts.notShared) {
+    const message = `${facts.notShared.field}: ${facts.notShared.message}`;
+    const before = status.conditions.find((c) => c.type === "Ready");
+    if (before?.reason !== "ReferenceNotShared" || before.message !== message)
+      events.push(event("Warning", "ReferenceNotShared", message));
+    if (!status.id) status.phase = VirtualMachinePhase.PENDING;
+    ready(false, "ReferenceNotShared", message);
+    return plan({ kind: "wait", reason: "ReferenceNotShared" });
+  }
+
   if (!provider) {
     status.phase = VirtualMachinePhase.PENDING;
     ready(false, "ProviderNotFound", `Provider ${providerKey} does not exist`);
@@ -289,6 +315,16 @@ export function planVm(facts: VmFacts): VmPlan {
 
   if (facts.described === undefined) return plan({ kind: "describe" });
   const observed = facts.described;
+  if (!observed && !mayRecreateMissing(provider, vm)) {
+    const message = `${status.id} is not at ${providerKey}, which moved (${providerMovedAnnotation}=true): the server there may not be the one it was made on, so it is not made again; annotate the VirtualMachine ${recreateAnnotation}=true to make it there`;
+    status.phase = VirtualMachinePhase.FAILED;
+    status.message = message;
+    ready(false, "NotFoundAtProvider", message);
+    return plan({
+      kind: "lostAtMovedProvider",
+      event: event("Warning", "NotFoundAtProvider", message),
+    });
+  }
   if (!observed) {
     events.push(
       event("Warning", "VMMissing", `${status.id} is gone from ${providerKey}; creating it again`),

@@ -1,3 +1,4 @@
+import type { LookupFunction } from "node:net";
 import {
   type DescMethodServerStreaming,
   type DescMethodUnary,
@@ -86,6 +87,13 @@ export interface ServiceClientOptions {
   propagator?: TextMapPropagator;
   /** For retry backoff. */
   clock?: Clock;
+  /**
+   * Resolves the endpoint's host name for each new connection, as Node's
+   * `net.connect` option `lookup`: to check where a name points when it is
+   * used, not before (the manager's provider endpoint allowlist). An error
+   * it passes fails the connection's calls. Default: `dns.lookup`.
+   */
+  lookup?: LookupFunction;
   /**
    * How transport errors name the server: "the provider", "the manager".
    * Default: "the server". The endpoint follows it.
@@ -240,7 +248,10 @@ export function createServiceClient<S extends DescService>(
   endpoint: string,
   options: ServiceClientOptions = {},
 ): ServiceClient<S> {
-  const nodeOptions = options.tls ? tlsNodeOptions(options.tls) : {};
+  const nodeOptions = {
+    ...(options.tls ? tlsNodeOptions(options.tls) : {}),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     "@virtrigaud/contracts",
   );

@@ -35,4 +35,3 @@ export function protocolOf(header: Headers): "grpc" | "grpc_web" | "connect_rpc"
   if (type.startsWith("application/grpc")) return "grpc";
   return "connect_rpc";
 }
-

@@ -10,6 +10,18 @@ describe("serve flags", () => {
     const manager = formatServeFlagsHelp({ listen: ":9090", opsListen: ":9091" });
     expect(manager).toMatch(/--listen .*\(default :9090\)\n.*--ops-listen .*\(default :9091\)/);
     expect(manager).not.toContain("9443");
+    expect(serveFlagsHelp).toContain("--allow-any-client");
+    expect(manager).not.toContain("--allow-any-client");
+  });
+
+  it("allows any client only when asked, by flag or variable", () => {
+    expect(serveOptionsFromFlags({}, {})).not.toHaveProperty("allowAnyClient");
+    expect(serveOptionsFromFlags({ "allow-any-client": true }, {})).toMatchObject({
+      allowAnyClient: true,
+    });
+    expect(serveOptionsFromFlags({}, { VIRTRIGAUD_ALLOW_ANY_CLIENT: "true" })).toMatchObject({
+      allowAnyClient: true,
+    });
   });
 
   it("maps flags to serve options", () => {

@@ -35,18 +35,35 @@ export const serveFlags = {
   help: { type: "boolean", short: "h" },
 } as const satisfies Flags;
 
+/** `serveFlags` and the flags only a provider takes. */
+const providerServeFlags = {
+  ...serveFlags,
+  "allow-any-client": { type: "boolean" },
+} as const satisfies Flags;
+
 /**
  * Help text of `serveFlags` for a service whose addresses default to
- * `listen` and `opsListen` (a provider's are ":9443" and ":8080").
+ * `listen` and `opsListen` (a provider's are ":9443" and ":8080");
+ * `provider` adds the flags only a provider takes.
  */
-export function formatServeFlagsHelp(defaults: { listen: string; opsListen: string }): string {
+export function formatServeFlagsHelp(defaults: {
+  listen: string;
+  opsListen: string;
+  provider?: boolean;
+}): string {
+  const providerOnly = defaults.provider
+    ? `
+  --allow-any-client        serve TLS without requiring client certificates; loopback addresses only
+                            [VIRTRIGAUD_ALLOW_ANY_CLIENT=true] (default: --tls-client-ca is required with TLS)`
+    : "";
   return `Server flags (environment fallback in brackets):
   --listen HOST:PORT        RPC address; ":PORT" is every interface [VIRTRIGAUD_LISTEN] (default ${defaults.listen})
   --ops-listen HOST:PORT    /healthz, /readyz, /metrics address, or "off" [VIRTRIGAUD_OPS_LISTEN] (default ${defaults.opsListen})
   --tls-cert FILE           server certificate (PEM) [VIRTRIGAUD_TLS_CERT]
   --tls-key FILE            server key (PEM) [VIRTRIGAUD_TLS_KEY]
   --tls-client-ca FILE      require client certificates signed by these CAs (mutual TLS) [VIRTRIGAUD_TLS_CLIENT_CA]
-  --insecure                serve plaintext; required when no certificate is given [VIRTRIGAUD_INSECURE=true]
+  --insecure                serve plaintext, on a loopback --listen address only; required when no certificate
+                            is given [VIRTRIGAUD_INSECURE=true]${providerOnly}
   --log-level LEVEL         fatal, error, warn, info, debug, trace or silent [VIRTRIGAUD_LOG_LEVEL] (default info)
   --drain-timeout DURATION  the longest a drain after SIGTERM takes [VIRTRIGAUD_DRAIN_TIMEOUT] (default 30s)
   --rate-limit-qps N        shed calls above N per second [VIRTRIGAUD_RATE_LIMIT_QPS]
@@ -66,7 +83,11 @@ export function formatServeFlagsHelp(defaults: { listen: string; opsListen: stri
 }
 
 /** Help text of `serveFlags`, with a provider's default addresses. */
-export const serveFlagsHelp = formatServeFlagsHelp({ listen: ":9443", opsListen: ":8080" });
+export const serveFlagsHelp = formatServeFlagsHelp({
+  listen: ":9443",
+  opsListen: ":8080",
+  provider: true,
+});
 
 const logLevels: readonly LogLevel[] = [
   "fatal",
@@ -154,6 +175,9 @@ export function serveOptionsFromFlags(
   return {
     logLevel,
     insecure: values["insecure"] === true || env["VIRTRIGAUD_INSECURE"] === "true",
+    ...(values["allow-any-client"] === true || env["VIRTRIGAUD_ALLOW_ANY_CLIENT"] === "true"
+      ? { allowAnyClient: true }
+      : {}),
     ...(listen ? { listen } : {}),
     ...(opsListen ? { opsListen: opsListen === "off" ? false : opsListen } : {}),
     ...(cert && key
@@ -213,7 +237,7 @@ export async function runProvider(options: RunProviderOptions): Promise<void> {
   try {
     values = parseArgs({
       args: options.argv ?? process.argv.slice(2),
-      options: { ...serveFlags, ...options.flags },
+      options: { ...providerServeFlags, ...options.flags },
       strict: true,
       allowPositionals: false,
     }).values;

@@ -14,8 +14,11 @@ it.each(["9443", "host:", "host:70000", "a:b:c"])("refuses %s", (text) => {
   expect(() => parseListenAddress(text)).toThrow(ServeConfigError);
 });
 
+/** Plaintext, which serves loopback addresses only. */
+const plain = { insecure: true, listen: "127.0.0.1:9443" };
+
 it("applies production defaults", () => {
-  expect(compileServeOptions({ insecure: true })).toMatchObject({
+  expect(compileServeOptions({ tls: { certFile: "tls.crt", keyFile: "tls.key" } })).toMatchObject({
     listen: { host: "", port: 9443 },
     opsListen: { host: "", port: 8080 },
     drainTimeoutMs: 30_000,
@@ -37,11 +40,11 @@ it.each([
   [{ headersTimeoutMs: 5000, requestTimeoutMs: 1000 }, /must be at least headersTimeoutMs/],
   [{ writeTimeoutMs: 2 ** 31 }, /writeTimeoutMs must be at most/],
 ])("refuses limits out of range: %j", (limits, message) => {
-  expect(() => compileServeOptions({ insecure: true, ...limits })).toThrow(message);
+  expect(() => compileServeOptions({ ...plain, ...limits })).toThrow(message);
 });
 
 it("raises the default request timeout to a longer header timeout", () => {
-  expect(compileServeOptions({ insecure: true, headersTimeoutMs: 90_000 })).toMatchObject({
+  expect(compileServeOptions({ ...plain, headersTimeoutMs: 90_000 })).toMatchObject({
     headersTimeoutMs: 90_000,
     requestTimeoutMs: 90_000,
   });
@@ -49,37 +52,21 @@ it("raises the default request timeout to a longer header timeout", () => {
 
 it("refuses to serve without TLS unless insecure is explicit", () => {
   expect(() => compileServeOptions({})).toThrow(/refusing to serve without TLS/);
-  expect(() => compileServeOptions({ insecure: true, drainTimeoutMs: -1 })).toThrow(
-    /drainTimeoutMs/,
-  );
+  expect(() => compileServeOptions({ ...plain, drainTimeoutMs: -1 })).toThrow(/drainTimeoutMs/);
 });
 
-it("a server on every interface reports a URL clients can use", async () => {
-  const { serveProvider } = await import("./serve-provider.js");
-  const { createLogger } = await import("../logging/create-logger.js");
-  const server = await serveProvider(
-    {
-      validate: () => Promise.resolve({}),
-      getCapabilities: () => Promise.resolve({}),
-      create: () => Promise.resolve({}),
-      delete: () => Promise.resolve({}),
-      power: () => Promise.resolve({}),
-      reconfigure: () => Promise.resolve({}),
-      describe: () => Promise.resolve({}),
-      listVMs: () => Promise.resolve({}),
-      getTask: () => Promise.resolve({}),
-    },
-    {
-      listen: ":0",
-      opsListen: false,
-      insecure: true,
-      handleSignals: false,
-      logger: createLogger({ level: "silent" }),
-    },
-  );
-  try {
-    expect(server.url).toMatch(/^http:\/\/localhost:\d+$/);
-  } finally {
-    await server.close();
-  }
-});
+it.each(["127.0.0.1:0", "127.8.9.10:1", "localhost:0", "[::1]:0", "[::ffff:127.0.0.1]:0"])(
+  "serves plaintext on the loopback address %s",
+  (listen) => {
+    expect(() => compileServeOptions({ insecure: true, listen })).not.toThrow();
+  },
+);
+
+it.each([":0", "0.0.0.0:0", "[::]:0", "10.0.0.1:0", "myhost:0", "localhost.example.com:0"])(
+  "refuses plaintext on %s, saying how to serve instead",
+  (listen) => {
+    expect(() => compileServeOptions({ insecure: true, listen })).toThrow(
+      /^refusing plaintext on .+ \(port 0\): without TLS anyone who reaches it may call every method; listen on a loopback address \(--listen 127\.0\.0\.1:0\) or serve mutual TLS/,
+    );
+  },
+);

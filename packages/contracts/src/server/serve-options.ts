@@ -2,6 +2,7 @@ import type { TextMapPropagator, TracerProvider } from "@opentelemetry/api";
 import type { MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "../logging/create-logger.js";
 import type { ServerMetrics } from "./server-metrics.js";
+import { isLoopbackHost } from "./loopback.js";
 import type { TlsFiles } from "./tls.js";
 import type { CallObserver } from "./interceptors/observers.js";
 
@@ -27,9 +28,18 @@ export interface ServeOptions {
   tlsReloadIntervalMs?: number;
   /**
    * Serve plaintext. Required, and the only way, to run without `tls`: the
-   * server refuses to start with neither.
+   * server refuses to start with neither. Only on a loopback `listen`
+   * address (127.0.0.0/8, ::1, "localhost"): without TLS anyone who reaches
+   * the port may call every method.
    */
   insecure?: boolean;
+  /**
+   * Serve TLS without client certificates. A provider refuses to, since its
+   * callers would be anyone who reaches its port, unless this is set and it
+   * listens on a loopback address (a local test of a TLS client, say).
+   * Servers that authenticate callers otherwise (the manager) ignore it.
+   */
+  allowAnyClient?: boolean;
   /**
    * The service.name of the server's metrics. Default for a provider:
    * "virtrigaud-provider-" followed by the provider type it declares;
@@ -137,7 +147,7 @@ export interface CompiledServeOptions {
   handleSignals: boolean;
 }
 
-/** A configuration the server refuses to start with. */
+/** A configuration the server refuses to start with (a binary exits with status 2). */
 export class ServeConfigError extends Error {
   override name = "ServeConfigError";
 }
@@ -188,7 +198,8 @@ const maxReadMaxBytes = 0xffffffff;
  * Applies defaults and checks the options.
  *
  * @throws ServeConfigError when neither TLS nor `insecure` is given, when
- * both are, or when a value is out of range.
+ * both are, when `insecure` listens on anything but a loopback address, or
+ * when a value is out of range.
  */
 export function compileServeOptions(options: ServeOptions): CompiledServeOptions {
   if (!options.tls && !options.insecure) {
@@ -203,6 +214,12 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
     positive("rateLimit.qps", options.rateLimit.qps, 1);
     positive("rateLimit.burst", options.rateLimit.burst, 1);
   }
+  const listen = parseListenAddress(options.listen ?? ":9443");
+  if (options.insecure && !isLoopbackHost(listen.host)) {
+    throw new ServeConfigError(
+      `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS anyone who reaches it may call every method; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve mutual TLS (--tls-cert, --tls-key, --tls-client-ca)`,
+    );
+  }
   const headersTimeoutMs = timeout("headersTimeoutMs", options.headersTimeoutMs, 30_000);
   const requestTimeoutMs = timeout(
     "requestTimeoutMs",
@@ -214,7 +231,7 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
       `requestTimeoutMs (${requestTimeoutMs}) must be at least headersTimeoutMs (${headersTimeoutMs})`,
     );
   return {
-    listen: parseListenAddress(options.listen ?? ":9443"),
+    listen,
     opsListen:
       options.opsListen === false ? undefined : parseListenAddress(options.opsListen ?? ":8080"),
     tls: options.tls,

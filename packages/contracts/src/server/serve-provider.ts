@@ -14,6 +14,7 @@ import type { Provider, ProviderContext, ProviderMethodName } from "../provider.
 import { checkCapabilityAgreement } from "./capabilities.js";
 import { createCapabilityGuard } from "./interceptors/capability-gate.js";
 import { createProviderServiceImpl } from "./provider-routes.js";
+import { checkProviderClients } from "./provider-clients.js";
 import { ServeConfigError, type ServeOptions, compileServeOptions } from "./serve-options.js";
 import { type ServicesServer, serveServices, servedService } from "./serve-services.js";
 
@@ -47,7 +48,8 @@ async function readCapabilities(provider: Provider, ctx: ProviderContext): Promi
  * not declared answers UNSUPPORTED before the provider sees it.
  *
  * @throws ServeConfigError when the options are invalid (no TLS without
- * `insecure`, a bad address), when getCapabilities fails or does not answer
+ * `insecure`, plaintext off loopback, TLS without client certificates unless
+ * `allowAnyClient` on loopback, a bad address), when getCapabilities fails or does not answer
  * within `healthCheckTimeoutMs`, or when the provider's methods disagree with
  * the capabilities it declares.
  */
@@ -56,6 +58,7 @@ export async function serveProvider(
   options: ServeOptions = {},
 ): Promise<ProviderServer> {
   const config = compileServeOptions(options);
+  checkProviderClients(options, config);
   const logger: Logger = options.logger ?? createLogger({ name: "virtrigaud-provider" });
   const internalContext = (method: ProviderMethodName, signal: AbortSignal): ProviderContext => ({
     signal,

@@ -106,8 +106,10 @@ USER node
 EXPOSE 9443 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/main.js"]
-# TLS by default: mount the files and point at them, or pass --insecure for a trusted network.
-CMD ["--tls-cert", "/etc/${packageName}/tls/tls.crt", "--tls-key", "/etc/${packageName}/tls/tls.key"]
+# Mutual TLS: mount the files and point at them. The provider accepts calls only from
+# clients whose certificate the CA of --tls-client-ca signed (the managers'); plaintext
+# (--insecure) serves loopback addresses only.
+CMD ["--tls-cert", "/etc/${packageName}/tls/tls.crt", "--tls-key", "/etc/${packageName}/tls/tls.key", "--tls-client-ca", "/etc/${packageName}/tls/client-ca.crt"]
 `;
 }
 
