@@ -150,7 +150,6 @@ roleRef: {kind: ClusterRole, name: editor}
     [...identities, "intruder" as const].map((w) => [w, clientOf(w)]),
   );
   const seen = new Map<string, number>();
-  let setupCalls = 0;
   const tally = (who: Who, rpc: string, outcome: string) => {
     const key = `${who} ${rpc} ${outcome}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -191,7 +190,7 @@ roleRef: {kind: ClusterRole, name: editor}
     (who) => ["ListEvents", () => clients.get(who)!.listEvents({ namespace: "team-a" })],
   ];
   // Before the mix: the setup's own applies are in the log too.
-  setupCalls = readAudit().length;
+  const setupCalls = readAudit().length;
   expect(setupCalls).toBeGreaterThan(0);
 
   let next = 0;
