@@ -28,7 +28,7 @@ done
 . "$envfile"
 
 # The first address the manager reports (the guest agent's or the lease's come first).
-address=$(node apps/manager/bin/vrtg.js --server "$(cat "$state/server")" get vm "$vm" -o json |
+address=$(VRTG_CONFIG=$state/vrtg.yaml node apps/manager/bin/vrtg.js --server "$(cat "$state/server")" get vm "$vm" -o json |
   node -e '
     let text = "";
     process.stdin.on("data", (c) => (text += c)).on("end", () => {

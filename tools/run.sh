@@ -70,7 +70,7 @@ export VIRTRIGAUD_TESTBED=$state/testbed
 # shellcheck source=tools/testbed/lib.sh
 . tools/testbed/lib.sh
 logs=$state/logs
-rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$state/guest" "$state/tls" "$logs" "$state/pids"
+rm -rf "$state/manager" "$state/manifests" "$state/credentials" "$state/guest" "$state/tls" "$state/auth" "$logs" "$state/pids"
 mkdir -p "$VIRTRIGAUD_TESTBED" "$logs" "$state/manifests"
 : >"$state/pids"
 
@@ -174,7 +174,8 @@ testbed_up() {
   return 1
 }
 
-vrtg() { node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" "$@"; }
+# vrtg as this run's administrator (its context in $state/vrtg.yaml, written below).
+vrtg() { VRTG_CONFIG=$state/vrtg.yaml node apps/manager/bin/vrtg.js "$@"; }
 # Where tools/guest-ssh.sh finds the manager.
 echo "http://127.0.0.1:$port" >"$state/server"
 
@@ -289,11 +290,25 @@ export LIBVIRT_IMAGE=${LIBVIRT_IMAGE:-/var/lib/virtrigaud/images/base.qcow2}
 
 say "virtrigaud-manager"
 mops=$(free_port)
-# The API: plaintext on loopback, without authentication yet (its flags go
-# here, and how to log in beside the listing below).
+# Who may call the API: an administrator's token made now (the manager's token
+# file holds only its hash), Secrets sealed with a key made now, and every
+# mutating or refused call in an audit log. Plaintext, on loopback only.
+auth=$state/auth
+mkdir -m 700 "$auth"
+(umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))' >"$auth/admin.token")
+node apps/manager/dist/main.js hash-token admin <"$auth/admin.token" >"$auth/tokens"
+node apps/manager/dist/main.js secret-key generate "$auth/secret-keys.yaml" >/dev/null
+cat >"$state/vrtg.yaml" <<EOF
+current-context: local
+contexts:
+  - name: local
+    server: http://127.0.0.1:$port
+    token-file: $auth/admin.token
+EOF
 start virtrigaud-manager "$logs/virtrigaud-manager.log" node apps/manager/dist/main.js \
   --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure \
-  --provider-tls-dir "$tls/manager"
+  --provider-tls-dir "$tls/manager" --token-file "$auth/tokens" --bootstrap-admin user:admin \
+  --secret-key-file "$auth/secret-keys.yaml" --audit-log "$logs/audit.log"
 wait_serving virtrigaud-manager "$logs/virtrigaud-manager.log" "manager serving"
 note "virtrigaud-manager: API http://127.0.0.1:$port, ops http://127.0.0.1:$mops, store $state/manager"
 
@@ -335,8 +350,8 @@ fi
 say "vrtg get vm"
 vrtg get vm
 echo
-[ "$port" = 9090 ] || note "vrtg needs --server http://127.0.0.1:$port (or VRTG_SERVER) for this port"
-note "try: npx vrtg get vm -o wide; npx vrtg describe vm web-mock; npx vrtg events"
+note "log in: export VRTG_CONFIG=$state/vrtg.yaml (context local: user admin, the token in $auth/admin.token)"
+note "then try: npx vrtg auth whoami; npx vrtg get vm -o wide; npx vrtg describe vm web-mock; npx vrtg audit"
 if $login_works; then
   note "log in to web-libvirt (user vrtg, the key in $state/guest): tools/guest-ssh.sh web-libvirt"
   note "  (it connects from inside the libvirt test bed's network namespace, where the guest's address is)"

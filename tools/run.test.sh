@@ -60,9 +60,16 @@ echo "run.test: the stack was up in $((SECONDS - started))s"
 # The listing ends the start-up: the sample VM, Ready.
 grep -Eq '^web-mock +Running +True +mock +small +base ' "$dir/out" \
   || fail "vrtg get vm did not list web-mock Running and Ready"
-# The manager answers on the port it was given, with the VM Ready.
-node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" wait vm web-mock \
+# The manager answers on the port it was given, with the VM Ready, to the
+# administrator the run said how to log in as, and to no one without a token.
+grep -q "log in: export VRTG_CONFIG=$dir/state/vrtg.yaml" "$dir/out" || fail "tools/run.sh did not say how to log in"
+VRTG_CONFIG=$dir/state/vrtg.yaml node apps/manager/bin/vrtg.js wait vm web-mock \
   --for condition=Ready --timeout 5s >/dev/null || fail "vrtg wait vm web-mock failed against the stack"
+[ "$(VRTG_CONFIG=$dir/state/vrtg.yaml node apps/manager/bin/vrtg.js auth whoami -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).name')" = admin ] \
+  || fail "vrtg auth whoami is not admin with the run's context"
+VRTG_CONFIG=/dev/null node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" get vm >"$dir/anon" 2>&1 \
+  && fail "the stack's manager answered a caller without a token"
+grep -qi "unauthenticated\|no credentials" "$dir/anon" || fail "a caller without a token was not told why: $(cat "$dir/anon")"
 
 mapfile -t recorded < <(awk '{print $2}' "$dir/state/pids")
 [ ${#recorded[@]} -eq 2 ] || fail "expected 2 recorded services (provider-mock, manager), got ${#recorded[@]}"
