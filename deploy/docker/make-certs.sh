@@ -17,6 +17,10 @@
 #   tls/provider-*.{crt,key}        each provider's server certificate
 #   tls/vrtg.{crt,key}              vrtg's client certificate toward the manager,
 #                                   signed by the users' CA
+#   manager/secret-keys.yaml        the key the managers seal Secrets with at rest
+#                                   (AES-256-GCM), made when absent and never
+#                                   remade: a store is unreadable without it,
+#                                   so back it up apart from the store
 #   vsphere/username, password      made up for vcsim when absent (the vsphere
 #                                   profile); put a real vCenter's there instead
 #   postgres/password               the password of the user virtrigaud of the
@@ -114,6 +118,17 @@ leaf provider-vsphere serverAuth
 # vrtg is a user of the manager's API, not one of its services: the providers
 # (which trust the stack's CA for clients) refuse its certificate.
 leaf vrtg clientAuth users-ca
+
+# The Secrets' key, made once: remaking it would leave every stored Secret
+# unreadable (rotate with virtrigaud-manager secret-key generate, then
+# rotate-secrets; docs/guides/secrets.md).
+if [ ! -s "$dir/manager/secret-keys.yaml" ]; then
+  log "manager: the Secrets' key in $dir/manager/secret-keys.yaml"
+  mkdir -p "$dir/manager"
+  printf 'apiVersion: infra.virtrigaud.io/v1beta1\nkind: SecretKeys\nkeys:\n  - name: key-%s\n    secret: %s\n' \
+    "$(date -u +%Y%m%d%H%M%S)" "$(openssl rand -base64 32)" >"$dir/manager/secret-keys.yaml"
+  chmod 644 "$dir/manager/secret-keys.yaml"
+fi
 
 # vcsim's login, made up once; a real vCenter's credentials replace these files.
 if [ ! -s "$dir/vsphere/username" ] || [ ! -s "$dir/vsphere/password" ]; then

@@ -111,6 +111,7 @@ administrator "anonymous", allowed on a loopback address only):
   --oidc-groups-claim CLAIM     the claim listing the groups (default groups)
   --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
+                                (comma-separated in the environment) [VIRTRIGAUD_BOOTSTRAP_ADMIN]
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
 ${copyStoreUsage}
@@ -275,7 +276,10 @@ async function main(): Promise<void> {
         ...(values["oidc-username-claim"] ? { usernameClaim: values["oidc-username-claim"] } : {}),
         ...(values["oidc-groups-claim"] ? { groupsClaim: values["oidc-groups-claim"] } : {}),
       };
-    auth.bootstrapAdmins = (values["bootstrap-admin"] ?? []).map(bootstrapSubject);
+    const admins =
+      values["bootstrap-admin"] ??
+      (process.env["VIRTRIGAUD_BOOTSTRAP_ADMIN"] || "").split(",").filter(Boolean);
+    auth.bootstrapAdmins = admins.map(bootstrapSubject);
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;
