@@ -23,7 +23,8 @@ locks every platform's optional packages (the compilers' native builds), so it i
 \`\`\`sh
 npm run build
 node dist/main.js --listen 127.0.0.1:9443 --insecure      # plaintext, for development
-node dist/main.js --tls-cert tls.crt --tls-key tls.key     # TLS, for everything else
+node dist/main.js --tls-cert tls.crt --tls-key tls.key --tls-client-ca managers-ca.crt
+                                     # mutual TLS, for everything else: only managers' certificates
 node dist/main.js --help                                   # every flag
 \`\`\`
 
@@ -40,6 +41,36 @@ answer UNSUPPORTED. The same check from the command line, against any running in
 \`\`\`sh
 npx vcts run --endpoint http://127.0.0.1:9443 --insecure --junit vcts.xml
 \`\`\`
+
+## Against a secured manager
+
+A manager in production calls its providers over mutual TLS and answers its own users only with
+credentials. To try the provider with one on this machine (\`virtrigaud-manager\` and \`vrtg\` from
+the VirtRigaud repository, built):
+
+\`\`\`sh
+# A CA, the provider's server certificate and the manager's client certificate
+# (in the VirtRigaud repository: tools/stack/make-tls.sh DIR makes exactly these).
+tools/stack/make-tls.sh /tmp/pki
+node dist/main.js --listen 127.0.0.1:9443 --tls-cert /tmp/pki/provider/tls.crt \\
+  --tls-key /tmp/pki/provider/tls.key --tls-client-ca /tmp/pki/provider/client-ca.crt
+
+# The manager: a token for you (only its hash in the token file), you its administrator,
+# and the directory its Provider TLS files may be in.
+head -c 32 /dev/urandom | base64 > me.token
+virtrigaud-manager hash-token me < me.token > tokens
+virtrigaud-manager --data /tmp/manager --listen 127.0.0.1:9090 --insecure \\
+  --token-file tokens --bootstrap-admin user:me --provider-tls-dir /tmp/pki/manager
+
+# Register the provider (spec.endpoint https://127.0.0.1:9443, spec.tls caFile, certFile and
+# keyFile naming the files in /tmp/pki/manager) and use it as yourself:
+vrtg --token-file me.token apply -f provider.yaml
+vrtg --token-file me.token provider check my-provider
+\`\`\`
+
+The provider refuses any client whose certificate its \`--tls-client-ca\` did not sign (vrtg's
+included), and the manager refuses calls without a token it knows. Plaintext (\`--insecure\`) is
+for 127.0.0.1 only, on both.
 
 ## Make it yours
 
