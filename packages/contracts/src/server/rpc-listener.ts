@@ -36,6 +36,8 @@ export interface RpcListenOptions {
   limits: ConnectionLimits;
   /** Called for each connection closed on arrival because `maxConnections` are open. */
   onRefused?: () => void;
+  /** Called for each TLS handshake refused, with the client's address and why. */
+  onHandshakeRefused?: (address: string, reason: string) => void;
 }
 
 /** The socket RPCs are served on. */
@@ -206,6 +208,14 @@ export async function listenRpc(
       handler,
     );
     Object.assign(server, http1Timeouts(limits));
+    // A listener replaces Node's default, which only destroys the socket.
+    server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
+      // A socket the failure already destroyed (a certificate of another CA) has lost its peer.
+      const parent = (socket as TLSSocket & { _parent?: { remoteAddress?: string } })._parent;
+      const address = socket.remoteAddress ?? parent?.remoteAddress ?? "unknown";
+      options.onHandshakeRefused?.(address, handshakeReason(err));
+      socket.destroy();
+    });
     trackSessions(server);
     countResponses(server);
     server.on("connection", track);
@@ -293,4 +303,9 @@ export async function listenRpc(
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/** Why a handshake failed, in OpenSSL's words where it gave them ("certificate required"). */
+function handshakeReason(err: Error & { code?: string; reason?: string }): string {
+  return err.reason ?? err.code ?? err.message;
 }

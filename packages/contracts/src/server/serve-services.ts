@@ -10,6 +10,7 @@ import { createRateLimiter } from "../limits/rate-limiter.js";
 import { type Logger, createLogger } from "../logging/create-logger.js";
 import { type HealthMonitor, createHealthMonitor, createHealthService } from "./health.js";
 import { createInflightCalls } from "./inflight-calls.js";
+import { createHandshakeRefusalLog } from "./handshake-log.js";
 import { createCallBoundaryInterceptor } from "./interceptors/call-boundary.js";
 import { callLoggingObserver } from "./interceptors/call-logging.js";
 import { createCallMetricsObserver } from "./interceptors/call-metrics.js";
@@ -247,6 +248,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
     requireClientCertificate: Boolean(config.tls?.clientCaFile),
     limits,
     onRefused: createRefusalLog(logger, config.maxConnections),
+    onHandshakeRefused: createHandshakeRefusalLog(logger),
   });
   const stopWatchingTls = config.tls
     ? watchTlsFiles(config.tls, config.tlsReloadIntervalMs, logger, (material) =>
