@@ -132,10 +132,11 @@ describe("auditEntryOf", () => {
         request: undefined,
         response: undefined,
         error: new ConnectError("no", Code.PermissionDenied),
-        access: { verb: "watch", resource: "secrets", namespace: "team-b" },
+        access: { verb: "list", resource: "events", namespace: "team-b" },
       }),
     );
-    expect(entry).toMatchObject({ verb: "watch", kind: "secrets", namespace: "team-b", name: "" });
+    // Not a kind: named as the access rules name it.
+    expect(entry).toMatchObject({ verb: "list", kind: "events", namespace: "team-b", name: "" });
     const vms = auditEntryOf(
       call({
         rpc: "Watch",
