@@ -1,0 +1,88 @@
+// Our side of bench/vsphere's comparison with govmomi (tools/govmomi-list),
+// run as a process of its own as that one is, with the same calls: one
+// ContainerView of VirtualMachine and DistributedVirtualPortgroup, then
+// RetrievePropertiesEx with provider-vsphere's VM paths (and the port groups'
+// key and name), following ContinueRetrievePropertiesEx tokens. It prints the
+// same JSON line as govmomi-list, plus the heap the decoded answer keeps.
+//
+// Reads VSPHERE_URL, VSPHERE_USERNAME, VSPHERE_PASSWORD, VSPHERE_CA_FILE, and
+// BENCH_REPEAT (retrievals after the first, default 5).
+import { createHash } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { type ObjectContent, createContainerView, createFinder } from "@virtrigaud/vsphere-sdk";
+import { vmPaths } from "@virtrigaud/provider-vsphere";
+import { vcsimClient } from "@virtrigaud/vsphere-sdk/testing";
+
+const env = (name: string) => process.env[name] ?? "";
+const repeat = Number(process.env["BENCH_REPEAT"] ?? 5);
+const client = vcsimClient(
+  {},
+  {
+    url: env("VSPHERE_URL"),
+    username: env("VSPHERE_USERNAME"),
+    password: env("VSPHERE_PASSWORD"),
+    caFile: env("VSPHERE_CA_FILE"),
+    thumbprint: "",
+  },
+);
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const heapUsed = () => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+const propSet = [
+  { type: "VirtualMachine", pathSet: vmPaths },
+  { type: "DistributedVirtualPortgroup", pathSet: ["key", "name"] },
+];
+
+try {
+  await client.login();
+  const dc = await createFinder(client).datacenter();
+  const rssBeforeKiB = process.resourceUsage().maxRSS;
+  const heapBefore = heapUsed();
+  let started = performance.now();
+  const view = await createContainerView(client, dc.ref, [
+    "VirtualMachine",
+    "DistributedVirtualPortgroup",
+  ]);
+  let objects = await view.retrieveTypes(propSet);
+  const firstMs = performance.now() - started;
+  const summary = summarize(objects);
+  const repeatedMs: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    started = performance.now();
+    objects = await view.retrieveTypes(propSet);
+    repeatedMs.push(performance.now() - started);
+  }
+  const peakRssKiB = process.resourceUsage().maxRSS;
+  // The heap the last decoded answer keeps, after a full collection.
+  const retainedKiB = Math.round((heapUsed() - heapBefore) / 1024);
+  await view.destroy();
+  console.log(
+    JSON.stringify({
+      ...summary,
+      firstMs,
+      repeatedMs,
+      rssBeforeKiB,
+      peakRssKiB,
+      retainedKiB,
+    }),
+  );
+} finally {
+  await client.close();
+}
+
+/** VM and property counts, and a digest of every object's reference with its property count. */
+function summarize(objects: ObjectContent[]) {
+  const lines = objects.map((o) => `${o.obj.type}:${o.obj.value}:${o.propSet?.length ?? 0}\n`);
+  // Sorted as Go's sort.Strings sorts: by code unit, which is by byte for ASCII.
+  lines.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    vms: objects.filter((o) => o.obj.type === "VirtualMachine").length,
+    objects: objects.length,
+    properties: objects.reduce((n, o) => n + (o.propSet?.length ?? 0), 0),
+    digest: createHash("sha256").update(lines.join("")).digest("hex"),
+  };
+}
