@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "@jest/globals";
 import { Response } from "undici";
 import { fixture } from "../../test/fixtures.js";
@@ -91,6 +93,45 @@ describe("the response reader", () => {
     expect(value).toBe("x");
     // Inside a string, the elements are not part of the value and are skipped.
     expect(valueOf(retrieved(`<val xsi:type="xsd:string">${nested}</val>`))).toBe("");
+  });
+
+  it("reads type names that are also names of Object's properties as unknown types", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(valueOf(retrieved(`<val xsi:type="${name}"><key>k</key></val>`))).toEqual({
+        _type: name,
+        key: "k",
+      });
+    }
+  });
+
+  it("reads an element named __proto__ as a field, not as the object's prototype", () => {
+    const value = valueOf(retrieved("<val><__proto__><polluted>yes</polluted></__proto__></val>"));
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(value, "__proto__")?.value).toEqual({ polluted: "yes" });
+    expect((value as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  it("keeps no part of the answer's text beyond the decoded values", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const heapUsed = () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const padding = "x".repeat(1 << 20);
+    const kept: unknown[] = [];
+    const before = heapUsed();
+    for (let i = 0; i < 20; i++) {
+      // A 1 MiB answer (its one chunk), of which 40 characters are decoded.
+      const answer = retrieved(`<val xsi:type="xsd:string">${"vm-name-".repeat(5)}</val>`).replace(
+        "<objects>",
+        `<objects><skipped>${padding}${i}</skipped>`,
+      );
+      kept.push(valueOf(answer));
+    }
+    // Cut-out strings would keep each 1 MiB answer alive: 20 MiB.
+    expect(heapUsed() - before).toBeLessThan(4 << 20);
+    expect(kept).toHaveLength(20);
   });
 
   it("reads a huge text whole", () => {

@@ -141,42 +141,50 @@ export function createResponseReader(method: string, status: number): ResponseRe
     return [Place.Skip, ValueFrame.skip];
   }
 
+  // An element's attributes, as they are read (before its opentag): no
+  // enumeration of an attribute object for the many elements without any.
+  let typeAttr: string | undefined;
+  let qualifiedType: string | undefined;
+  let qualifiedTypeValue: string | undefined;
+  parser.on("attribute", ({ name: key, value }) => {
+    if (key === "type") typeAttr = value;
+    else if (key.startsWith("xmlns")) {
+      if (key.length === 5) scope.declare("", value, places.length);
+      else if (key.charCodeAt(5) === 58 /* : */) scope.declare(key.slice(6), value, places.length);
+    } else if (key.endsWith(":type")) {
+      qualifiedType = key;
+      qualifiedTypeValue = value;
+    }
+  });
+
   parser.on("opentag", (tag: SaxesTagPlain) => {
     const depth = places.length;
     const parent = depth === 0 ? undefined : places[depth - 1];
     const name = tag.name;
     const local = localOf(name);
     const parentFrame = frames[depth - 1];
+    const ownTypeAttr = typeAttr;
+    const ownQualifiedType = qualifiedType;
+    typeAttr = qualifiedType = undefined;
     if (parent === Place.Skip || (parent === Place.Value && parentFrame!.skipped)) {
-      // Nothing in a skipped element matters, not even its namespaces.
+      // Nothing in a skipped element matters.
       places.push(Place.Skip);
       frames.push(ValueFrame.skip);
       names.push(local);
       return;
     }
-    const attributes = tag.attributes;
-    let typeAttr: string | undefined;
-    let qualifiedType: string | undefined;
-    for (const key in attributes) {
-      const value = attributes[key]!;
-      if (key === "type") typeAttr = value;
-      else if (key.startsWith("xmlns")) {
-        if (key.length === 5) scope.declare("", value, depth);
-        else if (key.charCodeAt(5) === 58 /* : */) scope.declare(key.slice(6), value, depth);
-      } else if (key.endsWith(":type")) qualifiedType = key;
-    }
     let xsiType: string | undefined;
-    if (qualifiedType !== undefined) {
-      const prefix = prefixOf(qualifiedType);
+    if (ownQualifiedType !== undefined) {
+      const prefix = prefixOf(ownQualifiedType);
       const uri = scope.resolve(prefix);
       if (uri === undefined) throw protocolError(`the prefix ${prefix} is not declared`);
-      if (uri === namespaces.xsi) xsiType = localOf(attributes[qualifiedType]!);
+      if (uri === namespaces.xsi) xsiType = localOf(qualifiedTypeValue!);
     }
     if (parent === Place.Value) {
       places.push(Place.Value);
-      frames.push(parentFrame!.child(local, xsiType, typeAttr));
+      frames.push(parentFrame!.child(local, xsiType, ownTypeAttr));
     } else {
-      const [place, frame] = placeOf(parent, name, local, xsiType, typeAttr);
+      const [place, frame] = placeOf(parent, name, local, xsiType, ownTypeAttr);
       places.push(place);
       frames.push(frame);
     }

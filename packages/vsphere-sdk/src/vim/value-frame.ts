@@ -1,4 +1,4 @@
-import { type FieldInfo, allFields, primitiveTypes } from "./type-info.js";
+import { type FieldInfo, allFields, isKnownType, primitiveTypes } from "./type-info.js";
 
 /**
  * Decoding one element into plain values as its parts arrive (a SAX-style
@@ -37,25 +37,38 @@ const arrayElementTypes: Record<string, string> = {
 
 /** A known data type's fields by element name, and which of them are lists. */
 interface FieldTable {
+  /** The type's name, from the type tables (not cut out of an answer). */
+  type: string;
   byName: Map<string, FieldInfo>;
   lists: string[];
 }
 
-const fieldTables = new Map<string, FieldTable | null>();
+// Known types only: an answer's unknown type names must not grow it.
+const fieldTables = new Map<string, FieldTable>();
 
 function fieldTable(type: string): FieldTable | undefined {
-  let table = fieldTables.get(type);
-  if (table === undefined) {
-    const fields = allFields(type);
-    table = fields
-      ? {
-          byName: new Map(fields.map((f) => [f[0], f])),
-          lists: fields.filter((f) => f[2]).map((f) => f[0]),
-        }
-      : null;
-    fieldTables.set(type, table);
-  }
-  return table ?? undefined;
+  const cached = fieldTables.get(type);
+  if (cached !== undefined) return cached;
+  if (!isKnownType(type)) return undefined;
+  const name = detached(type);
+  const fields = allFields(name) ?? [];
+  const table = {
+    type: name,
+    byName: new Map(fields.map((f) => [f[0], f])),
+    lists: fields.filter((f) => f[2]).map((f) => f[0]),
+  };
+  fieldTables.set(name, table);
+  return table;
+}
+
+/**
+ * `text` as a string of its own. The XML parser cuts names, attribute values
+ * and text out of the chunk of the answer it was reading, and V8 keeps a long
+ * enough cut-out string's whole chunk alive: a decoded answer would hold on
+ * to most of the answer's text. Short strings are copies already.
+ */
+function detached(text: string): string {
+  return text.length < 13 ? text : (" " + text).slice(1);
 }
 
 function decodePrimitive(text: string, type: string): unknown {
@@ -70,7 +83,7 @@ function decodePrimitive(text: string, type: string): unknown {
     case "double":
       return Number(text);
     default:
-      return text;
+      return detached(text);
   }
 }
 
@@ -94,7 +107,7 @@ export class ValueFrame {
   ) {
     if (kind === Kind.List) this.out = [];
     else if (kind === Kind.Known) {
-      const out: Record<string, unknown> = { _type: type };
+      const out: Record<string, unknown> = { _type: table!.type };
       for (const name of table!.lists) out[name] = [];
       this.out = out;
     }
@@ -194,19 +207,29 @@ export class ValueFrame {
       case Kind.Primitive:
         return decodePrimitive(this.text, this.type!);
       case Kind.Reference:
-        return { type: this.typeAttr ?? "", value: this.text };
+        return { type: detached(this.typeAttr ?? ""), value: detached(this.text) };
       case Kind.List:
       case Kind.Known:
         return this.out;
       case Kind.Generic: {
         if (this.children === undefined) {
           return this.typeAttr === undefined
-            ? this.text
-            : { type: this.typeAttr, value: this.text };
+            ? detached(this.text)
+            : { type: detached(this.typeAttr), value: detached(this.text) };
         }
-        const out: Record<string, unknown> = this.type === undefined ? {} : { _type: this.type };
+        const out: Record<string, unknown> =
+          this.type === undefined ? {} : { _type: detached(this.type) };
         for (const [name, values] of this.children) {
-          out[name] = values.length === 1 ? values[0] : values;
+          const value = values.length === 1 ? values[0] : values;
+          // An element named __proto__ is a field, not the object's prototype.
+          if (name === "__proto__") {
+            Object.defineProperty(out, name, {
+              value,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else out[name] = value;
         }
         return out;
       }
