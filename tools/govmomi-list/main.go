@@ -4,8 +4,8 @@
 // RetrievePropertiesEx with the given VM paths (and the port groups' key and
 // name), following ContinueRetrievePropertiesEx tokens. It prints one JSON
 // line: VM and property counts, a digest of every object with its property
-// count (so the bench can check both sides read the same), the timings and
-// the peak RSS.
+// count (so the bench can check both sides read the same), the timings (wall
+// clock and CPU) and the peak RSS.
 //
 // The first call is CreateContainerView plus one retrieval; the repeated
 // calls are retrievals through the same view. Logging in and finding the
@@ -49,6 +49,8 @@ type report struct {
 	Digest      string    `json:"digest"`
 	FirstMs     float64   `json:"firstMs"`
 	RepeatedMs  []float64 `json:"repeatedMs"`
+	FirstCPU    float64   `json:"firstCpuMs"`
+	RepeatedCPU []float64 `json:"repeatedCpuMs"`
 	RssBeforeKB int64     `json:"rssBeforeKiB"`
 	PeakRssKB   int64     `json:"peakRssKiB"`
 }
@@ -89,7 +91,7 @@ func main() {
 	}
 
 	out := report{RssBeforeKB: maxRss()}
-	started := time.Now()
+	started, cpu := time.Now(), cpuMs()
 	v, err := view.NewManager(vc).CreateContainerView(ctx, dc.Reference(),
 		[]string{"VirtualMachine", "DistributedVirtualPortgroup"}, true)
 	if err != nil {
@@ -97,11 +99,13 @@ func main() {
 	}
 	objects := retrieve(ctx, vc, v.Reference(), propSet)
 	out.FirstMs = ms(time.Since(started))
+	out.FirstCPU = cpuMs() - cpu
 	out.VMs, out.Objects, out.Properties, out.Digest = summarize(objects)
 	for i := 0; i < *repeat; i++ {
-		started = time.Now()
+		started, cpu = time.Now(), cpuMs()
 		objects = retrieve(ctx, vc, v.Reference(), propSet)
 		out.RepeatedMs = append(out.RepeatedMs, ms(time.Since(started)))
+		out.RepeatedCPU = append(out.RepeatedCPU, cpuMs()-cpu)
 	}
 	out.PeakRssKB = maxRss()
 	_ = v.Destroy(ctx)
@@ -167,6 +171,14 @@ func summarize(objects []types.ObjectContent) (vms, count, properties int, diges
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// cpuMs is the CPU time the process used so far (user and system, all
+// threads: the garbage collector's too), in milliseconds.
+func cpuMs() float64 {
+	var usage syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e6
+}
 
 // maxRss is the process's peak resident set size so far, in KiB.
 func maxRss() int64 {

@@ -9,16 +9,17 @@ import { vmPaths } from "@virtrigaud/provider-vsphere";
 import type { Vcsim } from "@virtrigaud/vsphere-sdk/testing";
 
 /** What either lister prints. */
-export interface ListerReport {
+interface ListerReport {
   vms: number;
   objects: number;
   properties: number;
   digest: string;
   firstMs: number;
   repeatedMs: number[];
+  firstCpuMs: number;
+  repeatedCpuMs: number[];
   rssBeforeKiB: number;
   peakRssKiB: number;
-  retainedKiB?: number;
 }
 
 /** The figures of one side over its runs. */
@@ -26,9 +27,10 @@ export interface SideFigures {
   reports: ListerReport[];
   firstMs: number;
   repeatedMs: number;
+  firstCpuMs: number;
+  repeatedCpuMs: number;
   /** Peak RSS minus RSS before the first call (median over the runs), KiB. */
   listPeakKiB: number;
-  retainedKiB: number | undefined;
 }
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -41,26 +43,27 @@ function govmomiList(): string {
   return join(testbed, "govmomi-list/bin/govmomi-list");
 }
 
-export function median(values: number[]): number {
+function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function figures(reports: ListerReport[]): SideFigures {
-  const retained = reports.flatMap((r) => (r.retainedKiB === undefined ? [] : [r.retainedKiB]));
   return {
     reports,
     firstMs: median(reports.map((r) => r.firstMs)),
     repeatedMs: median(reports.flatMap((r) => r.repeatedMs)),
+    firstCpuMs: median(reports.map((r) => r.firstCpuMs)),
+    repeatedCpuMs: median(reports.flatMap((r) => r.repeatedCpuMs)),
     listPeakKiB: median(reports.map((r) => r.peakRssKiB - r.rssBeforeKiB)),
-    retainedKiB: retained.length ? median(retained) : undefined,
   };
 }
 
 /**
  * Runs both listers `runs` times each against `vcsim`, each run a first call
- * and `repeat` repeated ones.
+ * and `repeat` repeated ones; then ours once more for the heap its decoded
+ * answer keeps.
  *
  * @throws Error when a lister fails or prints no report.
  */
@@ -68,7 +71,7 @@ export async function compareWithGovmomi(
   vcsim: Vcsim,
   runs: number,
   repeat: number,
-): Promise<{ ours: SideFigures; govmomi: SideFigures }> {
+): Promise<{ ours: SideFigures; govmomi: SideFigures; heapKeptKiB: number }> {
   const env = {
     ...process.env,
     VSPHERE_URL: vcsim.url,
@@ -91,5 +94,10 @@ export async function compareWithGovmomi(
       ),
     );
   }
-  return { ours: figures(ours), govmomi: figures(theirs) };
+  const heap = await run(process.execPath, [ourLister], {
+    env: { ...env, BENCH_HEAP: "1" },
+    maxBuffer: 1 << 20,
+  });
+  const { heapKeptKiB } = JSON.parse(heap.stdout) as { heapKeptKiB: number };
+  return { ours: figures(ours), govmomi: figures(theirs), heapKeptKiB };
 }
