@@ -74,7 +74,7 @@ export {
 export * from "./vm.js";
 
 // Envelopes and values, for tools and tests.
-export { buildEnvelope, readResponse, decodeFault } from "./soap/envelope.js";
+export { buildEnvelope, readResponse } from "./soap/envelope.js";
 export { xsdValue, type XsdValue } from "./vim/encode.js";
 export { escapeXml } from "./xml/escape.js";
 

@@ -6,7 +6,7 @@ import type {
   ServiceContent,
   UserSession,
 } from "../gen/vim-types.js";
-import { buildEnvelope, readResponse } from "../soap/envelope.js";
+import { buildEnvelope } from "../soap/envelope.js";
 import {
   InvalidLoginError,
   NotAuthenticatedError,
@@ -15,6 +15,7 @@ import {
   VimProtocolError,
 } from "../soap/faults.js";
 import { abortReason, raceSignal } from "./abort.js";
+import { readAnswer } from "./read-answer.js";
 import { type VimTlsOptions, createVimAgent } from "./tls.js";
 
 /** What the client reports after each SOAP round trip. */
@@ -218,10 +219,10 @@ export function createVimClient(options: VimClientOptions): VimClient {
     });
     let failure: unknown;
     try {
-      let response;
-      let text: string;
+      let value: unknown;
+      let setCookie: string[];
       try {
-        response = await fetch(url, {
+        const response = await fetch(url, {
           method: "POST",
           body,
           headers: {
@@ -234,8 +235,11 @@ export function createVimClient(options: VimClientOptions): VimClient {
           signal: combined,
         });
         status = response.status;
-        text = await response.text();
+        lastUsed = Date.now();
+        setCookie = response.headers.getSetCookie();
+        value = await readAnswer(method, response);
       } catch (err) {
+        if (err instanceof VimFault || err instanceof VimProtocolError) throw err;
         if (signal?.aborted) throw abortReason(signal);
         if (timeout.aborted) {
           throw new VimConnectionError(`${method} got no answer in ${requestTimeoutMs} ms`, {
@@ -248,17 +252,11 @@ export function createVimClient(options: VimClientOptions): VimClient {
           { cause },
         );
       }
-      lastUsed = Date.now();
-      try {
-        const value = readResponse(method, text, status);
-        if (cookie) throwIfSessionGone(value);
-        return { value, setCookie: response.headers.getSetCookie() };
-      } catch (err) {
-        if (err instanceof VimFault) fault = err.faultType;
-        throw err;
-      }
+      if (cookie) throwIfSessionGone(value);
+      return { value, setCookie };
     } catch (err) {
       failure = err;
+      if (err instanceof VimFault) fault = err.faultType;
       throw err;
     } finally {
       if (status) span.setAttribute("http.response.status_code", status);

@@ -36,6 +36,8 @@ const fieldCache = new Map<string, readonly FieldInfo[]>();
 export function allFields(type: string): readonly FieldInfo[] | undefined {
   const cached = fieldCache.get(type);
   if (cached) return cached;
+  // Own entries only: a server's type name may be "constructor" or "__proto__".
+  if (!Object.hasOwn(dataTypes, type)) return undefined;
   const info = dataTypes[type];
   if (!info) return undefined;
   const fields = [...(info.base ? (allFields(info.base) ?? []) : []), ...info.fields];
@@ -45,11 +47,13 @@ export function allFields(type: string): readonly FieldInfo[] | undefined {
 
 /** True when `type` is `base` or derives from it (as far as the SDK's subset knows). */
 export function isSubtypeOf(type: string, base: string): boolean {
-  for (let t: string | undefined = type; t; t = dataTypes[t]?.base) if (t === base) return true;
+  for (let t: string | undefined = type; t; t = isKnownType(t) ? dataTypes[t]?.base : undefined) {
+    if (t === base) return true;
+  }
   return false;
 }
 
 /** True when the SDK's vim25 subset knows `type`. */
 export function isKnownType(type: string): boolean {
-  return type in dataTypes;
+  return Object.hasOwn(dataTypes, type);
 }

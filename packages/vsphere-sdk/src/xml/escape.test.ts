@@ -1,13 +1,24 @@
 import { describe, expect, it } from "@jest/globals";
-import { parseXml } from "./parse.js";
+import { readResponse } from "../soap/envelope.js";
 import { escapeXml } from "./escape.js";
+
+/** The text a server's CurrentTime answer carrying `xml` decodes to. */
+function readText(xml: string): unknown {
+  return readResponse(
+    "CurrentTime",
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +
+      `<CurrentTimeResponse xmlns="urn:vim25"><returnval>${xml}</returnval></CurrentTimeResponse>` +
+      "</soapenv:Body></soapenv:Envelope>",
+    200,
+  );
+}
 
 describe("escapeXml", () => {
   it("escapes markup and quotes, and parses back to the same text", () => {
     const hostile = `<a href="x">&amp; 'b' ]]> \r\n\t 😀</a>`;
     const escaped = escapeXml(hostile);
     expect(escaped).not.toMatch(/[<>"']/);
-    expect(parseXml(`<v>${escaped}</v>`)["v"]).toEqual([hostile]);
+    expect(readText(escaped)).toBe(hostile);
   });
 
   it("refuses characters XML 1.0 cannot carry", () => {
@@ -17,10 +28,6 @@ describe("escapeXml", () => {
   });
 
   it("decodes character references as the text they stand for, once", () => {
-    expect(parseXml("<v>&#34;q&#34; &amp;#34; &#x41;</v>")["v"]).toEqual(['"q" &#34; A']);
-  });
-
-  it("refuses a document with a DOCTYPE", () => {
-    expect(() => parseXml('<!DOCTYPE v [<!ENTITY e "x">]><v>&e;</v>')).toThrow(/DOCTYPE/);
+    expect(readText("&#34;q&#34; &amp;#34; &#x41;")).toBe('"q" &#34; A');
   });
 });

@@ -1,0 +1,103 @@
+// Ours against govmomi, in the same run against the same vcsim: each lister
+// (list-with-sdk.js and tools/govmomi-list) runs as a fresh process, `runs`
+// times, alternating, so a first call is truly a process's first.
+import { execFile, execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { vmPaths } from "@virtrigaud/provider-vsphere";
+import type { Vcsim } from "@virtrigaud/vsphere-sdk/testing";
+
+/** What either lister prints. */
+interface ListerReport {
+  vms: number;
+  objects: number;
+  properties: number;
+  digest: string;
+  firstMs: number;
+  repeatedMs: number[];
+  firstCpuMs: number;
+  repeatedCpuMs: number[];
+  rssBeforeKiB: number;
+  peakRssKiB: number;
+}
+
+/** The figures of one side over its runs. */
+export interface SideFigures {
+  reports: ListerReport[];
+  firstMs: number;
+  repeatedMs: number;
+  firstCpuMs: number;
+  repeatedCpuMs: number;
+  /** Peak RSS minus RSS before the first call (median over the runs), KiB. */
+  listPeakKiB: number;
+}
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const run = promisify(execFile);
+
+/** tools/govmomi-list, built (or found up to date) by its build.sh. */
+function govmomiList(): string {
+  execFileSync(join(repoRoot, "tools/govmomi-list/build.sh"), { stdio: "inherit" });
+  const testbed = process.env["VIRTRIGAUD_TESTBED"] ?? join(repoRoot, ".testbed");
+  return join(testbed, "govmomi-list/bin/govmomi-list");
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function figures(reports: ListerReport[]): SideFigures {
+  return {
+    reports,
+    firstMs: median(reports.map((r) => r.firstMs)),
+    repeatedMs: median(reports.flatMap((r) => r.repeatedMs)),
+    firstCpuMs: median(reports.map((r) => r.firstCpuMs)),
+    repeatedCpuMs: median(reports.flatMap((r) => r.repeatedCpuMs)),
+    listPeakKiB: median(reports.map((r) => r.peakRssKiB - r.rssBeforeKiB)),
+  };
+}
+
+/**
+ * Runs both listers `runs` times each against `vcsim`, each run a first call
+ * and `repeat` repeated ones; then ours once more for the heap its decoded
+ * answer keeps.
+ *
+ * @throws Error when a lister fails or prints no report.
+ */
+export async function compareWithGovmomi(
+  vcsim: Vcsim,
+  runs: number,
+  repeat: number,
+): Promise<{ ours: SideFigures; govmomi: SideFigures; heapKeptKiB: number }> {
+  const env = {
+    ...process.env,
+    VSPHERE_URL: vcsim.url,
+    VSPHERE_USERNAME: vcsim.username,
+    VSPHERE_PASSWORD: vcsim.password,
+    VSPHERE_CA_FILE: vcsim.caFile,
+    BENCH_REPEAT: String(repeat),
+  };
+  const go = govmomiList();
+  const ourLister = fileURLToPath(new URL("./list-with-sdk.js", import.meta.url));
+  const parse = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!) as ListerReport;
+  const ours: ListerReport[] = [];
+  const theirs: ListerReport[] = [];
+  for (let i = 0; i < runs; i++) {
+    const options = { env, maxBuffer: 1 << 20 };
+    ours.push(parse((await run(process.execPath, [ourLister], options)).stdout));
+    theirs.push(
+      parse(
+        (await run(go, ["-paths", vmPaths.join(","), "-repeat", String(repeat)], options)).stdout,
+      ),
+    );
+  }
+  const heap = await run(process.execPath, [ourLister], {
+    env: { ...env, BENCH_HEAP: "1" },
+    maxBuffer: 1 << 20,
+  });
+  const { heapKeptKiB } = JSON.parse(heap.stdout) as { heapKeptKiB: number };
+  return { ours: figures(ours), govmomi: figures(theirs), heapKeptKiB };
+}
