@@ -2,12 +2,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { ProviderError, ProviderService, createLogger } from "../src/index.js";
 import { createServiceClient } from "../src/client/index.js";
-import {
-  type ServicesServer,
-  peerOf,
-  serveServices,
-  servedService,
-} from "../src/server/index.js";
+import { type ServicesServer, peerOf, serveServices, servedService } from "../src/server/index.js";
 import { type TestCertificates, createTestCertificates } from "./certificates.js";
 
 // An interceptor that answers with its call's peer: the address, and the subject its

@@ -18,7 +18,7 @@ const oneofField = new Map(
  * stored bytes). Built from the bytes the store already has, not encoded
  * again: what most answers of the API spend their time on otherwise.
  */
-export function resourceFieldValue(kind: Kind, message: AnyResource): Uint8Array {
+function resourceFieldValue(kind: Kind, message: AnyResource): Uint8Array {
   return new BinaryWriter()
     .fork()
     .tag(oneofField.get(kind) ?? 0, WireType.LengthDelimited)
