@@ -296,7 +296,7 @@ mops=$(free_port)
 auth=$state/auth
 mkdir -m 700 "$auth"
 (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))' >"$auth/admin.token")
-node apps/manager/dist/main.js hash-token admin <"$auth/admin.token" >"$auth/tokens"
+(umask 077 && node apps/manager/dist/main.js hash-token admin <"$auth/admin.token" >"$auth/tokens")
 node apps/manager/dist/main.js secret-key generate "$auth/secret-keys.yaml" >/dev/null
 cat >"$state/vrtg.yaml" <<EOF
 current-context: local
