@@ -26,6 +26,7 @@ const tokens = {
   olga: "operator-token-0123456789",
   mallory: "nobody-token-0123456789",
   leaver: "revoked-token-0123456789",
+  bea: "binder-token-0123456789",
 };
 type User = keyof typeof tokens | "none";
 
@@ -134,6 +135,7 @@ beforeAll(async () => {
     olga: hashLine(tokens.olga, "olga"),
     mallory: hashLine(tokens.mallory, "mallory"),
     leaver: hashLine(tokens.leaver, "leaver", "auditors"),
+    bea: hashLine(tokens.bea, "bea"),
     none: "",
   };
   writeFileSync(tokenFile, `# test tokens\n${Object.values(lines).join("\n")}\n`);
@@ -294,6 +296,85 @@ describe("access control against a running manager", () => {
       }
     },
   );
+
+  it("refuses a Role or binding that grants more than its author holds", async () => {
+    const binder = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: binder, namespace: team-a}
+rules: [{resources: [rolebindings], verbs: [create, get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: binders, namespace: team-a}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: Role, name: binder}
+`;
+    expect((await applyAs("root", binder)).code).toBe(0);
+    const bindingOf = (
+      name: string,
+      roleKind: string,
+      role: string,
+    ) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${name}, namespace: team-a}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: ${roleKind}, name: ${role}}
+`;
+    // Writing RoleBindings is not enough to bind herself an administrator ...
+    const admin = await applyAs("bea", bindingOf("bea-admin", "ClusterRole", "admin"));
+    expect(admin.code).toBe(1);
+    expect(admin.stderr).toContain(
+      '"bea" may not grant what it does not hold in namespace team-a: get providers, get vmclasses, get vmimages',
+    );
+    const operator = await applyAs("bea", bindingOf("bea-operator", "Role", "class-operator"));
+    expect(operator.stderr).toContain("may not grant what it does not hold");
+    // ... but she may pass on what she holds.
+    expect((await applyAs("bea", bindingOf("bea-binder", "Role", "binder"))).code).toBe(0);
+    // A namespace administrator may grant within the namespace, not beyond it.
+    const nsAdmin = await applyAs(
+      "root",
+      operatorBinding
+        .replace("olga", "bea")
+        .replace("operators", "bea-ns-admin")
+        .replace("kind: Role, name: class-operator", "kind: ClusterRole, name: admin"),
+    );
+    expect(nsAdmin.code).toBe(0);
+    expect((await applyAs("bea", bindingOf("bea-admin", "ClusterRole", "admin"))).code).toBe(0);
+    const everywhere = await applyAs(
+      "bea",
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bea-everywhere}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: ClusterRole, name: admin}
+`,
+    );
+    expect(everywhere.code).toBe(1);
+    expect(everywhere.stderr).toContain('"bea" may not create clusterrolebindings');
+  });
+
+  it("shows a Watch of every kind only the kinds the caller may watch, and refuses one of none", async () => {
+    const { client, headers } = raw("grpc", "vic");
+    const abort = new AbortController();
+    const seen = new Set<string>();
+    const stream = client.watch({ namespace: "team-a" }, { headers, signal: abort.signal });
+    const reading = (async () => {
+      for await (const change of stream) {
+        if (change.resource?.kind.case) seen.add(change.resource.kind.case);
+        if (seen.has("vmClass")) break;
+      }
+    })();
+    await reading;
+    abort.abort();
+    expect(seen).toEqual(new Set(["vmClass"]));
+    const olga = raw("grpc", "olga");
+    expect(
+      await outcome(async () => {
+        for await (const _ of olga.client.watch({ namespace: "team-a" }, { headers: olga.headers }))
+          break;
+      }),
+    ).toBe("PermissionDenied");
+  });
 
   it("answers whoami and can-i (exit 0 for yes, 1 for no)", async () => {
     const me = await as("vic", "auth", "whoami", "-o", "json");

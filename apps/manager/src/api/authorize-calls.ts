@@ -46,10 +46,12 @@ export function authorizeCalls(
         const namespace = storeNamespace(inner.info.kind, meta?.namespace ?? "");
         const name = meta?.name ?? "";
         const exists = store.get(inner.info.kind, namespace, name) !== undefined;
+        const caller = callerOf(context, authorizer);
         authorizer.check(
-          callerOf(context, authorizer),
+          caller,
           requestFor(exists ? "update" : "create", inner.info.kind, namespace, name),
         );
+        authorizer.checkGrants(caller, inner.info.kind, inner.message, namespace);
       }
       return implementation.apply(request, context);
     },
