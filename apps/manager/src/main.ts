@@ -41,6 +41,8 @@ const managerFlags = {
   "oidc-username-claim": { type: "string" },
   "oidc-groups-claim": { type: "string" },
   "bootstrap-admin": { type: "string", multiple: true },
+  "rate-limit-per-identity": { type: "string" },
+  "max-watches-per-identity": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -86,6 +88,9 @@ administrator "anonymous", allowed on a loopback address only):
   --oidc-groups-claim CLAIM     the claim listing the groups (default groups)
   --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
+  --rate-limit-per-identity N   calls per second one identity may make (as many at once); above it
+                                RESOURCE_EXHAUSTED with the time to retry (default: no limit)
+  --max-watches-per-identity N  watches one identity may hold open (default: no cap)
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
 ${copyStoreUsage}`;
@@ -226,6 +231,21 @@ async function main(): Promise<void> {
         ...(values["oidc-groups-claim"] ? { groupsClaim: values["oidc-groups-claim"] } : {}),
       };
     auth.bootstrapAdmins = (values["bootstrap-admin"] ?? []).map(bootstrapSubject);
+    for (const [flag, key] of [
+      ["rate-limit-per-identity", "ratePerIdentity"],
+      ["max-watches-per-identity", "maxWatchesPerIdentity"],
+    ] as const) {
+      const text = values[flag];
+      if (text === undefined) continue;
+      const n = Number(text);
+      if (
+        !Number.isFinite(n) ||
+        n <= 0 ||
+        (key === "maxWatchesPerIdentity" && !Number.isInteger(n))
+      )
+        throw new ServeConfigError(`--${flag} must be a positive number`);
+      auth[key] = n;
+    }
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;

@@ -12,7 +12,7 @@ import { type JWK, type KeyInput, SignJWT, exportJWK, generateKeyPair } from "jo
 import { startProviderProcess } from "@virtrigaud/contracts/testing";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
-import { type ServerProcess, runManager, spawnManager, vrtg } from "./processes.js";
+import { type ServerProcess, eventually, runManager, spawnManager, vrtg } from "./processes.js";
 
 // A dozen vrtg processes and three managers on a busy 2-core machine.
 jest.setTimeout(180_000);
@@ -369,10 +369,12 @@ roleRef: {kind: ClusterRole, name: admin}
     expect(seen).toEqual(new Set(["vmClass"]));
     const olga = raw("grpc", "olga");
     expect(
-      await outcome(async () => {
-        for await (const _ of olga.client.watch({ namespace: "team-a" }, { headers: olga.headers }))
-          break;
-      }),
+      await outcome(() =>
+        olga.client
+          .watch({ namespace: "team-a" }, { headers: olga.headers })
+          [Symbol.asyncIterator]()
+          .next(),
+      ),
     ).toBe("PermissionDenied");
   });
 
@@ -457,6 +459,76 @@ roleRef: {kind: ClusterRole, name: admin}
       expect((refused as ConnectError).rawMessage).toMatch(message);
       expect((refused as ConnectError).rawMessage).not.toContain(token);
     }
+  });
+});
+
+describe("limits per identity", () => {
+  let limited: ServerProcess;
+  beforeAll(async () => {
+    limited = await spawnManager(join(dir, "limited-data"), [
+      "--token-file",
+      tokenFile,
+      "--bootstrap-admin",
+      "user:root",
+      "--bootstrap-admin",
+      "user:eddie",
+      "--rate-limit-per-identity",
+      "20",
+      "--max-watches-per-identity",
+      "2",
+    ]);
+  });
+  afterAll(() => limited?.stop());
+  const clientAs = (user: keyof typeof tokens) => {
+    const client = createClient(ManagerService, createGrpcTransport({ baseUrl: limited.url }));
+    return { client, headers: { authorization: `Bearer ${tokens[user]}` } };
+  };
+
+  it("caps the watches one identity holds open, and frees a place when one ends", async () => {
+    const root = clientAs("root");
+    await root.client.apply(applyRequest(vmClass("small", "default")), { headers: root.headers });
+    const aborts: AbortController[] = [];
+    /** Opens a watch and reads its first change: then the manager holds it. */
+    const open = async (user: keyof typeof tokens) => {
+      const { client, headers } = clientAs(user);
+      const abort = new AbortController();
+      aborts.push(abort);
+      const stream = client
+        .watch({ kind: Kind.VM_CLASS, namespace: "default" }, { headers, signal: abort.signal })
+        [Symbol.asyncIterator]();
+      await stream.next();
+      return abort;
+    };
+    const first = await open("root");
+    await open("root");
+    const third = await open("root").catch((e: unknown) => ConnectError.from(e));
+    expect((third as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((third as ConnectError).rawMessage).toBe(
+      '"root" holds 2 open watches, the most one identity may (--max-watches-per-identity); end one first',
+    );
+    // Another identity has its own places.
+    await open("eddie");
+    first.abort();
+    await eventually(() => open("root").then(() => true), 5000, "a watch after one ended");
+    for (const abort of aborts) abort.abort();
+  });
+
+  it("sheds one identity's calls above its rate, not another's", async () => {
+    const vic = clientAs("vic");
+    const messages = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        vic.client.whoAmI({}, { headers: vic.headers }).then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).rawMessage,
+        ),
+      ),
+    );
+    expect(messages.filter((m) => m === "ok").length).toBeLessThan(40);
+    expect(messages.filter((m) => m !== "ok")[0]).toBe(
+      '"vic" is over its rate limit of 20 calls per second (--rate-limit-per-identity)',
+    );
+    const eddie = clientAs("eddie");
+    expect(await outcome(() => eddie.client.whoAmI({}, { headers: eddie.headers }))).toBe("ok");
   });
 });
 
