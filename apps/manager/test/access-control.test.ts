@@ -378,6 +378,47 @@ roleRef: {kind: ClusterRole, name: admin}
     ).toBe("PermissionDenied");
   });
 
+  it("reads the token from --token-file and from the config file's contexts", async () => {
+    const whoami = async (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      (
+        JSON.parse(
+          (await vrtg(manager.url, [...args, "auth", "whoami", "-o", "json"], undefined, env))
+            .stdout,
+        ) as { name: string }
+      ).name;
+    writeFileSync(join(dir, "vic.token"), `${tokens.vic}\n`);
+    writeFileSync(join(dir, "olga.token"), `${tokens.olga}\n`);
+    expect(await whoami(["--token-file", join(dir, "vic.token")])).toBe("vic");
+    const config = join(dir, "vrtg.yaml");
+    writeFileSync(
+      config,
+      `current-context: eddie
+contexts:
+  - {name: eddie, server: ${manager.url}, namespace: team-a, token: ${tokens.eddie}}
+  - {name: olga, server: ${manager.url}, token-file: ${join(dir, "olga.token")}}
+`,
+    );
+    const env = { VRTG_CONFIG: config };
+    expect(await whoami([], env)).toBe("eddie");
+    // The context's namespace: eddie may create VMs in team-a.
+    expect(
+      (await vrtg(manager.url, ["auth", "can-i", "create", "vm"], undefined, env)).stdout,
+    ).toBe("yes\n");
+    expect(await whoami(["--context", "olga"], env)).toBe("olga");
+    expect((await vrtg(manager.url, ["config", "use-context", "olga"], undefined, env)).code).toBe(
+      0,
+    );
+    expect(await whoami([], env)).toBe("olga");
+    expect((await vrtg(manager.url, ["config", "get-contexts"], undefined, env)).stdout).toContain(
+      "* olga",
+    );
+    // The environment variable wins over the file, a flag over both.
+    expect(await whoami([], { ...env, VIRTRIGAUD_TOKEN: tokens.vic })).toBe("vic");
+    expect(await whoami(["--token", tokens.root], { ...env, VIRTRIGAUD_TOKEN: tokens.vic })).toBe(
+      "root",
+    );
+  });
+
   it("answers whoami and can-i (exit 0 for yes, 1 for no)", async () => {
     const me = await as("vic", "auth", "whoami", "-o", "json");
     expect(JSON.parse(me.stdout)).toEqual({
@@ -644,6 +685,19 @@ describe("a manager under mutual TLS", () => {
 });
 
 describe("a manager that would serve everyone", () => {
+  it("on loopback with no authentication, takes every caller for the administrator anonymous", async () => {
+    const open = await spawnManager(join(dir, "open-loopback"));
+    try {
+      const me = await vrtg(open.url, ["auth", "whoami", "-o", "json"]);
+      expect(JSON.parse(me.stdout)).toEqual({ name: "anonymous", groups: [], method: "anonymous" });
+      expect((await vrtg(open.url, ["auth", "can-i", "delete", "clusterroles"])).stdout).toBe(
+        "yes\n",
+      );
+    } finally {
+      await open.stop();
+    }
+  });
+
   it("refuses TLS on a non-loopback address with no authentication, exit 2", async () => {
     const pki = join(dir, "pki");
     execFileSync("mkdir", ["-p", pki]);
