@@ -50,6 +50,8 @@ let signingKey: KeyInput;
 let strangerKey: KeyInput;
 let manager: ServerProcess;
 let lines: Record<User, string>;
+/** Every JWT a test made, good or bad: none may reach the log. */
+const issuedJwts: string[] = [];
 
 const vmClass = (name: string, namespace: string) => `apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMClass
@@ -474,7 +476,11 @@ contexts:
         .setAudience(claims.aud ?? "virtrigaud")
         .setIssuedAt()
         .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 300)
-        .sign(key);
+        .sign(key)
+        .then((token) => {
+          issuedJwts.push(token);
+          return token;
+        });
     const transport = createGrpcTransport({ baseUrl: manager.url });
     const client = createClient(ManagerService, transport);
     const call = async (token: string) =>
@@ -500,6 +506,15 @@ contexts:
       expect((refused as ConnectError).rawMessage).toMatch(message);
       expect((refused as ConnectError).rawMessage).not.toContain(token);
     }
+  });
+});
+
+describe("the manager's log, after all of the above", () => {
+  it("keeps every token out of the manager's log", () => {
+    const log = JSON.stringify(manager.logs);
+    // The refusals are in it (their messages), the credentials are not.
+    expect(log).toContain("the bearer token is not known");
+    for (const token of [...Object.values(tokens), ...issuedJwts]) expect(log).not.toContain(token);
   });
 });
 
