@@ -397,9 +397,10 @@ roleRef: {kind: ClusterRole, name: admin}
       `current-context: eddie
 contexts:
   - {name: eddie, server: ${manager.url}, namespace: team-a, token: ${tokens.eddie}}
-  - {name: olga, server: ${manager.url}, token-file: ${join(dir, "olga.token")}}
+  - {name: olga, server: ${manager.url}, token-file: olga.token}
 `,
     );
+    // olga's token file is named relative to the config file, as kubeconfig paths are.
     const env = { VRTG_CONFIG: config };
     expect(await whoami([], env)).toBe("eddie");
     // The context's namespace: eddie may create VMs in team-a.
