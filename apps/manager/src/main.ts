@@ -40,6 +40,8 @@ const managerFlags = {
   "oidc-audience": { type: "string" },
   "oidc-username-claim": { type: "string" },
   "oidc-groups-claim": { type: "string" },
+  "oidc-username-prefix": { type: "string" },
+  "oidc-groups-prefix": { type: "string" },
   "bootstrap-admin": { type: "string", multiple: true },
   "rate-limit-per-identity": { type: "string" },
   "max-watches-per-identity": { type: "string" },
@@ -86,6 +88,9 @@ administrator "anonymous", allowed on a loopback address only):
   --oidc-audience AUD           the audience (client id) they must carry [VIRTRIGAUD_OIDC_AUDIENCE]
   --oidc-username-claim CLAIM   the claim naming the user (default sub)
   --oidc-groups-claim CLAIM     the claim listing the groups (default groups)
+  --oidc-username-prefix TEXT   put before OIDC user names, so they cannot take a token user's name
+                                (default, as Kubernetes: "ISSUER#" unless the claim is email; - for none)
+  --oidc-groups-prefix TEXT     put before OIDC groups (default none)
   --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
   --rate-limit-per-identity N   calls per second one identity may make (as many at once); above it
@@ -229,6 +234,12 @@ async function main(): Promise<void> {
         audience: values["oidc-audience"] ?? process.env["VIRTRIGAUD_OIDC_AUDIENCE"] ?? "",
         ...(values["oidc-username-claim"] ? { usernameClaim: values["oidc-username-claim"] } : {}),
         ...(values["oidc-groups-claim"] ? { groupsClaim: values["oidc-groups-claim"] } : {}),
+        ...(values["oidc-username-prefix"] !== undefined
+          ? { usernamePrefix: values["oidc-username-prefix"] }
+          : {}),
+        ...(values["oidc-groups-prefix"] !== undefined
+          ? { groupsPrefix: values["oidc-groups-prefix"] }
+          : {}),
       };
     auth.bootstrapAdmins = (values["bootstrap-admin"] ?? []).map(bootstrapSubject);
     for (const [flag, key] of [

@@ -469,11 +469,11 @@ contexts:
   });
 
   it("accepts a good OIDC token and refuses a wrong audience, an expired one and another key's", async () => {
-    const jwt = (key: KeyInput, claims: { aud?: string; exp?: number }) =>
+    const jwt = (key: KeyInput, claims: { aud?: string; exp?: number; sub?: string }) =>
       new SignJWT({ roles: ["auditors"] })
         .setProtectedHeader({ alg: "RS256", kid: "k1" })
         .setIssuer(issuerUrl)
-        .setSubject("oscar@example.com")
+        .setSubject(claims.sub ?? "oscar")
         .setAudience(claims.aud ?? "virtrigaud")
         .setIssuedAt()
         .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 300)
@@ -487,11 +487,22 @@ contexts:
     const call = async (token: string) =>
       client.whoAmI({}, { headers: { authorization: `Bearer ${token}` } });
     const good = await call(await jwt(signingKey, {}));
+    // As Kubernetes names OIDC users of a claim other than email: ISSUER#sub.
     expect(good).toMatchObject({
-      name: "oscar@example.com",
+      name: `${issuerUrl}#oscar`,
       groups: ["auditors"],
       method: "oidc",
     });
+    // So an issuer's user named root is not the bootstrap administrator root.
+    const root = await vrtg(
+      manager.url,
+      ["auth", "can-i", "create", "clusterrolebindings"],
+      undefined,
+      {
+        VIRTRIGAUD_TOKEN: await jwt(signingKey, { sub: "root" }),
+      },
+    );
+    expect([root.code, root.stdout]).toEqual([1, "no\n"]);
     // The groups claim binds: auditors view everything.
     const viewer = await vrtg(manager.url, ["get", "vmclasses", "-A"], undefined, {
       VIRTRIGAUD_TOKEN: await jwt(signingKey, {}),

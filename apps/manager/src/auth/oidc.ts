@@ -11,6 +11,14 @@ export interface OidcOptions {
   usernameClaim?: string;
   /** Default "groups". */
   groupsClaim?: string;
+  /**
+   * Put before every OIDC user name, so an issuer's user cannot take the
+   * name of a token file's user or a bootstrap administrator. Default, as
+   * Kubernetes': "ISSUER#" unless the username claim is "email"; "-" for none.
+   */
+  usernamePrefix?: string;
+  /** Put before every OIDC group. Default: none. */
+  groupsPrefix?: string;
 }
 
 /** Checks an OIDC ID token and says who it names. */
@@ -49,6 +57,11 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
   const issuerUrl = checkIssuerUrl(options.issuer);
   const usernameClaim = options.usernameClaim ?? "sub";
   const groupsClaim = options.groupsClaim ?? "groups";
+  const usernamePrefix =
+    options.usernamePrefix === "-"
+      ? ""
+      : (options.usernamePrefix ?? (usernameClaim === "email" ? "" : `${options.issuer}#`));
+  const groupsPrefix = options.groupsPrefix ?? "";
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const discover = async (): Promise<JWTVerifyGetKey> => {
     const base = issuerUrl.href.replace(/\/$/, "");
@@ -82,6 +95,6 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
       : typeof groupValue === "string"
         ? [groupValue]
         : [];
-    return { name, groups };
+    return { name: usernamePrefix + name, groups: groups.map((g) => groupsPrefix + g) };
   };
 }
