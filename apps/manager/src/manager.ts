@@ -229,7 +229,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
           }),
           [],
           [
-            createAuthenticationInterceptor(authenticators, auth.oidc?.usernameClaim),
+            createAuthenticationInterceptor(authenticators),
             ...(auth.ratePerIdentity || auth.maxWatchesPerIdentity
               ? [
                   createIdentityLimitsInterceptor({

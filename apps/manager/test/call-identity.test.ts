@@ -104,7 +104,8 @@ it("gives observers the identity of a denied call, a stream's, and a refused one
     .sign(privateKey);
   expect(await call(forged, (c) => c.get())).toEqual({
     rpc: "Get",
-    identity: { name: "mallory", groups: [], method: "oidc", unverified: true },
+    // With the prefix a verified name would have (ISSUER#).
+    identity: { name: "http://127.0.0.1:1#mallory", groups: [], method: "oidc", unverified: true },
     code: "Unauthenticated",
   });
 });

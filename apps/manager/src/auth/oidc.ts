@@ -1,4 +1,4 @@
-import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from "jose";
+import { type JWTVerifyGetKey, createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { isLoopbackHost } from "../loopback.js";
 
 /** Where OIDC ID tokens come from and what in them names the user. */
@@ -21,8 +21,13 @@ export interface OidcOptions {
   groupsPrefix?: string;
 }
 
-/** Checks an OIDC ID token and says who it names. */
-export type OidcVerifier = (token: string) => Promise<{ name: string; groups: string[] }>;
+/** Checks OIDC ID tokens and says who they name. */
+export interface OidcVerifier {
+  /** @throws Error for a token that fails any check. */
+  verify(token: string): Promise<{ name: string; groups: string[] }>;
+  /** The user name a token claims, prefixed, without checking it; undefined when unreadable. */
+  claimedName(token: string): string | undefined;
+}
 
 /**
  * Checks the issuer's URL: https, or http on a loopback address only (an
@@ -51,7 +56,6 @@ export function checkIssuerUrl(issuer: string): URL {
  * issuer, the audience and the expiry; the user is the username claim,
  * the groups the groups claim.
  *
- * @throws Error (from the verifier) for a token that fails any check.
  */
 export function createOidcVerifier(options: OidcOptions): OidcVerifier {
   const issuerUrl = checkIssuerUrl(options.issuer);
@@ -75,7 +79,7 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
     const jwksUrl = checkIssuerUrl(document.jwks_uri);
     return createRemoteJWKSet(jwksUrl, { timeoutDuration: 5000 });
   };
-  return async (token) => {
+  const verify = async (token: string) => {
     // A failed discovery is tried again on the next token.
     const getKey = await (keys ??= discover().catch((err: unknown) => {
       keys = undefined;
@@ -97,4 +101,15 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
         : [];
     return { name: usernamePrefix + name, groups: groups.map((g) => groupsPrefix + g) };
   };
+  const claimedName = (token: string) => {
+    try {
+      const claimed = decodeJwt(token)[usernameClaim];
+      return typeof claimed === "string" && claimed
+        ? (usernamePrefix + claimed).slice(0, 253)
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { verify, claimedName };
 }
