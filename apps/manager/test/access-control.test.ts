@@ -191,6 +191,21 @@ describe("access control against a running manager", () => {
       .stdout;
     expect(yaml).toContain("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n");
     expect(yaml).toContain("roleRef:\n  kind: Role\n  name: class-operator\n");
+    // Cluster-scoped kinds are found whatever namespace a request names, watches included.
+    const { client, headers } = raw("grpc", "root");
+    const first = await client
+      .watch({ kind: Kind.CLUSTER_ROLE_BINDING, namespace: "team-a" }, { headers })
+      [Symbol.asyncIterator]()
+      .next();
+    expect(first.value?.resource?.kind.value?.metadata?.name).toBe("auditors-view");
+    expect(
+      (
+        await client.get(
+          { kind: Kind.CLUSTER_ROLE_BINDING, namespace: "x", name: "auditors-view" },
+          { headers },
+        )
+      ).resource?.kind.value?.metadata?.namespace,
+    ).toBe("cluster");
   });
 
   // [case, user, vrtg args or a manifest to apply, expected raw code]

@@ -4,7 +4,7 @@ import type { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import { type Authorizer, requestFor } from "../auth/authorizer.js";
 import { anonymousIdentity } from "../auth/authenticate.js";
 import { type Identity, identityOf } from "../auth/identity.js";
-import { fromResource, kindInfo, kinds } from "../manifest/kinds.js";
+import { fromResource, kinds } from "../manifest/kinds.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { storeNamespace } from "./cluster-scope.js";
 
@@ -111,7 +111,6 @@ export function authorizeCalls(
     },
     checkAccess(request, context) {
       const caller = callerOf(context, authorizer);
-      kindInfo(request.kind);
       const namespace = request.allNamespaces ? undefined : request.namespace || "default";
       return authorizer.decide(
         caller,
