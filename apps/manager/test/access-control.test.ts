@@ -193,11 +193,15 @@ describe("access control against a running manager", () => {
     expect(yaml).toContain("roleRef:\n  kind: Role\n  name: class-operator\n");
     // Cluster-scoped kinds are found whatever namespace a request names, watches included.
     const { client, headers } = raw("grpc", "root");
-    const first = await client
-      .watch({ kind: Kind.CLUSTER_ROLE_BINDING, namespace: "team-a" }, { headers })
-      [Symbol.asyncIterator]()
-      .next();
-    expect(first.value?.resource?.kind.value?.metadata?.name).toBe("auditors-view");
+    let firstName: string | undefined;
+    for await (const change of client.watch(
+      { kind: Kind.CLUSTER_ROLE_BINDING, namespace: "team-a" },
+      { headers },
+    )) {
+      firstName = change.resource?.kind.value?.metadata?.name;
+      break;
+    }
+    expect(firstName).toBe("auditors-view");
     expect(
       (
         await client.get(
