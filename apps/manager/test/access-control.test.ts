@@ -191,6 +191,10 @@ describe("access control against a running manager", () => {
       .stdout;
     expect(yaml).toContain("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n");
     expect(yaml).toContain("roleRef:\n  kind: Role\n  name: class-operator\n");
+    // Cluster-scoped kinds are in no namespace: vrtg names none.
+    expect((await as("root", "get", "clusterroles", "-n", "team-a")).stderr).toBe(
+      "No clusterroles found.\n",
+    );
     // Cluster-scoped kinds are found whatever namespace a request names, watches included.
     const { client, headers } = raw("grpc", "root");
     let firstName: string | undefined;
