@@ -28,7 +28,9 @@ function serve(tls: { certFile: string; keyFile: string; clientCaFile?: string }
           // An interceptor, as authentication is: it runs before validation.
           () => (req) => {
             const certificate = req.contextValues.get(peerCertificateKey)();
-            throw ProviderError.notFound(`peer: ${certificate ? String(certificate.subject.CN) : "none"}`);
+            throw ProviderError.notFound(
+              `peer: ${certificate ? String(certificate.subject.CN) : "none"}`,
+            );
           },
         ],
       ),
