@@ -51,7 +51,11 @@ const managerFlags = {
   "oidc-audience": { type: "string" },
   "oidc-username-claim": { type: "string" },
   "oidc-groups-claim": { type: "string" },
+  "oidc-username-prefix": { type: "string" },
+  "oidc-groups-prefix": { type: "string" },
   "bootstrap-admin": { type: "string", multiple: true },
+  "rate-limit-per-identity": { type: "string" },
+  "max-watches-per-identity": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -109,9 +113,15 @@ administrator "anonymous", allowed on a loopback address only):
   --oidc-audience AUD           the audience (client id) they must carry [VIRTRIGAUD_OIDC_AUDIENCE]
   --oidc-username-claim CLAIM   the claim naming the user (default sub)
   --oidc-groups-claim CLAIM     the claim listing the groups (default groups)
+  --oidc-username-prefix TEXT   put before OIDC user names, so they cannot take a token user's name
+                                (default, as Kubernetes: "ISSUER#" unless the claim is email; - for none)
+  --oidc-groups-prefix TEXT     put before OIDC groups (default none)
   --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
                                 (comma-separated in the environment) [VIRTRIGAUD_BOOTSTRAP_ADMIN]
+  --rate-limit-per-identity N   calls per second one identity may make (as many at once); above it
+                                RESOURCE_EXHAUSTED with the time to retry (default: no limit)
+  --max-watches-per-identity N  watches one identity may hold open (default: no cap)
 
 ${name} copy-store: moving a store between SQLite and PostgreSQL
 ${copyStoreUsage}
@@ -275,11 +285,32 @@ async function main(): Promise<void> {
         audience: values["oidc-audience"] ?? process.env["VIRTRIGAUD_OIDC_AUDIENCE"] ?? "",
         ...(values["oidc-username-claim"] ? { usernameClaim: values["oidc-username-claim"] } : {}),
         ...(values["oidc-groups-claim"] ? { groupsClaim: values["oidc-groups-claim"] } : {}),
+        ...(values["oidc-username-prefix"] !== undefined
+          ? { usernamePrefix: values["oidc-username-prefix"] }
+          : {}),
+        ...(values["oidc-groups-prefix"] !== undefined
+          ? { groupsPrefix: values["oidc-groups-prefix"] }
+          : {}),
       };
     const admins =
       values["bootstrap-admin"] ??
       (process.env["VIRTRIGAUD_BOOTSTRAP_ADMIN"] || "").split(",").filter(Boolean);
     auth.bootstrapAdmins = admins.map(bootstrapSubject);
+    for (const [flag, key] of [
+      ["rate-limit-per-identity", "ratePerIdentity"],
+      ["max-watches-per-identity", "maxWatchesPerIdentity"],
+    ] as const) {
+      const text = values[flag];
+      if (text === undefined) continue;
+      const n = Number(text);
+      if (
+        !Number.isFinite(n) ||
+        n <= 0 ||
+        (key === "maxWatchesPerIdentity" && !Number.isInteger(n))
+      )
+        throw new ServeConfigError(`--${flag} must be a positive number`);
+      auth[key] = n;
+    }
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
     process.exitCode = 2;

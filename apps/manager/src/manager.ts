@@ -24,6 +24,7 @@ import {
   createAuthenticationInterceptor,
 } from "./auth/authenticate.js";
 import { createAuthorizer } from "./auth/authorizer.js";
+import { createIdentityLimitsInterceptor } from "./auth/identity-limits.js";
 import { type OidcOptions, checkIssuerUrl, createOidcVerifier } from "./auth/oidc.js";
 import { parseTokenFile } from "./auth/token-file.js";
 import { type TokenFileWatch, watchTokenFile } from "./auth/token-file-watch.js";
@@ -123,6 +124,10 @@ export interface ManagerAuthOptions {
   oidc?: OidcOptions;
   /** Bound to the built-in admin ClusterRole everywhere, from configuration only. */
   bootstrapAdmins?: readonly Subject[];
+  /** Calls per second one identity may make; unset, no limit per identity. */
+  ratePerIdentity?: number;
+  /** Watches one identity may hold open; unset, no cap per identity. */
+  maxWatchesPerIdentity?: number;
 }
 
 /** A running manager. */
@@ -285,7 +290,17 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             providerEndpoints: options.providerEndpoints,
           }),
           [],
-          [createAuthenticationInterceptor(authenticators, auth.oidc?.usernameClaim)],
+          [
+            createAuthenticationInterceptor(authenticators),
+            ...(auth.ratePerIdentity || auth.maxWatchesPerIdentity
+              ? [
+                  createIdentityLimitsInterceptor({
+                    ratePerIdentity: auth.ratePerIdentity,
+                    maxWatchesPerIdentity: auth.maxWatchesPerIdentity,
+                  }),
+                ]
+              : []),
+          ],
         ),
       ],
       describe: {

@@ -12,7 +12,7 @@ import { type JWK, type KeyInput, SignJWT, exportJWK, generateKeyPair } from "jo
 import { startProviderProcess } from "@virtrigaud/contracts/testing";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
-import { type ServerProcess, runManager, spawnManager, vrtg } from "./processes.js";
+import { type ServerProcess, eventually, runManager, spawnManager, vrtg } from "./processes.js";
 
 // A dozen vrtg processes and three managers on a busy 2-core machine.
 jest.setTimeout(180_000);
@@ -26,6 +26,7 @@ const tokens = {
   olga: "operator-token-0123456789",
   mallory: "nobody-token-0123456789",
   leaver: "revoked-token-0123456789",
+  bea: "binder-token-0123456789",
 };
 type User = keyof typeof tokens | "none";
 
@@ -49,6 +50,8 @@ let signingKey: KeyInput;
 let strangerKey: KeyInput;
 let manager: ServerProcess;
 let lines: Record<User, string>;
+/** Every JWT a test made, good or bad: none may reach the log. */
+const issuedJwts: string[] = [];
 
 const vmClass = (name: string, namespace: string) => `apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMClass
@@ -134,6 +137,7 @@ beforeAll(async () => {
     olga: hashLine(tokens.olga, "olga"),
     mallory: hashLine(tokens.mallory, "mallory"),
     leaver: hashLine(tokens.leaver, "leaver", "auditors"),
+    bea: hashLine(tokens.bea, "bea"),
     none: "",
   };
   writeFileSync(tokenFile, `# test tokens\n${Object.values(lines).join("\n")}\n`);
@@ -187,6 +191,29 @@ describe("access control against a running manager", () => {
       .stdout;
     expect(yaml).toContain("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n");
     expect(yaml).toContain("roleRef:\n  kind: Role\n  name: class-operator\n");
+    // Cluster-scoped kinds are in no namespace: vrtg names none.
+    expect((await as("root", "get", "clusterroles", "-n", "team-a")).stderr).toBe(
+      "No clusterroles found.\n",
+    );
+    // Cluster-scoped kinds are found whatever namespace a request names, watches included.
+    const { client, headers } = raw("grpc", "root");
+    let firstName: string | undefined;
+    for await (const change of client.watch(
+      { kind: Kind.CLUSTER_ROLE_BINDING, namespace: "team-a" },
+      { headers },
+    )) {
+      firstName = change.resource?.kind.value?.metadata?.name;
+      break;
+    }
+    expect(firstName).toBe("auditors-view");
+    expect(
+      (
+        await client.get(
+          { kind: Kind.CLUSTER_ROLE_BINDING, namespace: "x", name: "auditors-view" },
+          { headers },
+        )
+      ).resource?.kind.value?.metadata?.namespace,
+    ).toBe("cluster");
   });
 
   // [case, user, vrtg args or a manifest to apply, expected raw code]
@@ -295,6 +322,129 @@ describe("access control against a running manager", () => {
     },
   );
 
+  it("refuses a Role or binding that grants more than its author holds", async () => {
+    const binder = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: binder, namespace: team-a}
+rules: [{resources: [rolebindings], verbs: [create, get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: binders, namespace: team-a}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: Role, name: binder}
+`;
+    expect((await applyAs("root", binder)).code).toBe(0);
+    const bindingOf = (
+      name: string,
+      roleKind: string,
+      role: string,
+    ) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${name}, namespace: team-a}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: ${roleKind}, name: ${role}}
+`;
+    // Writing RoleBindings is not enough to bind herself an administrator ...
+    const admin = await applyAs("bea", bindingOf("bea-admin", "ClusterRole", "admin"));
+    expect(admin.code).toBe(1);
+    expect(admin.stderr).toContain(
+      '"bea" may not grant what it does not hold in namespace team-a: get providers, get vmclasses, get vmimages',
+    );
+    const operator = await applyAs("bea", bindingOf("bea-operator", "Role", "class-operator"));
+    expect(operator.stderr).toContain("may not grant what it does not hold");
+    // ... but she may pass on what she holds.
+    expect((await applyAs("bea", bindingOf("bea-binder", "Role", "binder"))).code).toBe(0);
+    // A namespace administrator may grant within the namespace, not beyond it.
+    const nsAdmin = await applyAs(
+      "root",
+      operatorBinding
+        .replace("olga", "bea")
+        .replace("operators", "bea-ns-admin")
+        .replace("kind: Role, name: class-operator", "kind: ClusterRole, name: admin"),
+    );
+    expect(nsAdmin.code).toBe(0);
+    expect((await applyAs("bea", bindingOf("bea-admin", "ClusterRole", "admin"))).code).toBe(0);
+    const everywhere = await applyAs(
+      "bea",
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bea-everywhere}
+subjects: [{kind: User, name: bea}]
+roleRef: {kind: ClusterRole, name: admin}
+`,
+    );
+    expect(everywhere.code).toBe(1);
+    expect(everywhere.stderr).toContain('"bea" may not create clusterrolebindings');
+  });
+
+  it("shows a Watch of every kind only the kinds the caller may watch, and refuses one of none", async () => {
+    const { client, headers } = raw("grpc", "vic");
+    const abort = new AbortController();
+    const seen = new Set<string>();
+    const stream = client.watch({ namespace: "team-a" }, { headers, signal: abort.signal });
+    const reading = (async () => {
+      for await (const change of stream) {
+        if (change.resource?.kind.case) seen.add(change.resource.kind.case);
+        if (seen.has("vmClass")) break;
+      }
+    })();
+    await reading;
+    abort.abort();
+    expect(seen).toEqual(new Set(["vmClass"]));
+    const olga = raw("grpc", "olga");
+    expect(
+      await outcome(() =>
+        olga.client
+          .watch({ namespace: "team-a" }, { headers: olga.headers })
+          [Symbol.asyncIterator]()
+          .next(),
+      ),
+    ).toBe("PermissionDenied");
+  });
+
+  it("reads the token from --token-file and from the config file's contexts", async () => {
+    const whoami = async (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      (
+        JSON.parse(
+          (await vrtg(manager.url, [...args, "auth", "whoami", "-o", "json"], undefined, env))
+            .stdout,
+        ) as { name: string }
+      ).name;
+    writeFileSync(join(dir, "vic.token"), `${tokens.vic}\n`);
+    writeFileSync(join(dir, "olga.token"), `${tokens.olga}\n`);
+    expect(await whoami(["--token-file", join(dir, "vic.token")])).toBe("vic");
+    const config = join(dir, "vrtg.yaml");
+    writeFileSync(
+      config,
+      `current-context: eddie
+contexts:
+  - {name: eddie, server: ${manager.url}, namespace: team-a, token: ${tokens.eddie}}
+  - {name: olga, server: ${manager.url}, token-file: olga.token}
+`,
+    );
+    // olga's token file is named relative to the config file, as kubeconfig paths are.
+    const env = { VRTG_CONFIG: config };
+    expect(await whoami([], env)).toBe("eddie");
+    // The context's namespace: eddie may create VMs in team-a.
+    expect(
+      (await vrtg(manager.url, ["auth", "can-i", "create", "vm"], undefined, env)).stdout,
+    ).toBe("yes\n");
+    expect(await whoami(["--context", "olga"], env)).toBe("olga");
+    expect((await vrtg(manager.url, ["config", "use-context", "olga"], undefined, env)).code).toBe(
+      0,
+    );
+    expect(await whoami([], env)).toBe("olga");
+    expect((await vrtg(manager.url, ["config", "get-contexts"], undefined, env)).stdout).toContain(
+      "* olga",
+    );
+    // The environment variable wins over the file, a flag over both.
+    expect(await whoami([], { ...env, VIRTRIGAUD_TOKEN: tokens.vic })).toBe("vic");
+    expect(await whoami(["--token", tokens.root], { ...env, VIRTRIGAUD_TOKEN: tokens.vic })).toBe(
+      "root",
+    );
+  });
+
   it("answers whoami and can-i (exit 0 for yes, 1 for no)", async () => {
     const me = await as("vic", "auth", "whoami", "-o", "json");
     expect(JSON.parse(me.stdout)).toEqual({
@@ -342,25 +492,40 @@ describe("access control against a running manager", () => {
   });
 
   it("accepts a good OIDC token and refuses a wrong audience, an expired one and another key's", async () => {
-    const jwt = (key: KeyInput, claims: { aud?: string; exp?: number }) =>
+    const jwt = (key: KeyInput, claims: { aud?: string; exp?: number; sub?: string }) =>
       new SignJWT({ roles: ["auditors"] })
         .setProtectedHeader({ alg: "RS256", kid: "k1" })
         .setIssuer(issuerUrl)
-        .setSubject("oscar@example.com")
+        .setSubject(claims.sub ?? "oscar")
         .setAudience(claims.aud ?? "virtrigaud")
         .setIssuedAt()
         .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 300)
-        .sign(key);
+        .sign(key)
+        .then((token) => {
+          issuedJwts.push(token);
+          return token;
+        });
     const transport = createGrpcTransport({ baseUrl: manager.url });
     const client = createClient(ManagerService, transport);
     const call = async (token: string) =>
       client.whoAmI({}, { headers: { authorization: `Bearer ${token}` } });
     const good = await call(await jwt(signingKey, {}));
+    // As Kubernetes names OIDC users of a claim other than email: ISSUER#sub.
     expect(good).toMatchObject({
-      name: "oscar@example.com",
+      name: `${issuerUrl}#oscar`,
       groups: ["auditors"],
       method: "oidc",
     });
+    // So an issuer's user named root is not the bootstrap administrator root.
+    const root = await vrtg(
+      manager.url,
+      ["auth", "can-i", "create", "clusterrolebindings"],
+      undefined,
+      {
+        VIRTRIGAUD_TOKEN: await jwt(signingKey, { sub: "root" }),
+      },
+    );
+    expect([root.code, root.stdout]).toEqual([1, "no\n"]);
     // The groups claim binds: auditors view everything.
     const viewer = await vrtg(manager.url, ["get", "vmclasses", "-A"], undefined, {
       VIRTRIGAUD_TOKEN: await jwt(signingKey, {}),
@@ -376,6 +541,85 @@ describe("access control against a running manager", () => {
       expect((refused as ConnectError).rawMessage).toMatch(message);
       expect((refused as ConnectError).rawMessage).not.toContain(token);
     }
+  });
+});
+
+describe("the manager's log, after all of the above", () => {
+  it("keeps every token out of the manager's log", () => {
+    const log = JSON.stringify(manager.logs);
+    // The refusals are in it (their messages), the credentials are not.
+    expect(log).toContain("the bearer token is not known");
+    for (const token of [...Object.values(tokens), ...issuedJwts]) expect(log).not.toContain(token);
+  });
+});
+
+describe("limits per identity", () => {
+  let limited: ServerProcess;
+  beforeAll(async () => {
+    limited = await spawnManager(join(dir, "limited-data"), [
+      "--token-file",
+      tokenFile,
+      "--bootstrap-admin",
+      "user:root",
+      "--bootstrap-admin",
+      "user:eddie",
+      "--rate-limit-per-identity",
+      "20",
+      "--max-watches-per-identity",
+      "2",
+    ]);
+  });
+  afterAll(() => limited?.stop());
+  const clientAs = (user: keyof typeof tokens) => {
+    const client = createClient(ManagerService, createGrpcTransport({ baseUrl: limited.url }));
+    return { client, headers: { authorization: `Bearer ${tokens[user]}` } };
+  };
+
+  it("caps the watches one identity holds open, and frees a place when one ends", async () => {
+    const root = clientAs("root");
+    await root.client.apply(applyRequest(vmClass("small", "default")), { headers: root.headers });
+    const aborts: AbortController[] = [];
+    /** Opens a watch and reads its first change: then the manager holds it. */
+    const open = async (user: keyof typeof tokens) => {
+      const { client, headers } = clientAs(user);
+      const abort = new AbortController();
+      aborts.push(abort);
+      const stream = client
+        .watch({ kind: Kind.VM_CLASS, namespace: "default" }, { headers, signal: abort.signal })
+        [Symbol.asyncIterator]();
+      await stream.next();
+      return abort;
+    };
+    const first = await open("root");
+    await open("root");
+    const third = await open("root").catch((e: unknown) => ConnectError.from(e));
+    expect((third as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((third as ConnectError).rawMessage).toBe(
+      '"root" holds 2 open watches, the most one identity may (--max-watches-per-identity); end one first',
+    );
+    // Another identity has its own places.
+    await open("eddie");
+    first.abort();
+    await eventually(() => open("root").then(() => true), 5000, "a watch after one ended");
+    for (const abort of aborts) abort.abort();
+  });
+
+  it("sheds one identity's calls above its rate, not another's", async () => {
+    const vic = clientAs("vic");
+    const messages = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        vic.client.whoAmI({}, { headers: vic.headers }).then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).rawMessage,
+        ),
+      ),
+    );
+    expect(messages.filter((m) => m === "ok").length).toBeLessThan(40);
+    expect(messages.filter((m) => m !== "ok")[0]).toBe(
+      '"vic" is over its rate limit of 20 calls per second (--rate-limit-per-identity)',
+    );
+    const eddie = clientAs("eddie");
+    expect(await outcome(() => eddie.client.whoAmI({}, { headers: eddie.headers }))).toBe("ok");
   });
 });
 
@@ -491,6 +735,19 @@ describe("a manager under mutual TLS", () => {
 });
 
 describe("a manager that would serve everyone", () => {
+  it("on loopback with no authentication, takes every caller for the administrator anonymous", async () => {
+    const open = await spawnManager(join(dir, "open-loopback"));
+    try {
+      const me = await vrtg(open.url, ["auth", "whoami", "-o", "json"]);
+      expect(JSON.parse(me.stdout)).toEqual({ name: "anonymous", groups: [], method: "anonymous" });
+      expect((await vrtg(open.url, ["auth", "can-i", "delete", "clusterroles"])).stdout).toBe(
+        "yes\n",
+      );
+    } finally {
+      await open.stop();
+    }
+  });
+
   it("refuses TLS on a non-loopback address with no authentication, exit 2", async () => {
     const pki = join(dir, "pki");
     execFileSync("mkdir", ["-p", pki]);

@@ -45,6 +45,11 @@ export {
   type BackendLimiter,
   type BackendLimiterOptions,
 } from "./limits/backend-limiter.js";
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from "./limits/rate-limiter.js";
 export { type Clock, systemClock } from "./clock.js";
 export {
   loadCredentials,

@@ -6,7 +6,7 @@ import { recordAccessRequest } from "../auth/access-request-key.js";
 import { type Authorizer, requestFor } from "../auth/authorizer.js";
 import { anonymousIdentity } from "../auth/authenticate.js";
 import { type Identity, identityOf } from "../auth/identity.js";
-import { fromResource, kindInfo, kinds } from "../manifest/kinds.js";
+import { fromResource, kinds } from "../manifest/kinds.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { storeNamespace } from "./cluster-scope.js";
 
@@ -55,11 +55,13 @@ export function authorizeCalls(
         const namespace = storeNamespace(inner.info.kind, meta?.namespace ?? "");
         const name = meta?.name ?? "";
         const exists = store.get(inner.info.kind, namespace, name) !== undefined;
+        const caller = callerOf(context, authorizer);
         check(
           context,
-          callerOf(context, authorizer),
+          caller,
           requestFor(exists ? "update" : "create", inner.info.kind, namespace, name),
         );
+        authorizer.checkGrants(caller, inner.info.kind, inner.message, namespace);
       }
       return implementation.apply(request, context);
     },
@@ -129,7 +131,6 @@ export function authorizeCalls(
     },
     checkAccess(request, context) {
       const caller = callerOf(context, authorizer);
-      kindInfo(request.kind);
       const namespace = request.allNamespaces ? undefined : request.namespace || "default";
       return authorizer.decide(
         caller,

@@ -219,7 +219,11 @@ function createResourceCalls(
       return marked ? { resource: wrap(request.kind, marked) } : {};
     },
 
-    watch,
+    watch(request, context, visibleKinds?: ReadonlySet<Kind>) {
+      // A cluster-scoped kind has one namespace in the store, whatever was asked.
+      if (request.kind && kindInfo(request.kind).clusterScoped) request.namespace = "";
+      return watch(request, context, visibleKinds);
+    },
 
     getStatus() {
       const status = options.leadership?.() ?? {

@@ -2,7 +2,6 @@ import type { PeerCertificate } from "node:tls";
 import type { Interceptor } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
 import { peerOf } from "@virtrigaud/contracts/server";
-import { decodeJwt } from "jose";
 import { type Identity, anonymousName, identityKey } from "./identity.js";
 import type { OidcVerifier } from "./oidc.js";
 import type { TokenFileWatch } from "./token-file-watch.js";
@@ -38,15 +37,11 @@ function certificateIdentity(certificate: PeerCertificate): Identity | undefined
 }
 
 /** The subject a refused JWT claims, marked unverified, for the audit; anonymous when unreadable. */
-function claimedIdentity(token: string, usernameClaim: string): Identity {
-  try {
-    const claimed = decodeJwt(token)[usernameClaim];
-    if (typeof claimed === "string" && claimed)
-      return { name: claimed.slice(0, 253), groups: [], method: "oidc", unverified: true };
-  } catch {
-    // Not a readable JWT: anonymous below.
-  }
-  return { ...anonymousIdentity, unverified: true };
+function claimedIdentity(oidc: OidcVerifier, token: string): Identity {
+  const name = oidc.claimedName(token);
+  return name
+    ? { name, groups: [], method: "oidc", unverified: true }
+    : { ...anonymousIdentity, unverified: true };
 }
 
 /**
@@ -60,10 +55,7 @@ function claimedIdentity(token: string, usernameClaim: string): Identity {
  * @throws ProviderError UNAUTHENTICATED for no credentials or refused ones
  * (the token itself never appears in the message).
  */
-export function createAuthenticationInterceptor(
-  authenticators: Authenticators,
-  usernameClaim = "sub",
-): Interceptor {
+export function createAuthenticationInterceptor(authenticators: Authenticators): Interceptor {
   const on = authenticationOn(authenticators);
   const identify = async (
     header: Headers,
@@ -77,11 +69,11 @@ export function createAuthenticationInterceptor(
       const token = match[1] as string;
       if (authenticators.oidc && jwtShape.test(token)) {
         try {
-          const { name, groups } = await authenticators.oidc(token);
+          const { name, groups } = await authenticators.oidc.verify(token);
           return { name, groups, method: "oidc" };
         } catch (err) {
           return refusal(
-            claimedIdentity(token, usernameClaim),
+            claimedIdentity(authenticators.oidc, token),
             `the OIDC token is refused: ${(err as Error).message}`,
           );
         }

@@ -3,14 +3,16 @@ import {
   type ClusterRole,
   type ClusterRoleBinding,
   Kind,
+  type PolicyRule,
   type Role,
   type RoleBinding,
   type Subject,
 } from "@virtrigaud/proto/manager";
-import { kindInfo, kinds } from "../manifest/kinds.js";
+import { type AnyResource, kindInfo, kinds } from "../manifest/kinds.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { type AccessDecision, type AccessRequest, decideAccess } from "./access-decision.js";
 import { builtinClusterRoles } from "./builtin-roles.js";
+import { ungrantable } from "./escalation.js";
 import { type Identity, describeIdentity } from "./identity.js";
 
 /** Decides what identities may do, over the Roles and bindings in the store. */
@@ -30,6 +32,14 @@ export interface Authorizer {
    * the resource, when not allowed.
    */
   check(identity: Identity, request: AccessRequest): void;
+  /**
+   * For a Role, ClusterRole or binding being applied: the caller must hold
+   * every permission it would grant, in its scope (Kubernetes' escalation
+   * check). Other kinds pass.
+   *
+   * @throws ProviderError PERMISSION_DENIED naming what the caller lacks.
+   */
+  checkGrants(identity: Identity, kind: Kind, message: AnyResource, namespace: string): void;
 }
 
 /** The resource name (lowercase plural) rules use for a kind. */
@@ -77,6 +87,7 @@ export interface AuthorizerOptions {
  * viewer, editor and admin ClusterRoles, and the bootstrap administrators.
  */
 export function createAuthorizer(store: ResourceStore, options: AuthorizerOptions): Authorizer {
+  const resources = [...kinds.map((k) => k.plural), "events"];
   const builtins = builtinClusterRoles(kinds.map((k) => k.plural));
   const policy = () => ({
     roles: store.list(Kind.ROLE) as Role[],
@@ -90,9 +101,45 @@ export function createAuthorizer(store: ResourceStore, options: AuthorizerOption
     options.on
       ? decideAccess(policy(), identity, request)
       : { allowed: true, reason: "authentication is off: every caller is an administrator" };
+  /** The rules a role or binding being applied would grant. */
+  const rulesOf = (kind: Kind, message: AnyResource, namespace: string): readonly PolicyRule[] => {
+    switch (kind) {
+      case Kind.ROLE:
+      case Kind.CLUSTER_ROLE:
+        return (message as Role | ClusterRole).spec?.rules ?? [];
+      case Kind.ROLE_BINDING:
+      case Kind.CLUSTER_ROLE_BINDING: {
+        const ref = (message as RoleBinding | ClusterRoleBinding).spec?.roleRef;
+        if (!ref) return [];
+        if (ref.kind === "Role")
+          return (store.get(Kind.ROLE, namespace, ref.name) as Role | undefined)?.spec?.rules ?? [];
+        return (
+          builtins.get(ref.name) ??
+          (store.list(Kind.CLUSTER_ROLE) as ClusterRole[]).find(
+            (r) => r.metadata?.name === ref.name,
+          )?.spec?.rules ??
+          []
+        );
+      }
+      default:
+        return [];
+    }
+  };
   return {
     on: options.on,
     decide,
+    checkGrants(identity, kind, message, namespace) {
+      if (!options.on) return;
+      const rules = rulesOf(kind, message, namespace);
+      const scope = kindInfo(kind).clusterScoped ? undefined : namespace;
+      const missing = ungrantable(rules, scope, (r) => decide(identity, r).allowed, resources);
+      if (missing.length)
+        throw ProviderError.permissionDenied(
+          `${describeIdentity(identity)} may not grant what it does not hold${
+            scope === undefined ? " everywhere" : ` in namespace ${scope}`
+          }: ${missing.join(", ")}${missing.length >= 5 ? ", ..." : ""}`,
+        );
+    },
     allows: (identity, verb, kind, namespace, name) =>
       decide(identity, requestFor(verb, kind, namespace, name)).allowed,
     check(identity, request) {

@@ -1,4 +1,4 @@
-import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from "jose";
+import { type JWTVerifyGetKey, createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { isLoopbackHost } from "@virtrigaud/contracts/server";
 
 /** Where OIDC ID tokens come from and what in them names the user. */
@@ -11,10 +11,23 @@ export interface OidcOptions {
   usernameClaim?: string;
   /** Default "groups". */
   groupsClaim?: string;
+  /**
+   * Put before every OIDC user name, so an issuer's user cannot take the
+   * name of a token file's user or a bootstrap administrator. Default, as
+   * Kubernetes': "ISSUER#" unless the username claim is "email"; "-" for none.
+   */
+  usernamePrefix?: string;
+  /** Put before every OIDC group. Default: none. */
+  groupsPrefix?: string;
 }
 
-/** Checks an OIDC ID token and says who it names. */
-export type OidcVerifier = (token: string) => Promise<{ name: string; groups: string[] }>;
+/** Checks OIDC ID tokens and says who they name. */
+export interface OidcVerifier {
+  /** @throws Error for a token that fails any check. */
+  verify(token: string): Promise<{ name: string; groups: string[] }>;
+  /** The user name a token claims, prefixed, without checking it; undefined when unreadable. */
+  claimedName(token: string): string | undefined;
+}
 
 /**
  * Checks the issuer's URL: https, or http on a loopback address only (an
@@ -43,12 +56,16 @@ export function checkIssuerUrl(issuer: string): URL {
  * issuer, the audience and the expiry; the user is the username claim,
  * the groups the groups claim.
  *
- * @throws Error (from the verifier) for a token that fails any check.
  */
 export function createOidcVerifier(options: OidcOptions): OidcVerifier {
   const issuerUrl = checkIssuerUrl(options.issuer);
   const usernameClaim = options.usernameClaim ?? "sub";
   const groupsClaim = options.groupsClaim ?? "groups";
+  const usernamePrefix =
+    options.usernamePrefix === "-"
+      ? ""
+      : (options.usernamePrefix ?? (usernameClaim === "email" ? "" : `${options.issuer}#`));
+  const groupsPrefix = options.groupsPrefix ?? "";
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const discover = async (): Promise<JWTVerifyGetKey> => {
     const base = issuerUrl.href.replace(/\/$/, "");
@@ -62,7 +79,7 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
     const jwksUrl = checkIssuerUrl(document.jwks_uri);
     return createRemoteJWKSet(jwksUrl, { timeoutDuration: 5000 });
   };
-  return async (token) => {
+  const verify = async (token: string) => {
     // A failed discovery is tried again on the next token.
     const getKey = await (keys ??= discover().catch((err: unknown) => {
       keys = undefined;
@@ -82,6 +99,17 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
       : typeof groupValue === "string"
         ? [groupValue]
         : [];
-    return { name, groups };
+    return { name: usernamePrefix + name, groups: groups.map((g) => groupsPrefix + g) };
   };
+  const claimedName = (token: string) => {
+    try {
+      const claimed = decodeJwt(token)[usernameClaim];
+      return typeof claimed === "string" && claimed
+        ? (usernamePrefix + claimed).slice(0, 253)
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { verify, claimedName };
 }

@@ -288,3 +288,52 @@ describe("manifests", () => {
     );
   });
 });
+
+describe("RBAC manifests", () => {
+  const role = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "vm-operator", namespace: "team-a" },
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["virtualmachines"],
+        verbs: ["get", "update"],
+        resourceNames: ["web"],
+      },
+    ],
+  };
+
+  it("reads and writes them as Kubernetes does: rules, subjects and roleRef at the top", () => {
+    const resource = decodeManifest(role);
+    const inner = fromResource(resource);
+    expect(inner?.info.name).toBe("Role");
+    expect(encodeManifest(resource)).toEqual(role);
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "auditors" },
+      subjects: [{ kind: "Group", name: "auditors" }],
+      roleRef: { kind: "ClusterRole", name: "viewer" },
+    };
+    expect(encodeManifest(decodeManifest(binding))).toEqual(binding);
+  });
+
+  it("names problems by their manifest paths and wants Kubernetes' apiVersion", () => {
+    const field = (manifest: unknown) => {
+      try {
+        decodeManifest(manifest);
+      } catch (err) {
+        if (ProviderError.is(err)) return `${err.field}: ${err.rawMessage}`;
+      }
+      return "accepted";
+    };
+    expect(field({ ...role, rules: [{ verbs: "get" }] })).toBe(
+      "rules[0].verbs: must be a list, got a string",
+    );
+    expect(field({ ...role, spec: {} })).toBe("spec: unknown field");
+    expect(field({ ...role, apiVersion: "infra.virtrigaud.io/v1beta1" })).toBe(
+      'apiVersion: must be rbac.authorization.k8s.io/v1, got "infra.virtrigaud.io/v1beta1"',
+    );
+  });
+});

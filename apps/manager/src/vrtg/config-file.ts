@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { CliError, exitCodes } from "./common.js";
 
@@ -50,6 +50,29 @@ export function readConfig(path: string): VrtgConfig {
       exitCodes.usage,
     );
   return config;
+}
+
+/**
+ * A file a context names, as kubectl reads kubeconfig paths: `~/` is the
+ * home directory, and a relative path is relative to the config file.
+ */
+function contextPath(path: string, configFile: string, env: NodeJS.ProcessEnv): string {
+  if (path.startsWith("~/")) return join(env["HOME"] ?? homedir(), path.slice(2));
+  return isAbsolute(path) ? path : join(dirname(configFile), path);
+}
+
+/** The context's file paths, resolved (see `contextPath`). */
+export function resolveContextPaths(
+  context: VrtgContext,
+  configFile: string,
+  env: NodeJS.ProcessEnv,
+): VrtgContext {
+  const resolved = { ...context };
+  for (const key of ["token-file", "ca", "cert", "key"] as const) {
+    const value = context[key];
+    if (value) resolved[key] = contextPath(value, configFile, env);
+  }
+  return resolved;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   configPath,
   readConfig,
   readTokenFile,
+  resolveContextPaths,
   selectContext,
 } from "./config-file.js";
 
@@ -117,7 +118,8 @@ export async function runVrtg(
   try {
     const path = configPath(values.config, env);
     if (command === "config") return configCommand(path, args, io.out);
-    const ctx = selectContext(readConfig(path), values.context);
+    const selected = selectContext(readConfig(path), values.context);
+    const ctx = selected && resolveContextPaths(selected, path, env);
     const tokenFile = values["token-file"] ?? ctx?.["token-file"];
     const token =
       values.token ??

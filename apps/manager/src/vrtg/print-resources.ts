@@ -29,7 +29,7 @@ export function printResources(
     throw new CliError(`-o must be wide, yaml or json, not ${clip(output, 100)}`, exitCodes.usage);
   if (!items.length) {
     ctx.io.err(
-      `No ${info.plural} found${ctx.global.allNamespaces ? "" : ` in namespace ${ctx.global.namespace}`}.\n`,
+      `No ${info.plural} found${ctx.global.allNamespaces || info.clusterScoped ? "" : ` in namespace ${ctx.global.namespace}`}.\n`,
     );
     return;
   }
