@@ -349,7 +349,7 @@ roleRef: {kind: ${roleKind}, name: ${role}}
     const admin = await applyAs("bea", bindingOf("bea-admin", "ClusterRole", "admin"));
     expect(admin.code).toBe(1);
     expect(admin.stderr).toContain(
-      '"bea" may not grant what it does not hold in namespace team-a: get providers, get vmclasses, get vmimages',
+      '"bea" may not grant what it does not hold in namespace team-a: get secrets, get providers, get vmclasses, get vmimages',
     );
     const operator = await applyAs("bea", bindingOf("bea-operator", "Role", "class-operator"));
     expect(operator.stderr).toContain("may not grant what it does not hold");
