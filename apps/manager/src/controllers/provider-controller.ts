@@ -179,7 +179,7 @@ export function createProviderController(ctx: ControllerContext) {
     if (credentials.blocked) return { healthy: false, ...credentials.blocked };
     if (credentials.send) {
       try {
-        await conn.client.setCredentials({ data: credentials.data });
+        await conn.sendCredentials(credentials.data);
       } catch (err) {
         const error = ProviderError.from(err);
         const reason = healthFailureReason(error);

@@ -3,11 +3,7 @@ import { describe, expect, it } from "@jest/globals";
 import { ProviderError } from "@virtrigaud/contracts";
 import { Kind, ProviderSchema, type Secret, SecretSchema } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
-import {
-  credentialsMayGoTo,
-  credentialsVersion,
-  planCredentials,
-} from "./provider-credentials.js";
+import { credentialsMayGoTo, credentialsVersion, planCredentials } from "./provider-credentials.js";
 
 const provider = (endpoint: string, ref?: { name: string; namespace?: string }) =>
   create(ProviderSchema, {
