@@ -89,9 +89,7 @@ export async function vsphereOptionsFromFlags(
       `vCenter credentials need both a username and a password: ${username ? "the password" : "the username"} is missing from --credentials-dir or VSPHERE_${username ? "PASSWORD" : "USERNAME"}`,
     );
   }
-  const login = createVcenterCredentials(
-    username && password ? { username, password } : undefined,
-  );
+  const login = createVcenterCredentials(username && password ? { username, password } : undefined);
   const ca = text(values, env, "vcenter-ca", "VSPHERE_CA_FILE");
   const thumbprint = text(values, env, "vcenter-thumbprint", "VSPHERE_THUMBPRINT");
   const insecure = values["vcenter-insecure"] === true || env["VSPHERE_INSECURE"] === "true";
