@@ -1,3 +1,4 @@
+import { describe, expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError, Secret } from "@virtrigaud/contracts";
 import { createVcenterCredentials } from "./vcenter-credentials.js";
 

@@ -1,3 +1,4 @@
+import { describe, expect, it } from "@jest/globals";
 import { ServeConfigError } from "@virtrigaud/contracts";
 import { vsphereOptionsFromFlags } from "./vsphere-flags.js";
 

@@ -55,7 +55,7 @@ export type OptionalMethodName = Extract<
  * manager. Left out, calls answer UNSUPPORTED (the provider reads its own
  * credentials). The SDK never logs or traces its request.
  */
-export type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
+type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
 
 /**
  * A VirtRigaud provider: one method per ProviderService RPC, with the

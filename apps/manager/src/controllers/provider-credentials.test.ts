@@ -11,12 +11,12 @@ const provider = (endpoint: string, ref?: { name: string; namespace?: string }) 
     spec: { endpoint, ...(ref ? { credentialSecretRef: ref } : {}) },
   });
 
-const secret = (namespace: string, name: string, sharedWith?: string) =>
+const secret = (namespace: string, name: string, sharedWith?: string, resourceVersion = "7") =>
   create(SecretSchema, {
     metadata: {
       namespace,
       name,
-      resourceVersion: "7",
+      resourceVersion,
       annotations: sharedWith ? { "virtrigaud.io/shared-with": sharedWith } : {},
     },
   });
@@ -116,7 +116,7 @@ describe("credentialsVersion", () => {
     const before = credentialsVersion(p, storeOf());
     const s = secret("team-a", "vc-creds");
     const at7 = credentialsVersion(p, storeOf(s));
-    const s8 = create(SecretSchema, { metadata: { ...s.metadata, resourceVersion: "8" } });
+    const s8 = secret("team-a", "vc-creds", undefined, "8");
     const at8 = credentialsVersion(p, storeOf(s8));
     const moved = credentialsVersion(provider("https://q:1", { name: "vc-creds" }), storeOf(s8));
     expect(new Set([before, at7, at8, moved]).size).toBe(4);

@@ -10,7 +10,7 @@ import { isSharedWith, sharedWithAnnotation } from "./namespace-sharing.js";
 // from `open`. Nothing here, reasons and messages included, holds a value.
 
 /** Why a Provider's credentials are not sent; never holds a value. */
-export interface CredentialsBlocked {
+interface CredentialsBlocked {
   reason: "CredentialsNotFound" | "CredentialsUnreadable" | "CredentialsInsecure";
   message: string;
 }
