@@ -53,6 +53,8 @@ export interface MockContext {
   readonly snapshotTasks: Map<string, string>;
   /** Images whose ImagePrepare task is still running, so a repeated call joins it. */
   readonly preparing: Map<string, { name: string; source: string; taskId: string }>;
+  /** What SetCredentials last handed over, in memory only (never in the state file). */
+  readonly credentials: Map<string, Uint8Array>;
   /** A new MAC address in QEMU's range, from the seeded generator. */
   newMac(): string;
   /** A new guest address in 10.77.0.0/16, from the seeded generator. */
@@ -103,6 +105,7 @@ export function createMockContext(parts: MockContextParts): MockContext {
     creations: createOnceByName(),
     snapshotTasks: new Map(),
     preparing: new Map(),
+    credentials: new Map(),
     newMac: () =>
       `52:54:00:${[byte(), byte(), byte()].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
     newGuestAddress: () => `10.77.${byte()}.${byte()}`,

@@ -142,6 +142,23 @@ describe("create and delete", () => {
   });
 });
 
+describe("set credentials", () => {
+  it("keeps what SetCredentials hands over, names only its keys, and refuses empty data", async () => {
+    const { client } = await serve();
+    const data = { username: Buffer.from("admin"), password: Buffer.from("pa55-w0rd") };
+    await client.setCredentials({ data });
+    await client.setCredentials({ data });
+    const { message } = await client.validate({});
+    expect(message).toBe(
+      "mock provider with 0 VMs, credentials from the manager (password, username)",
+    );
+    const error = await client.setCredentials({ data: {} }).catch((e: unknown) => e);
+    expect(ProviderError.is(error, ErrorReason.INVALID_SPEC) && error.field).toBe("data");
+    // A refusal leaves what was held.
+    expect((await client.validate({})).message).toContain("(password, username)");
+  });
+});
+
 describe("power", () => {
   async function created(options: MockProviderOptions = {}) {
     const served = await serve(options);

@@ -32,6 +32,7 @@ import { type SeedInventory, checkSeedInventory } from "./seed-inventory.js";
 import { seedVms } from "./seed-vms.js";
 import { snapshotCreate, snapshotDelete, snapshotList, snapshotRevert } from "./snapshots.js";
 import { validate } from "./validate.js";
+import { setCredentials } from "./set-credentials.js";
 import { faultyWorld, withFaults } from "./with-faults.js";
 
 export { capabilityFlags, type CapabilityFlag } from "./capabilities.js";
@@ -88,6 +89,7 @@ function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
     snapshotList: method(snapshotList),
     clone: method(cloneVm),
     imagePrepare: method(imagePrepare),
+    setCredentials: method(setCredentials),
     async close() {
       await ctx.tasks.close();
       ctx.store.flush();

@@ -1,5 +1,6 @@
 import { type FlagValues, ServeConfigError, loadCredentials } from "@virtrigaud/contracts";
 import { type VimClient, createVimClient } from "@virtrigaud/vsphere-sdk";
+import { createVcenterCredentials } from "./vcenter-credentials.js";
 import type { VsphereProviderOptions } from "./vsphere-provider-options.js";
 
 /** The vSphere provider's own command-line flags (environment fallbacks in the help). */
@@ -34,7 +35,9 @@ export const vsphereFlagsHelp = `vSphere provider flags (environment fallback in
   --vcenter-thumbprint HEX   pin vCenter's certificate by its SHA-256 thumbprint instead [VSPHERE_THUMBPRINT]
   --vcenter-insecure         do not verify vCenter's certificate at all [VSPHERE_INSECURE=true]
   --credentials-dir DIR      files username and password (a mounted secret) [VSPHERE_CREDENTIALS_DIR];
-                             else VSPHERE_USERNAME and VSPHERE_PASSWORD
+                             else VSPHERE_USERNAME and VSPHERE_PASSWORD; with none of them, the
+                             provider waits for the manager's SetCredentials (the Provider's
+                             credentialSecretRef), and credentials given here win over the manager's
   --hot-add true|false       enable CPU and memory hot add on new VMs (online reconfigure) (default true) [VSPHERE_HOT_ADD]
   --shutdown-timeout SECS    how long SHUTDOWN waits for the guest by default (default 300) [VSPHERE_SHUTDOWN_TIMEOUT]
   --max-concurrent N         vCenter calls in flight at once (default 8) [VSPHERE_MAX_CONCURRENT]`;
@@ -61,9 +64,11 @@ function positive(value: string | undefined, flag: string): number | undefined {
 
 /**
  * Turns the provider's flags into its options and a vim25 client, with the
- * credentials from --credentials-dir or VSPHERE_USERNAME and VSPHERE_PASSWORD.
+ * credentials from --credentials-dir or VSPHERE_USERNAME and VSPHERE_PASSWORD;
+ * with neither a username nor a password there, from the manager's
+ * SetCredentials.
  *
- * @throws ServeConfigError for a missing URL or credentials, a bad value, or
+ * @throws ServeConfigError for a missing URL, half the credentials, a bad value, or
  * TLS options that cannot be used (a CA file that does not read, a malformed
  * thumbprint, both a thumbprint and insecure), so the binary exits with 2.
  */
@@ -79,11 +84,12 @@ export async function vsphereOptionsFromFlags(
     env,
   });
   const { username, password } = credentials;
-  if (!username || !password) {
+  if (!username !== !password) {
     throw new ServeConfigError(
-      "vCenter credentials are required: --credentials-dir, or VSPHERE_USERNAME and VSPHERE_PASSWORD",
+      `vCenter credentials need both a username and a password: ${username ? "the password" : "the username"} is missing from --credentials-dir or VSPHERE_${username ? "PASSWORD" : "USERNAME"}`,
     );
   }
+  const login = createVcenterCredentials(username && password ? { username, password } : undefined);
   const ca = text(values, env, "vcenter-ca", "VSPHERE_CA_FILE");
   const thumbprint = text(values, env, "vcenter-thumbprint", "VSPHERE_THUMBPRINT");
   const insecure = values["vcenter-insecure"] === true || env["VSPHERE_INSECURE"] === "true";
@@ -101,8 +107,8 @@ export async function vsphereOptionsFromFlags(
   try {
     client = createVimClient({
       url,
-      username,
-      password: () => password.reveal(),
+      username: () => login.username(),
+      password: () => login.password(),
       tls: {
         ...(ca ? { caFile: ca } : {}),
         ...(thumbprint ? { thumbprint } : {}),
@@ -117,6 +123,7 @@ export async function vsphereOptionsFromFlags(
   }
   return {
     client,
+    credentials: login,
     datacenter: text(values, env, "datacenter", "VSPHERE_DATACENTER"),
     defaults: {
       cluster: text(values, env, "cluster", "VSPHERE_CLUSTER"),

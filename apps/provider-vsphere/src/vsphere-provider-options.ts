@@ -1,11 +1,19 @@
 import type { BackendLimiterOptions, Clock, Logger, Provider } from "@virtrigaud/contracts";
 import type { VimClient } from "@virtrigaud/vsphere-sdk";
 import type { PlacementDefaults } from "./placement.js";
+import type { VcenterCredentials } from "./vcenter-credentials.js";
 
 /** Options of `createVsphereProvider`. */
 export interface VsphereProviderOptions {
   /** The vim25 client; the provider closes it on `close()`. */
   client: VimClient;
+  /**
+   * The credentials the client logs in with (its username and password
+   * functions read them). Given, the provider implements SetCredentials:
+   * new credentials drop the session, so the next call logs in with them.
+   * Default: none; SetCredentials answers UNSUPPORTED.
+   */
+  credentials?: VcenterCredentials;
   /** The datacenter, by inventory path or name. Default: the only one. */
   datacenter?: string | undefined;
   /** Placement for requests that leave fields empty. */

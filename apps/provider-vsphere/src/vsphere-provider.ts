@@ -28,6 +28,7 @@ export type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider
  */
 export function createVsphereProvider(options: VsphereProviderOptions): VsphereProvider {
   const ctx = createVsphereContext(options);
+  const { credentials } = options;
   const capabilities = vsphereCapabilities(ctx.hotAdd);
   /** The provider method of an operation: the call's signal goes on to vCenter. */
   const method =
@@ -50,6 +51,15 @@ export function createVsphereProvider(options: VsphereProviderOptions): VsphereP
     snapshotList: method(snapshotList),
     clone: method(cloneVm),
     imagePrepare: method(imagePrepare),
+    ...(credentials
+      ? {
+          setCredentials: (request) => {
+            // New credentials: the next call logs in with them.
+            if (credentials.set(request.data)) ctx.client.dropSession();
+            return Promise.resolve({});
+          },
+        }
+      : {}),
     async close() {
       await ctx.tasks.close();
       await ctx.client.close();

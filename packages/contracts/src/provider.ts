@@ -50,9 +50,17 @@ export type OptionalMethodName = Extract<
 >;
 
 /**
+ * The name of an RPC a provider may leave out whatever it declares:
+ * setCredentials, for a provider that takes its backend credentials from the
+ * manager. Left out, calls answer UNSUPPORTED (the provider reads its own
+ * credentials). The SDK never logs or traces its request.
+ */
+type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
+
+/**
  * A VirtRigaud provider: one method per ProviderService RPC, with the
  * request and response types generated from the proto. Methods behind a
- * capability are optional; `serveProvider` checks at start-up that the
+ * capability, and setCredentials, are optional; `serveProvider` checks at start-up that the
  * methods present agree with `getCapabilities`, answers UNSUPPORTED for
  * anything not declared, validates requests against the contract's rules
  * before a method sees them, and turns what methods throw into typed errors.
@@ -61,7 +69,7 @@ export type OptionalMethodName = Extract<
  * call with a reason; anything else thrown reaches the caller as INTERNAL.
  */
 export type Provider = {
-  [M in Exclude<ProviderMethodName, OptionalMethodName>]: ProviderMethod<M>;
+  [M in Exclude<ProviderMethodName, OptionalMethodName | UngatedMethodName>]: ProviderMethod<M>;
 } & {
-  [M in OptionalMethodName]?: ProviderMethod<M>;
+  [M in OptionalMethodName | UngatedMethodName]?: ProviderMethod<M>;
 };

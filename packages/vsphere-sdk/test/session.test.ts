@@ -37,6 +37,13 @@ async function sessionList(admin: VimClient): Promise<UserSession[]> {
   return (values["sessionList"] as UserSession[] | undefined) ?? [];
 }
 
+async function eventuallyTrue(check: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 5000; !(await check());) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const rootName = async (client: VimClient) => {
   const { rootFolder } = await client.serviceContent();
   return (await retrieveOne(client, rootFolder, ["name"]))["name"];
@@ -105,6 +112,27 @@ describe("one session per client", () => {
     await new Promise((r) => setTimeout(r, 60));
     await expect(client.login()).rejects.toBeInstanceOf(InvalidLoginError);
     expect(count("Login")).toBe(2);
+  });
+
+  it("after dropSession, logs in with the credentials its functions answer now, within the cooldown, and logs the old session out", async () => {
+    const { client: admin } = track();
+    const right = vcsimFromEnv();
+    let password = "wrong";
+    const { client, count } = track({
+      username: () => right.username,
+      password: () => password,
+    });
+    await expect(client.login()).rejects.toBeInstanceOf(InvalidLoginError);
+    password = right.password;
+    // Still in the cooldown: the new password is not tried until the session is dropped.
+    await expect(client.login()).rejects.toBeInstanceOf(InvalidLoginError);
+    client.dropSession();
+    const first = await client.login();
+    expect(count("Login")).toBe(2);
+    client.dropSession();
+    const second = await client.login();
+    expect(second.key).not.toBe(first.key);
+    await eventuallyTrue(async () => !(await sessionList(admin)).some((s) => s.key === first.key));
   });
 
   it("keeps an idle session alive", async () => {

@@ -14,7 +14,7 @@ import {
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
 import type { EndpointAllowlist } from "../controllers/endpoint-allowlist.js";
-import { vmsReferring } from "../controllers/references.js";
+import { providersNaming, vmsReferring } from "../controllers/references.js";
 import { type AnyResource, fromResource, kindInfo, toResource } from "../manifest/kinds.js";
 import { parseLabelSelector } from "../store/label-selector.js";
 import { type ResourceStore, namespaceOf } from "../store/resource-store.js";
@@ -210,6 +210,12 @@ function createResourceCalls(
           );
         }
       }
+      const providers =
+        request.kind === Kind.SECRET ? providersNaming(store, `${namespace}/${request.name}`) : [];
+      if (providers.length)
+        throw ProviderError.conflict(
+          `Secret ${namespace}/${request.name} holds the credentials of Provider ${providers.slice(0, 5).join(", ")}; change their spec.credentialSecretRef first`,
+        );
       const marked = await store.requestDelete(
         request.kind,
         namespace,

@@ -245,6 +245,20 @@ export class ProviderConnection {
   }
 
   /**
+   * SetCredentials, sent as part of the health probe (before Validate):
+   * it passes the open circuit, and its failure is the probe's to report.
+   * The data is in the request only: never logged or traced.
+   *
+   * @throws ProviderError whatever SetCredentials throws.
+   */
+  async sendCredentials(data: Record<string, Uint8Array>): Promise<void> {
+    await this.client.setCredentials(
+      { data },
+      { contextValues: createContextValues().set(probing, true) },
+    );
+  }
+
+  /**
    * Follows a provider task in the background and calls `done` once it ends,
    * with its error when it failed. Following the same task twice follows it
    * once (both callbacks run).

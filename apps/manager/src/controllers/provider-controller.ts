@@ -1,6 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ProviderError } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import {
   CircuitState,
   Kind,
@@ -25,6 +25,7 @@ import {
 import { allowlistLookup, judgeEndpointNow } from "./endpoint-lookup.js";
 import { loadProviderTls } from "./provider-tls.js";
 import { detectDrift } from "./drift.js";
+import { credentialsVersion, planCredentials } from "./provider-credentials.js";
 import { providerKeyOf } from "./references.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -64,6 +65,12 @@ function connectionSignature(p: ProviderResource): string {
  * closes and every VM on it is reconciled. A Provider whose TLS files do
  * not work, or whose endpoint is no provider, is Ready=False with a reason
  * that says so, and is checked again on the same schedule.
+ *
+ * A Provider naming a Secret in spec.credentialSecretRef gets its data with
+ * SetCredentials before every probe (idempotent at the provider, and so
+ * again after the provider restarted or the connection was made anew), and
+ * at once when the Secret or the endpoint changes; never over plaintext to
+ * another host.
  */
 export function createProviderController(ctx: ControllerContext) {
   const { store } = ctx;
@@ -71,6 +78,9 @@ export function createProviderController(ctx: ControllerContext) {
   const pacings = new Map<string, HealthPacing>();
   /** Connections that have not yet passed a probe. */
   const fresh = new Set<string>();
+  /** The revision of its credentials each Provider was last checked with. */
+  const checkedCredentials = new Map<string, string>();
+  const lookup = store.get.bind(store);
 
   const wakeDependents = (key: string) => {
     for (const m of store.list(Kind.VIRTUAL_MACHINE)) {
@@ -165,6 +175,22 @@ export function createProviderController(ctx: ControllerContext) {
       ctx.connections.set(key, conn);
       fresh.add(key);
     }
+    const credentials = planCredentials(p, lookup, (secret) => ctx.secrets.valuesOf(secret));
+    if (credentials.blocked) return { healthy: false, ...credentials.blocked };
+    if (credentials.send) {
+      try {
+        await conn.sendCredentials(credentials.data);
+      } catch (err) {
+        const error = ProviderError.from(err);
+        const reason = healthFailureReason(error);
+        // The provider's answer names no value: its own words, as a refusal.
+        return {
+          healthy: false,
+          reason: reason === "ValidateFailed" ? "CredentialsRefused" : reason,
+          message: `SetCredentials: ${error.rawMessage}`,
+        };
+      }
+    }
     const enabled = p.spec?.healthCheck?.enabled ?? true;
     try {
       const message =
@@ -178,7 +204,13 @@ export function createProviderController(ctx: ControllerContext) {
       return { healthy: true, message };
     } catch (err) {
       const error = ProviderError.from(err);
-      return { healthy: false, reason: healthFailureReason(error), message: error.rawMessage };
+      // Credentials the provider took but its backend refuses.
+      const refused = credentials.send && ProviderError.is(error, ErrorReason.UNAUTHENTICATED);
+      return {
+        healthy: false,
+        reason: refused ? "CredentialsRefused" : healthFailureReason(error),
+        message: error.rawMessage,
+      };
     }
   }
 
@@ -191,6 +223,7 @@ export function createProviderController(ctx: ControllerContext) {
       signatures.delete(key);
       pacings.delete(key);
       fresh.delete(key);
+      checkedCredentials.delete(key);
       return;
     }
     const meta = p.metadata;
@@ -212,8 +245,15 @@ export function createProviderController(ctx: ControllerContext) {
       : ctx.settings.healthIntervalMs;
     // Checked when due, however often the key is queued: by a change of the
     // Provider, by calls that opened the circuit, or by the timer below.
+    // A Secret that changed is sent at once, not at the next probe.
     let pacing = pacings.get(key);
-    if (!pacing || ctx.now() >= pacing.nextCheckAt) {
+    const credentialsAt = credentialsVersion(p, lookup);
+    if (
+      !pacing ||
+      ctx.now() >= pacing.nextCheckAt ||
+      checkedCredentials.get(key) !== credentialsAt
+    ) {
+      checkedCredentials.set(key, credentialsAt);
       const outcome = await check(key, p, status.observedGeneration !== meta.generation);
       pacing = nextPacing(pacing, outcome, ctx.now(), interval, ctx.settings);
       pacings.set(key, pacing);

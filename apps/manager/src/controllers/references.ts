@@ -1,5 +1,6 @@
-import { Kind, type VirtualMachine } from "@virtrigaud/proto/manager";
+import { Kind, type Provider, type VirtualMachine } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../store/resource-store.js";
+import { credentialsSecretKey } from "./provider-credentials.js";
 
 /** The namespace a reference points into: its own, or the referrer's. */
 function refNamespace(ref: { namespace?: string } | undefined, own: string): string {
@@ -81,4 +82,15 @@ export function vmsReferring(
     if (uses) out.push(`${vm.metadata?.namespace || "default"}/${vm.metadata?.name}`);
   }
   return out;
+}
+
+/**
+ * The Providers whose spec.credentialSecretRef names the Secret
+ * `secretKey` ("namespace/name"), by "namespace/name".
+ */
+export function providersNaming(store: ResourceStore, secretKey: string): string[] {
+  return store
+    .list(Kind.PROVIDER)
+    .filter((p) => credentialsSecretKey(p as Provider) === secretKey)
+    .map((p) => `${p.metadata?.namespace || "default"}/${p.metadata?.name}`);
 }

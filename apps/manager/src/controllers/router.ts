@@ -8,7 +8,7 @@ import {
 import type { AnyResource } from "../manifest/kinds.js";
 import type { Change } from "../store/resource-store.js";
 import { type ControllerContext, keyOf } from "./context.js";
-import { refKey, vmReferences } from "./references.js";
+import { providersNaming, refKey, vmReferences } from "./references.js";
 
 /** What, about a resource, asks its own controller to run: not its status. */
 function trigger(message: AnyResource): string {
@@ -106,6 +106,8 @@ export function createRouter(ctx: ControllerContext) {
       case Kind.SECRET:
         // VMs waiting for their cloud-init's Secret run again.
         for (const vm of dependents.get(fullKey) ?? []) ctx.queues.vm.add(vm);
+        // Providers whose credentials it holds send them again.
+        for (const p of providersNaming(ctx.store, key)) ctx.queues.provider.add(p);
         return;
       case Kind.VIRTUAL_MACHINE: {
         if (own) ctx.queues.vm.add(key);

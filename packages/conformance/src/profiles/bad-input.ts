@@ -8,7 +8,7 @@ import type { CaseContext, ConformanceCase, Profile } from "../suite/types.js";
 export const badInputProfile: Profile = {
   name: "bad-input",
   description:
-    "Zero CPU, memory and disk sizes, negative sizes, empty, huge and hostile names, unknown ids, malformed task refs: INVALID_SPEC or NOT_FOUND, and nothing made",
+    "Zero CPU, memory and disk sizes, negative sizes, empty, huge and hostile names, unknown ids, malformed task refs: INVALID_SPEC or NOT_FOUND, and nothing made; empty credentials refused without harm",
   declared: () => true,
 };
 
@@ -164,6 +164,23 @@ export const badInputCases: ConformanceCase[] = [
         t.client.getTask({}, { signal: t.signal }),
         INVALID,
         "GetTask without a task",
+      );
+    },
+  },
+  {
+    id: "bad-input/empty-credentials",
+    profile: "bad-input",
+    title:
+      "SetCredentials with no data answers UNSUPPORTED, INVALID_SPEC or CONFLICT, and leaves the provider working",
+    async run(t) {
+      await expectReason(
+        t.client.setCredentials({ data: {} }, { signal: t.signal }),
+        [ErrorReason.UNSUPPORTED, ErrorReason.INVALID_SPEC, ErrorReason.CONFLICT],
+        "SetCredentials with no data",
+      );
+      await expectSuccess(
+        t.client.validate({}, { signal: t.signal }),
+        "Validate after SetCredentials with no data",
       );
     },
   },

@@ -18,6 +18,7 @@ export interface ProviderClientOptions extends Omit<
 const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
   validate: 15_000,
   getCapabilities: 15_000,
+  setCredentials: 15_000,
   describe: 15_000,
   listVMs: 60_000,
   getTask: 15_000,

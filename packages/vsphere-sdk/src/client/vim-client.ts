@@ -34,8 +34,13 @@ export interface RoundTripEvent {
 export interface VimClientOptions {
   /** The SDK endpoint, for example `https://vcenter.example.com/sdk`. */
   url: string | URL;
-  username: string;
-  /** The password, or a function returning it (read at each login, never stored by the client). */
+  /** The user name, or a function returning it (read at each login). */
+  username: string | (() => string);
+  /**
+   * The password, or a function returning it (read at each login, never
+   * stored by the client). A function that throws fails the login with what
+   * it threw: a caller without credentials yet says so.
+   */
   password: string | (() => string);
   /** How the server's certificate is checked. Default: against Node's bundled root CAs. */
   tls?: VimTlsOptions;
@@ -117,6 +122,13 @@ export interface VimClient {
     args?: Record<string, unknown>,
     options?: CallOptions,
   ): Promise<T>;
+  /**
+   * Forgets the session (logging it out, as a courtesy, in the background)
+   * and any cooldown after a refused login, so the next call logs in anew:
+   * after the credentials changed. A login under way when it is called
+   * serves the calls that wait for it but does not become the session.
+   */
+  dropSession(): void;
   /** Logs out (when logged in) and closes the connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -185,6 +197,8 @@ export function createVimClient(options: VimClientOptions): VimClient {
   let pending: Promise<SessionState> | undefined;
   let active: SessionState | undefined;
   let generation = 0;
+  /** Changes when the session is dropped: a login begun before does not become the session. */
+  let epoch = 0;
   let blocked: { until: number; error: InvalidLoginError } | undefined;
   let closed = false;
   let lastUsed = Date.now();
@@ -291,12 +305,13 @@ export function createVimClient(options: VimClientOptions): VimClient {
   async function doLogin(): Promise<SessionState> {
     const sc = await serviceContent();
     if (!sc.sessionManager) throw new VimProtocolError("the server has no session manager", 200);
+    const username = typeof options.username === "function" ? options.username() : options.username;
     const password = typeof options.password === "function" ? options.password() : options.password;
     const { value, setCookie } = await roundTrip(
       "Login",
       sc.sessionManager,
       {
-        userName: options.username,
+        userName: username,
         password,
         ...(options.locale ? { locale: options.locale } : {}),
       },
@@ -315,14 +330,17 @@ export function createVimClient(options: VimClientOptions): VimClient {
     if (closed) return Promise.reject(new VimConnectionError("the client is closed"));
     if (active) return Promise.resolve(active);
     if (blocked && Date.now() < blocked.until) return Promise.reject(blocked.error);
+    const started = epoch;
     pending ??= doLogin().then(
       (state) => {
+        if (started !== epoch) return state;
         pending = undefined;
         blocked = undefined;
         active = state;
         return state;
       },
       (err: unknown) => {
+        if (started !== epoch) throw err;
         pending = undefined;
         if (err instanceof InvalidLoginError)
           blocked = { until: Date.now() + cooldownMs, error: err };
@@ -330,6 +348,30 @@ export function createVimClient(options: VimClientOptions): VimClient {
       },
     );
     return pending;
+  }
+
+  function logout(state: SessionState): Promise<void> {
+    return serviceContent()
+      .then((sc) =>
+        sc.sessionManager
+          ? roundTrip("Logout", sc.sessionManager, {}, state.cookie, AbortSignal.timeout(10_000))
+          : undefined,
+      )
+      .then(
+        () => undefined,
+        () => {
+          // Logging out is a courtesy; the session expires on its own.
+        },
+      );
+  }
+
+  function dropSession(): void {
+    epoch++;
+    const old = active;
+    active = undefined;
+    pending = undefined;
+    blocked = undefined;
+    if (old && !closed) void logout(old);
   }
 
   async function call<T>(
@@ -376,24 +418,12 @@ export function createVimClient(options: VimClientOptions): VimClient {
       return (await raceSignal(ensureSession(), callOptions.signal)).session;
     },
     call,
+    dropSession,
     async close() {
       if (closed) return;
       if (keepAlive) clearInterval(keepAlive);
       const state = active ?? (await pending?.catch(() => undefined));
-      if (state) {
-        const sc = await serviceContent().catch(() => undefined);
-        if (sc?.sessionManager) {
-          await roundTrip(
-            "Logout",
-            sc.sessionManager,
-            {},
-            state.cookie,
-            AbortSignal.timeout(10_000),
-          ).catch(() => {
-            // Logging out is a courtesy; the session expires on its own.
-          });
-        }
-      }
+      if (state) await logout(state);
       closed = true;
       active = undefined;
       await agent.close();

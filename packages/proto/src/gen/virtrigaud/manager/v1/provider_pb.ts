@@ -84,7 +84,11 @@ export type ProviderSpec = Message<"virtrigaud.manager.v1.ProviderSpec"> & {
   endpoint: string;
 
   /**
-   * Accepted for compatibility: providers read their own credentials.
+   * A Secret whose data the manager sends to the provider with
+   * SetCredentials (for vSphere, keys `username` and `password`): only over
+   * TLS or to a loopback endpoint. In the Provider's namespace, or in another
+   * when the Secret is shared with it (annotation virtrigaud.io/shared-with).
+   * Unset: the provider reads its own credentials.
    *
    * @generated from field: virtrigaud.manager.v1.ObjectRef credential_secret_ref = 3;
    */
