@@ -26,7 +26,7 @@ import {
 // manager with authentication, Secrets and an audit log, over real sockets:
 // the audit log has exactly one line per mutating or refused call, with who
 // made it, and the Secrets' value is in no log, event, status, trace,
-// audit line or store file.
+// audit line, metric or store file.
 jest.setTimeout(240_000);
 
 const dir = mkdtempSync(join(tmpdir(), "audit-identities-"));
@@ -288,6 +288,7 @@ roleRef: {kind: ClusterRole, name: editor}
   const events = (await root.listEvents({ limit: 10000 })).events.map(
     (e) => `${e.reason} ${e.message}`,
   );
+  const metrics = await (await fetch(`${manager.opsUrl}/metrics`)).text();
   await manager.stop();
   const storeFiles = readdirSync(join(dir, "data")).map((f) =>
     readFileSync(join(dir, "data", f)).toString("latin1"),
@@ -295,6 +296,7 @@ roleRef: {kind: ClusterRole, name: editor}
   const places: Array<[string, string]> = [
     ["statuses", statuses.join("\n")],
     ["events", events.join("\n")],
+    ["metrics", metrics],
     ["logs", JSON.stringify(manager.logs)],
     ["traces", JSON.stringify(receiver.spans)],
     [
@@ -311,6 +313,7 @@ roleRef: {kind: ClusterRole, name: editor}
       `${what}: clean`,
     );
   expect(events.length).toBeGreaterThan(0);
+  expect(metrics).toContain("rpc_server_duration");
   expect(storeFiles.join("").length).toBeGreaterThan(0);
   for (const c of clients.values()) c.close();
 });
