@@ -12,6 +12,7 @@ import { tokenLine } from "../src/auth/token-file.js";
 import { fromResource } from "../src/manifest/kinds.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
+import { readAuditDir } from "./audit-files.js";
 import { stack, vmManifest } from "./fixtures.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import {
@@ -104,16 +105,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every audit record, oldest first, across the rotated files. */
-function readAudit(): AuditEntry[] {
-  const files = readdirSync(auditDir).sort((a, b) => b.length - a.length || (a < b ? 1 : -1));
-  return files.flatMap((f) =>
-    readFileSync(join(auditDir, f), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as AuditEntry),
-  );
-}
+const readAudit = (): AuditEntry[] => readAuditDir(auditDir);
 
 it("audits exactly the mutating and refused calls of three identities, and leaks the secret nowhere", async () => {
   const root = clientOf("root");

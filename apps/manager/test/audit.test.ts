@@ -15,6 +15,7 @@ import { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import type { AuditEntry } from "../src/audit/audit-entry.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
+import { readAuditDir } from "./audit-files.js";
 import { stack, vmManifest } from "./fixtures.js";
 import { type ServerProcess, spawnManager, spawnMock, vrtg } from "./processes.js";
 
@@ -26,17 +27,7 @@ const marker = "audit-marker-5f1c";
 let mock: ServerProcess;
 let manager: ServerProcess;
 
-const readAudit = (): AuditEntry[] =>
-  readdirSync(join(dir, "audit"))
-    .filter((f) => f.startsWith("audit.log"))
-    // audit.log.2 is older than audit.log.1, which is older than audit.log.
-    .sort((a, b) => b.length - a.length || (a < b ? 1 : -1))
-    .flatMap((f) =>
-      readFileSync(join(dir, "audit", f), "utf8")
-        .split("\n")
-        .filter(Boolean),
-    )
-    .map((line) => JSON.parse(line) as AuditEntry);
+const readAudit = (): AuditEntry[] => readAuditDir(join(dir, "audit"));
 
 beforeAll(async () => {
   mock = await spawnMock();
