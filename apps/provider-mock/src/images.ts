@@ -45,6 +45,8 @@ export function resolveImage(
       return `path:${source.value}`;
     case "url":
       return `url:${source.value.url}`;
+    case "importedDisk":
+      throw ProviderError.unsupported("the mock imports no disks");
   }
 }
 

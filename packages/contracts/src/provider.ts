@@ -41,12 +41,32 @@ export type ProviderMethod<M extends ProviderMethodName> = (
 /**
  * The name of an RPC a provider implements only when it declares the
  * capability: snapshots (snapshotCreate, snapshotDelete, snapshotRevert,
- * snapshotList), full_clones or linked_clones (clone), and image_prepare
- * (imagePrepare).
+ * snapshotList), full_clones or linked_clones (clone), image_prepare
+ * (imagePrepare), disk_export_formats (describeDisks and the diskExport
+ * methods) and disk_import_formats (the diskImport methods).
  */
 export type OptionalMethodName = Extract<
   ProviderMethodName,
-  "snapshotCreate" | "snapshotDelete" | "snapshotRevert" | "snapshotList" | "clone" | "imagePrepare"
+  | "snapshotCreate"
+  | "snapshotDelete"
+  | "snapshotRevert"
+  | "snapshotList"
+  | "clone"
+  | "imagePrepare"
+  | DiskExportMethodName
+  | DiskImportMethodName
+>;
+
+/** The RPCs behind disk_export_formats. */
+export type DiskExportMethodName = Extract<
+  ProviderMethodName,
+  "describeDisks" | "diskExportBegin" | "diskExportRead" | "diskExportEnd"
+>;
+
+/** The RPCs behind disk_import_formats. */
+export type DiskImportMethodName = Extract<
+  ProviderMethodName,
+  "diskImportBegin" | "diskImportWrite" | "diskImportCommit" | "diskImportAbort"
 >;
 
 /**

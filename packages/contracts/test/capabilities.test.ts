@@ -3,6 +3,7 @@ import {
   CloneType,
   ErrorReason,
   Firmware,
+  ImageFormat,
   ImageSourceKind,
   PowerOperation,
   ProviderError,
@@ -31,6 +32,30 @@ describe("start-up", () => {
     await expect(start).rejects.toThrow(ServeConfigError);
     await expect(serveProvider(liar, quiet)).rejects.toThrow(
       /declare snapshotCreate .*imagePrepare/s,
+    );
+  });
+
+  it("refuses disk export from snapshots declared without snapshots or export formats", async () => {
+    const liar = stubProvider({
+      getCapabilities: () => Promise.resolve({ capabilities: { diskExportFromSnapshot: true } }),
+    });
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /disk_export_from_snapshot is declared without snapshots.*without disk_export_formats/s,
+    );
+  });
+
+  it("refuses declared disk formats whose methods are missing", async () => {
+    const liar = stubProvider({
+      getCapabilities: () =>
+        Promise.resolve({
+          capabilities: {
+            diskExportFormats: [ImageFormat.RAW],
+            diskImportFormats: [ImageFormat.QCOW2],
+          },
+        }),
+    });
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /declare describeDisks .*diskExportRead.*diskImportWrite/s,
     );
   });
 
@@ -93,6 +118,15 @@ describe("a provider that declares little", () => {
         }),
       ),
     ).toMatch(/imagePrepare/);
+    expect(await unsupported(test.client.describeDisks({ vmId: "vm-1" }))).toMatch(/describeDisks/);
+    expect(
+      await unsupported(
+        test.client.diskImportWrite({
+          importId: "i-1",
+          chunk: { offset: 0n, content: { case: "data", value: new Uint8Array(4) } },
+        }),
+      ),
+    ).toMatch(/diskImportWrite/);
     expect(calls).toBe(before);
   });
 
@@ -122,6 +156,21 @@ describe("a provider that declares little", () => {
         }),
       ),
     ).toMatch(/images from a path/);
+    expect(
+      await unsupported(
+        test.client.create({
+          name: "a",
+          class: { cpu: 1, memoryMib: 512 },
+          disks: [
+            {
+              name: "data",
+              sizeGib: 1,
+              source: { source: { case: "importedDisk", value: "i-1" } },
+            },
+          ],
+        }),
+      ),
+    ).toMatch(/imported disks/);
   });
 
   it("passes declared RPCs and options through", async () => {

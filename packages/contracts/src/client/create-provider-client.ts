@@ -32,6 +32,14 @@ const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
   snapshotRevert: 120_000,
   clone: 120_000,
   imagePrepare: 120_000,
+  describeDisks: 15_000,
+  diskExportBegin: 120_000,
+  diskExportRead: 60_000,
+  diskExportEnd: 60_000,
+  diskImportBegin: 60_000,
+  diskImportWrite: 60_000,
+  diskImportCommit: 120_000,
+  diskImportAbort: 60_000,
 };
 
 type Methods = (typeof ProviderService)["method"];

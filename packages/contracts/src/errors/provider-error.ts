@@ -130,6 +130,10 @@ export class ProviderError extends Error {
   }
 
   /** A bug or an unexpected failure. Keep secrets out of `message`; put the detail in `cause`. */
+  static dataLoss(message: string, options?: ProviderErrorOptions): ProviderError {
+    return new ProviderError(ErrorReason.DATA_LOSS, message, options);
+  }
+
   static internal(message: string, options?: ProviderErrorOptions): ProviderError {
     return new ProviderError(ErrorReason.INTERNAL, message, options);
   }

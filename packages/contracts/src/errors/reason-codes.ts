@@ -20,6 +20,7 @@ export const codeOfReason: Readonly<Record<ErrorReason, Code>> = {
   [ErrorReason.DEADLINE_EXCEEDED]: Code.DeadlineExceeded,
   [ErrorReason.INTERNAL]: Code.Internal,
   [ErrorReason.CANCELED]: Code.Canceled,
+  [ErrorReason.DATA_LOSS]: Code.DataLoss,
 };
 
 // The reverse table, plus the codes no reason produces (sent by servers that
@@ -27,7 +28,6 @@ export const codeOfReason: Readonly<Record<ErrorReason, Code>> = {
 const reasonByCode = new Map<Code, ErrorReason>([
   [Code.AlreadyExists, ErrorReason.CONFLICT],
   [Code.OutOfRange, ErrorReason.INVALID_SPEC],
-  [Code.DataLoss, ErrorReason.INTERNAL],
   [Code.Unknown, ErrorReason.INTERNAL],
 ]);
 for (const { number: reason } of ErrorReasonSchema.values) {

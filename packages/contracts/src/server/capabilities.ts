@@ -7,6 +7,8 @@ import {
   DiskTypeSchema,
   type Firmware,
   FirmwareSchema,
+  type ImageFormat,
+  ImageFormatSchema,
   type ImageSource,
   ImageSourceKind,
   type NetworkType,
@@ -28,7 +30,23 @@ const capabilityOfMethod: Record<OptionalMethodName, (c: Capabilities) => boolea
   snapshotList: (c) => c.snapshots,
   clone: (c) => c.fullClones || c.linkedClones,
   imagePrepare: (c) => c.imagePrepare,
+  describeDisks: exportsDisks,
+  diskExportBegin: exportsDisks,
+  diskExportRead: exportsDisks,
+  diskExportEnd: exportsDisks,
+  diskImportBegin: importsDisks,
+  diskImportWrite: importsDisks,
+  diskImportCommit: importsDisks,
+  diskImportAbort: importsDisks,
 };
+
+function exportsDisks(c: Capabilities): boolean {
+  return c.diskExportFormats.length > 0;
+}
+
+function importsDisks(c: Capabilities): boolean {
+  return c.diskImportFormats.length > 0;
+}
 
 /** The outcome of comparing a provider's methods with its declared capabilities. */
 export interface CapabilityAgreement {
@@ -60,6 +78,12 @@ export function checkCapabilityAgreement(
   if (capabilities.memorySnapshots && !capabilities.snapshots) {
     errors.push("memory_snapshots is declared without snapshots");
   }
+  if (capabilities.diskExportFromSnapshot && !capabilities.snapshots) {
+    errors.push("disk_export_from_snapshot is declared without snapshots");
+  }
+  if (capabilities.diskExportFromSnapshot && !exportsDisks(capabilities)) {
+    errors.push("disk_export_from_snapshot is declared without disk_export_formats");
+  }
   return { errors, warnings };
 }
 
@@ -81,11 +105,16 @@ const sourceKind: Record<NonNullable<ImageSource["source"]["case"]>, ImageSource
   template: ImageSourceKind.TEMPLATE,
   path: ImageSourceKind.PATH,
   url: ImageSourceKind.URL,
+  importedDisk: ImageSourceKind.IMPORTED_DISK,
 };
 
 function undeclaredSource(image: ImageSource | undefined, c: Capabilities): string | undefined {
   const which = image?.source.case;
-  if (!which || c.imageSources.includes(sourceKind[which])) return undefined;
+  if (!which) return undefined;
+  if (which === "importedDisk") {
+    return importsDisks(c) ? undefined : "imported disks are not supported by this provider";
+  }
+  if (c.imageSources.includes(sourceKind[which])) return undefined;
   return `images from a ${which} are not supported by this provider`;
 }
 
@@ -99,7 +128,11 @@ function undeclaredInCreate(r: CreateRequest, c: Capabilities): string | undefin
       "firmware",
     ) ??
     r.disks
-      .map((d) => undeclaredValue<DiskType>(d.type, c.diskTypes, DiskTypeSchema, "disk type"))
+      .map(
+        (d) =>
+          undeclaredValue<DiskType>(d.type, c.diskTypes, DiskTypeSchema, "disk type") ??
+          undeclaredSource(d.source, c),
+      )
       .find(Boolean) ??
     r.networks
       .map((n) =>
@@ -144,6 +177,25 @@ export function findUndeclared(
     }
     case "imagePrepare":
       return undeclaredSource((request as ProviderRequest<"imagePrepare">).source, c);
+    case "diskExportBegin": {
+      const r = request as ProviderRequest<"diskExportBegin">;
+      if (r.snapshotId !== "" && !c.diskExportFromSnapshot) {
+        return "exporting a disk from a snapshot is not supported by this provider";
+      }
+      return undeclaredValue<ImageFormat>(
+        r.format,
+        c.diskExportFormats,
+        ImageFormatSchema,
+        "export format",
+      );
+    }
+    case "diskImportBegin":
+      return undeclaredValue<ImageFormat>(
+        (request as ProviderRequest<"diskImportBegin">).format,
+        c.diskImportFormats,
+        ImageFormatSchema,
+        "import format",
+      );
     default:
       return undefined;
   }

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ImageSourceKind } from "./image_pb.js";
+import type { ImageFormat, ImageSourceKind } from "./image_pb.js";
 import { file_virtrigaud_provider_v1_image } from "./image_pb.js";
 import type { DiskType, Firmware, NetworkType } from "./spec_pb.js";
 import { file_virtrigaud_provider_v1_spec } from "./spec_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/provider/v1/capabilities.proto.
  */
 export const file_virtrigaud_provider_v1_capabilities: GenFile = /*@__PURE__*/
-  fileDesc("Cil2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NhcGFiaWxpdGllcy5wcm90bxIWdmlydHJpZ2F1ZC5wcm92aWRlci52MSLzAwoMQ2FwYWJpbGl0aWVzEhUKDXByb3ZpZGVyX3R5cGUYASABKAkSGAoQcHJvdmlkZXJfdmVyc2lvbhgCIAEoCRIaChJvbmxpbmVfcmVjb25maWd1cmUYAyABKAgSGAoQb25saW5lX2Rpc2tfZ3JvdxgEIAEoCBIRCglzbmFwc2hvdHMYBSABKAgSGAoQbWVtb3J5X3NuYXBzaG90cxgGIAEoCBIVCg1saW5rZWRfY2xvbmVzGAcgASgIEhMKC2Z1bGxfY2xvbmVzGAggASgIEhUKDWltYWdlX3ByZXBhcmUYCSABKAgSDwoHc3VzcGVuZBgKIAEoCBIPCgdjb25zb2xlGAsgASgIEjQKCmRpc2tfdHlwZXMYDCADKA4yIC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tUeXBlEjoKDW5ldHdvcmtfdHlwZXMYDSADKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLk5ldHdvcmtUeXBlEjgKDmZpcm13YXJlX3R5cGVzGA4gAygOMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5GaXJtd2FyZRI+Cg1pbWFnZV9zb3VyY2VzGA8gAygOMicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVNvdXJjZUtpbmRiBnByb3RvMw", [file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_spec]);
+  fileDesc("Cil2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NhcGFiaWxpdGllcy5wcm90bxIWdmlydHJpZ2F1ZC5wcm92aWRlci52MSKaBQoMQ2FwYWJpbGl0aWVzEhUKDXByb3ZpZGVyX3R5cGUYASABKAkSGAoQcHJvdmlkZXJfdmVyc2lvbhgCIAEoCRIaChJvbmxpbmVfcmVjb25maWd1cmUYAyABKAgSGAoQb25saW5lX2Rpc2tfZ3JvdxgEIAEoCBIRCglzbmFwc2hvdHMYBSABKAgSGAoQbWVtb3J5X3NuYXBzaG90cxgGIAEoCBIVCg1saW5rZWRfY2xvbmVzGAcgASgIEhMKC2Z1bGxfY2xvbmVzGAggASgIEhUKDWltYWdlX3ByZXBhcmUYCSABKAgSDwoHc3VzcGVuZBgKIAEoCBIPCgdjb25zb2xlGAsgASgIEjQKCmRpc2tfdHlwZXMYDCADKA4yIC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tUeXBlEjoKDW5ldHdvcmtfdHlwZXMYDSADKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLk5ldHdvcmtUeXBlEjgKDmZpcm13YXJlX3R5cGVzGA4gAygOMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5GaXJtd2FyZRI+Cg1pbWFnZV9zb3VyY2VzGA8gAygOMicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVNvdXJjZUtpbmQSQAoTZGlza19leHBvcnRfZm9ybWF0cxgQIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSQAoTZGlza19pbXBvcnRfZm9ybWF0cxgRIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSIQoZZGlza19leHBvcnRfZnJvbV9zbmFwc2hvdBgSIAEoCGIGcHJvdG8z", [file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_spec]);
 
 /**
  * Capabilities declare what a provider supports beyond the core operations
@@ -130,6 +130,32 @@ export type Capabilities = Message<"virtrigaud.provider.v1.Capabilities"> & {
    * @generated from field: repeated virtrigaud.provider.v1.ImageSourceKind image_sources = 15;
    */
   imageSources: ImageSourceKind[];
+
+  /**
+   * Formats DiskExportBegin produces. Empty means the provider exports no
+   * disks (DescribeDisks, DiskExportBegin, DiskExportRead and DiskExportEnd
+   * answer UNSUPPORTED).
+   *
+   * @generated from field: repeated virtrigaud.provider.v1.ImageFormat disk_export_formats = 16;
+   */
+  diskExportFormats: ImageFormat[];
+
+  /**
+   * Formats DiskImportBegin accepts. Empty means the provider imports no
+   * disks (DiskImportBegin, DiskImportWrite, DiskImportCommit and
+   * DiskImportAbort answer UNSUPPORTED, and so does an imported_disk image).
+   *
+   * @generated from field: repeated virtrigaud.provider.v1.ImageFormat disk_import_formats = 17;
+   */
+  diskImportFormats: ImageFormat[];
+
+  /**
+   * DiskExportBegin reads a disk as it was at a snapshot, while the VM runs.
+   * Without it, a VM must be powered off for its disks to be exported.
+   *
+   * @generated from field: bool disk_export_from_snapshot = 18;
+   */
+  diskExportFromSnapshot: boolean;
 };
 
 /**

@@ -6,7 +6,9 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Capabilities } from "./capabilities_pb.js";
 import { file_virtrigaud_provider_v1_capabilities } from "./capabilities_pb.js";
-import type { ImageSource } from "./image_pb.js";
+import type { DiskChunk, DiskExport, DiskImport, DiskInfo } from "./disk_pb.js";
+import { file_virtrigaud_provider_v1_disk } from "./disk_pb.js";
+import type { ImageFormat, ImageSource } from "./image_pb.js";
 import { file_virtrigaud_provider_v1_image } from "./image_pb.js";
 import type { VirtualMachine } from "./machine_pb.js";
 import { file_virtrigaud_provider_v1_machine } from "./machine_pb.js";
@@ -23,7 +25,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/provider/v1/provider_service.proto.
  */
 export const file_virtrigaud_provider_v1_provider_service: GenFile = /*@__PURE__*/
-  fileDesc("Ci12aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL3Byb3ZpZGVyX3NlcnZpY2UucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEiEQoPVmFsaWRhdGVSZXF1ZXN0IiMKEFZhbGlkYXRlUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIYChZHZXRDYXBhYmlsaXRpZXNSZXF1ZXN0IlUKF0dldENhcGFiaWxpdGllc1Jlc3BvbnNlEjoKDGNhcGFiaWxpdGllcxgBIAEoCzIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2FwYWJpbGl0aWVzItEECg1DcmVhdGVSZXF1ZXN0EhYKBG5hbWUYASABKAlCCMLzGAQIASABEjsKBWNsYXNzGAIgASgLMiQudmlydHJpZ2F1ZC5wcm92aWRlci52MS5NYWNoaW5lQ2xhc3NCBsLzGAIIARIyCgVpbWFnZRgDIAEoCzIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VTb3VyY2USJAoScm9vdF9kaXNrX3NpemVfZ2liGAQgASgNQgjC8xgEMICABBI3CgVkaXNrcxgFIAMoCzIgLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza1NwZWNCBsLzGAJAEBJGCghuZXR3b3JrcxgGIAMoCzIsLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuTmV0d29ya0ludGVyZmFjZVNwZWNCBsLzGAJAEBI1CgpjbG91ZF9pbml0GAcgASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DbG91ZEluaXQSNAoJcGxhY2VtZW50GAggASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5QbGFjZW1lbnQSFwoEdGFncxgJIAMoCUIJwvMYBRiAAkBAEkkKBmxhYmVscxgKIAMoCzIxLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ3JlYXRlUmVxdWVzdC5MYWJlbHNFbnRyeUIGwvMYAkBAEhAKCHBvd2VyX29uGAsgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoOQ3JlYXRlUmVzcG9uc2USDQoFdm1faWQYASABKAkSLQoEdGFzaxgCIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiIoCg1EZWxldGVSZXF1ZXN0EhcKBXZtX2lkGAEgASgJQgjC8xgECAEgAiI/Cg5EZWxldGVSZXNwb25zZRItCgR0YXNrGAEgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmIpcBCgxQb3dlclJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEkMKCW9wZXJhdGlvbhgCIAEoDjImLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUG93ZXJPcGVyYXRpb25CCMLzGAQIATgBEikKGGdyYWNlZnVsX3RpbWVvdXRfc2Vjb25kcxgDIAEoDUIHwvMYAzCQHCI+Cg1Qb3dlclJlc3BvbnNlEi0KBHRhc2sYASABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYiwgEKElJlY29uZmlndXJlUmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAISGwoDY3B1GAIgASgNQgnC8xgFKAEwgAhIAIgBARIkCgptZW1vcnlfbWliGAMgASgNQgvC8xgHKAEwgICACEgBiAEBEjkKBWRpc2tzGAQgAygLMiIudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrUmVzaXplQgbC8xgCQBFCBgoEX2NwdUINCgtfbWVtb3J5X21pYiJCCgpEaXNrUmVzaXplEhYKBG5hbWUYASABKAlCCMLzGAQIASABEhwKCHNpemVfZ2liGAIgASgNQgrC8xgGCAEwgIAEImIKE1JlY29uZmlndXJlUmVzcG9uc2USLQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZhIcChRwb3dlcl9jeWNsZV9yZXF1aXJlZBgCIAEoCCIqCg9EZXNjcmliZVJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACIlYKEERlc2NyaWJlUmVzcG9uc2USDgoGZXhpc3RzGAEgASgIEjIKAnZtGAIgASgLMiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WaXJ0dWFsTWFjaGluZSJnCg5MaXN0Vk1zUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGAMw6AcSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiACBIcCgtuYW1lX3ByZWZpeBgDIAEoCUIHwvMYAxiAAiJfCg9MaXN0Vk1zUmVzcG9uc2USMwoDdm1zGAEgAygLMiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WaXJ0dWFsTWFjaGluZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRwoOR2V0VGFza1JlcXVlc3QSNQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZkIGwvMYAggBIj0KD0dldFRhc2tSZXNwb25zZRIqCgR0YXNrGAEgASgLMhwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrIo8BChVTbmFwc2hvdENyZWF0ZVJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEhYKBG5hbWUYAiABKAlCCMLzGAQIASABEhwKC2Rlc2NyaXB0aW9uGAMgASgJQgfC8xgDGIAIEhYKDmluY2x1ZGVfbWVtb3J5GAQgASgIEg8KB3F1aWVzY2UYBSABKAgiXAoWU25hcHNob3RDcmVhdGVSZXNwb25zZRITCgtzbmFwc2hvdF9pZBgBIAEoCRItCgR0YXNrGAIgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmIk8KFVNuYXBzaG90RGVsZXRlUmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAISHQoLc25hcHNob3RfaWQYAiABKAlCCMLzGAQIASACIkcKFlNuYXBzaG90RGVsZXRlUmVzcG9uc2USLQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiJPChVTbmFwc2hvdFJldmVydFJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEh0KC3NuYXBzaG90X2lkGAIgASgJQgjC8xgECAEgAiJHChZTbmFwc2hvdFJldmVydFJlc3BvbnNlEi0KBHRhc2sYASABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYiLgoTU25hcHNob3RMaXN0UmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAIiSwoUU25hcHNob3RMaXN0UmVzcG9uc2USMwoJc25hcHNob3RzGAEgAygLMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdCLmAQoMQ2xvbmVSZXF1ZXN0Eh4KDHNvdXJjZV92bV9pZBgBIAEoCUIIwvMYBAgBIAISFgoEbmFtZRgCIAEoCUIIwvMYBAgBIAESOQoEdHlwZRgDIAEoDjIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2xvbmVUeXBlQgjC8xgECAE4ARIbCgtzbmFwc2hvdF9pZBgEIAEoCUIGwvMYAiACEjQKCXBsYWNlbWVudBgFIAEoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUGxhY2VtZW50EhAKCHBvd2VyX29uGAYgASgIIk0KDUNsb25lUmVzcG9uc2USDQoFdm1faWQYASABKAkSLQoEdGFzaxgCIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiKgAQoTSW1hZ2VQcmVwYXJlUmVxdWVzdBIWCgRuYW1lGAEgASgJQgjC8xgECAEgARI7CgZzb3VyY2UYAiABKAsyIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkltYWdlU291cmNlQgbC8xgCCAESNAoJcGxhY2VtZW50GAMgASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5QbGFjZW1lbnQieQoUSW1hZ2VQcmVwYXJlUmVzcG9uc2USMgoFaW1hZ2UYASABKAsyIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkltYWdlU291cmNlEi0KBHRhc2sYAiABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYikwEKFVNldENyZWRlbnRpYWxzUmVxdWVzdBJNCgRkYXRhGAEgAygLMjcudmlydHJpZ2F1ZC5wcm92aWRlci52MS5TZXRDcmVkZW50aWFsc1JlcXVlc3QuRGF0YUVudHJ5QgbC8xgCQEAaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiGAoWU2V0Q3JlZGVudGlhbHNSZXNwb25zZSq5AQoOUG93ZXJPcGVyYXRpb24SHwobUE9XRVJfT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFgoSUE9XRVJfT1BFUkFUSU9OX09OEAESFwoTUE9XRVJfT1BFUkFUSU9OX09GRhACEhoKFlBPV0VSX09QRVJBVElPTl9SRUJPT1QQAxIcChhQT1dFUl9PUEVSQVRJT05fU0hVVERPV04QBBIbChdQT1dFUl9PUEVSQVRJT05fU1VTUEVORBAFKlMKCUNsb25lVHlwZRIaChZDTE9ORV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPQ0xPTkVfVFlQRV9GVUxMEAESFQoRQ0xPTkVfVFlQRV9MSU5LRUQQAjKrDQoPUHJvdmlkZXJTZXJ2aWNlEmIKCFZhbGlkYXRlEicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WYWxpZGF0ZVJlcXVlc3QaKC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlZhbGlkYXRlUmVzcG9uc2UiA5ACARJ3Cg9HZXRDYXBhYmlsaXRpZXMSLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldENhcGFiaWxpdGllc1JlcXVlc3QaLy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldENhcGFiaWxpdGllc1Jlc3BvbnNlIgOQAgESXAoGQ3JlYXRlEiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DcmVhdGVSZXF1ZXN0GiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DcmVhdGVSZXNwb25zZSIDkAICElwKBkRlbGV0ZRIlLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGVsZXRlUmVxdWVzdBomLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGVsZXRlUmVzcG9uc2UiA5ACAhJZCgVQb3dlchIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUG93ZXJSZXF1ZXN0GiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5Qb3dlclJlc3BvbnNlIgOQAgISawoLUmVjb25maWd1cmUSKi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlJlY29uZmlndXJlUmVxdWVzdBorLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUmVjb25maWd1cmVSZXNwb25zZSIDkAICEmIKCERlc2NyaWJlEicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EZXNjcmliZVJlcXVlc3QaKC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRlc2NyaWJlUmVzcG9uc2UiA5ACARJfCgdMaXN0Vk1zEiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5MaXN0Vk1zUmVxdWVzdBonLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuTGlzdFZNc1Jlc3BvbnNlIgOQAgESXwoHR2V0VGFzaxImLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuR2V0VGFza1JlcXVlc3QaJy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldFRhc2tSZXNwb25zZSIDkAIBEnQKDlNuYXBzaG90Q3JlYXRlEi0udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdENyZWF0ZVJlcXVlc3QaLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNuYXBzaG90Q3JlYXRlUmVzcG9uc2UiA5ACAhJ0Cg5TbmFwc2hvdERlbGV0ZRItLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3REZWxldGVSZXF1ZXN0Gi4udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdERlbGV0ZVJlc3BvbnNlIgOQAgISdAoOU25hcHNob3RSZXZlcnQSLS52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNuYXBzaG90UmV2ZXJ0UmVxdWVzdBouLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RSZXZlcnRSZXNwb25zZSIDkAICEm4KDFNuYXBzaG90TGlzdBIrLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RMaXN0UmVxdWVzdBosLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RMaXN0UmVzcG9uc2UiA5ACARJZCgVDbG9uZRIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2xvbmVSZXF1ZXN0GiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DbG9uZVJlc3BvbnNlIgOQAgISbgoMSW1hZ2VQcmVwYXJlEisudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVByZXBhcmVSZXF1ZXN0GiwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVByZXBhcmVSZXNwb25zZSIDkAICEnQKDlNldENyZWRlbnRpYWxzEi0udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TZXRDcmVkZW50aWFsc1JlcXVlc3QaLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNldENyZWRlbnRpYWxzUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_virtrigaud_provider_v1_capabilities, file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_machine, file_virtrigaud_provider_v1_snapshot, file_virtrigaud_provider_v1_spec, file_virtrigaud_provider_v1_task, file_virtrigaud_validate_v1_rules]);
+  fileDesc("Ci12aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL3Byb3ZpZGVyX3NlcnZpY2UucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEiEQoPVmFsaWRhdGVSZXF1ZXN0IiMKEFZhbGlkYXRlUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIYChZHZXRDYXBhYmlsaXRpZXNSZXF1ZXN0IlUKF0dldENhcGFiaWxpdGllc1Jlc3BvbnNlEjoKDGNhcGFiaWxpdGllcxgBIAEoCzIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2FwYWJpbGl0aWVzItEECg1DcmVhdGVSZXF1ZXN0EhYKBG5hbWUYASABKAlCCMLzGAQIASABEjsKBWNsYXNzGAIgASgLMiQudmlydHJpZ2F1ZC5wcm92aWRlci52MS5NYWNoaW5lQ2xhc3NCBsLzGAIIARIyCgVpbWFnZRgDIAEoCzIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VTb3VyY2USJAoScm9vdF9kaXNrX3NpemVfZ2liGAQgASgNQgjC8xgEMICABBI3CgVkaXNrcxgFIAMoCzIgLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza1NwZWNCBsLzGAJAEBJGCghuZXR3b3JrcxgGIAMoCzIsLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuTmV0d29ya0ludGVyZmFjZVNwZWNCBsLzGAJAEBI1CgpjbG91ZF9pbml0GAcgASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DbG91ZEluaXQSNAoJcGxhY2VtZW50GAggASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5QbGFjZW1lbnQSFwoEdGFncxgJIAMoCUIJwvMYBRiAAkBAEkkKBmxhYmVscxgKIAMoCzIxLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ3JlYXRlUmVxdWVzdC5MYWJlbHNFbnRyeUIGwvMYAkBAEhAKCHBvd2VyX29uGAsgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoOQ3JlYXRlUmVzcG9uc2USDQoFdm1faWQYASABKAkSLQoEdGFzaxgCIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiIoCg1EZWxldGVSZXF1ZXN0EhcKBXZtX2lkGAEgASgJQgjC8xgECAEgAiI/Cg5EZWxldGVSZXNwb25zZRItCgR0YXNrGAEgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmIpcBCgxQb3dlclJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEkMKCW9wZXJhdGlvbhgCIAEoDjImLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUG93ZXJPcGVyYXRpb25CCMLzGAQIATgBEikKGGdyYWNlZnVsX3RpbWVvdXRfc2Vjb25kcxgDIAEoDUIHwvMYAzCQHCI+Cg1Qb3dlclJlc3BvbnNlEi0KBHRhc2sYASABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYiwgEKElJlY29uZmlndXJlUmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAISGwoDY3B1GAIgASgNQgnC8xgFKAEwgAhIAIgBARIkCgptZW1vcnlfbWliGAMgASgNQgvC8xgHKAEwgICACEgBiAEBEjkKBWRpc2tzGAQgAygLMiIudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrUmVzaXplQgbC8xgCQBFCBgoEX2NwdUINCgtfbWVtb3J5X21pYiJCCgpEaXNrUmVzaXplEhYKBG5hbWUYASABKAlCCMLzGAQIASABEhwKCHNpemVfZ2liGAIgASgNQgrC8xgGCAEwgIAEImIKE1JlY29uZmlndXJlUmVzcG9uc2USLQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZhIcChRwb3dlcl9jeWNsZV9yZXF1aXJlZBgCIAEoCCIqCg9EZXNjcmliZVJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACIlYKEERlc2NyaWJlUmVzcG9uc2USDgoGZXhpc3RzGAEgASgIEjIKAnZtGAIgASgLMiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WaXJ0dWFsTWFjaGluZSJnCg5MaXN0Vk1zUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGAMw6AcSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiACBIcCgtuYW1lX3ByZWZpeBgDIAEoCUIHwvMYAxiAAiJfCg9MaXN0Vk1zUmVzcG9uc2USMwoDdm1zGAEgAygLMiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WaXJ0dWFsTWFjaGluZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRwoOR2V0VGFza1JlcXVlc3QSNQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZkIGwvMYAggBIj0KD0dldFRhc2tSZXNwb25zZRIqCgR0YXNrGAEgASgLMhwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrIo8BChVTbmFwc2hvdENyZWF0ZVJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEhYKBG5hbWUYAiABKAlCCMLzGAQIASABEhwKC2Rlc2NyaXB0aW9uGAMgASgJQgfC8xgDGIAIEhYKDmluY2x1ZGVfbWVtb3J5GAQgASgIEg8KB3F1aWVzY2UYBSABKAgiXAoWU25hcHNob3RDcmVhdGVSZXNwb25zZRITCgtzbmFwc2hvdF9pZBgBIAEoCRItCgR0YXNrGAIgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmIk8KFVNuYXBzaG90RGVsZXRlUmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAISHQoLc25hcHNob3RfaWQYAiABKAlCCMLzGAQIASACIkcKFlNuYXBzaG90RGVsZXRlUmVzcG9uc2USLQoEdGFzaxgBIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiJPChVTbmFwc2hvdFJldmVydFJlcXVlc3QSFwoFdm1faWQYASABKAlCCMLzGAQIASACEh0KC3NuYXBzaG90X2lkGAIgASgJQgjC8xgECAEgAiJHChZTbmFwc2hvdFJldmVydFJlc3BvbnNlEi0KBHRhc2sYASABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYiLgoTU25hcHNob3RMaXN0UmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAIiSwoUU25hcHNob3RMaXN0UmVzcG9uc2USMwoJc25hcHNob3RzGAEgAygLMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdCLmAQoMQ2xvbmVSZXF1ZXN0Eh4KDHNvdXJjZV92bV9pZBgBIAEoCUIIwvMYBAgBIAISFgoEbmFtZRgCIAEoCUIIwvMYBAgBIAESOQoEdHlwZRgDIAEoDjIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2xvbmVUeXBlQgjC8xgECAE4ARIbCgtzbmFwc2hvdF9pZBgEIAEoCUIGwvMYAiACEjQKCXBsYWNlbWVudBgFIAEoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUGxhY2VtZW50EhAKCHBvd2VyX29uGAYgASgIIk0KDUNsb25lUmVzcG9uc2USDQoFdm1faWQYASABKAkSLQoEdGFzaxgCIAEoCzIfLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuVGFza1JlZiKgAQoTSW1hZ2VQcmVwYXJlUmVxdWVzdBIWCgRuYW1lGAEgASgJQgjC8xgECAEgARI7CgZzb3VyY2UYAiABKAsyIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkltYWdlU291cmNlQgbC8xgCCAESNAoJcGxhY2VtZW50GAMgASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5QbGFjZW1lbnQieQoUSW1hZ2VQcmVwYXJlUmVzcG9uc2USMgoFaW1hZ2UYASABKAsyIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkltYWdlU291cmNlEi0KBHRhc2sYAiABKAsyHy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlRhc2tSZWYikwEKFVNldENyZWRlbnRpYWxzUmVxdWVzdBJNCgRkYXRhGAEgAygLMjcudmlydHJpZ2F1ZC5wcm92aWRlci52MS5TZXRDcmVkZW50aWFsc1JlcXVlc3QuRGF0YUVudHJ5QgbC8xgCQEAaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiGAoWU2V0Q3JlZGVudGlhbHNSZXNwb25zZSIvChREZXNjcmliZURpc2tzUmVxdWVzdBIXCgV2bV9pZBgBIAEoCUIIwvMYBAgBIAIiSAoVRGVzY3JpYmVEaXNrc1Jlc3BvbnNlEi8KBWRpc2tzGAEgAygLMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW5mbyLFAQoWRGlza0V4cG9ydEJlZ2luUmVxdWVzdBIbCglleHBvcnRfaWQYASABKAlCCMLzGAQIASACEhcKBXZtX2lkGAIgASgJQgjC8xgECAEgAhIbCglkaXNrX25hbWUYAyABKAlCCMLzGAQIASABEjsKBmZvcm1hdBgEIAEoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXRCBsLzGAI4ARIbCgtzbmFwc2hvdF9pZBgFIAEoCUIGwvMYAiACInwKF0Rpc2tFeHBvcnRCZWdpblJlc3BvbnNlEjIKBmV4cG9ydBgBIAEoCzIiLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0V4cG9ydBItCgR0YXNrGAIgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmImEKFURpc2tFeHBvcnRSZWFkUmVxdWVzdBIbCglleHBvcnRfaWQYASABKAlCCMLzGAQIASACEg4KBm9mZnNldBgCIAEoBBIbCgZsZW5ndGgYAyABKA1CC8LzGAcIATCAgIABIkoKFkRpc2tFeHBvcnRSZWFkUmVzcG9uc2USMAoFY2h1bmsYASABKAsyIS52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tDaHVuayIzChREaXNrRXhwb3J0RW5kUmVxdWVzdBIbCglleHBvcnRfaWQYASABKAlCCMLzGAQIASACIhcKFURpc2tFeHBvcnRFbmRSZXNwb25zZSLcAQoWRGlza0ltcG9ydEJlZ2luUmVxdWVzdBIbCglpbXBvcnRfaWQYASABKAlCCMLzGAQIASACEj0KBmZvcm1hdBgCIAEoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXRCCMLzGAQIATgBEhIKCnNpemVfYnl0ZXMYAyABKAQSHAoGc2hhMjU2GAQgASgJQgzC8xgICAEQQBhAIAYSNAoJcGxhY2VtZW50GAUgASgLMiEudmlydHJpZ2F1ZC5wcm92aWRlci52MS5QbGFjZW1lbnQiTQoXRGlza0ltcG9ydEJlZ2luUmVzcG9uc2USMgoGaW1wb3J0GAEgASgLMiIudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0Im8KFkRpc2tJbXBvcnRXcml0ZVJlcXVlc3QSGwoJaW1wb3J0X2lkGAEgASgJQgjC8xgECAEgAhI4CgVjaHVuaxgCIAEoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0NodW5rQgbC8xgCCAEiMQoXRGlza0ltcG9ydFdyaXRlUmVzcG9uc2USFgoOcmVjZWl2ZWRfYnl0ZXMYASABKAQiNgoXRGlza0ltcG9ydENvbW1pdFJlcXVlc3QSGwoJaW1wb3J0X2lkGAEgASgJQgjC8xgECAEgAiKwAQoYRGlza0ltcG9ydENvbW1pdFJlc3BvbnNlEjIKBmltcG9ydBgBIAEoCzIiLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0ltcG9ydBIxCgRkaXNrGAIgASgLMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVNvdXJjZRItCgR0YXNrGAMgASgLMh8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5UYXNrUmVmIjUKFkRpc2tJbXBvcnRBYm9ydFJlcXVlc3QSGwoJaW1wb3J0X2lkGAEgASgJQgjC8xgECAEgAiIZChdEaXNrSW1wb3J0QWJvcnRSZXNwb25zZSq5AQoOUG93ZXJPcGVyYXRpb24SHwobUE9XRVJfT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFgoSUE9XRVJfT1BFUkFUSU9OX09OEAESFwoTUE9XRVJfT1BFUkFUSU9OX09GRhACEhoKFlBPV0VSX09QRVJBVElPTl9SRUJPT1QQAxIcChhQT1dFUl9PUEVSQVRJT05fU0hVVERPV04QBBIbChdQT1dFUl9PUEVSQVRJT05fU1VTUEVORBAFKlMKCUNsb25lVHlwZRIaChZDTE9ORV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPQ0xPTkVfVFlQRV9GVUxMEAESFQoRQ0xPTkVfVFlQRV9MSU5LRUQQAjLnFAoPUHJvdmlkZXJTZXJ2aWNlEmIKCFZhbGlkYXRlEicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5WYWxpZGF0ZVJlcXVlc3QaKC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlZhbGlkYXRlUmVzcG9uc2UiA5ACARJ3Cg9HZXRDYXBhYmlsaXRpZXMSLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldENhcGFiaWxpdGllc1JlcXVlc3QaLy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldENhcGFiaWxpdGllc1Jlc3BvbnNlIgOQAgESXAoGQ3JlYXRlEiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DcmVhdGVSZXF1ZXN0GiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DcmVhdGVSZXNwb25zZSIDkAICElwKBkRlbGV0ZRIlLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGVsZXRlUmVxdWVzdBomLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGVsZXRlUmVzcG9uc2UiA5ACAhJZCgVQb3dlchIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUG93ZXJSZXF1ZXN0GiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5Qb3dlclJlc3BvbnNlIgOQAgISawoLUmVjb25maWd1cmUSKi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlJlY29uZmlndXJlUmVxdWVzdBorLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuUmVjb25maWd1cmVSZXNwb25zZSIDkAICEmIKCERlc2NyaWJlEicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EZXNjcmliZVJlcXVlc3QaKC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRlc2NyaWJlUmVzcG9uc2UiA5ACARJfCgdMaXN0Vk1zEiYudmlydHJpZ2F1ZC5wcm92aWRlci52MS5MaXN0Vk1zUmVxdWVzdBonLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuTGlzdFZNc1Jlc3BvbnNlIgOQAgESXwoHR2V0VGFzaxImLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuR2V0VGFza1JlcXVlc3QaJy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkdldFRhc2tSZXNwb25zZSIDkAIBEnQKDlNuYXBzaG90Q3JlYXRlEi0udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdENyZWF0ZVJlcXVlc3QaLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNuYXBzaG90Q3JlYXRlUmVzcG9uc2UiA5ACAhJ0Cg5TbmFwc2hvdERlbGV0ZRItLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3REZWxldGVSZXF1ZXN0Gi4udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TbmFwc2hvdERlbGV0ZVJlc3BvbnNlIgOQAgISdAoOU25hcHNob3RSZXZlcnQSLS52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNuYXBzaG90UmV2ZXJ0UmVxdWVzdBouLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RSZXZlcnRSZXNwb25zZSIDkAICEm4KDFNuYXBzaG90TGlzdBIrLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RMaXN0UmVxdWVzdBosLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuU25hcHNob3RMaXN0UmVzcG9uc2UiA5ACARJZCgVDbG9uZRIkLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuQ2xvbmVSZXF1ZXN0GiUudmlydHJpZ2F1ZC5wcm92aWRlci52MS5DbG9uZVJlc3BvbnNlIgOQAgISbgoMSW1hZ2VQcmVwYXJlEisudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVByZXBhcmVSZXF1ZXN0GiwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVByZXBhcmVSZXNwb25zZSIDkAICEnQKDlNldENyZWRlbnRpYWxzEi0udmlydHJpZ2F1ZC5wcm92aWRlci52MS5TZXRDcmVkZW50aWFsc1JlcXVlc3QaLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLlNldENyZWRlbnRpYWxzUmVzcG9uc2UiA5ACAhJxCg1EZXNjcmliZURpc2tzEiwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EZXNjcmliZURpc2tzUmVxdWVzdBotLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGVzY3JpYmVEaXNrc1Jlc3BvbnNlIgOQAgESdwoPRGlza0V4cG9ydEJlZ2luEi4udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrRXhwb3J0QmVnaW5SZXF1ZXN0Gi8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrRXhwb3J0QmVnaW5SZXNwb25zZSIDkAICEnQKDkRpc2tFeHBvcnRSZWFkEi0udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrRXhwb3J0UmVhZFJlcXVlc3QaLi52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tFeHBvcnRSZWFkUmVzcG9uc2UiA5ACARJxCg1EaXNrRXhwb3J0RW5kEiwudmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrRXhwb3J0RW5kUmVxdWVzdBotLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0V4cG9ydEVuZFJlc3BvbnNlIgOQAgISdwoPRGlza0ltcG9ydEJlZ2luEi4udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0QmVnaW5SZXF1ZXN0Gi8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0QmVnaW5SZXNwb25zZSIDkAICEncKD0Rpc2tJbXBvcnRXcml0ZRIuLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0ltcG9ydFdyaXRlUmVxdWVzdBovLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0ltcG9ydFdyaXRlUmVzcG9uc2UiA5ACAhJ6ChBEaXNrSW1wb3J0Q29tbWl0Ei8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0Q29tbWl0UmVxdWVzdBowLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza0ltcG9ydENvbW1pdFJlc3BvbnNlIgOQAgISdwoPRGlza0ltcG9ydEFib3J0Ei4udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0QWJvcnRSZXF1ZXN0Gi8udmlydHJpZ2F1ZC5wcm92aWRlci52MS5EaXNrSW1wb3J0QWJvcnRSZXNwb25zZSIDkAICYgZwcm90bzM", [file_virtrigaud_provider_v1_capabilities, file_virtrigaud_provider_v1_disk, file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_machine, file_virtrigaud_provider_v1_snapshot, file_virtrigaud_provider_v1_spec, file_virtrigaud_provider_v1_task, file_virtrigaud_validate_v1_rules]);
 
 /**
  * @generated from message virtrigaud.provider.v1.ValidateRequest
@@ -852,6 +854,377 @@ export const SetCredentialsResponseSchema: GenMessage<SetCredentialsResponse> = 
   messageDesc(file_virtrigaud_provider_v1_provider_service, 32);
 
 /**
+ * @generated from message virtrigaud.provider.v1.DescribeDisksRequest
+ */
+export type DescribeDisksRequest = Message<"virtrigaud.provider.v1.DescribeDisksRequest"> & {
+  /**
+   * @generated from field: string vm_id = 1;
+   */
+  vmId: string;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DescribeDisksRequest.
+ * Use `create(DescribeDisksRequestSchema)` to create a new message.
+ */
+export const DescribeDisksRequestSchema: GenMessage<DescribeDisksRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 33);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DescribeDisksResponse
+ */
+export type DescribeDisksResponse = Message<"virtrigaud.provider.v1.DescribeDisksResponse"> & {
+  /**
+   * The VM's disks, boot disk first.
+   *
+   * @generated from field: repeated virtrigaud.provider.v1.DiskInfo disks = 1;
+   */
+  disks: DiskInfo[];
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DescribeDisksResponse.
+ * Use `create(DescribeDisksResponseSchema)` to create a new message.
+ */
+export const DescribeDisksResponseSchema: GenMessage<DescribeDisksResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 34);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportBeginRequest
+ */
+export type DiskExportBeginRequest = Message<"virtrigaud.provider.v1.DiskExportBeginRequest"> & {
+  /**
+   * The caller's name for the export, unique per provider.
+   *
+   * @generated from field: string export_id = 1;
+   */
+  exportId: string;
+
+  /**
+   * @generated from field: string vm_id = 2;
+   */
+  vmId: string;
+
+  /**
+   * The disk's name, as DescribeDisks gives it.
+   *
+   * @generated from field: string disk_name = 3;
+   */
+  diskName: string;
+
+  /**
+   * The format to export in. Unspecified means the disk's own format.
+   *
+   * @generated from field: virtrigaud.provider.v1.ImageFormat format = 4;
+   */
+  format: ImageFormat;
+
+  /**
+   * Export the disk as it was at this snapshot. Requires
+   * disk_export_from_snapshot.
+   *
+   * @generated from field: string snapshot_id = 5;
+   */
+  snapshotId: string;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportBeginRequest.
+ * Use `create(DiskExportBeginRequestSchema)` to create a new message.
+ */
+export const DiskExportBeginRequestSchema: GenMessage<DiskExportBeginRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 35);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportBeginResponse
+ */
+export type DiskExportBeginResponse = Message<"virtrigaud.provider.v1.DiskExportBeginResponse"> & {
+  /**
+   * Set once the export is ready; unset while `task` runs.
+   *
+   * @generated from field: virtrigaud.provider.v1.DiskExport export = 1;
+   */
+  export?: DiskExport | undefined;
+
+  /**
+   * Set while the export is being made.
+   *
+   * @generated from field: virtrigaud.provider.v1.TaskRef task = 2;
+   */
+  task?: TaskRef | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportBeginResponse.
+ * Use `create(DiskExportBeginResponseSchema)` to create a new message.
+ */
+export const DiskExportBeginResponseSchema: GenMessage<DiskExportBeginResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 36);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportReadRequest
+ */
+export type DiskExportReadRequest = Message<"virtrigaud.provider.v1.DiskExportReadRequest"> & {
+  /**
+   * @generated from field: string export_id = 1;
+   */
+  exportId: string;
+
+  /**
+   * @generated from field: uint64 offset = 2;
+   */
+  offset: bigint;
+
+  /**
+   * At most this many bytes: up to 2 MiB. A read past the end returns the
+   * bytes up to the end; one starting at the end returns an empty chunk.
+   *
+   * @generated from field: uint32 length = 3;
+   */
+  length: number;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportReadRequest.
+ * Use `create(DiskExportReadRequestSchema)` to create a new message.
+ */
+export const DiskExportReadRequestSchema: GenMessage<DiskExportReadRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 37);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportReadResponse
+ */
+export type DiskExportReadResponse = Message<"virtrigaud.provider.v1.DiskExportReadResponse"> & {
+  /**
+   * @generated from field: virtrigaud.provider.v1.DiskChunk chunk = 1;
+   */
+  chunk?: DiskChunk | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportReadResponse.
+ * Use `create(DiskExportReadResponseSchema)` to create a new message.
+ */
+export const DiskExportReadResponseSchema: GenMessage<DiskExportReadResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 38);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportEndRequest
+ */
+export type DiskExportEndRequest = Message<"virtrigaud.provider.v1.DiskExportEndRequest"> & {
+  /**
+   * @generated from field: string export_id = 1;
+   */
+  exportId: string;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportEndRequest.
+ * Use `create(DiskExportEndRequestSchema)` to create a new message.
+ */
+export const DiskExportEndRequestSchema: GenMessage<DiskExportEndRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 39);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskExportEndResponse
+ */
+export type DiskExportEndResponse = Message<"virtrigaud.provider.v1.DiskExportEndResponse"> & {
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskExportEndResponse.
+ * Use `create(DiskExportEndResponseSchema)` to create a new message.
+ */
+export const DiskExportEndResponseSchema: GenMessage<DiskExportEndResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 40);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportBeginRequest
+ */
+export type DiskImportBeginRequest = Message<"virtrigaud.provider.v1.DiskImportBeginRequest"> & {
+  /**
+   * The caller's name for the import, unique per provider; later the
+   * imported_disk of an ImageSource.
+   *
+   * @generated from field: string import_id = 1;
+   */
+  importId: string;
+
+  /**
+   * The format of the file that will be written.
+   *
+   * @generated from field: virtrigaud.provider.v1.ImageFormat format = 2;
+   */
+  format: ImageFormat;
+
+  /**
+   * The file's length in bytes.
+   *
+   * @generated from field: uint64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * SHA-256 of the whole file, as 64 hexadecimal digits, checked by
+   * DiskImportCommit.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+
+  /**
+   * Where to keep the disk: a datastore or a storage pool. Empty fields
+   * mean the provider's default.
+   *
+   * @generated from field: virtrigaud.provider.v1.Placement placement = 5;
+   */
+  placement?: Placement | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportBeginRequest.
+ * Use `create(DiskImportBeginRequestSchema)` to create a new message.
+ */
+export const DiskImportBeginRequestSchema: GenMessage<DiskImportBeginRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 41);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportBeginResponse
+ */
+export type DiskImportBeginResponse = Message<"virtrigaud.provider.v1.DiskImportBeginResponse"> & {
+  /**
+   * @generated from field: virtrigaud.provider.v1.DiskImport import = 1;
+   */
+  import?: DiskImport | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportBeginResponse.
+ * Use `create(DiskImportBeginResponseSchema)` to create a new message.
+ */
+export const DiskImportBeginResponseSchema: GenMessage<DiskImportBeginResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 42);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportWriteRequest
+ */
+export type DiskImportWriteRequest = Message<"virtrigaud.provider.v1.DiskImportWriteRequest"> & {
+  /**
+   * @generated from field: string import_id = 1;
+   */
+  importId: string;
+
+  /**
+   * @generated from field: virtrigaud.provider.v1.DiskChunk chunk = 2;
+   */
+  chunk?: DiskChunk | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportWriteRequest.
+ * Use `create(DiskImportWriteRequestSchema)` to create a new message.
+ */
+export const DiskImportWriteRequestSchema: GenMessage<DiskImportWriteRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 43);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportWriteResponse
+ */
+export type DiskImportWriteResponse = Message<"virtrigaud.provider.v1.DiskImportWriteResponse"> & {
+  /**
+   * The durable prefix after this write, as in DiskImport.received_bytes.
+   *
+   * @generated from field: uint64 received_bytes = 1;
+   */
+  receivedBytes: bigint;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportWriteResponse.
+ * Use `create(DiskImportWriteResponseSchema)` to create a new message.
+ */
+export const DiskImportWriteResponseSchema: GenMessage<DiskImportWriteResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 44);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportCommitRequest
+ */
+export type DiskImportCommitRequest = Message<"virtrigaud.provider.v1.DiskImportCommitRequest"> & {
+  /**
+   * @generated from field: string import_id = 1;
+   */
+  importId: string;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportCommitRequest.
+ * Use `create(DiskImportCommitRequestSchema)` to create a new message.
+ */
+export const DiskImportCommitRequestSchema: GenMessage<DiskImportCommitRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 45);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportCommitResponse
+ */
+export type DiskImportCommitResponse = Message<"virtrigaud.provider.v1.DiskImportCommitResponse"> & {
+  /**
+   * @generated from field: virtrigaud.provider.v1.DiskImport import = 1;
+   */
+  import?: DiskImport | undefined;
+
+  /**
+   * How to name the disk in CreateRequest.image or DiskSpec.source.
+   *
+   * @generated from field: virtrigaud.provider.v1.ImageSource disk = 2;
+   */
+  disk?: ImageSource | undefined;
+
+  /**
+   * Set while the check or the conversion runs; call again when it is done.
+   *
+   * @generated from field: virtrigaud.provider.v1.TaskRef task = 3;
+   */
+  task?: TaskRef | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportCommitResponse.
+ * Use `create(DiskImportCommitResponseSchema)` to create a new message.
+ */
+export const DiskImportCommitResponseSchema: GenMessage<DiskImportCommitResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 46);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportAbortRequest
+ */
+export type DiskImportAbortRequest = Message<"virtrigaud.provider.v1.DiskImportAbortRequest"> & {
+  /**
+   * @generated from field: string import_id = 1;
+   */
+  importId: string;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportAbortRequest.
+ * Use `create(DiskImportAbortRequestSchema)` to create a new message.
+ */
+export const DiskImportAbortRequestSchema: GenMessage<DiskImportAbortRequest> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 47);
+
+/**
+ * @generated from message virtrigaud.provider.v1.DiskImportAbortResponse
+ */
+export type DiskImportAbortResponse = Message<"virtrigaud.provider.v1.DiskImportAbortResponse"> & {
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskImportAbortResponse.
+ * Use `create(DiskImportAbortResponseSchema)` to create a new message.
+ */
+export const DiskImportAbortResponseSchema: GenMessage<DiskImportAbortResponse> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_provider_service, 48);
+
+/**
  * PowerOperation is a power change.
  *
  * @generated from enum virtrigaud.provider.v1.PowerOperation
@@ -1129,6 +1502,106 @@ export const ProviderService: GenService<{
     methodKind: "unary";
     input: typeof SetCredentialsRequestSchema;
     output: typeof SetCredentialsResponseSchema;
+  },
+  /**
+   * DescribeDisks lists a VM's disks, boot disk first. Requires
+   * disk_export_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DescribeDisks
+   */
+  describeDisks: {
+    methodKind: "unary";
+    input: typeof DescribeDisksRequestSchema;
+    output: typeof DescribeDisksResponseSchema;
+  },
+  /**
+   * DiskExportBegin makes one disk of a VM ready to be read in the format
+   * asked for: converted when the formats differ (sparse regions stay
+   * sparse), and frozen, so that every DiskExportRead of a range returns the
+   * same bytes. It is idempotent by export id: the caller picks the id, and
+   * calling again returns the same export. A running VM's disk is exported
+   * only from a snapshot (disk_export_from_snapshot); otherwise the VM must
+   * be off (CONFLICT). The response carries a task while the export is
+   * being made; call again when it is done to learn its size and checksum.
+   * Requires disk_export_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskExportBegin
+   */
+  diskExportBegin: {
+    methodKind: "unary";
+    input: typeof DiskExportBeginRequestSchema;
+    output: typeof DiskExportBeginResponseSchema;
+  },
+  /**
+   * DiskExportRead returns a range of an export. Ranges of zero bytes may
+   * come back as zero_length. Requires disk_export_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskExportRead
+   */
+  diskExportRead: {
+    methodKind: "unary";
+    input: typeof DiskExportReadRequestSchema;
+    output: typeof DiskExportReadResponseSchema;
+  },
+  /**
+   * DiskExportEnd removes what DiskExportBegin made. Ending an export that
+   * does not exist succeeds. Requires disk_export_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskExportEnd
+   */
+  diskExportEnd: {
+    methodKind: "unary";
+    input: typeof DiskExportEndRequestSchema;
+    output: typeof DiskExportEndResponseSchema;
+  },
+  /**
+   * DiskImportBegin starts receiving a file, or finds the one being
+   * received under the same import id and says how much of it is held, so
+   * that a transfer resumes. Requires disk_import_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskImportBegin
+   */
+  diskImportBegin: {
+    methodKind: "unary";
+    input: typeof DiskImportBeginRequestSchema;
+    output: typeof DiskImportBeginResponseSchema;
+  },
+  /**
+   * DiskImportWrite writes one chunk at its offset. Writing the same chunk
+   * again changes nothing. A chunk whose checksum does not match its bytes
+   * is refused with DATA_LOSS. Requires disk_import_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskImportWrite
+   */
+  diskImportWrite: {
+    methodKind: "unary";
+    input: typeof DiskImportWriteRequestSchema;
+    output: typeof DiskImportWriteResponseSchema;
+  },
+  /**
+   * DiskImportCommit checks the whole file against the checksum declared at
+   * DiskImportBegin (DATA_LOSS when it differs, and the import can be
+   * written again) and makes it a disk that Create adopts through
+   * ImageSource.imported_disk. Requires disk_import_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskImportCommit
+   */
+  diskImportCommit: {
+    methodKind: "unary";
+    input: typeof DiskImportCommitRequestSchema;
+    output: typeof DiskImportCommitResponseSchema;
+  },
+  /**
+   * DiskImportAbort removes an import and what it received, unless a VM has
+   * adopted it. Aborting one that does not exist succeeds. Requires
+   * disk_import_formats.
+   *
+   * @generated from rpc virtrigaud.provider.v1.ProviderService.DiskImportAbort
+   */
+  diskImportAbort: {
+    methodKind: "unary";
+    input: typeof DiskImportAbortRequestSchema;
+    output: typeof DiskImportAbortResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_virtrigaud_provider_v1_provider_service, 0);
