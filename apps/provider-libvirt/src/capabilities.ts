@@ -4,6 +4,7 @@ import {
   CapabilitiesSchema,
   DiskType,
   Firmware,
+  ImageFormat,
   ImageSourceKind,
   NetworkType,
 } from "@virtrigaud/contracts";
@@ -26,5 +27,9 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     networkTypes: [NetworkType.VIRTUAL, NetworkType.BRIDGE],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
     imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
+    diskExportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
+    diskImportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
+    // A running VM's disk is not exported (CONFLICT): the VM is shut down first.
+    diskExportFromSnapshot: false,
   });
 }

@@ -9,6 +9,13 @@ import {
   ProviderError,
 } from "@virtrigaud/contracts";
 import { buildSeedDocuments } from "./cloud-init/seed-documents.js";
+import {
+  type ImportedDisk,
+  findImportedDisk,
+  moveImportedDisk,
+  recordAdoption,
+  returnImportedDisk,
+} from "./disks/adopt-imported.js";
 import { type BackingImage, findImage, importImage, urlVolumeName } from "./images.js";
 import { type LibvirtContext, type LibvirtOperation, randomMac } from "./libvirt-context.js";
 import { checkCreateRequest } from "./request-checks.js";
@@ -40,7 +47,10 @@ interface CreatePlan {
   /** A URL image to download first (the root disk is then made from it). */
   download: CreateRequest["image"] | undefined;
   rootSizeGib: number;
+  /** Data disks to make; imported ones are adopted instead. */
   dataDisks: Array<{ path: string; sizeGib: number; thick: boolean }>;
+  /** Imported disks the VM adopts: moved to `path`, grown to `sizeBytes` when larger. */
+  adopted: Array<{ disk: ImportedDisk; path: string; sizeBytes: number }>;
   seed: { path: string; files: Record<string, string> } | undefined;
 }
 
@@ -63,7 +73,21 @@ async function planCreate(
 
   let image: BackingImage | undefined;
   let download: CreateRequest["image"] | undefined;
-  if (request.image) {
+  let importedRoot: ImportedDisk | undefined;
+  if (request.image?.source.case === "importedDisk") {
+    importedRoot = await findImportedDisk(
+      ctx,
+      request.image.source.value,
+      "image.imported_disk",
+      signal,
+    );
+    if (request.rootDiskSizeGib && request.rootDiskSizeGib * GiB < importedRoot.capacityBytes) {
+      throw ProviderError.invalidSpec(
+        "root_disk_size_gib",
+        `is smaller than the imported disk (${Math.ceil(importedRoot.capacityBytes / GiB)} GiB)`,
+      );
+    }
+  } else if (request.image) {
     image = await findImage(ctx, request.image, "image", signal);
     if (!image) download = request.image;
   }
@@ -122,7 +146,19 @@ async function planCreate(
     request.rootDiskSizeGib || (image ? Math.ceil(image.virtualSizeBytes / GiB) : 0);
   const disks: DiskDevice[] = [];
   const ownerDisks: Record<string, string> = {};
-  if (request.image || rootSizeGib) {
+  const adopted: CreatePlan["adopted"] = [];
+  if (importedRoot) {
+    const path = `${poolPath}/${name}-root.${importedRoot.format}`;
+    adopted.push({ disk: importedRoot, path, sizeBytes: request.rootDiskSizeGib * GiB });
+    disks.push({
+      name: "root",
+      path,
+      format: importedRoot.format,
+      device: "disk",
+      target: "vda",
+      bus: "virtio",
+    });
+  } else if (request.image || rootSizeGib) {
     disks.push({
       name: "root",
       path: `${poolPath}/${name}-root.qcow2`,
@@ -132,9 +168,37 @@ async function planCreate(
       bus: "virtio",
     });
   }
-  const dataDisks = request.disks.map((disk) => {
-    const thick = disk.type === DiskType.THICK;
+  const dataDisks: CreatePlan["dataDisks"] = [];
+  for (const [i, disk] of request.disks.entries()) {
     const target = virtioTarget(disks.length);
+    ownerDisks[target] = disk.name;
+    const source = disk.source?.source;
+    if (source?.case === "importedDisk") {
+      const imported = await findImportedDisk(
+        ctx,
+        source.value,
+        `disks[${i}].source.imported_disk`,
+        signal,
+      );
+      const path = `${poolPath}/${name}-disk-${disk.name}.${imported.format}`;
+      adopted.push({ disk: imported, path, sizeBytes: disk.sizeGib * GiB });
+      disks.push({
+        name: disk.name,
+        path,
+        format: imported.format,
+        device: "disk",
+        target,
+        bus: "virtio",
+      });
+      continue;
+    }
+    if (source) {
+      throw ProviderError.invalidSpec(
+        `disks[${i}].source`,
+        "a data disk is empty or an imported disk (imported_disk)",
+      );
+    }
+    const thick = disk.type === DiskType.THICK;
     const path = `${poolPath}/${name}-disk-${disk.name}.${thick ? "raw" : "qcow2"}`;
     disks.push({
       name: disk.name,
@@ -144,9 +208,11 @@ async function planCreate(
       target,
       bus: "virtio",
     });
-    ownerDisks[target] = disk.name;
-    return { path, sizeGib: disk.sizeGib, thick };
-  });
+    dataDisks.push({ path, sizeGib: disk.sizeGib, thick });
+  }
+  if (new Set(adopted.map((a) => a.disk.id)).size < adopted.length) {
+    throw ProviderError.invalidSpec("disks", "names one imported disk twice");
+  }
 
   const staticAddresses: Record<string, string> = {};
   const staticNics = nics.map((nic, i) => {
@@ -213,7 +279,7 @@ async function planCreate(
       staticAddresses,
     },
   };
-  return { spec, image, download, rootSizeGib, dataDisks, seed };
+  return { spec, image, download, rootSizeGib, dataDisks, adopted, seed };
 }
 
 function describeImage(image: CreateRequest["image"]): string {
@@ -224,6 +290,8 @@ function describeImage(image: CreateRequest["image"]): string {
       return `path:${image.source.value}`;
     case "url":
       return `url:${image.source.value.url}`;
+    case "importedDisk":
+      return `imported:${image.source.value}`;
     default:
       return "";
   }
@@ -248,15 +316,18 @@ async function carryOutCreate(
 ): Promise<void> {
   const { spec } = plan;
   const root = spec.disks.find((d) => d.name === "root");
+  const importedPaths = new Set(plan.adopted.map((a) => a.path));
   const made: string[] = [];
+  const moved: CreatePlan["adopted"] = [];
   let defined = false;
   const record = await ctx.journal.record(
     {
       operation: "create",
       vm: spec.name,
       uuid: spec.uuid,
+      // Adopted disks are left out: a Create cut short never removes an import.
       files: [
-        ...(root ? [root.path] : []),
+        ...(root && !importedPaths.has(root.path) ? [root.path] : []),
         ...plan.dataDisks.map((d) => d.path),
         ...(plan.seed ? [plan.seed.path] : []),
       ],
@@ -264,6 +335,10 @@ async function carryOutCreate(
     signal,
   );
   try {
+    for (const adoption of plan.adopted) {
+      moved.push(adoption);
+      await moveImportedDisk(ctx, adoption.disk, adoption.path, adoption.sizeBytes, signal);
+    }
     for (const disk of plan.dataDisks) {
       made.push(disk.path);
       await ctx.execOk(
@@ -295,7 +370,7 @@ async function carryOutCreate(
       );
     }
     const sizeGib = plan.rootSizeGib || (image ? Math.ceil(image.virtualSizeBytes / GiB) : 0);
-    if (root) {
+    if (root && !importedPaths.has(root.path)) {
       made.push(root.path);
       await ctx.execOk(
         image
@@ -322,6 +397,9 @@ async function carryOutCreate(
       await ctx.host.writeFile(`${dir}/domain.xml`, buildDomainXml(spec), signal);
       await ctx.host.virshOk([["define", { file: `${dir}/domain.xml` }]], { signal });
       defined = true;
+      for (const adoption of plan.adopted) {
+        await recordAdoption(ctx, adoption.disk, spec.uuid, signal);
+      }
     } finally {
       await ctx.host.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
     }
@@ -336,6 +414,9 @@ async function carryOutCreate(
           ["undefine", { domain: spec.uuid, nvram: true, "snapshots-metadata": true }],
         ])
         .catch(() => (undone = false));
+    }
+    for (const adoption of moved) {
+      await returnImportedDisk(ctx, adoption.disk, adoption.path).catch(() => (undone = false));
     }
     if (made.length) {
       const removed = await ctx.host.exec(["rm", "-f", "--", ...made]).catch(() => undefined);

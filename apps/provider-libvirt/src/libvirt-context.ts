@@ -15,6 +15,7 @@ import {
   createOnceByName,
   systemClock,
 } from "@virtrigaud/contracts";
+import { type TransferArea, createTransferArea } from "./disks/transfer-area.js";
 import type { LibvirtHost } from "./host/libvirt-host.js";
 import { type DomainView, type Inventory, createInventory } from "./inventory/inventory.js";
 import type { LibvirtProviderOptions } from "./libvirt-options.js";
@@ -31,6 +32,8 @@ export interface LibvirtContext {
   pool: StoragePool;
   /** Entries of operations under way that make or remove files in the pool. */
   journal: VolumeJournal;
+  /** Staging files and state of disk exports and imports. */
+  transfers: TransferArea;
   inventory: Inventory;
   tasks: TaskTracker;
   clock: Clock;
@@ -112,6 +115,7 @@ export function createLibvirtContext(
     host,
     pool,
     journal: createVolumeJournal(host, pool),
+    transfers: createTransferArea(host, pool),
     inventory,
     tasks,
     clock: options.clock ?? systemClock,

@@ -8,7 +8,15 @@ import { libvirtCapabilities } from "./capabilities.js";
 import { cloneVm } from "./clone-vm.js";
 import { createVm } from "./create-vm.js";
 import { deleteVm } from "./delete-vm.js";
+import { describeDisks } from "./describe-disks.js";
 import { describe } from "./describe-vm.js";
+import { diskExportBegin } from "./disk-export-begin.js";
+import { diskExportEnd } from "./disk-export-end.js";
+import { diskExportRead } from "./disk-export-read.js";
+import { diskImportAbort } from "./disk-import-abort.js";
+import { diskImportBegin } from "./disk-import-begin.js";
+import { diskImportCommit } from "./disk-import-commit.js";
+import { diskImportWrite } from "./disk-import-write.js";
 import { getTask } from "./get-task.js";
 import { imagePrepare } from "./image-prepare.js";
 import { type LibvirtOperation, createLibvirtContext } from "./libvirt-context.js";
@@ -80,6 +88,14 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     snapshotList: method(snapshotList),
     clone: method(cloneVm),
     imagePrepare: method(imagePrepare),
+    describeDisks: method(describeDisks),
+    diskExportBegin: method(diskExportBegin),
+    diskExportRead: method(diskExportRead),
+    diskExportEnd: method(diskExportEnd),
+    diskImportBegin: method(diskImportBegin),
+    diskImportWrite: method(diskImportWrite),
+    diskImportCommit: method(diskImportCommit),
+    diskImportAbort: method(diskImportAbort),
     async close() {
       await collector?.stop();
       await tasks.close();

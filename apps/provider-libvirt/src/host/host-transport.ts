@@ -22,6 +22,20 @@ export interface HostTransport {
    * @throws ProviderError UNAVAILABLE when the host cannot be reached.
    */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Reads up to `length` bytes of a file on the host from `offset` (fewer at
+   * its end), without a shell: the data path of disk exports.
+   *
+   * @throws ProviderError UNAVAILABLE when the host cannot be reached, NOT_FOUND when the file is missing.
+   */
+  readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Writes `data` into an existing file on the host at `offset`, leaving the
+   * rest as it is: the data path of disk imports.
+   *
+   * @throws ProviderError UNAVAILABLE when the host cannot be reached, NOT_FOUND when the file is missing.
+   */
+  writeRange(path: string, offset: number, data: Buffer, signal?: AbortSignal): Promise<void>;
   /** Closes the connection. */
   close(): Promise<void>;
 }

@@ -92,6 +92,10 @@ export interface LibvirtHost {
   exec(argv: readonly string[], options?: HostCallOptions): Promise<CommandResult>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
+  /** Reads a range of a file on the host (see HostTransport.readRange). */
+  readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /** Writes a range of an existing file on the host (see HostTransport.writeRange). */
+  writeRange(path: string, offset: number, data: Buffer, signal?: AbortSignal): Promise<void>;
   /**
    * This process's scratch directory on the host (0700), made on first use
    * and again after a reconnect; directories of dead provider processes are
@@ -275,6 +279,16 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       return inHostSpan("sftp write", { "libvirt.host": transport.description }, () =>
         limiter.run(() => transport.writeFile(path, data, signal), signal),
       );
+    },
+
+    // Outside the command limiter: chunks are the data path, and the SFTP
+    // channel is not one of the shells the limiter shares out.
+    readRange(path, offset, length, signal) {
+      return transport.readRange(path, offset, length, signal);
+    },
+
+    writeRange(path, offset, data, signal) {
+      return transport.writeRange(path, offset, data, signal);
     },
 
     scratchDir(signal) {

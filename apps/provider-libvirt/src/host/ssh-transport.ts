@@ -47,6 +47,51 @@ export interface SshTransportOptions {
   logger?: Logger;
 }
 
+/** SFTP requests of one range: each at most what every server takes in one packet. */
+const sftpPiece = 256 * 1024;
+
+/** [start, length] of the pieces of a range of `length` bytes. */
+function pieces(length: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < length; start += sftpPiece) {
+    out.push([start, Math.min(sftpPiece, length - start)]);
+  }
+  return out;
+}
+
+/**
+ * Opens a file over SFTP for `use` and closes it after, mapping SFTP's
+ * errors: a missing file is NOT_FOUND, anything else UNAVAILABLE.
+ */
+async function withHandle<T>(
+  session: Sftp,
+  path: string,
+  flags: "r" | "r+",
+  use: (handle: Buffer) => Promise<T>,
+): Promise<T> {
+  const failed = (err: unknown): ProviderError => {
+    const code = (err as { code?: number }).code;
+    return code === 2
+      ? ProviderError.notFound(`${path} does not exist on the host`, { cause: err })
+      : ProviderError.unavailable(
+          `cannot ${flags === "r" ? "read" : "write"} ${path}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+  };
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    session.open(path, flags, (err, h) => (err ? reject(failed(err)) : resolve(h))),
+  );
+  try {
+    return await use(handle).catch((err: unknown) => {
+      throw failed(err);
+    });
+  } finally {
+    await new Promise<void>((resolve) => session.close(handle, () => resolve()));
+  }
+}
+
 /**
  * One long-lived SSH connection to the libvirt host, with channels
  * multiplexed on it: shells (see command-session.ts) and one SFTP channel for
@@ -247,6 +292,50 @@ export function createSshTransport(options: SshTransportOptions): HostTransport 
           } else resolve();
         });
       });
+    },
+    async readRange(path, offset, length, signal) {
+      signal?.throwIfAborted();
+      const session = await openSftp();
+      return withHandle(session, path, "r", async (handle) => {
+        const buffer = Buffer.alloc(length);
+        // Pieces of one range go out at once: one round trip, not one per packet.
+        const counts = await Promise.all(
+          pieces(length).map(
+            ([start, size]) =>
+              new Promise<number>((resolve, reject) => {
+                session.read(handle, buffer, start, size, offset + start, (err, n) =>
+                  // End of file is an error in SFTP; here it is a short read.
+                  err && (err as Error & { code?: number }).code !== 1
+                    ? reject(err)
+                    : resolve(err ? 0 : n),
+                );
+              }),
+          ),
+        );
+        // Bytes up to the first short piece: the file ends there.
+        let total = 0;
+        for (const [i, [, size]] of pieces(length).entries()) {
+          total += counts[i] ?? 0;
+          if ((counts[i] ?? 0) < size) break;
+        }
+        return buffer.subarray(0, total);
+      });
+    },
+    async writeRange(path, offset, data, signal) {
+      signal?.throwIfAborted();
+      const session = await openSftp();
+      await withHandle(session, path, "r+", (handle) =>
+        Promise.all(
+          pieces(data.length).map(
+            ([start, size]) =>
+              new Promise<void>((resolve, reject) => {
+                session.write(handle, data, start, size, offset + start, (err) =>
+                  err ? reject(err) : resolve(),
+                );
+              }),
+          ),
+        ),
+      );
     },
     close() {
       closed = true;

@@ -1,0 +1,187 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type DiskExport,
+  DiskExportSchema,
+  PowerState,
+  ProviderError,
+  type ProviderRequest,
+} from "@virtrigaud/contracts";
+import { type DiskFormat, imageFormatOf, requestedFormat } from "./disks/disk-format.js";
+import type { ExportRecord } from "./disks/transfer-area.js";
+import { vmDisks } from "./disks/vm-disks.js";
+import { powerStateOf } from "./inventory/inventory.js";
+import type { LibvirtContext, LibvirtOperation } from "./libvirt-context.js";
+import { vmTask } from "./vm-tasks.js";
+
+/** The contract's view of a ready export. */
+export function exportOf(record: ExportRecord): DiskExport {
+  return create(DiskExportSchema, {
+    id: record.id,
+    format: imageFormatOf(record.format),
+    sizeBytes: BigInt(record.sizeBytes),
+    sha256: record.sha256,
+    capacityBytes: BigInt(record.capacityBytes),
+  });
+}
+
+/**
+ * The export's record, from this process's table or the host.
+ *
+ * @throws ProviderError NOT_FOUND when there is no such export; RETRYABLE while it is being made.
+ */
+export async function readyExport(
+  ctx: LibvirtContext,
+  id: string,
+  signal: AbortSignal,
+): Promise<ExportRecord> {
+  const known = ctx.transfers.ready.get(id);
+  if (known) return known;
+  const record = await ctx.transfers.read<ExportRecord>("export", id, signal);
+  if (!record) throw ProviderError.notFound(`no disk export ${JSON.stringify(id)}`);
+  if (!record.ready) {
+    throw ProviderError.retryable(`disk export ${JSON.stringify(id)} is still being made`, {
+      retryAfterMs: 1000,
+    });
+  }
+  ctx.transfers.ready.set(id, record);
+  return record;
+}
+
+/**
+ * Converts the disk into the staging file with qemu-img (holes stay holes:
+ * qemu-img writes no zeros), hashes it, and records it as ready. The output
+ * is written under a partial name and renamed once complete, so a file
+ * named as the export's data is always whole.
+ */
+async function convert(
+  ctx: LibvirtContext,
+  record: ExportRecord,
+  source: { path: string; format: string },
+  signal: AbortSignal,
+): Promise<void> {
+  const files = await ctx.transfers.files("export", record.id, signal);
+  await ctx.transfers.write(record, undefined, signal);
+  try {
+    await ctx.execOk(
+      [
+        "qemu-img",
+        "convert",
+        "-q",
+        "-f",
+        source.format,
+        "-O",
+        record.format,
+        "--",
+        source.path,
+        files.partial,
+      ],
+      signal,
+    );
+    const [digest, size, info] = await Promise.all([
+      ctx.execOk(["sha256sum", "--", files.partial], signal),
+      ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
+      ctx.execOk(
+        ["qemu-img", "info", "--output=json", "-f", source.format, "--", source.path],
+        signal,
+      ),
+    ]);
+    await ctx.execOk(["mv", "-f", "--", files.partial, files.data], signal);
+    const ready: ExportRecord = {
+      ...record,
+      ready: true,
+      sha256: digest.split(/\s/)[0] ?? "",
+      sizeBytes: Number(size.trim()),
+      capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
+    };
+    await ctx.transfers.write(ready, files.data, signal);
+    ctx.transfers.ready.set(record.id, ready);
+  } catch (err) {
+    await ctx.host.exec(["rm", "-f", "--", files.partial]).catch(() => undefined);
+    throw err;
+  }
+}
+
+function sameExport(a: ExportRecord, r: ProviderRequest<"diskExportBegin">, format: DiskFormat) {
+  return a.vmId === r.vmId && a.diskName === r.diskName && a.format === format;
+}
+
+/**
+ * DiskExportBegin: once per export id. A ready export is the answer; a
+ * conversion under way answers with its task; otherwise the VM is checked
+ * (powered off: its disk does not change while it is read) and a task converts
+ * the disk while holding the VM, so no Power starts it meanwhile. The record
+ * beside the staging file lets a restarted provider find the export.
+ *
+ * @throws ProviderError CONFLICT when the VM is not off, or the id names
+ * another disk's export; INVALID_SPEC for an unknown disk or a format
+ * other than qcow2 and raw; RETRYABLE while another operation holds the VM.
+ */
+export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
+  ctx,
+  request,
+  signal,
+) => {
+  const id = request.exportId;
+  const running = ctx.transfers.converting.get(id);
+  if (running) return { task: running.task };
+  const view = await ctx.findManaged(request.vmId, signal);
+  const disk = vmDisks(view.info).find((d) => d.name === request.diskName);
+  if (!disk) {
+    throw ProviderError.invalidSpec(
+      "disk_name",
+      `vm ${view.info.name} has no disk named ${JSON.stringify(request.diskName)}`,
+    );
+  }
+  const own = disk.format === "qcow2" || disk.format === "raw" ? disk.format : undefined;
+  const format = requestedFormat(request.format, "format", own);
+  const existing = await ctx.transfers.read<ExportRecord>("export", id, signal);
+  if (existing && !sameExport(existing, request, format)) {
+    throw ProviderError.conflict(
+      `disk export ${JSON.stringify(id)} exists for another disk or format; end it or choose another id`,
+    );
+  }
+  if (existing?.ready) return { export: exportOf(existing) };
+  const answer = await ctx.transfers.exportsOnce.run(
+    id,
+    async (keep) => {
+      const again = ctx.transfers.converting.get(id);
+      if (again) return { task: again.task };
+      if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
+        throw ProviderError.conflict(
+          `vm ${view.info.name} is not powered off: its disks are exported only when it is off`,
+        );
+      }
+      const release = keep();
+      const abort = new AbortController();
+      const record: ExportRecord = {
+        kind: "export",
+        id,
+        vmId: request.vmId,
+        diskName: request.diskName,
+        format,
+        ready: false,
+        sizeBytes: 0,
+        sha256: "",
+        capacityBytes: 0,
+      };
+      try {
+        const task = vmTask(ctx, view, "export disk of", async (taskSignal) => {
+          try {
+            await convert(ctx, record, disk, AbortSignal.any([taskSignal, abort.signal]));
+          } finally {
+            ctx.transfers.converting.delete(id);
+            release();
+          }
+        });
+        const settled = ctx.tasks.settled(task.id).then(() => undefined);
+        ctx.transfers.converting.set(id, { task, abort, settled });
+        return { task };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+    signal,
+  );
+  return answer.task ? { task: answer.task } : {};
+};

@@ -1,0 +1,120 @@
+import { create } from "@bufbuild/protobuf";
+import { ImageSourceSchema, ProviderError } from "@virtrigaud/contracts";
+import { importOf, loadImport, poolNamed } from "./disks/imports.js";
+import type { ImportRecord, ImportState } from "./disks/transfer-area.js";
+import { importedVolumeName } from "./disks/transfer-names.js";
+import type { LibvirtContext, LibvirtOperation } from "./libvirt-context.js";
+
+/**
+ * What qemu-img says of a received qcow2 file: its capacity, when it is a
+ * qcow2 image standing alone. A backing file or an external data file would
+ * let the sender make a VM read any file of the host.
+ *
+ * @throws ProviderError INVALID_SPEC naming `format` otherwise.
+ */
+async function qcow2Capacity(ctx: LibvirtContext, path: string, signal: AbortSignal) {
+  const result = await ctx.host.exec(
+    ["qemu-img", "info", "--output=json", "-f", "qcow2", "--", path],
+    {
+      signal,
+    },
+  );
+  if (result.exitCode !== 0) {
+    throw ProviderError.invalidSpec("format", "the file received is not a qcow2 image");
+  }
+  const info = JSON.parse(result.stdout) as {
+    "virtual-size"?: number;
+    "backing-filename"?: string;
+    "format-specific"?: { data?: { "data-file"?: string } };
+  };
+  if (info["backing-filename"] || info["format-specific"]?.data?.["data-file"]) {
+    throw ProviderError.invalidSpec(
+      "format",
+      "the qcow2 image received refers to other files (a backing file or an external data file)",
+    );
+  }
+  return info["virtual-size"] ?? 0;
+}
+
+/**
+ * Checks the whole file's SHA-256 on the host, then makes it a volume of its
+ * pool (a rename within the pool's file system) and records it committed.
+ * A digest that differs is remembered, so the next Commit says so at once,
+ * until a write changes the file.
+ */
+async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSignal): Promise<void> {
+  await state.chain;
+  const { record, files } = state;
+  const pool = poolNamed(ctx, record.pool);
+  const volume = `${await pool.path(signal)}/${importedVolumeName(record.id, record.format)}`;
+  // A commit cut short after the rename finds the file in the pool.
+  const moved = (await ctx.host.exec(["test", "-e", files.data], { signal })).exitCode !== 0;
+  const path = moved ? volume : files.data;
+  const digest = (await ctx.execOk(["sha256sum", "--", path], signal)).split(/\s/)[0] ?? "";
+  if (digest !== record.sha256) {
+    state.mismatch = digest;
+    throw ProviderError.dataLoss(
+      `the file received hashes to ${digest}, not ${record.sha256}; write the ranges again`,
+    );
+  }
+  const capacityBytes =
+    record.format === "qcow2" ? await qcow2Capacity(ctx, path, signal) : record.sizeBytes;
+  if (!moved) await ctx.execOk(["mv", "-f", "--", files.data, volume], signal);
+  await pool.refresh(signal);
+  const committed: ImportRecord = {
+    ...record,
+    receivedBytes: record.sizeBytes,
+    committed: true,
+    volume,
+    capacityBytes,
+  };
+  await ctx.transfers.write(committed, undefined, signal);
+  state.record = committed;
+}
+
+/**
+ * DiskImportCommit: a committed import is the answer at once; otherwise a
+ * task (once per import) checks and commits it. After the task, calling again
+ * gives the disk to name in a Create.
+ *
+ * @throws ProviderError NOT_FOUND for an unknown import; DATA_LOSS when the
+ * last check found another digest and nothing was written since.
+ */
+export const diskImportCommit: LibvirtOperation<"diskImportCommit"> = async (
+  ctx,
+  request,
+  signal,
+) => {
+  const id = request.importId;
+  const state = await loadImport(ctx, id, signal);
+  if (!state) throw ProviderError.notFound(`no disk import ${JSON.stringify(id)}`);
+  const disk = create(ImageSourceSchema, { source: { case: "importedDisk", value: id } });
+  if (state.record.committed) return { import: importOf(state.record), disk };
+  if (state.mismatch) {
+    throw ProviderError.dataLoss(
+      `the file received hashes to ${state.mismatch}, not ${state.record.sha256}; write the ranges again`,
+    );
+  }
+  const { task } = await ctx.transfers.commitsOnce.run(
+    id,
+    (keep) => {
+      const release = keep();
+      try {
+        return Promise.resolve({
+          task: ctx.tasks.start(`commit disk import ${id}`, async ({ signal: taskSignal }) => {
+            try {
+              await commit(ctx, state, taskSignal);
+            } finally {
+              release();
+            }
+          }),
+        });
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+    signal,
+  );
+  return { import: importOf(state.record), ...(task ? { task } : {}) };
+};

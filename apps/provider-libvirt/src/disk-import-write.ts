@@ -1,0 +1,41 @@
+import { ProviderError } from "@virtrigaud/contracts";
+import { checkChunk } from "./disks/chunks.js";
+import { checkpoint, loadImport } from "./disks/imports.js";
+import { addRange, contiguousPrefix, shouldCheckpoint } from "./disks/received-ranges.js";
+import type { LibvirtOperation } from "./libvirt-context.js";
+
+/** How far the written prefix runs ahead of the recorded one before it is synced and recorded. */
+const checkpointBytes = 64 * 1024 * 1024;
+
+/**
+ * DiskImportWrite: checks the chunk (nothing of a chunk that does not match
+ * its checksum is written), writes its bytes at their offset over the SFTP
+ * channel, and leaves zeros as the holes the sparse staging file has there.
+ * The written prefix is synced and recorded every 64 MiB and at the end; the
+ * answer is the recorded prefix.
+ *
+ * @throws ProviderError DATA_LOSS for a chunk that does not match its
+ * checksum; INVALID_SPEC for one out of bounds; NOT_FOUND for an unknown
+ * import; CONFLICT for a committed one.
+ */
+export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
+  ctx,
+  request,
+  signal,
+) => {
+  const state = await loadImport(ctx, request.importId, signal);
+  if (!state) throw ProviderError.notFound(`no disk import ${JSON.stringify(request.importId)}`);
+  if (state.record.committed) {
+    throw ProviderError.conflict(`disk import ${JSON.stringify(request.importId)} is committed`);
+  }
+  if (!request.chunk) throw ProviderError.invalidSpec("chunk", "is required");
+  const chunk = checkChunk(request.chunk, state.record.sizeBytes);
+  if (chunk.data) await ctx.host.writeRange(state.files.data, chunk.offset, chunk.data, signal);
+  state.ranges = addRange(state.ranges, chunk.offset, chunk.offset + chunk.length);
+  state.mismatch = undefined;
+  const prefix = contiguousPrefix(state.ranges);
+  if (shouldCheckpoint(prefix, state.scheduled, state.record.sizeBytes, checkpointBytes)) {
+    await checkpoint(ctx, state, prefix, signal);
+  }
+  return { receivedBytes: BigInt(state.record.receivedBytes) };
+};

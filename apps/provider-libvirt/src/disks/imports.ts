@@ -1,0 +1,80 @@
+import { create } from "@bufbuild/protobuf";
+import { type DiskImport, DiskImportSchema, ProviderError } from "@virtrigaud/contracts";
+import type { LibvirtContext } from "../libvirt-context.js";
+import { type StoragePool, createStoragePool } from "../storage.js";
+import { imageFormatOf } from "./disk-format.js";
+import type { ImportRecord, ImportState } from "./transfer-area.js";
+
+/** The contract's view of an import. */
+export function importOf(record: ImportRecord): DiskImport {
+  return create(DiskImportSchema, {
+    id: record.id,
+    format: imageFormatOf(record.format),
+    sizeBytes: BigInt(record.sizeBytes),
+    receivedBytes: BigInt(record.receivedBytes),
+    committed: record.committed,
+  });
+}
+
+/**
+ * The import as this process knows it, or as its record on the host says
+ * (after a restart: written up to the recorded prefix); undefined when there
+ * is none.
+ */
+export async function loadImport(
+  ctx: LibvirtContext,
+  id: string,
+  signal?: AbortSignal,
+): Promise<ImportState | undefined> {
+  const known = ctx.transfers.imports.get(id);
+  if (known) return known;
+  const record = await ctx.transfers.read<ImportRecord>("import", id, signal);
+  if (!record) return undefined;
+  const state: ImportState = {
+    record,
+    files: await ctx.transfers.files("import", id, signal),
+    ranges: record.receivedBytes > 0 ? [[0, record.receivedBytes]] : [],
+    scheduled: record.receivedBytes,
+    chain: Promise.resolve(),
+    mismatch: undefined,
+  };
+  // Two loads at once keep the first.
+  const raced = ctx.transfers.imports.get(id);
+  if (raced) return raced;
+  ctx.transfers.imports.set(id, state);
+  return state;
+}
+
+/** The storage pool of that name: the provider's own, or another of the host's. */
+export function poolNamed(ctx: LibvirtContext, name: string): StoragePool {
+  return name === ctx.pool.name ? ctx.pool : createStoragePool(ctx.host, name, undefined);
+}
+
+/**
+ * Makes the recorded prefix `prefix`: syncs the staging file to the host's
+ * disk, then replaces the record. Checkpoints run one after another.
+ */
+export async function checkpoint(
+  ctx: LibvirtContext,
+  state: ImportState,
+  prefix: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  state.scheduled = Math.max(state.scheduled, prefix);
+  const step = state.chain.then(async () => {
+    if (prefix <= state.record.receivedBytes) return;
+    const record = { ...state.record, receivedBytes: prefix };
+    await ctx.transfers.write(record, state.files.data, signal);
+    state.record = record;
+  });
+  state.chain = step.catch(() => {
+    // A later write tries again.
+    state.scheduled = state.record.receivedBytes;
+  });
+  await step;
+}
+
+/** A refusal naming an import that cannot be used. */
+export function unknownImport(field: string, id: string): ProviderError {
+  return ProviderError.invalidSpec(field, `no disk import ${JSON.stringify(id)}`);
+}

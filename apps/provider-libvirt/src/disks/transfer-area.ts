@@ -1,0 +1,180 @@
+import {
+  type CreateOnce,
+  ErrorReason,
+  ProviderError,
+  type TaskRef,
+  createOnceByName,
+} from "@virtrigaud/contracts";
+import type { LibvirtHost } from "../host/libvirt-host.js";
+import type { StoragePool } from "../storage.js";
+import type { DiskFormat } from "./disk-format.js";
+import type { Ranges } from "./received-ranges.js";
+import { type TransferFiles, transferFiles } from "./transfer-names.js";
+
+/** What an export is, as its record on the host says. */
+export interface ExportRecord {
+  kind: "export";
+  id: string;
+  vmId: string;
+  diskName: string;
+  format: DiskFormat;
+  /** False while the conversion runs (or was cut short). */
+  ready: boolean;
+  sizeBytes: number;
+  sha256: string;
+  capacityBytes: number;
+}
+
+/** What an import is, as its record on the host says. */
+export interface ImportRecord {
+  kind: "import";
+  id: string;
+  format: DiskFormat;
+  sizeBytes: number;
+  sha256: string;
+  /** The storage pool the disk goes to at commit. */
+  pool: string;
+  /** The prefix synced to the host's disk before this record was written. */
+  receivedBytes: number;
+  committed: boolean;
+  /** The volume's path, once committed. */
+  volume: string;
+  capacityBytes: number;
+  /** The UUID of the VM that adopted the disk; "" while none has. */
+  adoptedBy: string;
+}
+
+/** An import this process is receiving: its record and what was written since. */
+export interface ImportState {
+  record: ImportRecord;
+  files: TransferFiles;
+  /** Ranges written (the durable prefix included). */
+  ranges: Ranges;
+  /** The prefix a checkpoint was last started for. */
+  scheduled: number;
+  /** Checkpoints one after another. */
+  chain: Promise<void>;
+  /** The digest the last commit found, when it differed; a write clears it. */
+  mismatch: string | undefined;
+}
+
+/** A conversion under way, so DiskExportEnd can stop it. */
+export interface RunningExport {
+  task: TaskRef;
+  abort: AbortController;
+  settled: Promise<void>;
+}
+
+/**
+ * The staging area of disk transfers: `<pool>/.virtrigaud-transfers/` (0700)
+ * in the provider's pool, one data file and one JSON record per export or
+ * import, named after the escaped id (see transfer-names.ts), so that a
+ * provider that restarted finds them again. The pool's directory keeps them on
+ * the disks' own file system: a committed import becomes a volume by a rename.
+ */
+export interface TransferArea {
+  /** The staging directory, made on first use. */
+  dir(signal?: AbortSignal): Promise<string>;
+  files(kind: "export" | "import", id: string, signal?: AbortSignal): Promise<TransferFiles>;
+  /** The record, or undefined when there is none. */
+  read<R extends ExportRecord | ImportRecord>(
+    kind: R["kind"],
+    id: string,
+    signal?: AbortSignal,
+  ): Promise<R | undefined>;
+  /**
+   * Replaces the record (written aside, then renamed over it). With `sync`,
+   * that file is flushed to the host's disk first, so the record never claims
+   * bytes a crash of the host could lose.
+   */
+  write(record: ExportRecord | ImportRecord, sync?: string, signal?: AbortSignal): Promise<void>;
+  /** Removes every file of the transfer. */
+  remove(kind: "export" | "import", id: string, signal?: AbortSignal): Promise<void>;
+  /** Exports ready to be read, by id: their records, read once. */
+  readonly ready: Map<string, ExportRecord>;
+  /** Exports being converted by this process, by id. */
+  readonly converting: Map<string, RunningExport>;
+  /** Begin of an export once per id, so a repeated call finds the same task. */
+  readonly exportsOnce: CreateOnce<{ task?: TaskRef }>;
+  /** Imports this process received writes for, by id. */
+  readonly imports: Map<string, ImportState>;
+  /** Commit of an import once per id, so a repeated call finds the same task. */
+  readonly commitsOnce: CreateOnce<{ task?: TaskRef }>;
+}
+
+/** The largest record read back; records are a few hundred bytes. */
+const maxRecordBytes = 64 * 1024;
+
+/** Creates the staging area in the pool's directory. */
+export function createTransferArea(host: LibvirtHost, pool: StoragePool): TransferArea {
+  let made: Promise<string> | undefined;
+  const execOk = async (argv: readonly string[], signal?: AbortSignal) => {
+    const result = await host.exec(argv, { signal });
+    if (result.exitCode !== 0) {
+      throw ProviderError.internal(
+        `${argv[0]} failed on the host (exit status ${result.exitCode}): ${result.stderr.trim()}`,
+      );
+    }
+  };
+  const area: TransferArea = {
+    dir(signal) {
+      made ??= (async () => {
+        const dir = `${await pool.path(signal)}/.virtrigaud-transfers`;
+        await execOk(["mkdir", "-p", "-m", "700", "--", dir], signal);
+        return dir;
+      })().catch((err: unknown) => {
+        made = undefined;
+        throw err;
+      });
+      return made;
+    },
+    async files(kind, id, signal) {
+      return transferFiles(await area.dir(signal), kind, id);
+    },
+    async read<R extends ExportRecord | ImportRecord>(
+      kind: R["kind"],
+      id: string,
+      signal?: AbortSignal,
+    ) {
+      const files = await area.files(kind, id, signal);
+      let text: Buffer;
+      try {
+        text = await host.readRange(files.record, 0, maxRecordBytes, signal);
+      } catch (err) {
+        if (ProviderError.is(err, ErrorReason.NOT_FOUND)) return undefined;
+        throw err;
+      }
+      const record = JSON.parse(text.toString("utf8")) as R;
+      // Two ids cut to the same name (see transferKey) never share a record.
+      return record.kind === kind && record.id === id ? record : undefined;
+    },
+    async write(record, sync, signal) {
+      const files = await area.files(record.kind, record.id, signal);
+      await host.writeFile(files.recordNext, JSON.stringify(record), signal);
+      await execOk(
+        sync
+          ? [
+              "sh",
+              "-c",
+              'sync -d -- "$1" && mv -f -- "$2" "$3"',
+              "sh",
+              sync,
+              files.recordNext,
+              files.record,
+            ]
+          : ["mv", "-f", "--", files.recordNext, files.record],
+        signal,
+      );
+    },
+    async remove(kind, id, signal) {
+      const f = await area.files(kind, id, signal);
+      await execOk(["rm", "-f", "--", f.data, f.partial, f.record, f.recordNext], signal);
+    },
+    ready: new Map(),
+    converting: new Map(),
+    exportsOnce: createOnceByName(),
+    imports: new Map(),
+    commitsOnce: createOnceByName(),
+  };
+  return area;
+}
