@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// The migration bench: one disk moved between two provider-libvirt
+// processes through VirtRigaud's path (DiskExportBegin on the source, the
+// manager's chunk copier, DiskImportCommit on the target), against plain
+// tools doing the same job over the same SSH host (qemu-img convert on the
+// host, then scp -3 through this machine, as our bytes go through the
+// manager), in one run, interleaved.
+import { execFile } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { type DiskExport, ImageFormat, copyDisk } from "@virtrigaud/contracts";
+import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
+import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
+import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
+
+const run = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+const { values } = parseArgs({
+  options: {
+    "size-gib": { type: "string", default: "2" },
+    reps: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "4" },
+    "chunk-mib": { type: "string", default: "2" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(`Usage: node bench/migration/dist/main.js [flags]
+
+  --size-gib N      size of the disk moved, all of it written with random bytes (default 2)
+  --reps N          moves by each path, interleaved; the median is reported (default 3)
+  --concurrency N   chunks in flight in the copier (default 4, its default)
+  --chunk-mib N     chunk size in MiB, at most 2 (default 2, its default)`);
+  process.exit(0);
+}
+const sizeBytes = Number(values["size-gib"]) * 1024 ** 3;
+const reps = Number(values.reps);
+const concurrency = Number(values.concurrency);
+const chunkBytes = Number(values["chunk-mib"]) * 1024 ** 2;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const mibPerSecond = (bytes: number, ms: number) => bytes / 1024 ** 2 / (ms / 1000);
+
+/** The test bed's sshd: the plain tools' way in, the same host the providers reach. */
+function sshOptions(tb: LibvirtTestbed): string[] {
+  return [
+    "-i",
+    tb.sshKeyFile,
+    "-o",
+    `UserKnownHostsFile=${tb.knownHosts}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+  ];
+}
+async function onHost(tb: LibvirtTestbed, command: string[]): Promise<string> {
+  const args = [...sshOptions(tb), "-p", String(tb.sshPort), `${tb.sshUser}@${tb.sshHost}`];
+  // ssh joins its arguments into one command line: each one quoted for the remote shell.
+  const quoted = command.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  return (await run("ssh", [...args, quoted], { maxBuffer: 1 << 20 })).stdout.trim();
+}
+
+function spawnProvider(
+  tb: LibvirtTestbed,
+  pool: string,
+  poolDir: string,
+): Promise<ProviderProcess> {
+  return startProviderProcess({
+    args: [
+      join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
+      "--insecure",
+      "--listen",
+      "127.0.0.1:0",
+      "--ops-listen",
+      "127.0.0.1:0",
+      "--ssh-host",
+      tb.sshHost,
+      "--ssh-port",
+      String(tb.sshPort),
+      "--ssh-user",
+      tb.sshUser,
+      "--ssh-key",
+      tb.sshKeyFile,
+      "--ssh-known-hosts",
+      tb.knownHosts,
+      "--libvirt-uri",
+      tb.uri,
+      "--storage-pool",
+      pool,
+      "--create-pool-dir",
+      poolDir,
+      "--domain-type",
+      "qemu",
+    ],
+    timeoutMs: 30_000,
+  });
+}
+
+/** DiskExportBegin until the export is ready, as the manager follows it. */
+async function readyExport(
+  client: ProviderClient,
+  request: { exportId: string; vmId: string; diskName: string; format: ImageFormat },
+): Promise<DiskExport> {
+  for (;;) {
+    const { export: ready, task } = await client.diskExportBegin(request);
+    if (ready) return ready;
+    await client.waitForTask(task, { timeoutMs: 600_000 });
+  }
+}
+
+const tb = libvirtTestbed();
+const work = join(tb.dir, "bench-migration");
+const pools = {
+  source: { name: "vrtg-bench-mig-src", dir: join(work, "source") },
+  target: { name: "vrtg-bench-mig-dst", dir: join(work, "target") },
+};
+const plainDir = join(work, "plain");
+const processes: ProviderProcess[] = [];
+const clients: ProviderClient[] = [];
+let sourceVm = "";
+
+try {
+  mkdirSync(plainDir, { recursive: true });
+  // The disk: every byte random, so neither path can skip zeros or compress.
+  const image = join(work, "random.qcow2");
+  process.stderr.write(`writing a ${values["size-gib"]} GiB disk of random bytes...\n`);
+  await run("sh", [
+    "-c",
+    `head -c ${sizeBytes} /dev/urandom > "$1.raw" && qemu-img convert -O qcow2 "$1.raw" "$1" && rm "$1.raw"`,
+    "sh",
+    image,
+  ]);
+  const sourceProcess = await spawnProvider(tb, pools.source.name, pools.source.dir);
+  processes.push(sourceProcess);
+  const targetProcess = await spawnProvider(tb, pools.target.name, pools.target.dir);
+  processes.push(targetProcess);
+  const source = createProviderClient(sourceProcess.url);
+  const target = createProviderClient(targetProcess.url);
+  clients.push(source, target);
+
+  // The source VM, off, its root disk made from the random image.
+  const created = await source.create({
+    name: "bench-migration-source",
+    class: { cpu: 1, memoryMib: 128 },
+    image: { source: { case: "path", value: image } },
+  });
+  await source.waitForTask(created.task, { timeoutMs: 600_000 });
+  sourceVm = created.vmId;
+  const { disks } = await source.describeDisks({ vmId: sourceVm });
+  const root = disks.find((d) => d.name === "root");
+  if (!root) throw new Error("the source VM has no root disk");
+
+  const ours: Array<{ total: number; exported: number; copied: number; bytes: number }> = [];
+  const plain: Array<{ total: number; converted: number; copied: number; bytes: number }> = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const oursFirst = rep % 2 === 0;
+    const runOurs = async () => {
+      const id = `bench-${rep}`;
+      const start = now();
+      const ready = await readyExport(source, {
+        exportId: id,
+        vmId: sourceVm,
+        diskName: "root",
+        format: ImageFormat.QCOW2,
+      });
+      const exported = now();
+      const result = await copyDisk({
+        source,
+        target,
+        export: ready,
+        importId: id,
+        concurrency,
+        chunkBytes,
+      });
+      const end = now();
+      if (result.import.sizeBytes !== ready.sizeBytes) throw new Error("the import's size differs");
+      ours.push({
+        total: end - start,
+        exported: exported - start,
+        copied: end - exported,
+        bytes: Number(ready.sizeBytes),
+      });
+      await source.diskExportEnd({ exportId: id });
+      await target.diskImportAbort({ importId: id });
+    };
+    const runPlain = async () => {
+      const converted = join(plainDir, `plain-${rep}.qcow2`);
+      const copy = join(plainDir, `copy-${rep}.qcow2`);
+      const start = now();
+      await onHost(tb, ["qemu-img", "convert", "-O", "qcow2", root.location, converted]);
+      const mid = now();
+      await run("scp", [
+        "-3",
+        "-q",
+        ...sshOptions(tb),
+        "-P",
+        String(tb.sshPort),
+        `${tb.sshUser}@${tb.sshHost}:${converted}`,
+        `${tb.sshUser}@${tb.sshHost}:${copy}`,
+      ]);
+      const end = now();
+      const bytes = Number(await onHost(tb, ["stat", "-c", "%s", copy]));
+      plain.push({ total: end - start, converted: mid - start, copied: end - mid, bytes });
+      await onHost(tb, ["rm", "-f", converted, copy]);
+    };
+    if (oursFirst) {
+      await runOurs();
+      await runPlain();
+    } else {
+      await runPlain();
+      await runOurs();
+    }
+    process.stderr.write(`rep ${rep + 1}/${reps} done\n`);
+  }
+
+  const bytes = median(ours.map((r) => r.bytes));
+  const rows: Array<[string, number, number]> = [
+    [
+      "export / qemu-img convert",
+      median(ours.map((r) => r.exported)),
+      median(plain.map((r) => r.converted)),
+    ],
+    ["copy / scp -3", median(ours.map((r) => r.copied)), median(plain.map((r) => r.copied))],
+    ["whole move", median(ours.map((r) => r.total)), median(plain.map((r) => r.total))],
+  ];
+  const pad = (s: string, n: number) => s.padStart(n);
+  console.log(
+    `moving a ${values["size-gib"]} GiB disk (random bytes; ${(bytes / 1024 ** 2).toFixed(0)} MiB as qcow2) libvirt to libvirt, median of ${reps}`,
+  );
+  console.log(
+    `${"step".padEnd(28)}${pad("ours", 12)}${pad("plain", 12)}${pad("ours MiB/s", 12)}${pad("plain MiB/s", 13)}${pad("ratio", 8)}`,
+  );
+  for (const [step, o, p] of rows) {
+    const oRate = mibPerSecond(bytes, o);
+    const pRate = mibPerSecond(bytes, p);
+    console.log(
+      `${step.padEnd(28)}${pad(`${(o / 1000).toFixed(1)} s`, 12)}${pad(`${(p / 1000).toFixed(1)} s`, 12)}${pad(oRate.toFixed(0), 12)}${pad(pRate.toFixed(0), 13)}${pad(`${(oRate / pRate).toFixed(2)}x`, 8)}`,
+    );
+  }
+  console.log(
+    `\nruns, whole move: ours ${ours.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}; plain ${plain.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}`,
+  );
+  const whole = rows[2] ?? ["", 1, 1];
+  const ratio = whole[2] / whole[1];
+  console.log(
+    `target: at least 0.8x the plain tools' throughput for the whole move: ${ratio >= 0.8 ? "met" : "not met"} (${ratio.toFixed(2)}x)`,
+  );
+} finally {
+  const [source] = clients;
+  if (source && sourceVm) {
+    const removed = await source.delete({ vmId: sourceVm }).catch(() => undefined);
+    await source.waitForTask(removed?.task).catch(() => undefined);
+  }
+  for (const client of clients) client.close();
+  for (const p of processes) await p.stop();
+  for (const pool of Object.values(pools)) {
+    await run("virsh", ["-q", "-c", tb.uri, "pool-destroy", pool.name]).catch(() => undefined);
+    await run("virsh", ["-q", "-c", tb.uri, "pool-undefine", pool.name]).catch(() => undefined);
+  }
+  rmSync(work, { recursive: true, force: true });
+}
