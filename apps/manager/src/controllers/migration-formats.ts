@@ -15,8 +15,7 @@ export function imageFormatOf(format: DiskFormat): ImageFormat {
 
 /** The migration's DiskFormat of a provider's ImageFormat (UNSPECIFIED for one a disk does not travel in). */
 export function diskFormatOf(format: ImageFormat): DiskFormat {
-  for (const [disk, image] of Object.entries(toImage))
-    if (image === format) return Number(disk) as DiskFormat;
+  for (const [disk, image] of Object.entries(toImage)) if (image === format) return Number(disk);
   return DiskFormat.UNSPECIFIED;
 }
 

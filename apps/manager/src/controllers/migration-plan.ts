@@ -20,6 +20,7 @@ import {
   type VMMigrationStatus,
   VMMigrationStatusSchema,
   type VMSnapshot,
+  ValidationResultsSchema,
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
 import { durationMs } from "../manifest/quantities.js";
@@ -357,8 +358,7 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     );
     const checks = spec?.options?.validationChecks;
     const sizes = targetSizesMatch(status.disks, targetVm);
-    status.validationResults = {
-      $typeName: "virtrigaud.manager.v1.ValidationResults",
+    status.validationResults = create(ValidationResultsSchema, {
       checksumMatch: checksums,
       bootSuccess: true,
       ...(checks?.checkDiskSize !== false ? { diskSizeMatch: sizes } : {}),
@@ -368,7 +368,7 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
           ? ["a disk of the target is smaller than the source's"]
           : []),
       ],
-    };
+    });
     if (status.validationResults.validationErrors.length)
       return fail("ValidationFailed", status.validationResults.validationErrors.join("; "));
     if (!status.cleanedUp && cleanupPolicy !== CleanupPolicy.NEVER)
