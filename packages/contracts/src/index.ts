@@ -8,6 +8,9 @@
  * The contract's generated messages and enums are re-exported, so a provider
  * imports one package.
  *
+ * `copyDisk` moves a disk between two providers for whoever holds clients
+ * of both (the manager, a benchmark).
+ *
  * Everything else sits behind subpath exports, one concept each:
  * `@virtrigaud/contracts/testing` (the testing kit), `/client` (calling a
  * provider or another VirtRigaud service), `/server` (serving any Connect
@@ -58,6 +61,14 @@ export {
 } from "./credentials/load-credentials.js";
 export { Secret } from "./credentials/secret.js";
 export { pageTokenAfter, pageTokenOf } from "./paging.js";
+
+// Moving a disk from one provider to another, chunk by checked chunk.
+export {
+  copyDisk,
+  type CopyDiskOptions,
+  type CopyDiskProgress,
+  type CopyDiskResult,
+} from "./disks/copy-disk.js";
 
 // Running a provider: its binary's main, its flags, its logger.
 export { runProvider, type RunProviderOptions, type FlagValues } from "./server/run-provider.js";

@@ -129,11 +129,12 @@ export class ProviderError extends Error {
     return new ProviderError(ErrorReason.CANCELED, message, options);
   }
 
-  /** A bug or an unexpected failure. Keep secrets out of `message`; put the detail in `cause`. */
+  /** Bytes arrived damaged (a disk chunk or file whose SHA-256 does not match); nothing was kept. */
   static dataLoss(message: string, options?: ProviderErrorOptions): ProviderError {
     return new ProviderError(ErrorReason.DATA_LOSS, message, options);
   }
 
+  /** A bug or an unexpected failure. Keep secrets out of `message`; put the detail in `cause`. */
   static internal(message: string, options?: ProviderErrorOptions): ProviderError {
     return new ProviderError(ErrorReason.INTERNAL, message, options);
   }

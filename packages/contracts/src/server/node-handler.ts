@@ -11,6 +11,7 @@ import type { Logger } from "../logging/create-logger.js";
 import { serverBrotli, serverGzip } from "./compression.js";
 import { Peer, peerKey } from "./peer.js";
 import { withReadFailuresMapped } from "./request-errors.js";
+import { carriesBytes, refuseResponseCompression } from "./uncompressed-responses.js";
 import {
   type NodeResponse,
   ResponseNotDelivered,
@@ -35,8 +36,9 @@ export interface NodeHandlerOptions {
  * `connectNodeAdapter` does, but: a response that cannot be written (the
  * client has gone, or stopped reading for `writeTimeoutMs`) ends its call
  * and is reported to the service's logger rather than console.error, a
- * request Connect cannot read is refused as INVALID_SPEC, and a compressed
- * one inflates no further than readMaxBytes. Each call's context holds its
+ * request Connect cannot read is refused as INVALID_SPEC, a compressed
+ * one inflates no further than readMaxBytes, and a response carrying bytes
+ * (disk chunks, ciphertext) is never compressed. Each call's context holds its
  * Peer (`peerKey`: the client's address and verified certificate).
  */
 export function createNodeHandler(
@@ -51,12 +53,16 @@ export function createNodeHandler(
   });
   routes(router);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const uncompressed = new Set(
+    router.handlers.filter((h) => carriesBytes(h.method.output)).map((h) => h.requestPath),
+  );
   return (request, response) => {
     const handler = handlers.get((request.url ?? "").split("?", 1)[0] ?? "");
     if (!handler) {
       response.writeHead(404).end();
       return;
     }
+    if (uncompressed.has(handler.requestPath)) refuseResponseCompression(request.headers);
     const nodeResponse: NodeResponse = response;
     watchClose(nodeResponse);
     // The peer rides in the call's context: access rules and audit records read it.

@@ -1,0 +1,165 @@
+import { type DiskChunk, ImageFormat } from "@virtrigaud/proto";
+import { ProviderError, type Provider } from "../src/index.js";
+import { sha256Hex, zeroRangeSha256 } from "../src/disks/chunk-sha256.js";
+import { stubProvider } from "./stub-provider.js";
+
+/** An import as the in-memory provider holds it. */
+interface HeldImport {
+  bytes: Uint8Array;
+  sha256: string;
+  /** End offset of each written range, by its start. */
+  written: Map<number, number>;
+  committed: boolean;
+}
+
+/**
+ * A provider that exports files the test puts in `exports` and keeps
+ * imports in memory, counting what it receives. Faults: `corruptReads`
+ * damages the bytes of reads at an offset (not their sha256), as many times
+ * as its count; `refuseWrites` answers DATA_LOSS to writes at an offset.
+ */
+export interface InMemoryDiskProvider {
+  provider: Provider;
+  exports: Map<string, Uint8Array>;
+  imports: Map<string, HeldImport>;
+  corruptReads: Map<number, number>;
+  refuseWrites: Map<number, number>;
+  /** Bytes received by DiskImportWrite, every write counted. */
+  receivedBytes(): number;
+  /** Reads served by DiskExportRead. */
+  reads(): number;
+}
+
+export function createInMemoryDiskProvider(): InMemoryDiskProvider {
+  const exports = new Map<string, Uint8Array>();
+  const imports = new Map<string, HeldImport>();
+  const corruptReads = new Map<number, number>();
+  const refuseWrites = new Map<number, number>();
+  let received = 0;
+  let reads = 0;
+
+  const heldImport = (id: string): HeldImport => {
+    const held = imports.get(id);
+    if (!held) throw ProviderError.notFound(`no import ${id}`);
+    return held;
+  };
+  const description = (id: string, held: HeldImport) => ({
+    id,
+    format: ImageFormat.RAW,
+    sizeBytes: BigInt(held.bytes.length),
+    receivedBytes: BigInt(prefixOf(held.written)),
+    committed: held.committed,
+  });
+  const takeFault = (faults: Map<number, number>, offset: number): boolean => {
+    const left = faults.get(offset) ?? 0;
+    if (left > 0) faults.set(offset, left - 1);
+    return left > 0;
+  };
+
+  const provider = stubProvider({
+    getCapabilities: () =>
+      Promise.resolve({
+        capabilities: {
+          providerType: "in-memory-disks",
+          diskExportFormats: [ImageFormat.RAW],
+          diskImportFormats: [ImageFormat.RAW],
+        },
+      }),
+    describeDisks: () => Promise.resolve({ disks: [] }),
+    diskExportBegin: () => Promise.reject(ProviderError.unsupported("tests put exports in place")),
+    diskExportEnd: () => Promise.resolve({}),
+    diskExportRead: (request) => {
+      const file = exports.get(request.exportId);
+      if (!file) return Promise.reject(ProviderError.notFound(`no export ${request.exportId}`));
+      reads++;
+      const offset = Number(request.offset);
+      const bytes = file.slice(offset, offset + request.length);
+      const chunk = chunkOf(offset, bytes);
+      if (takeFault(corruptReads, offset) && chunk.content.case === "data") {
+        chunk.content.value[0] = (chunk.content.value[0] ?? 0) ^ 0xff;
+      }
+      return Promise.resolve({ chunk });
+    },
+    diskImportBegin: (request) => {
+      const existing = imports.get(request.importId);
+      if (existing && BigInt(existing.bytes.length) !== request.sizeBytes) {
+        return Promise.reject(ProviderError.conflict("another file under this id"));
+      }
+      const held = existing ?? {
+        bytes: new Uint8Array(Number(request.sizeBytes)),
+        sha256: request.sha256,
+        written: new Map<number, number>(),
+        committed: false,
+      };
+      imports.set(request.importId, held);
+      return Promise.resolve({ import: description(request.importId, held) });
+    },
+    diskImportWrite: (request) => {
+      try {
+        const held = heldImport(request.importId);
+        const chunk = request.chunk;
+        if (!chunk) throw ProviderError.invalidSpec("chunk", "is required");
+        const offset = Number(chunk.offset);
+        const bytes =
+          chunk.content.case === "data"
+            ? chunk.content.value
+            : new Uint8Array(Number(chunk.content.value ?? 0n));
+        received += bytes.length;
+        const actual =
+          chunk.content.case === "data" ? sha256Hex(bytes) : zeroRangeSha256(bytes.length);
+        if (actual !== chunk.sha256 || takeFault(refuseWrites, offset)) {
+          throw ProviderError.dataLoss(`chunk at ${offset} does not match its sha256`);
+        }
+        held.bytes.set(bytes, offset);
+        held.written.set(offset, offset + bytes.length);
+        return Promise.resolve({ receivedBytes: BigInt(prefixOf(held.written)) });
+      } catch (error) {
+        return Promise.reject(ProviderError.from(error));
+      }
+    },
+    diskImportCommit: (request) => {
+      const held = imports.get(request.importId);
+      if (!held) return Promise.reject(ProviderError.notFound(`no import ${request.importId}`));
+      if (sha256Hex(held.bytes) !== held.sha256) {
+        return Promise.reject(ProviderError.dataLoss("the file does not match its sha256"));
+      }
+      held.committed = true;
+      return Promise.resolve({
+        import: description(request.importId, held),
+        disk: { source: { case: "importedDisk", value: request.importId } },
+      });
+    },
+    diskImportAbort: (request) => {
+      imports.delete(request.importId);
+      return Promise.resolve({});
+    },
+  });
+  return {
+    provider,
+    exports,
+    imports,
+    corruptReads,
+    refuseWrites,
+    receivedBytes: () => received,
+    reads: () => reads,
+  };
+}
+
+/** A chunk of `bytes` at `offset`, as zero_length when they are all zero. */
+function chunkOf(offset: number, bytes: Uint8Array) {
+  const allZero = bytes.every((b) => b === 0);
+  return {
+    offset: BigInt(offset),
+    content: allZero
+      ? { case: "zeroLength" as const, value: BigInt(bytes.length) }
+      : { case: "data" as const, value: bytes },
+    sha256: allZero ? zeroRangeSha256(bytes.length) : sha256Hex(bytes),
+  } satisfies Omit<DiskChunk, "$typeName">;
+}
+
+/** The end of the contiguous written prefix from offset 0. */
+function prefixOf(written: Map<number, number>): number {
+  let end = 0;
+  for (let next = written.get(end); next !== undefined; next = written.get(end)) end = next;
+  return end;
+}
