@@ -46,7 +46,7 @@ function client(user: keyof typeof tokens) {
   );
   const headers = { authorization: `Bearer ${tokens[user]}` };
   return {
-    apply: (yaml: string) =>
+    apply: async (yaml: string) =>
       Promise.all(
         parseManifests(yaml, "test").map(({ manifest }) =>
           c.apply({ resource: decodeManifest(manifest) }, { headers }),
@@ -110,13 +110,17 @@ describe("VMMigration through the API", () => {
         "resource.vm_migration.spec.options.validation_checks.check_connectivity",
       ],
       ["  options:\n    timeout: soon\n", "resource.vm_migration.spec.options.timeout"],
-      ["  options:\n    diskFormat: ova\n", "resource.vm_migration.spec.options.disk_format"],
     ];
     for (const [extra, field] of cases) {
       const err = await refusal(apply("root", migration("bad", "default", extra)));
       expect(err?.code).toBe(Code.InvalidArgument);
       expect(err?.rawMessage).toContain(field);
     }
+    // A format not in the enum is refused by the manifest's decoding, before any call.
+    const format = await refusal(
+      apply("root", migration("bad", "default", "  options:\n    diskFormat: ova\n")),
+    );
+    expect(format?.message).toContain("spec.options.diskFormat: must be one of qcow2, vmdk, raw");
     const target = `apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMMigration
 metadata: {name: bad}
