@@ -1,11 +1,6 @@
 import { createHash } from "node:crypto";
 import { ImageFormat, type ProviderClient } from "@virtrigaud/contracts";
-import {
-  ConditionStatus,
-  Kind,
-  MigrationPhase,
-  type VMMigration,
-} from "@virtrigaud/proto/manager";
+import { ConditionStatus, Kind, MigrationPhase, type VMMigration } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../src/store/store.js";
 import { stack, vmManifest } from "./fixtures.js";
 import { eventually } from "./processes.js";
@@ -50,20 +45,24 @@ export function phaseReached(
   return eventually(
     async () => {
       const m = await read();
-      if (m?.status?.phase === MigrationPhase.FAILED && phase !== MigrationPhase.FAILED)
-        throw new Error(`the migration failed: ${m.status.message}`);
-      return m?.status?.phase === phase ? m : undefined;
+      return m?.status?.phase === phase || m?.status?.phase === MigrationPhase.FAILED
+        ? m
+        : undefined;
     },
     timeoutMs,
     `migration in phase ${MigrationPhase[phase]}`,
-  );
+  ).then((m) => {
+    if (m.status?.phase !== phase) throw new Error(`the migration failed: ${m.status?.message}`);
+    return m;
+  });
 }
 
 /** Whether the migration's Ready condition holds. */
 export function isReady(m: VMMigration): boolean {
-  return m.status?.conditions.some(
-    (c) => c.type === "Ready" && c.status === ConditionStatus.TRUE,
-  ) ?? false;
+  return (
+    m.status?.conditions.some((c) => c.type === "Ready" && c.status === ConditionStatus.TRUE) ??
+    false
+  );
 }
 
 /**
@@ -76,20 +75,33 @@ export async function diskDigests(
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const { disks } = await provider.describeDisks({ vmId });
+  // The VM may run: read its disks as they are at a snapshot.
+  const snap = await provider.snapshotCreate({ vmId, name: `readback-${Date.now()}` });
+  if (snap.task) await provider.waitForTask(snap.task);
   for (const disk of disks) {
-    const exportId = `readback-${vmId}-${disk.name}`;
-    let begun = await provider.diskExportBegin({ exportId, vmId, diskName: disk.name, format: ImageFormat.RAW });
+    const exportId = `readback-${vmId}-${disk.name}-${snap.snapshotId}`;
+    const request = {
+      exportId,
+      vmId,
+      diskName: disk.name,
+      format: ImageFormat.RAW,
+      snapshotId: snap.snapshotId,
+    };
+    let begun = await provider.diskExportBegin(request);
     if (!begun.export && begun.task) {
       await provider.waitForTask(begun.task);
-      begun = await provider.diskExportBegin({ exportId, vmId, diskName: disk.name, format: ImageFormat.RAW });
+      begun = await provider.diskExportBegin(request);
     }
     const size = Number(begun.export?.sizeBytes ?? 0n);
     const hash = createHash("sha256");
-    for (let offset = 0; offset < size; ) {
-      const { chunk } = await provider.diskExportRead({ exportId, offset: BigInt(offset), length: 2 << 20 });
+    for (let offset = 0; offset < size;) {
+      const { chunk } = await provider.diskExportRead({
+        exportId,
+        offset: BigInt(offset),
+        length: 2 << 20,
+      });
       const content = chunk?.content;
-      const length =
-        content?.case === "data" ? content.value.length : Number(content?.value ?? 0n);
+      const length = content?.case === "data" ? content.value.length : Number(content?.value ?? 0n);
       if (!length) break;
       hash.update(content?.case === "data" ? content.value : new Uint8Array(length));
       offset += length;
@@ -97,5 +109,6 @@ export async function diskDigests(
     await provider.diskExportEnd({ exportId });
     out[disk.name] = hash.digest("hex");
   }
+  await provider.snapshotDelete({ vmId, snapshotId: snap.snapshotId });
   return out;
 }

@@ -109,7 +109,8 @@ export function targetVmOf(
         namespace: target.providerRef?.namespace ?? "",
       },
       classRef: { name: target.classRef?.name || source.spec.classRef?.name || "" },
-      importedDisk: imported(root, 0),
+      // Grown to the source's capacity when the file is smaller (a sparse or compact format).
+      importedDisk: imported(root, gibOf(root.capacityBytes)),
       disks: data.map((d) => {
         const asked = target.disks.find((t) => t.name === d.name);
         const sizeGib = Math.max(asked?.sizeGib ?? 0, gibOf(d.capacityBytes), 1);

@@ -797,7 +797,8 @@ export type MigrationDiskStatus = Message<"virtrigaud.manager.v1.MigrationDiskSt
   sentBytes: bigint;
 
   /**
-   * Chunks the target refused (checksum mismatch) and that were sent again.
+   * Chunks that arrived damaged, or that the target refused as damaged, and
+   * were read and sent again.
    *
    * @generated from field: int32 corrupted_chunks = 11;
    */
