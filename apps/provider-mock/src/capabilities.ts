@@ -4,6 +4,7 @@ import {
   CapabilitiesSchema,
   DiskType,
   Firmware,
+  ImageFormat,
   ImageSourceKind,
   NetworkType,
 } from "@virtrigaud/contracts";
@@ -47,8 +48,15 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
     ],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
     imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
+    // Opaque: the mock moves bytes and converts nothing.
+    diskExportFormats: [ImageFormat.RAW, ImageFormat.QCOW2],
+    diskImportFormats: [ImageFormat.RAW, ImageFormat.QCOW2],
+    diskExportFromSnapshot: true,
   });
   for (const flag of disabled) capabilities[capabilityFlags[flag]] = false;
-  if (!capabilities.snapshots) capabilities.memorySnapshots = false;
+  if (!capabilities.snapshots) {
+    capabilities.memorySnapshots = false;
+    capabilities.diskExportFromSnapshot = false;
+  }
   return capabilities;
 }

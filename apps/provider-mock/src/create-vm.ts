@@ -1,6 +1,11 @@
-import { DiskType, Firmware, NetworkType, NicModel } from "@virtrigaud/contracts";
+import { DiskType, Firmware, type ImageSource, NetworkType, NicModel } from "@virtrigaud/contracts";
 import { imageSizeGib, resolveImage, verifyFileImage } from "./images.js";
 import { type MockOperation, existingAnswer, finishCreate, newVmRecord } from "./mock-context.js";
+
+/** The import a disk adopts, when its source is one. */
+function importedId(image: ImageSource | undefined): string | undefined {
+  return image?.source.case === "importedDisk" ? image.source.value : undefined;
+}
 
 /**
  * Create: once per name. A VM of that name is the answer (with its create
@@ -16,6 +21,8 @@ export const createVm: MockOperation<"create"> = (ctx, request, signal) =>
       const existing = ctx.store.byName(request.name);
       if (existing) return Promise.resolve(existingAnswer(existing));
       const image = resolveImage(ctx, request.image, "image");
+      request.disks.forEach((d, i) => resolveImage(ctx, d.source, `disks[${i}].source`));
+      const rootImport = importedId(request.image);
       const rootGib = request.rootDiskSizeGib || (image ? imageSizeGib : 0);
       const vm = newVmRecord(ctx, request.name, {
         firmware: request.class?.firmware || Firmware.BIOS,
@@ -23,12 +30,25 @@ export const createVm: MockOperation<"create"> = (ctx, request, signal) =>
           cpu: request.class?.cpu ?? 1,
           memoryMib: request.class?.memoryMib ?? 1024,
           disks: [
-            ...(rootGib ? [{ name: "root", sizeGib: rootGib, type: DiskType.THIN }] : []),
-            ...request.disks.map((d) => ({
-              name: d.name,
-              sizeGib: d.sizeGib,
-              type: d.type || DiskType.THIN,
-            })),
+            ...(rootGib
+              ? [
+                  {
+                    name: "root",
+                    sizeGib: rootGib,
+                    type: DiskType.THIN,
+                    ...(rootImport ? { importId: rootImport } : {}),
+                  },
+                ]
+              : []),
+            ...request.disks.map((d) => {
+              const adopted = importedId(d.source);
+              return {
+                name: d.name,
+                sizeGib: d.sizeGib,
+                type: d.type || DiskType.THIN,
+                ...(adopted ? { importId: adopted } : {}),
+              };
+            }),
           ],
         },
         nics: request.networks.map((n) => ({
@@ -50,10 +70,24 @@ export const createVm: MockOperation<"create"> = (ctx, request, signal) =>
             }
           : {}),
       });
+      // Adopted at once, so that no other Create takes the same import meanwhile.
+      const adopted = vm.config.disks.flatMap((d) => (d.importId ? [d.importId] : []));
+      const adopt = (vmId: string) => {
+        for (const id of adopted) {
+          const record = ctx.disks.imports.get(id);
+          if (record) record.adoptedBy = vmId;
+        }
+      };
+      adopt(vm.id);
       // The store keeps the task's id on the record, for repeats: nothing more to keep here.
       return Promise.resolve(
-        finishCreate(ctx, vm, "create", request.powerOn, (s) =>
-          verifyFileImage(request.image, "image", s),
+        finishCreate(
+          ctx,
+          vm,
+          "create",
+          request.powerOn,
+          (s) => verifyFileImage(request.image, "image", s),
+          () => adopt(""),
         ),
       );
     },

@@ -24,7 +24,14 @@ export const deleteVm: MockOperation<"delete"> = (ctx, request) => {
     ctx,
     "delete",
     `delete ${vm.name}`,
-    () => ctx.store.remove(vm),
+    () => {
+      ctx.store.remove(vm);
+      // Imported disks go with the last VM that names them (clones share them).
+      const stillUsed = new Set(
+        [...ctx.store.vms.values()].flatMap((v) => v.config.disks.map((d) => d.importId ?? "")),
+      );
+      ctx.disks.dropAdoptedExcept(stillUsed);
+    },
     () => {
       vm.phase = "ready";
       vm.taskId = "";

@@ -168,3 +168,32 @@ describe("rules from a file", () => {
     ).toThrow(message);
   });
 });
+
+describe("a fault that lasts durationMs", () => {
+  it("fires from its first call until durationMs have passed on the clock", async () => {
+    const clock = createFakeClock();
+    const injector = createFaultInjector(
+      { faults: [{ operation: "diskImportWrite", mode: "fail", durationMs: 1000 }] },
+      clock,
+    );
+    const call = () =>
+      injector.enter("diskImportWrite", AbortSignal.timeout(1000)).then(
+        () => "ok",
+        () => "failed",
+      );
+    expect(await call()).toBe("failed");
+    await clock.advance(999);
+    expect(await call()).toBe("failed");
+    await clock.advance(1);
+    expect(await call()).toBe("ok");
+  });
+
+  it("is read from the command line", () => {
+    expect(
+      parseFaultSpec("diskImportWrite:fail:reason=unavailable,durationMs=60000"),
+    ).toMatchObject({
+      durationMs: 60000,
+    });
+    expect(() => parseFaultSpec("diskImportWrite:fail:durationMs=0")).toThrow(/durationMs/);
+  });
+});

@@ -20,6 +20,11 @@ import { createPrng } from "./prng.js";
  * - lie-power-state: Describe and ListVMs report ON as OFF and OFF as ON.
  * - ignore-acpi: the guest ignores graceful shutdown requests, so SHUTDOWN
  *   waits out its timeout and powers off hard.
+ * - corrupt-chunk: DiskExportRead returns the chunk with one byte changed
+ *   and its sha256 as it was, as a damaged network or disk would.
+ *
+ * Any rule may last `durationMs` from the first call it fires on, so that
+ * "DiskImportWrite fails for a minute" is one rule.
  */
 export const faultModes = [
   "fail",
@@ -31,6 +36,7 @@ export const faultModes = [
   "no-ip",
   "lie-power-state",
   "ignore-acpi",
+  "corrupt-chunk",
 ] as const;
 
 export type FaultMode = (typeof faultModes)[number];
@@ -50,6 +56,8 @@ export interface FaultRule {
   after?: number;
   /** Trigger at most this many times. Default: no limit. */
   times?: number;
+  /** Trigger only within this many milliseconds of the first time it did. Default: no limit. */
+  durationMs?: number;
 }
 
 /** Fault injection as configured: a seed and rules. */
@@ -65,7 +73,7 @@ const reasonsByName = new Map(
     .map((v) => [v.localName.toLowerCase(), v.number as ErrorReason]),
 );
 
-const numericOptions = new Set(["probability", "delayMs", "after", "times"]);
+const numericOptions = new Set(["probability", "delayMs", "after", "times", "durationMs"]);
 const ruleKeys = new Set(["operation", "mode", "reason", ...numericOptions]);
 
 /**
@@ -108,7 +116,11 @@ export function checkFaultRule(rule: FaultRule): FaultRule {
   const probability = rule.probability ?? 1;
   if (!(probability >= 0 && probability <= 1))
     throw new Error("fault probability must be within 0 and 1");
-  const whole = (name: "delayMs" | "after" | "times", value: number | undefined, least: number) => {
+  const whole = (
+    name: "delayMs" | "after" | "times" | "durationMs",
+    value: number | undefined,
+    least: number,
+  ) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= least)) {
       throw new Error(
         `fault ${name} must be a whole number of at least ${least}, got ${String(value)}`,
@@ -118,6 +130,7 @@ export function checkFaultRule(rule: FaultRule): FaultRule {
   whole("delayMs", rule.delayMs, 0);
   whole("after", rule.after, 0);
   whole("times", rule.times, 1);
+  whole("durationMs", rule.durationMs, 1);
   if (rule.mode === "delay" && rule.delayMs === undefined)
     throw new Error("a delay fault needs delayMs");
   if (rule.mode === "fail-after" && rule.after === undefined)
@@ -128,7 +141,7 @@ export function checkFaultRule(rule: FaultRule): FaultRule {
 /**
  * Parses the command-line form of a rule: "operation:mode" followed by
  * ":key=value,key=value" options (reason, probability, delayMs, after,
- * times), for example "create:fail:reason=unavailable,probability=0.5" or
+ * times, durationMs), for example "create:fail:reason=unavailable,probability=0.5" or
  * "describe:delay:delayMs=200".
  *
  * @throws Error when the text does not parse.
@@ -160,6 +173,8 @@ interface RuleState {
   rule: FaultRule;
   matched: number;
   fired: number;
+  /** When it first fired, on the clock: durationMs counts from there. */
+  firstFiredAt: number | undefined;
 }
 
 /** Decides, deterministically, which calls meet which faults. */
@@ -171,7 +186,13 @@ export interface FaultInjector {
   /** True when a fault of this mode fires for this operation. */
   fires(
     operation: ProviderMethodName,
-    mode: "phantom-create" | "survive-delete" | "no-ip" | "lie-power-state" | "ignore-acpi",
+    mode:
+      | "phantom-create"
+      | "survive-delete"
+      | "no-ip"
+      | "lie-power-state"
+      | "ignore-acpi"
+      | "corrupt-chunk",
   ): boolean;
 }
 
@@ -182,6 +203,7 @@ export function createFaultInjector(config: FaultConfig, clock: Clock): FaultInj
     rule: checkFaultRule(rule),
     matched: 0,
     fired: 0,
+    firstFiredAt: undefined,
   }));
 
   const failure = (rule: FaultRule, operation: string) => {
@@ -202,9 +224,17 @@ export function createFaultInjector(config: FaultConfig, clock: Clock): FaultInj
       if (rule.mode !== mode || (rule.operation !== "*" && rule.operation !== operation)) continue;
       state.matched++;
       if (rule.times !== undefined && state.fired >= rule.times) continue;
+      const { firstFiredAt } = state;
+      if (
+        rule.durationMs !== undefined &&
+        firstFiredAt !== undefined &&
+        clock.now() - firstFiredAt >= rule.durationMs
+      )
+        continue;
       if (mode === "fail-after" && state.matched <= (rule.after ?? 0)) continue;
       if ((rule.probability ?? 1) < 1 && random() >= (rule.probability ?? 1)) continue;
       state.fired++;
+      state.firstFiredAt ??= clock.now();
       fired.push(state);
     }
     return fired;

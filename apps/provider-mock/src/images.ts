@@ -13,7 +13,8 @@ function knownTemplate(ctx: MockContext, name: string): boolean {
 }
 
 /**
- * Describes an image ("template:debian-12", "path:/...", "url:..."), or ""
+ * Describes an image ("template:debian-12", "path:/...", "url:...",
+ * "imported:<import id>"), or ""
  * for none; `field` is where the image sits in the request.
  *
  * @throws ProviderError INVALID_SPEC when it cannot be used.
@@ -46,7 +47,28 @@ export function resolveImage(
     case "url":
       return `url:${source.value.url}`;
     case "importedDisk":
-      throw ProviderError.unsupported("the mock imports no disks");
+      adoptableImport(ctx, source.value, `${field}.imported_disk`);
+      return `imported:${source.value}`;
+  }
+}
+
+/**
+ * Checks that an import can become a disk: committed, and not a disk of a
+ * VM already; `field` is where it is named in the request.
+ *
+ * @throws ProviderError INVALID_SPEC when it cannot.
+ */
+export function adoptableImport(ctx: MockContext, importId: string, field: string): void {
+  const record = ctx.disks.imports.get(importId);
+  if (!record) throw ProviderError.invalidSpec(field, `no import ${JSON.stringify(importId)}`);
+  if (!record.committed) {
+    throw ProviderError.invalidSpec(field, `import ${importId} is not committed yet`);
+  }
+  if (record.adoptedBy) {
+    throw ProviderError.invalidSpec(
+      field,
+      `import ${importId} is a disk of vm ${record.adoptedBy}`,
+    );
   }
 }
 

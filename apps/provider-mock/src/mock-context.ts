@@ -14,6 +14,7 @@ import {
   type TaskTracker,
   createOnceByName,
 } from "@virtrigaud/contracts";
+import type { DiskStore } from "./disk-store.js";
 import type { MockStore } from "./mock-store.js";
 import type { VmRecord } from "./vm-record.js";
 
@@ -38,6 +39,8 @@ export const honestWorld: MockWorld = {
 /** What every operation of the mock works with, made once per provider. */
 export interface MockContext {
   readonly store: MockStore;
+  /** Disk bytes: exports and imports, in memory. */
+  readonly disks: DiskStore;
   readonly tasks: TaskTracker;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -67,21 +70,8 @@ export interface CreateAnswer {
   task?: { id: string };
 }
 
-/** The disk transfer RPCs, which the mock does not implement yet (it declares no disk formats). */
-type DiskMethodName =
-  | "describeDisks"
-  | "diskExportBegin"
-  | "diskExportRead"
-  | "diskExportEnd"
-  | "diskImportBegin"
-  | "diskImportWrite"
-  | "diskImportCommit"
-  | "diskImportAbort";
-
 /** The mock with every method, as the reference builds it and `withFaults` wraps it. */
-export type CompleteMockProvider = {
-  [M in Exclude<ProviderMethodName, DiskMethodName>]: ProviderMethod<M>;
-} & {
+export type CompleteMockProvider = { [M in ProviderMethodName]: ProviderMethod<M> } & {
   close(): Promise<void>;
 };
 
@@ -98,6 +88,7 @@ export type MockOperation<M extends ProviderMethodName> = (
 /** What `createMockContext` needs. */
 export interface MockContextParts {
   store: MockStore;
+  disks: DiskStore;
   tasks: TaskTracker;
   clock: Clock;
   logger: Logger;

@@ -1,4 +1,9 @@
-import { type FlagValues, ServeConfigError, parseDuration } from "@virtrigaud/contracts";
+import {
+  type FlagValues,
+  ServeConfigError,
+  parseByteSize,
+  parseDuration,
+} from "@virtrigaud/contracts";
 import { type FaultConfig, type FaultRule, checkFaultRule, parseFaultSpec } from "./faults.js";
 import { type CapabilityFlag, type MockProviderOptions, capabilityFlags } from "./mock-provider.js";
 import { readJsonFile } from "./read-json-file.js";
@@ -13,6 +18,8 @@ export const mockFlags = {
   faults: { type: "string" },
   fault: { type: "string", multiple: true },
   disable: { type: "string" },
+  "disk-bytes": { type: "string" },
+  "disk-memory": { type: "string" },
   "call-log": { type: "string" },
 } as const;
 
@@ -25,7 +32,9 @@ export const mockFlagsHelp = `Mock provider flags:
   --fault SPEC              one fault, repeatable: operation:mode[:key=value,...], for example
                             create:fail:reason=unavailable,probability=0.5  describe:lie-power-state
                             Modes: fail, delay, fail-after, fail-task, phantom-create, survive-delete,
-                            no-ip, lie-power-state, ignore-acpi
+                            no-ip, lie-power-state, ignore-acpi, corrupt-chunk
+  --disk-bytes SIZE         length of each made-up disk's bytes, as exported (default 8Mi)
+  --disk-memory SIZE        most bytes of disk exports and imports held in memory (default 1Gi)
   --disable CAP[,CAP]       declare capabilities unsupported: ${Object.keys(capabilityFlags).join(", ")}
   --call-log FILE           append one JSON line per call to FILE: {at, method, term, ok}, term being
                             the caller's virtrigaud-leader-term header (for tests of manager replicas)`;
@@ -62,6 +71,11 @@ function parseMockFlags(values: FlagValues): MockProviderOptions {
   if (state) options.stateFile = state;
   const inventory = text(values, "inventory");
   if (inventory) options.inventory = readSeedInventory(inventory);
+
+  const diskBytes = text(values, "disk-bytes");
+  if (diskBytes !== undefined) options.diskBytes = parseByteSize(diskBytes);
+  const diskMemory = text(values, "disk-memory");
+  if (diskMemory !== undefined) options.diskMemoryBytes = parseByteSize(diskMemory);
 
   const faults: FaultRule[] = [];
   const faultsFile = text(values, "faults");

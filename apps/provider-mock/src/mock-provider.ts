@@ -13,6 +13,15 @@ import { cloneVm } from "./clone-vm.js";
 import { createVm } from "./create-vm.js";
 import { deleteVm } from "./delete-vm.js";
 import { describe } from "./describe-vm.js";
+import { describeDisks } from "./describe-disks.js";
+import { diskExportBegin, diskExportEnd, diskExportRead } from "./disk-export.js";
+import {
+  diskImportAbort,
+  diskImportBegin,
+  diskImportCommit,
+  diskImportWrite,
+} from "./disk-import.js";
+import { DiskStore } from "./disk-store.js";
 import { type FaultRule, createFaultInjector } from "./faults.js";
 import { getTask } from "./get-task.js";
 import { imagePrepare } from "./image-prepare.js";
@@ -49,6 +58,13 @@ export interface MockProviderOptions {
   stateFile?: string;
   /** Templates and VMs to start with. Checked like `--inventory` files. */
   inventory?: SeedInventory;
+  /**
+   * The length of the bytes of each disk the mock makes up (one that was not
+   * imported): what DiskExportBegin exports. Default: 8 MiB.
+   */
+  diskBytes?: number;
+  /** The most bytes of disk exports and imports held in memory. Default: 1 GiB. */
+  diskMemoryBytes?: number;
   /** Capabilities to declare as unsupported. */
   disable?: CapabilityFlag[];
   /** Default: the system clock. A fake clock lets tests finish tasks without sleeping. */
@@ -61,6 +77,9 @@ export interface MockProviderOptions {
 export type MockProvider = Provider & { close(): Promise<void> };
 
 const defaultTemplates = ["debian-12", "ubuntu-24.04"];
+
+/** Large enough that a 2 MiB chunk of it is all zeros (see disk-content.ts). */
+const defaultDiskBytes = 8 * 1024 * 1024;
 
 /**
  * The reference provider over `ctx`: a table of operations, one file each.
@@ -90,6 +109,14 @@ function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
     clone: method(cloneVm),
     imagePrepare: method(imagePrepare),
     setCredentials: method(setCredentials),
+    describeDisks: method(describeDisks),
+    diskExportBegin: method(diskExportBegin),
+    diskExportRead: method(diskExportRead),
+    diskExportEnd: method(diskExportEnd),
+    diskImportBegin: method(diskImportBegin),
+    diskImportWrite: method(diskImportWrite),
+    diskImportCommit: method(diskImportCommit),
+    diskImportAbort: method(diskImportAbort),
     async close() {
       await ctx.tasks.close();
       ctx.store.flush();
@@ -113,6 +140,10 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     : undefined;
   const ctx = createMockContext({
     store: new MockStore(options.stateFile, logger),
+    disks: new DiskStore(
+      options.diskMemoryBytes ?? 1024 ** 3,
+      options.diskBytes ?? defaultDiskBytes,
+    ),
     tasks: createTaskTracker({
       clock,
       onInternalError: (taskId, error) =>

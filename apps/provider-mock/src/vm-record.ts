@@ -14,6 +14,8 @@ interface DiskRecord {
   name: string;
   sizeGib: number;
   type: DiskType;
+  /** The import (ImageSource.imported_disk) whose bytes the disk adopted; absent for a made-up disk. */
+  importId?: string;
 }
 
 /** The resources a VM runs with. */
@@ -119,7 +121,14 @@ export function toVirtualMachine(
       cpu: vm.config.cpu,
       memoryMib: vm.config.memoryMib,
       firmware: vm.firmware,
-      disks: vm.config.disks,
+      disks: vm.config.disks.map(({ name, sizeGib, type, importId }) => ({
+        name,
+        sizeGib,
+        type,
+        ...(importId
+          ? { source: { source: { case: "importedDisk" as const, value: importId } } }
+          : {}),
+      })),
       networkInterfaces: vm.nics.map(({ network, type, model, macAddress }) => ({
         network,
         type,

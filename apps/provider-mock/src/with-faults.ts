@@ -3,6 +3,7 @@ import {
   PowerState,
   type ProviderMethod,
   type ProviderMethodName,
+  type ProviderResponse,
   type VirtualMachineSchema,
 } from "@virtrigaud/contracts";
 import type { FaultInjector } from "./faults.js";
@@ -38,6 +39,25 @@ function misreport(vm: Reported, hideAddresses: boolean, liePowerState: boolean)
     ...(hideAddresses ? { ipAddresses: [] } : {}),
     ...(liePowerState ? { powerState: lied } : {}),
   };
+}
+
+type ReadAnswer = ProviderResponse<"diskExportRead">;
+
+/**
+ * A read's chunk with its first byte flipped and its sha256 kept: zeros
+ * sent as zero_length become data, so every chunk can be damaged.
+ */
+function corrupted(answer: ReadAnswer): ReadAnswer {
+  const chunk = answer.chunk;
+  const content = chunk?.content;
+  if (!chunk || !content?.case) return answer;
+  const bytes =
+    content.case === "data"
+      ? Uint8Array.from(content.value ?? [])
+      : new Uint8Array(Number(content.value ?? 0n));
+  if (bytes.length === 0) return answer;
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+  return { chunk: { ...chunk, content: { case: "data", value: bytes } } };
 }
 
 /**
@@ -117,5 +137,16 @@ export function withFaults(
     snapshotList: entered("snapshotList", provider.snapshotList),
     clone: entered("clone", provider.clone),
     imagePrepare: entered("imagePrepare", provider.imagePrepare),
+    describeDisks: entered("describeDisks", provider.describeDisks),
+    diskExportBegin: entered("diskExportBegin", provider.diskExportBegin),
+    diskExportRead: entered("diskExportRead", async (request, call) => {
+      const answer = await provider.diskExportRead(request, call);
+      return faults.fires("diskExportRead", "corrupt-chunk") ? corrupted(answer) : answer;
+    }),
+    diskExportEnd: entered("diskExportEnd", provider.diskExportEnd),
+    diskImportBegin: entered("diskImportBegin", provider.diskImportBegin),
+    diskImportWrite: entered("diskImportWrite", provider.diskImportWrite),
+    diskImportCommit: entered("diskImportCommit", provider.diskImportCommit),
+    diskImportAbort: entered("diskImportAbort", provider.diskImportAbort),
   };
 }

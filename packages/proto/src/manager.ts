@@ -15,5 +15,6 @@ export * from "./gen/virtrigaud/manager/v1/virtual_machine_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_class_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_clone_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_image_pb.js";
+export * from "./gen/virtrigaud/manager/v1/vm_migration_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_network_attachment_pb.js";
 export * from "./gen/virtrigaud/manager/v1/vm_snapshot_pb.js";

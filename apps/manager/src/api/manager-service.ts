@@ -37,10 +37,13 @@ import { type WatchOptions, createWatch } from "./watch-resources.js";
 export const vmFinalizer = "virtrigaud.io/vm-cleanup";
 /** The finalizer on VMSnapshots: the snapshot goes at the provider first. */
 export const snapshotFinalizer = "virtrigaud.io/snapshot-cleanup";
+/** The finalizer on VMMigrations: what the migration made goes, and the source is put back, first. */
+export const migrationFinalizer = "virtrigaud.io/migration-cleanup";
 
 const defaultFinalizers: Partial<Record<Kind, string[]>> = {
   [Kind.VIRTUAL_MACHINE]: [vmFinalizer],
   [Kind.VM_SNAPSHOT]: [snapshotFinalizer],
+  [Kind.VM_MIGRATION]: [migrationFinalizer],
 };
 
 /** Kinds whose deletion is refused while VirtualMachines refer to them. */

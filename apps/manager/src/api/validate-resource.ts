@@ -9,6 +9,7 @@ import {
   type Provider as ProviderResource,
   type VMClass,
   type VMClone,
+  type VMMigration,
   type VMImage,
   type VMNetworkAttachment,
   type VMSnapshot,
@@ -133,6 +134,8 @@ export function validateResource(
       return validateSnapshot(message as VMSnapshot, at, existing as VMSnapshot | undefined);
     case Kind.VM_CLONE:
       return validateClone(message as VMClone, at);
+    case Kind.VM_MIGRATION:
+      return validateMigration(message as VMMigration, at, existing as VMMigration | undefined);
     case Kind.ROLE:
       return validateRoleSpec((message as Role).spec, meta.name, false, at);
     case Kind.CLUSTER_ROLE:
@@ -360,7 +363,13 @@ function validateVm(
   checkRefName(at("spec.provider_ref"), spec.providerRef);
   checkRefName(at("spec.class_ref"), spec.classRef);
   checkRefName(at("spec.image_ref"), spec.imageRef);
-  if (spec.importedDisk) fail(at("spec.imported_disk"), "is not supported: use imageRef");
+  if (spec.importedDisk && spec.imageRef)
+    fail(at("spec.imported_disk"), "cannot go with imageRef: the boot disk is one or the other");
+  if (spec.importedDisk && !providerName.test(spec.importedDisk.diskId))
+    fail(
+      at("spec.imported_disk.disk_id"),
+      "must be an import id: letters, digits, '.', '_' or '-'",
+    );
   const diskNames = new Set<string>();
   spec.disks.forEach((disk, i) => {
     if (!providerName.test(disk.name))
@@ -368,6 +377,11 @@ function validateVm(
     if (disk.name === "root") fail(at(`spec.disks[${i}].name`), '"root" is the boot disk\'s name');
     if (diskNames.has(disk.name)) fail(at(`spec.disks[${i}].name`), `${disk.name} is named twice`);
     diskNames.add(disk.name);
+    if (disk.importedDisk && !providerName.test(disk.importedDisk.diskId))
+      fail(
+        at(`spec.disks[${i}].imported_disk.disk_id`),
+        "must be an import id: letters, digits, '.', '_' or '-'",
+      );
   });
   const nicNames = new Set<string>();
   spec.networks.forEach((nic, i) => {
@@ -443,4 +457,105 @@ function validateClone(c: VMClone, at: (f: string) => string): void {
   }
   if (spec.options?.type === CloneType.INSTANT_CLONE)
     fail(at("spec.options.type"), "InstantClone is not supported: use FullClone or LinkedClone");
+}
+
+function validateMigration(
+  m: VMMigration,
+  at: (f: string) => string,
+  existing?: VMMigration,
+): void {
+  const spec = m.spec;
+  if (!spec) return;
+  const source = spec.source;
+  checkRefName(at("spec.source.vm_ref"), source?.vmRef);
+  checkRefName(at("spec.source.provider_ref"), source?.providerRef);
+  checkRefName(at("spec.source.snapshot_ref"), source?.snapshotRef);
+  if (source?.snapshotRef && source.powerOffBeforeMigration)
+    fail(
+      at("spec.source.power_off_before_migration"),
+      "cannot go with snapshotRef: a snapshot is exported while the VM runs",
+    );
+  const target = spec.target;
+  if (target) {
+    // They become the new VirtualMachine's, which must pass as if applied.
+    validateLabelsAndAnnotations(target.labels, target.annotations, (f) => at(`spec.target.${f}`));
+    if (!dnsLabel.test(target.name))
+      fail(at("spec.target.name"), "must be lowercase letters, digits and '-'");
+    if (target.namespace && !dnsLabel.test(target.namespace))
+      fail(at("spec.target.namespace"), "must be lowercase letters, digits and '-'");
+    const namespace = target.namespace || m.metadata?.namespace || "default";
+    if (providerVmName(namespace, target.name).length > 63)
+      fail(
+        at("spec.target.name"),
+        `with the namespace, the VM's name at the provider (${providerVmName(namespace, target.name)}) exceeds 63 characters`,
+      );
+    checkRefName(at("spec.target.provider_ref"), target.providerRef);
+    checkRefName(at("spec.target.class_ref"), target.classRef);
+    checkRefName(at("spec.target.placement_ref"), target.placementRef);
+    if (target.imageRef)
+      fail(at("spec.target.image_ref"), "is not supported: the target's disks are the source's");
+    target.disks.forEach((disk, i) => {
+      if (!providerName.test(disk.name))
+        fail(at(`spec.target.disks[${i}].name`), "must be letters, digits, '.', '_' or '-'");
+      if (disk.importedDisk)
+        fail(at(`spec.target.disks[${i}].imported_disk`), "is set by the migration");
+    });
+    target.networks.forEach((nic, i) =>
+      checkRefName(at(`spec.target.networks[${i}].network_ref`), nic.networkRef),
+    );
+    const mapped = new Set<string>();
+    target.networkMappings.forEach((mapping, i) => {
+      if (mapped.has(mapping.sourceNetwork))
+        fail(
+          at(`spec.target.network_mappings[${i}].source_network`),
+          `${mapping.sourceNetwork} is mapped twice`,
+        );
+      mapped.add(mapping.sourceNetwork);
+      checkRefName(at(`spec.target.network_mappings[${i}].target_network`), mapping.targetNetwork);
+    });
+    if (target.networks.length && target.networkMappings.length)
+      fail(
+        at("spec.target.network_mappings"),
+        "cannot go with networks: either the target's NICs are given, or the source's are mapped",
+      );
+  }
+  if (spec.storage)
+    fail(at("spec.storage"), "is not supported: the disks go through the manager, unstaged");
+  const options = spec.options;
+  if (options?.compress)
+    fail(at("spec.options.compress"), "is not supported: chunks travel uncompressed");
+  if (options?.verifyChecksums === false)
+    fail(at("spec.options.verify_checksums"), "cannot be false: checksums are always verified");
+  if (options?.validationChecks?.checkChecksum === false)
+    fail(
+      at("spec.options.validation_checks.check_checksum"),
+      "cannot be false: checksums are always verified",
+    );
+  if (options?.validationChecks?.checkConnectivity)
+    fail(at("spec.options.validation_checks.check_connectivity"), "is not supported yet");
+  checkDuration(at("spec.options.timeout"), options?.timeout ?? "");
+  checkDuration(
+    at("spec.options.retry_policy.retry_delay"),
+    options?.retryPolicy?.retryDelay ?? "",
+  );
+  if ((options?.retryPolicy?.maxRetries ?? 0) < 0)
+    fail(at("spec.options.retry_policy.max_retries"), "must not be negative");
+  if ((options?.retryPolicy?.backoffMultiplier ?? 0) < 0)
+    fail(at("spec.options.retry_policy.backoff_multiplier"), "must not be negative");
+  // What was moved, and whereto, is fixed once the migration began.
+  if (existing?.status?.startTime) {
+    if (existing.spec?.source?.vmRef?.name !== source?.vmRef?.name)
+      fail(at("spec.source.vm_ref"), "cannot change once the migration began");
+    const before = existing.spec?.target;
+    if (
+      before?.name !== target?.name ||
+      (before?.namespace ?? "") !== (target?.namespace ?? "") ||
+      before?.providerRef?.name !== target?.providerRef?.name ||
+      (before?.providerRef?.namespace ?? "") !== (target?.providerRef?.namespace ?? "")
+    )
+      fail(
+        at("spec.target"),
+        "name, namespace and providerRef cannot change once the migration began",
+      );
+  }
 }

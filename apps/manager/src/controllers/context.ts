@@ -29,6 +29,7 @@ export interface Queues {
   vm: WorkQueue;
   snapshot: WorkQueue;
   clone: WorkQueue;
+  migration: WorkQueue;
   image: WorkQueue;
   usage: WorkQueue;
 }

@@ -12,6 +12,7 @@ import {
   eventRecorder,
 } from "./context.js";
 import { createImageController } from "./image-controller.js";
+import { createMigrationController } from "./migration-controller.js";
 import { createProviderController } from "./provider-controller.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { createRouter } from "./router.js";
@@ -73,6 +74,7 @@ export function startControllers(options: ControllerSetOptions): ControllerSet {
   const vms = createVmController(ctx);
   const snapshots = createSnapshotController(ctx);
   const clones = createCloneController(ctx);
+  const migrations = createMigrationController(ctx);
   const images = createImageController(ctx);
   const usage = createUsageController(ctx);
   const tracer = trace.getTracer("@virtrigaud/manager");
@@ -96,6 +98,7 @@ export function startControllers(options: ControllerSetOptions): ControllerSet {
   queues.vm = queue("vm", "VirtualMachine", options.vmWorkers, vms.reconcile);
   queues.snapshot = queue("snapshot", "VMSnapshot", 16, snapshots.reconcile);
   queues.clone = queue("clone", "VMClone", 8, clones.reconcile);
+  queues.migration = queue("migration", "VMMigration", 4, migrations.reconcile);
   queues.image = queue("image", "VMImage", 4, images.reconcile);
   // Usage keys are "Kind/namespace/name" of a VMClass or VMNetworkAttachment.
   queues.usage = queue(
@@ -123,6 +126,7 @@ export function startControllers(options: ControllerSetOptions): ControllerSet {
           await Promise.race([drained, new Promise((r) => setTimeout(r, cutAfterMs).unref())]);
         else await drained;
         providers.close();
+        migrations.close();
         await drained;
       })()),
   };

@@ -13,7 +13,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { durationMs } from "../manifest/quantities.js";
 import { setCondition } from "./conditions.js";
-import { type ControllerContext, splitKey } from "./context.js";
+import { type ControllerContext, keyOf, splitKey } from "./context.js";
 import { ProviderConnection } from "./provider-connection.js";
 import {
   type HealthOutcome,
@@ -97,6 +97,8 @@ export function createProviderController(ctx: ControllerContext) {
             : ctx.queues.image;
       for (const m of store.list(kind, namespace)) queue.add(`${namespace}/${m.metadata?.name}`);
     }
+    // A migration's target provider may be of another namespace than the migration.
+    for (const m of store.list(Kind.VM_MIGRATION)) ctx.queues.migration.add(keyOf(m));
   };
 
   /**

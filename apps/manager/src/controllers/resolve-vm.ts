@@ -167,8 +167,12 @@ export function resolveCreate(
       };
     }
   }
+  // A disk a migration imported: adopted as the boot disk, without a copy.
+  if (spec?.importedDisk?.diskId)
+    image = { source: { case: "importedDisk", value: spec.importedDisk.diskId } };
   const defaults = vmClass.spec?.diskDefaults;
-  if (defaults?.sizeGib) rootGib = defaults.sizeGib;
+  if (spec?.importedDisk?.diskId) rootGib = spec.importedDisk.sizeGib;
+  else if (defaults?.sizeGib) rootGib = defaults.sizeGib;
   else if (defaults?.size) rootGib = quantityGiB(defaults.size);
   const type = provider.spec?.type ?? ProviderType.UNSPECIFIED;
   const networks: Array<MessageInitShape<typeof NetworkInterfaceSpecSchema>> = [];
@@ -237,6 +241,9 @@ export function resolveCreate(
         name: d.name,
         sizeGib: d.sizeGib,
         type: providerDiskType(d.type || defaults?.type || DiskType.UNSPECIFIED),
+        ...(d.importedDisk?.diskId
+          ? { source: { source: { case: "importedDisk" as const, value: d.importedDisk.diskId } } }
+          : {}),
       })),
       networks,
       ...(cloudInit ? { cloudInit } : {}),

@@ -1,6 +1,7 @@
 import {
   Kind,
   type VMClone,
+  type VMMigration,
   type VMSnapshot,
   type VirtualMachine,
   WatchEventType,
@@ -17,6 +18,16 @@ function trigger(message: AnyResource): string {
   let annotations = "";
   for (const k in meta.annotations) annotations += `${k}=${meta.annotations[k]};`;
   return `${meta.generation}|${meta.deletionTimestamp ? 1 : 0}|${meta.finalizers.join(",")}|${annotations}`;
+}
+
+/** Whether the VM "namespace/name" is a migration's source or target. */
+function migrationConcerns(m: VMMigration, vmKey: string): boolean {
+  const ns = m.metadata?.namespace || "default";
+  const target = m.spec?.target;
+  return (
+    vmKey === `${ns}/${m.spec?.source?.vmRef?.name}` ||
+    vmKey === `${target?.namespace || ns}/${target?.name}`
+  );
 }
 
 /**
@@ -111,6 +122,9 @@ export function createRouter(ctx: ControllerContext) {
         return;
       case Kind.VIRTUAL_MACHINE: {
         if (own) ctx.queues.vm.add(key);
+        // Migrations from it or to it (the target may be in another namespace).
+        for (const m of ctx.store.list(Kind.VM_MIGRATION))
+          if (migrationConcerns(m as VMMigration, key)) ctx.queues.migration.add(keyOf(m));
         const before = vmDeps.get(key) ?? [];
         const after = deleted ? [] : vmDependencies(message as VirtualMachine);
         if (before.join() !== after.join()) {
@@ -127,6 +141,9 @@ export function createRouter(ctx: ControllerContext) {
         }
         return;
       }
+      case Kind.VM_MIGRATION:
+        if (own) ctx.queues.migration.add(key);
+        return;
       case Kind.VM_SNAPSHOT:
       case Kind.VM_CLONE: {
         if (own) (kind === Kind.VM_SNAPSHOT ? ctx.queues.snapshot : ctx.queues.clone).add(key);

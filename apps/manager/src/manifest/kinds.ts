@@ -21,6 +21,8 @@ import {
   VMCloneSchema,
   type VMImage,
   VMImageSchema,
+  type VMMigration,
+  VMMigrationSchema,
   type VMNetworkAttachment,
   VMNetworkAttachmentSchema,
   type VMSnapshot,
@@ -41,6 +43,7 @@ export type AnyResource =
   | VirtualMachine
   | VMSnapshot
   | VMClone
+  | VMMigration
   | Role
   | RoleBinding
   | ClusterRole
@@ -144,6 +147,14 @@ export const kinds: readonly KindInfo[] = [
     aliases: ["vmclone", "clone", "clones"],
     schema: VMCloneSchema,
     oneofCase: "vmClone",
+  },
+  {
+    kind: Kind.VM_MIGRATION,
+    name: "VMMigration",
+    plural: "vmmigrations",
+    aliases: ["vmmigration", "vmmig", "migration", "migrations"],
+    schema: VMMigrationSchema,
+    oneofCase: "vmMigration",
   },
   {
     kind: Kind.ROLE,

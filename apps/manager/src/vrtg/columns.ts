@@ -6,6 +6,7 @@ import {
   type VMClass,
   type VMClone,
   type VMImage,
+  type VMMigration,
   type VMNetworkAttachment,
   type VMSnapshot,
   type VirtualMachine,
@@ -24,6 +25,7 @@ import {
   CloneTypeSchema,
   NetworkKindSchema,
   CircuitStateSchema,
+  MigrationPhaseSchema,
 } from "@virtrigaud/proto/manager";
 import type { DescEnum } from "@bufbuild/protobuf";
 import { manifestName } from "../manifest/enum-names.js";
@@ -233,6 +235,22 @@ export function columnsFor(kind: Kind, wide: boolean): Columns {
           ];
         },
       };
+    case Kind.VM_MIGRATION:
+      return {
+        header: ["NAME", "SOURCE", "TARGET", "PHASE", "PROGRESS", "AGE"],
+        row: (r) => {
+          const m = r as VMMigration;
+          const target = m.spec?.target;
+          return [
+            m.metadata?.name ?? "",
+            m.spec?.source?.vmRef?.name ?? "",
+            target ? `${target.providerRef?.name ?? ""}/${target.name}` : "",
+            word(MigrationPhaseSchema, m.status?.phase ?? 0),
+            migrationProgress(m),
+            created(r),
+          ];
+        },
+      };
     case Kind.SECRET:
       return {
         // DATA counts the keys shown: 0 to a caller that may not read the values.
@@ -245,4 +263,25 @@ export function columnsFor(kind: Kind, wide: boolean): Columns {
     default:
       return { header: ["NAME"], row: (r) => [r.metadata?.name ?? ""] };
   }
+}
+
+function bytesWord(n: bigint): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = Number(n);
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u ? v.toFixed(1) : v}${units[u]}`;
+}
+
+/** "45% 1.2GiB/2.0GiB 30.0MiB/s eta 1m10s": how far a migration's transfer is. */
+function migrationProgress(m: VMMigration): string {
+  const p = m.status?.progress;
+  if (!p || !p.totalBytes) return "";
+  const parts = [`${p.percentage}%`, `${bytesWord(p.transferredBytes)}/${bytesWord(p.totalBytes)}`];
+  if (p.transferRate) parts.push(`${bytesWord(p.transferRate)}/s`);
+  if (p.eta) parts.push(`eta ${p.eta}`);
+  return parts.join(" ");
 }

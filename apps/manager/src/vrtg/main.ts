@@ -40,9 +40,8 @@ Commands:
   config use-context NAME | get-contexts | current-context
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
-       vmsnapshots (snapshot), vmclones (clone), roles, rolebindings, clusterroles,
-       clusterrolebindings
-       vmsnapshots (snapshot), vmclones (clone), secrets
+       vmsnapshots (snapshot), vmclones (clone), vmmigrations (migration), secrets,
+       roles, rolebindings, clusterroles, clusterrolebindings
 
 Flags:
   -s, --server URL          the manager [VRTG_SERVER] (default http://127.0.0.1:9090)

@@ -1,0 +1,124 @@
+import { ProviderError } from "@virtrigaud/contracts";
+import {
+  Kind,
+  MigrationPhase,
+  PowerState,
+  type VMMigration,
+  type VMMigrationStatus,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
+import type { ControllerContext } from "./context.js";
+import { migrationAnnotation, targetNamespace } from "./migration-plan.js";
+import type { ProviderConnection } from "./provider-connection.js";
+
+/** What a cleanup works on. */
+export interface CleanupInput {
+  migration: VMMigration;
+  status: VMMigrationStatus;
+  sourceVm: VirtualMachine | undefined;
+  targetVm: VirtualMachine | undefined;
+  sourceConn: ProviderConnection | undefined;
+  targetConn: ProviderConnection | undefined;
+  ctx: ControllerContext;
+  /** Keep the target VM and the imports it adopted (a verified or failed migration). */
+  keepTarget?: boolean;
+  /** Leave the source's power as it is (a verified migration: the source stays off). */
+  keepSourcePower?: boolean;
+}
+
+/** Whether everything is undone, and what was done or is still awaited, for an event. */
+export interface CleanupOutcome {
+  finished: boolean;
+  message: string;
+}
+
+/**
+ * Undoes what a migration made, each part idempotent so that a cleanup
+ * interrupted (a provider down, the manager restarted) is simply done
+ * again: the exports end; unless `keepTarget`, the target VM goes when it
+ * is not verified and the imports are aborted; the snapshot the migration
+ * took is removed; unless `keepSourcePower`, a source the migration shut
+ * down is powered on again (through its spec, as it was shut down).
+ */
+export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcome> {
+  const { migration, status, sourceVm, targetVm, sourceConn, targetConn, ctx } = input;
+  const done: string[] = [];
+  const waiting: string[] = [];
+  const verified = status.phase === MigrationPhase.READY;
+  const attempt = async (what: string, call: () => Promise<unknown>) => {
+    try {
+      await call();
+      done.push(what);
+    } catch (err) {
+      const error = ProviderError.from(err);
+      waiting.push(`${what}: ${error.message}`);
+    }
+  };
+
+  for (const disk of status.disks) {
+    if (!sourceConn) waiting.push(`ending export ${disk.exportId}: the source provider is unknown`);
+    else
+      await attempt(`ended export ${disk.exportId}`, () =>
+        sourceConn.client.diskExportEnd({ exportId: disk.exportId }),
+      );
+  }
+
+  if (!input.keepTarget && !verified) {
+    const ours = targetVm?.metadata?.annotations[migrationAnnotation] === migration.metadata?.uid;
+    if (targetVm?.metadata && ours) {
+      if (!targetVm.metadata.deletionTimestamp)
+        await ctx.store.requestDelete(
+          Kind.VIRTUAL_MACHINE,
+          targetNamespace(migration),
+          targetVm.metadata.name,
+        );
+      waiting.push(`VirtualMachine ${targetVm.metadata.name} is being deleted`);
+    }
+    for (const disk of status.disks) {
+      if (!targetConn)
+        waiting.push(`aborting import ${disk.importId}: the target provider is unknown`);
+      else
+        await attempt(`aborted import ${disk.importId}`, () =>
+          targetConn.client.diskImportAbort({ importId: disk.importId }),
+        );
+    }
+  }
+
+  if (status.snapshotCreated && status.snapshotId) {
+    const vmId = sourceVm?.status?.id;
+    if (!sourceConn || !vmId)
+      waiting.push(`removing snapshot ${status.snapshotId}: the source is unreachable`);
+    else
+      await attempt(`removed snapshot ${status.snapshotId}`, async () => {
+        const answer = await sourceConn.client.snapshotDelete({
+          vmId,
+          snapshotId: status.snapshotId,
+        });
+        if (answer.task) await sourceConn.client.waitForTask(answer.task);
+      });
+  }
+
+  if (
+    !input.keepSourcePower &&
+    status.sourcePoweredOff &&
+    !status.sourceDeleted &&
+    sourceVm?.metadata
+  ) {
+    const ns = migration.metadata?.namespace || "default";
+    await ctx.store.update<VirtualMachine>(
+      Kind.VIRTUAL_MACHINE,
+      ns,
+      sourceVm.metadata.name,
+      (vm) => {
+        if (!vm.spec || !vm.metadata || vm.spec.powerState === PowerState.ON) return;
+        vm.spec.powerState = PowerState.ON;
+        vm.metadata.generation += 1n;
+      },
+    );
+    done.push(`powered ${sourceVm.metadata.name} on again`);
+  }
+  return {
+    finished: waiting.length === 0,
+    message: (waiting.length ? waiting : done).join("; ") || "nothing to undo",
+  };
+}

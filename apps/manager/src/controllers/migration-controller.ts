@@ -1,0 +1,348 @@
+import { clone, create } from "@bufbuild/protobuf";
+import { ProviderError } from "@virtrigaud/contracts";
+import {
+  Kind,
+  MigrationPhase,
+  PowerState,
+  type VMMigration,
+  type VMMigrationStatus,
+  VMMigrationStatusSchema,
+  type VMSnapshot,
+  type VirtualMachine,
+  VirtualMachineLifecycleSchema,
+} from "@virtrigaud/proto/manager";
+import { setCondition } from "./conditions.js";
+import { type ControllerContext, splitKey } from "./context.js";
+import { imageFormatOf } from "./migration-formats.js";
+import {
+  type MigrationEvent,
+  type MigrationFacts,
+  type ProviderFacts,
+  planMigration,
+  targetNamespace,
+} from "./migration-plan.js";
+import { cleanupActions } from "./migration-cleanup.js";
+import { targetVmOf } from "./migration-target.js";
+import { type TransferRuns, createTransferRuns } from "./migration-transfer.js";
+import type { ProviderConnection } from "./provider-connection.js";
+import { providerKeyOf } from "./references.js";
+import { judgeRefusal } from "./refusals.js";
+import type { ReconcileResult } from "./work-queue.js";
+import { migrationFinalizer, vmFinalizer } from "../api/manager-service.js";
+
+/** How long a graceful shutdown of the source may take by default before the provider gives up. */
+const shutdownTimeout = "120s";
+
+/**
+ * The VMMigration controller: validates, prepares the source (a snapshot,
+ * or a graceful shutdown through the source VM's own spec), exports every
+ * disk, copies them through the manager (`migration-transfer.ts`, resumable
+ * from what the target holds), commits the imports, declares the target
+ * VirtualMachine from them and waits for it to be Ready, then cleans up.
+ * Deleting a migration midway undoes what it made (`migration-cleanup.ts`).
+ *
+ * What to do is decided in `migration-plan.ts`; this file carries it out.
+ */
+export function createMigrationController(ctx: ControllerContext) {
+  const { store } = ctx;
+  const transfers: TransferRuns = createTransferRuns(ctx);
+
+  const write = (ns: string, name: string, status: VMMigrationStatus) =>
+    store.update<VMMigration>(Kind.VM_MIGRATION, ns, name, (copy) => {
+      // The transfer writes the disks' progress on its own: keep what it wrote.
+      const running = transfers.running(`${ns}/${name}`);
+      const next = clone(VMMigrationStatusSchema, status);
+      if (running && copy.status) {
+        next.disks = copy.status.disks;
+        next.progress = copy.status.progress;
+      }
+      copy.status = next;
+    });
+
+  const facts = (c: ProviderConnection | undefined, key: string): ProviderFacts | undefined =>
+    c && { key, circuit: c.circuit, capabilities: c.capabilities };
+
+  async function reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace: ns, name } = splitKey(key);
+    const migration = store.get(Kind.VM_MIGRATION, ns, name) as VMMigration | undefined;
+    const meta = migration?.metadata;
+    if (!migration || !meta) return;
+    const spec = migration.spec;
+    const sourceVm = store.get(Kind.VIRTUAL_MACHINE, ns, spec?.source?.vmRef?.name ?? "") as
+      VirtualMachine | undefined;
+    const targetNs = targetNamespace(migration);
+    const targetVm = store.get(Kind.VIRTUAL_MACHINE, targetNs, spec?.target?.name ?? "") as
+      VirtualMachine | undefined;
+    const sourceKey = sourceVm ? providerKeyOf(sourceVm) : "";
+    const targetRef = spec?.target?.providerRef;
+    const targetKey = `${targetRef?.namespace || targetNs}/${targetRef?.name ?? ""}`;
+    const sourceConn = sourceKey ? ctx.connections.get(sourceKey) : undefined;
+    const targetConn = ctx.connections.get(targetKey);
+    const record = (e: MigrationEvent) =>
+      ctx.event(Kind.VM_MIGRATION, migration, e.type, e.reason, e.message);
+
+    if (meta.deletionTimestamp) {
+      if (!meta.finalizers.includes(migrationFinalizer)) return;
+      transfers.stop(key);
+      const status = migration.status ?? create(VMMigrationStatusSchema);
+      const done = await cleanupActions({
+        migration,
+        status,
+        sourceVm,
+        targetVm,
+        sourceConn,
+        targetConn,
+        ctx,
+      });
+      if (!done.finished) {
+        record({ type: "Warning", reason: "CleanupWaiting", message: done.message });
+        return { requeueAfterMs: 5_000 };
+      }
+      record({ type: "Normal", reason: "CleanedUp", message: done.message });
+      await store.update<VMMigration>(Kind.VM_MIGRATION, ns, name, (copy) => {
+        if (copy.metadata)
+          copy.metadata.finalizers = copy.metadata.finalizers.filter(
+            (f) => f !== migrationFinalizer,
+          );
+      });
+      return;
+    }
+
+    const snapshotRef = spec?.source?.snapshotRef;
+    const state: MigrationFacts = {
+      migration,
+      status: migration.status
+        ? clone(VMMigrationStatusSchema, migration.status)
+        : create(VMMigrationStatusSchema),
+      now: ctx.now(),
+      sourceVm,
+      snapshot: snapshotRef
+        ? (store.get(Kind.VM_SNAPSHOT, ns, snapshotRef.name) as VMSnapshot | undefined)
+        : undefined,
+      targetVm,
+      source: sourceVm ? facts(sourceConn, sourceKey) : undefined,
+      target: facts(targetConn, targetKey),
+      described: undefined,
+      transfer: transfers.outcome(key),
+    };
+
+    /** A provider call failed: an outage waits, anything else counts as a failed try. */
+    const refused = async (thrown: unknown, what: string): Promise<ReconcileResult> => {
+      const refusal = judgeRefusal(thrown, state.status.retryCount + 1);
+      const status = state.status;
+      const message = `${what}: ${refusal.message}`;
+      status.message = message;
+      setCondition(
+        status.conditions,
+        {
+          type: "Ready",
+          status: false,
+          reason: refusal.outage ? "ProviderUnavailable" : "ProviderError",
+          message,
+        },
+        meta.generation,
+        state.now,
+      );
+      record({
+        type: "Warning",
+        reason: refusal.outage ? "ProviderUnavailable" : "ProviderError",
+        message,
+      });
+      if (!refusal.outage) {
+        const max = spec?.options?.retryPolicy?.maxRetries ?? 3;
+        if (refusal.permanent || status.retryCount >= max) {
+          status.phase = MigrationPhase.FAILED;
+          status.observedGeneration = meta.generation;
+          await write(ns, name, status);
+          return {};
+        }
+        status.retryCount += 1;
+      }
+      await write(ns, name, status);
+      return { requeueAfterMs: refusal.outage ? 5_000 : refusal.retryAfterMs };
+    };
+
+    for (;;) {
+      const plan = planMigration(state);
+      const status = plan.status;
+      state.status = status;
+      // The plan acted on how the last copy ended.
+      if (state.transfer && state.transfer.state !== "running") transfers.forget(key);
+      state.transfer = undefined;
+      plan.events.forEach(record);
+      const step = plan.step;
+      switch (step.kind) {
+        case "none":
+          return;
+        case "wait":
+          await write(ns, name, status);
+          return step.afterMs === undefined ? undefined : { requeueAfterMs: step.afterMs };
+        case "fail":
+          transfers.forget(key);
+          if (step.cleanUp) {
+            const done = await cleanupActions({
+              migration,
+              status,
+              sourceVm,
+              targetVm,
+              sourceConn,
+              targetConn,
+              ctx,
+              keepTarget: true,
+            });
+            status.cleanedUp = done.finished;
+          }
+          await write(ns, name, status);
+          return;
+        case "shutDownSource": {
+          // Through the VM's own spec, so its controller does not power it on again as drift.
+          status.sourcePoweredOff = true;
+          await write(ns, name, status);
+          await store.update<VirtualMachine>(
+            Kind.VIRTUAL_MACHINE,
+            ns,
+            sourceVm?.metadata?.name ?? "",
+            (vm) => {
+              if (!vm.spec || !vm.metadata) return;
+              vm.spec.powerState = PowerState.OFF_GRACEFUL;
+              vm.spec.lifecycle ??= create(VirtualMachineLifecycleSchema);
+              vm.spec.lifecycle.gracefulShutdownTimeout ||= shutdownTimeout;
+              vm.metadata.generation += 1n;
+            },
+          );
+          record({
+            type: "Normal",
+            reason: "ShuttingDown",
+            message: `asked ${sourceVm?.metadata?.name} to shut down`,
+          });
+          return;
+        }
+        case "takeSnapshot": {
+          if (!sourceConn || !sourceVm?.status?.id) return { requeueAfterMs: 5_000 };
+          try {
+            const made = await sourceConn.client.snapshotCreate({
+              vmId: sourceVm.status.id,
+              name: step.name,
+              description: `for VMMigration ${ns}/${name}`,
+            });
+            status.snapshotId = made.snapshotId;
+            status.snapshotCreated = true;
+            await write(ns, name, status);
+            if (made.task) await sourceConn.client.waitForTask(made.task);
+          } catch (err) {
+            return refused(err, "taking a snapshot of the source");
+          }
+          continue;
+        }
+        case "describeDisks": {
+          if (!sourceConn || !sourceVm?.status?.id) return { requeueAfterMs: 5_000 };
+          try {
+            const answer = await sourceConn.client.describeDisks({ vmId: sourceVm.status.id });
+            state.described = answer.disks;
+          } catch (err) {
+            return refused(err, "describing the source's disks");
+          }
+          continue;
+        }
+        case "beginExport": {
+          const disk = status.disks[step.index];
+          if (!sourceConn || !sourceVm?.status?.id || !disk) return { requeueAfterMs: 5_000 };
+          // Recorded first: a cleanup ends every export status.disks names.
+          await write(ns, name, status);
+          try {
+            const request = {
+              exportId: disk.exportId,
+              vmId: sourceVm.status.id,
+              diskName: disk.name,
+              format: imageFormatOf(status.transferFormat),
+              snapshotId: status.snapshotId,
+            };
+            let answer = await sourceConn.client.diskExportBegin(request);
+            if (!answer.export && answer.task) {
+              status.taskRef = answer.task.id;
+              await write(ns, name, status);
+              await sourceConn.client.waitForTask(answer.task);
+              answer = await sourceConn.client.diskExportBegin(request);
+            }
+            if (!answer.export)
+              throw ProviderError.internal(`export ${disk.exportId} is not ready`);
+            status.taskRef = "";
+            disk.sizeBytes = answer.export.sizeBytes;
+            disk.sourceChecksum = answer.export.sha256;
+          } catch (err) {
+            return refused(err, `exporting disk ${disk.name}`);
+          }
+          record({
+            type: "Normal",
+            reason: "Exported",
+            message: `disk ${disk.name}: ${disk.sizeBytes} bytes, sha256 ${disk.sourceChecksum}`,
+          });
+          await write(ns, name, status);
+          continue;
+        }
+        case "transfer":
+          await write(ns, name, status);
+          if (sourceConn && targetConn)
+            transfers.start(key, migration, status, sourceConn, targetConn);
+          return;
+        case "commitImport": {
+          const disk = status.disks[step.index];
+          if (!targetConn || !disk) return { requeueAfterMs: 5_000 };
+          try {
+            let answer = await targetConn.client.diskImportCommit({ importId: disk.importId });
+            if (answer.task) {
+              await targetConn.client.waitForTask(answer.task);
+              answer = await targetConn.client.diskImportCommit({ importId: disk.importId });
+            }
+            disk.committed = answer.import?.committed ?? false;
+            if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
+          } catch (err) {
+            return refused(err, `committing disk ${disk.name}`);
+          }
+          await write(ns, name, status);
+          continue;
+        }
+        case "declareTarget": {
+          const made = targetVmOf(migration, sourceVm, status);
+          if (!made) return;
+          await store.createOwned(Kind.VIRTUAL_MACHINE, made, [vmFinalizer]);
+          record({
+            type: "Normal",
+            reason: "TargetDeclared",
+            message: `VirtualMachine ${targetNs}/${made.metadata?.name} declared on ${targetKey}`,
+          });
+          state.targetVm = made;
+          continue;
+        }
+        case "cleanUp": {
+          const done = await cleanupActions({
+            migration,
+            status,
+            sourceVm,
+            targetVm,
+            sourceConn,
+            targetConn,
+            ctx,
+            keepTarget: true,
+            keepSourcePower: true,
+          });
+          if (!done.finished) return { requeueAfterMs: 5_000 };
+          status.cleanedUp = true;
+          continue;
+        }
+        case "deleteSource": {
+          if (sourceVm?.metadata && !sourceVm.metadata.deletionTimestamp)
+            await store.requestDelete(Kind.VIRTUAL_MACHINE, ns, sourceVm.metadata.name);
+          status.sourceDeleted = true;
+          record({
+            type: "Normal",
+            reason: "SourceDeleted",
+            message: `VirtualMachine ${sourceVm?.metadata?.name} deleted, as deleteAfterMigration asks`,
+          });
+          continue;
+        }
+      }
+    }
+  }
+  return { reconcile, close: () => transfers.stopAll() };
+}

@@ -1,0 +1,422 @@
+import { type MessageInitShape, create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "@jest/globals";
+import { CapabilitiesSchema, DiskInfoSchema, ImageFormat } from "@virtrigaud/contracts";
+import {
+  CircuitState,
+  CleanupPolicy,
+  ConditionStatus,
+  DiskFormat,
+  MigrationPhase,
+  PowerState,
+  VMMigrationSchema,
+  VMMigrationStatusSchema,
+  VirtualMachineSchema,
+} from "@virtrigaud/proto/manager";
+import { commonFormat, transferIds } from "./migration-formats.js";
+import {
+  type MigrationFacts,
+  type MigrationPlan,
+  type ProviderFacts,
+  migrationAnnotation,
+  planMigration,
+  retryDelayMs,
+} from "./migration-plan.js";
+import { formatDuration, transferProgress } from "./migration-progress.js";
+import { targetNetworks, targetVmOf } from "./migration-target.js";
+
+const now = 1_700_000_000_000;
+type SpecInit = NonNullable<MessageInitShape<typeof VMMigrationSchema>["spec"]>;
+type StatusInit = MessageInitShape<typeof VMMigrationStatusSchema>;
+
+const migrationOf = (spec: Partial<SpecInit> = {}) =>
+  create(VMMigrationSchema, {
+    metadata: { name: "m", namespace: "default", uid: "mig-uid", generation: 1n },
+    spec: {
+      source: { vmRef: { name: "src" } },
+      target: { name: "dst", providerRef: { name: "kvm" } },
+      ...spec,
+    } as SpecInit,
+  });
+const readyCondition = [{ type: "Ready", status: ConditionStatus.TRUE }];
+const sourceVm = (power = PowerState.ON) =>
+  create(VirtualMachineSchema, {
+    metadata: { name: "src", namespace: "default", uid: "src-uid" },
+    spec: {
+      providerRef: { name: "esx" },
+      classRef: { name: "small" },
+      powerState: PowerState.ON,
+      networks: [
+        { name: "lan", networkRef: { name: "lan-esx" }, macAddress: "52:54:00:aa:bb:01" },
+        { name: "backup" },
+      ],
+    },
+    status: {
+      id: "vm-1",
+      powerState: power,
+      conditions: readyCondition,
+      boundProvider: { name: "esx", namespace: "default" },
+      addresses: [{ address: "10.0.0.9", macAddress: "52:54:00:aa:bb:02" }],
+    },
+  });
+const provider = (
+  key: string,
+  caps: MessageInitShape<typeof CapabilitiesSchema>,
+  circuit = CircuitState.CLOSED,
+): ProviderFacts => ({ key, circuit, capabilities: create(CapabilitiesSchema, caps) });
+const exporter = (fromSnapshot = false) =>
+  provider("default/esx", {
+    diskExportFormats: [ImageFormat.VMDK, ImageFormat.RAW],
+    diskExportFromSnapshot: fromSnapshot,
+  });
+const importer = (circuit = CircuitState.CLOSED) =>
+  provider("default/kvm", { diskImportFormats: [ImageFormat.QCOW2, ImageFormat.RAW] }, circuit);
+
+const twoDisks = [
+  { name: "root", exportId: "x-root", importId: "m-root", capacityBytes: 10n << 30n },
+  { name: "data", exportId: "x-data", importId: "m-data", capacityBytes: 1n << 30n },
+];
+
+function factsOf(overrides: Partial<MigrationFacts> = {}, status: StatusInit = {}): MigrationFacts {
+  return {
+    migration: migrationOf(),
+    status: create(VMMigrationStatusSchema, status),
+    now,
+    sourceVm: sourceVm(),
+    snapshot: undefined,
+    targetVm: undefined,
+    source: exporter(),
+    target: importer(),
+    described: undefined,
+    transfer: undefined,
+    ...overrides,
+  };
+}
+const ready = (p: MigrationPlan) => p.status.conditions.find((c) => c.type === "Ready");
+const phaseOf = (p: MigrationPlan) => MigrationPhase[p.status.phase];
+
+describe("planMigration: validating", () => {
+  it("starts, picks a common format, and shuts a running source down when its provider cannot export from a snapshot", () => {
+    const p = planMigration(factsOf());
+    expect(phaseOf(p)).toBe("EXPORTING");
+    expect(p.status.transferFormat).toBe(DiskFormat.RAW);
+    expect(p.status.startTime).toBeDefined();
+    expect(p.step).toEqual({ kind: "shutDownSource" });
+    expect(p.events.map((e) => e.reason)).toEqual(["Validating", "Exporting"]);
+  });
+
+  it("prefers the diskFormat asked for when both providers can, and refuses a pair with nothing in common", () => {
+    expect(
+      commonFormat(
+        [ImageFormat.VMDK, ImageFormat.QCOW2],
+        [ImageFormat.RAW, ImageFormat.QCOW2],
+        DiskFormat.QCOW2,
+      ),
+    ).toBe(DiskFormat.QCOW2);
+    expect(
+      commonFormat(
+        [ImageFormat.QCOW2, ImageFormat.RAW],
+        [ImageFormat.RAW, ImageFormat.QCOW2],
+        DiskFormat.VMDK,
+      ),
+    ).toBe(DiskFormat.QCOW2);
+    const p = planMigration(
+      factsOf({ target: provider("default/kvm", { diskImportFormats: [ImageFormat.QCOW2] }) }),
+    );
+    expect(phaseOf(p)).toBe("FAILED");
+    expect(ready(p)?.reason).toBe("Unsupported");
+    expect(p.status.message).toContain("no disk format in common");
+  });
+
+  it("fails when a provider moves no disks, and waits while one is unreachable", () => {
+    const none = planMigration(factsOf({ target: provider("default/kvm", {}) }));
+    expect(none.status.message).toBe("provider default/kvm imports no disks");
+    const down = planMigration(factsOf({ target: importer(CircuitState.OPEN) }));
+    expect(phaseOf(down)).toBe("VALIDATING");
+    expect(down.step).toEqual({ kind: "wait", afterMs: 5_000 });
+    expect(ready(down)?.reason).toBe("ProviderUnavailable");
+  });
+
+  it("fails for a missing source and waits for one that is not Ready", () => {
+    expect(ready(planMigration(factsOf({ sourceVm: undefined })))?.reason).toBe("SourceNotFound");
+    const notReady = sourceVm();
+    notReady.status!.conditions = [];
+    const p = planMigration(factsOf({ sourceVm: notReady }));
+    expect(p.step.kind).toBe("wait");
+    expect(ready(p)?.reason).toBe("SourceNotReady");
+  });
+
+  it("refuses a target VirtualMachine that exists and is not its own", () => {
+    const other = create(VirtualMachineSchema, { metadata: { name: "dst", annotations: {} } });
+    expect(ready(planMigration(factsOf({ targetVm: other })))?.reason).toBe("TargetExists");
+  });
+
+  it("takes a snapshot when the provider exports from one, unless the source is to be powered off", () => {
+    const snap = planMigration(factsOf({ source: exporter(true) }));
+    expect(phaseOf(snap)).toBe("SNAPSHOTTING");
+    expect(snap.step).toEqual({ kind: "takeSnapshot", name: "migration-mig-uid" });
+    const cold = planMigration(
+      factsOf({
+        source: exporter(true),
+        migration: migrationOf({
+          source: { vmRef: { name: "src" }, powerOffBeforeMigration: true },
+        }),
+      }),
+    );
+    expect(cold.step).toEqual({ kind: "shutDownSource" });
+  });
+});
+
+describe("planMigration: exporting", () => {
+  const exporting = {
+    phase: MigrationPhase.EXPORTING,
+    startTime: timestampFromMs(now),
+    transferFormat: DiskFormat.RAW,
+  };
+
+  it("waits for the shutdown it asked for, then describes the disks", () => {
+    const asked = planMigration(factsOf({}, { ...exporting, sourcePoweredOff: true }));
+    expect(asked.step.kind).toBe("wait");
+    expect(ready(asked)?.reason).toBe("ShuttingDown");
+    const off = planMigration(
+      factsOf({ sourceVm: sourceVm(PowerState.OFF) }, { ...exporting, sourcePoweredOff: true }),
+    );
+    expect(off.step).toEqual({ kind: "describeDisks" });
+  });
+
+  it("records every disk with ids derived from the uid and the disk, and exports them one by one", () => {
+    const p = planMigration(
+      factsOf(
+        {
+          sourceVm: sourceVm(PowerState.OFF),
+          described: [
+            create(DiskInfoSchema, {
+              name: "root",
+              capacityBytes: 10n << 30n,
+              format: ImageFormat.VMDK,
+            }),
+            create(DiskInfoSchema, {
+              name: "data",
+              capacityBytes: 1n << 30n,
+              format: ImageFormat.VMDK,
+            }),
+          ],
+        },
+        exporting,
+      ),
+    );
+    expect(p.status.disks.map((d) => d.name)).toEqual(["root", "data"]);
+    expect(p.status.disks[1]?.importId).toBe(transferIds("mig-uid", "data").importId);
+    expect(p.status.importId).toBe(transferIds("mig-uid", "root").importId);
+    expect(p.step).toEqual({ kind: "beginExport", index: 0 });
+    const second = planMigration(
+      factsOf(
+        { sourceVm: sourceVm(PowerState.OFF) },
+        {
+          ...exporting,
+          disks: [{ ...twoDisks[0]!, sourceChecksum: "a".repeat(64), sizeBytes: 5n }, twoDisks[1]!],
+        },
+      ),
+    );
+    expect(second.step).toEqual({ kind: "beginExport", index: 1 });
+  });
+
+  it("exports from a snapshot without shutting the source down", () => {
+    const p = planMigration(factsOf({}, { ...exporting, snapshotId: "snap-1" }));
+    expect(p.step).toEqual({ kind: "describeDisks" });
+  });
+
+  it("goes on to transfer once every disk is exported, with the total to copy", () => {
+    const p = planMigration(
+      factsOf(
+        { sourceVm: sourceVm(PowerState.OFF) },
+        {
+          ...exporting,
+          disks: twoDisks.map((d, i) => ({
+            ...d,
+            sourceChecksum: "a".repeat(64),
+            sizeBytes: BigInt(100 * (i + 1)),
+          })),
+        },
+      ),
+    );
+    expect(phaseOf(p)).toBe("TRANSFERRING");
+    expect(p.status.progress?.totalBytes).toBe(300n);
+    expect(p.step).toEqual({ kind: "transfer" });
+  });
+});
+
+describe("planMigration: transferring", () => {
+  const transferring = {
+    phase: MigrationPhase.TRANSFERRING,
+    startTime: timestampFromMs(now),
+    disks: twoDisks.map((d) => ({ ...d, sourceChecksum: "a".repeat(64), sizeBytes: 100n })),
+  };
+
+  it("leaves a running copy alone and moves on when it is done", () => {
+    expect(planMigration(factsOf({ transfer: { state: "running" } }, transferring)).step).toEqual({
+      kind: "none",
+    });
+    const done = planMigration(factsOf({ transfer: { state: "done" } }, transferring));
+    expect(phaseOf(done)).toBe("IMPORTING");
+    expect(done.step).toEqual({ kind: "commitImport", index: 0 });
+  });
+
+  it("waits while the target provider is down, saying so, and resumes when it is back", () => {
+    const down = planMigration(
+      factsOf(
+        {
+          target: importer(CircuitState.OPEN),
+          transfer: { state: "failed", outage: true, message: "unavailable" },
+        },
+        transferring,
+      ),
+    );
+    expect(phaseOf(down)).toBe("TRANSFERRING");
+    expect(down.step).toEqual({ kind: "wait", afterMs: 5_000 });
+    expect(down.status.message).toContain("provider default/kvm is unavailable");
+    expect(down.status.retryCount).toBe(0);
+    const back = planMigration(factsOf({}, transferring));
+    expect(back.step).toEqual({ kind: "transfer" });
+  });
+
+  it("counts a failed copy as a retry with backoff, and fails after maxRetries", () => {
+    const failed = { state: "failed" as const, outage: false, message: "data_loss" };
+    const once = planMigration(factsOf({ transfer: failed }, transferring));
+    expect(once.status.retryCount).toBe(1);
+    expect(once.step).toEqual({ kind: "wait", afterMs: 10_000 });
+    const last = planMigration(factsOf({ transfer: failed }, { ...transferring, retryCount: 3 }));
+    expect(phaseOf(last)).toBe("FAILED");
+    expect(last.step).toEqual({ kind: "fail", cleanUp: false });
+    const policy = migrationOf({
+      options: { retryPolicy: { retryDelay: "2s", backoffMultiplier: 3 } },
+    });
+    expect(retryDelayMs(policy, 3)).toBe(18_000);
+  });
+
+  it("fails after the timeout, cleaning up when the policy is Always", () => {
+    const p = planMigration(
+      factsOf(
+        {
+          migration: migrationOf({
+            options: { timeout: "1m", cleanupPolicy: CleanupPolicy.ALWAYS },
+          }),
+          now: now + 61_000,
+        },
+        transferring,
+      ),
+    );
+    expect(ready(p)?.reason).toBe("Timeout");
+    expect(p.step).toEqual({ kind: "fail", cleanUp: true });
+  });
+});
+
+describe("planMigration: creating and verifying", () => {
+  const committed = {
+    phase: MigrationPhase.IMPORTING,
+    startTime: timestampFromMs(now),
+    disks: twoDisks.map((d) => ({
+      ...d,
+      sourceChecksum: "a".repeat(64),
+      targetChecksum: "a".repeat(64),
+      sizeBytes: 100n,
+      committed: true,
+    })),
+  };
+  const target = (ok: boolean) =>
+    create(VirtualMachineSchema, {
+      metadata: { name: "dst", annotations: { [migrationAnnotation]: "mig-uid" } },
+      status: { id: "vm-9", conditions: ok ? readyCondition : [] },
+    });
+
+  it("declares the target once the imports are committed, then waits for it to be Ready", () => {
+    const p = planMigration(factsOf({}, committed));
+    expect(phaseOf(p)).toBe("CREATING");
+    expect(p.step).toEqual({ kind: "declareTarget" });
+    const made = planMigration(
+      factsOf({ targetVm: target(false) }, { ...committed, phase: MigrationPhase.CREATING }),
+    );
+    expect(phaseOf(made)).toBe("VALIDATING_TARGET");
+    expect(made.status.targetVmRef?.name).toBe("dst");
+    expect(ready(made)?.reason).toBe("TargetNotReady");
+  });
+
+  it("cleans up, deletes the source only when asked, then is Ready with the checks recorded", () => {
+    const verifying = { ...committed, phase: MigrationPhase.VALIDATING_TARGET };
+    expect(planMigration(factsOf({ targetVm: target(true) }, verifying)).step).toEqual({
+      kind: "cleanUp",
+    });
+    const keep = planMigration(
+      factsOf({ targetVm: target(true) }, { ...verifying, cleanedUp: true }),
+    );
+    expect(phaseOf(keep)).toBe("READY");
+    expect(keep.status.validationResults?.checksumMatch).toBe(true);
+    expect(keep.status.targetVmId).toBe("vm-9");
+    expect(ready(keep)?.status).toBe(ConditionStatus.TRUE);
+    const del = migrationOf({ source: { vmRef: { name: "src" }, deleteAfterMigration: true } });
+    expect(
+      planMigration(
+        factsOf({ migration: del, targetVm: target(true) }, { ...verifying, cleanedUp: true }),
+      ).step,
+    ).toEqual({ kind: "deleteSource" });
+  });
+
+  it("fails when a checksum differs", () => {
+    const bad = { ...committed, phase: MigrationPhase.VALIDATING_TARGET };
+    bad.disks = bad.disks.map((d, i) => (i ? { ...d, targetChecksum: "b".repeat(64) } : d));
+    const p = planMigration(factsOf({ targetVm: target(true) }, bad));
+    expect(ready(p)?.reason).toBe("ValidationFailed");
+    expect(p.status.validationResults?.checksumMatch).toBe(false);
+  });
+});
+
+describe("the target VirtualMachine", () => {
+  it("adopts the imported disks, maps the networks and keeps the MACs when asked", () => {
+    const migration = migrationOf({
+      target: {
+        name: "dst",
+        namespace: "prod",
+        providerRef: { name: "kvm" },
+        classRef: { name: "large" },
+        networkMappings: [{ sourceNetwork: "lan-esx", targetNetwork: { name: "lan-kvm" } }],
+        preserveMacAddresses: true,
+        disks: [{ name: "data", sizeGib: 5 }],
+      },
+    });
+    const status = create(VMMigrationStatusSchema, { disks: twoDisks });
+    const vm = targetVmOf(migration, sourceVm(), status)!;
+    expect(vm.metadata?.namespace).toBe("prod");
+    expect(vm.metadata?.annotations[migrationAnnotation]).toBe("mig-uid");
+    expect(vm.spec?.importedDisk?.diskId).toBe("m-root");
+    expect(vm.spec?.disks.map((d) => [d.name, d.sizeGib, d.importedDisk?.diskId])).toEqual([
+      ["data", 5, "m-data"],
+    ]);
+    expect(vm.spec?.classRef?.name).toBe("large");
+    expect(vm.spec?.powerState).toBe(PowerState.OFF);
+    expect(vm.spec?.networks.map((n) => [n.name, n.networkRef?.name ?? "", n.macAddress])).toEqual([
+      ["lan", "lan-kvm", "52:54:00:aa:bb:01"],
+      ["backup", "", "52:54:00:aa:bb:02"],
+    ]);
+    const fresh = targetNetworks(migrationOf(), sourceVm());
+    expect(fresh.map((n) => n.macAddress)).toEqual(["", ""]);
+  });
+});
+
+describe("transfer progress", () => {
+  it("sums the verified offsets of every disk, with the rate and the time left", () => {
+    const disks = create(VMMigrationStatusSchema, {
+      disks: [
+        { name: "root", sizeBytes: 1000n, committed: true },
+        { name: "data", sizeBytes: 1000n, verifiedOffset: 500n },
+      ],
+    }).disks;
+    expect(transferProgress(disks, 10)).toEqual({
+      totalBytes: 2000n,
+      transferredBytes: 1500n,
+      percentage: 75,
+      transferRate: 10n,
+      eta: "50s",
+    });
+    expect(formatDuration(3_723_000)).toBe("1h2m3s");
+  });
+});

@@ -1,0 +1,411 @@
+/**
+ * The VMMigration controller's decisions, apart from its effects: pure
+ * functions of the migration, its source and target, its status and what
+ * the providers report, each returning the next step.
+ * `migration-controller.ts` carries them out.
+ */
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Capabilities, DiskInfo } from "@virtrigaud/contracts";
+import {
+  CircuitState,
+  CleanupPolicy,
+  LocalObjectReferenceSchema,
+  MigrationPhase,
+  MigrationProgressSchema,
+  type MigrationDiskStatus,
+  MigrationDiskStatusSchema,
+  PowerState,
+  type VMMigration,
+  type VMMigrationStatus,
+  VMMigrationStatusSchema,
+  type VMSnapshot,
+  ValidationResultsSchema,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
+import { durationMs } from "../manifest/quantities.js";
+import { isTrue, setCondition } from "./conditions.js";
+import { commonFormat, diskFormatOf, transferIds } from "./migration-formats.js";
+import { providerKeyOf } from "./references.js";
+
+/** Annotation on a VirtualMachine made by a VMMigration: the migration's uid. */
+export const migrationAnnotation = "virtrigaud.io/migration";
+
+/** An event to record about a VMMigration. */
+export interface MigrationEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/** A provider as the plan sees it. */
+export interface ProviderFacts {
+  key: string;
+  circuit: CircuitState;
+  capabilities: Capabilities | undefined;
+}
+
+/** How the transfer of the disks went, when it ran in this manager. */
+export type TransferOutcome =
+  { state: "running" } | { state: "done" } | { state: "failed"; outage: boolean; message: string };
+
+/** What the plan needs to know. */
+export interface MigrationFacts {
+  migration: VMMigration;
+  /** The status as it stands (never changed by the plan). */
+  status: VMMigrationStatus;
+  now: number;
+  sourceVm: VirtualMachine | undefined;
+  /** The VMSnapshot spec.source.snapshotRef names, if any and it exists. */
+  snapshot: VMSnapshot | undefined;
+  /** The VirtualMachine spec.target names, if it exists. */
+  targetVm: VirtualMachine | undefined;
+  source: ProviderFacts | undefined;
+  target: ProviderFacts | undefined;
+  /** What DescribeDisks said of the source VM; undefined before it was asked. */
+  described: DiskInfo[] | undefined;
+  transfer: TransferOutcome | undefined;
+}
+
+/** What the VMMigration controller does next. */
+export type MigrationStep =
+  /** Nothing to do. */
+  | { kind: "none" }
+  /** Write the status, and look again after `afterMs` (or when woken). */
+  | { kind: "wait"; afterMs?: number }
+  /** Failed: write the status; clean up first when the policy says so. */
+  | { kind: "fail"; cleanUp: boolean }
+  /** Ask the source VM's controller to shut the guest down (spec.powerState OffGraceful). */
+  | { kind: "shutDownSource" }
+  /** Take a snapshot of the source to export from, named `name`. */
+  | { kind: "takeSnapshot"; name: string }
+  /** DescribeDisks of the source VM, and plan again. */
+  | { kind: "describeDisks" }
+  /** DiskExportBegin of the disk at `index` of status.disks. */
+  | { kind: "beginExport"; index: number }
+  /** Run (or keep running) the copy of every disk to the target. */
+  | { kind: "transfer" }
+  /** DiskImportCommit of the disk at `index`. */
+  | { kind: "commitImport"; index: number }
+  /** Create the target VirtualMachine. */
+  | { kind: "declareTarget" }
+  /** End the exports and remove the snapshot the migration took. */
+  | { kind: "cleanUp" }
+  /** Delete the source VirtualMachine. */
+  | { kind: "deleteSource" };
+
+/** The plan: the status to carry on with, events to record, and the step. */
+export interface MigrationPlan {
+  status: VMMigrationStatus;
+  events: MigrationEvent[];
+  step: MigrationStep;
+}
+
+const defaultTimeoutMs = 4 * 3600_000;
+
+/** Names of phases, for messages and events. */
+export const phaseNames: Record<MigrationPhase, string> = {
+  [MigrationPhase.UNSPECIFIED]: "",
+  [MigrationPhase.PENDING]: "Pending",
+  [MigrationPhase.VALIDATING]: "Validating",
+  [MigrationPhase.SNAPSHOTTING]: "Snapshotting",
+  [MigrationPhase.EXPORTING]: "Exporting",
+  [MigrationPhase.TRANSFERRING]: "Transferring",
+  [MigrationPhase.CONVERTING]: "Converting",
+  [MigrationPhase.IMPORTING]: "Importing",
+  [MigrationPhase.CREATING]: "Creating",
+  [MigrationPhase.VALIDATING_TARGET]: "Validating-Target",
+  [MigrationPhase.READY]: "Ready",
+  [MigrationPhase.FAILED]: "Failed",
+};
+
+/** The name of the target VirtualMachine's namespace. */
+export function targetNamespace(m: VMMigration): string {
+  return m.spec?.target?.namespace || m.metadata?.namespace || "default";
+}
+
+/** The wait after `attempt` failed tries in a row, from the retry policy (default 10s, x2, at most 5 minutes). */
+export function retryDelayMs(m: VMMigration, attempt: number): number {
+  const policy = m.spec?.options?.retryPolicy;
+  const first = policy?.retryDelay ? durationMs(policy.retryDelay) : 10_000;
+  const factor = policy?.backoffMultiplier || 2;
+  return Math.min(5 * 60_000, first * factor ** Math.max(0, attempt - 1));
+}
+
+/** The next step for a VMMigration: a pure function of `facts`. */
+export function planMigration(facts: MigrationFacts): MigrationPlan {
+  const { migration, now, sourceVm, targetVm } = facts;
+  const meta = migration.metadata;
+  const spec = migration.spec;
+  const generation = meta?.generation ?? 0n;
+  const status = clone(VMMigrationStatusSchema, facts.status);
+  const events: MigrationEvent[] = [];
+  const plan = (step: MigrationStep): MigrationPlan => ({ status, events, step });
+  const ready = (ok: boolean, reason: string, message = "") =>
+    setCondition(
+      status.conditions,
+      { type: "Ready", status: ok, reason, message },
+      generation,
+      now,
+    );
+  const enter = (phase: MigrationPhase, message: string) => {
+    if (status.phase !== phase) {
+      events.push({ type: "Normal", reason: phaseNames[phase].replace("-", ""), message });
+      status.progress ??= create(MigrationProgressSchema);
+      status.progress.currentPhase = phase;
+      status.progress.phaseStartTime = timestampFromMs(now);
+    }
+    status.phase = phase;
+    status.message = message;
+    ready(false, phaseNames[phase].replace("-", ""), message);
+  };
+  const wait = (reason: string, message: string, afterMs?: number): MigrationPlan => {
+    status.message = message;
+    ready(false, reason, message);
+    return plan(afterMs === undefined ? { kind: "wait" } : { kind: "wait", afterMs });
+  };
+  const cleanupPolicy = spec?.options?.cleanupPolicy || CleanupPolicy.ON_SUCCESS;
+  const fail = (reason: string, message: string): MigrationPlan => {
+    status.phase = MigrationPhase.FAILED;
+    status.message = message;
+    status.observedGeneration = generation;
+    status.completionTime = timestampFromMs(now);
+    ready(false, reason, message);
+    events.push({ type: "Warning", reason, message });
+    return plan({ kind: "fail", cleanUp: cleanupPolicy === CleanupPolicy.ALWAYS });
+  };
+
+  if (!meta || meta.deletionTimestamp) return plan({ kind: "none" });
+  if (status.phase === MigrationPhase.READY) return plan({ kind: "none" });
+  if (status.phase === MigrationPhase.FAILED) return plan({ kind: "none" });
+  const targetName = spec?.target?.name ?? "";
+  const sourceName = spec?.source?.vmRef?.name ?? "";
+
+  // The timeout runs from the start, whatever the phase.
+  const started = status.startTime ? timestampMs(status.startTime) : undefined;
+  const timeout = spec?.options?.timeout ? durationMs(spec.options.timeout) : defaultTimeoutMs;
+  if (started !== undefined && now - started > timeout)
+    return fail("Timeout", `the migration did not finish within ${spec?.options?.timeout || "4h"}`);
+
+  if (!status.phase || status.phase === MigrationPhase.PENDING) {
+    status.startTime = timestampFromMs(now);
+    enter(MigrationPhase.VALIDATING, `checking ${sourceName} and the target provider`);
+  }
+
+  if (status.phase === MigrationPhase.VALIDATING) {
+    if (!sourceVm) return fail("SourceNotFound", `VirtualMachine ${sourceName} does not exist`);
+    if (!sourceVm.status?.id || !isTrue(sourceVm.status.conditions, "Ready"))
+      return wait("SourceNotReady", `VirtualMachine ${sourceName} is not Ready`);
+    const sourceKey = providerKeyOf(sourceVm);
+    const ns = meta.namespace || "default";
+    const named = spec?.source?.providerRef;
+    if (named && `${named.namespace || ns}/${named.name}` !== sourceKey)
+      return fail(
+        "InvalidSpec",
+        `spec.source.providerRef: ${sourceVm.metadata?.name} runs on ${sourceKey}`,
+      );
+    if (targetVm && targetVm.metadata?.annotations[migrationAnnotation] !== meta.uid)
+      return fail(
+        "TargetExists",
+        `VirtualMachine ${targetName} exists and was not made by this migration`,
+      );
+    const unavailable = [facts.source, facts.target].find(
+      (p) => !p || p.circuit !== CircuitState.CLOSED || !p.capabilities,
+    );
+    if (unavailable || !facts.source || !facts.target)
+      return wait(
+        "ProviderUnavailable",
+        `provider ${unavailable?.key ?? "of the source or target"} is unavailable`,
+        5_000,
+      );
+    const exports = facts.source.capabilities?.diskExportFormats ?? [];
+    const imports = facts.target.capabilities?.diskImportFormats ?? [];
+    if (!exports.length)
+      return fail("Unsupported", `provider ${facts.source.key} exports no disks`);
+    if (!imports.length)
+      return fail("Unsupported", `provider ${facts.target.key} imports no disks`);
+    const format = commonFormat(exports, imports, spec?.options?.diskFormat);
+    if (!format)
+      return fail(
+        "Unsupported",
+        `providers ${facts.source.key} and ${facts.target.key} have no disk format in common`,
+      );
+    status.transferFormat = format;
+    if (spec?.source?.snapshotRef) {
+      const snap = facts.snapshot;
+      if (!facts.source.capabilities?.diskExportFromSnapshot)
+        return fail("Unsupported", `provider ${facts.source.key} cannot export from a snapshot`);
+      if (!snap?.status?.snapshotId)
+        return wait("SnapshotNotReady", `VMSnapshot ${spec.source.snapshotRef.name} is not ready`);
+      status.snapshotRef = spec.source.snapshotRef.name;
+      status.snapshotId = snap.status.snapshotId;
+      enter(
+        MigrationPhase.EXPORTING,
+        `exporting the disks of ${sourceName} at snapshot ${status.snapshotRef}`,
+      );
+    } else if (
+      facts.source.capabilities?.diskExportFromSnapshot &&
+      spec?.source?.createSnapshot !== false &&
+      !spec?.source?.powerOffBeforeMigration
+    ) {
+      enter(MigrationPhase.SNAPSHOTTING, `taking a snapshot of ${sourceName} to export from`);
+    } else {
+      enter(MigrationPhase.EXPORTING, `exporting the disks of ${sourceName}`);
+    }
+  }
+
+  if (status.phase === MigrationPhase.SNAPSHOTTING) {
+    if (!status.snapshotId)
+      return plan({ kind: "takeSnapshot", name: `migration-${meta.uid.slice(0, 8)}` });
+    enter(MigrationPhase.EXPORTING, `exporting the disks of ${sourceName} at the snapshot taken`);
+  }
+
+  if (status.phase === MigrationPhase.EXPORTING) {
+    if (!status.snapshotId) {
+      // Cold: the guest shuts down first (gracefully), and stays off.
+      const power = sourceVm?.status?.powerState;
+      if (power !== PowerState.OFF) {
+        if (!status.sourcePoweredOff) return plan({ kind: "shutDownSource" });
+        return wait("ShuttingDown", `waiting for ${sourceName} to shut down`);
+      }
+    }
+    if (!status.disks.length) {
+      if (facts.described === undefined) return plan({ kind: "describeDisks" });
+      if (!facts.described.length)
+        return fail("NoDisks", `VirtualMachine ${sourceName} has no disks`);
+      status.disks = facts.described.map((d) => diskStatus(migration, d));
+      const root = status.disks[0];
+      status.exportId = root?.exportId ?? "";
+      status.importId = root?.importId ?? "";
+      events.push({
+        type: "Normal",
+        reason: "DisksFound",
+        message: status.disks.map((d) => `${d.name} (${d.capacityBytes} bytes)`).join(", "),
+      });
+    }
+    const pending = status.disks.findIndex((d) => !d.sourceChecksum);
+    if (pending >= 0) return plan({ kind: "beginExport", index: pending });
+    status.progress ??= create(MigrationProgressSchema);
+    status.progress.totalBytes = status.disks.reduce((n, d) => n + d.sizeBytes, 0n);
+    enter(
+      MigrationPhase.TRANSFERRING,
+      `copying ${status.disks.length} disk(s) to ${facts.target?.key ?? "the target"}`,
+    );
+  }
+
+  if (status.phase === MigrationPhase.TRANSFERRING) {
+    const outcome = facts.transfer;
+    if (outcome?.state === "running") return plan({ kind: "none" });
+    if (outcome?.state === "done") {
+      enter(
+        MigrationPhase.IMPORTING,
+        `committing the imported disks on ${facts.target?.key ?? "the target"}`,
+      );
+    } else {
+      if (outcome?.state === "failed" && !outcome.outage) {
+        const max = spec?.options?.retryPolicy?.maxRetries ?? 3;
+        if (status.retryCount >= max)
+          return fail(
+            "TransferFailed",
+            `the transfer failed ${status.retryCount + 1} times: ${outcome.message}`,
+          );
+        status.retryCount += 1;
+        status.lastRetryTime = timestampFromMs(now);
+        events.push({ type: "Warning", reason: "TransferFailed", message: outcome.message });
+        return wait(
+          "TransferFailed",
+          `${outcome.message}; trying again`,
+          retryDelayMs(migration, status.retryCount),
+        );
+      }
+      const down = [facts.source, facts.target].find(
+        (p) => !p || p.circuit !== CircuitState.CLOSED,
+      );
+      if (down || outcome?.state === "failed") {
+        const message = `provider ${down?.key ?? facts.target?.key} is unavailable: waiting to resume the transfer`;
+        if (status.message !== message)
+          events.push({ type: "Warning", reason: "ProviderUnavailable", message });
+        return wait("ProviderUnavailable", message, 5_000);
+      }
+      status.message = `copying ${status.disks.length} disk(s) to ${facts.target?.key}`;
+      ready(false, "Transferring", status.message);
+      return plan({ kind: "transfer" });
+    }
+  }
+
+  if (status.phase === MigrationPhase.IMPORTING) {
+    const pending = status.disks.findIndex((d) => !d.committed);
+    if (pending >= 0) return plan({ kind: "commitImport", index: pending });
+    enter(
+      MigrationPhase.CREATING,
+      `creating VirtualMachine ${targetName} on ${facts.target?.key ?? "the target"}`,
+    );
+  }
+
+  if (status.phase === MigrationPhase.CREATING) {
+    if (!targetVm) return plan({ kind: "declareTarget" });
+    status.targetVmRef = create(LocalObjectReferenceSchema, { name: targetName });
+    enter(MigrationPhase.VALIDATING_TARGET, `waiting for VirtualMachine ${targetName} to be Ready`);
+  }
+
+  if (status.phase === MigrationPhase.VALIDATING_TARGET) {
+    if (!targetVm) return fail("TargetGone", `VirtualMachine ${targetName} was deleted`);
+    if (!isTrue(targetVm.status?.conditions ?? [], "Ready"))
+      return wait("TargetNotReady", `waiting for VirtualMachine ${targetName} to be Ready`);
+    status.targetVmId = targetVm.status?.id ?? "";
+    const checksums = status.disks.every(
+      (d) => d.targetChecksum && d.targetChecksum === d.sourceChecksum,
+    );
+    const checks = spec?.options?.validationChecks;
+    const sizes = targetSizesMatch(status.disks, targetVm);
+    status.validationResults = create(ValidationResultsSchema, {
+      checksumMatch: checksums,
+      bootSuccess: true,
+      ...(checks?.checkDiskSize !== false ? { diskSizeMatch: sizes } : {}),
+      validationErrors: [
+        ...(checksums ? [] : ["a disk's checksum at the target differs from the source's"]),
+        ...(checks?.checkDiskSize !== false && !sizes
+          ? ["a disk of the target is smaller than the source's"]
+          : []),
+      ],
+    });
+    if (status.validationResults.validationErrors.length)
+      return fail("ValidationFailed", status.validationResults.validationErrors.join("; "));
+    if (!status.cleanedUp && cleanupPolicy !== CleanupPolicy.NEVER)
+      return plan({ kind: "cleanUp" });
+    if (spec?.source?.deleteAfterMigration && !status.sourceDeleted)
+      return plan({ kind: "deleteSource" });
+    status.phase = MigrationPhase.READY;
+    status.message = `VirtualMachine ${targetName} runs on ${facts.target?.key ?? "the target"}`;
+    status.completionTime = timestampFromMs(now);
+    status.observedGeneration = generation;
+    if (status.progress) status.progress.currentPhase = MigrationPhase.READY;
+    ready(true, "Completed", status.message);
+    events.push({ type: "Normal", reason: "Completed", message: status.message });
+    return plan({ kind: "wait" });
+  }
+  return plan({ kind: "wait" });
+}
+
+/** A disk's status before its export begins. */
+function diskStatus(m: VMMigration, d: DiskInfo): MigrationDiskStatus {
+  const ids = transferIds(m.metadata?.uid ?? "", d.name);
+  return create(MigrationDiskStatusSchema, {
+    name: d.name,
+    sourceFormat: diskFormatOf(d.format),
+    capacityBytes: d.capacityBytes,
+    exportId: ids.exportId,
+    importId: ids.importId,
+    sourceLocation: d.location,
+  });
+}
+
+/** Whether every disk of the target is at least as large as the source's. */
+function targetSizesMatch(disks: readonly MigrationDiskStatus[], vm: VirtualMachine): boolean {
+  const observed = vm.status?.disks ?? [];
+  if (!observed.length) return true;
+  return disks.every((d) => {
+    const seen = observed.find((o) => o.name === d.name);
+    return !seen || BigInt(seen.sizeGib) * 1024n ** 3n >= d.capacityBytes;
+  });
+}

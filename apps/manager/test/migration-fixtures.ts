@@ -1,0 +1,114 @@
+import { createHash } from "node:crypto";
+import { ImageFormat, type ProviderClient } from "@virtrigaud/contracts";
+import { ConditionStatus, Kind, MigrationPhase, type VMMigration } from "@virtrigaud/proto/manager";
+import type { ResourceStore } from "../src/store/store.js";
+import { stack, vmManifest } from "./fixtures.js";
+import { eventually } from "./processes.js";
+
+/** Two mock providers, esx (the source) and kvm (the target), with the test stack and a VM "web" on esx. */
+export function migrationStack(sourceUrl: string, targetUrl: string, vm = "web"): string {
+  return [
+    stack(sourceUrl, { provider: "esx" }),
+    stack(targetUrl, { provider: "kvm" }),
+    vmManifest(vm, { provider: "esx", dataGiB: 2 }),
+  ].join("---\n");
+}
+
+/** A VMMigration of `vm` to provider kvm as `target`, with `extra` lines under spec. */
+export function migrationManifest(name: string, vm: string, target: string, extra = ""): string {
+  return `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata:
+  name: ${name}
+spec:
+  source:
+    vmRef: {name: ${vm}}
+  target:
+    name: ${target}
+    providerRef: {name: kvm}
+    powerOn: true
+    preserveMACAddresses: true
+${extra}`;
+}
+
+/** The migration as stored, read from `store`. */
+export function migrationOf(store: ResourceStore, name: string): VMMigration | undefined {
+  return store.get(Kind.VM_MIGRATION, "default", name) as VMMigration | undefined;
+}
+
+/** Waits until `read` gives a migration in `phase` (failing at once on Failed), and returns it. */
+export function phaseReached(
+  read: () => VMMigration | undefined | Promise<VMMigration | undefined>,
+  phase: MigrationPhase,
+  timeoutMs = 60_000,
+): Promise<VMMigration> {
+  return eventually(
+    async () => {
+      const m = await read();
+      return m?.status?.phase === phase || m?.status?.phase === MigrationPhase.FAILED
+        ? m
+        : undefined;
+    },
+    timeoutMs,
+    `migration in phase ${MigrationPhase[phase]}`,
+  ).then((m) => {
+    if (m.status?.phase !== phase) throw new Error(`the migration failed: ${m.status?.message}`);
+    return m;
+  });
+}
+
+/** Whether the migration's Ready condition holds. */
+export function isReady(m: VMMigration): boolean {
+  return (
+    m.status?.conditions.some((c) => c.type === "Ready" && c.status === ConditionStatus.TRUE) ??
+    false
+  );
+}
+
+/**
+ * The SHA-256 of each disk of a VM, read back from its provider through the
+ * contract (an export of it, read chunk by chunk): what the VM's disks hold.
+ */
+export async function diskDigests(
+  provider: ProviderClient,
+  vmId: string,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const { disks } = await provider.describeDisks({ vmId });
+  // The VM may run: read its disks as they are at a snapshot.
+  const snap = await provider.snapshotCreate({ vmId, name: `readback-${Date.now()}` });
+  if (snap.task) await provider.waitForTask(snap.task);
+  for (const disk of disks) {
+    const exportId = `readback-${vmId}-${disk.name}-${snap.snapshotId}`;
+    const request = {
+      exportId,
+      vmId,
+      diskName: disk.name,
+      format: ImageFormat.RAW,
+      snapshotId: snap.snapshotId,
+    };
+    let begun = await provider.diskExportBegin(request);
+    if (!begun.export && begun.task) {
+      await provider.waitForTask(begun.task);
+      begun = await provider.diskExportBegin(request);
+    }
+    const size = Number(begun.export?.sizeBytes ?? 0n);
+    const hash = createHash("sha256");
+    for (let offset = 0; offset < size;) {
+      const { chunk } = await provider.diskExportRead({
+        exportId,
+        offset: BigInt(offset),
+        length: 2 << 20,
+      });
+      const content = chunk?.content;
+      const length = content?.case === "data" ? content.value.length : Number(content?.value ?? 0n);
+      if (!length) break;
+      hash.update(content?.case === "data" ? content.value : new Uint8Array(length));
+      offset += length;
+    }
+    await provider.diskExportEnd({ exportId });
+    out[disk.name] = hash.digest("hex");
+  }
+  await provider.snapshotDelete({ vmId, snapshotId: snap.snapshotId });
+  return out;
+}

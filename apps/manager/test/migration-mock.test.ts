@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { Kind, MigrationPhase, PowerState, type VirtualMachine } from "@virtrigaud/proto/manager";
+import { type TestManager, providerClient, startTestManager } from "./harness.js";
+import {
+  diskDigests,
+  isReady,
+  migrationManifest,
+  migrationOf,
+  migrationStack,
+  phaseReached,
+} from "./migration-fixtures.js";
+import { type ServerProcess, eventually, freePort, spawnMock, vrtg } from "./processes.js";
+
+// Two or three mock providers and a manager on a shared 2-core machine.
+jest.setTimeout(120_000);
+
+describe("VMMigration between two mock providers", () => {
+  const processes: ServerProcess[] = [];
+  let source: ServerProcess;
+  let target: ServerProcess;
+  let tm: TestManager;
+  beforeAll(async () => {
+    // Two chunks of the source's exports arrive damaged (the sha256 is the undamaged bytes').
+    source = await spawnMock([
+      "--disk-bytes",
+      "16Mi",
+      "--fault",
+      "diskExportRead:corrupt-chunk:times=2",
+    ]);
+    target = await spawnMock(["--disk-bytes", "16Mi"]);
+    processes.push(source, target);
+    tm = await startTestManager();
+    await tm.apply(migrationStack(source.url, target.url));
+    await tm.ready("web");
+  });
+  afterAll(async () => {
+    await tm?.close();
+    for (const p of processes) await p.stop("SIGKILL");
+  });
+
+  it("moves a VM with two disks: Ready, checksums matching, the target's disks holding the source's bytes", async () => {
+    await tm.apply(migrationManifest("web-to-kvm", "web", "web-kvm"));
+    const done = await phaseReached(
+      () => migrationOf(tm.manager.store, "web-to-kvm"),
+      MigrationPhase.READY,
+    );
+    expect(isReady(done)).toBe(true);
+    const disks = done.status?.disks ?? [];
+    expect(disks.map((d) => d.name)).toEqual(["root", "data"]);
+    for (const d of disks) {
+      expect(d.committed).toBe(true);
+      expect(d.sourceChecksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(d.targetChecksum).toBe(d.sourceChecksum);
+      expect(d.verifiedOffset).toBe(d.sizeBytes);
+    }
+    expect(done.status?.validationResults?.checksumMatch).toBe(true);
+    expect(done.status?.progress?.percentage).toBe(100);
+    expect(done.status?.progress?.transferredBytes).toBe(done.status?.progress?.totalBytes);
+
+    // What the target's VM holds, read back through its provider, is what the source exported.
+    const targetVm = tm.manager.store.get(
+      Kind.VIRTUAL_MACHINE,
+      "default",
+      "web-kvm",
+    ) as VirtualMachine;
+    expect(targetVm.spec?.importedDisk?.diskId).toBe(disks[0]?.importId);
+    expect(targetVm.spec?.disks[0]?.importedDisk?.diskId).toBe(disks[1]?.importId);
+    const held = await diskDigests(providerClient(target.url), targetVm.status?.id ?? "");
+    expect(held).toEqual({ root: disks[0]?.sourceChecksum, data: disks[1]?.sourceChecksum });
+    // ... and what the source still holds.
+    const sourceVm = tm.vm("web");
+    expect(await diskDigests(providerClient(source.url), sourceVm?.status?.id ?? "")).toEqual(held);
+
+    // The mock exports from a snapshot: the source kept running, and the snapshot is gone.
+    expect(sourceVm?.status?.powerState).toBe(PowerState.ON);
+    expect(done.status?.snapshotCreated).toBe(true);
+    const described = await providerClient(source.url).describe({
+      vmId: sourceVm?.status?.id ?? "",
+    });
+    expect(described.vm?.snapshots ?? []).toHaveLength(0);
+    // The exports are ended.
+    await expect(
+      providerClient(source.url).diskExportRead({
+        exportId: disks[0]?.exportId ?? "",
+        offset: 0n,
+        length: 1,
+      }),
+    ).rejects.toThrow();
+
+    const reasons = await tm.reasons(Kind.VM_MIGRATION, "web-to-kvm");
+    for (const phase of [
+      "Validating",
+      "Snapshotting",
+      "Exporting",
+      "Transferring",
+      "Importing",
+      "Creating",
+      "ValidatingTarget",
+      "Completed",
+    ])
+      expect(reasons).toContain(phase);
+  });
+
+  it("detects the corrupted chunks and sends them again", () => {
+    const disks = migrationOf(tm.manager.store, "web-to-kvm")?.status?.disks ?? [];
+    expect(disks.reduce((n, d) => n + d.corruptedChunks, 0)).toBe(2);
+    // Caught on arrival, before the target: what it was sent is each disk once.
+    expect(disks.map((d) => d.sentBytes)).toEqual(disks.map((d) => d.sizeBytes));
+  });
+
+  it("lists migrations with their phase and progress in vrtg get", async () => {
+    const { stdout, code } = await vrtg(tm.url, ["get", "vmmigrations"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/NAME\s+SOURCE\s+TARGET\s+PHASE\s+PROGRESS/);
+    expect(stdout).toMatch(/web-to-kvm\s+web\s+kvm\/web-kvm\s+Ready\s+100% 32.0MiB\/32.0MiB/);
+  });
+});
+
+describe("VMMigration interrupted", () => {
+  const processes: ServerProcess[] = [];
+  let tm: TestManager;
+  afterAll(async () => {
+    await tm?.close();
+    for (const p of processes) await p.stop("SIGKILL");
+  });
+
+  it("deleted midway: ends the exports, aborts the imports, powers the source on again, makes no target", async () => {
+    // Slow writes keep the copy going while the migration is deleted.
+    const source = await spawnMock(["--disk-bytes", "64Mi"]);
+    const target = await spawnMock([
+      "--disk-bytes",
+      "64Mi",
+      "--fault",
+      "diskImportWrite:delay:delayMs=200",
+    ]);
+    processes.push(source, target);
+    tm = await startTestManager();
+    await tm.apply(migrationStack(source.url, target.url, "db"));
+    await tm.ready("db");
+    await tm.apply(
+      migrationManifest("db-move", "db", "db-kvm", "    \n").replace(
+        "    vmRef: {name: db}\n",
+        "    vmRef: {name: db}\n    powerOffBeforeMigration: true\n",
+      ),
+    );
+    const moving = await eventually(
+      () => {
+        const m = migrationOf(tm.manager.store, "db-move");
+        return (m?.status?.progress?.transferredBytes ?? 0n) > 0n ? m : undefined;
+      },
+      60_000,
+      "some bytes transferred",
+    );
+    expect(moving.status?.phase).toBe(MigrationPhase.TRANSFERRING);
+    // The cold path: the source was shut down through its spec.
+    expect(tm.vm("db")?.status?.powerState).toBe(PowerState.OFF);
+
+    await tm.client.delete({ kind: Kind.VM_MIGRATION, namespace: "default", name: "db-move" });
+    await eventually(() => !migrationOf(tm.manager.store, "db-move"), 30_000, "the migration gone");
+
+    const disks = moving.status?.disks ?? [];
+    expect(disks).toHaveLength(2);
+    const notFound = (p: Promise<unknown>) =>
+      p.then(
+        () => "found",
+        (e: unknown) => ProviderError.from(e).reason,
+      );
+    for (const d of disks) {
+      expect(
+        await notFound(
+          providerClient(source.url).diskExportRead({
+            exportId: d.exportId,
+            offset: 0n,
+            length: 1,
+          }),
+        ),
+      ).toBe(ErrorReason.NOT_FOUND);
+      expect(
+        await notFound(providerClient(target.url).diskImportCommit({ importId: d.importId })),
+      ).toBe(ErrorReason.NOT_FOUND);
+    }
+    expect(tm.vm("db-kvm")).toBeUndefined();
+    expect((await providerClient(target.url).listVMs({})).vms).toHaveLength(0);
+    // As it was: on again.
+    expect(tm.vm("db")?.spec?.powerState).toBe(PowerState.ON);
+    await eventually(
+      () => tm.vm("db")?.status?.powerState === PowerState.ON,
+      30_000,
+      "db on again",
+    );
+  });
+
+  it("waits while the target provider is stopped, then finishes once it is back", async () => {
+    const port = await freePort();
+    const listen = ["--listen", `127.0.0.1:${port}`];
+    const slow = ["--disk-bytes", "32Mi", "--fault", "diskImportWrite:delay:delayMs=100"];
+    const source = await spawnMock(["--disk-bytes", "32Mi"]);
+    let target = await spawnMock([...listen, ...slow]);
+    processes.push(source, target);
+    await tm.apply(
+      migrationStack(source.url, target.url, "app")
+        .replace(/name: esx/g, "name: esx2")
+        .replace(/name: kvm/g, "name: kvm2"),
+    );
+    await tm.ready("app");
+    await tm.apply(
+      migrationManifest("app-move", "app", "app-kvm").replace(
+        "providerRef: {name: kvm}",
+        "providerRef: {name: kvm2}",
+      ),
+    );
+    await eventually(
+      () =>
+        (migrationOf(tm.manager.store, "app-move")?.status?.progress?.transferredBytes ?? 0n) > 0n,
+      60_000,
+      "some bytes transferred",
+    );
+    await target.stop("SIGKILL");
+    const waiting = await eventually(
+      () => {
+        const m = migrationOf(tm.manager.store, "app-move");
+        return m?.status?.message.includes("is unavailable") ? m : undefined;
+      },
+      30_000,
+      "the migration waiting for its target",
+    );
+    expect(waiting.status?.phase).toBe(MigrationPhase.TRANSFERRING);
+    expect(waiting.status?.conditions.find((c) => c.type === "Ready")?.reason).toBe(
+      "ProviderUnavailable",
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(migrationOf(tm.manager.store, "app-move")?.status?.phase).toBe(
+      MigrationPhase.TRANSFERRING,
+    );
+
+    target = await spawnMock([...listen, ...slow]);
+    processes.push(target);
+    const done = await phaseReached(
+      () => migrationOf(tm.manager.store, "app-move"),
+      MigrationPhase.READY,
+      90_000,
+    );
+    for (const d of done.status?.disks ?? []) expect(d.targetChecksum).toBe(d.sourceChecksum);
+    expect(await tm.reasons(Kind.VM_MIGRATION, "app-move")).toContain("ProviderUnavailable");
+  });
+});
