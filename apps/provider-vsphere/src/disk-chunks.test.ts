@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { create } from "@bufbuild/protobuf";
-import { DiskChunkSchema, ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { DiskChunkSchema, ErrorReason, type ProviderError } from "@virtrigaud/contracts";
 import { checkChunk, chunkOf, sha256Hex, zeroSha256 } from "./disk-chunks.js";
 
 const reasonOf = (f: () => unknown) => {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type DiskChunk, ProviderError } from "@virtrigaud/contracts";
 
 /** The most a chunk carries: 2 MiB, the contract's limit on a read. */
-export const maxChunkBytes = 2 * 1024 * 1024;
+const maxChunkBytes = 2 * 1024 * 1024;
 
 const zeros = Buffer.alloc(maxChunkBytes);
 const zeroHashes = new Map<number, string>();
@@ -28,7 +28,7 @@ export function zeroBytes(length: number): Buffer {
 }
 
 /** True when every byte of `data` is zero. */
-export function isAllZero(data: Uint8Array): boolean {
+function isAllZero(data: Uint8Array): boolean {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return buf.length <= zeros.length ? buf.equals(zeros.subarray(0, buf.length)) : false;
 }

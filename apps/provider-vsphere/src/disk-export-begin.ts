@@ -25,7 +25,7 @@ import type { VsphereContext, VsphereOperation } from "./vsphere-context.js";
 const descriptorReadBytes = 65536;
 
 /** The answer of a ready export. */
-export function exportAnswer(record: ExportRecord): ProviderResponse<"diskExportBegin"> {
+function exportAnswer(record: ExportRecord): ProviderResponse<"diskExportBegin"> {
   return {
     export: create(DiskExportSchema, {
       id: record.exportId,
@@ -38,7 +38,7 @@ export function exportAnswer(record: ExportRecord): ProviderResponse<"diskExport
 }
 
 /** The file beside `path` (same directory) named `name`. */
-export function besideFile(path: string, name: string): string {
+function besideFile(path: string, name: string): string {
   const slash = path.lastIndexOf("/");
   return slash < 0 ? name : `${path.slice(0, slash + 1)}${name}`;
 }

@@ -1,5 +1,5 @@
 /** One extent line of a VMDK descriptor: `RW 4192256 FLAT "disk-flat.vmdk" 0`. */
-export interface VmdkExtent {
+interface VmdkExtent {
   access: string;
   /** Its length in 512-byte sectors. */
   sectors: number;

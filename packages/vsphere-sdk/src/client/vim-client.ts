@@ -449,7 +449,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
       lastUsed = Date.now();
       return {
         status: answer.statusCode,
-        headers: answer.headers as HttpAnswer["headers"],
+        headers: answer.headers,
         body: answer.body as unknown as HttpAnswer["body"],
       };
     } catch (err) {
