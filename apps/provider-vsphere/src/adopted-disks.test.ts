@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { importIdOfFile, importedDiskPath } from "./adopted-disks.js";
+import type { ProviderRequest } from "@virtrigaud/contracts";
+import { adoptedGrowth, importIdOfFile, importedDiskPath } from "./adopted-disks.js";
 import { idFileName } from "./disk-staging.js";
 
 describe("imported disk paths", () => {
@@ -25,5 +26,26 @@ describe("imported disk paths", () => {
     expect(importIdOfFile("[ds] web/web.vmdk")).toBeUndefined();
     expect(importIdOfFile("[ds] virtrigaud-imports/x/other.vmdk")).toBeUndefined();
     expect(importIdOfFile("")).toBeUndefined();
+  });
+});
+
+describe("adoptedGrowth", () => {
+  const adopted = (capacityKB: number) => ({ importId: "i", fileName: "[ds] x", capacityKB });
+  it("grows an imported disk only to a larger size asked of it", () => {
+    const growth = adoptedGrowth(
+      {
+        rootDiskSizeGib: 2,
+        disks: [
+          { name: "data", sizeGib: 3 },
+          { name: "new", sizeGib: 9 },
+          { name: "small", sizeGib: 1 },
+        ] as ProviderRequest<"create">["disks"],
+      },
+      { root: adopted(1024 * 1024), disks: [adopted(1024), undefined, adopted(2 * 1024 * 1024)] },
+    );
+    expect([...growth]).toEqual([
+      ["root", 2],
+      ["data", 3],
+    ]);
   });
 });

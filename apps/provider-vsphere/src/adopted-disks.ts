@@ -1,8 +1,16 @@
-import { ProviderError } from "@virtrigaud/contracts";
-import { datastorePath, parseDatastorePath } from "@virtrigaud/vsphere-sdk";
+import { ProviderError, type ProviderRequest } from "@virtrigaud/contracts";
+import {
+  type PropertyValues,
+  type VirtualDeviceConfigSpec,
+  datastorePath,
+  parseDatastorePath,
+} from "@virtrigaud/vsphere-sdk";
+import { growDisk } from "./devices.js";
 import { importsDirectory } from "./disk-import-begin.js";
 import { type ImportRecord, importedDiskFiles } from "./disk-staging.js";
 import { lookupVm } from "./vm-lookup.js";
+import { capacityBytes } from "./disk-infos.js";
+import { disksOf } from "./vm-properties.js";
 import type { VsphereContext } from "./vsphere-context.js";
 
 /** A committed import a new VM attaches as it is, without a copy. */
@@ -76,5 +84,46 @@ export async function markAdopted(
   await ctx.perVm.run(`import/${importId}`, async () => {
     const record = await ctx.staging.readImport(importId);
     if (record) await ctx.staging.writeImport({ ...record, adoptedBy: vmId });
+  });
+}
+
+/** The imported disks of a Create, root and data disks by index. */
+export interface AdoptedDisks {
+  root: AdoptedDisk | undefined;
+  disks: Array<AdoptedDisk | undefined>;
+}
+
+const gib = 1024 * 1024;
+
+/**
+ * The sizes, by disk name, that the request asks of its imported disks beyond
+ * their own: the root disk's rootDiskSizeGib, a data disk's sizeGib.
+ */
+export function adoptedGrowth(
+  request: Pick<ProviderRequest<"create">, "rootDiskSizeGib" | "disks">,
+  adopted: AdoptedDisks,
+): Map<string, number> {
+  const wanted = new Map<string, number>();
+  if (adopted.root && request.rootDiskSizeGib * gib > adopted.root.capacityKB) {
+    wanted.set("root", request.rootDiskSizeGib);
+  }
+  request.disks.forEach((d, i) => {
+    const disk = adopted.disks[i];
+    if (disk && d.sizeGib * gib > disk.capacityKB) wanted.set(d.name, d.sizeGib);
+  });
+  return wanted;
+}
+
+/** The device changes that grow a new VM's disks (by name) to the sizes wanted. */
+export function growthSpec(
+  values: PropertyValues,
+  wanted: Map<string, number>,
+): VirtualDeviceConfigSpec[] {
+  return disksOf(values).flatMap(({ name, disk }) => {
+    const size = wanted.get(name);
+    // In bytes: diskGib rounds a small disk up to the size asked.
+    return size !== undefined && size * gib * 1024 > capacityBytes(disk)
+      ? [growDisk(disk, size)]
+      : [];
   });
 }

@@ -1,5 +1,13 @@
 import { ProviderError, type ProviderRequest } from "@virtrigaud/contracts";
-import { type AdoptedDisk, findAdoptable, markAdopted } from "./adopted-disks.js";
+import { retrieveOne, reconfigureVM } from "@virtrigaud/vsphere-sdk";
+import {
+  type AdoptedDisk,
+  type AdoptedDisks,
+  adoptedGrowth,
+  findAdoptable,
+  growthSpec,
+  markAdopted,
+} from "./adopted-disks.js";
 import { cloudInitExtraConfig } from "./cloud-init.js";
 import { placeVm, startBuild } from "./creations.js";
 import { fromScratch } from "./from-scratch.js";
@@ -27,7 +35,7 @@ async function adoptedDisks(
   request: ProviderRequest<"create">,
   signal: AbortSignal,
   find: (importId: string, field: string) => Promise<AdoptedDisk>,
-): Promise<{ root: AdoptedDisk | undefined; disks: Array<AdoptedDisk | undefined> }> {
+): Promise<AdoptedDisks> {
   const image = request.image?.source;
   const root =
     image?.case === "importedDisk" ? await find(image.value, "image.imported_disk") : undefined;
@@ -128,12 +136,32 @@ export const createVm: VsphereOperation<"create"> = async (ctx, request, signal)
       const build = fromScratch(ctx, vm);
       const importIds = [adopted.root, ...adopted.disks].flatMap((d) => (d ? [d.importId] : []));
       if (importIds.length === 0) return build;
+      const growth = adoptedGrowth(request, adopted);
       return {
         ...build,
         async make(s, progress) {
           // The VM owns the disks from now on: DiskImportAbort leaves them.
           for (const id of importIds) await markAdopted(ctx, id, vmId);
           return build.make(s, progress);
+        },
+        async finish(made, s, progress) {
+          if (growth.size === 0) return;
+          // Attached at their own size, then grown to the size asked, as a disk grows in Reconfigure.
+          const values = await ctx.call(s, () =>
+            retrieveOne(ctx.client, made, ["config.hardware.device", "config.extraConfig"], {
+              signal: s,
+            }),
+          );
+          const deviceChange = growthSpec(values, growth);
+          await ctx.step(
+            s,
+            () => reconfigureVM(ctx.client, made, { deviceChange }, { signal: s }),
+            {
+              report: progress,
+              from: 85,
+              to: 90,
+            },
+          );
         },
       };
     },

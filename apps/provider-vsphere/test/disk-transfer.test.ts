@@ -290,6 +290,14 @@ describe("export", () => {
     const read = await readExport(ready);
     expect(read.sha256).toBe(sha256(disk));
     expect(read.zeroChunks).toBeGreaterThan(0);
+    // An export id is one disk's: another VM's disk under it is refused.
+    const other = await vmWithDisk(
+      await putVmdk(join(work, "small.raw"), "raw", dir, "other"),
+      disk.length,
+    );
+    expect(
+      await reasonOf(client.diskExportBegin({ exportId: ready.id, vmId: other, diskName: "root" })),
+    ).toBe(ErrorReason.CONFLICT);
     // The same id again is the same export; a read past the end is refused.
     expect(
       (await client.diskExportBegin({ exportId: ready.id, vmId, diskName: "root" })).export,
@@ -415,11 +423,27 @@ describe("import", () => {
     ).toBeUndefined();
   });
 
-  it("makes a VM of the imported disk, as asked, without a copy, and removes the disk with the VM", async () => {
+  it("makes a VM of imported disks, root and data, as asked, without a copy, and removes them with the VM", async () => {
+    const data = rawDisk(1);
+    await client.diskImportBegin({
+      importId: "imp-data",
+      format: ImageFormat.RAW,
+      sizeBytes: BigInt(data.length),
+      sha256: sha256(data),
+    });
+    await writeImport("imp-data", data);
+    await commit("imp-data");
     const { vmId, task } = await client.create({
       name: uniqueName("imported"),
       class: { cpu: 2, memoryMib: 2048 },
       image: { source: { case: "importedDisk", value: id } },
+      disks: [
+        {
+          name: "data",
+          sizeGib: 1,
+          source: { source: { case: "importedDisk", value: "imp-data" } },
+        },
+      ],
       networks: [
         { network: "VM Network", type: NetworkType.PORT_GROUP },
         { network: "DC0_DVPG0", type: NetworkType.DISTRIBUTED_PORT_GROUP },
@@ -439,7 +463,19 @@ describe("import", () => {
         `[${datastore}] virtrigaud-imports/imp%2Fone%3F%23%26%25/disk.vmdk`,
         BigInt(disk.length),
       ],
+      // Grown from 1 MiB to the size asked.
+      ["data", `[${datastore}] virtrigaud-imports/imp-data/disk.vmdk`, BigInt(1 << 30)],
     ]);
+    // Another VM cannot take them.
+    expect(
+      await reasonOf(
+        client.create({
+          name: uniqueName("thief"),
+          class: { cpu: 1, memoryMib: 512 },
+          image: { source: { case: "importedDisk", value: id } },
+        }),
+      ),
+    ).toBe(ErrorReason.CONFLICT);
     // Adopted: an abort leaves it to the VM.
     await client.diskImportAbort({ importId: id });
     const flat = file("virtrigaud-imports/imp%2Fone%3F%23%26%25/disk-flat.vmdk");
@@ -447,7 +483,13 @@ describe("import", () => {
 
     await done((await client.delete({ vmId })).task);
     expect(await statDatastoreFile(inspector, flat)).toBeUndefined();
+    expect(
+      await statDatastoreFile(inspector, file("virtrigaud-imports/imp-data/disk.vmdk")),
+    ).toBeUndefined();
     expect(await reasonOf(client.diskImportCommit({ importId: id }))).toBe(ErrorReason.NOT_FOUND);
+    expect(await reasonOf(client.diskImportCommit({ importId: "imp-data" }))).toBe(
+      ErrorReason.NOT_FOUND,
+    );
   });
 });
 
