@@ -17,6 +17,7 @@ import { capacityBytes, diskFileName } from "./disk-infos.js";
 import type { ExportRecord } from "./disk-staging.js";
 import { type ExportSourceRecord, openExportSource } from "./export-source.js";
 import { flatExtentOf, parseVmdkDescriptor } from "./vmdk-descriptor.js";
+import { snapshotsOf } from "./snapshots.js";
 import { findVm } from "./vm-lookup.js";
 import { disksOf } from "./vm-properties.js";
 import type { VsphereContext, VsphereOperation } from "./vsphere-context.js";
@@ -167,9 +168,12 @@ export const diskExportBegin: VsphereOperation<"diskExportBegin"> = async (
       `the disk ${diskName} is a ${backing?._type ?? "disk without a file"}, not a flat VMDK`,
     );
   }
-  if (backing.parent) {
+  // With snapshots, the disk's current state is a delta over its base: the
+  // flat extent alone is not the disk. vcsim makes no deltas, so the snapshot
+  // tree is checked too.
+  if (backing.parent || (await snapshotsOf(ctx, vm.ref, signal)).length > 0) {
     throw ProviderError.conflict(
-      `the disk ${diskName} has snapshots (a delta disk over its base); delete the VM's snapshots first`,
+      `vm ${vmId} has snapshots (its disks are deltas over their base); delete them first`,
     );
   }
   const { source, sizeBytes } = await flatSourceOf(ctx, diskFileName(disk), signal);

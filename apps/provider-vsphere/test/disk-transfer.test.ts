@@ -313,7 +313,29 @@ describe("export", () => {
     ).toBe(ErrorReason.NOT_FOUND);
   });
 
-  it("refuses a VM that is on (CONFLICT) and a streamOptimized disk (UNSUPPORTED)", async () => {
+  it("answers CONFLICT to reads once the disk changed since the export began", async () => {
+    const raw = join(work, "changing.raw");
+    writeFileSync(raw, rawDisk(2));
+    const changing = await vmWithDisk(await putVmdk(raw, "raw", dir, "changing"), 2 << 20);
+    const ready = await exportDisk("exp-changing", changing);
+    expect(
+      (await client.diskExportRead({ exportId: ready.id, offset: 0n, length: 512 })).chunk?.offset,
+    ).toBe(0n);
+    // Last-Modified has a resolution of a second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const other = rawDisk(2);
+    await uploadDatastoreFile(
+      inspector,
+      file(`${dir}/changing-flat.vmdk`),
+      () => other,
+      other.length,
+    );
+    const read = client.diskExportRead({ exportId: ready.id, offset: 0n, length: 512 });
+    expect(await reasonOf(read)).toBe(ErrorReason.CONFLICT);
+    await client.diskExportEnd({ exportId: ready.id });
+  });
+
+  it("refuses a VM that is on or has snapshots (CONFLICT), and a streamOptimized disk (UNSUPPORTED)", async () => {
     await done((await client.power({ vmId, operation: PowerOperation.ON })).task);
     try {
       expect(
@@ -321,6 +343,15 @@ describe("export", () => {
       ).toBe(ErrorReason.CONFLICT);
     } finally {
       await done((await client.power({ vmId, operation: PowerOperation.OFF })).task);
+    }
+    const { task: snapshotting } = await client.snapshotCreate({ vmId, name: "before" });
+    await done(snapshotting);
+    const { snapshots } = await client.snapshotList({ vmId });
+    try {
+      const withSnapshot = client.diskExportBegin({ exportId: "snap", vmId, diskName: "root" });
+      await expect(withSnapshot).rejects.toThrow(/has snapshots/);
+    } finally {
+      await done((await client.snapshotDelete({ vmId, snapshotId: snapshots[0]!.id })).task);
     }
     const raw = join(work, "tiny.raw");
     writeFileSync(raw, rawDisk(1));
