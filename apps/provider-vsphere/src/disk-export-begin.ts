@@ -181,6 +181,8 @@ export const diskExportBegin: VsphereOperation<"diskExportBegin"> = async (
   const task = ctx.startTask(`export ${diskName} of ${vmId}`, async (s, progress) => {
     try {
       const sha256 = await checksum(ctx, source, s, progress, sizeBytes);
+      // DiskExportEnd while the checksum ran: the export is gone, leave no record.
+      if (ctx.diskTasks.get(key) !== task) return;
       await ctx.staging.writeExport({
         exportId,
         vmId,
@@ -191,7 +193,7 @@ export const diskExportBegin: VsphereOperation<"diskExportBegin"> = async (
         source,
       });
     } finally {
-      ctx.diskTasks.delete(key);
+      if (ctx.diskTasks.get(key) === task) ctx.diskTasks.delete(key);
     }
   });
   ctx.diskTasks.set(key, task);

@@ -307,6 +307,14 @@ describe("export", () => {
         client.diskExportRead({ exportId: ready.id, offset: BigInt(disk.length + 1), length: 1 }),
       ),
     ).toBe(ErrorReason.INVALID_SPEC);
+    // Ended while its checksum runs: no export is left behind.
+    const ending = await client.diskExportBegin({ exportId: "exp-ended", vmId, diskName: "root" });
+    await client.diskExportEnd({ exportId: "exp-ended" });
+    await done(ending.task);
+    expect(
+      (await client.diskExportBegin({ exportId: "exp-ended", vmId, diskName: "root" })).export,
+    ).toBeUndefined();
+    await client.diskExportEnd({ exportId: "exp-ended" });
     await client.diskExportEnd({ exportId: ready.id });
     expect(
       await reasonOf(client.diskExportRead({ exportId: ready.id, offset: 0n, length: 1 })),
