@@ -3,6 +3,7 @@ import {
   CapabilitiesSchema,
   DiskType,
   Firmware,
+  ImageFormat,
   ImageSourceKind,
   NetworkType,
 } from "@virtrigaud/contracts";
@@ -30,5 +31,8 @@ export function vsphereCapabilities(hotAdd: boolean): Capabilities {
     networkTypes: [NetworkType.PORT_GROUP, NetworkType.DISTRIBUTED_PORT_GROUP],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],
     imageSources: [ImageSourceKind.TEMPLATE],
+    // RAW through the datastore file service (flat extents); no export from a snapshot.
+    diskExportFormats: [ImageFormat.RAW],
+    diskImportFormats: [ImageFormat.RAW],
   });
 }

@@ -1,4 +1,13 @@
 import { ProviderError, type ProviderRequest } from "@virtrigaud/contracts";
+import { retrieveOne, reconfigureVM } from "@virtrigaud/vsphere-sdk";
+import {
+  type AdoptedDisk,
+  type AdoptedDisks,
+  adoptedGrowth,
+  findAdoptable,
+  growthSpec,
+  markAdopted,
+} from "./adopted-disks.js";
 import { cloudInitExtraConfig } from "./cloud-init.js";
 import { placeVm, startBuild } from "./creations.js";
 import { fromScratch } from "./from-scratch.js";
@@ -21,14 +30,46 @@ function checkDiskNames(request: ProviderRequest<"create">): void {
   });
 }
 
+/** The imported disks a request names: as the root disk (its image) and as data disks (their source). */
+async function adoptedDisks(
+  request: ProviderRequest<"create">,
+  signal: AbortSignal,
+  find: (importId: string, field: string) => Promise<AdoptedDisk>,
+): Promise<AdoptedDisks> {
+  const image = request.image?.source;
+  const root =
+    image?.case === "importedDisk" ? await find(image.value, "image.imported_disk") : undefined;
+  const disks: Array<AdoptedDisk | undefined> = [];
+  for (const [i, d] of request.disks.entries()) {
+    const source = d.source?.source;
+    if (source?.case && source.case !== "importedDisk") {
+      throw ProviderError.unsupported(
+        `disks[${i}].source: data disks are new or imported disks only`,
+      );
+    }
+    disks.push(
+      source?.case === "importedDisk"
+        ? await find(source.value, `disks[${i}].source.imported_disk`)
+        : undefined,
+    );
+  }
+  signal.throwIfAborted();
+  return { root, disks };
+}
+
 /**
  * Create: checks and resolves the request (template, disks, placement, NICs,
  * cloud-init) so a bad one fails the call, then answers at once with the VM's
  * id and a provider task that clones the template (or builds the VM from
  * scratch), customizes it and powers it on when asked.
  *
- * @throws ProviderError INVALID_SPEC naming the field at fault; UNSUPPORTED
- * for an image that is not a template; UNAVAILABLE when the provider's
+ * An imported disk (image.imported_disk, or a data disk's source) is attached
+ * as it is, without a copy, to a VM made from scratch; the VM owns it from then
+ * on, and Delete removes it with the VM.
+ *
+ * @throws ProviderError INVALID_SPEC naming the field at fault (an import that
+ * is not there or not committed); CONFLICT for an import another VM adopted;
+ * UNSUPPORTED for an image that is not a template or an imported disk; UNAVAILABLE when the provider's
  * default placement names nothing.
  */
 export const createVm: VsphereOperation<"create"> = async (ctx, request, signal) => {
@@ -44,10 +85,21 @@ export const createVm: VsphereOperation<"create"> = async (ctx, request, signal)
       `no template named ${JSON.stringify(request.image.source.value)}`,
     );
   }
-  if (request.image && request.image.source.case !== "template") {
-    throw ProviderError.unsupported("the vSphere provider makes VMs from templates only");
+  const image = request.image?.source;
+  if (image?.case && image.case !== "template" && image.case !== "importedDisk") {
+    throw ProviderError.unsupported(
+      "the vSphere provider makes VMs from templates or imported disks only",
+    );
   }
   checkDiskNames(request);
+  const adopted = await adoptedDisks(request, signal, (id, field) =>
+    findAdoptable(ctx, id, field, request.name, signal),
+  );
+  if (template && adopted.disks.some(Boolean)) {
+    throw ProviderError.unsupported(
+      "imported data disks go with an imported root disk or none, not a template",
+    );
+  }
   const placement = await placeVm(ctx, request.placement, signal);
   const nics = await Promise.all(request.networks.map((n, i) => resolveNic(ctx, n, i, signal)));
   const random = Math.random;
@@ -77,8 +129,41 @@ export const createVm: VsphereOperation<"create"> = async (ctx, request, signal)
           vmId,
           request.name,
         ),
+        adopted,
       };
-      return template ? fromTemplate(ctx, vm, template.ref) : fromScratch(ctx, vm);
+      if (template) return fromTemplate(ctx, vm, template.ref);
+      // fromTemplate's disks are new ones: imported data disks go with VMs made from scratch.
+      const build = fromScratch(ctx, vm);
+      const importIds = [adopted.root, ...adopted.disks].flatMap((d) => (d ? [d.importId] : []));
+      if (importIds.length === 0) return build;
+      const growth = adoptedGrowth(request, adopted);
+      return {
+        ...build,
+        async make(s, progress) {
+          // The VM owns the disks from now on: DiskImportAbort leaves them.
+          for (const id of importIds) await markAdopted(ctx, id, vmId);
+          return build.make(s, progress);
+        },
+        async finish(made, s, progress) {
+          if (growth.size === 0) return;
+          // Attached at their own size, then grown to the size asked, as a disk grows in Reconfigure.
+          const values = await ctx.call(s, () =>
+            retrieveOne(ctx.client, made, ["config.hardware.device", "config.extraConfig"], {
+              signal: s,
+            }),
+          );
+          const deviceChange = growthSpec(values, growth);
+          await ctx.step(
+            s,
+            () => reconfigureVM(ctx.client, made, { deviceChange }, { signal: s }),
+            {
+              report: progress,
+              from: 85,
+              to: 90,
+            },
+          );
+        },
+      };
     },
   );
 };

@@ -56,6 +56,28 @@ export function addDisk(
   return { operation: "add", fileOperation: "create", device: disk };
 }
 
+/**
+ * The device spec that attaches a disk already on a datastore (an imported
+ * one, `fileName` its descriptor) as it is: no file operation, no copy.
+ */
+export function attachDisk(
+  key: number,
+  controllerKey: number,
+  unitNumber: number,
+  capacityKB: number,
+  fileName: string,
+): VirtualDeviceConfigSpec {
+  const disk: VirtualDisk = {
+    _type: "VirtualDisk",
+    key,
+    controllerKey,
+    unitNumber,
+    capacityInKB: capacityKB,
+    backing: diskBacking(DiskType.THICK, fileName),
+  };
+  return { operation: "add", device: disk };
+}
+
 /** The device spec that grows an existing disk to `sizeGib`. */
 export function growDisk(disk: VirtualDisk, sizeGib: number): VirtualDeviceConfigSpec {
   const backing = disk.backing as VirtualDiskFlatVer2BackingInfo | undefined;

@@ -1,5 +1,6 @@
 import { ProviderError } from "@virtrigaud/contracts";
 import {
+  DatastoreFileError,
   DuplicateNameError,
   FileAlreadyExistsError,
   InsufficientResourcesError,
@@ -71,6 +72,13 @@ export function toProviderError(err: unknown): unknown {
   if (err instanceof RequestCanceledError) return ProviderError.canceled(err.message, options);
   if (err instanceof VimConnectionError || err instanceof VimProtocolError) {
     return ProviderError.unavailable(`vCenter cannot be reached: ${err.message}`, options);
+  }
+  if (err instanceof DatastoreFileError) {
+    if (err.status === 404) return ProviderError.notFound(err.message, options);
+    if (err.status === 401 || err.status === 403) {
+      return ProviderError.permissionDenied(err.message, options);
+    }
+    return ProviderError.unavailable(`the datastore file service failed: ${err.message}`, options);
   }
   if (err instanceof InventoryNotFoundError || err instanceof InventoryAmbiguousError) {
     return ProviderError.invalidSpec("", err.message, options);

@@ -6,7 +6,7 @@ import {
   createVM,
 } from "@virtrigaud/vsphere-sdk";
 import type { VmBuild } from "./creations.js";
-import { addDisk, addScsiController } from "./devices.js";
+import { addDisk, addScsiController, attachDisk } from "./devices.js";
 import { type NewVm, addNics, newVmConfig } from "./new-vm.js";
 import { datastoresOfPool, emptiest } from "./placement.js";
 import type { VsphereContext } from "./vsphere-context.js";
@@ -19,8 +19,9 @@ const units = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
 /**
  * The config spec of a VM made from scratch on the datastore `datastoreName`:
- * a paravirtual SCSI controller with the root disk (thin, when the request
- * sizes one) and the data disks, the request's NICs, and the config every new
+ * a paravirtual SCSI controller with the root disk (an imported disk attached
+ * as it is, or a new thin one when the request sizes one) and the data disks
+ * (imported or new), the request's NICs, and the config every new
  * VM gets.
  */
 export function scratchSpec(
@@ -32,14 +33,23 @@ export function scratchSpec(
   const change: VirtualDeviceConfigSpec[] = [addScsiController(-100)];
   const diskNames: string[] = [];
   let unit = 0;
-  if (request.rootDiskSizeGib) {
+  const root = vm.adopted?.root;
+  if (root) {
+    change.push(attachDisk(-200, -100, units[unit++]!, root.capacityKB, root.fileName));
+    diskNames.push("root");
+  } else if (request.rootDiskSizeGib) {
     change.push(
       addDisk(-200, -100, units[unit++]!, request.rootDiskSizeGib, DiskType.THIN, datastoreName),
     );
     diskNames.push("root");
   }
   request.disks.forEach((d, i) => {
-    change.push(addDisk(-201 - i, -100, units[unit++]!, d.sizeGib, d.type, datastoreName));
+    const adopted = vm.adopted?.disks[i];
+    change.push(
+      adopted
+        ? attachDisk(-201 - i, -100, units[unit++]!, adopted.capacityKB, adopted.fileName)
+        : addDisk(-201 - i, -100, units[unit++]!, d.sizeGib, d.type, datastoreName),
+    );
     diskNames.push(d.name);
   });
   change.push(...addNics(vm));

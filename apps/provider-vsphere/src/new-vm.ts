@@ -1,5 +1,6 @@
 import { Firmware, type ProviderRequest } from "@virtrigaud/contracts";
 import type { VirtualDeviceConfigSpec, VirtualMachineConfigSpec } from "@virtrigaud/vsphere-sdk";
+import type { AdoptedDisk } from "./adopted-disks.js";
 import type { ExtraConfigEntry } from "./cloud-init.js";
 import { type ResolvedNic, addNic } from "./nics.js";
 import type { ResolvedPlacement } from "./placement.js";
@@ -17,6 +18,8 @@ export interface NewVm {
   compute: Compute;
   /** cloud-init's guestinfo entries. */
   guestinfo: ExtraConfigEntry[];
+  /** Imported disks attached as they are: the root disk's, and each data disk's by index. */
+  adopted?: { root: AdoptedDisk | undefined; disks: Array<AdoptedDisk | undefined> };
 }
 
 /** CPU, memory and firmware of a new VM. */

@@ -23,6 +23,7 @@ import {
   createFinder,
   waitForTask,
 } from "@virtrigaud/vsphere-sdk";
+import { type DiskStaging, createDiskStaging, defaultStagingDir } from "./disk-staging.js";
 import { toProviderError } from "./errors.js";
 import { providerTaskPrefix } from "./ids.js";
 import type { PlacementDefaults } from "./placement.js";
@@ -65,6 +66,10 @@ export interface VsphereContext {
   readonly creatingIds: Set<string>;
   /** Snapshot tasks under way, by "<vm id>/<snapshot name>". */
   readonly snapshotting: Map<string, TaskRef>;
+  /** Where disk exports and imports keep their records and received bytes. */
+  readonly staging: DiskStaging;
+  /** Export checksums and import commits under way, by "export/<id>" or "import/<id>". */
+  readonly diskTasks: Map<string, TaskRef>;
   /** What is read from vCenter once and kept. */
   readonly cache: {
     /** The container view ListVMs reads, one per session (views die with their session). */
@@ -133,6 +138,8 @@ export function createVsphereContext(options: VsphereProviderOptions): VsphereCo
     perVm: createKeyedLock(),
     creatingIds: new Set(),
     snapshotting: new Map(),
+    staging: createDiskStaging(options.diskStagingDir ?? defaultStagingDir),
+    diskTasks: new Map(),
     cache: { view: undefined, console: undefined },
     call,
 

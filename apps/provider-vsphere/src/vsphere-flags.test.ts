@@ -36,3 +36,21 @@ describe("vSphere credentials at start-up", () => {
     );
   });
 });
+
+describe("the disk staging directory", () => {
+  it("comes from --disk-staging-dir, else VSPHERE_DISK_STAGING_DIR, else the default", async () => {
+    const cases: Array<[Record<string, string>, Record<string, string>, string | undefined]> = [
+      [{ "disk-staging-dir": "/flag" }, { VSPHERE_DISK_STAGING_DIR: "/env" }, "/flag"],
+      [{}, { VSPHERE_DISK_STAGING_DIR: "/env" }, "/env"],
+      [{}, {}, undefined],
+    ];
+    for (const [flags, env, expected] of cases) {
+      const options = await vsphereOptionsFromFlags({ ...url, ...flags }, env);
+      try {
+        expect(options.diskStagingDir).toBe(expected);
+      } finally {
+        await options.client.close();
+      }
+    }
+  });
+});

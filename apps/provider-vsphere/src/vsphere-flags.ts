@@ -20,6 +20,7 @@ export const vsphereFlags = {
   "hot-add": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "max-concurrent": { type: "string" },
+  "disk-staging-dir": { type: "string" },
 } as const;
 
 export const vsphereFlagsHelp = `vSphere provider flags (environment fallback in brackets):
@@ -40,7 +41,10 @@ export const vsphereFlagsHelp = `vSphere provider flags (environment fallback in
                              credentialSecretRef), and credentials given here win over the manager's
   --hot-add true|false       enable CPU and memory hot add on new VMs (online reconfigure) (default true) [VSPHERE_HOT_ADD]
   --shutdown-timeout SECS    how long SHUTDOWN waits for the guest by default (default 300) [VSPHERE_SHUTDOWN_TIMEOUT]
-  --max-concurrent N         vCenter calls in flight at once (default 8) [VSPHERE_MAX_CONCURRENT]`;
+  --max-concurrent N         vCenter calls in flight at once (default 8) [VSPHERE_MAX_CONCURRENT]
+  --disk-staging-dir DIR     where disk imports stage their chunks and transfers keep their records;
+                             a persistent directory lets them resume after a restart
+                             (default: virtrigaud-vsphere-disks in the OS temp dir) [VSPHERE_DISK_STAGING_DIR]`;
 
 function text(
   values: FlagValues,
@@ -52,6 +56,10 @@ function text(
   if (typeof value === "string" && value) return value;
   const fallback = env[variable];
   return fallback ? fallback : undefined;
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 function positive(value: string | undefined, flag: string): number | undefined {
@@ -134,6 +142,10 @@ export async function vsphereOptionsFromFlags(
       folder: text(values, env, "folder", "VSPHERE_FOLDER"),
     },
     hotAdd: hotAddText === "true",
+    ...optional(
+      "diskStagingDir",
+      text(values, env, "disk-staging-dir", "VSPHERE_DISK_STAGING_DIR"),
+    ),
     ...(shutdown ? { shutdownTimeoutSeconds: shutdown } : {}),
     limits: { concurrency },
   };

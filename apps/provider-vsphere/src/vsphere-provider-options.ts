@@ -28,6 +28,13 @@ export interface VsphereProviderOptions {
   shutdownTimeoutSeconds?: number;
   /** host[:port] of vCenter in console URLs. Default: the client URL's. */
   consoleHost?: string;
+  /**
+   * Where disk imports stage the chunks they receive (a sparse file each)
+   * and exports and imports keep their records; a persistent directory lets
+   * transfers resume after the provider restarts. Default: under the OS's
+   * temporary directory.
+   */
+  diskStagingDir?: string;
   /** Limits toward vCenter. Default: 8 calls in flight. */
   limits?: BackendLimiterOptions;
   /** Default: the system clock. */

@@ -3,7 +3,15 @@ import { vsphereCapabilities } from "./capabilities.js";
 import { cloneVm } from "./clone-vm.js";
 import { createVm } from "./create-vm.js";
 import { deleteVm } from "./delete-vm.js";
+import { describeDisks } from "./describe-disks.js";
 import { describe } from "./describe-vm.js";
+import { diskExportBegin } from "./disk-export-begin.js";
+import { diskExportEnd } from "./disk-export-end.js";
+import { diskExportRead } from "./disk-export-read.js";
+import { diskImportAbort } from "./disk-import-abort.js";
+import { diskImportBegin } from "./disk-import-begin.js";
+import { diskImportCommit } from "./disk-import-commit.js";
+import { diskImportWrite } from "./disk-import-write.js";
 import { getTask } from "./get-task.js";
 import { imagePrepare } from "./image-prepare.js";
 import { listVms } from "./list-vms.js";
@@ -24,7 +32,9 @@ export type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider
  * vSphere tasks in a row (a Create that also powers on, a SHUTDOWN that
  * falls back to a hard power-off, a linked clone that takes its snapshot
  * first) run as one provider task ("vrtg-<uuid>") whose steps wait on their
- * vSphere tasks by property updates.
+ * vSphere tasks by property updates. Disks move as RAW through the datastore
+ * file service: exports read a flat extent, imports stage their chunks in a
+ * local directory and store a monolithicFlat VMDK at commit.
  */
 export function createVsphereProvider(options: VsphereProviderOptions): VsphereProvider {
   const ctx = createVsphereContext(options);
@@ -51,6 +61,14 @@ export function createVsphereProvider(options: VsphereProviderOptions): VsphereP
     snapshotList: method(snapshotList),
     clone: method(cloneVm),
     imagePrepare: method(imagePrepare),
+    describeDisks: method(describeDisks),
+    diskExportBegin: method(diskExportBegin),
+    diskExportRead: method(diskExportRead),
+    diskExportEnd: method(diskExportEnd),
+    diskImportBegin: method(diskImportBegin),
+    diskImportWrite: method(diskImportWrite),
+    diskImportCommit: method(diskImportCommit),
+    diskImportAbort: method(diskImportAbort),
     ...(credentials
       ? {
           setCredentials: (request) => {

@@ -195,6 +195,8 @@ const wantedMethods = [
   "FindByUuid",
   "CreateFolder",
   "UnregisterVM",
+  "MakeDirectory",
+  "DeleteDatastoreFile_Task",
 ];
 
 const structs = new Map();

@@ -15,6 +15,8 @@ export {
   type VimClientOptions,
   type CallOptions,
   type RoundTripEvent,
+  type HttpRequestOptions,
+  type HttpAnswer,
 } from "./client/vim-client.js";
 export { type VimTlsOptions, ThumbprintMismatchError, normalizeThumbprint } from "./client/tls.js";
 
@@ -69,6 +71,23 @@ export {
   type InventoryItem,
   type InventoryKind,
 } from "./finder.js";
+
+// The datastore file service.
+export {
+  type DatastoreFile,
+  type DatastoreFileStat,
+  type DatastoreFileBytes,
+  DatastoreFileError,
+  datastorePath,
+  parseDatastorePath,
+  datastoreFileUrlPath,
+  statDatastoreFile,
+  readDatastoreFile,
+  openDatastoreFile,
+  uploadDatastoreFile,
+  makeDatastoreDirectory,
+  deleteDatastoreFile,
+} from "./datastore-files.js";
 
 // Virtual machine operations.
 export * from "./vm.js";

@@ -30,6 +30,35 @@ const collectorCall = (method: string) => {
 };
 
 describe("against replayed vCenter answers", () => {
+  it("logs in again once when the datastore file service answers 401, and sends the request again", async () => {
+    let refused = false;
+    server = await startFakeVimServer(({ method }) => {
+      // Not SOAP: the /folder request.
+      if (method !== "unknown") return undefined;
+      if (!refused) {
+        refused = true;
+        return { status: 401, body: "" };
+      }
+      return { status: 200, body: "bytes" };
+    });
+    const client = clientOf(server.url);
+    const answer = await client.httpRequest({ method: "GET", path: "/folder/x?dsName=d" });
+    expect(answer.status).toBe(200);
+    expect(Buffer.from(await answer.body.arrayBuffer()).toString()).toBe("bytes");
+    expect(soapMethods()).toEqual([
+      "RetrieveServiceContent",
+      "Login",
+      "unknown",
+      "Login",
+      "unknown",
+    ]);
+    const cookies = server.requests.filter((r) => r.method === "unknown").map((r) => r.cookie);
+    expect(cookies[0]).toMatch(/^vmware_soap_session=/);
+    expect(cookies[1]).toMatch(/^vmware_soap_session=/);
+    expect(cookies[1]).not.toBe(cookies[0]);
+    await client.close();
+  });
+
   it("follows continuation tokens until every object is read", async () => {
     server = await startFakeVimServer(({ method, body }) => {
       if (method === "RetrievePropertiesEx") {

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { type Agent, fetch } from "undici";
+import type { Readable } from "node:stream";
+import { type Agent, fetch, request as undiciRequest } from "undici";
 import type {
   ManagedObjectReference,
   RetrieveResult,
@@ -80,6 +81,28 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** An HTTP request beside the SOAP API (`VimClient.httpRequest`). */
+export interface HttpRequestOptions {
+  method: "GET" | "HEAD" | "PUT" | "DELETE";
+  /** The path and query on the server, already escaped: `/folder/a%20b.vmdk?dsName=ds1`. */
+  path: string;
+  headers?: Record<string, string>;
+  /**
+   * Makes the request's body; called again when the request is retried after
+   * a new login, so a stream is made anew.
+   */
+  body?: () => Readable | Uint8Array | string;
+  signal?: AbortSignal | undefined;
+}
+
+/** The answer of `VimClient.httpRequest`: read or dump `body`, or the connection stays busy. */
+export interface HttpAnswer {
+  status: number;
+  /** Header values by lower-case name. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable & { arrayBuffer(): Promise<ArrayBuffer>; dump(): Promise<void> };
+}
+
 /**
  * A vim25 client with one session. Every call runs in the one session: the
  * first call logs in, concurrent calls wait for that same login, a call that
@@ -122,6 +145,17 @@ export interface VimClient {
     args?: Record<string, unknown>,
     options?: CallOptions,
   ): Promise<T>;
+  /**
+   * Sends an HTTP request to the server in the session (its cookie), through
+   * the client's connections and TLS settings: for the services beside the
+   * SOAP API, such as the datastore file service (`/folder`). An answer 401
+   * (the session expired) logs in again once and sends the request again.
+   * Any other status is the caller's to read.
+   *
+   * @throws VimConnectionError when the server cannot be reached, InvalidLoginError
+   * when logging in fails, and the signal's reason when it aborts.
+   */
+  httpRequest(options: HttpRequestOptions): Promise<HttpAnswer>;
   /**
    * Forgets the session (logging it out, as a courtesy, in the background)
    * and any cooldown after a refused login, so the next call logs in anew:
@@ -185,6 +219,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
     throw new Error("give the credentials as options, not in the URL");
   }
   const soapAction = `urn:vim25/${options.apiVersion ?? "6.5"}`;
+  const userAgentHeader = options.userAgent;
   const keepAliveMs = options.keepAliveMs ?? 300_000;
   const cooldownMs = options.invalidLoginCooldownMs ?? 30_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 300_000;
@@ -394,6 +429,49 @@ export function createVimClient(options: VimClientOptions): VimClient {
     }
   }
 
+  async function sendHttp(options: HttpRequestOptions, cookie: string): Promise<HttpAnswer> {
+    if (closed) throw new VimConnectionError("the client is closed");
+    const { signal } = options;
+    try {
+      const answer = await undiciRequest(new URL(options.path, url), {
+        method: options.method,
+        headers: {
+          ...options.headers,
+          cookie,
+          ...(userAgentHeader ? { "user-agent": userAgentHeader } : {}),
+        },
+        ...(options.body ? { body: options.body() } : {}),
+        dispatcher: agent,
+        ...(signal ? { signal } : {}),
+        headersTimeout: requestTimeoutMs,
+        bodyTimeout: requestTimeoutMs,
+      });
+      lastUsed = Date.now();
+      return {
+        status: answer.statusCode,
+        headers: answer.headers,
+        body: answer.body as unknown as HttpAnswer["body"],
+      };
+    } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
+      throw new VimConnectionError(
+        `cannot reach ${url.host} (${options.method}): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async function httpRequest(options: HttpRequestOptions): Promise<HttpAnswer> {
+    const state = await raceSignal(ensureSession(), options.signal);
+    const answer = await sendHttp(options, state.cookie);
+    if (answer.status !== 401 || closed) return answer;
+    await answer.body.dump();
+    // The session expired: log in again (once for all that noticed) and retry once.
+    if (active === state) active = undefined;
+    const renewed = await raceSignal(ensureSession(), options.signal);
+    return sendHttp(options, renewed.cookie);
+  }
+
   const keepAlive =
     keepAliveMs > 0
       ? setInterval(() => {
@@ -418,6 +496,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
       return (await raceSignal(ensureSession(), callOptions.signal)).session;
     },
     call,
+    httpRequest,
     dropSession,
     async close() {
       if (closed) return;

@@ -1703,4 +1703,18 @@ export const methods: Record<string, MethodInfo> = {
   },
   CreateFolder: { params: [["name", "string"]], returns: ["ManagedObjectReference"] },
   UnregisterVM: { params: [] },
+  MakeDirectory: {
+    params: [
+      ["name", "string"],
+      ["datacenter", "ManagedObjectReference"],
+      ["createParentDirectories", "boolean"],
+    ],
+  },
+  DeleteDatastoreFile_Task: {
+    params: [
+      ["name", "string"],
+      ["datacenter", "ManagedObjectReference"],
+    ],
+    returns: ["ManagedObjectReference"],
+  },
 };
