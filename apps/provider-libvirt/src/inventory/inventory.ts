@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   DiskType,
@@ -6,13 +7,20 @@ import {
   NetworkType,
   NicModel,
   PowerState,
+  ProviderError,
   type VirtualMachineSchema,
 } from "@virtrigaud/contracts";
-import type { LibvirtHost, VirshArgv, VirshOutcome } from "../host/libvirt-host.js";
+import {
+  type LibvirtHost,
+  type VirshArgv,
+  type VirshOutcome,
+  virshError,
+} from "../host/libvirt-host.js";
 import { type DomainInfo, parseDomainXml } from "../xml/parse-domain.js";
 import { toGib } from "../storage.js";
 import { type MacAddress, parseDomifaddr, parseProcArp } from "./parse-addresses.js";
 import { type DomainStats, parseDomstats } from "./parse-domstats.js";
+import { listingScript, parseListing } from "./listing-script.js";
 
 /** A domain as the provider sees it: its definition and its figures. */
 export interface DomainView {
@@ -222,6 +230,66 @@ export function createInventory(options: InventoryOptions) {
     }
   };
 
+  /**
+   * Reads every domain whose name starts with `prefix`, with its addresses,
+   * in one round trip of three calls at once: the listing script (the list,
+   * every definition, and the agent's and leases' addresses of the active
+   * ones, from one virsh process; see listing-script.ts), the stats of all
+   * domains, and the ARP table. The agent is asked for every active domain
+   * (it fails fast where it is not connected) and its answer is used where
+   * the definition says it is connected, as `findAddresses` does.
+   *
+   * @throws ProviderError UNAVAILABLE when virsh cannot list or read the domains.
+   */
+  const readListing = async (
+    prefix: string,
+    signal: AbortSignal | undefined,
+  ): Promise<DomainView[]> => {
+    const marker = `vrtg${randomBytes(8).toString("hex")}`;
+    const call = { signal, idempotent: true };
+    const [listing, statsOut, arp] = await Promise.all([
+      host.exec(["sh", "-c", listingScript, "sh", host.uri, prefix, marker], call),
+      host.virsh([["domstats", { raw: true, state: true, vcpu: true, block: true }]], call),
+      readArp(signal),
+    ]);
+    const unreadable = (reason: string) =>
+      ProviderError.unavailable(
+        `virsh on ${host.description} could not list the domains: ${reason}`,
+      );
+    if (listing.exitCode !== 0) {
+      throw unreadable(virshError(listing.stderr) ?? `exit status ${listing.exitCode}`);
+    }
+    let listed;
+    try {
+      listed = parseListing(listing.stdout, marker);
+    } catch (err) {
+      throw unreadable(virshError(listing.stderr) ?? (err as Error).message);
+    }
+    const stats = new Map(parseDomstats(statsOut[0]?.out ?? "").map((s) => [s.name, s]));
+    const views: DomainView[] = [];
+    for (const domain of listed) {
+      if (!domain.xml) continue;
+      const info = parseDomainXml(domain.xml);
+      const view: DomainView = {
+        info,
+        stats: stats.get(info.name),
+        management: management(info),
+        addresses: [],
+      };
+      if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
+        const answer = (out: string | undefined): VirshOutcome | undefined =>
+          out === undefined ? undefined : { out, error: undefined };
+        applyAddresses(view, {
+          agent: info.agentConnected ? answer(domain.agent) : undefined,
+          lease: answer(domain.lease),
+          arp,
+        });
+      }
+      views.push(view);
+    }
+    return views;
+  };
+
   /** The contract's view of a domain. */
   const toVirtualMachine = (view: DomainView): MessageInitShape<typeof VirtualMachineSchema> => {
     const { info, stats } = view;
@@ -266,7 +334,7 @@ export function createInventory(options: InventoryOptions) {
     };
   };
 
-  return { list, read, findAddresses, toVirtualMachine, management };
+  return { list, read, readListing, findAddresses, toVirtualMachine, management };
 }
 
 /** The inventory reader. */
