@@ -21,6 +21,7 @@ import { toGib } from "../storage.js";
 import { type MacAddress, parseDomifaddr, parseProcArp } from "./parse-addresses.js";
 import { type DomainStats, parseDomstats } from "./parse-domstats.js";
 import { listingScript, parseListing } from "./listing-script.js";
+import { createDefinitionCache } from "./definition-cache.js";
 
 /** A domain as the provider sees it: its definition and its figures. */
 export interface DomainView {
@@ -132,6 +133,9 @@ function applyAddresses(view: DomainView, answers: AddressAnswers | undefined): 
  */
 export function createInventory(options: InventoryOptions) {
   const { host } = options;
+
+  /** Listings parse only the definitions that changed since the last one. */
+  const definitions = createDefinitionCache();
 
   const management = (info: DomainInfo): DomainView["management"] =>
     info.owner ? info.owner.origin : options.adopt.has(info.name) ? "adopted" : "unmanaged";
@@ -266,10 +270,12 @@ export function createInventory(options: InventoryOptions) {
       throw unreadable(virshError(listing.stderr) ?? (err as Error).message);
     }
     const stats = new Map(parseDomstats(statsOut[0]?.out ?? "").map((s) => [s.name, s]));
+    const infos = listed.definitions.flatMap((stream) => definitions.read(stream));
+    definitions.forgetMissing(prefix, new Set(infos));
+    const answer = (out: string | undefined): VirshOutcome | undefined =>
+      out === undefined ? undefined : { out, error: undefined };
     const views: DomainView[] = [];
-    for (const domain of listed) {
-      if (!domain.xml) continue;
-      const info = parseDomainXml(domain.xml);
+    for (const info of infos) {
       const view: DomainView = {
         info,
         stats: stats.get(info.name),
@@ -277,11 +283,9 @@ export function createInventory(options: InventoryOptions) {
         addresses: [],
       };
       if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
-        const answer = (out: string | undefined): VirshOutcome | undefined =>
-          out === undefined ? undefined : { out, error: undefined };
         applyAddresses(view, {
-          agent: info.agentConnected ? answer(domain.agent) : undefined,
-          lease: answer(domain.lease),
+          agent: info.agentConnected ? answer(listed.agent.get(info.uuid)) : undefined,
+          lease: answer(listed.lease.get(info.uuid)),
           arp,
         });
       }

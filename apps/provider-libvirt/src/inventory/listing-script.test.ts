@@ -12,30 +12,26 @@ const a = "0f044d92-ef84-40a8-893b-4a84d10c1a4a";
 const b = "30de2b79-2769-4e6a-a88a-6ccc9aa317fa";
 
 describe("parseListing", () => {
-  it("splits virsh's sections by domain, a vanished domain with empty XML", () => {
+  it("splits each chunk into its definitions and the active domains' answers", () => {
     const out =
-      `${m} domain ${a}\n${m} domain ${b}\n` +
-      `${m} xml ${a}<domain>a</domain>\n${m} agent ${a}${m} lease ${a} vnet0 52:54:00:00:00:01 ipv4 10.0.0.2/24\n` +
-      `${m} xml ${b}`;
-    expect(parseListing(out, m)).toEqual([
-      {
-        uuid: a,
-        xml: "<domain>a</domain>\n",
-        agent: "",
-        lease: " vnet0 52:54:00:00:00:01 ipv4 10.0.0.2/24\n",
-      },
-      { uuid: b, xml: "", agent: undefined, lease: undefined },
-    ]);
+      `${m} chunk\n<domain>a</domain>\n<domain>b</domain>\n${m} addresses` +
+      `${m} agent ${a}${m} lease ${a} vnet0 52:54:00:00:00:01 ipv4 10.0.0.2/24\n${m} end` +
+      `${m} chunk\n<domain>c</domain>\n${m} addresses${m} end`;
+    expect(parseListing(out, m)).toEqual({
+      definitions: ["<domain>a</domain>\n<domain>b</domain>\n", "<domain>c</domain>\n"],
+      agent: new Map([[a, ""]]),
+      lease: new Map([[a, " vnet0 52:54:00:00:00:01 ipv4 10.0.0.2/24\n"]]),
+    });
   });
 
-  it("throws when virsh stopped before a domain's XML", () => {
-    expect(() => parseListing(`${m} domain ${a}\n${m} domain ${b}\n${m} xml ${a}<d/>`, m)).toThrow(
-      `virsh stopped before the XML of domain ${b}`,
-    );
+  it("throws when virsh stopped before the end of a chunk", () => {
+    expect(() =>
+      parseListing(`${m} chunk\n<domain>a</domain>\n${m} addresses${m} end${m} chunk\n<dom`, m),
+    ).toThrow("virsh stopped after 1 of 2 chunks");
   });
 
   it("reads nothing for nothing", () => {
-    expect(parseListing("", m)).toEqual([]);
+    expect(parseListing("", m)).toEqual({ definitions: [], agent: new Map(), lease: new Map() });
   });
 });
 
@@ -58,12 +54,12 @@ esac
       const { stdout } = await run("sh", ["-c", listingScript, "sh", "test:///x", "we*", m], {
         env: { ...process.env, PATH: `${dir}:${process.env["PATH"] ?? ""}` },
       });
-      expect(stdout).toBe(`${m} domain ${a}\n`);
+      expect(stdout).toBe(`${m} chunk\n`);
       const { stdout: commands } = await run("cat", [join(dir, "commands")]);
       expect(commands).toBe(
-        ` echo ${m} xml ${a} ; dumpxml --domain ${a} ;` +
+        ` dumpxml --domain ${a} ; echo ${m} addresses ;` +
           ` echo ${m} agent ${a} ; domifaddr --domain ${a} --source agent --full ;` +
-          ` echo ${m} lease ${a} ; domifaddr --domain ${a} --source lease --full ;\n`,
+          ` echo ${m} lease ${a} ; domifaddr --domain ${a} --source lease --full ; echo ${m} end\n`,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

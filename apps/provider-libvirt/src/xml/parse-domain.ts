@@ -165,6 +165,22 @@ function parseOwner(owner: XmlElement): OwnerRecord {
 export function parseDomainXml(xml: string): DomainInfo {
   const domain = child(parseElementTree(xml), "domain");
   if (!domain) throw new Error("not a domain document");
+  return domainInfoOf(domain);
+}
+
+/**
+ * Reads domain documents printed one after the other (`virsh dumpxml` of
+ * several domains), as the children of one document.
+ *
+ * @throws Error when they are not well-formed XML.
+ */
+export function parseDomainXmls(xml: string): DomainInfo[] {
+  return children(parseElementTree(`<domains>${xml}</domains>`).children[0], "domain").map(
+    domainInfoOf,
+  );
+}
+
+function domainInfoOf(domain: XmlElement): DomainInfo {
   const devices = child(domain, "devices");
   const os = child(domain, "os");
   const vcpu = child(domain, "vcpu");
