@@ -36,7 +36,7 @@ describe("parseListing", () => {
 });
 
 describe("the listing script", () => {
-  it("sends only UUIDs to virsh and matches the prefix literally", async () => {
+  it("sends only UUIDs to virsh and matches the prefix literally, as a plain string", async () => {
     // A stand-in virsh on PATH records the command strings it is given.
     const dir = await mkdtemp(join(tmpdir(), "vrtg-listing-"));
     try {
@@ -45,7 +45,7 @@ describe("the listing script", () => {
         fake,
         `#!/bin/sh
 case "$4" in
-  list*) printf '%s\\n' '${a} we*ird $(name)' '${b} other' 'not-a-uuid we*ird' ; echo "$4" | sed -n 's/.*echo \\([^ ]*\\).*/\\1/p'; printf '%s\\n' '${a}' ;;
+  list*) printf '%s\\n' '${a} we*ird $(name)' '${b} weXird' 'not-a-uuid we*ird' '${b}0 we*ird' ; printf '%s' "$(echo "$4" | sed -n 's/.*echo \\([^ ]*\\).*/\\1/p')"; printf '%s\\n' '${a}' ;;
   *) printf '%s\\n' "$4" >> '${dir}/commands' ;;
 esac
 `,

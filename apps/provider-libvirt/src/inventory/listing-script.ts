@@ -6,10 +6,13 @@
  * connections per page, whatever the number of domains.
  *
  * Arguments: $1 the libvirt URI, $2 the name prefix, $3 the marker (letters
- * and digits, random per call, so no document can forge it). Only UUIDs
- * (36 hex digits and dashes, checked here) reach the virsh command string;
- * the prefix is matched as a quoted, literal pattern and reaches no command.
- * A command string stays under Linux's 128 KiB limit of one argument: past
+ * and digits, random per call, so no document can forge it). awk does the
+ * filtering (the shell's `read` takes a system call per byte): it gets the
+ * values from its environment, never in its program, compares the prefix
+ * as a plain string, and puts only UUIDs (36 hex digits and dashes, checked)
+ * and the marker into the virsh command string, which it runs by system()
+ * inside single quotes; the URI stays a quoted variable of that shell. A
+ * command string stays under Linux's 128 KiB limit of one argument: past
  * 100,000 bytes, a virsh process runs what is gathered (a chunk).
  *
  * Output, per chunk: `<marker> chunk` and a line break, the definitions one
@@ -21,29 +24,33 @@
  */
 export const listingScript = `uri=$1 prefix=$2 mark=$3
 lists=$(virsh -q -c "$uri" "list --all --uuid --name ; echo $mark ; list --uuid") || exit
-active=\${lists#*"$mark"}
-xml= addr=
-flush() {
-  if [ -n "$xml$addr" ]; then
-    printf '%s chunk\\n' "$mark"
-    virsh -q -c "$uri" "$xml echo $mark addresses ;$addr echo $mark end"
-  fi
-  xml= addr=
+export uri prefix mark
+printf '%s\\n' "$lists" | awk '
+function flush() {
+  if (xml addr == "") return
+  printf "%s chunk\\n", mark
+  fflush()
+  system("virsh -q -c \\"$uri\\" '\\''" xml " echo " mark " addresses ;" addr " echo " mark " end'\\''")
+  xml = addr = ""
 }
-printf '%s\\n' "\${lists%%"$mark"*}" | {
-  while read -r uuid name; do
-    case $uuid in *[!0-9a-f-]* | '') continue ;; esac
-    [ \${#uuid} -eq 36 ] || continue
-    case $name in "$prefix"*) ;; *) continue ;; esac
-    xml="$xml dumpxml --domain $uuid ;"
-    case $active in *"$uuid"*)
-      addr="$addr echo $mark agent $uuid ; domifaddr --domain $uuid --source agent --full ;"
-      addr="$addr echo $mark lease $uuid ; domifaddr --domain $uuid --source lease --full ;" ;;
-    esac
-    [ $((\${#xml} + \${#addr})) -lt 100000 ] || flush
-  done
-  flush
+BEGIN { mark = ENVIRON["mark"]; prefix = ENVIRON["prefix"] }
+index($0, mark) == 1 { active = 1; $0 = substr($0, length(mark) + 1) }
+active { if ($1 != "") up[$1] = 1; next }
+{
+  name = $0
+  sub(/^[ \\t]*[^ \\t]+[ \\t]+/, "", name)
+  sub(/[ \\t]+$/, "", name)
+  if ($1 ~ /^[0-9a-f-]+$/ && length($1) == 36 && substr(name, 1, length(prefix)) == prefix) ids[n++] = $1
 }
+END {
+  for (i = 0; i < n; i++) {
+    u = ids[i]
+    xml = xml " dumpxml --domain " u " ;"
+    if (u in up) addr = addr " echo " mark " agent " u " ; domifaddr --domain " u " --source agent --full ; echo " mark " lease " u " ; domifaddr --domain " u " --source lease --full ;"
+    if (length(xml) + length(addr) >= 100000) flush()
+  }
+  flush()
+}'
 `;
 
 /** What the listing script printed. */
