@@ -26,26 +26,3 @@ export const listVms: LibvirtOperation<"listVMs"> = async (ctx, request, signal)
     nextPageToken: views.length > size && last ? pageTokenOf(last.info.name) : "",
   };
 };
-
-/** ListVMs as it was before readListing, kept until the listings are compared on the test bed. */
-export const listVmsBefore: LibvirtOperation<"listVMs"> = async (ctx, request, signal) => {
-  const after = pageTokenAfter(request.pageToken);
-  const size = request.pageSize || 100;
-  const refs = (await ctx.inventory.list(signal))
-    .filter((r) => r.name.startsWith(request.namePrefix) && r.name > after)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const views = (
-    await ctx.inventory.read(
-      refs.map((r) => r.uuid),
-      signal,
-      false,
-    )
-  ).filter((v) => v.management !== "unmanaged");
-  const page = views.slice(0, size);
-  await ctx.inventory.findAddresses(page, signal);
-  const last = page.at(-1);
-  return {
-    vms: page.map((v) => ctx.inventory.toVirtualMachine(v)),
-    nextPageToken: views.length > size && last ? pageTokenOf(last.info.name) : "",
-  };
-};

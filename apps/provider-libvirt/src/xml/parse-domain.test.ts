@@ -1,186 +1,11 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "@jest/globals";
-import { XMLParser } from "fast-xml-parser";
 import { type OwnerRecord, metadataNamespace } from "./domain-spec.js";
 import { buildDomainXml } from "./domain-xml.js";
 import { type DomainInfo, parseDomainXml } from "./parse-domain.js";
 
 const run = promisify(execFile);
-
-// The fast-xml-parser reader parseDomainXml replaced, as the oracle it must match.
-type Node = Record<string, unknown>;
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  // libvirt writes line breaks in attributes as numeric references.
-  htmlEntities: true,
-  isArray: (name) =>
-    [
-      "disk",
-      "interface",
-      "graphics",
-      "channel",
-      "backingStore",
-      "vrtg:disk",
-      "vrtg:label",
-      "vrtg:tag",
-      "vrtg:static-address",
-    ].includes(name),
-});
-
-/** Parses XML into plain objects (attributes as `@name`, text as `#text`). */
-function parseXmlBefore(xml: string): Node {
-  return parser.parse(xml) as Node;
-}
-
-const obj = (v: unknown): Node =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Node) : {};
-const items = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-const list = (v: unknown): Node[] => items(v).map(obj);
-/** The text of an element, whether it has attributes or not. */
-function text(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (typeof v === "number") return String(v);
-  const t = obj(v)["#text"];
-  return typeof t === "string" || typeof t === "number" ? String(t) : "";
-}
-const attr = (v: unknown, name: string): string => {
-  const a = obj(v)[`@${name}`];
-  return typeof a === "string" || typeof a === "number" ? String(a) : "";
-};
-
-function toMib(v: unknown): number {
-  const value = Number(text(v));
-  const unit = (attr(v, "unit") || "KiB").toLowerCase();
-  const factor: Record<string, number> = {
-    b: 1 / 1048576,
-    bytes: 1 / 1048576,
-    k: 1 / 1024,
-    kib: 1 / 1024,
-    kb: 1000 / 1048576,
-    m: 1,
-    mib: 1,
-    mb: 1e6 / 1048576,
-    g: 1024,
-    gib: 1024,
-    gb: 1e9 / 1048576,
-  };
-  return Math.round(value * (factor[unit] ?? 1 / 1024));
-}
-
-function backingChain(disk: Node): string[] {
-  const chain: string[] = [];
-  let node = list(disk["backingStore"])[0];
-  while (node && Object.keys(node).length) {
-    const source = obj(node["source"]);
-    const path = attr(source, "file") || attr(source, "dev");
-    if (!path) break;
-    chain.push(path);
-    node = list(node["backingStore"])[0];
-  }
-  return chain;
-}
-
-/** Finds the provider's metadata element whatever prefix libvirt gave it. */
-function ownerNode(metadata: Node): Node | undefined {
-  for (const [key, value] of Object.entries(metadata)) {
-    if (!key.endsWith(":instance") && key !== "instance") continue;
-    const node = obj(value);
-    const prefix = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
-    if (node[prefix ? `@xmlns:${prefix}` : "@xmlns"] === metadataNamespace) return node;
-  }
-  return undefined;
-}
-
-function parseOwner(node: Node): OwnerRecord {
-  const child = (name: string) => {
-    for (const [key, value] of Object.entries(node)) {
-      if (key === name || key.endsWith(`:${name}`)) return value;
-    }
-    return undefined;
-  };
-  const disks: Record<string, string> = {};
-  for (const d of list(child("disk"))) disks[attr(d, "target")] = attr(d, "name");
-  const labels: Record<string, string> = {};
-  for (const l of items(child("label"))) labels[attr(l, "key")] = text(l);
-  const staticAddresses: Record<string, string> = {};
-  for (const s of list(child("static-address")))
-    staticAddresses[attr(s, "mac")] = attr(s, "address");
-  return {
-    origin: attr(node, "origin") === "adopted" ? "adopted" : "created",
-    createdAt: Number(attr(node, "created")) || 0,
-    memoryMib: Number(attr(node, "memory")) || 0,
-    disks,
-    labels,
-    tags: items(child("tag")).map(text),
-    image: text(child("image")),
-    linkedTo: attr(child("linked-to"), "vm"),
-    staticAddresses,
-  };
-}
-
-/**
- * (The reader before saxes.) Reads a domain's XML (`virsh dumpxml`), live or inactive.
- *
- * @throws Error when the document is not a domain.
- */
-function parseDomainXmlBefore(xml: string): DomainInfo {
-  const domain = obj(parseXmlBefore(xml)["domain"]);
-  if (!Object.keys(domain).length) throw new Error("not a domain document");
-  const devices = obj(domain["devices"]);
-  const os = obj(domain["os"]);
-  const vcpu = domain["vcpu"];
-  const maxVcpus = Number(text(vcpu)) || 1;
-  const graphics = list(devices["graphics"]).find((g) => attr(g, "type") === "vnc");
-  const vncPort = graphics ? Number(attr(graphics, "port")) : -1;
-  const agent = list(devices["channel"]).find(
-    (c) => attr(c["target"], "name") === "org.qemu.guest_agent.0",
-  );
-  const loader = attr(os["loader"], "type");
-  const owner = ownerNode(obj(domain["metadata"]));
-  return {
-    uuid: text(domain["uuid"]),
-    name: text(domain["name"]),
-    type: attr(domain, "type"),
-    vcpus: Number(attr(vcpu, "current")) || maxVcpus,
-    maxVcpus,
-    memoryMib: toMib(domain["currentMemory"] ?? domain["memory"]),
-    maxMemoryMib: toMib(domain["memory"]),
-    firmware: attr(os, "firmware") === "efi" || loader === "pflash" ? "uefi" : "bios",
-    disks: list(devices["disk"]).map((d) => {
-      const source = obj(d["source"]);
-      return {
-        device: attr(d, "device") || "disk",
-        target: attr(d["target"], "dev"),
-        bus: attr(d["target"], "bus"),
-        path: attr(source, "file") || attr(source, "dev") || attr(source, "volume"),
-        format: attr(d["driver"], "type"),
-        backing: backingChain(d),
-      };
-    }),
-    nics: list(devices["interface"]).map((n) => {
-      const source = obj(n["source"]);
-      return {
-        type: attr(n, "type"),
-        source: attr(source, "network") || attr(source, "bridge") || attr(source, "dev"),
-        model: attr(n["model"], "type"),
-        mac: attr(n["mac"], "address").toLowerCase(),
-      };
-    }),
-    vnc:
-      graphics && vncPort > 0
-        ? { port: vncPort, listen: attr(graphics, "listen") || "127.0.0.1" }
-        : undefined,
-    hasVnc: graphics !== undefined,
-    agentConnected: attr(agent?.["target"], "state") === "connected",
-    owner: owner ? parseOwner(owner) : undefined,
-  };
-}
 
 const uuid = "5b6f1c1e-6c1b-4d8e-9c39-0d1f1f5e2a11";
 const owner: OwnerRecord = {
@@ -287,29 +112,8 @@ const live = `<domain type='qemu' id='7'>
 </domain>
 `;
 
-const documents: Array<[string, string]> = [
-  ["one the provider builds", built],
-  ["a live one libvirt wrote", live],
-  [
-    "an inactive one without metadata",
-    live.replace(/<metadata>[\s\S]*<\/metadata>/, "").replace(/ port='5900'/, " port='-1'"),
-  ],
-  [
-    "one with memory in bytes and no current vcpus",
-    live.replace(
-      "<memory unit='GiB'>2</memory>",
-      "<memory unit='b'>1073741824</memory><currentMemory>524288</currentMemory>",
-    ),
-  ],
-  ["one without devices", `<domain type="kvm"><name>bare</name><uuid>${uuid}</uuid></domain>`],
-];
-
 describe("parseDomainXml on saxes", () => {
-  it.each(documents)("reads %s exactly as the fast-xml-parser reader did", (_, xml) => {
-    expect(parseDomainXml(xml)).toEqual(parseDomainXmlBefore(xml));
-  });
-
-  it("reads documents the real libvirtd wrote exactly as before", async () => {
+  it("reads a document the real libvirt wrote", async () => {
     // libvirt's test driver formats its default domain as libvirtd does.
     const { stdout } = await run("virsh", [
       "-q",
@@ -319,7 +123,68 @@ describe("parseDomainXml on saxes", () => {
       "--domain",
       "test",
     ]);
-    expect(parseDomainXml(stdout)).toEqual(parseDomainXmlBefore(stdout));
+    expect(parseDomainXml(stdout)).toEqual({
+      uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f",
+      name: "test",
+      type: "test",
+      vcpus: 2,
+      maxVcpus: 2,
+      memoryMib: 2048,
+      maxMemoryMib: 8192,
+      firmware: "bios",
+      disks: [
+        {
+          device: "disk",
+          target: "vda",
+          bus: "virtio",
+          path: "/guest/diskimage1",
+          format: "",
+          backing: [],
+        },
+      ],
+      nics: [{ type: "network", source: "default", model: "", mac: "aa:bb:cc:dd:ee:ff" }],
+      vnc: undefined,
+      hasVnc: false,
+      agentConnected: false,
+      owner: undefined,
+    });
+  });
+
+  it("reads what a document leaves out as before: no metadata, memory in bytes, no devices", () => {
+    const inactive = parseDomainXml(
+      live
+        .replace(/<metadata>[\s\S]*<\/metadata>/, "")
+        .replace(" port='5900'", " port='-1'")
+        .replace(
+          "<memory unit='GiB'>2</memory>",
+          "<memory unit='b'>1073741824</memory><currentMemory>524288</currentMemory>",
+        ),
+    );
+    expect(inactive).toMatchObject({
+      owner: undefined,
+      vnc: undefined,
+      hasVnc: true,
+      memoryMib: 512,
+      maxMemoryMib: 1024,
+    });
+    expect(
+      parseDomainXml(`<domain type="kvm"><name>bare</name><uuid>${uuid}</uuid></domain>`),
+    ).toEqual({
+      uuid,
+      name: "bare",
+      type: "kvm",
+      vcpus: 1,
+      maxVcpus: 1,
+      memoryMib: 0,
+      maxMemoryMib: 0,
+      firmware: "bios",
+      disks: [],
+      nics: [],
+      vnc: undefined,
+      hasVnc: false,
+      agentConnected: false,
+      owner: undefined,
+    });
   });
 
   it("reads every field the provider's own document holds", () => {
