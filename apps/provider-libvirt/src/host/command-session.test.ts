@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "@jest/globals";
 import { type ShellProcess, createCommandSession, killShellScript } from "./command-session.js";
@@ -63,5 +64,26 @@ describe("a command session", () => {
     expect((await session.run("echo yes")).stdout).toBe("yes\n");
     session.close();
     await transport.close();
+  });
+
+  it("reads an answer that arrives a character at a time, its markers split across chunks", async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const session = createCommandSession({
+      stdin,
+      stdout,
+      stderr: new PassThrough(),
+      close: () => stdout.end(),
+    });
+    let written = "";
+    stdin.on("data", (d: Buffer) => (written += d.toString()));
+    const answer = session.run("big");
+    await new Promise((resolve) => setImmediate(resolve));
+    const token = /'(@@vrtg-[0-9a-f]+)'/.exec(written)?.[1] ?? "";
+    const body = "x".repeat(5000);
+    for (const c of `${token}+42:42\n${body}\n${token}:3\nwarning\n${token}.\n`) stdout.write(c);
+    await expect(answer).resolves.toEqual({ stdout: body, stderr: "warning", exitCode: 3 });
+    expect(session.process).toEqual({ pid: 42, group: 42 });
+    session.close();
   });
 });

@@ -153,9 +153,20 @@ export function createCommandSession(
     }
   };
 
+  // A large answer arrives in many chunks: they are kept apart and joined only
+  // once an answer's last marker has arrived (looked for in each new chunk and
+  // the tail of the one before), so its size is copied and searched once, not
+  // once per chunk.
+  let chunks: string[] = [];
+  let tail = "";
   pipes.stdout.setEncoding("utf8");
   pipes.stdout.on("data", (chunk: string) => {
-    buffer += chunk;
+    const seen = tail + chunk;
+    tail = seen.slice(-(endErr.length - 1));
+    chunks.push(chunk);
+    if (!reporting && !seen.includes(endErr)) return;
+    buffer += chunks.join("");
+    chunks = [];
     parse();
   });
   pipes.stdout.on("end", () => fail(new SessionClosedError("the shell ended")));

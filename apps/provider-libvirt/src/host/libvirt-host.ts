@@ -120,7 +120,8 @@ export interface LibvirtHost {
   close(): Promise<void>;
 }
 
-function virshError(stderr: string): string | undefined {
+/** The messages of virsh's `error: ...` lines, joined; undefined when it printed none. */
+export function virshError(stderr: string): string | undefined {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())

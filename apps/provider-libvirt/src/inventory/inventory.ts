@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   DiskType,
@@ -6,13 +7,21 @@ import {
   NetworkType,
   NicModel,
   PowerState,
+  ProviderError,
   type VirtualMachineSchema,
 } from "@virtrigaud/contracts";
-import type { LibvirtHost, VirshArgv, VirshOutcome } from "../host/libvirt-host.js";
+import {
+  type LibvirtHost,
+  type VirshArgv,
+  type VirshOutcome,
+  virshError,
+} from "../host/libvirt-host.js";
 import { type DomainInfo, parseDomainXml } from "../xml/parse-domain.js";
 import { toGib } from "../storage.js";
 import { type MacAddress, parseDomifaddr, parseProcArp } from "./parse-addresses.js";
 import { type DomainStats, parseDomstats } from "./parse-domstats.js";
+import { dumpCommand, dumpParts, dumpedDefinitions } from "./definition-dumps.js";
+import { createDefinitionCache } from "./definition-cache.js";
 
 /** A domain as the provider sees it: its definition and its figures. */
 export interface DomainView {
@@ -35,6 +44,16 @@ export interface InventoryOptions {
   adopt: ReadonlySet<string>;
   vncListen: string | undefined;
   consoleHost: string;
+}
+
+/** `virsh list --uuid --name`: a UUID and a name per line. */
+function parseRefs(out: string): DomainRef[] {
+  const refs: DomainRef[] = [];
+  for (const line of out.split("\n")) {
+    const match = /^\s*([0-9a-f-]{36})\s+(.+?)\s*$/.exec(line);
+    if (match) refs.push({ uuid: match[1] ?? "", name: match[2] ?? "" });
+  }
+  return refs;
 }
 
 /** virDomainState to the contract's power state. */
@@ -125,6 +144,9 @@ function applyAddresses(view: DomainView, answers: AddressAnswers | undefined): 
 export function createInventory(options: InventoryOptions) {
   const { host } = options;
 
+  /** Listings parse only the definitions that changed since the last one. */
+  const definitions = createDefinitionCache();
+
   const management = (info: DomainInfo): DomainView["management"] =>
     info.owner ? info.owner.origin : options.adopt.has(info.name) ? "adopted" : "unmanaged";
 
@@ -134,12 +156,7 @@ export function createInventory(options: InventoryOptions) {
       signal,
       idempotent: true,
     });
-    const refs: DomainRef[] = [];
-    for (const line of (out ?? "").split("\n")) {
-      const match = /^\s*([0-9a-f-]{36})\s+(.+?)\s*$/.exec(line);
-      if (match) refs.push({ uuid: match[1] ?? "", name: match[2] ?? "" });
-    }
-    return refs;
+    return parseRefs(out ?? "");
   };
 
   /**
@@ -222,6 +239,91 @@ export function createInventory(options: InventoryOptions) {
     }
   };
 
+  /**
+   * Reads every domain whose name starts with `prefix`, with its addresses,
+   * in two round trips whatever their number, each of calls at once: the
+   * list (every domain, and the active ones) beside the stats of all domains
+   * and the ARP table; then the definitions (see definition-dumps.ts) beside
+   * the guest agent's and the DHCP leases' addresses of the active ones. The
+   * agent is asked for every active domain (it fails fast where it is not
+   * connected) and its answer used where the definition says it is
+   * connected, as `findAddresses` does.
+   *
+   * @throws ProviderError UNAVAILABLE when virsh cannot list or read the domains.
+   */
+  const readListing = async (
+    prefix: string,
+    signal: AbortSignal | undefined,
+  ): Promise<DomainView[]> => {
+    const call = { signal, idempotent: true };
+    const statsCall = host.virsh(
+      [["domstats", { raw: true, state: true, vcpu: true, block: true }]],
+      call,
+    );
+    const arpCall = readArp(signal);
+    // Settled at once: the list may fail first, and the others must not go unhandled.
+    statsCall.catch(() => undefined);
+    const [all = "", active = ""] = await host.virshOk(
+      [
+        ["list", { all: true, uuid: true, name: true }],
+        ["list", { uuid: true }],
+      ],
+      call,
+    );
+    const matches = parseRefs(all).filter((r) => r.name.startsWith(prefix));
+    const running = new Set(active.split("\n").map((l) => l.trim()));
+    const answering = matches.filter((r) => running.has(r.uuid));
+    const marker = `vrtg${randomBytes(8).toString("hex")}`;
+    const [streams, answers, statsOut, arp] = await Promise.all([
+      Promise.all(
+        dumpParts(matches.map((r) => r.uuid)).map(async (part) => {
+          const dumped = await host.exec(
+            ["virsh", "-q", "-c", host.uri, dumpCommand(part, marker)],
+            call,
+          );
+          try {
+            return dumpedDefinitions(dumped.stdout, marker);
+          } catch (err) {
+            throw ProviderError.unavailable(
+              `virsh on ${host.description} could not read the domains: ${virshError(dumped.stderr) ?? (err as Error).message}`,
+            );
+          }
+        }),
+      ),
+      answering.length
+        ? host.virsh(
+            answering.flatMap((r) => addressCommands(r.uuid, true)),
+            call,
+          )
+        : [],
+      statsCall,
+      arpCall,
+    ]);
+    const stats = new Map(parseDomstats(statsOut[0]?.out ?? "").map((s) => [s.name, s]));
+    const asked = new Map(answering.map((r, i) => [r.uuid, i]));
+    const infos = streams.flatMap((stream) => definitions.read(stream));
+    definitions.forgetMissing(prefix, new Set(infos));
+    const views: DomainView[] = [];
+    for (const info of infos) {
+      const view: DomainView = {
+        info,
+        stats: stats.get(info.name),
+        management: management(info),
+        addresses: [],
+      };
+      if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
+        const at = asked.get(info.uuid);
+        applyAddresses(view, {
+          agent: at !== undefined && info.agentConnected ? answers[2 * at] : undefined,
+          lease: at !== undefined ? answers[2 * at + 1] : undefined,
+          arp,
+        });
+      }
+      views.push(view);
+    }
+    return views;
+  };
+
   /** The contract's view of a domain. */
   const toVirtualMachine = (view: DomainView): MessageInitShape<typeof VirtualMachineSchema> => {
     const { info, stats } = view;
@@ -266,7 +368,7 @@ export function createInventory(options: InventoryOptions) {
     };
   };
 
-  return { list, read, findAddresses, toVirtualMachine, management };
+  return { list, read, readListing, findAddresses, toVirtualMachine, management };
 }
 
 /** The inventory reader. */

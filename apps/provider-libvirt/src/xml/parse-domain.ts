@@ -1,5 +1,6 @@
 import { XMLParser } from "fast-xml-parser";
 import { type OwnerRecord, metadataNamespace } from "./domain-spec.js";
+import { type XmlElement, attribute, child, children, parseElementTree } from "./element-tree.js";
 
 /** A disk as a domain's XML describes it. */
 interface DomainDisk {
@@ -75,8 +76,6 @@ export function parseXml(xml: string): Node {
 
 const obj = (v: unknown): Node =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Node) : {};
-const items = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-const list = (v: unknown): Node[] => items(v).map(obj);
 /** The text of an element, whether it has attributes or not. */
 export function text(v: unknown): string {
   if (typeof v === "string") return v;
@@ -84,77 +83,76 @@ export function text(v: unknown): string {
   const t = obj(v)["#text"];
   return typeof t === "string" || typeof t === "number" ? String(t) : "";
 }
-const attr = (v: unknown, name: string): string => {
-  const a = obj(v)[`@${name}`];
-  return typeof a === "string" || typeof a === "number" ? String(a) : "";
+
+const memoryUnits: Record<string, number> = {
+  b: 1 / 1048576,
+  bytes: 1 / 1048576,
+  k: 1 / 1024,
+  kib: 1 / 1024,
+  kb: 1000 / 1048576,
+  m: 1,
+  mib: 1,
+  mb: 1e6 / 1048576,
+  g: 1024,
+  gib: 1024,
+  gb: 1e9 / 1048576,
 };
 
-function toMib(v: unknown): number {
-  const value = Number(text(v));
-  const unit = (attr(v, "unit") || "KiB").toLowerCase();
-  const factor: Record<string, number> = {
-    b: 1 / 1048576,
-    bytes: 1 / 1048576,
-    k: 1 / 1024,
-    kib: 1 / 1024,
-    kb: 1000 / 1048576,
-    m: 1,
-    mib: 1,
-    mb: 1e6 / 1048576,
-    g: 1024,
-    gib: 1024,
-    gb: 1e9 / 1048576,
-  };
-  return Math.round(value * (factor[unit] ?? 1 / 1024));
+function toMib(element: XmlElement | undefined): number {
+  const value = Number(element?.text ?? "");
+  const unit = (attribute(element, "unit") || "KiB").toLowerCase();
+  return Math.round(value * (memoryUnits[unit] ?? 1 / 1024));
 }
 
-function backingChain(disk: Node): string[] {
+function backingChain(disk: XmlElement): string[] {
   const chain: string[] = [];
-  let node = list(disk["backingStore"])[0];
-  while (node && Object.keys(node).length) {
-    const source = obj(node["source"]);
-    const path = attr(source, "file") || attr(source, "dev");
+  // The chain ends at an empty <backingStore/>, which has no source.
+  let node = child(disk, "backingStore");
+  while (node) {
+    const source = child(node, "source");
+    const path = attribute(source, "file") || attribute(source, "dev");
     if (!path) break;
     chain.push(path);
-    node = list(node["backingStore"])[0];
+    node = child(node, "backingStore");
   }
   return chain;
 }
 
 /** Finds the provider's metadata element whatever prefix libvirt gave it. */
-function ownerNode(metadata: Node): Node | undefined {
-  for (const [key, value] of Object.entries(metadata)) {
-    if (!key.endsWith(":instance") && key !== "instance") continue;
-    const node = obj(value);
-    const prefix = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
-    if (node[prefix ? `@xmlns:${prefix}` : "@xmlns"] === metadataNamespace) return node;
+function ownerElement(metadata: XmlElement | undefined): XmlElement | undefined {
+  for (const element of metadata?.children ?? []) {
+    const { name } = element;
+    if (!name.endsWith(":instance") && name !== "instance") continue;
+    const prefix = name.includes(":") ? name.slice(0, name.indexOf(":")) : "";
+    if (attribute(element, prefix ? `xmlns:${prefix}` : "xmlns") === metadataNamespace) {
+      return element;
+    }
   }
   return undefined;
 }
 
-function parseOwner(node: Node): OwnerRecord {
-  const child = (name: string) => {
-    for (const [key, value] of Object.entries(node)) {
-      if (key === name || key.endsWith(`:${name}`)) return value;
-    }
-    return undefined;
+function parseOwner(owner: XmlElement): OwnerRecord {
+  /** The children of the first name that is `local` in any prefix. */
+  const all = (local: string) => {
+    const first = owner.children.find((c) => c.name === local || c.name.endsWith(`:${local}`));
+    return first ? children(owner, first.name) : [];
   };
   const disks: Record<string, string> = {};
-  for (const d of list(child("disk"))) disks[attr(d, "target")] = attr(d, "name");
+  for (const d of all("disk")) disks[attribute(d, "target")] = attribute(d, "name");
   const labels: Record<string, string> = {};
-  for (const l of items(child("label"))) labels[attr(l, "key")] = text(l);
+  for (const l of all("label")) labels[attribute(l, "key")] = l.text;
   const staticAddresses: Record<string, string> = {};
-  for (const s of list(child("static-address")))
-    staticAddresses[attr(s, "mac")] = attr(s, "address");
+  for (const s of all("static-address"))
+    staticAddresses[attribute(s, "mac")] = attribute(s, "address");
   return {
-    origin: attr(node, "origin") === "adopted" ? "adopted" : "created",
-    createdAt: Number(attr(node, "created")) || 0,
-    memoryMib: Number(attr(node, "memory")) || 0,
+    origin: attribute(owner, "origin") === "adopted" ? "adopted" : "created",
+    createdAt: Number(attribute(owner, "created")) || 0,
+    memoryMib: Number(attribute(owner, "memory")) || 0,
     disks,
     labels,
-    tags: items(child("tag")).map(text),
-    image: text(child("image")),
-    linkedTo: attr(child("linked-to"), "vm"),
+    tags: all("tag").map((t) => t.text),
+    image: all("image")[0]?.text ?? "",
+    linkedTo: attribute(all("linked-to")[0], "vm"),
     staticAddresses,
   };
 }
@@ -162,57 +160,76 @@ function parseOwner(node: Node): OwnerRecord {
 /**
  * Reads a domain's XML (`virsh dumpxml`), live or inactive.
  *
- * @throws Error when the document is not a domain.
+ * @throws Error when the document is not well-formed XML or not a domain.
  */
 export function parseDomainXml(xml: string): DomainInfo {
-  const domain = obj(parseXml(xml)["domain"]);
-  if (!Object.keys(domain).length) throw new Error("not a domain document");
-  const devices = obj(domain["devices"]);
-  const os = obj(domain["os"]);
-  const vcpu = domain["vcpu"];
-  const maxVcpus = Number(text(vcpu)) || 1;
-  const graphics = list(devices["graphics"]).find((g) => attr(g, "type") === "vnc");
-  const vncPort = graphics ? Number(attr(graphics, "port")) : -1;
-  const agent = list(devices["channel"]).find(
-    (c) => attr(c["target"], "name") === "org.qemu.guest_agent.0",
+  const domain = child(parseElementTree(xml), "domain");
+  if (!domain) throw new Error("not a domain document");
+  return domainInfoOf(domain);
+}
+
+/**
+ * Reads domain documents printed one after the other (`virsh dumpxml` of
+ * several domains), as the children of one document.
+ *
+ * @throws Error when they are not well-formed XML.
+ */
+export function parseDomainXmls(xml: string): DomainInfo[] {
+  return children(parseElementTree(`<domains>${xml}</domains>`).children[0], "domain").map(
+    domainInfoOf,
   );
-  const loader = attr(os["loader"], "type");
-  const owner = ownerNode(obj(domain["metadata"]));
+}
+
+function domainInfoOf(domain: XmlElement): DomainInfo {
+  const devices = child(domain, "devices");
+  const os = child(domain, "os");
+  const vcpu = child(domain, "vcpu");
+  const maxVcpus = Number(vcpu?.text ?? "") || 1;
+  const graphics = children(devices, "graphics").find((g) => attribute(g, "type") === "vnc");
+  const vncPort = graphics ? Number(attribute(graphics, "port")) : -1;
+  const agent = children(devices, "channel").find(
+    (c) => attribute(child(c, "target"), "name") === "org.qemu.guest_agent.0",
+  );
+  const loader = attribute(child(os, "loader"), "type");
+  const owner = ownerElement(child(domain, "metadata"));
+  const memory = child(domain, "memory");
   return {
-    uuid: text(domain["uuid"]),
-    name: text(domain["name"]),
-    type: attr(domain, "type"),
-    vcpus: Number(attr(vcpu, "current")) || maxVcpus,
+    uuid: child(domain, "uuid")?.text ?? "",
+    name: child(domain, "name")?.text ?? "",
+    type: attribute(domain, "type"),
+    vcpus: Number(attribute(vcpu, "current")) || maxVcpus,
     maxVcpus,
-    memoryMib: toMib(domain["currentMemory"] ?? domain["memory"]),
-    maxMemoryMib: toMib(domain["memory"]),
-    firmware: attr(os, "firmware") === "efi" || loader === "pflash" ? "uefi" : "bios",
-    disks: list(devices["disk"]).map((d) => {
-      const source = obj(d["source"]);
+    memoryMib: toMib(child(domain, "currentMemory") ?? memory),
+    maxMemoryMib: toMib(memory),
+    firmware: attribute(os, "firmware") === "efi" || loader === "pflash" ? "uefi" : "bios",
+    disks: children(devices, "disk").map((d) => {
+      const source = child(d, "source");
+      const target = child(d, "target");
       return {
-        device: attr(d, "device") || "disk",
-        target: attr(d["target"], "dev"),
-        bus: attr(d["target"], "bus"),
-        path: attr(source, "file") || attr(source, "dev") || attr(source, "volume"),
-        format: attr(d["driver"], "type"),
+        device: attribute(d, "device") || "disk",
+        target: attribute(target, "dev"),
+        bus: attribute(target, "bus"),
+        path: attribute(source, "file") || attribute(source, "dev") || attribute(source, "volume"),
+        format: attribute(child(d, "driver"), "type"),
         backing: backingChain(d),
       };
     }),
-    nics: list(devices["interface"]).map((n) => {
-      const source = obj(n["source"]);
+    nics: children(devices, "interface").map((n) => {
+      const source = child(n, "source");
       return {
-        type: attr(n, "type"),
-        source: attr(source, "network") || attr(source, "bridge") || attr(source, "dev"),
-        model: attr(n["model"], "type"),
-        mac: attr(n["mac"], "address").toLowerCase(),
+        type: attribute(n, "type"),
+        source:
+          attribute(source, "network") || attribute(source, "bridge") || attribute(source, "dev"),
+        model: attribute(child(n, "model"), "type"),
+        mac: attribute(child(n, "mac"), "address").toLowerCase(),
       };
     }),
     vnc:
       graphics && vncPort > 0
-        ? { port: vncPort, listen: attr(graphics, "listen") || "127.0.0.1" }
+        ? { port: vncPort, listen: attribute(graphics, "listen") || "127.0.0.1" }
         : undefined,
     hasVnc: graphics !== undefined,
-    agentConnected: attr(agent?.["target"], "state") === "connected",
+    agentConnected: attribute(child(agent, "target"), "state") === "connected",
     owner: owner ? parseOwner(owner) : undefined,
   };
 }
