@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type BenchOptions, benchUsage, parseBenchOptions } from "./bench-options.js";
 import { createChildProcesses } from "./child-processes.js";
 import type { BenchProtocol } from "./describe-call.js";
-import { pickMedianRuns } from "./median-run.js";
+import { summariseCases } from "./case-summary.js";
 import { computeOverheads, targetOverheadPercent } from "./overhead.js";
 import { formatReport } from "./report.js";
 import { type CaseResult, runCase } from "./run-case.js";
@@ -49,28 +49,30 @@ try {
   const servers = await startServers(children, workDir);
   for (const s of servers) process.stderr.write(`${s.name}: ${s.url} (pid ${s.pid})\n`);
   const runs: CaseResult[] = [];
-  // Rounds run every case once, so a slow spell of the machine hits all servers alike.
+  // Rounds run every case once, so a slow spell of the machine hits all servers alike, and
+  // every other round runs the servers in reverse order, so a drift of the machine over a
+  // round (A B B A) favours neither the harness nor its baseline.
   for (let round = 1; round <= options.rounds; round++) {
+    const order = round % 2 === 1 ? servers : [...servers].reverse();
     for (const protocol of ["grpc", "connect"] satisfies BenchProtocol[]) {
       for (const inflight of options.inflight) {
-        for (const server of servers.filter((s) => s.protocols.includes(protocol))) {
+        for (const server of order.filter((s) => s.protocols.includes(protocol))) {
           process.stderr.write(
             `round ${round}/${options.rounds}: ${server.name} over ${protocol}, ${inflight} in flight\n`,
           );
-          runs.push(await runCase(children, server, protocol, inflight, options));
+          runs.push(await runCase(children, server, protocol, inflight, options, round));
         }
       }
     }
   }
-  const results = pickMedianRuns(runs);
-  process.stdout.write(`${formatReport(options, results)}\n`);
+  process.stdout.write(`${formatReport(options, runs)}\n`);
   if (options.jsonFile) {
     const figures = {
       options,
       targetOverheadPercent,
-      results,
+      cases: summariseCases(runs),
       runs,
-      overheads: computeOverheads(results).map(({ grpcJs: _, ...o }) => o),
+      overheads: computeOverheads(runs).map(({ grpcJs: _, ...o }) => o),
     };
     writeFileSync(options.jsonFile, `${JSON.stringify(figures, null, 2)}\n`);
   }

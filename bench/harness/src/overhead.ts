@@ -1,49 +1,110 @@
+import { type CaseSummary, summariseCases } from "./case-summary.js";
 import type { BenchProtocol } from "./describe-call.js";
 import type { CaseResult } from "./run-case.js";
+import { type Spread, spreadOf, spreadOfKnown } from "./spread.js";
+import type { ServerName } from "./start-servers.js";
 
 /** The most the full harness may cost over bare connect-node, in percent. */
 export const targetOverheadPercent = 15;
+
+/** Rounds a verdict needs: with fewer, one lucky round could decide it. */
+export const roundsForVerdict = 3;
+
+/** How the harness's overhead compares with the target. */
+export type Verdict = "within target" | "OVER TARGET" | "too few rounds";
 
 /** What the harness costs over bare connect-node at one protocol and concurrency. */
 export interface Overhead {
   protocol: BenchProtocol;
   inflight: number;
-  /** Throughput lost to the harness: 100 * (1 - harness / bare). */
-  throughputCostPercent: number;
-  /** Median latency added by the harness: 100 * (harness / bare - 1). */
-  p50CostPercent: number;
-  /** Server CPU time the harness adds per call, in microseconds; null where unknown. */
-  serverCpuCostUs: number | null;
+  /** Rounds in which both servers ran: each gives one paired figure below. */
+  rounds: number;
+  /** Throughput lost to the harness, per round: 100 * (1 - harness / bare). */
+  throughputCostPercent: Spread;
+  /** Median latency added by the harness, per round: 100 * (harness / bare - 1). */
+  p50CostPercent: Spread;
+  /** Server CPU time the harness adds per call, per round, in microseconds; null where unknown. */
+  serverCpuCostUs: Spread | null;
   /** The same, relative to bare connect-node's CPU time per call. */
-  serverCpuCostPercent: number | null;
-  withinTarget: boolean;
-  grpcJs: CaseResult | undefined;
+  serverCpuCostPercent: Spread | null;
+  /** The worse of the median throughput and p50 costs against the target. */
+  verdict: Verdict;
+  /** grpc-js at the same protocol and concurrency, over all its rounds. */
+  grpcJs: CaseSummary | undefined;
+  /** Bare connect-node's throughput as a share of grpc-js's, per round, in percent. */
+  bareOfGrpcJsPercent: Spread | undefined;
 }
 
-/** The harness's overhead for every protocol and concurrency that has both figures. */
-export function computeOverheads(results: CaseResult[]): Overhead[] {
-  const find = (server: string, protocol: BenchProtocol, inflight: number) =>
-    results.find((r) => r.server === server && r.protocol === protocol && r.inflight === inflight);
-  const overheads: Overhead[] = [];
-  for (const harness of results.filter((r) => r.server === "harness")) {
-    const bare = find("bare-connect", harness.protocol, harness.inflight);
-    if (!bare) continue;
-    const throughputCostPercent = 100 * (1 - harness.callsPerSecond / bare.callsPerSecond);
-    const p50CostPercent = 100 * (harness.p50Ms / bare.p50Ms - 1);
-    const cpu =
-      harness.serverCpuUsPerCall === null || bare.serverCpuUsPerCall === null
-        ? null
-        : { harness: harness.serverCpuUsPerCall, bare: bare.serverCpuUsPerCall };
-    overheads.push({
-      protocol: harness.protocol,
-      inflight: harness.inflight,
-      throughputCostPercent,
-      p50CostPercent,
-      serverCpuCostUs: cpu && cpu.harness - cpu.bare,
-      serverCpuCostPercent: cpu && 100 * (cpu.harness / cpu.bare - 1),
-      withinTarget: Math.max(throughputCostPercent, p50CostPercent) <= targetOverheadPercent,
-      grpcJs: find("grpc-js", harness.protocol, harness.inflight),
+/** The runs of one case by round. */
+function byRound(
+  runs: readonly CaseResult[],
+  server: ServerName,
+  protocol: BenchProtocol,
+  inflight: number,
+): Map<number, CaseResult> {
+  const found = runs.filter(
+    (r) => r.server === server && r.protocol === protocol && r.inflight === inflight,
+  );
+  return new Map(found.map((r) => [r.round, r]));
+}
+
+/** Pairs two servers' runs of the same round: neighbours in time, so a slow spell hits both. */
+function paired(
+  a: Map<number, CaseResult>,
+  b: Map<number, CaseResult>,
+): Array<[CaseResult, CaseResult]> {
+  return [...a].flatMap(([round, run]) => {
+    const other = b.get(round);
+    return other ? [[run, other] as [CaseResult, CaseResult]] : [];
+  });
+}
+
+/**
+ * The harness's overhead for every protocol and concurrency that has both
+ * figures. Each round compares the harness with the bare server of that
+ * same round; the verdict rests on the median over rounds, so a lucky
+ * round cannot pass a run by itself.
+ */
+export function computeOverheads(runs: readonly CaseResult[]): Overhead[] {
+  const summaries = summariseCases(runs);
+  return summaries
+    .filter((s) => s.server === "harness")
+    .flatMap(({ protocol, inflight }) => {
+      const bare = byRound(runs, "bare-connect", protocol, inflight);
+      const pairs = paired(byRound(runs, "harness", protocol, inflight), bare);
+      if (pairs.length === 0) return [];
+      const throughputCostPercent = spreadOf(
+        pairs.map(([h, b]) => 100 * (1 - h.callsPerSecond / b.callsPerSecond)),
+      );
+      const p50CostPercent = spreadOf(pairs.map(([h, b]) => 100 * (h.p50Ms / b.p50Ms - 1)));
+      const cpu = pairs.flatMap(([h, b]) =>
+        h.serverCpuUsPerCall === null || b.serverCpuUsPerCall === null
+          ? []
+          : [{ harness: h.serverCpuUsPerCall, bare: b.serverCpuUsPerCall }],
+      );
+      const worse = Math.max(throughputCostPercent.median, p50CostPercent.median);
+      const grpcPairs = paired(bare, byRound(runs, "grpc-js", protocol, inflight));
+      const overhead: Overhead = {
+        protocol,
+        inflight,
+        rounds: pairs.length,
+        throughputCostPercent,
+        p50CostPercent,
+        serverCpuCostUs: spreadOfKnown(cpu.map((c) => c.harness - c.bare)),
+        serverCpuCostPercent: spreadOfKnown(cpu.map((c) => 100 * (c.harness / c.bare - 1))),
+        verdict:
+          pairs.length < roundsForVerdict
+            ? "too few rounds"
+            : worse <= targetOverheadPercent
+              ? "within target"
+              : "OVER TARGET",
+        grpcJs: summaries.find(
+          (s) => s.server === "grpc-js" && s.protocol === protocol && s.inflight === inflight,
+        ),
+        bareOfGrpcJsPercent: grpcPairs.length
+          ? spreadOf(grpcPairs.map(([b, g]) => (100 * b.callsPerSecond) / g.callsPerSecond))
+          : undefined,
+      };
+      return [overhead];
     });
-  }
-  return overheads;
 }

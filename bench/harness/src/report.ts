@@ -1,14 +1,19 @@
 import type { BenchOptions } from "./bench-options.js";
-import { computeOverheads, targetOverheadPercent } from "./overhead.js";
+import { summariseCases } from "./case-summary.js";
+import { computeOverheads, roundsForVerdict, targetOverheadPercent } from "./overhead.js";
 import type { CaseResult } from "./run-case.js";
+import { formatSpread } from "./spread.js";
 import { formatTable } from "./text-table.js";
 
-const fixed = (value: number, digits: number) => value.toFixed(digits);
-const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`;
+const signedSpread = (spread: { median: number; min: number; max: number }, suffix = "%") => {
+  const f = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(suffix === "%" ? 1 : 0)}`;
+  return `${f(spread.median)}${suffix} (${f(spread.min)}..${f(spread.max)})`;
+};
 
-/** The human-readable report of one run. */
-export function formatReport(options: BenchOptions, results: CaseResult[]): string {
-  const overheads = computeOverheads(results);
+/** The human-readable report of one run: figures per case, then the harness's overhead. */
+export function formatReport(options: BenchOptions, runs: readonly CaseResult[]): string {
+  const cases = summariseCases(runs);
+  const overheads = computeOverheads(runs);
   const figures = formatTable(
     [
       "server",
@@ -20,15 +25,15 @@ export function formatReport(options: BenchOptions, results: CaseResult[]): stri
       "server CPU us/call",
       "calls",
     ],
-    results.map((r) => [
-      r.server,
-      r.protocol,
-      String(r.inflight),
-      fixed(r.callsPerSecond, 0),
-      fixed(r.p50Ms, 3),
-      fixed(r.p99Ms, 3),
-      r.serverCpuUsPerCall === null ? "n/a" : fixed(r.serverCpuUsPerCall, 0),
-      String(r.calls),
+    cases.map((c) => [
+      c.server,
+      c.protocol,
+      String(c.inflight),
+      formatSpread(c.callsPerSecond, 0),
+      formatSpread(c.p50Ms, 2),
+      formatSpread(c.p99Ms, 1),
+      c.serverCpuUsPerCall === null ? "n/a" : formatSpread(c.serverCpuUsPerCall, 0),
+      String(c.calls),
     ]),
   );
   const ratios = formatTable(
@@ -38,36 +43,38 @@ export function formatReport(options: BenchOptions, results: CaseResult[]): stri
       "throughput cost",
       "p50 cost",
       "verdict",
+      "server CPU cost us",
       "server CPU cost",
-      "grpc-js calls/s",
-      "grpc-js p50 ms",
+      "bare of grpc-js calls/s",
     ],
     overheads.map((o) => [
       o.protocol,
       String(o.inflight),
-      signed(o.throughputCostPercent),
-      signed(o.p50CostPercent),
-      o.withinTarget ? "within target" : "OVER TARGET",
-      o.serverCpuCostUs === null || o.serverCpuCostPercent === null
-        ? "n/a"
-        : `${o.serverCpuCostUs >= 0 ? "+" : ""}${fixed(o.serverCpuCostUs, 0)} us (${signed(o.serverCpuCostPercent)})`,
-      o.grpcJs ? fixed(o.grpcJs.callsPerSecond, 0) : "n/a",
-      o.grpcJs ? fixed(o.grpcJs.p50Ms, 3) : "n/a",
+      signedSpread(o.throughputCostPercent),
+      signedSpread(o.p50CostPercent),
+      o.verdict,
+      o.serverCpuCostUs ? signedSpread(o.serverCpuCostUs, "") : "n/a",
+      o.serverCpuCostPercent ? signedSpread(o.serverCpuCostPercent) : "n/a",
+      o.bareOfGrpcJsPercent ? formatSpread(o.bareOfGrpcJsPercent, 0, "%") : "n/a",
     ]),
   );
-  const verdict = overheads.every((o) => o.withinTarget)
-    ? `Target met: the full harness costs at most ${targetOverheadPercent}% over bare connect-node.`
-    : `Target missed: the full harness should cost at most ${targetOverheadPercent}% over bare connect-node, in throughput and in p50 latency.`;
+  const verdict =
+    overheads.length === 0 || overheads.some((o) => o.verdict === "too few rounds")
+      ? `No verdict: it takes at least ${roundsForVerdict} rounds (--rounds), so that one lucky round cannot decide it.`
+      : overheads.every((o) => o.verdict === "within target")
+        ? `Target met: the full harness costs at most ${targetOverheadPercent}% over bare connect-node (median of ${options.rounds} rounds).`
+        : `Target missed: the full harness should cost at most ${targetOverheadPercent}% over bare connect-node, in throughput and in p50 latency (median of ${options.rounds} rounds).`;
   return [
     `ProviderService.Describe, one seeded VM, plaintext HTTP/2 on 127.0.0.1; each server and the load client in its own process.`,
     `Client: @connectrpc/connect-node, one connection. Per case: ${options.warmupMs} ms warm-up, then ${options.durationMs} ms or ${options.maxCalls} calls;`,
-    `${options.rounds} interleaved round(s), each case showing its median-throughput run. Server CPU: user+system time of the server process per measured call.`,
+    `${options.rounds} interleaved round(s). Each figure: median over the rounds (lowest..highest). Server CPU: user+system time of the server process per measured call.`,
     "",
     figures,
     "",
-    `Harness overhead vs bare connect-node (target: at most ${targetOverheadPercent}%; cost > 0 means the harness is slower).`,
-    `Throughput cost = 1 - harness/bare calls/s; p50 cost = harness/bare p50 - 1; the verdict takes the worse of the two.`,
-    `Server CPU cost = CPU time the harness adds per call: its own cost, whatever else the two cores were doing. grpc-js speaks only gRPC.`,
+    `Harness overhead vs bare connect-node (target: at most ${targetOverheadPercent}%; cost > 0 means the harness is slower), each round against the bare server of the same round.`,
+    `Throughput cost = 1 - harness/bare calls/s; p50 cost = harness/bare p50 - 1; the verdict takes the worse of the two medians.`,
+    `Server CPU cost = CPU time the harness adds per call: its own cost, whatever else the two cores were doing.`,
+    `Bare of grpc-js = bare connect-node's calls/s as a share of grpc-js's in the same round (grpc-js speaks only gRPC).`,
     "",
     ratios,
     "",

@@ -10,6 +10,8 @@ export interface CaseResult extends CaseFigures {
   server: ServerName;
   protocol: BenchProtocol;
   inflight: number;
+  /** The round it ran in, from 1: runs of one round are neighbours in time. */
+  round: number;
 }
 
 const loadWorker = fileURLToPath(new URL("./load-worker.js", import.meta.url));
@@ -26,6 +28,7 @@ export async function runCase(
   protocol: BenchProtocol,
   inflight: number,
   options: BenchOptions,
+  round: number,
 ): Promise<CaseResult> {
   const child = children.startNode(
     "load",
@@ -44,5 +47,11 @@ export async function runCase(
   if (code !== 0 || !line) {
     throw new Error(`load against ${server.name} over ${protocol} failed (exit ${code})`);
   }
-  return { server: server.name, protocol, inflight, ...(JSON.parse(line) as CaseFigures) };
+  return {
+    server: server.name,
+    protocol,
+    inflight,
+    round,
+    ...(JSON.parse(line) as CaseFigures),
+  };
 }

@@ -6,9 +6,10 @@ import {
   createConnectRouter,
   createContextValues,
 } from "@connectrpc/connect";
-import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { Logger } from "../logging/create-logger.js";
 import { serverBrotli, serverGzip } from "./compression.js";
+import { createCallSignals, nodeCallOf } from "./node-request.js";
 import { Peer, peerKey } from "./peer.js";
 import { withReadFailuresMapped } from "./request-errors.js";
 import { carriesBytes, refuseResponseCompression } from "./uncompressed-responses.js";
@@ -39,14 +40,21 @@ export interface NodeHandlerOptions {
  * request Connect cannot read is refused as INVALID_SPEC, a compressed
  * one inflates no further than readMaxBytes, and a response carrying bytes
  * (disk chunks, ciphertext) is never compressed. Each call's context holds its
- * Peer (`peerKey`: the client's address and verified certificate).
+ * Peer (`peerKey`: the client's address and verified certificate). The
+ * router's `shutdownSignal` aborts the signals of the calls in flight from
+ * one listener (see `createCallSignals`).
  */
 export function createNodeHandler(
   routes: (router: ConnectRouter) => void,
   options: ConnectRouterOptions & NodeHandlerOptions,
   logger: Logger,
 ): NodeHandler {
-  const { writeTimeoutMs, ...routerOptions } = options;
+  const { writeTimeoutMs, shutdownSignal, ...routerOptions } = options;
+  const signals = createCallSignals();
+  if (shutdownSignal?.aborted) signals.abortAll(shutdownSignal.reason);
+  shutdownSignal?.addEventListener("abort", () => signals.abortAll(shutdownSignal.reason), {
+    once: true,
+  });
   const router = createConnectRouter({
     acceptCompression: [serverGzip, serverBrotli],
     ...routerOptions,
@@ -67,18 +75,28 @@ export function createNodeHandler(
     watchClose(nodeResponse);
     // The peer rides in the call's context: access rules and audit records read it.
     const contextValues = createContextValues().set(peerKey, new Peer(request.socket));
-    handler(universalRequestFromNodeRequest(request, nodeResponse, undefined, contextValues))
-      .then((universal) => withReadFailuresMapped(universal, handler.method.input))
-      .then((universal) => writeResponse(universal, nodeResponse, writeTimeoutMs))
-      .catch((err: unknown) => {
-        if (err instanceof ResponseNotDelivered && err.stalled) {
-          logger.info({ rpc: handler.method.name, reason: err.message }, "response abandoned");
-        } else {
-          logger.debug(
-            { err, rpc: handler.method.name },
-            "response not delivered: the client went away",
-          );
-        }
-      });
+    const call = nodeCallOf(request, nodeResponse, contextValues, signals);
+    const write = (universal: UniversalServerResponse) =>
+      writeResponse(universal, nodeResponse, writeTimeoutMs);
+    handler(call.request)
+      .then((universal) => {
+        // Mapped in place for most responses: no promise hop of its own.
+        const mapped = withReadFailuresMapped(universal, handler.method.input);
+        return mapped instanceof Promise ? mapped.then(write) : write(mapped);
+      })
+      .then(
+        () => call.settled(),
+        (err: unknown) => {
+          call.settled();
+          if (err instanceof ResponseNotDelivered && err.stalled) {
+            logger.info({ rpc: handler.method.name, reason: err.message }, "response abandoned");
+          } else {
+            logger.debug(
+              { err, rpc: handler.method.name },
+              "response not delivered: the client went away",
+            );
+          }
+        },
+      );
   };
 }

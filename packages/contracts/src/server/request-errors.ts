@@ -82,12 +82,14 @@ async function firstChunk(
  * Connect refuses such a request before any interceptor sees it, so the
  * harness's error mapping cannot; a stream's refusal reaches the
  * interceptors and is mapped there. Handles the three protocols: Connect's
- * JSON error body, gRPC's trailers and gRPC-Web's trailer frame.
+ * JSON error body, gRPC's trailers and gRPC-Web's trailer frame. The
+ * response comes back as it is, not in a promise, when there is no body to
+ * look into: most calls then cost no promise hop here.
  */
-export async function withReadFailuresMapped(
+export function withReadFailuresMapped(
   response: UniversalServerResponse,
   input: DescMessage,
-): Promise<UniversalServerResponse> {
+): UniversalServerResponse | Promise<UniversalServerResponse> {
   const header = response.header ?? new Headers();
   const type = header.get("content-type") ?? "";
   if (response.trailer && type.startsWith("application/grpc") && !type.includes("grpc-web")) {
@@ -100,6 +102,17 @@ export async function withReadFailuresMapped(
   const grpcWeb = type.startsWith("application/grpc-web");
   if ((!connectError && !grpcWeb) || header.has("content-encoding") || !response.body)
     return response;
+  return mappedFromBody(response, header, connectError, input);
+}
+
+/** A Connect error body or a gRPC-Web refusal, mapped as `withReadFailuresMapped` says. */
+async function mappedFromBody(
+  response: UniversalServerResponse,
+  header: Headers,
+  connectError: boolean,
+  input: DescMessage,
+): Promise<UniversalServerResponse> {
+  if (!response.body) return response;
   // Connect's error is its whole body; gRPC-Web's refusal before any message
   // is a lone trailer frame. A stream's first chunk is only looked at.
   const { first, body } = await firstChunk(response.body);

@@ -28,6 +28,57 @@ function queuedBytes(response: NodeResponse): number {
   return "stream" in response ? response.stream.writableLength : response.writableLength;
 }
 
+/** A response waiting to flush, and what to do if no byte of it leaves for its stall time. */
+interface FlushWatch {
+  readonly response: NodeResponse;
+  queued: number;
+  /** When the sweep last saw its queue shrink (or when the wait began). */
+  progressAt: number;
+  readonly stalled: () => void;
+}
+
+/**
+ * The responses waiting to flush, by stall time, each set swept by one timer
+ * four times per stall time: a timer of its own for every response cost each
+ * call a timer set and cleared. A timer with nothing left to watch stops.
+ */
+const flushWatches = new Map<number, Set<FlushWatch>>();
+
+function sweep(stallMs: number, watches: Set<FlushWatch>, timer: NodeJS.Timeout): void {
+  if (watches.size === 0) {
+    clearInterval(timer);
+    flushWatches.delete(stallMs);
+    return;
+  }
+  const now = performance.now();
+  for (const watch of watches) {
+    const queued = queuedBytes(watch.response);
+    if (queued < watch.queued) {
+      watch.queued = queued;
+      watch.progressAt = now;
+    } else if (now - watch.progressAt >= stallMs) {
+      watch.stalled();
+    }
+  }
+}
+
+/** Watches `watch` until the returned function is called. */
+function watchFlush(stallMs: number, watch: FlushWatch): () => void {
+  let watches = flushWatches.get(stallMs);
+  if (!watches) {
+    const created = new Set<FlushWatch>();
+    const timer: NodeJS.Timeout = setInterval(
+      () => sweep(stallMs, created, timer),
+      Math.max(1, stallMs / 4),
+    ).unref();
+    flushWatches.set(stallMs, created);
+    watches = created;
+  }
+  const set = watches;
+  set.add(watch);
+  return () => set.delete(watch);
+}
+
 /**
  * Waits until `response` no longer asks the writer to wait ('drain', or
  * 'finish' after end), failing when the connection closes first or when no
@@ -44,26 +95,25 @@ function flushed(
       reject(new ResponseNotDelivered("the connection closed"));
       return;
     }
-    let queued = queuedBytes(response);
-    const check = setInterval(() => {
-      const now = queuedBytes(response);
-      if (now < queued) {
-        queued = now;
-        return;
-      }
-      settle(
-        new ResponseNotDelivered(
-          `the client read nothing for ${stallMs} ms; response abandoned`,
-          true,
-        ),
-      );
-      abandon(response);
-    }, stallMs);
+    const unwatch = watchFlush(stallMs, {
+      response,
+      queued: queuedBytes(response),
+      progressAt: performance.now(),
+      stalled: () => {
+        settle(
+          new ResponseNotDelivered(
+            `the client read nothing for ${stallMs} ms; response abandoned`,
+            true,
+          ),
+        );
+        abandon(response);
+      },
+    });
     const done = () => settle(undefined);
     const closed = () => settle(new ResponseNotDelivered("the connection closed"));
     const failed = (err: Error) => settle(err);
     function settle(error: Error | undefined) {
-      clearInterval(check);
+      unwatch();
       emitter.off(event, done);
       response.off("close", closed);
       response.off("error", failed);
