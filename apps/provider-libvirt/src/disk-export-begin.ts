@@ -6,6 +6,7 @@ import {
   ProviderError,
   type ProviderRequest,
 } from "@virtrigaud/contracts";
+import { dataExtentsOf } from "./disks/data-extents.js";
 import { type DiskFormat, imageFormatOf, requestedFormat } from "./disks/disk-format.js";
 import type { ExportRecord } from "./disks/transfer-area.js";
 import { vmDisks } from "./disks/vm-disks.js";
@@ -77,13 +78,15 @@ async function convert(
       ],
       signal,
     );
-    const [digest, size, info] = await Promise.all([
+    const [digest, size, info, map] = await Promise.all([
       ctx.execOk(["sha256sum", "--", files.partial], signal),
       ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
       ctx.execOk(
         ["qemu-img", "info", "--output=json", "-f", source.format, "--", source.path],
         signal,
       ),
+      // The file's holes, as the file system has them: reads there need no I/O.
+      ctx.execOk(["qemu-img", "map", "--output=json", "-f", "raw", "--", files.partial], signal),
     ]);
     await ctx.execOk(["mv", "-f", "--", files.partial, files.data], signal);
     const ready: ExportRecord = {
@@ -92,6 +95,7 @@ async function convert(
       sha256: digest.split(/\s/)[0] ?? "",
       sizeBytes: Number(size.trim()),
       capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
+      dataExtents: dataExtentsOf(map),
     };
     await ctx.transfers.write(ready, files.data, signal);
     ctx.transfers.ready.set(record.id, ready);
@@ -163,6 +167,7 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
         sizeBytes: 0,
         sha256: "",
         capacityBytes: 0,
+        dataExtents: [],
       };
       try {
         const task = vmTask(ctx, view, "export disk of", async (taskSignal) => {

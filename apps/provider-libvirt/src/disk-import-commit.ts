@@ -59,7 +59,10 @@ async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSign
   }
   const capacityBytes =
     record.format === "qcow2" ? await qcow2Capacity(ctx, path, signal) : record.sizeBytes;
-  if (!moved) await ctx.execOk(["mv", "-f", "--", files.data, volume], signal);
+  if (!moved) {
+    await ctx.transfers.closeFile(files.data);
+    await ctx.execOk(["mv", "-f", "--", files.data, volume], signal);
+  }
   await pool.refresh(signal);
   const committed: ImportRecord = {
     ...record,

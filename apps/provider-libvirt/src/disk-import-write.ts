@@ -30,7 +30,14 @@ export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
   }
   if (!request.chunk) throw ProviderError.invalidSpec("chunk", "is required");
   const chunk = checkChunk(request.chunk, state.record.sizeBytes);
-  if (chunk.data) await ctx.host.writeRange(state.files.data, chunk.offset, chunk.data, signal);
+  if (chunk.data) {
+    const data = chunk.data;
+    const file = await ctx.transfers.openFile(state.files.data, "r+", signal);
+    await file.write(chunk.offset, data).catch(async (err: unknown) => {
+      await ctx.transfers.closeFile(state.files.data);
+      throw err;
+    });
+  }
   state.ranges = addRange(state.ranges, chunk.offset, chunk.offset + chunk.length);
   state.mismatch = undefined;
   const prefix = contiguousPrefix(state.ranges);

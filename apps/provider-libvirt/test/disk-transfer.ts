@@ -23,6 +23,10 @@ export interface CopyOutcome {
   /** Chunks that travelled as zero_length. */
   zeroChunks: number;
   chunks: number;
+  /** Milliseconds spent waiting for reads, writes and the commit, summed over the chunks in flight. */
+  readMs: number;
+  writeMs: number;
+  commitMs: number;
 }
 
 /**
@@ -48,10 +52,13 @@ export async function copyExport(
   let next = options.from ?? Number(started?.receivedBytes ?? 0n);
   let zeroChunks = 0;
   let chunks = 0;
+  let readMs = 0;
+  let writeMs = 0;
   const worker = async () => {
     while (next < end) {
       const offset = next;
       next += chunkBytes;
+      let at = performance.now();
       const { chunk } = await source.diskExportRead({
         exportId: exported.id,
         offset: BigInt(offset),
@@ -59,12 +66,18 @@ export async function copyExport(
       });
       if (chunk?.content.case === "zeroLength") zeroChunks++;
       chunks++;
+      readMs += performance.now() - at;
+      at = performance.now();
       await target.diskImportWrite({ importId, chunk });
+      writeMs += performance.now() - at;
     }
   };
   await Promise.all(Array.from({ length: options.inFlight ?? 4 }, worker));
-  if (end < size) return { export: exported, disk: undefined, zeroChunks, chunks };
-  return { export: exported, disk: await commitImport(target, importId), zeroChunks, chunks };
+  const counts = { zeroChunks, chunks, readMs, writeMs };
+  if (end < size) return { export: exported, disk: undefined, ...counts, commitMs: 0 };
+  const at = performance.now();
+  const disk = await commitImport(target, importId);
+  return { export: exported, disk, ...counts, commitMs: performance.now() - at };
 }
 
 /** Commits an import and waits for it; the disk to name in a Create. */

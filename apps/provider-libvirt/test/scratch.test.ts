@@ -80,8 +80,7 @@ describe("documents on the host", () => {
       description: transport.description,
       openShell: (signal) => transport.openShell(signal),
       close: () => transport.close(),
-      readRange: (...args) => transport.readRange(...args),
-      writeRange: (...args) => transport.writeRange(...args),
+      openFile: (...args) => transport.openFile(...args),
       async writeFile(path, data, signal) {
         await transport.writeFile(path, data, signal);
         written.push({

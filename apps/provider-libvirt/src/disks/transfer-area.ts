@@ -1,12 +1,13 @@
 import {
   type CreateOnce,
-  ErrorReason,
   ProviderError,
   type TaskRef,
   createOnceByName,
 } from "@virtrigaud/contracts";
+import type { HostFile } from "../host/host-transport.js";
 import type { LibvirtHost } from "../host/libvirt-host.js";
 import type { StoragePool } from "../storage.js";
+import type { Extents } from "./data-extents.js";
 import type { DiskFormat } from "./disk-format.js";
 import type { Ranges } from "./received-ranges.js";
 import { type TransferFiles, transferFiles } from "./transfer-names.js";
@@ -23,6 +24,8 @@ export interface ExportRecord {
   sizeBytes: number;
   sha256: string;
   capacityBytes: number;
+  /** The ranges of the staging file that hold data; reads elsewhere are zeros without I/O. */
+  dataExtents: Extents;
 }
 
 /** What an import is, as its record on the host says. */
@@ -88,7 +91,14 @@ export interface TransferArea {
    * bytes a crash of the host could lose.
    */
   write(record: ExportRecord | ImportRecord, sync?: string, signal?: AbortSignal): Promise<void>;
-  /** Removes every file of the transfer. */
+  /**
+   * The staging file open on the host, kept open for the next chunk. After a
+   * failed read or write, `closeFile` it so the next call opens it again.
+   */
+  openFile(path: string, mode: "r" | "r+", signal?: AbortSignal): Promise<HostFile>;
+  /** Closes the file if it is open: before it is moved or removed, or after a failure. */
+  closeFile(path: string): Promise<void>;
+  /** Removes every file of the transfer (closing them first). */
   remove(kind: "export" | "import", id: string, signal?: AbortSignal): Promise<void>;
   /** Exports ready to be read, by id: their records, read once. */
   readonly ready: Map<string, ExportRecord>;
@@ -102,12 +112,12 @@ export interface TransferArea {
   readonly commitsOnce: CreateOnce<{ task?: TaskRef }>;
 }
 
-/** The largest record read back; records are a few hundred bytes. */
-const maxRecordBytes = 64 * 1024;
-
 /** Creates the staging area in the pool's directory. */
 export function createTransferArea(host: LibvirtHost, pool: StoragePool): TransferArea {
   let made: Promise<string> | undefined;
+  // Open handles by path. A handle follows its file's inode, so it is closed
+  // before the file is moved or removed: a new file of that name is opened anew.
+  const open = new Map<string, { mode: "r" | "r+"; file: Promise<HostFile> }>();
   const execOk = async (argv: readonly string[], signal?: AbortSignal) => {
     const result = await host.exec(argv, { signal });
     if (result.exitCode !== 0) {
@@ -137,14 +147,13 @@ export function createTransferArea(host: LibvirtHost, pool: StoragePool): Transf
       signal?: AbortSignal,
     ) {
       const files = await area.files(kind, id, signal);
-      let text: Buffer;
-      try {
-        text = await host.readRange(files.record, 0, maxRecordBytes, signal);
-      } catch (err) {
-        if (ProviderError.is(err, ErrorReason.NOT_FOUND)) return undefined;
-        throw err;
+      // Read once per transfer and process: a shell is fine, and it takes any length.
+      const result = await host.exec(["cat", "--", files.record], { signal, idempotent: true });
+      if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr)) return undefined;
+        throw ProviderError.internal(`cannot read ${files.record}: ${result.stderr.trim()}`);
       }
-      const record = JSON.parse(text.toString("utf8")) as R;
+      const record = JSON.parse(result.stdout) as R;
       // Two ids cut to the same name (see transferKey) never share a record.
       return record.kind === kind && record.id === id ? record : undefined;
     },
@@ -166,8 +175,28 @@ export function createTransferArea(host: LibvirtHost, pool: StoragePool): Transf
         signal,
       );
     },
+    openFile(path, mode, signal) {
+      const known = open.get(path);
+      if (known?.mode === mode || known?.mode === "r+") return known.file;
+      const file = host.openFile(path, mode, signal);
+      open.set(path, { mode, file });
+      file.catch(() => {
+        if (open.get(path)?.file === file) open.delete(path);
+      });
+      return file;
+    },
+    async closeFile(path) {
+      const known = open.get(path);
+      if (!known) return;
+      open.delete(path);
+      await known.file.then(
+        (f) => f.close(),
+        () => undefined,
+      );
+    },
     async remove(kind, id, signal) {
       const f = await area.files(kind, id, signal);
+      await area.closeFile(f.data);
       await execOk(["rm", "-f", "--", f.data, f.partial, f.record, f.recordNext], signal);
     },
     ready: new Map(),

@@ -23,19 +23,32 @@ export interface HostTransport {
    */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
   /**
-   * Reads up to `length` bytes of a file on the host from `offset` (fewer at
-   * its end), without a shell: the data path of disk exports.
+   * Opens a file on the host for positional reads (`r`) or reads and writes
+   * of an existing file (`r+`), without a shell: the data path of disk
+   * transfers. The handle stays open until closed, so a chunk costs one
+   * round trip.
    *
    * @throws ProviderError UNAVAILABLE when the host cannot be reached, NOT_FOUND when the file is missing.
    */
-  readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
-  /**
-   * Writes `data` into an existing file on the host at `offset`, leaving the
-   * rest as it is: the data path of disk imports.
-   *
-   * @throws ProviderError UNAVAILABLE when the host cannot be reached, NOT_FOUND when the file is missing.
-   */
-  writeRange(path: string, offset: number, data: Buffer, signal?: AbortSignal): Promise<void>;
+  openFile(path: string, mode: "r" | "r+", signal?: AbortSignal): Promise<HostFile>;
   /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/** A file open on the host (see HostTransport.openFile). */
+export interface HostFile {
+  /**
+   * Reads up to `length` bytes from `offset`; fewer at the end of the file.
+   *
+   * @throws ProviderError UNAVAILABLE when the read fails or the connection dropped.
+   */
+  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Writes `data` at `offset`, leaving the rest of the file as it is.
+   *
+   * @throws ProviderError UNAVAILABLE when the write fails or the connection dropped.
+   */
+  write(offset: number, data: Buffer): Promise<void>;
+  /** Closes the handle; never throws. */
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import {
   createCommandSession,
   killShellScript,
 } from "./command-session.js";
-import type { HostTransport } from "./host-transport.js";
+import type { HostFile, HostTransport } from "./host-transport.js";
 import { inHostSpan } from "./host-span.js";
 import {
   createScratchLease,
@@ -92,10 +92,8 @@ export interface LibvirtHost {
   exec(argv: readonly string[], options?: HostCallOptions): Promise<CommandResult>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
-  /** Reads a range of a file on the host (see HostTransport.readRange). */
-  readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
-  /** Writes a range of an existing file on the host (see HostTransport.writeRange). */
-  writeRange(path: string, offset: number, data: Buffer, signal?: AbortSignal): Promise<void>;
+  /** Opens a file on the host for positional reads and writes (see HostTransport.openFile). */
+  openFile(path: string, mode: "r" | "r+", signal?: AbortSignal): Promise<HostFile>;
   /**
    * This process's scratch directory on the host (0700), made on first use
    * and again after a reconnect; directories of dead provider processes are
@@ -284,12 +282,8 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
 
     // Outside the command limiter: chunks are the data path, and the SFTP
     // channel is not one of the shells the limiter shares out.
-    readRange(path, offset, length, signal) {
-      return transport.readRange(path, offset, length, signal);
-    },
-
-    writeRange(path, offset, data, signal) {
-      return transport.writeRange(path, offset, data, signal);
+    openFile(path, mode, signal) {
+      return transport.openFile(path, mode, signal);
     },
 
     scratchDir(signal) {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { open, writeFile } from "node:fs/promises";
 import { ProviderError } from "@virtrigaud/contracts";
 import type { ShellPipes } from "./command-session.js";
-import type { HostTransport } from "./host-transport.js";
+import type { HostFile, HostTransport } from "./host-transport.js";
 
 /** Runs shells on this machine, for a libvirt URI reached without SSH. */
 export function createLocalTransport(): HostTransport {
@@ -30,41 +30,33 @@ export function createLocalTransport(): HostTransport {
     async writeFile(path, data, signal) {
       await writeFile(path, data, { mode: 0o600, ...(signal ? { signal } : {}) });
     },
-    async readRange(path, offset, length) {
-      const file = await openLocal(path, "r");
-      try {
-        const buffer = Buffer.alloc(length);
-        let total = 0;
-        while (total < length) {
-          const { bytesRead } = await file.read(buffer, total, length - total, offset + total);
-          if (bytesRead === 0) break;
-          total += bytesRead;
-        }
-        return buffer.subarray(0, total);
-      } finally {
-        await file.close();
-      }
-    },
-    async writeRange(path, offset, data) {
-      const file = await openLocal(path, "r+");
-      try {
-        await file.write(data, 0, data.length, offset);
-      } finally {
-        await file.close();
-      }
+    async openFile(path, mode) {
+      const file = await open(path, mode).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === "ENOENT"
+          ? ProviderError.notFound(`${path} does not exist on the host`, { cause: err })
+          : err;
+      });
+      const hostFile: HostFile = {
+        async read(offset, length) {
+          const buffer = Buffer.alloc(length);
+          let total = 0;
+          while (total < length) {
+            const { bytesRead } = await file.read(buffer, total, length - total, offset + total);
+            if (bytesRead === 0) break;
+            total += bytesRead;
+          }
+          return buffer.subarray(0, total);
+        },
+        async write(offset, data) {
+          await file.write(data, 0, data.length, offset);
+        },
+        close: () => file.close().catch(() => undefined),
+      };
+      return hostFile;
     },
     close() {
       for (const child of children) child.kill();
       return Promise.resolve();
     },
   };
-}
-
-/** Opens a file; a missing one is NOT_FOUND, as over SFTP. */
-async function openLocal(path: string, flags: "r" | "r+") {
-  return open(path, flags).catch((err: unknown) => {
-    throw (err as NodeJS.ErrnoException).code === "ENOENT"
-      ? ProviderError.notFound(`${path} does not exist on the host`, { cause: err })
-      : err;
-  });
 }

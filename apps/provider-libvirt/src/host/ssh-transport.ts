@@ -8,7 +8,7 @@ import {
 } from "@virtrigaud/contracts";
 import ssh2 from "ssh2";
 import type { ShellPipes } from "./command-session.js";
-import type { HostTransport } from "./host-transport.js";
+import type { HostFile, HostTransport } from "./host-transport.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "./known-hosts.js";
 
 type Client = InstanceType<typeof ssh2.Client>;
@@ -48,7 +48,9 @@ export interface SshTransportOptions {
 }
 
 /** SFTP requests of one range: each at most what every server takes in one packet. */
-const sftpPiece = 256 * 1024;
+// OpenSSH's sftp-server takes up to 256 KiB less 1 KiB per read or write
+// (limits@openssh.com): a larger piece would be split and sent in turn.
+const sftpPiece = 255 * 1024;
 
 /** [start, length] of the pieces of a range of `length` bytes. */
 function pieces(length: number): Array<[number, number]> {
@@ -60,36 +62,70 @@ function pieces(length: number): Array<[number, number]> {
 }
 
 /**
- * Opens a file over SFTP for `use` and closes it after, mapping SFTP's
- * errors: a missing file is NOT_FOUND, anything else UNAVAILABLE.
+ * A file open over SFTP. A range goes out as pieces all at once (one round
+ * trip, not one per packet). SFTP's errors are mapped: a missing file is
+ * NOT_FOUND, anything else UNAVAILABLE.
  */
-async function withHandle<T>(
-  session: Sftp,
-  path: string,
-  flags: "r" | "r+",
-  use: (handle: Buffer) => Promise<T>,
-): Promise<T> {
+async function openSftpFile(session: Sftp, path: string, mode: "r" | "r+"): Promise<HostFile> {
   const failed = (err: unknown): ProviderError => {
     const code = (err as { code?: number }).code;
     return code === 2
       ? ProviderError.notFound(`${path} does not exist on the host`, { cause: err })
-      : ProviderError.unavailable(
-          `cannot ${flags === "r" ? "read" : "write"} ${path}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
+      : ProviderError.unavailable(`cannot use ${path} on the host: ${(err as Error).message}`, {
+          cause: err,
+        });
   };
   const handle = await new Promise<Buffer>((resolve, reject) =>
-    session.open(path, flags, (err, h) => (err ? reject(failed(err)) : resolve(h))),
+    session.open(path, mode, (err, h) => (err ? reject(failed(err)) : resolve(h))),
   );
-  try {
-    return await use(handle).catch((err: unknown) => {
-      throw failed(err);
-    });
-  } finally {
-    await new Promise<void>((resolve) => session.close(handle, () => resolve()));
-  }
+  return {
+    async read(offset, length) {
+      const buffer = Buffer.alloc(length);
+      const parts = pieces(length);
+      const counts = await Promise.all(
+        parts.map(
+          ([start, size]) =>
+            new Promise<number>((resolve, reject) => {
+              session.read(handle, buffer, start, size, offset + start, (err, n) => {
+                // End of file is an error in SFTP; here it is a short read.
+                if (!err) resolve(n);
+                else if ((err as Error & { code?: number }).code === 1) resolve(0);
+                else reject(failed(err));
+              });
+            }),
+        ),
+      );
+      // Bytes up to the first short piece: the file ends there.
+      let total = 0;
+      for (const [i, [, size]] of parts.entries()) {
+        total += counts[i] ?? 0;
+        if ((counts[i] ?? 0) < size) break;
+      }
+      return buffer.subarray(0, total);
+    },
+    async write(offset, data) {
+      await Promise.all(
+        pieces(data.length).map(
+          ([start, size]) =>
+            new Promise<void>((resolve, reject) => {
+              session.write(handle, data, start, size, offset + start, (err) =>
+                err ? reject(failed(err)) : resolve(),
+              );
+            }),
+        ),
+      );
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        try {
+          session.close(handle, () => resolve());
+        } catch {
+          // The session is gone, and the handle with it.
+          resolve();
+        }
+      });
+    },
+  };
 }
 
 /**
@@ -293,49 +329,9 @@ export function createSshTransport(options: SshTransportOptions): HostTransport 
         });
       });
     },
-    async readRange(path, offset, length, signal) {
+    async openFile(path, mode, signal) {
       signal?.throwIfAborted();
-      const session = await openSftp();
-      return withHandle(session, path, "r", async (handle) => {
-        const buffer = Buffer.alloc(length);
-        // Pieces of one range go out at once: one round trip, not one per packet.
-        const counts = await Promise.all(
-          pieces(length).map(
-            ([start, size]) =>
-              new Promise<number>((resolve, reject) => {
-                session.read(handle, buffer, start, size, offset + start, (err, n) =>
-                  // End of file is an error in SFTP; here it is a short read.
-                  err && (err as Error & { code?: number }).code !== 1
-                    ? reject(err)
-                    : resolve(err ? 0 : n),
-                );
-              }),
-          ),
-        );
-        // Bytes up to the first short piece: the file ends there.
-        let total = 0;
-        for (const [i, [, size]] of pieces(length).entries()) {
-          total += counts[i] ?? 0;
-          if ((counts[i] ?? 0) < size) break;
-        }
-        return buffer.subarray(0, total);
-      });
-    },
-    async writeRange(path, offset, data, signal) {
-      signal?.throwIfAborted();
-      const session = await openSftp();
-      await withHandle(session, path, "r+", (handle) =>
-        Promise.all(
-          pieces(data.length).map(
-            ([start, size]) =>
-              new Promise<void>((resolve, reject) => {
-                session.write(handle, data, start, size, offset + start, (err) =>
-                  err ? reject(err) : resolve(),
-                );
-              }),
-          ),
-        ),
-      );
+      return openSftpFile(await openSftp(), path, mode);
     },
     close() {
       closed = true;
