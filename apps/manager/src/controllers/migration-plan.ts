@@ -70,7 +70,7 @@ export interface MigrationFacts {
 }
 
 /** What the VMMigration controller does next. */
-export type MigrationStep =
+type MigrationStep =
   /** Nothing to do. */
   | { kind: "none" }
   /** Write the status, and look again after `afterMs` (or when woken). */
@@ -106,7 +106,7 @@ export interface MigrationPlan {
 const defaultTimeoutMs = 4 * 3600_000;
 
 /** Names of phases, for messages and events. */
-export const phaseNames: Record<MigrationPhase, string> = {
+const phaseNames: Record<MigrationPhase, string> = {
   [MigrationPhase.UNSPECIFIED]: "",
   [MigrationPhase.PENDING]: "Pending",
   [MigrationPhase.VALIDATING]: "Validating",
