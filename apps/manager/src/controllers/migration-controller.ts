@@ -21,7 +21,7 @@ import {
   planMigration,
   targetNamespace,
 } from "./migration-plan.js";
-import { cleanupActions } from "./migration-cleanup.js";
+import { cleanupActions, restoreSourcePower } from "./migration-cleanup.js";
 import { targetVmOf } from "./migration-target.js";
 import { type TransferRuns, createTransferRuns } from "./migration-transfer.js";
 import type { ProviderConnection } from "./provider-connection.js";
@@ -197,10 +197,12 @@ export function createMigrationController(ctx: ControllerContext) {
               sourceConn,
               targetConn,
               ctx,
-              keepTarget: true,
+              keepSourcePower: true,
             });
             status.cleanedUp = done.finished;
           }
+          // A failed migration leaves the source as it found it.
+          await restoreSourcePower({ migration, status, sourceVm, ctx });
           await write(ns, name, status);
           return;
         case "shutDownSource": {
