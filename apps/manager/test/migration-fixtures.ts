@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { ImageFormat, type ProviderClient } from "@virtrigaud/contracts";
+import { ImageFormat } from "@virtrigaud/contracts";
+import type { ProviderClient } from "@virtrigaud/contracts/client";
 import { ConditionStatus, Kind, MigrationPhase, type VMMigration } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../src/store/store.js";
 import { stack, vmManifest } from "./fixtures.js";

@@ -10,6 +10,7 @@ import {
   migrationStack,
   phaseReached,
 } from "./migration-fixtures.js";
+import { vmManifest } from "./fixtures.js";
 import { type ServerProcess, eventually, freePort, spawnMock, vrtg } from "./processes.js";
 
 // Two or three mock providers and a manager on a shared 2-core machine.
@@ -75,10 +76,10 @@ describe("VMMigration between two mock providers", () => {
     // The mock exports from a snapshot: the source kept running, and the snapshot is gone.
     expect(sourceVm?.status?.powerState).toBe(PowerState.ON);
     expect(done.status?.snapshotCreated).toBe(true);
-    const described = await providerClient(source.url).describe({
+    const snapshots = await providerClient(source.url).snapshotList({
       vmId: sourceVm?.status?.id ?? "",
     });
-    expect(described.vm?.snapshots ?? []).toHaveLength(0);
+    expect(snapshots.snapshots).toEqual([]);
     // The exports are ended.
     await expect(
       providerClient(source.url).diskExportRead({
@@ -107,6 +108,36 @@ describe("VMMigration between two mock providers", () => {
     expect(disks.reduce((n, d) => n + d.corruptedChunks, 0)).toBe(2);
     // Caught on arrival, before the target: what it was sent is each disk once.
     expect(disks.map((d) => d.sentBytes)).toEqual(disks.map((d) => d.sizeBytes));
+  });
+
+  it("a finished cold migration leaves the source off, and deleting it keeps the target", async () => {
+    await tm.apply(vmManifest("cold", { provider: "esx", dataGiB: 1 }));
+    await tm.ready("cold");
+    await tm.apply(
+      migrationManifest("cold-move", "cold", "cold-kvm").replace(
+        "    vmRef: {name: cold}\n",
+        "    vmRef: {name: cold}\n    powerOffBeforeMigration: true\n",
+      ),
+    );
+    const done = await phaseReached(
+      () => migrationOf(tm.manager.store, "cold-move"),
+      MigrationPhase.READY,
+    );
+    expect(done.status?.sourcePoweredOff).toBe(true);
+    expect(done.status?.snapshotId).toBe("");
+    expect(tm.vm("cold")?.spec?.powerState).toBe(PowerState.OFF_GRACEFUL);
+    expect(tm.vm("cold")?.status?.powerState).toBe(PowerState.OFF);
+    expect(await tm.reasons(Kind.VM_MIGRATION, "cold-move")).toContain("ShuttingDown");
+
+    await tm.client.delete({ kind: Kind.VM_MIGRATION, namespace: "default", name: "cold-move" });
+    await eventually(
+      () => !migrationOf(tm.manager.store, "cold-move"),
+      30_000,
+      "the migration gone",
+    );
+    await tm.ready("cold-kvm");
+    // Verified: the source is not powered on again (it is the same machine as the target).
+    expect(tm.vm("cold")?.spec?.powerState).toBe(PowerState.OFF_GRACEFUL);
   });
 
   it("lists migrations with their phase and progress in vrtg get", async () => {

@@ -98,27 +98,32 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
       });
   }
 
-  if (
-    !input.keepSourcePower &&
-    status.sourcePoweredOff &&
-    !status.sourceDeleted &&
-    sourceVm?.metadata
-  ) {
-    const ns = migration.metadata?.namespace || "default";
-    await ctx.store.update<VirtualMachine>(
-      Kind.VIRTUAL_MACHINE,
-      ns,
-      sourceVm.metadata.name,
-      (vm) => {
-        if (!vm.spec || !vm.metadata || vm.spec.powerState === PowerState.ON) return;
-        vm.spec.powerState = PowerState.ON;
-        vm.metadata.generation += 1n;
-      },
-    );
-    done.push(`powered ${sourceVm.metadata.name} on again`);
+  // A verified migration's source stays off: the target is the same machine now.
+  if (!input.keepSourcePower && !verified) {
+    const powered = await restoreSourcePower(input);
+    if (powered) done.push(powered);
   }
   return {
     finished: waiting.length === 0,
     message: (waiting.length ? waiting : done).join("; ") || "nothing to undo",
   };
+}
+
+/**
+ * Powers the source on again (through its spec, as it was shut down) when
+ * the migration shut it down: a migration deleted or failed before the
+ * target was verified leaves the source as it found it. Returns what it did.
+ */
+export async function restoreSourcePower(
+  input: Pick<CleanupInput, "migration" | "status" | "sourceVm" | "ctx">,
+): Promise<string | undefined> {
+  const { migration, status, sourceVm, ctx } = input;
+  if (!status.sourcePoweredOff || status.sourceDeleted || !sourceVm?.metadata) return undefined;
+  const ns = migration.metadata?.namespace || "default";
+  await ctx.store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, sourceVm.metadata.name, (vm) => {
+    if (!vm.spec || !vm.metadata || vm.spec.powerState === PowerState.ON) return;
+    vm.spec.powerState = PowerState.ON;
+    vm.metadata.generation += 1n;
+  });
+  return `powered ${sourceVm.metadata.name} on again`;
 }

@@ -21,7 +21,7 @@ import {
   planMigration,
   targetNamespace,
 } from "./migration-plan.js";
-import { cleanupActions } from "./migration-cleanup.js";
+import { cleanupActions, restoreSourcePower } from "./migration-cleanup.js";
 import { targetVmOf } from "./migration-target.js";
 import { type TransferRuns, createTransferRuns } from "./migration-transfer.js";
 import type { ProviderConnection } from "./provider-connection.js";
@@ -46,6 +46,8 @@ const shutdownTimeout = "120s";
 export function createMigrationController(ctx: ControllerContext) {
   const { store } = ctx;
   const transfers: TransferRuns = createTransferRuns(ctx);
+  /** Waits in a row for an unavailable provider, per migration. */
+  const outages = new Map<string, number>();
 
   const write = (ns: string, name: string, status: VMMigrationStatus) =>
     store.update<VMMigration>(Kind.VM_MIGRATION, ns, name, (copy) => {
@@ -84,6 +86,7 @@ export function createMigrationController(ctx: ControllerContext) {
     if (meta.deletionTimestamp) {
       if (!meta.finalizers.includes(migrationFinalizer)) return;
       transfers.stop(key);
+      outages.delete(key);
       const status = migration.status ?? create(VMMigrationStatusSchema);
       const done = await cleanupActions({
         migration,
@@ -124,6 +127,7 @@ export function createMigrationController(ctx: ControllerContext) {
       target: facts(targetConn, targetKey),
       described: undefined,
       transfer: transfers.outcome(key),
+      outageWaits: outages.get(key) ?? 0,
     };
 
     /** A provider call failed: an outage waits, anything else counts as a failed try. */
@@ -170,6 +174,11 @@ export function createMigrationController(ctx: ControllerContext) {
       if (state.transfer && state.transfer.state !== "running") transfers.forget(key);
       state.transfer = undefined;
       plan.events.forEach(record);
+      const unavailable = status.conditions.some(
+        (c) => c.type === "Ready" && c.reason === "ProviderUnavailable",
+      );
+      if (unavailable && plan.step.kind === "wait") outages.set(key, state.outageWaits + 1);
+      else outages.delete(key);
       const step = plan.step;
       switch (step.kind) {
         case "none":
@@ -188,10 +197,12 @@ export function createMigrationController(ctx: ControllerContext) {
               sourceConn,
               targetConn,
               ctx,
-              keepTarget: true,
+              keepSourcePower: true,
             });
             status.cleanedUp = done.finished;
           }
+          // A failed migration leaves the source as it found it.
+          await restoreSourcePower({ migration, status, sourceVm, ctx });
           await write(ns, name, status);
           return;
         case "shutDownSource": {

@@ -19,6 +19,7 @@ import {
   type MigrationPlan,
   type ProviderFacts,
   migrationAnnotation,
+  outageBackoffMs,
   planMigration,
   retryDelayMs,
 } from "./migration-plan.js";
@@ -89,6 +90,7 @@ function factsOf(overrides: Partial<MigrationFacts> = {}, status: StatusInit = {
     target: importer(),
     described: undefined,
     transfer: undefined,
+    outageWaits: 0,
     ...overrides,
   };
 }
@@ -133,7 +135,7 @@ describe("planMigration: validating", () => {
     expect(none.status.message).toBe("provider default/kvm imports no disks");
     const down = planMigration(factsOf({ target: importer(CircuitState.OPEN) }));
     expect(phaseOf(down)).toBe("VALIDATING");
-    expect(down.step).toEqual({ kind: "wait", afterMs: 5_000 });
+    expect(down.step).toEqual({ kind: "wait", afterMs: 1_000 });
     expect(ready(down)?.reason).toBe("ProviderUnavailable");
   });
 
@@ -273,8 +275,13 @@ describe("planMigration: transferring", () => {
       ),
     );
     expect(phaseOf(down)).toBe("TRANSFERRING");
-    expect(down.step).toEqual({ kind: "wait", afterMs: 5_000 });
+    expect(down.step).toEqual({ kind: "wait", afterMs: 1_000 });
     expect(down.status.message).toContain("provider default/kvm is unavailable");
+    const longer = planMigration(
+      factsOf({ target: importer(CircuitState.OPEN), outageWaits: 3 }, transferring),
+    );
+    expect(longer.step).toEqual({ kind: "wait", afterMs: 8_000 });
+    expect(outageBackoffMs(10)).toBe(30_000);
     expect(down.status.retryCount).toBe(0);
     const back = planMigration(factsOf({}, transferring));
     expect(back.step).toEqual({ kind: "transfer" });

@@ -65,10 +65,12 @@ export interface MigrationFacts {
   /** What DescribeDisks said of the source VM; undefined before it was asked. */
   described: DiskInfo[] | undefined;
   transfer: TransferOutcome | undefined;
+  /** Waits in a row for an unavailable provider so far: each waits longer. */
+  outageWaits: number;
 }
 
 /** What the VMMigration controller does next. */
-export type MigrationStep =
+type MigrationStep =
   /** Nothing to do. */
   | { kind: "none" }
   /** Write the status, and look again after `afterMs` (or when woken). */
@@ -104,7 +106,7 @@ export interface MigrationPlan {
 const defaultTimeoutMs = 4 * 3600_000;
 
 /** Names of phases, for messages and events. */
-export const phaseNames: Record<MigrationPhase, string> = {
+const phaseNames: Record<MigrationPhase, string> = {
   [MigrationPhase.UNSPECIFIED]: "",
   [MigrationPhase.PENDING]: "Pending",
   [MigrationPhase.VALIDATING]: "Validating",
@@ -130,6 +132,15 @@ export function retryDelayMs(m: VMMigration, attempt: number): number {
   const first = policy?.retryDelay ? durationMs(policy.retryDelay) : 10_000;
   const factor = policy?.backoffMultiplier || 2;
   return Math.min(5 * 60_000, first * factor ** Math.max(0, attempt - 1));
+}
+
+/**
+ * The wait before looking again at a provider that was unavailable `waits`
+ * times in a row: 1s, doubling, at most 30s. The provider's own health
+ * probes wake the migration sooner when its circuit closes.
+ */
+export function outageBackoffMs(waits: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, waits));
 }
 
 /** The next step for a VMMigration: a pure function of `facts`. */
@@ -216,7 +227,7 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
       return wait(
         "ProviderUnavailable",
         `provider ${unavailable?.key ?? "of the source or target"} is unavailable`,
-        5_000,
+        outageBackoffMs(facts.outageWaits),
       );
     const exports = facts.source.capabilities?.diskExportFormats ?? [];
     const imports = facts.target.capabilities?.diskImportFormats ?? [];
@@ -325,7 +336,7 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
         const message = `provider ${down?.key ?? facts.target?.key} is unavailable: waiting to resume the transfer`;
         if (status.message !== message)
           events.push({ type: "Warning", reason: "ProviderUnavailable", message });
-        return wait("ProviderUnavailable", message, 5_000);
+        return wait("ProviderUnavailable", message, outageBackoffMs(facts.outageWaits));
       }
       status.message = `copying ${status.disks.length} disk(s) to ${facts.target?.key}`;
       ready(false, "Transferring", status.message);

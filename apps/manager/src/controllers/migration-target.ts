@@ -14,7 +14,7 @@ import { apiVersion } from "../manifest/kinds.js";
 import { migrationAnnotation, targetNamespace } from "./migration-plan.js";
 
 /** Annotation on a migrated VirtualMachine: the source's "namespace/name". */
-export const migratedFromAnnotation = "virtrigaud.io/migrated-from";
+const migratedFromAnnotation = "virtrigaud.io/migrated-from";
 
 const gib = 1024n ** 3n;
 
