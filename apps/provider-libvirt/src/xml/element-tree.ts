@@ -31,7 +31,7 @@ export function parseElementTree(xml: string): XmlElement {
   parser.on("opentag", (tag) => {
     const element: XmlElement = {
       name: tag.name,
-      attributes: tag.attributes as Record<string, string>,
+      attributes: tag.attributes,
       children: [],
       text: "",
     };
