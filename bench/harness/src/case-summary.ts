@@ -19,7 +19,7 @@ export interface CaseSummary {
 }
 
 /** The runs of one case, by "server/protocol/inflight", in the order cases were first run. */
-export function groupByCase(runs: readonly CaseResult[]): Map<string, CaseResult[]> {
+function groupByCase(runs: readonly CaseResult[]): Map<string, CaseResult[]> {
   const byCase = new Map<string, CaseResult[]>();
   for (const run of runs) {
     const key = `${run.server}/${run.protocol}/${run.inflight}`;

@@ -11,7 +11,7 @@ export const targetOverheadPercent = 15;
 export const roundsForVerdict = 3;
 
 /** How the harness's overhead compares with the target. */
-export type Verdict = "within target" | "OVER TARGET" | "too few rounds";
+type Verdict = "within target" | "OVER TARGET" | "too few rounds";
 
 /** What the harness costs over bare connect-node at one protocol and concurrency. */
 export interface Overhead {

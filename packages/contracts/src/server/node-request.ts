@@ -51,8 +51,8 @@ function webHeaders(nodeHeaders: IncomingHttpHeaders): Headers {
 /** The signals of the calls in flight, so that a server giving up on its drain aborts them all. */
 export interface CallSignals {
   /**
-   * A signal for a new call, aborted by `abortAll` and by `end` while the
-   * call lasts; already aborted once `abortAll` has run.
+   * A controller for a new call's signal, aborted by `abortAll` until it is
+   * closed; already aborted once `abortAll` has run.
    */
   open(): AbortController;
   /** Forgets a call's controller: the call is over, or its stream has closed. */
@@ -94,45 +94,39 @@ export interface NodeCall {
   settled: () => void;
 }
 
-/**
- * The universal request of a Node request, as connect-node's
- * `universalRequestFromNodeRequest` makes it, but with its signal from
- * `signals`, and aborted when an HTTP/2 stream closes only while the call
- * still runs: at the close that follows every answered call nobody listens,
- * and an abort without a reason costs a DOMException and its stack. An
- * HTTP/1.1 request takes connect-node's own, its signal relayed.
- */
-export function nodeCallOf(
-  request: IncomingMessage | Http2ServerRequest,
-  response: NodeResponse,
+/** A call's controller from `signals`, and whether the call has settled. */
+function openCall(signals: CallSignals) {
+  const controller = signals.open();
+  const call = {
+    controller,
+    over: false,
+    settled: () => {
+      call.over = true;
+      signals.close(controller);
+    },
+  };
+  return call;
+}
+
+/** An HTTP/2 request: its signal aborted when the stream closes while the call still runs. */
+function http2CallOf(
+  request: Http2ServerRequest,
   contextValues: ContextValues,
   signals: CallSignals,
 ): NodeCall {
-  if ("stream" in request && request.authority === undefined) {
+  if (request.authority === undefined) {
     throw new ConnectError(
       "unable to determine request authority from Node.js server request",
       Code.Internal,
     );
   }
-  const controller = signals.open();
-  let over = false;
-  const settled = () => {
-    over = true;
-    signals.close(controller);
-  };
-  if (!("stream" in request)) {
-    const universal = universalRequestFromNodeRequest(request, response, undefined, contextValues);
-    universal.signal.addEventListener("abort", () => controller.abort(universal.signal.reason), {
-      once: true,
-    });
-    return { request: { ...universal, signal: controller.signal }, settled };
-  }
+  const call = openCall(signals);
   request.once("close", () => {
-    signals.close(controller);
-    if (over) return;
+    signals.close(call.controller);
+    if (call.over) return;
     const reason = resetError(request.stream.rstCode ?? constants.NGHTTP2_NO_ERROR);
-    if (reason) controller.abort(reason);
-    else controller.abort();
+    if (reason) call.controller.abort(reason);
+    else call.controller.abort();
   });
   const scheme = "encrypted" in request.socket && request.socket.encrypted ? "https" : "http";
   return {
@@ -142,9 +136,47 @@ export function nodeCallOf(
       url: new URL(request.url, `${scheme}://${request.authority}`).toString(),
       header: webHeaders(request.headers),
       body: request,
-      signal: controller.signal,
+      signal: call.controller.signal,
       contextValues,
     },
-    settled,
+    settled: call.settled,
   };
+}
+
+/** An HTTP/1.1 request: connect-node's universal request, its signal relayed to ours. */
+function http1CallOf(
+  request: IncomingMessage,
+  response: NodeResponse,
+  contextValues: ContextValues,
+  signals: CallSignals,
+): NodeCall {
+  // Made first: a request it refuses (no Host) leaves no controller open.
+  const universal = universalRequestFromNodeRequest(request, response, undefined, contextValues);
+  const call = openCall(signals);
+  universal.signal.addEventListener("abort", () => call.controller.abort(universal.signal.reason), {
+    once: true,
+  });
+  return { request: { ...universal, signal: call.controller.signal }, settled: call.settled };
+}
+
+/**
+ * The universal request of a Node request, as connect-node's
+ * `universalRequestFromNodeRequest` makes it, but with its signal from
+ * `signals`, and aborted when an HTTP/2 stream closes only while the call
+ * still runs: at the close that follows every answered call nobody listens,
+ * and an abort without a reason costs a DOMException and its stack. An
+ * HTTP/2 request's body is the request itself. An HTTP/1.1 request takes
+ * connect-node's own, its signal relayed.
+ *
+ * @throws ConnectError INTERNAL when the request names no authority.
+ */
+export function nodeCallOf(
+  request: IncomingMessage | Http2ServerRequest,
+  response: NodeResponse,
+  contextValues: ContextValues,
+  signals: CallSignals,
+): NodeCall {
+  return "stream" in request
+    ? http2CallOf(request, contextValues, signals)
+    : http1CallOf(request, response, contextValues, signals);
 }
