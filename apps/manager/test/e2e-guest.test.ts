@@ -62,6 +62,11 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
   let jump: GuestJump;
   let guestKey = "";
   let provider: ServerProcess | undefined;
+  /** A second provider on the same host with its own pool: the migration's target. */
+  let targetProvider: ServerProcess | undefined;
+  const movedName = `moved-${suffix}`;
+  const targetPool = `vrtg-guest-moved-${suffix}`;
+  let targetPoolDir = "";
   let manager: ServerProcess | undefined;
   /** The guest's address on the NAT network, as the manager reports it. */
   let address = "";
@@ -97,6 +102,14 @@ metadata:
 spec:
   type: libvirt
   endpoint: ${provider?.url}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata:
+  name: kvm-moved
+spec:
+  type: libvirt
+  endpoint: ${targetProvider?.url}
 ---
 apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMClass
@@ -262,7 +275,7 @@ spec:
     );
     await virsh("net-define", netXml);
     await virsh("net-start", isolated);
-    provider = await spawnLibvirt([
+    const hostFlags = [
       "--ssh-host",
       env("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
       "--ssh-port",
@@ -275,12 +288,24 @@ spec:
       env("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
       "--libvirt-uri",
       uri(),
+      "--domain-type",
+      "qemu",
+    ];
+    provider = await spawnLibvirt([
+      ...hostFlags,
       "--storage-pool",
       pool,
       "--create-pool-dir",
       poolDir,
-      "--domain-type",
-      "qemu",
+    ]);
+    targetPoolDir = join(bedDir, "guest-e2e", `moved-${suffix}`);
+    mkdirSync(targetPoolDir, { recursive: true });
+    targetProvider = await spawnLibvirt([
+      ...hostFlags,
+      "--storage-pool",
+      targetPool,
+      "--create-pool-dir",
+      targetPoolDir,
     ]);
     const keyFile = join(dir, "secret-keys.yaml");
     expect((await runManager(["secret-key", "generate", keyFile])).code).toBe(0);
@@ -297,7 +322,8 @@ spec:
   afterAll(async () => {
     await manager?.stop();
     await provider?.stop();
-    for (const domain of [name, blankName]) {
+    await targetProvider?.stop();
+    for (const domain of [name, blankName, movedName]) {
       await virsh("destroy", domain).catch(() => undefined);
       await virsh("undefine", domain, "--remove-all-storage", "--snapshots-metadata").catch(
         () => undefined,
@@ -305,9 +331,12 @@ spec:
     }
     await virsh("net-destroy", isolated).catch(() => undefined);
     await virsh("net-undefine", isolated).catch(() => undefined);
-    await virsh("pool-destroy", pool).catch(() => undefined);
-    await virsh("pool-undefine", pool).catch(() => undefined);
+    for (const p of [pool, targetPool]) {
+      await virsh("pool-destroy", p).catch(() => undefined);
+      await virsh("pool-undefine", p).catch(() => undefined);
+    }
     rmSync(poolDir, { recursive: true, force: true });
+    rmSync(targetPoolDir, { recursive: true, force: true });
     rmSync(blank, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
@@ -618,13 +647,108 @@ spec:
   );
 
   it(
-    "deletes the VM, its disks and seed",
+    "migrates the VM to another pool through a VMMigration: it boots there with its static address, its marker and the same disks, and the source goes only once the target is verified",
     async () => {
-      const deleted = await cli("delete", "vm", name, "--wait", "--timeout", "120s");
-      expect(deleted.code).toBe(0);
+      const sourceDisks = (await virsh("domblklist", name, "--details"))
+        .split("\n")
+        .filter((l) => l.includes(" disk "))
+        .map((l) => l.trim().split(/\s+/).at(-1) ?? "");
+      expect(sourceDisks.length).toBe(2);
+      await apply(
+        "migration.yaml",
+        `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata:
+  name: ${name}-move
+spec:
+  source:
+    vmRef: {name: ${name}}
+    deleteAfterMigration: true
+  target:
+    name: ${movedName}
+    providerRef: {name: kvm-moved}
+    preserveMACAddresses: true
+    powerOn: true
+  options:
+    diskFormat: qcow2
+`,
+      );
+      const getMigration = async (): Promise<Json> => {
+        const result = await cli("get", "vmmigration", `${name}-move`, "-o", "json");
+        if (result.code !== 0) throw new Error(result.stderr);
+        return JSON.parse(result.stdout) as Json;
+      };
+      // While the disks travel, the source is still there.
+      const moving = await eventually(
+        async () => {
+          const m = await getMigration();
+          const phase = at(m, "status.phase");
+          if (phase === "Failed") throw new Error(String(at(m, "status.message")));
+          return phase === "Transferring" || phase === "Importing" || phase === "Creating"
+            ? m
+            : undefined;
+        },
+        minutes(5),
+        "the migration transferring",
+      );
+      expect(at(moving, "status.transferFormat")).toBe("qcow2");
+      expect((await cli("get", "vm", name)).code).toBe(0);
+      const done = await eventually(
+        async () => {
+          const m = await getMigration();
+          const phase = at(m, "status.phase");
+          if (phase === "Failed") throw new Error(String(at(m, "status.message")));
+          return phase === "Ready" ? m : undefined;
+        },
+        minutes(15),
+        "the migration Ready",
+      );
+      const disks = at(done, "status.disks") as Json[];
+      expect(disks.map((d) => d["name"])).toEqual(["root", "data"]);
+      for (const d of disks) {
+        expect(d["sourceChecksum"]).toMatch(/^[0-9a-f]{64}$/);
+        expect(d["targetChecksum"]).toBe(d["sourceChecksum"]);
+      }
+      expect(at(done, "status.validationResults.checksumMatch")).toBe(true);
+      // The target runs on the other pool's disks, and answers on the source's static address.
+      const moved = await getVm(movedName);
+      expect(condition(moved, "Ready")?.["status"]).toBe("True");
+      const targetDisks = await virsh("domblklist", movedName, "--details");
+      expect(targetDisks).toContain(targetPoolDir);
+      const out = await sshEventually(
+        `cat ${marker}; ip -4 -o addr show dev eth1`,
+        minutes(6),
+        "an SSH login to the migrated guest on its static address",
+        staticAddress,
+      );
+      const [markerText, eth1] = out.split("\n");
+      expect(markerText).toBe("before");
+      expect(eth1).toContain(`inet ${staticAddress}/24`);
+      // Asked for: the source VM and its disks are gone now, and only now.
+      await eventually(
+        async () => (await cli("get", "vm", name)).code !== 0,
+        minutes(2),
+        "the source VM deleted",
+      );
       await expect(virsh("domstate", name)).rejects.toThrow(/failed to get domain|not found/i);
       await virsh("pool-refresh", pool);
       expect(await virsh("vol-list", pool)).not.toContain(name);
+    },
+    minutes(25),
+  );
+
+  it(
+    "deletes the migrated VM, its disks and seed",
+    async () => {
+      const deleted = await cli("delete", "vm", movedName, "--wait", "--timeout", "120s");
+      expect(deleted.code).toBe(0);
+      await expect(virsh("domstate", movedName)).rejects.toThrow(/failed to get domain|not found/i);
+      await virsh("pool-refresh", targetPool);
+      // Volume names only: the pool's directory itself is named after the VM.
+      const volumes = (await virsh("vol-list", targetPool))
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[0]);
+      expect(volumes.filter((v) => v?.includes(movedName))).toEqual([]);
     },
     minutes(3),
   );
