@@ -510,7 +510,7 @@ describe("import", () => {
         image: { source: { case: "importedDisk", value: importId } },
         rootDiskSizeGib: 1,
       });
-      await expect(server.client.waitForTask(task!, { timeoutMs: 60_000 })).rejects.toThrow(
+      await expect(server.client.waitForTask(task, { timeoutMs: 60_000 })).rejects.toThrow(
         /failed/,
       );
     } finally {
