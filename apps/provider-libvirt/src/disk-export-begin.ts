@@ -15,7 +15,7 @@ import type { LibvirtContext, LibvirtOperation } from "./libvirt-context.js";
 import { vmTask } from "./vm-tasks.js";
 
 /** The contract's view of a ready export. */
-export function exportOf(record: ExportRecord): DiskExport {
+function exportOf(record: ExportRecord): DiskExport {
   return create(DiskExportSchema, {
     id: record.id,
     format: imageFormatOf(record.format),
@@ -147,9 +147,9 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
   if (existing?.ready) return { export: exportOf(existing) };
   const answer = await ctx.transfers.exportsOnce.run(
     id,
-    async (keep) => {
+    (keep) => {
       const again = ctx.transfers.converting.get(id);
-      if (again) return { task: again.task };
+      if (again) return Promise.resolve({ task: again.task });
       if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
         throw ProviderError.conflict(
           `vm ${view.info.name} is not powered off: its disks are exported only when it is off`,
@@ -180,7 +180,7 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
         });
         const settled = ctx.tasks.settled(task.id).then(() => undefined);
         ctx.transfers.converting.set(id, { task, abort, settled });
-        return { task };
+        return Promise.resolve({ task });
       } catch (err) {
         release();
         throw err;

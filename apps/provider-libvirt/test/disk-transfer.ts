@@ -1,4 +1,4 @@
-import { ImageFormat, type DiskExport, type ImageSource } from "@virtrigaud/contracts";
+import type { DiskExport, ImageFormat, ImageSource } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 
 const chunkBytes = 2 * 1024 * 1024;

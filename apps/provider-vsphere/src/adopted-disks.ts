@@ -5,11 +5,11 @@ import {
   datastorePath,
   parseDatastorePath,
 } from "@virtrigaud/vsphere-sdk";
-import { growDisk } from "./devices.js";
+import { growDisk, removeDevice } from "./devices.js";
 import { importsDirectory } from "./disk-import-begin.js";
 import { type ImportRecord, importedDiskFiles } from "./disk-staging.js";
 import { lookupVm } from "./vm-lookup.js";
-import { capacityBytes } from "./disk-infos.js";
+import { capacityBytes, diskFileName } from "./disk-infos.js";
 import { disksOf } from "./vm-properties.js";
 import type { VsphereContext } from "./vsphere-context.js";
 
@@ -75,16 +75,30 @@ export async function findAdoptable(
   return { importId, fileName: importedDiskPath(record), capacityKB: record.sizeBytes / 1024 };
 }
 
-/** Records that the VM `vmId` owns the import's disk from now on (DiskImportAbort leaves it). */
+/**
+ * Records that the VM `vmId` owns the import's disk from now on
+ * (DiskImportAbort leaves it), or, with undefined, that no VM does.
+ */
 export async function markAdopted(
   ctx: VsphereContext,
   importId: string,
-  vmId: string,
+  vmId: string | undefined,
 ): Promise<void> {
   await ctx.perVm.run(`import/${importId}`, async () => {
     const record = await ctx.staging.readImport(importId);
-    if (record) await ctx.staging.writeImport({ ...record, adoptedBy: vmId });
+    if (!record) return;
+    const next: ImportRecord = { ...record };
+    if (vmId === undefined) delete next.adoptedBy;
+    else next.adoptedBy = vmId;
+    await ctx.staging.writeImport(next);
   });
+}
+
+/** The device changes that detach a VM's imported disks, leaving their files. */
+export function detachSpec(values: PropertyValues): VirtualDeviceConfigSpec[] {
+  return disksOf(values).flatMap(({ disk }) =>
+    importIdOfFile(diskFileName(disk)) === undefined ? [] : [removeDevice(disk)],
+  );
 }
 
 /** The imported disks of a Create, root and data disks by index. */

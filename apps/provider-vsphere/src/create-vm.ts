@@ -4,6 +4,7 @@ import {
   type AdoptedDisk,
   type AdoptedDisks,
   adoptedGrowth,
+  detachSpec,
   findAdoptable,
   growthSpec,
   markAdopted,
@@ -143,6 +144,21 @@ export const createVm: VsphereOperation<"create"> = async (ctx, request, signal)
           // The VM owns the disks from now on: DiskImportAbort leaves them.
           for (const id of importIds) await markAdopted(ctx, id, vmId);
           return build.make(s, progress);
+        },
+        async release(made, s) {
+          // A failed Create removes its VM: the imports go back to being nobody's, files kept.
+          const values = await ctx.call(s, () =>
+            retrieveOne(ctx.client, made, ["config.hardware.device", "config.extraConfig"], {
+              signal: s,
+            }),
+          );
+          const deviceChange = detachSpec(values);
+          if (deviceChange.length > 0) {
+            await ctx.step(s, () =>
+              reconfigureVM(ctx.client, made, { deviceChange }, { signal: s }),
+            );
+          }
+          for (const id of importIds) await markAdopted(ctx, id, undefined);
         },
         async finish(made, s, progress) {
           if (growth.size === 0) return;

@@ -71,6 +71,11 @@ export interface VmBuild {
   description: string;
   /** Makes the VM (its first steps) and answers its reference. */
   make(signal: AbortSignal, progress: (percent: number) => void): Promise<ManagedObjectReference>;
+  /**
+   * Detaches what the VM must not take with it when a failed step removes it
+   * (disks it adopted: vCenter's Destroy_Task deletes the disks of a VM).
+   */
+  release?(vm: ManagedObjectReference, signal: AbortSignal): Promise<void>;
   /** Further steps on the VM just made; when one fails, the VM is removed. */
   finish?(
     vm: ManagedObjectReference,
@@ -128,7 +133,18 @@ export function startBuild(
             }
             made = undefined;
           } finally {
-            if (made && !s.aborted) await discard(ctx, made);
+            if (made && !s.aborted) {
+              const left = made;
+              await build
+                .release?.(left, AbortSignal.timeout(60_000))
+                .catch((err: unknown) =>
+                  ctx.logger.warn(
+                    { err, vm: left.value },
+                    "could not detach the VM's adopted disks",
+                  ),
+                );
+              await discard(ctx, made);
+            }
             release();
             ctx.creatingIds.delete(vmId);
           }

@@ -462,6 +462,69 @@ describe("import", () => {
     ).toBeUndefined();
   });
 
+  it("detaches an imported disk before removing the VM of a failed Create, and frees the import", async () => {
+    const data = rawDisk(1);
+    const importId = "imp-fail";
+    await client.diskImportBegin({
+      importId,
+      format: ImageFormat.RAW,
+      sizeBytes: BigInt(data.length),
+      sha256: sha256(data),
+    });
+    await writeImport(importId, data);
+    await commit(importId);
+    // Fault injection: the Create's first ReconfigVM_Task (growing the disk) fails; the disks
+    // each VM has when it is destroyed are noted (vCenter's Destroy_Task deletes them).
+    const real = vcsimClient();
+    const destroyedWith: string[][] = [];
+    let failed = false;
+    const call: VimClient["call"] = async (method, self, args, options) => {
+      if (method === "ReconfigVM_Task" && !failed) {
+        failed = true;
+        throw new Error("injected failure");
+      }
+      if (method === "Destroy_Task") {
+        const devices = devicesOf(await retrieveOne(real, self, ["config.hardware.device"]));
+        destroyedWith.push(
+          devices.flatMap((d) =>
+            d._type === "VirtualDisk" ? [(d.backing as { fileName: string }).fileName] : [],
+          ),
+        );
+      }
+      return real.call(method, self, args, options);
+    };
+    const faulty = new Proxy(real, {
+      get: (target, property, receiver): unknown =>
+        property === "call" ? call : Reflect.get(target, property, receiver),
+    });
+    const provider = createVsphereProvider({
+      client: faulty,
+      defaults: { cluster: "DC0_C0", datastore },
+      diskStagingDir: staging,
+    });
+    const server = await startTestServer(provider);
+    try {
+      const { task } = await server.client.create({
+        name: uniqueName("fails"),
+        class: { cpu: 1, memoryMib: 512 },
+        image: { source: { case: "importedDisk", value: importId } },
+        rootDiskSizeGib: 1,
+      });
+      await expect(server.client.waitForTask(task, { timeoutMs: 60_000 })).rejects.toThrow(
+        /failed/,
+      );
+    } finally {
+      await server.close();
+      await provider.close();
+    }
+    expect(destroyedWith).toEqual([[]]);
+    // Nobody's again: an abort removes it.
+    await client.diskImportAbort({ importId });
+    expect(
+      await statDatastoreFile(inspector, file("virtrigaud-imports/imp-fail/disk-flat.vmdk")),
+    ).toBeUndefined();
+  });
+
   it("makes a VM of imported disks, root and data, as asked, without a copy, and removes them with the VM", async () => {
     const data = rawDisk(1);
     await client.diskImportBegin({

@@ -199,7 +199,7 @@ try {
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (ms: number) => `${ms.toFixed(1)} ms`.padStart(11);
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`.padStart(8);
-  const spread = (f: Figure) => `${f.min.toFixed(0)}-${f.max.toFixed(0)}`.padStart(11);
+  const spread = (f: Figure) => ` ${f.min.toFixed(0)}-${f.max.toFixed(0)}`.padStart(11);
   console.log(
     `\nlibvirt provider over SSH vs plain virsh over the same SSH host (median of ${reps}, measured turn about)`,
   );

@@ -9,7 +9,7 @@ const zeros = Buffer.alloc(maxChunkBytes);
 const zeroDigests = new Map<number, string>();
 
 /** SHA-256 of `data`, as 64 hexadecimal digits. */
-export function sha256Hex(data: Buffer): string {
+function sha256Hex(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 

@@ -4,7 +4,7 @@ import { ImageFormat, ProviderError } from "@virtrigaud/contracts";
 export type DiskFormat = "qcow2" | "raw";
 
 /** The format's name for qemu-img, or undefined when the provider does not handle it. */
-export function diskFormatOf(format: ImageFormat): DiskFormat | undefined {
+function diskFormatOf(format: ImageFormat): DiskFormat | undefined {
   if (format === ImageFormat.QCOW2) return "qcow2";
   if (format === ImageFormat.RAW) return "raw";
   return undefined;

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type DiskImport, DiskImportSchema, ProviderError } from "@virtrigaud/contracts";
+import { type DiskImport, DiskImportSchema } from "@virtrigaud/contracts";
 import type { LibvirtContext } from "../libvirt-context.js";
 import { type StoragePool, createStoragePool } from "../storage.js";
 import { imageFormatOf } from "./disk-format.js";
@@ -72,9 +72,4 @@ export async function checkpoint(
     state.scheduled = state.record.receivedBytes;
   });
   await step;
-}
-
-/** A refusal naming an import that cannot be used. */
-export function unknownImport(field: string, id: string): ProviderError {
-  return ProviderError.invalidSpec(field, `no disk import ${JSON.stringify(id)}`);
 }

@@ -62,7 +62,7 @@ export interface ImportState {
 }
 
 /** A conversion under way, so DiskExportEnd can stop it. */
-export interface RunningExport {
+interface RunningExport {
   task: TaskRef;
   abort: AbortController;
   settled: Promise<void>;
