@@ -1,8 +1,4 @@
 // Brings the libvirt test bed up when its environment is missing (a run outside tools/test.sh):
-// the integration tests run against the real libvirtd and sshd, or fail saying why. The guest
-// image (built once, cached) is the disk the transfer throughput test moves.
+// the integration tests run against the real libvirtd and sshd, or fail saying why.
 import { ensureTestbed } from "../../../tools/testbed/jest-global-setup.js";
-export default () => {
-  ensureTestbed("libvirt", "VIRTRIGAUD_LIBVIRT_SSH_PORT");
-  ensureTestbed("guest", "VIRTRIGAUD_GUEST_IMAGE");
-};
+export default () => ensureTestbed("libvirt", "VIRTRIGAUD_LIBVIRT_SSH_PORT");
