@@ -12,6 +12,7 @@ import {
   runManager,
   spawnLibvirt,
   spawnManager,
+  spawnVsphere,
   vrtg,
 } from "./processes.js";
 
@@ -67,6 +68,10 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
   const movedName = `moved-${suffix}`;
   const targetPool = `vrtg-guest-moved-${suffix}`;
   let targetPoolDir = "";
+  /** provider-vsphere on the vcsim test bed: the middle of the round trip. */
+  let vsphereProvider: ServerProcess | undefined;
+  const vcName = `vc-${suffix}`;
+  const backName = `back-${suffix}`;
   let manager: ServerProcess | undefined;
   /** The guest's address on the NAT network, as the manager reports it. */
   let address = "";
@@ -92,6 +97,29 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
   /** Waits until SSH to the guest answers and `command` succeeds there; its output. */
   const sshEventually = (command: string, timeoutMs: number, what: string, to?: string) =>
     eventually(() => ssh(command, to), timeoutMs, what);
+  const migrationOf = async (migration: string): Promise<Json> => {
+    const result = await cli("get", "vmmigration", migration, "-o", "json");
+    if (result.code !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout) as Json;
+  };
+  /** Waits for a migration to be Ready (failing at once when it fails); the migration then. */
+  const migrationReady = (migration: string, timeoutMs: number) =>
+    eventually(
+      async () => {
+        const m = await migrationOf(migration);
+        const phase = at(m, "status.phase");
+        if (phase === "Failed") throw new Error(String(at(m, "status.message")));
+        return phase === "Ready" ? m : undefined;
+      },
+      timeoutMs,
+      `the migration ${migration} Ready`,
+    );
+  const checksumsOf = (m: Json) =>
+    (at(m, "status.disks") as Json[]).map((d) => [
+      d["name"],
+      d["sourceChecksum"],
+      d["targetChecksum"],
+    ]);
   const qemuLog = () =>
     readFileSync(join(env("VIRTRIGAUD_LIBVIRT_DIR"), "log", "qemu", `${name}.log`), "utf8");
 
@@ -110,6 +138,32 @@ metadata:
 spec:
   type: libvirt
   endpoint: ${targetProvider?.url}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata:
+  name: vc
+spec:
+  type: vsphere
+  endpoint: ${vsphereProvider?.url}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata:
+  name: vc-small
+spec:
+  cpu: 1
+  memory: 512Mi
+  firmware: BIOS
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMNetworkAttachment
+metadata:
+  name: vc-net
+spec:
+  network:
+    vsphere:
+      portgroup: VM Network
 ---
 apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMClass
@@ -307,6 +361,22 @@ spec:
       "--create-pool-dir",
       targetPoolDir,
     ]);
+    vsphereProvider = await spawnVsphere(
+      [
+        "--vcenter-url",
+        env("VIRTRIGAUD_VCSIM_URL"),
+        "--vcenter-ca",
+        env("VIRTRIGAUD_VCSIM_CA_FILE"),
+        "--cluster",
+        "DC0_C0",
+        "--disk-staging-dir",
+        join(dir, "vsphere-staging"),
+      ],
+      {
+        VSPHERE_USERNAME: env("VIRTRIGAUD_VCSIM_USERNAME"),
+        VSPHERE_PASSWORD: env("VIRTRIGAUD_VCSIM_PASSWORD"),
+      },
+    );
     const keyFile = join(dir, "secret-keys.yaml");
     expect((await runManager(["secret-key", "generate", keyFile])).code).toBe(0);
     manager = await spawnManager(join(dir, "data"), [
@@ -323,7 +393,8 @@ spec:
     await manager?.stop();
     await provider?.stop();
     await targetProvider?.stop();
-    for (const domain of [name, blankName, movedName]) {
+    await vsphereProvider?.stop();
+    for (const domain of [name, blankName, movedName, backName]) {
       await virsh("destroy", domain).catch(() => undefined);
       await virsh("undefine", domain, "--remove-all-storage", "--snapshots-metadata").catch(
         () => undefined,
@@ -673,11 +744,7 @@ spec:
     diskFormat: qcow2
 `,
       );
-      const getMigration = async (): Promise<Json> => {
-        const result = await cli("get", "vmmigration", `${name}-move`, "-o", "json");
-        if (result.code !== 0) throw new Error(result.stderr);
-        return JSON.parse(result.stdout) as Json;
-      };
+      const getMigration = () => migrationOf(`${name}-move`);
       // While the disks travel, the source is still there.
       const moving = await eventually(
         async () => {
@@ -737,18 +804,113 @@ spec:
     minutes(25),
   );
 
+  /** The disks' SHA-256 as the libvirt export gave them on the way to vSphere. */
+  let toVsphere: unknown[][] = [];
+
+  it(
+    "migrates it on to vSphere (vcsim): the disks are stored on the datastore as raw flat VMDKs, and the VM is registered with the class and networks asked for",
+    async () => {
+      await apply(
+        "to-vsphere.yaml",
+        `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata:
+  name: ${name}-to-vc
+spec:
+  source:
+    vmRef: {name: ${movedName}}
+    deleteAfterMigration: true
+  target:
+    name: ${vcName}
+    providerRef: {name: vc}
+    classRef: {name: vc-small}
+    networks:
+      - name: vc-net
+      - name: vc-net
+    preserveMACAddresses: true
+`,
+      );
+      const done = await migrationReady(`${name}-to-vc`, minutes(15));
+      expect(at(done, "status.transferFormat")).toBe("raw");
+      toVsphere = checksumsOf(done);
+      expect(toVsphere.map((d) => d[0])).toEqual(["root", "data"]);
+      for (const [, source, target] of toVsphere) {
+        expect(source).toMatch(/^[0-9a-f]{64}$/);
+        expect(target).toBe(source);
+      }
+      const vm = await getVm(vcName);
+      expect(condition(vm, "Ready")?.["status"]).toBe("True");
+      expect(at(vm, "status.currentResources.cpu")).toBe(1);
+      expect(at(vm, "status.currentResources.memoryMiB")).toBe(512);
+      process.stdout.write(`${JSON.stringify(vm.status)}\n`);
+      await eventually(
+        async () => (await cli("get", "vm", movedName)).code !== 0,
+        minutes(2),
+        "the libvirt source deleted",
+      );
+    },
+    minutes(20),
+  );
+
+  it(
+    "migrates it back from vSphere to libvirt: the bytes read back from the datastore are the ones sent, and the guest boots and answers SSH on its static address with the marker",
+    async () => {
+      await apply(
+        "from-vsphere.yaml",
+        `apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata:
+  name: ${name}-back
+spec:
+  source:
+    vmRef: {name: ${vcName}}
+    deleteAfterMigration: true
+  target:
+    name: ${backName}
+    providerRef: {name: kvm-moved}
+    classRef: {name: guest}
+    networks:
+      - name: nat
+      - name: isolated
+        ipAddress: ${staticAddress}
+        prefix: 24
+    preserveMACAddresses: true
+    powerOn: true
+`,
+      );
+      const done = await migrationReady(`${name}-back`, minutes(20));
+      // The vSphere export hashed the flat files as the datastore serves them: the same bytes.
+      expect(checksumsOf(done)).toEqual(toVsphere);
+      const out = await sshEventually(
+        `cat ${marker}; ip -4 -o addr show dev eth1`,
+        minutes(6),
+        "an SSH login to the guest back on libvirt",
+        staticAddress,
+      );
+      const [markerText, eth1] = out.split("\n");
+      expect(markerText).toBe("before");
+      expect(eth1).toContain(`inet ${staticAddress}/24`);
+      await eventually(
+        async () => (await cli("get", "vm", vcName)).code !== 0,
+        minutes(2),
+        "the vSphere source deleted",
+      );
+    },
+    minutes(25),
+  );
+
   it(
     "deletes the migrated VM, its disks and seed",
     async () => {
-      const deleted = await cli("delete", "vm", movedName, "--wait", "--timeout", "120s");
+      const deleted = await cli("delete", "vm", backName, "--wait", "--timeout", "120s");
       expect(deleted.code).toBe(0);
-      await expect(virsh("domstate", movedName)).rejects.toThrow(/failed to get domain|not found/i);
+      await expect(virsh("domstate", backName)).rejects.toThrow(/failed to get domain|not found/i);
       await virsh("pool-refresh", targetPool);
       // Volume names only: the pool's directory itself is named after the VM.
       const volumes = (await virsh("vol-list", targetPool))
         .split("\n")
         .map((l) => l.trim().split(/\s+/)[0]);
-      expect(volumes.filter((v) => v?.includes(movedName))).toEqual([]);
+      expect(volumes.filter((v) => v?.includes(backName))).toEqual([]);
     },
     minutes(3),
   );
