@@ -20,6 +20,8 @@ export const capabilityFlags = {
   image_prepare: "imagePrepare",
   suspend: "suspend",
   console: "console",
+  disk_export_formats: "diskExportFormats",
+  disk_import_formats: "diskImportFormats",
 } as const satisfies Record<string, keyof Capabilities>;
 
 /** A capability the mock can turn off. */
@@ -53,7 +55,12 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
     diskImportFormats: [ImageFormat.RAW, ImageFormat.QCOW2],
     diskExportFromSnapshot: true,
   });
-  for (const flag of disabled) capabilities[capabilityFlags[flag]] = false;
+  for (const flag of disabled) {
+    const field = capabilityFlags[flag];
+    if (field === "diskExportFormats" || field === "diskImportFormats") capabilities[field] = [];
+    else capabilities[field] = false;
+  }
+  if (!capabilities.diskExportFormats.length) capabilities.diskExportFromSnapshot = false;
   if (!capabilities.snapshots) {
     capabilities.memorySnapshots = false;
     capabilities.diskExportFromSnapshot = false;

@@ -9,10 +9,11 @@ import {
   copyDisk,
 } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
-import { startTestServer } from "@virtrigaud/contracts/testing";
+import { createFakeClock, startTestServer } from "@virtrigaud/contracts/testing";
 import { type MockProviderOptions, createMockProvider } from "./mock-provider.js";
 
 const vmClass = { cpu: 1, memoryMib: 512 };
+const debian = { source: { case: "template" as const, value: "debian-12" } };
 const running: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((close) => close()));
@@ -97,6 +98,27 @@ describe("disks of the mock", () => {
     expect(sha256(bytes)).toBe(first.sha256);
     expect(zeroChunks).toBeGreaterThanOrEqual(1);
     expect(first.capacityBytes).toBe(10n * 1024n ** 3n);
+  });
+
+  it("makes an export in a task when tasks take time, and answers it once the task is done", async () => {
+    const clock = createFakeClock();
+    const client = await serve({ latencyMs: 1000, clock });
+    const created = await client.create({ name: "web-1", class: vmClass, image: debian });
+    await clock.advance(1000);
+    await client.waitForTask(created.task, { pollIntervalMs: 5 });
+    const vmId = created.vmId;
+    const request = { exportId: "e-1", vmId, diskName: "root" };
+    const first = await client.diskExportBegin(request);
+    expect(first.export).toBeUndefined();
+    expect(
+      (await failure(client.diskExportRead({ exportId: "e-1", offset: 0n, length: 1 }))).reason,
+    ).toBe(ErrorReason.RETRYABLE);
+    const joined = await client.diskExportBegin(request);
+    expect(joined.task?.id).toBe(first.task?.id);
+    await clock.advance(1000);
+    await client.waitForTask(first.task, { pollIntervalMs: 5 });
+    const { export: made } = await client.diskExportBegin(request);
+    expect(made?.sizeBytes).toBe(BigInt(1024 * 1024 + 5));
   });
 
   it("refuses to export a running VM's disk without a snapshot, and exports it from one", async () => {

@@ -58,7 +58,7 @@ export function resolveImage(
  *
  * @throws ProviderError INVALID_SPEC when it cannot.
  */
-export function adoptableImport(ctx: MockContext, importId: string, field: string): void {
+function adoptableImport(ctx: MockContext, importId: string, field: string): void {
   const record = ctx.disks.imports.get(importId);
   if (!record) throw ProviderError.invalidSpec(field, `no import ${JSON.stringify(importId)}`);
   if (!record.committed) {

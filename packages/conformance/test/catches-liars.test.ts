@@ -35,6 +35,14 @@ function failed(report: ConformanceReport) {
   );
 }
 
+it("fails a provider whose disk reads always come back damaged", async () => {
+  const report = await runAgainstFaultyMock("diskExportRead:corrupt-chunk", ["disk"]);
+  expect(report.ok).toBe(false);
+  expect(failed(report)["disk/round-trip"]).toMatch(
+    /copying export .* failed: \[data_loss\] export .* the chunk's bytes do not match its sha256/,
+  );
+});
+
 it("fails a provider whose Create does not create", async () => {
   const report = await runAgainstFaultyMock("create:phantom-create", ["core"]);
   expect(report.ok).toBe(false);

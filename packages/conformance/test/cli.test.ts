@@ -71,7 +71,7 @@ it("vcts run passes every profile against provider-mock and writes JUnit and JSO
 it("vcts run checks UNSUPPORTED answers for what a provider does not declare", async () => {
   const limited = await startMock([
     "--disable",
-    "snapshots,linked_clones,suspend,image_prepare,online_reconfigure,online_disk_grow",
+    "snapshots,linked_clones,suspend,image_prepare,online_reconfigure,online_disk_grow,disk_export_formats,disk_import_formats",
   ]);
   try {
     const json = join(dir, "limited.json");
@@ -83,7 +83,7 @@ it("vcts run checks UNSUPPORTED answers for what a provider does not declare", a
       "--json",
       json,
       "--profile",
-      "power,reconfigure,snapshot,clone,image",
+      "power,reconfigure,snapshot,clone,image,disk",
     ]);
     const report = JSON.parse(readFileSync(json, "utf8")) as ConformanceReport;
     expect(report.cases.filter((c) => c.status !== "passed")).toEqual([]);
@@ -96,6 +96,10 @@ it("vcts run checks UNSUPPORTED answers for what a provider does not declare", a
       "snapshot/memory",
       "clone/linked",
       "image/prepare",
+      "disk/round-trip",
+      "disk/damaged-chunk",
+      "disk/resume",
+      "disk/idempotent",
     ]);
     expect(report.profiles.find((p) => p.name === "snapshot")?.declared).toBe(false);
   } finally {

@@ -12,5 +12,5 @@ beforeAll(async () => {
 afterAll(() => mock.stop());
 
 describeConformance("provider-mock", () => ({ endpoint: mock.url, insecure: true }), {
-  profiles: ["core", "bad-input", "deadline"],
+  profiles: ["core", "disk", "bad-input", "deadline"],
 });

@@ -58,13 +58,13 @@ export type OptionalMethodName = Extract<
 >;
 
 /** The RPCs behind disk_export_formats. */
-export type DiskExportMethodName = Extract<
+type DiskExportMethodName = Extract<
   ProviderMethodName,
   "describeDisks" | "diskExportBegin" | "diskExportRead" | "diskExportEnd"
 >;
 
 /** The RPCs behind disk_import_formats. */
-export type DiskImportMethodName = Extract<
+type DiskImportMethodName = Extract<
   ProviderMethodName,
   "diskImportBegin" | "diskImportWrite" | "diskImportCommit" | "diskImportAbort"
 >;

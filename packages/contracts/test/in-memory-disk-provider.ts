@@ -24,6 +24,10 @@ export interface InMemoryDiskProvider {
   imports: Map<string, HeldImport>;
   corruptReads: Map<number, number>;
   refuseWrites: Map<number, number>;
+  /** DiskImportCommit first answers with a task (its check "runs"), then with the import. */
+  commitRunsAsTask: { value: boolean };
+  /** DiskImportCommit calls served. */
+  commits(): number;
   /** Bytes received by DiskImportWrite, every write counted. */
   receivedBytes(): number;
   /** Reads served by DiskExportRead. */
@@ -37,6 +41,9 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
   const refuseWrites = new Map<number, number>();
   let received = 0;
   let reads = 0;
+  let commits = 0;
+  const commitRunsAsTask = { value: false };
+  const checking = new Set<string>();
 
   const heldImport = (id: string): HeldImport => {
     const held = imports.get(id);
@@ -118,8 +125,13 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
       }
     },
     diskImportCommit: (request) => {
+      commits++;
       const held = imports.get(request.importId);
       if (!held) return Promise.reject(ProviderError.notFound(`no import ${request.importId}`));
+      if (commitRunsAsTask.value && !checking.has(request.importId)) {
+        checking.add(request.importId);
+        return Promise.resolve({ task: { id: `check-${request.importId}` } });
+      }
       if (sha256Hex(held.bytes) !== held.sha256) {
         return Promise.reject(ProviderError.dataLoss("the file does not match its sha256"));
       }
@@ -140,6 +152,8 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
     imports,
     corruptReads,
     refuseWrites,
+    commitRunsAsTask,
+    commits: () => commits,
     receivedBytes: () => received,
     reads: () => reads,
   };

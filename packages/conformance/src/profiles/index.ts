@@ -5,6 +5,7 @@ import { cloneCases, cloneProfile } from "./clone.js";
 import { concurrencyCases, concurrencyProfile } from "./concurrency.js";
 import { coreCases, coreProfile } from "./core.js";
 import { deadlineCases, deadlineProfile } from "./deadline.js";
+import { diskCases, diskProfile } from "./disk.js";
 import { imageCases, imageProfile } from "./image.js";
 import { powerCases, powerProfile } from "./power.js";
 import { reconfigureCases, reconfigureProfile } from "./reconfigure.js";
@@ -19,6 +20,7 @@ export const profiles: readonly Profile[] = [
   snapshotProfile,
   cloneProfile,
   imageProfile,
+  diskProfile,
   badInputProfile,
   concurrencyProfile,
   deadlineProfile,
@@ -33,6 +35,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...snapshotCases,
   ...cloneCases,
   ...imageCases,
+  ...diskCases,
   ...badInputCases,
   ...concurrencyCases,
   ...deadlineCases,

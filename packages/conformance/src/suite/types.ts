@@ -19,6 +19,7 @@ export const profileNames = [
   "snapshot",
   "clone",
   "image",
+  "disk",
   "bad-input",
   "concurrency",
   "deadline",
