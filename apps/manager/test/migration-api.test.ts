@@ -6,11 +6,18 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createLogger } from "@virtrigaud/contracts";
-import { Kind, ManagerService, SubjectSchema } from "@virtrigaud/proto/manager";
+import {
+  Kind,
+  ManagerService,
+  MigrationPhase,
+  SubjectSchema,
+  type VMMigration,
+} from "@virtrigaud/proto/manager";
 import { tokenLine } from "../src/auth/token-file.js";
 import { type Manager, startManager } from "../src/manager.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
+import { eventually } from "./processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "migration-api-"));
 let manager: Manager;
@@ -157,5 +164,22 @@ spec:
       Code.PermissionDenied,
     );
     expect((await refusal(client("mia").list("default")))?.code).toBe(Code.PermissionDenied);
+  });
+
+  it("fails a migration of a VM that does not exist, and refuses to change what it moves once begun", async () => {
+    const m = await eventually(
+      () => {
+        const found = manager.store.get(Kind.VM_MIGRATION, "team", "m1") as VMMigration | undefined;
+        return found?.status?.phase === MigrationPhase.FAILED ? found : undefined;
+      },
+      15_000,
+      "m1 Failed",
+    );
+    expect(m.status?.conditions.find((c) => c.type === "Ready")?.reason).toBe("SourceNotFound");
+    expect(m.status?.startTime).toBeDefined();
+    const moved = migration("m1", "team").replace("name: web-kvm", "name: elsewhere");
+    const err = await refusal(apply("root", moved));
+    expect(err?.code).toBe(Code.InvalidArgument);
+    expect(err?.rawMessage).toContain("resource.vm_migration.spec.target:");
   });
 });

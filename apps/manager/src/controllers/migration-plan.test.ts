@@ -359,6 +359,9 @@ describe("planMigration: creating and verifying", () => {
     expect(phaseOf(keep)).toBe("READY");
     expect(keep.status.validationResults?.checksumMatch).toBe(true);
     expect(keep.status.targetVmId).toBe("vm-9");
+    expect(keep.status.diskInfo?.sourceChecksum).toBe("a".repeat(64));
+    expect(keep.status.diskInfo?.targetChecksum).toBe("a".repeat(64));
+    expect(keep.status.diskInfo?.targetDiskId).toBe("m-root");
     expect(ready(keep)?.status).toBe(ConditionStatus.TRUE);
     const del = migrationOf({ source: { vmRef: { name: "src" }, deleteAfterMigration: true } });
     expect(

@@ -11,6 +11,7 @@ import {
   CircuitState,
   CleanupPolicy,
   LocalObjectReferenceSchema,
+  MigrationDiskInfoSchema,
   MigrationPhase,
   MigrationProgressSchema,
   type MigrationDiskStatus,
@@ -364,6 +365,20 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     if (!isTrue(targetVm.status?.conditions ?? [], "Ready"))
       return wait("TargetNotReady", `waiting for VirtualMachine ${targetName} to be Ready`);
     status.targetVmId = targetVm.status?.id ?? "";
+    const root = status.disks[0];
+    // The reference's one-disk summary: the boot disk's (every disk is in status.disks).
+    if (root)
+      status.diskInfo = create(MigrationDiskInfoSchema, {
+        sourceDiskId: root.sourceLocation,
+        sourceFormat: root.sourceFormat,
+        sourceSize: root.capacityBytes,
+        targetDiskId: root.importId,
+        targetFormat: status.transferFormat,
+        targetSize: root.sizeBytes,
+        checksum: root.targetChecksum,
+        sourceChecksum: root.sourceChecksum,
+        targetChecksum: root.targetChecksum,
+      });
     const checksums = status.disks.every(
       (d) => d.targetChecksum && d.targetChecksum === d.sourceChecksum,
     );
