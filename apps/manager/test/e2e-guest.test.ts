@@ -114,6 +114,18 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
       timeoutMs,
       `the migration ${migration} Ready`,
     );
+  /** Logs in on the static address of a migrated guest: the marker and the address are there. */
+  const expectMarkerOnStaticAddress = async (what: string) => {
+    const out = await sshEventually(
+      `cat ${marker}; ip -4 -o addr show dev eth1`,
+      minutes(6),
+      what,
+      staticAddress,
+    );
+    const [markerText, eth1] = out.split("\n");
+    expect(markerText).toBe("before");
+    expect(eth1).toContain(`inet ${staticAddress}/24`);
+  };
   const checksumsOf = (m: Json) =>
     (at(m, "status.disks") as Json[]).map((d) => [
       d["name"],
@@ -782,15 +794,7 @@ spec:
       expect(condition(moved, "Ready")?.["status"]).toBe("True");
       const targetDisks = await virsh("domblklist", movedName, "--details");
       expect(targetDisks).toContain(targetPoolDir);
-      const out = await sshEventually(
-        `cat ${marker}; ip -4 -o addr show dev eth1`,
-        minutes(6),
-        "an SSH login to the migrated guest on its static address",
-        staticAddress,
-      );
-      const [markerText, eth1] = out.split("\n");
-      expect(markerText).toBe("before");
-      expect(eth1).toContain(`inet ${staticAddress}/24`);
+      await expectMarkerOnStaticAddress("an SSH login to the migrated guest on its static address");
       // Asked for: the source VM and its disks are gone now, and only now.
       await eventually(
         async () => (await cli("get", "vm", name)).code !== 0,
@@ -881,15 +885,7 @@ spec:
       const done = await migrationReady(`${name}-back`, minutes(20));
       // The vSphere export hashed the flat files as the datastore serves them: the same bytes.
       expect(checksumsOf(done)).toEqual(toVsphere);
-      const out = await sshEventually(
-        `cat ${marker}; ip -4 -o addr show dev eth1`,
-        minutes(6),
-        "an SSH login to the guest back on libvirt",
-        staticAddress,
-      );
-      const [markerText, eth1] = out.split("\n");
-      expect(markerText).toBe("before");
-      expect(eth1).toContain(`inet ${staticAddress}/24`);
+      await expectMarkerOnStaticAddress("an SSH login to the guest back on libvirt");
       await eventually(
         async () => (await cli("get", "vm", vcName)).code !== 0,
         minutes(2),
