@@ -52,10 +52,18 @@ export function phaseReached(
     },
     timeoutMs,
     `migration in phase ${MigrationPhase[phase]}`,
-  ).then((m) => {
-    if (m.status?.phase !== phase) throw new Error(`the migration failed: ${m.status?.message}`);
-    return m;
-  });
+  ).then(
+    (m) => {
+      if (m.status?.phase !== phase) throw new Error(`the migration failed: ${m.status?.message}`);
+      return m;
+    },
+    async (err: unknown) => {
+      // Say where it stood.
+      const m = await read();
+      const where = `${MigrationPhase[m?.status?.phase ?? 0]}: ${m?.status?.message}`;
+      throw new Error(`${(err as Error).message} (it is ${where})`, { cause: err });
+    },
+  );
 }
 
 /** Whether the migration's Ready condition holds. */

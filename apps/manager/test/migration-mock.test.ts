@@ -151,6 +151,9 @@ describe("VMMigration between two mock providers", () => {
 describe("VMMigration interrupted", () => {
   const processes: ServerProcess[] = [];
   let tm: TestManager;
+  beforeAll(async () => {
+    tm = await startTestManager();
+  });
   afterAll(async () => {
     await tm?.close();
     for (const p of processes) await p.stop("SIGKILL");
@@ -166,7 +169,6 @@ describe("VMMigration interrupted", () => {
       "diskImportWrite:delay:delayMs=200",
     ]);
     processes.push(source, target);
-    tm = await startTestManager();
     await tm.apply(migrationStack(source.url, target.url, "db"));
     await tm.ready("db");
     await tm.apply(
@@ -225,7 +227,7 @@ describe("VMMigration interrupted", () => {
   it("waits while the target provider is stopped, then finishes once it is back", async () => {
     const port = await freePort();
     const listen = ["--listen", `127.0.0.1:${port}`];
-    const slow = ["--disk-bytes", "32Mi", "--fault", "diskImportWrite:delay:delayMs=100"];
+    const slow = ["--disk-bytes", "32Mi", "--fault", "diskImportWrite:delay:delayMs=200"];
     const source = await spawnMock(["--disk-bytes", "32Mi"]);
     let target = await spawnMock([...listen, ...slow]);
     processes.push(source, target);
@@ -241,11 +243,15 @@ describe("VMMigration interrupted", () => {
         "providerRef: {name: kvm2}",
       ),
     );
+    // Stopped once the boot disk is committed there: the mock keeps imports in memory only, so
+    // the restarted target has lost it, and the migration must send it again.
     await eventually(
-      () =>
-        (migrationOf(tm.manager.store, "app-move")?.status?.progress?.transferredBytes ?? 0n) > 0n,
+      () => {
+        const m = migrationOf(tm.manager.store, "app-move");
+        return m?.status?.phase === MigrationPhase.TRANSFERRING && m.status.disks[0]?.committed;
+      },
       60_000,
-      "some bytes transferred",
+      "the boot disk committed at the target",
     );
     await target.stop("SIGKILL");
     const waiting = await eventually(
@@ -273,6 +279,8 @@ describe("VMMigration interrupted", () => {
       90_000,
     );
     for (const d of done.status?.disks ?? []) expect(d.targetChecksum).toBe(d.sourceChecksum);
-    expect(await tm.reasons(Kind.VM_MIGRATION, "app-move")).toContain("ProviderUnavailable");
+    const reasons = await tm.reasons(Kind.VM_MIGRATION, "app-move");
+    expect(reasons).toContain("ProviderUnavailable");
+    expect(reasons).toContain("ImportLost");
   });
 });

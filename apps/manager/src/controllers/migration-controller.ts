@@ -1,5 +1,5 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { ProviderError } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import {
   Kind,
   MigrationPhase,
@@ -128,7 +128,9 @@ export function createMigrationController(ctx: ControllerContext) {
       described: undefined,
       transfer: transfers.outcome(key),
       outageWaits: outages.get(key) ?? 0,
+      confirmedImports: new Set<string>(),
     };
+    const confirmed = state.confirmedImports as Set<string>;
 
     /** A provider call failed: an outage waits, anything else counts as a failed try. */
     const refused = async (thrown: unknown, what: string): Promise<ReconcileResult> => {
@@ -307,8 +309,20 @@ export function createMigrationController(ctx: ControllerContext) {
             }
             disk.committed = answer.import?.committed ?? false;
             if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
+            if (disk.committed) confirmed.add(disk.importId);
           } catch (err) {
-            return refused(err, `committing disk ${disk.name}`);
+            if (!ProviderError.is(err, ErrorReason.NOT_FOUND))
+              return refused(err, `committing disk ${disk.name}`);
+            // The target lost the import (it restarted without keeping it): send the disk again.
+            disk.committed = false;
+            disk.verifiedOffset = 0n;
+            disk.targetChecksum = "";
+            status.phase = MigrationPhase.TRANSFERRING;
+            record({
+              type: "Warning",
+              reason: "ImportLost",
+              message: `${targetKey} no longer holds import ${disk.importId} of disk ${disk.name}: sending it again`,
+            });
           }
           await write(ns, name, status);
           continue;

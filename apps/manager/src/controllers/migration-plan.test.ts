@@ -91,6 +91,7 @@ function factsOf(overrides: Partial<MigrationFacts> = {}, status: StatusInit = {
     described: undefined,
     transfer: undefined,
     outageWaits: 0,
+    confirmedImports: new Set(),
     ...overrides,
   };
 }
@@ -336,8 +337,16 @@ describe("planMigration: creating and verifying", () => {
       status: { id: "vm-9", conditions: ok ? readyCondition : [] },
     });
 
+  it("asks the target again about every import before declaring the target", () => {
+    expect(planMigration(factsOf({}, committed)).step).toEqual({ kind: "commitImport", index: 0 });
+    const one = planMigration(factsOf({ confirmedImports: new Set(["m-root"]) }, committed));
+    expect(one.step).toEqual({ kind: "commitImport", index: 1 });
+  });
+
   it("declares the target once the imports are committed, then waits for it to be Ready", () => {
-    const p = planMigration(factsOf({}, committed));
+    const p = planMigration(
+      factsOf({ confirmedImports: new Set(["m-root", "m-data"]) }, committed),
+    );
     expect(phaseOf(p)).toBe("CREATING");
     expect(p.step).toEqual({ kind: "declareTarget" });
     const made = planMigration(

@@ -68,6 +68,12 @@ export interface MigrationFacts {
   transfer: TransferOutcome | undefined;
   /** Waits in a row for an unavailable provider so far: each waits longer. */
   outageWaits: number;
+  /**
+   * Imports the target confirmed committed in this reconcile: every one is
+   * asked again before the target VM is declared, since a target that
+   * restarted may have lost one.
+   */
+  confirmedImports: ReadonlySet<string>;
 }
 
 /** What the VMMigration controller does next. */
@@ -346,7 +352,9 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
   }
 
   if (status.phase === MigrationPhase.IMPORTING) {
-    const pending = status.disks.findIndex((d) => !d.committed);
+    const pending = status.disks.findIndex(
+      (d) => !d.committed || !facts.confirmedImports.has(d.importId),
+    );
     if (pending >= 0) return plan({ kind: "commitImport", index: pending });
     enter(
       MigrationPhase.CREATING,
