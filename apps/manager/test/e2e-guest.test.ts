@@ -102,18 +102,24 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
     if (result.code !== 0) throw new Error(result.stderr);
     return JSON.parse(result.stdout) as Json;
   };
-  /** Waits for a migration to be Ready (failing at once when it fails); the migration then. */
-  const migrationReady = (migration: string, timeoutMs: number) =>
-    eventually(
+  /** Waits for a migration to reach `phases` (failing at once when it fails); the migration then. */
+  const migrationIn = async (migration: string, phases: string[], timeoutMs: number) => {
+    const m = await eventually(
       async () => {
-        const m = await migrationOf(migration);
-        const phase = at(m, "status.phase");
-        if (phase === "Failed") throw new Error(String(at(m, "status.message")));
-        return phase === "Ready" ? m : undefined;
+        const current = await migrationOf(migration);
+        const phase = String(at(current, "status.phase"));
+        return phase === "Failed" || phases.includes(phase) ? current : undefined;
       },
       timeoutMs,
-      `the migration ${migration} Ready`,
+      `the migration ${migration} in ${phases.join(" or ")}`,
     );
+    if (at(m, "status.phase") === "Failed") {
+      throw new Error(`the migration ${migration} failed: ${String(at(m, "status.message"))}`);
+    }
+    return m;
+  };
+  const migrationReady = (migration: string, timeoutMs: number) =>
+    migrationIn(migration, ["Ready"], timeoutMs);
   /** Logs in on the static address of a migrated guest: the marker and the address are there. */
   const expectMarkerOnStaticAddress = async (what: string) => {
     const out = await sshEventually(
@@ -756,32 +762,15 @@ spec:
     diskFormat: qcow2
 `,
       );
-      const getMigration = () => migrationOf(`${name}-move`);
       // While the disks travel, the source is still there.
-      const moving = await eventually(
-        async () => {
-          const m = await getMigration();
-          const phase = at(m, "status.phase");
-          if (phase === "Failed") throw new Error(String(at(m, "status.message")));
-          return phase === "Transferring" || phase === "Importing" || phase === "Creating"
-            ? m
-            : undefined;
-        },
+      const moving = await migrationIn(
+        `${name}-move`,
+        ["Transferring", "Importing", "Creating"],
         minutes(5),
-        "the migration transferring",
       );
       expect(at(moving, "status.transferFormat")).toBe("qcow2");
       expect((await cli("get", "vm", name)).code).toBe(0);
-      const done = await eventually(
-        async () => {
-          const m = await getMigration();
-          const phase = at(m, "status.phase");
-          if (phase === "Failed") throw new Error(String(at(m, "status.message")));
-          return phase === "Ready" ? m : undefined;
-        },
-        minutes(15),
-        "the migration Ready",
-      );
+      const done = await migrationReady(`${name}-move`, minutes(15));
       const disks = at(done, "status.disks") as Json[];
       expect(disks.map((d) => d["name"])).toEqual(["root", "data"]);
       for (const d of disks) {

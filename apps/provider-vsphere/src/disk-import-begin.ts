@@ -77,6 +77,7 @@ export const diskImportBegin: VsphereOperation<"diskImportBegin"> = async (
     datastore: datastore.name,
     directory: `${importsDirectory}/${idFileName(importId)}`,
     received: 0,
+    ahead: [],
     dirtyEnd: 0,
     committed: false,
   };

@@ -102,7 +102,7 @@ export const diskImportCommit: VsphereOperation<"diskImportCommit"> = async (ctx
         const current = (await ctx.staging.readImport(importId)) ?? record;
         const sha256 = await fileSha256(ctx.staging.importData(importId), signal);
         if (sha256 !== current.sha256) {
-          await ctx.staging.writeImport({ ...current, received: 0 });
+          await ctx.staging.writeImport({ ...current, received: 0, ahead: [] });
           throw ProviderError.dataLoss(
             `import ${importId} does not match its SHA-256 (${sha256} received, ${current.sha256} declared); write it again`,
           );

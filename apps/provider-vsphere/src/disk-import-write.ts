@@ -22,11 +22,14 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
       if (record.committed)
         throw ProviderError.conflict(`import ${request.importId} is committed already`);
       const chunk = checkChunk(request.chunk, record.sizeBytes);
-      const plan = planWrite(record, {
-        offset: chunk.offset,
-        length: chunk.length,
-        zero: !chunk.data,
-      });
+      const plan = planWrite(
+        { ...record, ahead: record.ahead ?? [] },
+        {
+          offset: chunk.offset,
+          length: chunk.length,
+          zero: !chunk.data,
+        },
+      );
       if (plan.writeData || plan.zeroFill) {
         const handle = await open(ctx.staging.importData(request.importId), "r+");
         try {
@@ -41,10 +44,16 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
           await handle.close();
         }
       }
-      if (plan.next.received !== record.received || plan.next.dirtyEnd !== record.dirtyEnd) {
+      const ahead = plan.next.ahead.map(([a, b]): [number, number] => [a, b]);
+      if (
+        plan.next.received !== record.received ||
+        plan.next.dirtyEnd !== record.dirtyEnd ||
+        JSON.stringify(ahead) !== JSON.stringify(record.ahead ?? [])
+      ) {
         await ctx.staging.writeImport({
           ...record,
           received: plan.next.received,
+          ahead,
           dirtyEnd: plan.next.dirtyEnd,
         });
       }

@@ -44,6 +44,12 @@ export interface ImportRecord {
   directory: string;
   /** The durable prefix of the staging file. */
   received: number;
+  /**
+   * Ranges [start, end) past the prefix written and synced already (chunks
+   * come out of order when several are in flight); absent in records of
+   * older providers.
+   */
+  ahead?: Array<[number, number]>;
   /** Nothing but holes was written at or past this offset of the staging file. */
   dirtyEnd: number;
   committed: boolean;

@@ -3,6 +3,8 @@ export interface StagingState {
   sizeBytes: number;
   /** The durable prefix: every byte before it is written and synced. */
   received: number;
+  /** Ranges [start, end) past the prefix written and synced, sorted and apart. */
+  ahead: ReadonlyArray<readonly [number, number]>;
   /** Nothing but zeros (holes) was ever written at or past this offset. */
   dirtyEnd: number;
 }
@@ -21,9 +23,9 @@ export interface WritePlan {
 
 /**
  * Plans a write of `length` bytes at `offset` (zeros when `zero`): zero
- * ranges stay holes where nothing was written, and the durable prefix grows
- * when the range starts inside it. A range beyond the prefix is kept but not
- * counted: a resumed transfer writes it again.
+ * ranges stay holes where nothing was written. A range past the prefix is
+ * remembered in `ahead` (chunks arrive out of order when several are in
+ * flight), and the prefix grows over every range it comes to touch.
  */
 export function planWrite(
   state: StagingState,
@@ -36,10 +38,31 @@ export function planWrite(
       : undefined;
   const dirtyEnd =
     chunk.zero || chunk.length === 0 ? state.dirtyEnd : Math.max(state.dirtyEnd, end);
-  const received = chunk.offset <= state.received ? Math.max(state.received, end) : state.received;
+  let received = state.received;
+  let ahead =
+    chunk.length > 0 && end > received ? addRange(state.ahead, chunk.offset, end) : state.ahead;
+  while (ahead[0] && ahead[0][0] <= received) {
+    received = Math.max(received, ahead[0][1]);
+    ahead = ahead.slice(1);
+  }
   return {
     writeData: !chunk.zero && chunk.length > 0,
     zeroFill,
-    next: { sizeBytes: state.sizeBytes, received, dirtyEnd },
+    next: { sizeBytes: state.sizeBytes, received, ahead, dirtyEnd },
   };
+}
+
+/** The ranges with [start, end) added, merged with those it touches or overlaps. */
+function addRange(
+  ranges: ReadonlyArray<readonly [number, number]>,
+  start: number,
+  end: number,
+): ReadonlyArray<readonly [number, number]> {
+  const apart = ranges.filter(([a, b]) => b < start || a > end);
+  const touching = ranges.filter(([a, b]) => !(b < start || a > end));
+  const merged: readonly [number, number] = [
+    Math.min(start, ...touching.map(([a]) => a)),
+    Math.max(end, ...touching.map(([, b]) => b)),
+  ];
+  return [...apart, merged].sort((x, y) => x[0] - y[0]);
 }

@@ -123,7 +123,7 @@ describe("numbers, enums and nesting", () => {
     [
       { ...base, image: { source: { case: undefined } } },
       "image.source",
-      /one of template, path, url must be set/,
+      /one of template, path, url, imported_disk must be set/,
     ],
     [
       {
