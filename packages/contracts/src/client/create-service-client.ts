@@ -26,6 +26,7 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Clock } from "../clock.js";
 import { ProviderError } from "../errors/provider-error.js";
 import { loadTlsMaterial } from "./client-tls.js";
+import { http2WindowSettings } from "../http2-windows.js";
 import { GuardedSessionManager } from "./guarded-session-manager.js";
 import { type RetryOptions, withRetries } from "./retry-policy.js";
 import { createClientTracingInterceptor } from "./trace-propagation.js";
@@ -264,7 +265,7 @@ export function createServiceClient<S extends DescService>(
   const sessionManager =
     options.httpVersion === "1.1"
       ? undefined
-      : new GuardedSessionManager(endpoint, {}, nodeOptions);
+      : new GuardedSessionManager(endpoint, {}, { ...nodeOptions, settings: http2WindowSettings });
   const common = { baseUrl: endpoint, interceptors };
   const http = sessionManager
     ? { httpVersion: "2" as const, sessionManager }

@@ -1,5 +1,6 @@
 import type { ClientHttp2Stream, Http2Session, OutgoingHttpHeaders } from "node:http2";
 import { Http2SessionManager } from "@connectrpc/connect-node";
+import { widenConnectionWindow } from "../http2-windows.js";
 
 /** Sessions that already carry the guard. */
 const guarded = new WeakSet<Http2Session>();
@@ -10,7 +11,8 @@ function ignoreLateError(): void {}
 
 /**
  * Connect's HTTP/2 session manager, with an 'error' listener on every session
- * for as long as the session lives.
+ * for as long as the session lives, and each session's connection window
+ * widened (see http2-windows.ts).
  *
  * Connect's manager removes its listeners from a session when it moves on to
  * a new one, but Node may emit the session's 'error' later, when the socket
@@ -31,6 +33,7 @@ export class GuardedSessionManager extends Http2SessionManager {
     if (session && !guarded.has(session)) {
       guarded.add(session);
       session.on("error", ignoreLateError);
+      widenConnectionWindow(session);
     }
     return stream;
   }

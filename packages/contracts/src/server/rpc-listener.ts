@@ -15,6 +15,7 @@ import {
   createServer as createNetServer,
 } from "node:net";
 import type { SecureContextOptions, TLSSocket } from "node:tls";
+import { http2WindowSettings, widenConnectionWindow } from "../http2-windows.js";
 import type { NodeHandler } from "./node-handler.js";
 
 /** What one connection may hold, and for how long (see ServeOptions for each). */
@@ -135,6 +136,7 @@ export async function listenRpc(
   const trackSessions = (server: Http2Server | Http2SecureServer) => {
     server.on("session", (session: ServerHttp2Session) => {
       sessions.add(session);
+      widenConnectionWindow(session);
       // session.socket is a proxy: the TLS socket is found by its protocol.
       for (const socket of sockets) {
         if ((socket as Partial<TLSSocket>).alpnProtocol === "h2") http2Sockets.add(socket);
@@ -204,6 +206,7 @@ export async function listenRpc(
         requestCert: options.requireClientCertificate,
         rejectUnauthorized: options.requireClientCertificate,
         handshakeTimeout: limits.headersTimeoutMs,
+        settings: http2WindowSettings,
       },
       handler,
     );
@@ -222,7 +225,7 @@ export async function listenRpc(
     setSecureContext = (o) => server.setSecureContext(o);
     acceptor = server;
   } else {
-    const h2 = createHttp2Server(handler);
+    const h2 = createHttp2Server({ settings: http2WindowSettings }, handler);
     const h1 = createHttp1Server(http1Timeouts(limits), handler);
     // h1 never listens itself (sockets are handed to it below), so start the
     // connection checks that enforce its timeouts as listening would.
