@@ -803,6 +803,10 @@ spec:
   it(
     "migrates it on to vSphere (vcsim): the disks are stored on the datastore as raw flat VMDKs, and the VM is registered with the class and networks asked for",
     async () => {
+      const macsOnLibvirt = (await virsh("domiflist", movedName))
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[4]);
+      expect(macsOnLibvirt).toHaveLength(2);
       await apply(
         "to-vsphere.yaml",
         `apiVersion: infra.virtrigaud.io/v1beta1
@@ -833,9 +837,16 @@ spec:
       }
       const vm = await getVm(vcName);
       expect(condition(vm, "Ready")?.["status"]).toBe("True");
-      expect(at(vm, "status.currentResources.cpu")).toBe(1);
-      expect(at(vm, "status.currentResources.memoryMiB")).toBe(512);
-      process.stdout.write(`${JSON.stringify(vm.status)}\n`);
+      expect(at(vm, "spec.classRef.name")).toBe("vc-small");
+      // The VM's own resources (grown to 2 CPUs and 768 MiB above) go with it, over the class's.
+      expect(at(vm, "status.currentResources.cpu")).toBe(2);
+      expect(at(vm, "status.currentResources.memoryMiB")).toBe(768);
+      // Both NICs on the vSphere port group, with MACs the guest had on libvirt.
+      const nics = at(vm, "spec.networks") as Json[];
+      expect(nics.map((n) => n["name"])).toEqual(["vc-net", "vc-net"]);
+      const kept = nics.map((n) => String(n["macAddress"] ?? "")).filter(Boolean);
+      expect(kept.length).toBeGreaterThan(0);
+      for (const mac of kept) expect(macsOnLibvirt).toContain(mac.toLowerCase());
       await eventually(
         async () => (await cli("get", "vm", movedName)).code !== 0,
         minutes(2),
