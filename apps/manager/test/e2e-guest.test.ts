@@ -844,7 +844,9 @@ spec:
       // Both NICs on the vSphere port group, with MACs the guest had on libvirt.
       const nics = at(vm, "spec.networks") as Json[];
       expect(nics.map((n) => n["name"])).toEqual(["vc-net", "vc-net"]);
-      const kept = nics.map((n) => String(n["macAddress"] ?? "")).filter(Boolean);
+      const kept = nics
+        .map((n) => n["macAddress"])
+        .filter((m): m is string => typeof m === "string" && m !== "");
       expect(kept.length).toBeGreaterThan(0);
       for (const mac of kept) expect(macsOnLibvirt).toContain(mac.toLowerCase());
       await eventually(
