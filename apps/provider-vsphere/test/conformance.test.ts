@@ -1,5 +1,10 @@
 // vcts, the conformance suite, against provider-vsphere on vcsim: both real
-// processes, every profile, so every capability the provider declares is proven.
+// processes, every profile but disk, so every other capability the provider
+// declares is proven. The disk profile exports the disks of VMs it creates,
+// and vcsim's own disks are no files (no VMDK descriptor, no bytes): the
+// provider's disk operations are proven on vcsim with a real VMDK put on the
+// datastore, in disk-transfer.test.ts, and end to end in the manager's
+// e2e-guest test.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +47,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it("passes vcts with every profile and every declared capability", async () => {
+/** Every profile vcts runs here: all of them but disk (see above). */
+const profiles = [
+  "core",
+  "power",
+  "reconfigure",
+  "agreement",
+  "snapshot",
+  "clone",
+  "image",
+  "bad-input",
+  "concurrency",
+  "deadline",
+];
+
+it("passes vcts with every profile but disk and every declared capability", async () => {
   const json = join(dir, "report.json");
   const result = await run(
     process.execPath,
@@ -56,6 +75,8 @@ it("passes vcts with every profile and every declared capability", async () => {
       `template:${vcsimFromEnv().template}`,
       "--network",
       "VM Network",
+      "--profile",
+      profiles.join(","),
       "--json",
       json,
     ],
@@ -71,8 +92,9 @@ it("passes vcts with every profile and every declared capability", async () => {
   expect(report.cases.filter((c) => c.status !== "passed")).toEqual([]);
   expect(report.ok).toBe(true);
   expect(report.provider.type).toBe("vsphere");
-  expect(report.profiles.every((p) => p.selected)).toBe(true);
-  // Every capability the provider declares ran its case in "declared" mode, none as unsupported.
+  expect(report.profiles.filter((p) => !p.selected).map((p) => p.name)).toEqual(["disk"]);
+  // Every capability the provider declares ran its case in "declared" mode, none as unsupported
+  // (the disk profile's cases were not selected).
   expect(report.cases.filter((c) => c.mode === "unsupported").map((c) => c.id)).toEqual([]);
   expect(report.leftovers).toEqual([]);
   // The test bed's vcsim models VMware Tools: the running VM's Tools address was among the facts
