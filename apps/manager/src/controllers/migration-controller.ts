@@ -247,13 +247,20 @@ export function createMigrationController(ctx: ControllerContext) {
           }
           continue;
         }
-        case "describeDisks": {
+        case "describeSource": {
           if (!sourceConn || !sourceVm?.status?.id) return { requeueAfterMs: 5_000 };
+          const vmId = sourceVm.status.id;
           try {
-            const answer = await sourceConn.client.describeDisks({ vmId: sourceVm.status.id });
-            state.described = answer.disks;
+            const [disks, vm] = await Promise.all([
+              sourceConn.client.describeDisks({ vmId }),
+              sourceConn.client.describe({ vmId }),
+            ]);
+            state.described = {
+              disks: disks.disks,
+              macAddresses: (vm.vm?.resources?.networkInterfaces ?? []).map((n) => n.macAddress),
+            };
           } catch (err) {
-            return refused(err, "describing the source's disks");
+            return refused(err, "describing the source's disks and NICs");
           }
           continue;
         }

@@ -177,14 +177,14 @@ describe("planMigration: exporting", () => {
     transferFormat: DiskFormat.RAW,
   };
 
-  it("waits for the shutdown it asked for, then describes the disks", () => {
+  it("waits for the shutdown it asked for, then describes the disks and NICs", () => {
     const asked = planMigration(factsOf({}, { ...exporting, sourcePoweredOff: true }));
     expect(asked.step.kind).toBe("wait");
     expect(ready(asked)?.reason).toBe("ShuttingDown");
     const off = planMigration(
       factsOf({ sourceVm: sourceVm(PowerState.OFF) }, { ...exporting, sourcePoweredOff: true }),
     );
-    expect(off.step).toEqual({ kind: "describeDisks" });
+    expect(off.step).toEqual({ kind: "describeSource" });
   });
 
   it("records every disk with ids derived from the uid and the disk, and exports them one by one", () => {
@@ -192,18 +192,21 @@ describe("planMigration: exporting", () => {
       factsOf(
         {
           sourceVm: sourceVm(PowerState.OFF),
-          described: [
-            create(DiskInfoSchema, {
-              name: "root",
-              capacityBytes: 10n << 30n,
-              format: ImageFormat.VMDK,
-            }),
-            create(DiskInfoSchema, {
-              name: "data",
-              capacityBytes: 1n << 30n,
-              format: ImageFormat.VMDK,
-            }),
-          ],
+          described: {
+            disks: [
+              create(DiskInfoSchema, {
+                name: "root",
+                capacityBytes: 10n << 30n,
+                format: ImageFormat.VMDK,
+              }),
+              create(DiskInfoSchema, {
+                name: "data",
+                capacityBytes: 1n << 30n,
+                format: ImageFormat.VMDK,
+              }),
+            ],
+            macAddresses: ["52:54:00:AA:BB:01", "52:54:00:aa:bb:02"],
+          },
         },
         exporting,
       ),
@@ -212,6 +215,7 @@ describe("planMigration: exporting", () => {
     expect(p.status.disks[1]?.importId).toBe(transferIds("mig-uid", "data").importId);
     expect(p.status.importId).toBe(transferIds("mig-uid", "root").importId);
     expect(p.step).toEqual({ kind: "beginExport", index: 0 });
+    expect(p.status.sourceMacAddresses).toEqual(["52:54:00:aa:bb:01", "52:54:00:aa:bb:02"]);
     const second = planMigration(
       factsOf(
         { sourceVm: sourceVm(PowerState.OFF) },
@@ -226,7 +230,7 @@ describe("planMigration: exporting", () => {
 
   it("exports from a snapshot without shutting the source down", () => {
     const p = planMigration(factsOf({}, { ...exporting, snapshotId: "snap-1" }));
-    expect(p.step).toEqual({ kind: "describeDisks" });
+    expect(p.step).toEqual({ kind: "describeSource" });
   });
 
   it("goes on to transfer once every disk is exported, with the total to copy", () => {
@@ -402,8 +406,14 @@ describe("the target VirtualMachine", () => {
         disks: [{ name: "data", sizeGib: 5 }],
       },
     });
-    const status = create(VMMigrationStatusSchema, { disks: twoDisks });
-    const vm = targetVmOf(migration, sourceVm(), status)!;
+    // Shut down, the source reports no addresses: the MACs come from the provider's description.
+    const source = sourceVm(PowerState.OFF);
+    source.status!.addresses = [];
+    const status = create(VMMigrationStatusSchema, {
+      disks: twoDisks,
+      sourceMacAddresses: ["52:54:00:aa:bb:01", "52:54:00:aa:bb:02"],
+    });
+    const vm = targetVmOf(migration, source, status)!;
     expect(vm.metadata?.namespace).toBe("prod");
     expect(vm.metadata?.annotations[migrationAnnotation]).toBe("mig-uid");
     expect(vm.spec?.importedDisk?.diskId).toBe("m-root");
@@ -416,8 +426,11 @@ describe("the target VirtualMachine", () => {
       ["lan", "lan-kvm", "52:54:00:aa:bb:01"],
       ["backup", "", "52:54:00:aa:bb:02"],
     ]);
-    const fresh = targetNetworks(migrationOf(), sourceVm());
+    const fresh = targetNetworks(migrationOf(), source, status);
     expect(fresh.map((n) => n.macAddress)).toEqual(["", ""]);
+    // Not yet described: the MAC the spec names.
+    const named = targetNetworks(migration, source, create(VMMigrationStatusSchema));
+    expect(named.map((n) => n.macAddress)).toEqual(["52:54:00:aa:bb:01", ""]);
   });
 });
 

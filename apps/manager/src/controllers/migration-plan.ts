@@ -50,6 +50,14 @@ export interface ProviderFacts {
 export type TransferOutcome =
   { state: "running" } | { state: "done" } | { state: "failed"; outage: boolean; message: string };
 
+/** The source VM as its provider describes it before the export. */
+export interface SourceDescription {
+  /** DescribeDisks' answer, the boot disk first. */
+  disks: DiskInfo[];
+  /** The NICs' MAC addresses in NIC order. */
+  macAddresses: string[];
+}
+
 /** What the plan needs to know. */
 export interface MigrationFacts {
   migration: VMMigration;
@@ -63,8 +71,8 @@ export interface MigrationFacts {
   targetVm: VirtualMachine | undefined;
   source: ProviderFacts | undefined;
   target: ProviderFacts | undefined;
-  /** What DescribeDisks said of the source VM; undefined before it was asked. */
-  described: DiskInfo[] | undefined;
+  /** What the source's provider said of its disks and NICs; undefined before it was asked. */
+  described: SourceDescription | undefined;
   transfer: TransferOutcome | undefined;
   /** Waits in a row for an unavailable provider so far: each waits longer. */
   outageWaits: number;
@@ -88,8 +96,8 @@ type MigrationStep =
   | { kind: "shutDownSource" }
   /** Take a snapshot of the source to export from, named `name`. */
   | { kind: "takeSnapshot"; name: string }
-  /** DescribeDisks of the source VM, and plan again. */
-  | { kind: "describeDisks" }
+  /** Describe the source VM's disks and NICs, and plan again. */
+  | { kind: "describeSource" }
   /** DiskExportBegin of the disk at `index` of status.disks. */
   | { kind: "beginExport"; index: number }
   /** Run (or keep running) the copy of every disk to the target. */
@@ -288,10 +296,11 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
       }
     }
     if (!status.disks.length) {
-      if (facts.described === undefined) return plan({ kind: "describeDisks" });
-      if (!facts.described.length)
+      if (facts.described === undefined) return plan({ kind: "describeSource" });
+      if (!facts.described.disks.length)
         return fail("NoDisks", `VirtualMachine ${sourceName} has no disks`);
-      status.disks = facts.described.map((d) => diskStatus(migration, d));
+      status.disks = facts.described.disks.map((d) => diskStatus(migration, d));
+      status.sourceMacAddresses = facts.described.macAddresses.map((mac) => mac.toLowerCase());
       const root = status.disks[0];
       status.exportId = root?.exportId ?? "";
       status.importId = root?.importId ?? "";

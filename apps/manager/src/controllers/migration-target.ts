@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import {
   type MigrationDiskStatus,
   ObjectRefSchema,
@@ -24,17 +24,14 @@ function gibOf(bytes: bigint): number {
 }
 
 /**
- * The source's MAC addresses, NIC by NIC: the one its spec names, else the
- * next MAC the guest reported addresses for that no spec names (the guest
- * reports them in NIC order).
+ * The source's MAC addresses, NIC by NIC: as its provider described them
+ * before the export, else the one its spec names.
  */
-function sourceMacs(source: VirtualMachine): string[] {
-  const nics = source.spec?.networks ?? [];
-  const named = new Set(nics.map((n) => n.macAddress.toLowerCase()).filter(Boolean));
-  const reported = [
-    ...new Set((source.status?.addresses ?? []).map((a) => a.macAddress.toLowerCase())),
-  ].filter((mac) => mac && !named.has(mac));
-  return nics.map((nic) => nic.macAddress || reported.shift() || "");
+function sourceMacs(source: VirtualMachine, status: VMMigrationStatus): string[] {
+  const named = (source.spec?.networks ?? []).map((nic) => nic.macAddress.toLowerCase());
+  const described = status.sourceMacAddresses;
+  const count = Math.max(named.length, described.length);
+  return Array.from({ length: count }, (_, i) => described[i] || named[i] || "");
 }
 
 /**
@@ -42,16 +39,21 @@ function sourceMacs(source: VirtualMachine): string[] {
  * their networks mapped by spec.target.networkMappings (a network with no
  * mapping keeps its name); with the source's MACs when preserveMACAddresses.
  */
-export function targetNetworks(migration: VMMigration, source: VirtualMachine): VMNetworkRef[] {
+export function targetNetworks(
+  migration: VMMigration,
+  source: VirtualMachine,
+  status: VMMigrationStatus,
+): VMNetworkRef[] {
   const target = migration.spec?.target;
-  const macs = target?.preserveMacAddresses ? sourceMacs(source) : [];
+  const macs = target?.preserveMacAddresses ? sourceMacs(source, status) : [];
   const given = target?.networks ?? [];
   const nics = given.length
-    ? given.map((nic) => create(VMNetworkRefSchema, nic))
+    ? given.map((nic) => clone(VMNetworkRefSchema, nic))
     : (source.spec?.networks ?? []).map((nic) => {
         const network = nic.networkRef?.name || nic.name;
         const mapped = target?.networkMappings.find((m) => m.sourceNetwork === network);
-        const copy = create(VMNetworkRefSchema, nic);
+        // A copy: create() would hand back the source's own message.
+        const copy = clone(VMNetworkRefSchema, nic);
         copy.macAddress = "";
         if (mapped?.targetNetwork)
           copy.networkRef = create(ObjectRefSchema, {
@@ -121,7 +123,7 @@ export function targetVmOf(
           importedDisk: imported(d, sizeGib),
         };
       }),
-      networks: targetNetworks(migration, source),
+      networks: targetNetworks(migration, source, status),
       powerState: target.powerOn ? PowerState.ON : PowerState.OFF,
       ...(target.placement ? { placement: target.placement } : {}),
       ...(target.placementRef ? { placementRef: target.placementRef } : {}),
