@@ -128,6 +128,14 @@ describe("VMMigration between two mock providers", () => {
     expect(tm.vm("cold")?.spec?.powerState).toBe(PowerState.OFF_GRACEFUL);
     expect(tm.vm("cold")?.status?.powerState).toBe(PowerState.OFF);
     expect(await tm.reasons(Kind.VM_MIGRATION, "cold-move")).toContain("ShuttingDown");
+    // preserveMACAddresses: the target's NIC has the MAC the source's provider gave it.
+    const described = await providerClient(source.url).describe({
+      vmId: tm.vm("cold")?.status?.id ?? "",
+    });
+    const macs = described.vm?.resources?.networkInterfaces.map((n) => n.macAddress) ?? [];
+    expect(macs).toHaveLength(1);
+    expect(done.status?.sourceMacAddresses).toEqual(macs);
+    expect(tm.vm("cold-kvm")?.spec?.networks.map((n) => n.macAddress)).toEqual(macs);
 
     await tm.client.delete({ kind: Kind.VM_MIGRATION, namespace: "default", name: "cold-move" });
     await eventually(
