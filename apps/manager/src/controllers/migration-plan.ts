@@ -51,7 +51,7 @@ export type TransferOutcome =
   { state: "running" } | { state: "done" } | { state: "failed"; outage: boolean; message: string };
 
 /** The source VM as its provider describes it before the export. */
-export interface SourceDescription {
+interface SourceDescription {
   /** DescribeDisks' answer, the boot disk first. */
   disks: DiskInfo[];
   /** The NICs' MAC addresses in NIC order. */
