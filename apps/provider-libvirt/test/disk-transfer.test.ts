@@ -123,7 +123,7 @@ describe("disk export and import", () => {
     const copy = await copyExport(client, client, exported, "rt-import");
     expect(copy.disk?.source).toEqual({ case: "importedDisk", value: "rt-import" });
     // Holes travel as zero_length: 4 MiB of data is at most 3 chunks.
-    expect(copy.chunks - copy.zeroChunks).toBeLessThanOrEqual(3);
+    expect(copy.dataChunks).toBeLessThanOrEqual(3);
     // The imported raw volume stays sparse.
     const volume = `${testbed.poolDir}/imported-rt-import.raw`;
     const { size, blocks } = await stat(volume);
@@ -308,7 +308,7 @@ describe("disk export and import", () => {
       format: ImageFormat.RAW,
     });
     expect(exported.id).toBe(id);
-    const copy = await copyExport(client, client, exported, id, { inFlight: 8 });
+    const copy = await copyExport(client, client, exported, id, { concurrency: 8 });
     expect(copy.disk?.source).toEqual({ case: "importedDisk", value: id });
     // Named after the escaped id: letters, digits, '_', '-', '%XX' (and '~' before a digest).
     const files = await transferFiles();
@@ -348,6 +348,8 @@ describe("resuming an import", () => {
     });
     // 70 MiB written: past the first 64 MiB checkpoint.
     await copyExport(client, client, exported, "resume", { until: 70 * MiB });
+    // Up to four chunks in flight when the copy stopped may have landed after it.
+    const inFlight = 4 * 2 * MiB;
     const begin = () =>
       client.diskImportBegin({
         importId: "resume",
@@ -358,7 +360,7 @@ describe("resuming an import", () => {
     // The prefix recorded at the first checkpoint: 64 MiB and what had arrived in order by then.
     const first = Number((await begin()).import?.receivedBytes);
     expect(first).toBeGreaterThanOrEqual(64 * MiB);
-    expect(first).toBeLessThanOrEqual(70 * MiB);
+    expect(first).toBeLessThanOrEqual(70 * MiB + inFlight);
 
     // A provider process that starts again knows the prefix from the record on the host.
     await provider.close();
@@ -384,9 +386,9 @@ describe("resuming an import", () => {
     const received = Number((await begin()).import?.receivedBytes);
     // At least one more checkpoint (64 MiB on) before the kill, nothing past what was written.
     expect(received).toBeGreaterThanOrEqual(first + 64 * MiB);
-    expect(received).toBeLessThanOrEqual(200 * MiB);
+    expect(received).toBeLessThanOrEqual(200 * MiB + inFlight);
     const rest = await copyExport(client, client, exported, "resume");
-    expect(rest.chunks).toBe((GiB - received) / (2 * MiB));
+    expect(rest.reads).toBe((GiB - received) / (2 * MiB));
     expect(rest.disk?.source).toEqual({ case: "importedDisk", value: "resume" });
     await client.diskExportEnd({ exportId: "resume" });
     await client.diskImportAbort({ importId: "resume" });

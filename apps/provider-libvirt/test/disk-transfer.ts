@@ -1,83 +1,74 @@
-import type { DiskExport, ImageFormat, ImageSource } from "@virtrigaud/contracts";
+import {
+  type DiskExport,
+  type ImageFormat,
+  type ImageSource,
+  copyDisk,
+  exportDisk,
+} from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 
-const chunkBytes = 2 * 1024 * 1024;
 const wait = { timeoutMs: 110_000, pollIntervalMs: 100, maxPollIntervalMs: 250 };
 
-/** Begins an export and waits until it is ready (calling Begin again, as a manager would). */
-export async function readyExport(
+/** Begins an export and waits until it is ready, as the manager does. */
+export function readyExport(
   client: ProviderClient,
   request: { exportId: string; vmId: string; diskName: string; format?: ImageFormat },
 ): Promise<DiskExport> {
-  for (;;) {
-    const { export: ready, task } = await client.diskExportBegin(request);
-    if (ready) return ready;
-    await client.waitForTask(task, wait);
-  }
+  return exportDisk(client, request, wait);
 }
 
 /** What a copy moved. */
 export interface CopyOutcome {
-  export: DiskExport;
+  /** The committed disk; undefined for a copy stopped at `until`. */
   disk: ImageSource | undefined;
-  /** Chunks that travelled as zero_length. */
-  zeroChunks: number;
-  chunks: number;
-  /** Milliseconds spent waiting for reads, writes and the commit, summed over the chunks in flight. */
-  readMs: number;
-  writeMs: number;
-  commitMs: number;
+  /** DiskExportRead calls made. */
+  reads: number;
+  /** Reads that carried bytes (the others travelled as zero_length). */
+  dataChunks: number;
 }
 
 /**
- * Copies an export into an import, chunk by chunk with `inFlight` reads and
- * writes under way at once, resuming from the import's received_bytes, then
- * commits it and waits for the commit: the loop a manager runs, in small.
+ * Copies an export into an import with the manager's copier (`copyDisk`),
+ * resuming from the import's received_bytes; with `until`, stops the copy
+ * once the target holds that many bytes in order (a copy cut short: a few
+ * chunks in flight may land after it).
  */
 export async function copyExport(
   source: ProviderClient,
   target: ProviderClient,
   exported: DiskExport,
   importId: string,
-  options: { inFlight?: number; from?: number; until?: number } = {},
+  options: { concurrency?: number; until?: number } = {},
 ): Promise<CopyOutcome> {
-  const { import: started } = await target.diskImportBegin({
-    importId,
-    format: exported.format,
-    sizeBytes: exported.sizeBytes,
-    sha256: exported.sha256,
-  });
-  const size = Number(exported.sizeBytes);
-  const end = Math.min(size, options.until ?? size);
-  let next = options.from ?? Number(started?.receivedBytes ?? 0n);
-  let zeroChunks = 0;
-  let chunks = 0;
-  let readMs = 0;
-  let writeMs = 0;
-  const worker = async () => {
-    while (next < end) {
-      const offset = next;
-      next += chunkBytes;
-      let at = performance.now();
-      const { chunk } = await source.diskExportRead({
-        exportId: exported.id,
-        offset: BigInt(offset),
-        length: Math.min(chunkBytes, end - offset),
-      });
-      if (chunk?.content.case === "zeroLength") zeroChunks++;
-      chunks++;
-      readMs += performance.now() - at;
-      at = performance.now();
-      await target.diskImportWrite({ importId, chunk });
-      writeMs += performance.now() - at;
-    }
+  let reads = 0;
+  let dataChunks = 0;
+  const counting: Pick<ProviderClient, "diskExportRead"> = {
+    diskExportRead: async (request, call) => {
+      const answer = await source.diskExportRead(request, call);
+      reads++;
+      if (answer.chunk?.content.case === "data") dataChunks++;
+      return answer;
+    },
   };
-  await Promise.all(Array.from({ length: options.inFlight ?? 4 }, worker));
-  const counts = { zeroChunks, chunks, readMs, writeMs };
-  if (end < size) return { export: exported, disk: undefined, ...counts, commitMs: 0 };
-  const at = performance.now();
-  const disk = await commitImport(target, importId);
-  return { export: exported, disk, ...counts, commitMs: performance.now() - at };
+  const { until } = options;
+  const stop = new AbortController();
+  try {
+    const { disk } = await copyDisk({
+      source: counting,
+      target,
+      export: exported,
+      importId,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (until !== undefined && p.verifiedBytes >= until) stop.abort();
+      },
+    });
+    return { disk, reads, dataChunks };
+  } catch (thrown) {
+    if (until !== undefined && stop.signal.aborted) return { disk: undefined, reads, dataChunks };
+    throw thrown;
+  }
 }
 
 /** Commits an import and waits for it; the disk to name in a Create. */

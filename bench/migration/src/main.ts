@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { type DiskExport, ImageFormat, copyDisk } from "@virtrigaud/contracts";
+import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
@@ -104,18 +104,6 @@ function spawnProvider(
   });
 }
 
-/** DiskExportBegin until the export is ready, as the manager follows it. */
-async function readyExport(
-  client: ProviderClient,
-  request: { exportId: string; vmId: string; diskName: string; format: ImageFormat },
-): Promise<DiskExport> {
-  for (;;) {
-    const { export: ready, task } = await client.diskExportBegin(request);
-    if (ready) return ready;
-    await client.waitForTask(task, { timeoutMs: 600_000 });
-  }
-}
-
 const tb = libvirtTestbed();
 const work = join(tb.dir, "bench-migration");
 const pools = {
@@ -165,12 +153,11 @@ try {
     const runOurs = async () => {
       const id = `bench-${rep}`;
       const start = now();
-      const ready = await readyExport(source, {
-        exportId: id,
-        vmId: sourceVm,
-        diskName: "root",
-        format: ImageFormat.QCOW2,
-      });
+      const ready = await exportDisk(
+        source,
+        { exportId: id, vmId: sourceVm, diskName: "root", format: ImageFormat.QCOW2 },
+        { timeoutMs: 600_000 },
+      );
       const exported = now();
       const result = await copyDisk({
         source,

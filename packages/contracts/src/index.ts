@@ -69,6 +69,7 @@ export {
   type CopyDiskProgress,
   type CopyDiskResult,
 } from "./disks/copy-disk.js";
+export { exportDisk, type ExportDiskOptions } from "./disks/export-disk.js";
 
 // Running a provider: its binary's main, its flags, its logger.
 export { runProvider, type RunProviderOptions, type FlagValues } from "./server/run-provider.js";

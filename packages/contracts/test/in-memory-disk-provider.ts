@@ -14,7 +14,8 @@ interface HeldImport {
 
 /**
  * A provider that exports files the test puts in `exports` and keeps
- * imports in memory, counting what it receives. Faults: `corruptReads`
+ * imports in memory, counting what it receives; DiskExportBegin answers a
+ * task first, then the export. Faults: `corruptReads`
  * damages the bytes of reads at an offset (not their sha256), as many times
  * as its count; `refuseWrites` answers DATA_LOSS to writes at an offset.
  */
@@ -44,6 +45,7 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
   let commits = 0;
   const commitRunsAsTask = { value: false };
   const checking = new Set<string>();
+  const making = new Set<string>();
 
   const heldImport = (id: string): HeldImport => {
     const held = imports.get(id);
@@ -73,7 +75,23 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
         },
       }),
     describeDisks: () => Promise.resolve({ disks: [] }),
-    diskExportBegin: () => Promise.reject(ProviderError.unsupported("tests put exports in place")),
+    // An export of a file the test put in place: made in the background on the first call.
+    diskExportBegin: (request) => {
+      const file = exports.get(request.exportId);
+      if (!file) return Promise.reject(ProviderError.notFound(`no file for ${request.exportId}`));
+      if (!making.has(request.exportId)) {
+        making.add(request.exportId);
+        return Promise.resolve({ task: { id: `make-${request.exportId}` } });
+      }
+      return Promise.resolve({
+        export: {
+          id: request.exportId,
+          format: ImageFormat.RAW,
+          sizeBytes: BigInt(file.length),
+          sha256: sha256Hex(file),
+        },
+      });
+    },
     diskExportEnd: () => Promise.resolve({}),
     diskExportRead: (request) => {
       const file = exports.get(request.exportId);

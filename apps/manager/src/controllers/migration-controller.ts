@@ -1,5 +1,5 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
+import { ErrorReason, ProviderError, exportDisk } from "@virtrigaud/contracts";
 import {
   Kind,
   MigrationPhase,
@@ -277,18 +277,15 @@ export function createMigrationController(ctx: ControllerContext) {
               format: imageFormatOf(status.transferFormat),
               snapshotId: status.snapshotId,
             };
-            let answer = await sourceConn.client.diskExportBegin(request);
-            if (!answer.export && answer.task) {
-              status.taskRef = answer.task.id;
-              await write(ns, name, status);
-              await sourceConn.client.waitForTask(answer.task);
-              answer = await sourceConn.client.diskExportBegin(request);
-            }
-            if (!answer.export)
-              throw ProviderError.internal(`export ${disk.exportId} is not ready`);
+            const made = await exportDisk(sourceConn.client, request, {
+              onTask: async (task) => {
+                status.taskRef = task.id;
+                await write(ns, name, status);
+              },
+            });
             status.taskRef = "";
-            disk.sizeBytes = answer.export.sizeBytes;
-            disk.sourceChecksum = answer.export.sha256;
+            disk.sizeBytes = made.sizeBytes;
+            disk.sourceChecksum = made.sha256;
           } catch (err) {
             return refused(err, `exporting disk ${disk.name}`);
           }
