@@ -1,6 +1,5 @@
-import { ProviderError } from "@virtrigaud/contracts";
+import { ProviderError, chunkOf } from "@virtrigaud/contracts";
 import { readyExport } from "./disk-export-begin.js";
-import { chunkOf } from "./disks/chunks.js";
 import { holdsData } from "./disks/data-extents.js";
 import type { LibvirtOperation } from "./libvirt-context.js";
 

@@ -1,7 +1,11 @@
-import { ProviderError } from "@virtrigaud/contracts";
-import { checkChunk } from "./disks/chunks.js";
+import {
+  ProviderError,
+  addRange,
+  checkChunk,
+  contiguousPrefix,
+  shouldCheckpoint,
+} from "@virtrigaud/contracts";
 import { checkpoint, loadImport } from "./disks/imports.js";
-import { addRange, contiguousPrefix, shouldCheckpoint } from "./disks/received-ranges.js";
 import type { LibvirtOperation } from "./libvirt-context.js";
 
 /** How far the written prefix runs ahead of the recorded one before it is synced and recorded. */
@@ -31,7 +35,7 @@ export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
   if (!request.chunk) throw ProviderError.invalidSpec("chunk", "is required");
   const chunk = checkChunk(request.chunk, state.record.sizeBytes);
   if (chunk.data) {
-    const data = chunk.data;
+    const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
     const file = await ctx.transfers.openFile(state.files.data, "r+", signal);
     await file.write(chunk.offset, data).catch(async (err: unknown) => {
       await ctx.transfers.closeFile(state.files.data);

@@ -1,4 +1,4 @@
-import { PowerState, ProviderError } from "@virtrigaud/contracts";
+import { PowerState, ProviderError, chunkOf } from "@virtrigaud/contracts";
 import type { ExportRecord } from "./disk-store.js";
 import { sha256Hex } from "./disk-store.js";
 import { type MockContext, type MockOperation, readyVm, runTask } from "./mock-context.js";
@@ -110,26 +110,8 @@ export const diskExportRead: MockOperation<"diskExportRead"> = (ctx, request) =>
     );
   }
   const range = bytes.subarray(start, Math.min(bytes.length, start + request.length));
-  const zero = range.length > 0 && isAllZero(range);
-  return Promise.resolve({
-    chunk: {
-      offset: BigInt(start),
-      content: zero
-        ? { case: "zeroLength", value: BigInt(range.length) }
-        : { case: "data", value: range },
-      sha256: sha256Hex(range),
-    },
-  });
+  return Promise.resolve({ chunk: chunkOf(start, range) });
 };
-
-/** The most a read returns, by the contract; also the zeros compared against. */
-const zeros = Buffer.alloc(2 * 1024 * 1024);
-
-function isAllZero(range: Uint8Array): boolean {
-  return Buffer.from(range.buffer, range.byteOffset, range.length).equals(
-    zeros.subarray(0, range.length),
-  );
-}
 
 /** DiskExportEnd: drops the export; one that does not exist is ended already. */
 export const diskExportEnd: MockOperation<"diskExportEnd"> = (ctx, request) => {

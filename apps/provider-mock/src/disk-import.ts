@@ -1,5 +1,4 @@
-import { type DiskChunk, ProviderError } from "@virtrigaud/contracts";
-import { addRange, prefixEnd } from "./byte-ranges.js";
+import { ProviderError, addRange, checkChunk, contiguousPrefix } from "@virtrigaud/contracts";
 import { type ImportRecord, sha256Hex } from "./disk-store.js";
 import type { MockContext, MockOperation } from "./mock-context.js";
 
@@ -9,7 +8,7 @@ function describeImport(record: ImportRecord) {
     id: record.id,
     format: record.format,
     sizeBytes: BigInt(record.bytes.length),
-    receivedBytes: BigInt(prefixEnd(record.written)),
+    receivedBytes: BigInt(contiguousPrefix(record.written)),
     committed: record.committed,
   };
 }
@@ -55,14 +54,6 @@ export const diskImportBegin: MockOperation<"diskImportBegin"> = (ctx, request) 
   return Promise.resolve({ import: describeImport(record) });
 };
 
-/** The bytes a chunk stands for. */
-function chunkBytes(chunk: DiskChunk): Uint8Array {
-  const { content } = chunk;
-  if (content.case === "data") return content.value;
-  if (content.case === "zeroLength") return new Uint8Array(Number(content.value));
-  throw ProviderError.invalidSpec("chunk.content", "holds neither data nor zero_length");
-}
-
 /**
  * DiskImportWrite: checks the chunk's SHA-256, then writes it at its
  * offset. Writing the same chunk again changes nothing.
@@ -74,22 +65,12 @@ function chunkBytes(chunk: DiskChunk): Uint8Array {
 export const diskImportWrite: MockOperation<"diskImportWrite"> = (ctx, request) => {
   const record = findImport(ctx, request.importId);
   if (record.committed) throw ProviderError.conflict(`import ${record.id} is committed`);
-  const chunk = request.chunk;
-  if (!chunk) throw ProviderError.invalidSpec("chunk", "is required");
-  const bytes = chunkBytes(chunk);
-  const offset = Number(chunk.offset);
-  if (offset + bytes.length > record.bytes.length) {
-    throw ProviderError.invalidSpec(
-      "chunk.offset",
-      `the chunk ends at ${offset + bytes.length}, past the file's ${record.bytes.length} bytes`,
-    );
-  }
-  if (sha256Hex(bytes) !== chunk.sha256.toLowerCase()) {
-    throw ProviderError.dataLoss(`the chunk at ${offset} does not match its sha256`);
-  }
-  record.bytes.set(bytes, offset);
-  record.written = addRange(record.written, offset, offset + bytes.length);
-  return Promise.resolve({ receivedBytes: BigInt(prefixEnd(record.written)) });
+  const chunk = checkChunk(request.chunk, record.bytes.length);
+  const end = chunk.offset + chunk.length;
+  if (chunk.data) record.bytes.set(chunk.data, chunk.offset);
+  else record.bytes.fill(0, chunk.offset, end);
+  record.written = addRange(record.written, chunk.offset, end);
+  return Promise.resolve({ receivedBytes: BigInt(contiguousPrefix(record.written)) });
 };
 
 /**
@@ -104,7 +85,7 @@ export const diskImportWrite: MockOperation<"diskImportWrite"> = (ctx, request) 
 export const diskImportCommit: MockOperation<"diskImportCommit"> = (ctx, request) => {
   const record = findImport(ctx, request.importId);
   if (!record.committed) {
-    const held = prefixEnd(record.written);
+    const held = contiguousPrefix(record.written);
     if (held < record.bytes.length) {
       throw ProviderError.conflict(
         `import ${record.id} holds ${held} of ${record.bytes.length} bytes; write the rest first`,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type ImageFormat, ProviderError } from "@virtrigaud/contracts";
-import type { ByteRanges } from "./byte-ranges.js";
+import type { Ranges } from "@virtrigaud/contracts";
 
 /** A disk frozen for reading by DiskExportRead. */
 export interface ExportRecord {
@@ -22,7 +22,7 @@ export interface ImportRecord {
   format: ImageFormat;
   sha256: string;
   bytes: Uint8Array;
-  written: ByteRanges;
+  written: Ranges;
   committed: boolean;
   /** The VM whose disk it became ("" before); it goes with the VM and its clones. */
   adoptedBy: string;

@@ -1,6 +1,4 @@
-import { create } from "@bufbuild/protobuf";
-import { DiskChunkSchema, ProviderError } from "@virtrigaud/contracts";
-import { chunkOf } from "./disk-chunks.js";
+import { ProviderError, chunkOf } from "@virtrigaud/contracts";
 import { openExportSource } from "./export-source.js";
 import type { VsphereOperation } from "./vsphere-context.js";
 
@@ -42,5 +40,5 @@ export const diskExportRead: VsphereOperation<"diskExportRead"> = async (ctx, re
       `read ${data.length} of ${length} bytes at ${offset}; read again`,
     );
   }
-  return { chunk: create(DiskChunkSchema, chunkOf(offset, data)) };
+  return { chunk: chunkOf(offset, data) };
 };

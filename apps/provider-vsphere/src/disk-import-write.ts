@@ -1,6 +1,5 @@
 import { open } from "node:fs/promises";
-import { ProviderError } from "@virtrigaud/contracts";
-import { checkChunk, zeroBytes } from "./disk-chunks.js";
+import { ProviderError, checkChunk } from "@virtrigaud/contracts";
 import { planWrite } from "./import-writes.js";
 import type { VsphereOperation } from "./vsphere-context.js";
 
@@ -37,7 +36,7 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
             await handle.write(chunk.data, 0, chunk.length, chunk.offset);
           if (plan.zeroFill) {
             const { from, to } = plan.zeroFill;
-            await handle.write(zeroBytes(to - from), 0, to - from, from);
+            await handle.write(Buffer.alloc(to - from), 0, to - from, from);
           }
           await handle.datasync();
         } finally {

@@ -1,10 +1,12 @@
+import { type Ranges, addRange } from "@virtrigaud/contracts";
+
 /** What is known of an import's staging file between writes. */
 export interface StagingState {
   sizeBytes: number;
   /** The durable prefix: every byte before it is written and synced. */
   received: number;
   /** Ranges [start, end) past the prefix written and synced, sorted and apart. */
-  ahead: ReadonlyArray<readonly [number, number]>;
+  ahead: Ranges;
   /** Nothing but zeros (holes) was ever written at or past this offset. */
   dirtyEnd: number;
 }
@@ -50,19 +52,4 @@ export function planWrite(
     zeroFill,
     next: { sizeBytes: state.sizeBytes, received, ahead, dirtyEnd },
   };
-}
-
-/** The ranges with [start, end) added, merged with those it touches or overlaps. */
-function addRange(
-  ranges: ReadonlyArray<readonly [number, number]>,
-  start: number,
-  end: number,
-): ReadonlyArray<readonly [number, number]> {
-  const apart = ranges.filter(([a, b]) => b < start || a > end);
-  const touching = ranges.filter(([a, b]) => !(b < start || a > end));
-  const merged: readonly [number, number] = [
-    Math.min(start, ...touching.map(([a]) => a)),
-    Math.max(end, ...touching.map(([, b]) => b)),
-  ];
-  return [...apart, merged].sort((x, y) => x[0] - y[0]);
 }

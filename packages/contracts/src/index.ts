@@ -70,6 +70,14 @@ export {
   type CopyDiskResult,
 } from "./disks/copy-disk.js";
 export { exportDisk, type ExportDiskOptions } from "./disks/export-disk.js";
+// For a provider's disk export and import: chunks made and checked, the received prefix.
+export { type CheckedChunk, checkChunk, chunkOf } from "./disks/chunks.js";
+export {
+  type Ranges,
+  addRange,
+  contiguousPrefix,
+  shouldCheckpoint,
+} from "./disks/received-ranges.js";
 
 // Running a provider: its binary's main, its flags, its logger.
 export { runProvider, type RunProviderOptions, type FlagValues } from "./server/run-provider.js";

@@ -1,6 +1,6 @@
 import { type DiskChunk, ImageFormat } from "@virtrigaud/proto";
 import { ProviderError, type Provider } from "../src/index.js";
-import { sha256Hex, zeroRangeSha256 } from "../src/disks/chunk-sha256.js";
+import { sha256Hex, zeroRangeSha256 } from "../src/disks/chunks.js";
 import { stubProvider } from "./stub-provider.js";
 
 /** An import as the in-memory provider holds it. */

@@ -9,7 +9,7 @@ import type { LibvirtHost } from "../host/libvirt-host.js";
 import type { StoragePool } from "../storage.js";
 import type { Extents } from "./data-extents.js";
 import type { DiskFormat } from "./disk-format.js";
-import type { Ranges } from "./received-ranges.js";
+import type { Ranges } from "@virtrigaud/contracts";
 import { type TransferFiles, transferFiles } from "./transfer-names.js";
 
 /** What an export is, as its record on the host says. */

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { DiskChunkSchema, ErrorReason } from "@virtrigaud/proto";
 import { ProviderError } from "../errors/provider-error.js";
 import { afterChunkFailure, afterPass, chunkProblem, nextRange } from "./chunk-plan.js";
-import { sha256Hex, zeroRangeSha256 } from "./chunk-sha256.js";
+import { sha256Hex, zeroRangeSha256 } from "./chunks.js";
 
 describe("nextRange", () => {
   it.each([

@@ -1,7 +1,7 @@
 import type { DiskChunk } from "@virtrigaud/proto";
 import { ErrorReason } from "@virtrigaud/proto";
 import type { ProviderError } from "../errors/provider-error.js";
-import { sha256Hex, zeroRangeSha256 } from "./chunk-sha256.js";
+import { sha256Hex, zeroRangeSha256 } from "./chunks.js";
 
 /**
  * The decisions of a disk copy, apart from the calls that carry them out:

@@ -11,9 +11,7 @@ import {
   chunkProblem,
   nextRange,
 } from "./chunk-plan.js";
-
-/** The most a DiskExportRead returns, by the contract. */
-const maxChunkBytes = 2 * 1024 * 1024;
+import { maxChunkBytes } from "./chunks.js";
 
 /** Where a copy stands, reported after every chunk the target accepted. */
 export interface CopyDiskProgress {

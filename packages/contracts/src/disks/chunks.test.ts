@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
-import { DiskChunkSchema, ErrorReason, ProviderError } from "@virtrigaud/contracts";
-import { checkChunk, chunkOf, isAllZero, maxChunkBytes, zeroSha256 } from "./chunks.js";
+import { DiskChunkSchema, ErrorReason } from "@virtrigaud/proto";
+import { ProviderError } from "../errors/provider-error.js";
+import { checkChunk, chunkOf, isAllZero, maxChunkBytes, zeroRangeSha256 } from "./chunks.js";
 
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function refusal(run: () => unknown): ProviderError {
   try {
@@ -58,11 +59,19 @@ describe("checkChunk", () => {
         create(DiskChunkSchema, {
           offset: 0n,
           content: { case: "zeroLength", value: 64n },
-          sha256: zeroSha256(64),
+          sha256: zeroRangeSha256(64),
         }),
         100,
       ),
     ).toEqual({ offset: 0, length: 64, data: undefined });
+    // Data that is all zero is a hole too: the file holds zeros there already.
+    const blank = new Uint8Array(32);
+    expect(
+      checkChunk(
+        create(DiskChunkSchema, { content: { case: "data", value: blank }, sha256: sha(blank) }),
+        100,
+      ).data,
+    ).toBeUndefined();
   });
 
   it("refuses a chunk whose bytes do not match with DATA_LOSS", () => {
@@ -113,6 +122,11 @@ describe("checkChunk", () => {
     expect(long.field).toBe("chunk.zero_length");
     expect(refusal(() => checkChunk(create(DiskChunkSchema, {}), 100)).field).toBe("chunk.content");
   });
+});
+
+it("hashes zero ranges of any length as that many zeros", () => {
+  for (const length of [0, 1, 4096, maxChunkBytes, 3 * maxChunkBytes + 5])
+    expect(zeroRangeSha256(length)).toBe(sha(Buffer.alloc(length)));
 });
 
 it("tells all-zero buffers from others", () => {

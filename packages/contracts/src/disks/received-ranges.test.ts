@@ -28,3 +28,15 @@ it("records the prefix every step and at the end of the file", () => {
   expect(shouldCheckpoint(100, 64, 100, 64)).toBe(true);
   expect(shouldCheckpoint(64, 64, 100, 64)).toBe(false);
 });
+
+it("grows the prefix only when the gap before a range is filled", () => {
+  let ranges = addRange([], 4, 8);
+  expect(contiguousPrefix(ranges)).toBe(0);
+  ranges = addRange(ranges, 12, 16);
+  ranges = addRange(ranges, 0, 4);
+  expect(contiguousPrefix(ranges)).toBe(8);
+  ranges = addRange(ranges, 8, 12);
+  expect(ranges).toEqual([[0, 16]]);
+  // A range overlapping the end extends it.
+  expect(addRange(ranges, 5, 20)).toEqual([[0, 20]]);
+});
