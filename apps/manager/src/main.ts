@@ -34,6 +34,7 @@ const managerFlags = {
   "lease-duration": { type: "string" },
   "lease-renew-interval": { type: "string" },
   "provider-tls-dir": { type: "string" },
+  "migration-staging-dir": { type: "string" },
   "secret-key-file": { type: "string" },
   "provider-endpoints": { type: "string" },
   "health-interval": { type: "string" },
@@ -82,6 +83,9 @@ Manager flags (environment fallback in brackets):
   --lease-renew-interval DURATION  between renewals of the lease by its holder (default 5s)
   --provider-tls-dir DIR        the only directory whose files a Provider's spec.tls may name; unset, no
                                 Provider may name TLS files [VIRTRIGAUD_PROVIDER_TLS_DIR]
+  --migration-staging-dir DIR   where a VMMigration with spec.storage {type: directory} stages its disks
+                                between source and target; unset, such migrations fail
+                                [VIRTRIGAUD_MIGRATION_STAGING_DIR]
   --secret-key-file FILE        the keys Secrets are encrypted with at rest (AES-256-GCM; made by
                                 secret-key generate); unset, Secrets are refused
                                 [VIRTRIGAUD_SECRET_KEY_FILE]
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
   let postgres: { url: string; passwordFile?: string } | undefined;
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
+  let migrationStagingDir: string | undefined;
   let secretKeyFile: string | undefined;
   let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
@@ -231,6 +236,9 @@ async function main(): Promise<void> {
     replicaId = values["replica-id"] ?? process.env["VIRTRIGAUD_REPLICA_ID"];
     providerTlsDir =
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
+    migrationStagingDir =
+      values["migration-staging-dir"] ??
+      (process.env["VIRTRIGAUD_MIGRATION_STAGING_DIR"] || undefined);
     secretKeyFile =
       values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
     const endpoints =
@@ -325,6 +333,7 @@ async function main(): Promise<void> {
       ...(postgres ? { postgres } : {}),
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
+      ...(migrationStagingDir ? { migrationStagingDir } : {}),
       ...(secretKeyFile ? { secretKeyFile } : {}),
       ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,

@@ -94,6 +94,8 @@ export interface ManagerOptions {
    * each connection's host name resolved and checked. Unset: anywhere.
    */
   providerEndpoints?: EndpointAllowlist;
+  /** Where migrations with spec.storage stage their disks; unset, such migrations fail. */
+  migrationStagingDir?: string;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -184,6 +186,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     maxProbeIntervalMs: options.maxProbeIntervalMs ?? 30_000,
     providerTlsDir: options.providerTlsDir,
     providerEndpoints: options.providerEndpoints,
+    migrationStagingDir: options.migrationStagingDir,
   };
   const serviceName = options.serve?.serviceName ?? "virtrigaud-manager";
   const metrics = options.metrics ?? createServerMetrics({ serviceName });

@@ -106,7 +106,11 @@ ${extra}`;
 describe("VMMigration through the API", () => {
   it("refuses each unsupported or contradictory field by name, storing nothing", async () => {
     const cases: Array<[string, string]> = [
-      ["  storage:\n    type: pvc\n", "resource.vm_migration.spec.storage"],
+      ["  storage:\n    type: pvc\n", "resource.vm_migration.spec.storage.type"],
+      [
+        "  storage:\n    type: directory\n    path: /etc\n",
+        "resource.vm_migration.spec.storage.path",
+      ],
       ["  options:\n    compress: true\n", "resource.vm_migration.spec.options.compress"],
       [
         "  options:\n    verifyChecksums: false\n",

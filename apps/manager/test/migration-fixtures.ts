@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ImageFormat } from "@virtrigaud/contracts";
+import { ImageFormat, exportDisk } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 import { ConditionStatus, Kind, MigrationPhase, type VMMigration } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../src/store/store.js";
@@ -96,12 +96,7 @@ export async function diskDigests(
       format: ImageFormat.RAW,
       snapshotId: snap.snapshotId,
     };
-    let begun = await provider.diskExportBegin(request);
-    if (!begun.export && begun.task) {
-      await provider.waitForTask(begun.task);
-      begun = await provider.diskExportBegin(request);
-    }
-    const size = Number(begun.export?.sizeBytes ?? 0n);
+    const size = Number((await exportDisk(provider, request)).sizeBytes);
     const hash = createHash("sha256");
     for (let offset = 0; offset < size;) {
       const { chunk } = await provider.diskExportRead({

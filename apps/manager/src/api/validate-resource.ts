@@ -519,8 +519,16 @@ function validateMigration(
         "cannot go with networks: either the target's NICs are given, or the source's are mapped",
       );
   }
-  if (spec.storage)
-    fail(at("spec.storage"), "is not supported: the disks go through the manager, unstaged");
+  if (spec.storage) {
+    const { type, ...rest } = spec.storage;
+    if (type !== "directory")
+      fail(
+        at("spec.storage.type"),
+        "must be directory (the manager's staging directory); pvc is not supported",
+      );
+    for (const key of Object.keys(rest))
+      fail(at(`spec.storage.${key}`), "is not a field of a directory staging");
+  }
   const options = spec.options;
   if (options?.compress)
     fail(at("spec.options.compress"), "is not supported: chunks travel uncompressed");
@@ -546,6 +554,8 @@ function validateMigration(
   if (existing?.status?.startTime) {
     if (existing.spec?.source?.vmRef?.name !== source?.vmRef?.name)
       fail(at("spec.source.vm_ref"), "cannot change once the migration began");
+    if (!existing.spec?.storage !== !spec.storage)
+      fail(at("spec.storage"), "cannot change once the migration began");
     const before = existing.spec?.target;
     if (
       before?.name !== target?.name ||

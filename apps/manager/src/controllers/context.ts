@@ -21,6 +21,8 @@ export interface ControllerSettings {
   providerTlsDir: string | undefined;
   /** Where Provider endpoints may point (--provider-endpoints); unset, anywhere. */
   providerEndpoints?: EndpointAllowlist | undefined;
+  /** Where migrations with spec.storage stage their disks (--migration-staging-dir). */
+  migrationStagingDir?: string | undefined;
 }
 
 /** The queues, one per controller; keys are "namespace/name". */

@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { ProviderError } from "@virtrigaud/contracts";
 import {
   Kind,
@@ -55,7 +57,8 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
     }
   };
 
-  for (const disk of status.disks) {
+  // Released (staged whole), the source has nothing of the migration's left.
+  for (const disk of status.sourceReleased ? [] : status.disks) {
     if (!sourceConn) waiting.push(`ending export ${disk.exportId}: the source provider is unknown`);
     else
       await attempt(`ended export ${disk.exportId}`, () =>
@@ -84,7 +87,7 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
     }
   }
 
-  if (status.snapshotCreated && status.snapshotId) {
+  if (status.snapshotCreated && status.snapshotId && !status.sourceReleased) {
     const vmId = sourceVm?.status?.id;
     if (!sourceConn || !vmId)
       waiting.push(`removing snapshot ${status.snapshotId}: the source is unreachable`);
@@ -98,6 +101,12 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
       });
   }
 
+  const stagingDir = ctx.settings.migrationStagingDir;
+  if (status.storageInfo && stagingDir && migration.metadata?.uid)
+    await attempt("removed the staged disks", () =>
+      rm(join(stagingDir, migration.metadata?.uid ?? ""), { recursive: true, force: true }),
+    );
+
   // A verified migration's source stays off: the target is the same machine now.
   if (!input.keepSourcePower && !verified) {
     const powered = await restoreSourcePower(input);
@@ -107,6 +116,28 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
     finished: waiting.length === 0,
     message: (waiting.length ? waiting : done).join("; ") || "nothing to undo",
   };
+}
+
+/**
+ * Ends the source's exports and removes the snapshot the migration took:
+ * once every disk is staged whole, the source is not needed to finish.
+ *
+ * @throws ProviderError UNAVAILABLE when the source's provider is unknown;
+ * otherwise the failing call's error (the step is tried again).
+ */
+export async function releaseSource(
+  status: VMMigrationStatus,
+  sourceVm: VirtualMachine | undefined,
+  sourceConn: ProviderConnection | undefined,
+): Promise<void> {
+  if (!sourceConn) throw ProviderError.unavailable("the source's provider is unknown");
+  for (const disk of status.disks)
+    await sourceConn.client.diskExportEnd({ exportId: disk.exportId });
+  const vmId = sourceVm?.status?.id;
+  if (status.snapshotCreated && status.snapshotId && vmId) {
+    const answer = await sourceConn.client.snapshotDelete({ vmId, snapshotId: status.snapshotId });
+    if (answer.task) await sourceConn.client.waitForTask(answer.task);
+  }
 }
 
 /**

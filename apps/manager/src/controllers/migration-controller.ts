@@ -21,7 +21,7 @@ import {
   planMigration,
   targetNamespace,
 } from "./migration-plan.js";
-import { cleanupActions, restoreSourcePower } from "./migration-cleanup.js";
+import { cleanupActions, releaseSource, restoreSourcePower } from "./migration-cleanup.js";
 import { targetVmOf } from "./migration-target.js";
 import { type TransferRuns, createTransferRuns } from "./migration-transfer.js";
 import type { ProviderConnection } from "./provider-connection.js";
@@ -125,6 +125,7 @@ export function createMigrationController(ctx: ControllerContext) {
       targetVm,
       source: sourceVm ? facts(sourceConn, sourceKey) : undefined,
       target: facts(targetConn, targetKey),
+      stagingDir: ctx.settings.migrationStagingDir,
       described: undefined,
       transfer: transfers.outcome(key),
       outageWaits: outages.get(key) ?? 0,
@@ -299,9 +300,27 @@ export function createMigrationController(ctx: ControllerContext) {
         }
         case "transfer":
           await write(ns, name, status);
-          if (sourceConn && targetConn)
-            transfers.start(key, migration, status, sourceConn, targetConn);
+          transfers.start(key, migration, status, step.leg, {
+            source: sourceConn,
+            target: targetConn,
+          });
           return;
+        case "releaseSource": {
+          // Staged whole: the source's exports and snapshot are not needed any more.
+          try {
+            await releaseSource(status, sourceVm, sourceConn);
+          } catch (err) {
+            return refused(err, "releasing the source's exports");
+          }
+          status.sourceReleased = true;
+          record({
+            type: "Normal",
+            reason: "SourceReleased",
+            message: `the exports of ${sourceVm?.metadata?.name} are ended${status.snapshotCreated ? " and its snapshot removed" : ""}`,
+          });
+          await write(ns, name, status);
+          continue;
+        }
         case "commitImport": {
           const disk = status.disks[step.index];
           if (!targetConn || !disk) return { requeueAfterMs: 5_000 };
@@ -357,6 +376,7 @@ export function createMigrationController(ctx: ControllerContext) {
           });
           if (!done.finished) return { requeueAfterMs: 5_000 };
           status.cleanedUp = true;
+          if (status.storageInfo) status.storageInfo.cleanedUp = true;
           continue;
         }
         case "deleteSource": {

@@ -88,6 +88,7 @@ function factsOf(overrides: Partial<MigrationFacts> = {}, status: StatusInit = {
     targetVm: undefined,
     source: exporter(),
     target: importer(),
+    stagingDir: undefined,
     described: undefined,
     transfer: undefined,
     outageWaits: 0,
@@ -249,7 +250,7 @@ describe("planMigration: exporting", () => {
     );
     expect(phaseOf(p)).toBe("TRANSFERRING");
     expect(p.status.progress?.totalBytes).toBe(300n);
-    expect(p.step).toEqual({ kind: "transfer" });
+    expect(p.step).toEqual({ kind: "transfer", leg: "direct" });
   });
 });
 
@@ -264,7 +265,9 @@ describe("planMigration: transferring", () => {
     expect(planMigration(factsOf({ transfer: { state: "running" } }, transferring)).step).toEqual({
       kind: "none",
     });
-    const done = planMigration(factsOf({ transfer: { state: "done" } }, transferring));
+    const done = planMigration(
+      factsOf({ transfer: { state: "done", leg: "direct" } }, transferring),
+    );
     expect(phaseOf(done)).toBe("IMPORTING");
     expect(done.step).toEqual({ kind: "commitImport", index: 0 });
   });
@@ -289,7 +292,7 @@ describe("planMigration: transferring", () => {
     expect(outageBackoffMs(10)).toBe(30_000);
     expect(down.status.retryCount).toBe(0);
     const back = planMigration(factsOf({}, transferring));
-    expect(back.step).toEqual({ kind: "transfer" });
+    expect(back.step).toEqual({ kind: "transfer", leg: "direct" });
   });
 
   it("counts a failed copy as a retry with backoff, and fails after maxRetries", () => {
@@ -450,5 +453,113 @@ describe("transfer progress", () => {
       eta: "50s",
     });
     expect(formatDuration(3_723_000)).toBe("1h2m3s");
+  });
+});
+
+describe("planMigration: staged through the manager's staging directory", () => {
+  const staged = migrationOf({ storage: { type: "directory" } });
+  const transferring = {
+    phase: MigrationPhase.TRANSFERRING,
+    startTime: timestampFromMs(now),
+    transferFormat: DiskFormat.RAW,
+    storageInfo: { url: "file:///var/stage/mig-uid" },
+  };
+  const exported = twoDisks.map((d) => ({ ...d, sourceChecksum: "a".repeat(64), sizeBytes: 8n }));
+
+  it("fails without a staging directory, and starts without the target", () => {
+    const none = planMigration(factsOf({ migration: staged }));
+    expect(phaseOf(none)).toBe("FAILED");
+    expect(ready(none)?.reason).toBe("StagingUnavailable");
+    // The target is down: the format is the source's own, and the export begins.
+    const p = planMigration(
+      factsOf({ migration: staged, stagingDir: "/var/stage", target: undefined }),
+    );
+    expect(phaseOf(p)).toBe("EXPORTING");
+    expect(p.status.transferFormat).toBe(DiskFormat.VMDK);
+    expect(p.status.storageInfo?.url).toBe("file:///var/stage/mig-uid");
+    // With the target up, a format both can, as unstaged.
+    const both = planMigration(factsOf({ migration: staged, stagingDir: "/var/stage" }));
+    expect(both.status.transferFormat).toBe(DiskFormat.RAW);
+  });
+
+  it("stages the disks while only the source is up, then releases the source", () => {
+    const facts = (disks: NonNullable<StatusInit["disks"]>, extra: Partial<MigrationFacts> = {}) =>
+      factsOf(
+        {
+          migration: staged,
+          stagingDir: "/var/stage",
+          target: importer(CircuitState.OPEN),
+          ...extra,
+        },
+        { ...transferring, disks },
+      );
+    expect(planMigration(facts(exported)).step).toEqual({ kind: "transfer", leg: "stage" });
+    const sourceDown = planMigration(facts(exported, { source: undefined }));
+    expect(sourceDown.step.kind).toBe("wait");
+    expect(ready(sourceDown)?.reason).toBe("ProviderUnavailable");
+    const whole = exported.map((d) => ({ ...d, staged: true, stagedOffset: 8n }));
+    const release = planMigration(facts(whole, { transfer: { state: "done", leg: "stage" } }));
+    expect(release.step).toEqual({ kind: "releaseSource" });
+    expect(release.status.storageInfo?.uploadedAt).toBeDefined();
+    expect(release.status.storageInfo?.size).toBe(16n);
+    expect(release.events.map((e) => e.reason)).toEqual(["Staged"]);
+  });
+
+  it("copies the staged disks out once the target is up, and only in a format it imports", () => {
+    const whole = exported.map((d) => ({ ...d, staged: true, stagedOffset: 8n }));
+    const released = { ...transferring, disks: whole, sourceReleased: true };
+    const waiting = planMigration(
+      factsOf(
+        {
+          migration: staged,
+          stagingDir: "/var/stage",
+          source: undefined,
+          target: importer(CircuitState.OPEN),
+        },
+        released,
+      ),
+    );
+    expect(waiting.step.kind).toBe("wait");
+    expect(waiting.status.message).toContain("provider default/kvm is unavailable");
+    const out = planMigration(
+      factsOf({ migration: staged, stagingDir: "/var/stage", source: undefined }, released),
+    );
+    expect(out.step).toEqual({ kind: "transfer", leg: "unstage" });
+    const vmdk = planMigration(
+      factsOf(
+        { migration: staged, stagingDir: "/var/stage", source: undefined },
+        { ...released, transferFormat: DiskFormat.VMDK },
+      ),
+    );
+    expect(phaseOf(vmdk)).toBe("FAILED");
+    expect(vmdk.status.message).toContain("does not import VMDK");
+    // Once every disk is committed at the target, on to the imports.
+    const committed = whole.map((d) => ({ ...d, committed: true, verifiedOffset: 8n }));
+    const done = planMigration(
+      factsOf(
+        {
+          migration: staged,
+          stagingDir: "/var/stage",
+          source: undefined,
+          transfer: { state: "done", leg: "unstage" },
+        },
+        { ...released, disks: committed },
+      ),
+    );
+    expect(phaseOf(done)).toBe("IMPORTING");
+  });
+
+  it("counts both copies in the progress", () => {
+    const disks = create(VMMigrationStatusSchema, {
+      disks: [
+        { name: "root", sizeBytes: 1000n, staged: true, verifiedOffset: 500n },
+        { name: "data", sizeBytes: 1000n, stagedOffset: 500n },
+      ],
+    }).disks;
+    expect(transferProgress(disks, 0, true)).toMatchObject({
+      totalBytes: 4000n,
+      transferredBytes: 2000n,
+      percentage: 50,
+    });
   });
 });

@@ -10,10 +10,12 @@ import type { Capabilities, DiskInfo } from "@virtrigaud/contracts";
 import {
   CircuitState,
   CleanupPolicy,
+  DiskFormat,
   LocalObjectReferenceSchema,
   MigrationDiskInfoSchema,
   MigrationPhase,
   MigrationProgressSchema,
+  MigrationStorageInfoSchema,
   type MigrationDiskStatus,
   MigrationDiskStatusSchema,
   PowerState,
@@ -26,7 +28,8 @@ import {
 } from "@virtrigaud/proto/manager";
 import { durationMs } from "../manifest/quantities.js";
 import { isTrue, setCondition } from "./conditions.js";
-import { commonFormat, diskFormatOf, transferIds } from "./migration-formats.js";
+import { commonFormat, diskFormatOf, imageFormatOf, transferIds } from "./migration-formats.js";
+import { transferProgress } from "./migration-progress.js";
 import { providerKeyOf } from "./references.js";
 
 /** Annotation on a VirtualMachine made by a VMMigration: the migration's uid. */
@@ -48,7 +51,9 @@ export interface ProviderFacts {
 
 /** How the transfer of the disks went, when it ran in this manager. */
 export type TransferOutcome =
-  { state: "running" } | { state: "done" } | { state: "failed"; outage: boolean; message: string };
+  | { state: "running" }
+  | { state: "done"; leg: TransferLeg }
+  | { state: "failed"; outage: boolean; message: string };
 
 /** The source VM as its provider describes it before the export. */
 interface SourceDescription {
@@ -71,6 +76,8 @@ export interface MigrationFacts {
   targetVm: VirtualMachine | undefined;
   source: ProviderFacts | undefined;
   target: ProviderFacts | undefined;
+  /** The manager's staging directory (--migration-staging-dir), for migrations with spec.storage. */
+  stagingDir: string | undefined;
   /** What the source's provider said of its disks and NICs; undefined before it was asked. */
   described: SourceDescription | undefined;
   transfer: TransferOutcome | undefined;
@@ -82,6 +89,19 @@ export interface MigrationFacts {
    * restarted may have lost one.
    */
   confirmedImports: ReadonlySet<string>;
+}
+
+/**
+ * Where a copy of the disks goes: from the source straight to the target
+ * ("direct"), or with spec.storage from the source into the staging
+ * directory ("stage") and later out of it to the target ("unstage").
+ */
+export type TransferLeg = "direct" | "stage" | "unstage";
+
+/** The copy the disks need next. */
+function transferLeg(migration: VMMigration, status: VMMigrationStatus): TransferLeg {
+  if (!migration.spec?.storage) return "direct";
+  return status.disks.every((d) => d.staged) ? "unstage" : "stage";
 }
 
 /** What the VMMigration controller does next. */
@@ -100,8 +120,10 @@ type MigrationStep =
   | { kind: "describeSource" }
   /** DiskExportBegin of the disk at `index` of status.disks. */
   | { kind: "beginExport"; index: number }
-  /** Run (or keep running) the copy of every disk to the target. */
-  | { kind: "transfer" }
+  /** Run (or keep running) the copy of every disk along `leg`. */
+  | { kind: "transfer"; leg: TransferLeg }
+  /** Staged: end the exports and remove the migration's snapshot, as the source is not needed now. */
+  | { kind: "releaseSource" }
   /** DiskImportCommit of the disk at `index`. */
   | { kind: "commitImport"; index: number }
   /** Create the target VirtualMachine. */
@@ -235,27 +257,41 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
         "TargetExists",
         `VirtualMachine ${targetName} exists and was not made by this migration`,
       );
-    const unavailable = [facts.source, facts.target].find(
-      (p) => !p || p.circuit !== CircuitState.CLOSED || !p.capabilities,
-    );
-    if (unavailable || !facts.source || !facts.target)
+    const staging = Boolean(spec?.storage);
+    if (staging && !facts.stagingDir)
+      return fail(
+        "StagingUnavailable",
+        "spec.storage: this manager has no staging directory (--migration-staging-dir)",
+      );
+    // Staged, the target may come up later: only the source is needed now.
+    const needed = staging ? [facts.source] : [facts.source, facts.target];
+    const unavailable = needed.find((p) => !usable(p));
+    if (unavailable || !facts.source || (!staging && !facts.target))
       return wait(
         "ProviderUnavailable",
         `provider ${unavailable?.key ?? "of the source or target"} is unavailable`,
         outageBackoffMs(facts.outageWaits),
       );
     const exports = facts.source.capabilities?.diskExportFormats ?? [];
-    const imports = facts.target.capabilities?.diskImportFormats ?? [];
+    const target = usable(facts.target) ? facts.target : undefined;
+    // Unknown while a staged migration's target is down: the source's own formats then.
+    const imports = target?.capabilities?.diskImportFormats;
     if (!exports.length)
       return fail("Unsupported", `provider ${facts.source.key} exports no disks`);
-    if (!imports.length)
-      return fail("Unsupported", `provider ${facts.target.key} imports no disks`);
-    const format = commonFormat(exports, imports, spec?.options?.diskFormat);
+    if (target && !imports?.length)
+      return fail("Unsupported", `provider ${target.key} imports no disks`);
+    const format = commonFormat(exports, imports ?? exports, spec?.options?.diskFormat);
     if (!format)
       return fail(
         "Unsupported",
-        `providers ${facts.source.key} and ${facts.target.key} have no disk format in common`,
+        target
+          ? `providers ${facts.source.key} and ${target.key} have no disk format in common`
+          : `provider ${facts.source.key} exports no format a disk travels in`,
       );
+    if (staging)
+      status.storageInfo = create(MigrationStorageInfoSchema, {
+        url: `file://${facts.stagingDir}/${meta.uid}`,
+      });
     status.transferFormat = format;
     if (spec?.source?.snapshotRef) {
       const snap = facts.snapshot;
@@ -313,17 +349,19 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     const pending = status.disks.findIndex((d) => !d.sourceChecksum);
     if (pending >= 0) return plan({ kind: "beginExport", index: pending });
     status.progress ??= create(MigrationProgressSchema);
-    status.progress.totalBytes = status.disks.reduce((n, d) => n + d.sizeBytes, 0n);
-    enter(
-      MigrationPhase.TRANSFERRING,
-      `copying ${status.disks.length} disk(s) to ${facts.target?.key ?? "the target"}`,
-    );
+    status.progress.totalBytes = transferProgress(
+      status.disks,
+      0,
+      Boolean(spec?.storage),
+    ).totalBytes;
+    enter(MigrationPhase.TRANSFERRING, legMessage(transferLeg(migration, status)));
   }
 
   if (status.phase === MigrationPhase.TRANSFERRING) {
     const outcome = facts.transfer;
     if (outcome?.state === "running") return plan({ kind: "none" });
-    if (outcome?.state === "done") {
+    const leg = transferLeg(migration, status);
+    if (outcome?.state === "done" && outcome.leg !== "stage") {
       enter(
         MigrationPhase.IMPORTING,
         `committing the imported disks on ${facts.target?.key ?? "the target"}`,
@@ -345,18 +383,46 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
           retryDelayMs(migration, status.retryCount),
         );
       }
-      const down = [facts.source, facts.target].find(
-        (p) => !p || p.circuit !== CircuitState.CLOSED,
-      );
-      if (down || outcome?.state === "failed") {
-        const message = `provider ${down?.key ?? facts.target?.key} is unavailable: waiting to resume the transfer`;
+      if (leg === "unstage" && !status.sourceReleased) {
+        if (status.storageInfo && !status.storageInfo.uploadedAt) {
+          status.storageInfo.uploadedAt = timestampFromMs(now);
+          status.storageInfo.size = status.disks.reduce((n, d) => n + d.sizeBytes, 0n);
+          events.push({
+            type: "Normal",
+            reason: "Staged",
+            message: `every disk is staged whole in ${status.storageInfo.url}: the source is not needed any more`,
+          });
+        }
+        return plan({ kind: "releaseSource" });
+      }
+      // Each copy needs only its own ends: staging, the source; out of the stage, the target.
+      const ends = {
+        direct: [facts.source, facts.target],
+        stage: [facts.source],
+        unstage: [facts.target],
+      };
+      const downAt = ends[leg].findIndex((p) => !p || p.circuit !== CircuitState.CLOSED);
+      if (downAt >= 0 || outcome?.state === "failed") {
+        // A copy that failed for an outage with both ends up blames its receiver, as it says.
+        const at = downAt >= 0 ? downAt : ends[leg].length - 1;
+        const end = ends[leg][at];
+        const which = leg === "stage" || (leg === "direct" && at === 0) ? "source" : "target";
+        const message = `provider ${end?.key ?? `of the ${which}`} is unavailable: waiting to resume the transfer`;
         if (status.message !== message)
           events.push({ type: "Warning", reason: "ProviderUnavailable", message });
         return wait("ProviderUnavailable", message, outageBackoffMs(facts.outageWaits));
       }
-      status.message = `copying ${status.disks.length} disk(s) to ${facts.target?.key}`;
+      if (leg === "unstage") {
+        const imports = facts.target?.capabilities?.diskImportFormats ?? [];
+        if (!imports.includes(imageFormatOf(status.transferFormat)))
+          return fail(
+            "Unsupported",
+            `provider ${facts.target?.key} does not import ${DiskFormat[status.transferFormat]}, the format the disks were staged in`,
+          );
+      }
+      status.message = legMessage(leg);
       ready(false, "Transferring", status.message);
-      return plan({ kind: "transfer" });
+      return plan({ kind: "transfer", leg });
     }
   }
 
@@ -428,6 +494,20 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     return plan({ kind: "wait" });
   }
   return plan({ kind: "wait" });
+}
+
+/** Whether a provider answers and said what it can. */
+function usable(p: ProviderFacts | undefined): boolean {
+  return !!p && p.circuit === CircuitState.CLOSED && !!p.capabilities;
+}
+
+/** What a copy along `leg` does, for the status. */
+function legMessage(leg: TransferLeg): string {
+  return {
+    direct: "copying the disks to the target",
+    stage: "staging the disks in the manager's staging directory",
+    unstage: "copying the staged disks to the target",
+  }[leg];
 }
 
 /** A disk's status before its export begins. */

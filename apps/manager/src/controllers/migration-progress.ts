@@ -24,14 +24,21 @@ export function formatDuration(ms: number): string {
  * The overall progress of the disks: the bytes the targets hold durably
  * (verified offsets) over the exports' sizes, and the time left at
  * `bytesPerSecond` (none when the rate is unknown or the copy is over).
+ * Staged (`staging`), each disk is copied twice, into the staging directory
+ * and out of it, and both copies count.
  */
 export function transferProgress(
   disks: readonly MigrationDiskStatus[],
   bytesPerSecond: number,
+  staging = false,
 ): TransferProgress {
-  const totalBytes = disks.reduce((n, d) => n + d.sizeBytes, 0n);
+  const copies = staging ? 2n : 1n;
+  const totalBytes = disks.reduce((n, d) => n + d.sizeBytes * copies, 0n);
   const transferredBytes = disks.reduce(
-    (n, d) => n + (d.committed ? d.sizeBytes : d.verifiedOffset),
+    (n, d) =>
+      n +
+      (d.committed ? d.sizeBytes : d.verifiedOffset) +
+      (staging ? (d.staged ? d.sizeBytes : d.stagedOffset) : 0n),
     0n,
   );
   const percentage = totalBytes ? Number((transferredBytes * 100n) / totalBytes) : 0;

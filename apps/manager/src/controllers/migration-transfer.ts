@@ -1,8 +1,18 @@
 import { create } from "@bufbuild/protobuf";
-import { type CopyDiskProgress, DiskExportSchema, copyDisk } from "@virtrigaud/contracts";
+import { join } from "node:path";
+import {
+  type CopyDiskOptions,
+  type CopyDiskProgress,
+  type CopyDiskResult,
+  DiskExportSchema,
+  ProviderError,
+  copyDisk,
+} from "@virtrigaud/contracts";
+import type { ProviderClient } from "@virtrigaud/contracts/client";
 import {
   Kind,
   MigrationPhase,
+  type MigrationDiskStatus,
   MigrationProgressSchema,
   type VMMigration,
   type VMMigrationStatus,
@@ -10,7 +20,8 @@ import {
 import type { ControllerContext } from "./context.js";
 import { splitKey } from "./context.js";
 import { imageFormatOf } from "./migration-formats.js";
-import type { TransferOutcome } from "./migration-plan.js";
+import type { TransferLeg, TransferOutcome } from "./migration-plan.js";
+import { type DiskStage, createDiskStage } from "../staging/disk-stage.js";
 import { transferProgress } from "./migration-progress.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { judgeRefusal } from "./refusals.js";
@@ -20,13 +31,16 @@ const progressIntervalMs = 1_000;
 
 /** The transfers running in this manager, one per migration. */
 export interface TransferRuns {
-  /** Starts copying the disks not yet committed, unless a copy of `key` runs already. */
+  /**
+   * Starts copying the disks along `leg` (those not yet staged, or not yet
+   * committed at the target), unless a copy of `key` runs already.
+   */
   start(
     key: string,
     migration: VMMigration,
     status: VMMigrationStatus,
-    source: ProviderConnection,
-    target: ProviderConnection,
+    leg: TransferLeg,
+    ends: TransferEnds,
   ): void;
   /** Whether a copy of `key` runs. */
   running(key: string): boolean;
@@ -40,6 +54,27 @@ export interface TransferRuns {
   stopAll(): void;
 }
 
+/** The providers a copy reads from and writes to; a leg needs only its own. */
+interface TransferEnds {
+  source: ProviderConnection | undefined;
+  target: ProviderConnection | undefined;
+}
+
+/** A copy of one disk: where it is read and written, and what of the disk's status it moves. */
+interface DiskCopy {
+  from: Pick<ProviderClient, "diskExportRead">;
+  to: Pick<
+    ProviderClient,
+    "diskImportBegin" | "diskImportWrite" | "diskImportCommit" | "waitForTask"
+  >;
+  exportId: string;
+  /** Where the target keeps it: a provider's placement; none in the staging directory. */
+  placement: CopyDiskOptions["placement"];
+  done: boolean;
+  progress(verifiedBytes: bigint, writtenBytes: bigint): void;
+  finish(result: CopyDiskResult): void;
+}
+
 interface Run {
   abort: AbortController;
   outcome: TransferOutcome;
@@ -48,26 +83,95 @@ interface Run {
 /**
  * Copies a migration's disks with the contract's `copyDisk`, one disk after
  * the other, through this manager: each chunk's SHA-256 is checked on the
- * way and the whole file's by the target at commit. The progress (every
- * disk's verified offset and bytes sent, the rate, the time left) is written
- * to the migration's status at most once a second. A copy that stops (the
- * manager killed, a provider down) is started again by the plan and resumes
- * from the target's received_bytes, the import id being the same.
+ * way and the whole file's by the receiver at commit. Along "direct" the
+ * disks go from the source's provider to the target's; with spec.storage,
+ * "stage" copies them into the migration's directory of the manager's
+ * staging directory and "unstage" from there to the target, so that source
+ * and target need not be up at once. The progress (every disk's verified and
+ * staged offsets and bytes sent, the rate, the time left) is written to the
+ * migration's status at most once a second. A copy that stops (the manager
+ * killed, a provider down) is started again by the plan and resumes from
+ * what its receiver holds, the import id being the same.
  */
 export function createTransferRuns(ctx: ControllerContext): TransferRuns {
   const runs = new Map<string, Run>();
+
+  /** The copy of each disk along `leg`, over `ends` and the stage. */
+  function copiesOf(
+    migration: VMMigration,
+    disks: MigrationDiskStatus[],
+    leg: TransferLeg,
+    ends: TransferEnds,
+    stage: DiskStage | undefined,
+  ): DiskCopy[] {
+    const placement = migration.spec?.target?.placement;
+    const targetPlacement = placement && {
+      datastore: placement.datastore,
+      host: placement.host,
+      folder: placement.folder,
+      cluster: placement.cluster,
+      resourcePool: placement.resourcePool,
+    };
+    const source = leg === "unstage" ? stage : ends.source?.client;
+    const target = leg === "stage" ? stage : ends.target?.client;
+    if (!source || !target) throw ProviderError.unavailable(`the ${leg} copy has no ends`);
+    return disks.map((disk) => {
+      const sentBefore = disk.sentBytes;
+      if (leg === "stage")
+        return {
+          from: source,
+          to: target,
+          exportId: disk.exportId,
+          placement: undefined,
+          done: disk.staged,
+          progress: (verified) => {
+            disk.stagedOffset = verified;
+          },
+          finish: (result) => {
+            disk.stagedOffset = disk.sizeBytes;
+            disk.corruptedChunks += result.resentChunks;
+            disk.staged = result.import.committed;
+          },
+        };
+      return {
+        from: source,
+        to: target,
+        // Out of the stage, a disk is read back under its import id.
+        exportId: leg === "unstage" ? disk.importId : disk.exportId,
+        placement: targetPlacement,
+        done: disk.committed,
+        progress: (verified, written) => {
+          disk.verifiedOffset = verified;
+          disk.sentBytes = sentBefore + written;
+        },
+        finish: (result) => {
+          disk.verifiedOffset = disk.sizeBytes;
+          disk.sentBytes = sentBefore + BigInt(result.writtenBytes);
+          disk.corruptedChunks += result.resentChunks;
+          disk.committed = result.import.committed;
+          // The target checked the whole file against the export's SHA-256 at commit.
+          if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
+        },
+      };
+    });
+  }
 
   async function copyAll(
     key: string,
     run: Run,
     migration: VMMigration,
     status: VMMigrationStatus,
-    source: ProviderConnection,
-    target: ProviderConnection,
+    leg: TransferLeg,
+    ends: TransferEnds,
   ): Promise<void> {
     const { namespace: ns, name } = splitKey(key);
+    const staging = Boolean(migration.spec?.storage);
     const disks = status.disks.map((d) => ({ ...d }));
-    const placement = migration.spec?.target?.placement;
+    const stagingDir = ctx.settings.migrationStagingDir;
+    const stage =
+      staging && stagingDir
+        ? createDiskStage(join(stagingDir, migration.metadata?.uid ?? ""))
+        : undefined;
     let writes = Promise.resolve();
     let lastWrite = 0;
     const persist = (phaseEnds: boolean, rate: number) => {
@@ -84,78 +188,69 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
             d.corruptedChunks = seen.corruptedChunks;
             d.committed = seen.committed;
             d.targetChecksum = seen.targetChecksum;
+            d.stagedOffset = seen.stagedOffset;
+            d.staged = seen.staged;
           }
           s.progress ??= create(MigrationProgressSchema);
-          Object.assign(s.progress, transferProgress(s.disks, phaseEnds ? 0 : rate));
+          Object.assign(s.progress, transferProgress(s.disks, phaseEnds ? 0 : rate, staging));
         });
       });
       return writes;
     };
 
-    for (const disk of disks) {
-      if (disk.committed) continue;
-      const sentBefore = disk.sentBytes;
-      const result = await copyDisk({
-        source: source.client,
-        target: target.client,
-        export: create(DiskExportSchema, {
-          id: disk.exportId,
-          format: imageFormatOf(status.transferFormat),
-          sizeBytes: disk.sizeBytes,
-          sha256: disk.sourceChecksum,
-          capacityBytes: disk.capacityBytes,
-        }),
-        importId: disk.importId,
-        ...(placement
-          ? {
-              placement: {
-                datastore: placement.datastore,
-                host: placement.host,
-                folder: placement.folder,
-                cluster: placement.cluster,
-                resourcePool: placement.resourcePool,
-              },
+    try {
+      const copies = copiesOf(migration, disks, leg, ends, stage);
+      for (const [i, copy] of copies.entries()) {
+        const disk = disks[i];
+        if (copy.done || !disk) continue;
+        const result = await copyDisk({
+          source: copy.from,
+          target: copy.to,
+          export: create(DiskExportSchema, {
+            id: copy.exportId,
+            format: imageFormatOf(status.transferFormat),
+            sizeBytes: disk.sizeBytes,
+            sha256: disk.sourceChecksum,
+            capacityBytes: disk.capacityBytes,
+          }),
+          importId: disk.importId,
+          ...(copy.placement ? { placement: copy.placement } : {}),
+          signal: run.abort.signal,
+          onProgress: (p: CopyDiskProgress) => {
+            copy.progress(BigInt(p.verifiedBytes), BigInt(p.writtenBytes));
+            const now = ctx.now();
+            if (now - lastWrite >= progressIntervalMs) {
+              lastWrite = now;
+              void persist(false, p.bytesPerSecond);
             }
-          : {}),
-        signal: run.abort.signal,
-        onProgress: (p: CopyDiskProgress) => {
-          disk.verifiedOffset = BigInt(p.verifiedBytes);
-          disk.sentBytes = sentBefore + BigInt(p.writtenBytes);
-          const now = ctx.now();
-          if (now - lastWrite >= progressIntervalMs) {
-            lastWrite = now;
-            void persist(false, p.bytesPerSecond);
-          }
-        },
-      });
-      disk.verifiedOffset = disk.sizeBytes;
-      disk.sentBytes = sentBefore + BigInt(result.writtenBytes);
-      disk.corruptedChunks += result.resentChunks;
-      disk.committed = result.import.committed;
-      // The target checked the whole file against the export's SHA-256 at commit.
-      if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
-      ctx.event(
-        Kind.VM_MIGRATION,
-        migration,
-        "Normal",
-        "DiskTransferred",
-        `disk ${disk.name}: ${disk.sizeBytes} bytes, resumed from ${result.resumedFromBytes}, ${result.writtenBytes} written, ${result.resentChunks} chunk(s) sent again`,
-      );
-      await persist(false, 0);
+          },
+        });
+        copy.finish(result);
+        ctx.event(
+          Kind.VM_MIGRATION,
+          migration,
+          "Normal",
+          leg === "stage" ? "DiskStaged" : "DiskTransferred",
+          `disk ${disk.name}: ${disk.sizeBytes} bytes, resumed from ${result.resumedFromBytes}, ${result.writtenBytes} written, ${result.resentChunks} chunk(s) sent again`,
+        );
+        await persist(false, 0);
+      }
+      await persist(true, 0);
+      await writes;
+    } finally {
+      await stage?.close();
     }
-    await persist(true, 0);
-    await writes;
   }
 
   return {
-    start(key, migration, status, source, target) {
+    start(key, migration, status, leg, ends) {
       if (runs.get(key)?.outcome.state === "running") return;
       const run: Run = { abort: new AbortController(), outcome: { state: "running" } };
       runs.set(key, run);
-      copyAll(key, run, migration, status, source, target)
+      copyAll(key, run, migration, status, leg, ends)
         .then(
           () => {
-            run.outcome = { state: "done" };
+            run.outcome = { state: "done", leg };
           },
           (err: unknown) => {
             if (run.abort.signal.aborted) {
