@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -404,6 +404,8 @@ spec:
       "1s",
       "--secret-key-file",
       keyFile,
+      "--migration-staging-dir",
+      join(dir, "staging"),
     ]);
   }, 60_000);
 
@@ -857,7 +859,7 @@ spec:
   );
 
   it(
-    "migrates it back from vSphere to libvirt: the bytes read back from the datastore are the ones sent, and the guest boots and answers SSH on its static address with the marker",
+    "migrates it back from vSphere to libvirt, staged in the manager's staging directory: the bytes read back from the datastore are the ones sent, and the guest boots and answers SSH on its static address with the marker",
     async () => {
       await apply(
         "from-vsphere.yaml",
@@ -880,11 +882,18 @@ spec:
         prefix: 24
     preserveMACAddresses: true
     powerOn: true
+  storage:
+    type: directory
 `,
       );
       const done = await migrationReady(`${name}-back`, minutes(20));
       // The vSphere export hashed the flat files as the datastore serves them: the same bytes.
       expect(checksumsOf(done)).toEqual(toVsphere);
+      // Staged whole first (the source then released), copied out, and the staged files removed.
+      expect((at(done, "status.disks") as Json[]).map((d) => d["staged"])).toEqual([true, true]);
+      expect(at(done, "status.sourceReleased")).toBe(true);
+      expect(at(done, "status.storageInfo.cleanedUp")).toBe(true);
+      expect(readdirSync(join(dir, "staging"))).toEqual([]);
       await expectMarkerOnStaticAddress("an SSH login to the guest back on libvirt");
       await eventually(
         async () => (await cli("get", "vm", vcName)).code !== 0,
