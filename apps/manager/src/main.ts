@@ -56,6 +56,7 @@ const managerFlags = {
   "bootstrap-admin": { type: "string", multiple: true },
   "rate-limit-per-identity": { type: "string" },
   "max-watches-per-identity": { type: "string" },
+  "console-dir": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -89,6 +90,8 @@ Manager flags (environment fallback in brackets):
                                 and CIDR networks, comma-separated; a host name is resolved at each connection
                                 and each address must be in a listed network, when the list has any. Unset:
                                 anywhere [VIRTRIGAUD_PROVIDER_ENDPOINTS]
+  --console-dir DIR             serve the built web console (apps/console/dist) at /console/ on the API's
+                                port; unset, no console [VIRTRIGAUD_CONSOLE_DIR]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -194,6 +197,7 @@ async function main(): Promise<void> {
   let replicaId: string | undefined;
   let providerTlsDir: string | undefined;
   let secretKeyFile: string | undefined;
+  let consoleDir: string | undefined;
   let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
@@ -233,6 +237,7 @@ async function main(): Promise<void> {
       values["provider-tls-dir"] ?? (process.env["VIRTRIGAUD_PROVIDER_TLS_DIR"] || undefined);
     secretKeyFile =
       values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
+    consoleDir = values["console-dir"] ?? (process.env["VIRTRIGAUD_CONSOLE_DIR"] || undefined);
     const endpoints =
       values["provider-endpoints"] ?? (process.env["VIRTRIGAUD_PROVIDER_ENDPOINTS"] || undefined);
     if (endpoints !== undefined) {
@@ -326,6 +331,7 @@ async function main(): Promise<void> {
       ...(replicaId ? { replicaId } : {}),
       ...(providerTlsDir ? { providerTlsDir } : {}),
       ...(secretKeyFile ? { secretKeyFile } : {}),
+      ...(consoleDir ? { consoleDir } : {}),
       ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,
