@@ -1,7 +1,7 @@
 import type { ConsoleFile, ConsoleFiles } from "./console-files.js";
 
 /** Where the console is served on the API's port. */
-export const consolePrefix = "/console";
+const consolePrefix = "/console";
 
 /** What to answer a request on the API's port that no RPC took. */
 export type ConsoleAnswer =
