@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { type TestManager, startTestManager } from "./harness.js";
+import { runManager } from "./processes.js";
 
 interface Answer {
   status: number;
@@ -133,5 +134,29 @@ describe("the manager serves the console's files on the API's port", () => {
 
   it("still answers 404 to paths neither the API nor the console has", async () => {
     expect((await get(tm.url, "/favicon.ico")).status).toBe(404);
+  });
+});
+
+describe("virtrigaud-manager --console-dir", () => {
+  it("refuses to start on a directory without a built console, and says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vrtg-console-empty-"));
+    try {
+      const result = await runManager([
+        "--insecure",
+        "--listen",
+        "127.0.0.1:0",
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--data",
+        join(dir, "data"),
+        "--console-dir",
+        dir,
+      ]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--console-dir");
+      expect(result.stderr).toContain("holds no index.html");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
