@@ -1,6 +1,5 @@
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { Kind, ManagerService, type VirtualMachine } from "@virtrigaud/proto/manager";
 import { useEffect, useState } from "react";
 import { type VmsByKey, applyWatchEvent, vmsOfList } from "./watched-vms";

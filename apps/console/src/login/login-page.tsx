@@ -1,5 +1,4 @@
-import { createClient } from "@connectrpc/connect";
-import { ConnectError } from "@connectrpc/connect";
+import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { useState } from "react";
@@ -8,7 +7,7 @@ import { useState } from "react";
  * Asks for a bearer token (a line of the manager's --token-file) and keeps it
  * only when the manager accepts it: WhoAmI answers with the caller's name.
  */
-export function LoginPage({ onLogin }: { onLogin: (token: string, user: string) => void }) {
+export function LoginPage({ onLogin }: { onLogin: (token: string) => void }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -20,8 +19,8 @@ export function LoginPage({ onLogin }: { onLogin: (token: string, user: string) 
       createConnectTransport({ baseUrl: window.location.origin, useBinaryFormat: true }),
     );
     try {
-      const me = await client.whoAmI({}, { headers: { authorization: `Bearer ${token.trim()}` } });
-      onLogin(token.trim(), me.name);
+      await client.whoAmI({}, { headers: { authorization: `Bearer ${token.trim()}` } });
+      onLogin(token.trim());
     } catch (err) {
       setError(ConnectError.from(err).rawMessage);
     } finally {
