@@ -179,7 +179,7 @@ vrtg() { VRTG_CONFIG=$state/vrtg.yaml node apps/manager/bin/vrtg.js "$@"; }
 # Where tools/guest-ssh.sh finds the manager.
 echo "http://127.0.0.1:$port" >"$state/server"
 
-projects=@virtrigaud/manager,@virtrigaud/provider-mock
+projects=@virtrigaud/manager,@virtrigaud/provider-mock,@virtrigaud/console
 [ $only_mock -eq 1 ] || projects=$projects,@virtrigaud/provider-vsphere,@virtrigaud/provider-libvirt
 if [ $install -eq 1 ]; then
   say "install (npm ci from the committed lockfile; skipped when nothing changed)"
@@ -305,12 +305,17 @@ contexts:
     server: http://127.0.0.1:$port
     token-file: $auth/admin.token
 EOF
+# The web console, when built (--no-install uses what is there).
+console_flags=()
+[ -f apps/console/dist/index.html ] && console_flags=(--console-dir apps/console/dist)
 start virtrigaud-manager "$logs/virtrigaud-manager.log" node apps/manager/dist/main.js \
   --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure \
   --provider-tls-dir "$tls/manager" --token-file "$auth/tokens" --bootstrap-admin user:admin \
-  --secret-key-file "$auth/secret-keys.yaml" --audit-log "$logs/audit.log"
+  --secret-key-file "$auth/secret-keys.yaml" --audit-log "$logs/audit.log" "${console_flags[@]}"
 wait_serving virtrigaud-manager "$logs/virtrigaud-manager.log" "manager serving"
 note "virtrigaud-manager: API http://127.0.0.1:$port, ops http://127.0.0.1:$mops, store $state/manager"
+[ ${#console_flags[@]} -eq 0 ] ||
+  note "web console: http://127.0.0.1:$port/console/ (log in with the token in $auth/admin.token)"
 
 say "apply ${manifests[*]}"
 node tools/stack/render-manifests.mjs "$state/manifests" "${manifests[@]}"

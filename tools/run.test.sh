@@ -70,6 +70,10 @@ VRTG_CONFIG=$dir/state/vrtg.yaml node apps/manager/bin/vrtg.js wait vm web-mock 
 VRTG_CONFIG=/dev/null node apps/manager/bin/vrtg.js --server "http://127.0.0.1:$port" get vm >"$dir/anon" 2>&1 \
   && fail "the stack's manager answered a caller without a token"
 grep -qi "unauthenticated\|no credentials" "$dir/anon" || fail "a caller without a token was not told why: $(cat "$dir/anon")"
+# The web console, on the API's port, where the run said.
+grep -q "web console: http://127.0.0.1:$port/console/" "$dir/out" || fail "tools/run.sh did not say where the web console is"
+node -e 'fetch(process.argv[1]).then(async (r) => process.exit(r.ok && (await r.text()).includes("<div id=\"root\">") ? 0 : 1), () => process.exit(1))' \
+  "http://127.0.0.1:$port/console/" || fail "the manager does not serve the web console at /console/"
 
 mapfile -t recorded < <(awk '{print $2}' "$dir/state/pids")
 [ ${#recorded[@]} -eq 2 ] || fail "expected 2 recorded services (provider-mock, manager), got ${#recorded[@]}"

@@ -57,6 +57,7 @@ const managerFlags = {
   "bootstrap-admin": { type: "string", multiple: true },
   "rate-limit-per-identity": { type: "string" },
   "max-watches-per-identity": { type: "string" },
+  "console-dir": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -93,6 +94,8 @@ Manager flags (environment fallback in brackets):
                                 and CIDR networks, comma-separated; a host name is resolved at each connection
                                 and each address must be in a listed network, when the list has any. Unset:
                                 anywhere [VIRTRIGAUD_PROVIDER_ENDPOINTS]
+  --console-dir DIR             serve the built web console (apps/console/dist) at /console/ on the API's
+                                port; unset, no console [VIRTRIGAUD_CONSOLE_DIR]
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
   let providerTlsDir: string | undefined;
   let migrationStagingDir: string | undefined;
   let secretKeyFile: string | undefined;
+  let consoleDir: string | undefined;
   let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
@@ -241,6 +245,7 @@ async function main(): Promise<void> {
       (process.env["VIRTRIGAUD_MIGRATION_STAGING_DIR"] || undefined);
     secretKeyFile =
       values["secret-key-file"] ?? (process.env["VIRTRIGAUD_SECRET_KEY_FILE"] || undefined);
+    consoleDir = values["console-dir"] ?? (process.env["VIRTRIGAUD_CONSOLE_DIR"] || undefined);
     const endpoints =
       values["provider-endpoints"] ?? (process.env["VIRTRIGAUD_PROVIDER_ENDPOINTS"] || undefined);
     if (endpoints !== undefined) {
@@ -335,6 +340,7 @@ async function main(): Promise<void> {
       ...(providerTlsDir ? { providerTlsDir } : {}),
       ...(migrationStagingDir ? { migrationStagingDir } : {}),
       ...(secretKeyFile ? { secretKeyFile } : {}),
+      ...(consoleDir ? { consoleDir } : {}),
       ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,

@@ -32,6 +32,8 @@ import { type ManagerServiceOptions, createManagerService } from "./api/manager-
 import { type AuditLog, type AuditLogOptions, openAuditLog } from "./audit/audit-log.js";
 import { createAuditObserver } from "./audit/audit-observer.js";
 import { accessRequestOf } from "./auth/access-request-key.js";
+import { type ConsoleFiles, loadConsoleFiles } from "./console/console-files.js";
+import { createConsoleHandler } from "./console/console-handler.js";
 import { identityOf } from "./auth/identity.js";
 import type { EndpointAllowlist } from "./controllers/endpoint-allowlist.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
@@ -96,6 +98,11 @@ export interface ManagerOptions {
   providerEndpoints?: EndpointAllowlist;
   /** Where migrations with spec.storage stage their disks; unset, such migrations fail. */
   migrationStagingDir?: string;
+  /**
+   * The built web console (apps/console/dist) to serve at /console/ on the
+   * API's port, same origin as the API. Unset: no console.
+   */
+  consoleDir?: string;
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -164,6 +171,8 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   if (options.serve) checkServeOptions(options.serve, options.auth ?? {});
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
+  const consoleFiles =
+    options.serve && options.consoleDir ? openConsole(options.consoleDir) : undefined;
   const auditLog = openAuditFirst(options.audit);
   const secrets = createSecretAccess(
     options.secretKeyFile ? openKeyring(options.secretKeyFile, logger) : undefined,
@@ -259,6 +268,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
         void leadership.stop();
       },
       readyzDetails: () => ({ ...leadership.status() }),
+      ...(consoleFiles ? { otherRequests: createConsoleHandler(consoleFiles) } : {}),
       callObservers: [
         ...(options.serve.callObservers ?? []),
         createAuditObserver(auditLog, {
@@ -309,6 +319,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       describe: {
         store: store.location,
         replica: replicaId,
+        ...(consoleFiles ? { console: "/console/" } : {}),
         authentication: authorizer.on
           ? [
               ...(tokens ? ["token"] : []),
@@ -363,6 +374,19 @@ function openKeyring(file: string, logger: Logger) {
   } catch (err) {
     if (err instanceof KeyFileError) throw new ServeConfigError(err.message);
     throw err;
+  }
+}
+
+/**
+ * The console's files, read once.
+ *
+ * @throws ServeConfigError when the directory holds no built console.
+ */
+function openConsole(dir: string): ConsoleFiles {
+  try {
+    return loadConsoleFiles(dir);
+  } catch (err) {
+    throw new ServeConfigError(`--console-dir: ${errorText(err)}`);
   }
 }
 

@@ -17,6 +17,7 @@ export type { CallGuard } from "./interceptors/guards.js";
 export type { CallObserver } from "./interceptors/observers.js";
 export type { CallInfo } from "./call-context.js";
 export { type Peer, peerOf } from "./peer.js";
+export type { NodeHandler } from "./node-handler.js";
 export { compileServeOptions } from "./serve-options.js";
 export { isLoopbackHost } from "./loopback.js";
 export { serveFlags, formatServeFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";

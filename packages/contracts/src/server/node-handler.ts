@@ -30,6 +30,8 @@ export type NodeHandler = (
 export interface NodeHandlerOptions {
   /** A response whose client reads nothing for this long is abandoned. */
   writeTimeoutMs: number;
+  /** Answers requests for paths no RPC has (a web app's files); default 404. */
+  otherRequests?: NodeHandler | undefined;
 }
 
 /**
@@ -49,7 +51,7 @@ export function createNodeHandler(
   options: ConnectRouterOptions & NodeHandlerOptions,
   logger: Logger,
 ): NodeHandler {
-  const { writeTimeoutMs, shutdownSignal, ...routerOptions } = options;
+  const { writeTimeoutMs, shutdownSignal, otherRequests, ...routerOptions } = options;
   const signals = createCallSignals();
   if (shutdownSignal?.aborted) signals.abortAll(shutdownSignal.reason);
   shutdownSignal?.addEventListener("abort", () => signals.abortAll(shutdownSignal.reason), {
@@ -67,7 +69,8 @@ export function createNodeHandler(
   return (request, response) => {
     const handler = handlers.get((request.url ?? "").split("?", 1)[0] ?? "");
     if (!handler) {
-      response.writeHead(404).end();
+      if (otherRequests) otherRequests(request, response);
+      else response.writeHead(404).end();
       return;
     }
     if (uncompressed.has(handler.requestPath)) refuseResponseCompression(request.headers);

@@ -18,7 +18,7 @@ import { type CallGuard, createGuardInterceptor } from "./interceptors/guards.js
 import { createRateLimitGuard } from "./interceptors/rate-limit.js";
 import { createTracingInterceptor } from "./interceptors/tracing.js";
 import { validationGuard } from "./interceptors/validation.js";
-import { createNodeHandler } from "./node-handler.js";
+import { type NodeHandler, createNodeHandler } from "./node-handler.js";
 import { createOpsServer } from "./ops-server.js";
 import { listenRpc } from "./rpc-listener.js";
 import { type ServeOptions, compileServeOptions } from "./serve-options.js";
@@ -73,6 +73,11 @@ export interface ServeServicesOptions extends ServeOptions {
   describe?: Record<string, unknown>;
   /** Facts /readyz adds to its answer, read at each request (the manager: who leads). */
   readyzDetails?: () => Record<string, unknown>;
+  /**
+   * Answers the requests on the RPC port whose path is no RPC's (the
+   * manager's web console). Default: 404 for them.
+   */
+  otherRequests?: NodeHandler;
 }
 
 /** A running server of Connect services. */
@@ -232,6 +237,7 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
       shutdownSignal: shutdown.signal,
       readMaxBytes: config.readMaxBytes,
       writeTimeoutMs: config.writeTimeoutMs,
+      otherRequests: options.otherRequests,
     },
     logger,
   );

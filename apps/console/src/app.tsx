@@ -1,0 +1,72 @@
+import { Code } from "@connectrpc/connect";
+import { TransportProvider, useQuery } from "@connectrpc/connect-query";
+import { useQueryClient } from "@tanstack/react-query";
+import { ManagerService } from "@virtrigaud/proto/manager";
+import { useCallback, useMemo, useState } from "react";
+import { createManagerTransport } from "./api/transport";
+import { FleetPage } from "./fleet/fleet-page";
+import { LoginPage } from "./login/login-page";
+import { type Route } from "./routing/route";
+import { useRoute } from "./routing/use-route";
+import { forgetToken, readToken, saveToken } from "./session/token-store";
+import { VmPage } from "./vm/vm-page";
+
+function Page({ route, go }: { route: Route; go: (route: Route) => void }) {
+  return route.page === "vm" ? (
+    <VmPage key={`${route.namespace}/${route.name}`} {...route} go={go} />
+  ) : (
+    <FleetPage go={go} />
+  );
+}
+
+/**
+ * Who the caller is decides what shows: a manager without authentication
+ * answers WhoAmI for anyone ("anonymous"), one with it asks for a token first.
+ */
+function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: string) => void }) {
+  const me = useQuery(ManagerService.method.whoAmI, {}, { retry: false });
+  const [route, go] = useRoute();
+  if (me.error?.code === Code.Unauthenticated) return <LoginPage onLogin={onLogin} />;
+  if (me.error)
+    return <p className="error">The manager cannot be reached: {me.error.rawMessage}</p>;
+  if (!me.data) return <p>Connecting…</p>;
+  return (
+    <>
+      <header>
+        <h1>VirtRigaud</h1>
+        <span className="who" data-testid="user">
+          {me.data.name}
+        </span>
+        {me.data.method === "token" && <button onClick={onLogout}>Log out</button>}
+      </header>
+      <main>
+        <Page route={route} go={go} />
+      </main>
+    </>
+  );
+}
+
+/** The console: the manager's API on this origin, with the tab's token. */
+export function App() {
+  const queryClient = useQueryClient();
+  const [token, setToken] = useState(readToken);
+  const logout = useCallback(() => {
+    forgetToken();
+    setToken(undefined);
+    queryClient.clear();
+  }, [queryClient]);
+  const login = useCallback(
+    (next: string) => {
+      saveToken(next);
+      setToken(next);
+      queryClient.clear();
+    },
+    [queryClient],
+  );
+  const transport = useMemo(() => createManagerTransport(() => token, logout), [token, logout]);
+  return (
+    <TransportProvider transport={transport}>
+      <Signed key={token ?? ""} onLogout={logout} onLogin={login} />
+    </TransportProvider>
+  );
+}

@@ -1,0 +1,60 @@
+import {
+  PowerStateSchema,
+  type VirtualMachine,
+  VirtualMachinePhaseSchema,
+} from "@virtrigaud/proto/manager";
+import { enumWord } from "../format/enum-word";
+
+/** The columns the fleet can be sorted by. */
+export type SortKey = "name" | "namespace" | "phase" | "power" | "provider";
+
+export interface FleetView {
+  /** Empty: every namespace. */
+  namespace: string;
+  sortBy: SortKey;
+  descending: boolean;
+}
+
+/** One row of the fleet, as shown. */
+export interface FleetRow {
+  key: string;
+  namespace: string;
+  name: string;
+  phase: string;
+  power: string;
+  desiredPower: string;
+  provider: string;
+  addresses: string;
+}
+
+function rowOf(vm: VirtualMachine): FleetRow {
+  const namespace = vm.metadata?.namespace ?? "";
+  const name = vm.metadata?.name ?? "";
+  return {
+    key: `${namespace}/${name}`,
+    namespace,
+    name,
+    phase: enumWord(VirtualMachinePhaseSchema, vm.status?.phase ?? 0),
+    power: enumWord(PowerStateSchema, vm.status?.powerState ?? 0),
+    desiredPower: enumWord(PowerStateSchema, vm.spec?.powerState ?? 0) || "On",
+    provider: vm.spec?.providerRef?.name ?? "",
+    addresses: (vm.status?.ips ?? []).join(", "),
+  };
+}
+
+/** The rows of `vms` in `view`'s namespace, sorted by its column (then namespace and name). */
+export function fleetRows(vms: readonly VirtualMachine[], view: FleetView): FleetRow[] {
+  const rows = vms.map(rowOf).filter((r) => !view.namespace || r.namespace === view.namespace);
+  const sign = view.descending ? -1 : 1;
+  return rows.sort(
+    (a, b) =>
+      sign * a[view.sortBy].localeCompare(b[view.sortBy]) ||
+      a.namespace.localeCompare(b.namespace) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** The namespaces `vms` are in, sorted. */
+export function namespacesOf(vms: readonly VirtualMachine[]): string[] {
+  return [...new Set(vms.map((vm) => vm.metadata?.namespace ?? ""))].sort();
+}

@@ -1,0 +1,177 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create, toJson } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { createServiceClient } from "@virtrigaud/contracts/client";
+import {
+  ApplyRequestSchema,
+  Kind,
+  ManagerService,
+  PowerState,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
+import type { Page } from "playwright-core";
+import { type TestBrowser, startBrowser } from "./browser";
+import {
+  type ConsoleStack,
+  startConsoleStack,
+  stackManifest,
+  tokens,
+  viewerBinding,
+  vmManifest,
+} from "./stack";
+
+/** Where the screenshots go: the repository has no CI artifacts folder; this one is ignored by git. */
+const screenshots = fileURLToPath(new URL("../test-results/", import.meta.url));
+const admin = { headers: { authorization: `Bearer ${tokens.admin}` } };
+
+describe("the web console, in Chromium, against a manager and provider-mock", () => {
+  const dir = mkdtempSync(join(tmpdir(), "console-e2e-"));
+  let stack: ConsoleStack;
+  let browser: TestBrowser;
+  let api: ReturnType<typeof createServiceClient<typeof ManagerService>>;
+
+  const getVm = async (namespace: string, name: string): Promise<VirtualMachine> => {
+    const { resource } = await api.get({ kind: Kind.VIRTUAL_MACHINE, namespace, name }, admin);
+    if (resource?.kind.case !== "virtualMachine") throw new Error(`${namespace}/${name} is no VM`);
+    return resource.kind.value;
+  };
+  const row = (page: Page, key: string) => page.locator(`[data-vm="${key}"]`);
+  const logIn = async (page: Page, token: string, user: string) => {
+    await page.goto(`${stack.manager.url}/console/`);
+    await page.getByLabel("token").fill(token);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("user").textContent()).resolves.toBe(user);
+  };
+
+  beforeAll(async () => {
+    mkdirSync(screenshots, { recursive: true });
+    stack = await startConsoleStack(dir);
+    api = createServiceClient(ManagerService, stack.manager.url);
+    await stack.vrtg(["apply", "-f", "-"], stackManifest(stack.mock.url, "default"));
+    await stack.vrtg(["apply", "-f", "-"], stackManifest(stack.mock.url, "team-a"));
+    await stack.vrtg(
+      ["apply", "-f", "-"],
+      [
+        viewerBinding,
+        vmManifest("web-1", "default", "web"),
+        vmManifest("web-2", "default", "web"),
+        vmManifest("db-1", "team-a", "db"),
+      ].join("---\n"),
+    );
+    browser = await startBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("logs in with a token kept in the tab's sessionStorage, and the fleet shows every VM running", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.manager.url}/console/`);
+    // A wrong token is refused and not kept.
+    await page.getByLabel("token").fill("not-a-token");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByText("The manager refused the token").waitFor();
+    await expect(page.evaluate(() => sessionStorage.length)).resolves.toBe(0);
+
+    await logIn(page, tokens.admin, "admin");
+    for (const key of ["default/web-1", "default/web-2", "team-a/db-1"])
+      await row(page, key).locator('[data-field="power"]', { hasText: "On" }).waitFor();
+    await expect(page.evaluate(() => Object.values(sessionStorage) as string[])).resolves.toEqual([
+      tokens.admin,
+    ]);
+    await page.screenshot({ path: join(screenshots, "fleet.png") });
+
+    // Filtered by namespace here, by label at the manager; sorted by a column.
+    await page.getByLabel("namespace").selectOption("team-a");
+    await expect(page.getByTestId("vm-count").textContent()).resolves.toBe("1 of 3 VMs");
+    await page.getByLabel("namespace").selectOption("");
+    await page.getByLabel("label selector").fill("app=web");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByTestId("vm-count").getByText("2 of 2 VMs").waitFor();
+    await page.getByRole("columnheader", { name: "Name ▲", exact: true }).click();
+    await page.getByRole("columnheader", { name: "Name ▼" }).waitFor();
+    await expect(page.locator("[data-vm]").first().getAttribute("data-vm")).resolves.toBe(
+      "default/web-2",
+    );
+    // No token in the manager's log.
+    expect(JSON.stringify(stack.manager.logs)).not.toContain(tokens.admin);
+    await page.close();
+  });
+
+  it("changes a VM's row live when another client powers it off, without a reload", async () => {
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    const power = row(page, "default/web-1").locator('[data-field="power"]');
+    await power.getByText("On").waitFor();
+    // Gone if the page reloads.
+    await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+
+    const vm = await getVm("default", "web-1");
+    if (vm.spec) vm.spec.powerState = PowerState.OFF;
+    await api.apply({ resource: { kind: { case: "virtualMachine", value: vm } } }, admin);
+    await power.getByText("Off").waitFor({ timeout: 15_000 });
+    await expect(
+      page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
+    ).resolves.toBe(true);
+    await page.screenshot({ path: join(screenshots, "fleet-live.png") });
+    await page.close();
+  });
+
+  it("powers a VM off from its page, which shows its status, conditions and events", async () => {
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    await row(page, "default/web-2").click();
+    await page.getByRole("heading", { name: "default/web-2" }).waitFor();
+    expect(page.url()).toBe(`${stack.manager.url}/console/vms/default/web-2`);
+    const table = (name: string) => page.getByRole("table", { name, exact: true });
+    await table("conditions").getByRole("cell", { name: "Ready", exact: true }).first().waitFor();
+    await page.locator('[data-field="power"]', { hasText: "On" }).waitFor();
+    await page.getByRole("button", { name: "Power off" }).click();
+    await page.locator('[data-field="power"]', { hasText: "Off" }).waitFor({ timeout: 15_000 });
+    expect((await getVm("default", "web-2")).spec?.powerState).toBe(PowerState.OFF);
+    await table("events").getByRole("cell", { name: "PowerOff" }).first().waitFor();
+    await page.screenshot({ path: join(screenshots, "vm.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("shows a viewer no action, and the manager refuses the viewer's forged action", async () => {
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.viewer, "vic");
+    await row(page, "team-a/db-1").click();
+    await page.getByText("Read only: your role may not change this VM.").waitFor();
+    for (const name of ["Power on", "Power off", "Shut down", "Reboot"])
+      await expect(page.getByRole("button", { name }).count()).resolves.toBe(0);
+    await page.screenshot({ path: join(screenshots, "vm-viewer.png"), fullPage: true });
+
+    // What a hand-made request from the viewer's tab gets: PERMISSION_DENIED, nothing changed.
+    const vm = await getVm("team-a", "db-1");
+    if (vm.spec) vm.spec.powerState = PowerState.OFF;
+    const body = JSON.stringify(
+      toJson(
+        ApplyRequestSchema,
+        create(ApplyRequestSchema, { resource: { kind: { case: "virtualMachine", value: vm } } }),
+      ),
+    );
+    const answer = await page.evaluate(async (request) => {
+      const response = await fetch("/virtrigaud.manager.v1.ManagerService/Apply", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${Object.values(sessionStorage)[0] ?? ""}`,
+        },
+        body: request,
+      });
+      return { status: response.status, body: (await response.json()) as { code?: string } };
+    }, body);
+    expect(answer.status).toBe(403);
+    expect(answer.body.code).toBe("permission_denied");
+    expect((await getVm("team-a", "db-1")).spec?.powerState).toBe(PowerState.ON);
+    await page.close();
+  });
+});

@@ -1,0 +1,56 @@
+import type { NodeHandler } from "@virtrigaud/contracts/server";
+import type { ConsoleFile, ConsoleFiles } from "./console-files.js";
+import { routeConsoleRequest } from "./console-route.js";
+
+// The console's pages load only what the manager serves, and talk only to it.
+const securityHeaders = {
+  "content-security-policy":
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  return /\bgzip\b/.test(Array.isArray(header) ? header.join(",") : (header ?? ""));
+}
+
+function fileHeaders(file: ConsoleFile, gzip: boolean, length: number) {
+  return {
+    ...securityHeaders,
+    "content-type": file.contentType,
+    "cache-control": file.cacheControl,
+    "content-length": String(length),
+    ...(file.gzipped ? { vary: "accept-encoding" } : {}),
+    ...(gzip ? { "content-encoding": "gzip" } : {}),
+  };
+}
+
+/**
+ * Serves the console's files (see `routeConsoleRequest`) on the API's port,
+ * for HTTP/1.1 and HTTP/2 alike; anything else there is 404, as before.
+ */
+export function createConsoleHandler(files: ConsoleFiles): NodeHandler {
+  return (request, response) => {
+    const answer = routeConsoleRequest(request.method ?? "", request.url ?? "", files);
+    switch (answer.kind) {
+      case "redirect":
+        response.writeHead(301, { location: answer.location }).end();
+        return;
+      case "method-not-allowed":
+        response.writeHead(405, { allow: "GET, HEAD" }).end();
+        return;
+      case "not-found":
+        response.writeHead(404).end();
+        return;
+      case "file": {
+        const gzip =
+          Boolean(answer.file.gzipped) && acceptsGzip(request.headers["accept-encoding"]);
+        const body = gzip ? (answer.file.gzipped as Buffer) : answer.file.body;
+        response.writeHead(200, fileHeaders(answer.file, gzip, body.length));
+        if (request.method === "HEAD") response.end();
+        else response.end(body);
+        return;
+      }
+    }
+  };
+}
