@@ -119,33 +119,36 @@ afterAll(async () => {
   await removePool(far);
 });
 
-it("moves an import of another pool into the provider's pool by a rename when no placement is asked", async () => {
-  const volume = await importInto("place-rename", near.name);
+it.each([
+  {
+    what: "an import of another pool into the provider's pool when no placement is asked",
+    id: "place-rename",
+    from: near.name,
+    placement: undefined,
+    to: { name: testPool, dir: testbed.poolDir },
+  },
+  {
+    what: "an import into the pool the placement asks for",
+    id: "place-near",
+    from: testPool,
+    placement: near.name,
+    to: near,
+  },
+])("moves $what by a rename on one file system, and Delete removes it there", async (c) => {
+  const volume = await importInto(c.id, c.from);
   const inode = statSync(volume).ino;
-  const vmId = await createFrom("place-rename", "place-rename");
-  const path = `${testbed.poolDir}/place-rename-root.raw`;
+  const vmId = await createFrom(c.id, c.id, c.placement);
+  const path = `${c.to.dir}/${c.id}-root.raw`;
   expect(await rootLocation(vmId)).toBe(path);
   // The same file: renamed, not copied.
   expect(statSync(path).ino).toBe(inode);
   expect(existsSync(volume)).toBe(false);
-  expect(await poolVolumes(near.name)).toBe("");
+  // libvirt sees it in the pool it went to, and no longer in the import's.
+  expect(await poolVolumes(c.to.name)).toContain(`${c.id}-root.raw`);
+  expect(await poolVolumes(c.from)).not.toContain("imported-");
   await done(test, (await client.delete({ vmId })).task);
   expect(existsSync(path)).toBe(false);
-});
-
-it("puts an adopted disk in the pool the placement asks for, renamed on one file system, and Delete removes it there", async () => {
-  const volume = await importInto("place-near", testPool);
-  const inode = statSync(volume).ino;
-  const vmId = await createFrom("place-near", "place-near", near.name);
-  const path = `${near.dir}/place-near-root.raw`;
-  expect(await rootLocation(vmId)).toBe(path);
-  expect(statSync(path).ino).toBe(inode);
-  expect(existsSync(volume)).toBe(false);
-  // libvirt sees it in the asked pool.
-  expect(await poolVolumes(near.name)).toContain("place-near-root.raw");
-  await done(test, (await client.delete({ vmId })).task);
-  expect(existsSync(path)).toBe(false);
-  expect(await poolVolumes(near.name)).toBe("");
+  expect(await poolVolumes(c.to.name)).not.toContain(c.id);
 });
 
 it("copies an adopted disk into a pool on another file system, holes kept, and removes the import's volume", async () => {
