@@ -1,6 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -358,6 +367,46 @@ describe("import", () => {
       file: "disk-flat.vmdk",
       sizeBytes: disk.length,
     });
+  });
+
+  it("writes the import's record at checkpoints, not per chunk, even for chunks out of order", async () => {
+    const importId = "imp-checkpoints";
+    const data = rawDisk(72);
+    await client.diskImportBegin({
+      importId,
+      format: ImageFormat.RAW,
+      sizeBytes: BigInt(data.length),
+      sha256: sha256(data),
+    });
+    const recordFile = join(staging, "imports", importId, "import.json");
+    const recorded = () => JSON.parse(readFileSync(recordFile, "utf8")) as { received: number };
+    // Every write of the record replaces the file (written aside, renamed): a new inode. Each
+    // one seen is held open, so that no later record is given its number again.
+    const held: number[] = [];
+    const inodes = new Set<number>();
+    const see = () => {
+      const { ino } = statSync(recordFile);
+      if (!inodes.has(ino)) held.push(openSync(recordFile, "r"));
+      inodes.add(ino);
+    };
+    see();
+    const chunk = 2 << 20;
+    // Pairs of chunks swapped: each second one lands ahead of the prefix.
+    const order = Array.from({ length: data.length / chunk }, (_, i) => i ^ 1);
+    let reported = 0n;
+    for (const [n, i] of order.entries()) {
+      reported = await writeImport(importId, data, i * chunk, (i + 1) * chunk);
+      see();
+      // What a restart finds is durable, never ahead of what the writes reported.
+      expect(recorded().received).toBeLessThanOrEqual(Number(reported));
+      if (n === 33) expect([reported, recorded().received]).toEqual([BigInt(68 << 20), 64 << 20]);
+    }
+    expect(reported).toBe(BigInt(data.length));
+    expect(recorded().received).toBe(data.length);
+    // Begin; dirtyEnd raised before the first bytes and past 64 MiB; the 64 MiB checkpoint; the end.
+    for (const fd of held) closeSync(fd);
+    expect(inodes.size).toBe(5);
+    await client.diskImportAbort({ importId });
   });
 
   it("finds a whole file that differs from its declared SHA-256 at commit (DATA_LOSS), to be written again", async () => {
