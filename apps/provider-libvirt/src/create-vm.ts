@@ -9,6 +9,7 @@ import {
   ProviderError,
 } from "@virtrigaud/contracts";
 import { buildSeedDocuments } from "./cloud-init/seed-documents.js";
+import { askedPool, askedPoolName } from "./disks/asked-pool.js";
 import {
   type ImportedDisk,
   findImportedDisk,
@@ -19,7 +20,7 @@ import {
 import { type BackingImage, findImage, importImage, urlVolumeName } from "./images.js";
 import { type LibvirtContext, type LibvirtOperation, randomMac } from "./libvirt-context.js";
 import { checkCreateRequest } from "./request-checks.js";
-import { gib } from "./storage.js";
+import { type StoragePool, gib } from "./storage.js";
 import type { DiskDevice, DomainSpec, NicDevice } from "./xml/domain-spec.js";
 import { domainByName } from "./vm-tasks.js";
 import { buildDomainXml } from "./xml/domain-xml.js";
@@ -49,8 +50,11 @@ interface CreatePlan {
   rootSizeGib: number;
   /** Data disks to make; imported ones are adopted instead. */
   dataDisks: Array<{ path: string; sizeGib: number; thick: boolean }>;
-  /** Imported disks the VM adopts: moved to `path`, grown to `sizeBytes` when larger. */
-  adopted: Array<{ disk: ImportedDisk; path: string; sizeBytes: number }>;
+  /**
+   * Imported disks the VM adopts: moved to `path` in `pool` (the request's
+   * placement), grown to `sizeBytes` when larger.
+   */
+  adopted: Array<{ disk: ImportedDisk; path: string; sizeBytes: number; pool: StoragePool }>;
   seed: { path: string; files: Record<string, string> } | undefined;
 }
 
@@ -147,9 +151,14 @@ async function planCreate(
   const disks: DiskDevice[] = [];
   const ownerDisks: Record<string, string> = {};
   const adopted: CreatePlan["adopted"] = [];
+  // Adopted disks go to the pool the placement asks for; checked once, when there are any.
+  const adoptIn = once(async () =>
+    askedPool(ctx, askedPoolName(ctx, request.placement?.storagePool), signal),
+  );
   if (importedRoot) {
-    const path = `${poolPath}/${name}-root.${importedRoot.format}`;
-    adopted.push({ disk: importedRoot, path, sizeBytes: request.rootDiskSizeGib * GiB });
+    const { pool, path: dir } = await adoptIn();
+    const path = `${dir}/${name}-root.${importedRoot.format}`;
+    adopted.push({ disk: importedRoot, path, sizeBytes: request.rootDiskSizeGib * GiB, pool });
     disks.push({
       name: "root",
       path,
@@ -180,8 +189,9 @@ async function planCreate(
         `disks[${i}].source.imported_disk`,
         signal,
       );
-      const path = `${poolPath}/${name}-disk-${disk.name}.${imported.format}`;
-      adopted.push({ disk: imported, path, sizeBytes: disk.sizeGib * GiB });
+      const { pool, path: dir } = await adoptIn();
+      const path = `${dir}/${name}-disk-${disk.name}.${imported.format}`;
+      adopted.push({ disk: imported, path, sizeBytes: disk.sizeGib * GiB, pool });
       disks.push({
         name: disk.name,
         path,
@@ -282,6 +292,12 @@ async function planCreate(
   return { spec, image, download, rootSizeGib, dataDisks, adopted, seed };
 }
 
+/** `make`, called at most once, its promise kept. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
 function describeImage(image: CreateRequest["image"]): string {
   switch (image?.source.case) {
     case "template":
@@ -337,7 +353,14 @@ async function carryOutCreate(
   try {
     for (const adoption of plan.adopted) {
       moved.push(adoption);
-      await moveImportedDisk(ctx, adoption.disk, adoption.path, adoption.sizeBytes, signal);
+      await moveImportedDisk(
+        ctx,
+        adoption.disk,
+        adoption.path,
+        adoption.sizeBytes,
+        adoption.pool,
+        signal,
+      );
     }
     for (const disk of plan.dataDisks) {
       made.push(disk.path);

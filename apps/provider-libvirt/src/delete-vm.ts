@@ -1,7 +1,9 @@
 import { ErrorReason, PowerState, ProviderError } from "@virtrigaud/contracts";
 import { backingChain } from "./images.js";
 import { type DomainView, powerStateOf } from "./inventory/inventory.js";
-import type { LibvirtOperation } from "./libvirt-context.js";
+import { poolNamed } from "./disks/imports.js";
+import type { LibvirtContext, LibvirtOperation } from "./libvirt-context.js";
+import type { StoragePool } from "./storage.js";
 import { vmTask } from "./vm-tasks.js";
 
 /**
@@ -23,6 +25,36 @@ export function filesOfVm(
       ),
     ),
   ];
+}
+
+/**
+ * The VM's disks in pools other than the provider's (imported disks it
+ * adopted where its placement asked): those of a pool of the host, directly
+ * in its directory and named after the VM, as in the provider's pool.
+ */
+async function disksInOtherPools(
+  ctx: LibvirtContext,
+  name: string,
+  disks: ReadonlyArray<{ path: string }>,
+  signal: AbortSignal,
+): Promise<{ files: string[]; pools: StoragePool[] }> {
+  const files: string[] = [];
+  const pools = new Map<string, StoragePool>();
+  if (!disks.length) return { files, pools: [] };
+  const named = await ctx.host.virsh(
+    disks.map((d) => ["vol-pool", { vol: d.path }] as const),
+    { signal, idempotent: true },
+  );
+  for (const [i, disk] of disks.entries()) {
+    const poolName = named[i]?.error ? "" : (named[i]?.out.trim() ?? "");
+    // Not a volume of any pool: not the VM's to remove.
+    if (!poolName) continue;
+    const pool = poolNamed(ctx, poolName);
+    const found = filesOfVm(await pool.path(signal), name, [disk.path], []);
+    files.push(...found);
+    if (found.length) pools.set(poolName, pool);
+  }
+  return { files, pools: [...pools.values()] };
 }
 
 /**
@@ -66,12 +98,24 @@ export const deleteVm: LibvirtOperation<"delete"> = async (ctx, request, callSig
     const chains = await Promise.all(
       disks.filter((d) => d.device === "disk").map((d) => backingChain(ctx, d.path, signal)),
     );
-    const files = filesOfVm(
-      poolPath,
+    const elsewhere = await disksInOtherPools(
+      ctx,
       view.info.name,
-      disks.map((d) => d.path),
-      chains,
+      // Only a VM Create made has disks elsewhere that are its own; an adopted domain's are not.
+      view.info.owner?.origin === "created"
+        ? view.info.disks.filter((d) => d.device === "disk" && !d.path.startsWith(prefix))
+        : [],
+      signal,
     );
+    const files = [
+      ...filesOfVm(
+        poolPath,
+        view.info.name,
+        disks.map((d) => d.path),
+        chains,
+      ),
+      ...elsewhere.files,
+    ];
     // Named before the domain goes: a delete cut short between the two is finished by the collector.
     const record = await ctx.journal.record(
       { operation: "delete", vm: view.info.name, uuid, files },
@@ -94,7 +138,7 @@ export const deleteVm: LibvirtOperation<"delete"> = async (ctx, request, callSig
         throw ProviderError.internal(`undefine ${view.info.name} failed: ${undefine.error}`);
       }
       if (files.length) await ctx.execOk(["rm", "-f", "--", ...files], signal);
-      await ctx.pool.refresh(signal);
+      for (const pool of [ctx.pool, ...elsewhere.pools]) await pool.refresh(signal);
       await record.done();
     } catch (err) {
       // The collector finishes it: removes the files once the domain is gone, or the entry while it is there.

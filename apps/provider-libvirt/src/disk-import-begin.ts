@@ -1,12 +1,9 @@
 import { ProviderError } from "@virtrigaud/contracts";
 import { requestedFormat } from "./disks/disk-format.js";
-import { importOf, loadImport, poolNamed } from "./disks/imports.js";
+import { askedPool, askedPoolName } from "./disks/asked-pool.js";
+import { importOf, loadImport } from "./disks/imports.js";
 import type { ImportRecord } from "./disks/transfer-area.js";
 import type { LibvirtOperation } from "./libvirt-context.js";
-
-// virsh reads its command string line by line; a pool name holds no '/'.
-// eslint-disable-next-line no-control-regex
-const notPoolName = /[\u0000-\u001f\u007f/]/u;
 
 /**
  * DiskImportBegin: finds the import of that id and says how much of it is
@@ -27,13 +24,7 @@ export const diskImportBegin: LibvirtOperation<"diskImportBegin"> = async (
   const format = requestedFormat(request.format, "format");
   const sizeBytes = Number(request.sizeBytes);
   if (sizeBytes <= 0) throw ProviderError.invalidSpec("size_bytes", "must be more than 0");
-  const pool = request.placement?.storagePool || ctx.pool.name;
-  if (notPoolName.test(pool)) {
-    throw ProviderError.invalidSpec(
-      "placement.storage_pool",
-      `${JSON.stringify(pool)} is not a pool name`,
-    );
-  }
+  const pool = askedPoolName(ctx, request.placement?.storagePool);
   const sha256 = request.sha256.toLowerCase();
   const existing = await loadImport(ctx, request.importId, signal);
   if (existing) {
@@ -50,19 +41,7 @@ export const diskImportBegin: LibvirtOperation<"diskImportBegin"> = async (
     }
     return { import: importOf(r) };
   }
-  if (pool !== ctx.pool.name) {
-    await poolNamed(ctx, pool)
-      .path(signal)
-      .catch((err: unknown) => {
-        throw ProviderError.invalidSpec(
-          "placement.storage_pool",
-          `no storage pool ${JSON.stringify(pool)}`,
-          {
-            cause: err,
-          },
-        );
-      });
-  }
+  if (pool !== ctx.pool.name) await askedPool(ctx, pool, signal);
   const files = await ctx.transfers.files("import", request.importId, signal);
   await ctx.execOk(
     ["sh", "-c", 'rm -f -- "$1" && truncate -s "$2" -- "$1"', "sh", files.data, String(sizeBytes)],

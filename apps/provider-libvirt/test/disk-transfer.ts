@@ -30,8 +30,9 @@ export interface CopyOutcome {
 /**
  * Copies an export into an import with the manager's copier (`copyDisk`),
  * resuming from the import's received_bytes; with `until`, stops the copy
- * once the target holds that many bytes in order (a copy cut short: a few
- * chunks in flight may land after it).
+ * once the target reports that many bytes received: its durable prefix, which
+ * moves at its checkpoints (a copy cut short: a few chunks in flight may land
+ * after it).
  */
 export async function copyExport(
   source: ProviderClient,

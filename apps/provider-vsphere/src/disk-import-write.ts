@@ -1,12 +1,14 @@
 import { open } from "node:fs/promises";
 import { ProviderError, checkChunk } from "@virtrigaud/contracts";
-import { planWrite } from "./import-writes.js";
+import type { ImportRecord } from "./disk-staging.js";
+import { type StagingState, planRecord, planWrite } from "./import-writes.js";
 import type { VsphereOperation } from "./vsphere-context.js";
 
 /**
  * DiskImportWrite: checks a chunk against its SHA-256 and writes it into the
  * import's staging file (zero ranges stay holes), synced before the durable
- * prefix moves, one write per import at a time.
+ * prefix moves, one write per import at a time. The import's record is
+ * written at checkpoints (planRecord), not per chunk.
  *
  * @throws ProviderError DATA_LOSS for a chunk whose bytes do not match (nothing
  * of it is kept); NOT_FOUND for an import that is not there; CONFLICT for one
@@ -21,14 +23,15 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
       if (record.committed)
         throw ProviderError.conflict(`import ${request.importId} is committed already`);
       const chunk = checkChunk(request.chunk, record.sizeBytes);
-      const plan = planWrite(
-        { ...record, ahead: record.ahead ?? [] },
-        {
-          offset: chunk.offset,
-          length: chunk.length,
-          zero: !chunk.data,
-        },
-      );
+      const current = stagingState(record);
+      const plan = planWrite(current, {
+        offset: chunk.offset,
+        length: chunk.length,
+        zero: !chunk.data,
+      });
+      const recorded = (await ctx.staging.recordedImport(request.importId)) ?? record;
+      const records = planRecord(stagingState(recorded), current, plan.next);
+      if (records.before) await ctx.staging.writeImport(recordOf(record, records.before));
       if (plan.writeData || plan.zeroFill) {
         const handle = await open(ctx.staging.importData(request.importId), "r+");
         try {
@@ -43,20 +46,28 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
           await handle.close();
         }
       }
-      const ahead = plan.next.ahead.map(([a, b]): [number, number] => [a, b]);
-      if (
-        plan.next.received !== record.received ||
-        plan.next.dirtyEnd !== record.dirtyEnd ||
-        JSON.stringify(ahead) !== JSON.stringify(record.ahead ?? [])
-      ) {
-        await ctx.staging.writeImport({
-          ...record,
-          received: plan.next.received,
-          ahead,
-          dirtyEnd: plan.next.dirtyEnd,
-        });
-      }
+      if (records.after) await ctx.staging.writeImport(recordOf(record, records.after));
+      // The state as it is, with the exact dirtyEnd, until the next checkpoint.
+      ctx.staging.noteImport(recordOf(record, plan.next));
       return { receivedBytes: BigInt(plan.next.received) };
     },
     signal,
   );
+
+function stagingState(record: ImportRecord): StagingState {
+  return {
+    sizeBytes: record.sizeBytes,
+    received: record.received,
+    ahead: record.ahead ?? [],
+    dirtyEnd: record.dirtyEnd,
+  };
+}
+
+function recordOf(record: ImportRecord, state: StagingState): ImportRecord {
+  return {
+    ...record,
+    received: state.received,
+    ahead: state.ahead.map(([a, b]): [number, number] => [a, b]),
+    dirtyEnd: state.dirtyEnd,
+  };
+}

@@ -92,8 +92,20 @@ export interface DiskStaging {
   readExport(id: string): Promise<ExportRecord | undefined>;
   writeExport(record: ExportRecord): Promise<void>;
   removeExport(id: string): Promise<void>;
+  /** The import as it is now: the state noted last, else its record. */
   readImport(id: string): Promise<ImportRecord | undefined>;
+  /** The import's record as written: what a restarted provider finds. */
+  recordedImport(id: string): Promise<ImportRecord | undefined>;
+  /** Writes the import's record (and forgets a noted state). */
   writeImport(record: ImportRecord): Promise<void>;
+  /**
+   * Keeps `record` as the import's state without writing it: writes between
+   * checkpoints. The record stays as written until the next writeImport, or
+   * flushImports at close.
+   */
+  noteImport(record: ImportRecord): void;
+  /** Writes the states noted since their records: a provider that stops keeps its imports' progress. */
+  flushImports(): Promise<void>;
   /** The path of an import's staging file. */
   importData(id: string): string;
   /** Makes an import's directory and its staging file of `sizeBytes`, all holes. */
@@ -110,6 +122,12 @@ export function createDiskStaging(dir: string): DiskStaging {
   const importDir = (id: string) => join(dir, "imports", idFileName(id));
   const importRecord = (id: string) => join(importDir(id), "import.json");
   const importData = (id: string) => join(importDir(id), "disk.raw");
+  const noted = new Map<string, ImportRecord>();
+  const writeImport = async (record: ImportRecord) => {
+    await mkdir(importDir(record.importId), { recursive: true, mode: 0o700 });
+    await writeDurably(importRecord(record.importId), JSON.stringify(record));
+    if (noted.get(record.importId) === record) noted.delete(record.importId);
+  };
   return {
     dir,
     readExport: (id) => readJson<ExportRecord>(exportPath(id)),
@@ -118,10 +136,17 @@ export function createDiskStaging(dir: string): DiskStaging {
       await writeDurably(exportPath(record.exportId), JSON.stringify(record));
     },
     removeExport: (id) => rm(exportPath(id), { force: true }),
-    readImport: (id) => readJson<ImportRecord>(importRecord(id)),
+    readImport: async (id) => noted.get(id) ?? readJson<ImportRecord>(importRecord(id)),
+    recordedImport: (id) => readJson<ImportRecord>(importRecord(id)),
     async writeImport(record) {
-      await mkdir(importDir(record.importId), { recursive: true, mode: 0o700 });
-      await writeDurably(importRecord(record.importId), JSON.stringify(record));
+      noted.delete(record.importId);
+      await writeImport(record);
+    },
+    noteImport(record) {
+      noted.set(record.importId, record);
+    },
+    async flushImports() {
+      for (const record of [...noted.values()]) await writeImport(record);
     },
     importData,
     async createImportData(id, sizeBytes) {
@@ -135,6 +160,9 @@ export function createDiskStaging(dir: string): DiskStaging {
       }
     },
     removeImportData: (id) => rm(importData(id), { force: true }),
-    removeImport: (id) => rm(importDir(id), { recursive: true, force: true }),
+    async removeImport(id) {
+      noted.delete(id);
+      await rm(importDir(id), { recursive: true, force: true });
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { planWrite } from "./import-writes.js";
+import { checkpointBytes, planRecord, planWrite } from "./import-writes.js";
 
 const fresh = { sizeBytes: 100, received: 0, ahead: [], dirtyEnd: 0 };
 
@@ -63,5 +63,70 @@ describe("planWrite", () => {
   it("changes nothing when a chunk inside the prefix comes again", () => {
     const state = { sizeBytes: 100, received: 50, ahead: [], dirtyEnd: 50 };
     expect(planWrite(state, { offset: 10, length: 10, zero: false }).next).toEqual(state);
+  });
+});
+
+describe("planRecord", () => {
+  const MiB = 1 << 20;
+  const size = 200 * MiB;
+  const state = (received: number, dirtyEnd: number, ahead: Array<[number, number]> = []) => ({
+    sizeBytes: size,
+    received,
+    ahead,
+    dirtyEnd,
+  });
+
+  it("writes no record for chunks that stay below the recorded dirtyEnd and the next checkpoint", () => {
+    const recorded = state(0, checkpointBytes);
+    // In order, and out of order (a range ahead of the prefix).
+    expect(planRecord(recorded, state(2 * MiB, 4 * MiB), state(4 * MiB, 6 * MiB))).toEqual({
+      before: undefined,
+      after: undefined,
+    });
+    expect(
+      planRecord(
+        recorded,
+        state(4 * MiB, 6 * MiB),
+        state(4 * MiB, 10 * MiB, [[8 * MiB, 10 * MiB]]),
+      ),
+    ).toEqual({ before: undefined, after: undefined });
+  });
+
+  it("raises the recorded dirtyEnd a checkpoint ahead before bytes land past it", () => {
+    const plan = planRecord(state(0, 0), state(0, 0), state(2 * MiB, 2 * MiB));
+    // The prefix recorded is the one already durable, not the chunk's.
+    expect(plan.before).toEqual(state(0, checkpointBytes));
+    expect(plan.after).toBeUndefined();
+    // A zero chunk dirties nothing: no record.
+    expect(planRecord(state(0, 0), state(0, 0), state(2 * MiB, 0))).toEqual({
+      before: undefined,
+      after: undefined,
+    });
+  });
+
+  it("writes the record when the prefix crosses a checkpoint, keeping the higher dirtyEnd", () => {
+    const plan = planRecord(
+      state(0, 2 * checkpointBytes),
+      state(checkpointBytes - 2 * MiB, checkpointBytes - 2 * MiB),
+      state(checkpointBytes + 4 * MiB, checkpointBytes, [[80 * MiB, 90 * MiB]]),
+    );
+    expect(plan.before).toBeUndefined();
+    expect(plan.after).toEqual(
+      state(checkpointBytes + 4 * MiB, 2 * checkpointBytes, [[80 * MiB, 90 * MiB]]),
+    );
+  });
+
+  it("writes the record at the end, and a dirtyEnd no higher than the file", () => {
+    const plan = planRecord(
+      state(2 * checkpointBytes, 2 * checkpointBytes),
+      state(size - MiB, 2 * checkpointBytes),
+      state(size, size),
+    );
+    expect(plan.before).toEqual(state(size - MiB, size));
+    expect(plan.after).toEqual(state(size, size));
+    // Once written, the end is not written again.
+    expect(
+      planRecord(state(size, size), state(size, size), state(size, size)).after,
+    ).toBeUndefined();
   });
 });

@@ -53,3 +53,48 @@ export function planWrite(
     next: { sizeBytes: state.sizeBytes, received, ahead, dirtyEnd },
   };
 }
+
+/** Bytes of durable prefix between two writes of an import's record, and the step its dirtyEnd is reserved in. */
+export const checkpointBytes = 64 * 1024 * 1024;
+
+/** The import's record to write around one chunk's write; undefined: none. */
+export interface RecordPlan {
+  /**
+   * Before the chunk's bytes: the chunk dirties the file past the recorded
+   * dirtyEnd, which must never be below what was written (a restarted
+   * provider takes the file past it for holes), so it is raised, a
+   * checkpoint's worth further than needed.
+   */
+  before: StagingState | undefined;
+  /** After them: the durable prefix crossed a checkpoint since the record, or reached the end. */
+  after: StagingState | undefined;
+}
+
+/**
+ * When the record is written: not per chunk (an fsync and a rename each), but
+ * every `checkpointBytes` of durable prefix, at the end, and ahead of writes
+ * past the recorded dirtyEnd. The prefix in the record only has to be durable
+ * (its bytes synced), not current: a restarted provider resumes from it.
+ */
+export function planRecord(
+  recorded: StagingState,
+  current: StagingState,
+  next: StagingState,
+): RecordPlan {
+  const size = next.sizeBytes;
+  const before =
+    next.dirtyEnd > recorded.dirtyEnd
+      ? {
+          ...current,
+          dirtyEnd: Math.min(size, Math.ceil(next.dirtyEnd / checkpointBytes) * checkpointBytes),
+        }
+      : undefined;
+  const last = before ?? recorded;
+  const crossed =
+    Math.floor(next.received / checkpointBytes) > Math.floor(last.received / checkpointBytes) ||
+    (next.received === size && last.received !== size);
+  return {
+    before,
+    after: crossed ? { ...next, dirtyEnd: Math.max(next.dirtyEnd, last.dirtyEnd) } : undefined,
+  };
+}

@@ -80,6 +80,8 @@ export function createVsphereProvider(options: VsphereProviderOptions): VsphereP
       : {}),
     async close() {
       await ctx.tasks.close();
+      // Imports resume where they were, not at their last checkpoint.
+      await ctx.staging.flushImports();
       await ctx.client.close();
     },
   };

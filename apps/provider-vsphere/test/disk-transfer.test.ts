@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
+  closeSync,
   createReadStream,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   statSync,
@@ -27,26 +29,23 @@ import {
   type DatastoreFile,
   type VimClient,
   createFinder,
-  datastorePath,
-  findVMByUuid,
-  makeDatastoreDirectory,
   openDatastoreFile,
-  reconfigureVM,
   retrieveOne,
   statDatastoreFile,
   uploadDatastoreFile,
-  waitForTask,
 } from "@virtrigaud/vsphere-sdk";
 import { uniqueName, vcsimClient } from "@virtrigaud/vsphere-sdk/testing";
 import { type VsphereProvider, createVsphereProvider } from "../src/index.js";
-import { attachDisk, devicesOf, scsiSlots } from "../src/devices.js";
+import { devicesOf } from "../src/devices.js";
 import { flatExtentOf, parseVmdkDescriptor } from "../src/vmdk-descriptor.js";
+import { type DatastoreDisks, attachVmdk, putVmdk, rawDisk } from "./datastore-disks.js";
 
 const datastore = "LocalDS_0";
 const work = mkdtempSync(join(tmpdir(), "vsphere-disks-"));
 const staging = join(work, "staging");
 let inspector: VimClient;
 let dcPath: string;
+let onDatastore: DatastoreDisks;
 
 /** A provider and a client of it, over a real socket. */
 interface Running {
@@ -76,6 +75,7 @@ let client: ProviderClient;
 beforeAll(async () => {
   inspector = vcsimClient();
   dcPath = (await createFinder(inspector).datacenter()).path;
+  onDatastore = { inspector, datastore, work };
   client = (await startProvider()).client;
 });
 afterAll(async () => {
@@ -103,58 +103,6 @@ async function reasonOf(work: Promise<unknown>): Promise<ErrorReason | undefined
 }
 const file = (path: string): DatastoreFile => ({ datacenterPath: dcPath, datastore, path });
 
-/** Converts a disk image to a VMDK of `subformat` and stores its files in a datastore directory. */
-async function putVmdk(
-  image: string,
-  imageFormat: string,
-  dir: string,
-  name: string,
-  subformat = "monolithicFlat",
-): Promise<string> {
-  const local = mkdtempSync(join(work, "vmdk-"));
-  try {
-    execFileSync("qemu-img", [
-      "convert",
-      "-f",
-      imageFormat,
-      "-O",
-      "vmdk",
-      "-o",
-      `subformat=${subformat},adapter_type=lsilogic`,
-      image,
-      join(local, "d.vmdk"),
-    ]);
-    const dc = await createFinder(inspector).datacenter();
-    await makeDatastoreDirectory(inspector, dc.ref, datastorePath(file(dir)), true);
-    const names: Array<[string, string]> = [[`${name}.vmdk`, "d.vmdk"]];
-    if (subformat === "monolithicFlat") {
-      // The descriptor names its extent: rename it to go with the new name.
-      const text = readFileSync(join(local, "d.vmdk"), "utf8").replace(
-        "d-flat.vmdk",
-        `${name}-flat.vmdk`,
-      );
-      writeFileSync(join(local, "d.vmdk"), text);
-      names.push([`${name}-flat.vmdk`, "d-flat.vmdk"]);
-    } else {
-      // vcsim attaches a disk only when a "-flat.vmdk" is beside it, whatever its descriptor says.
-      writeFileSync(join(local, "empty"), "");
-      names.push([`${name}-flat.vmdk`, "empty"]);
-    }
-    for (const [remote, own] of names) {
-      const path = join(local, own);
-      await uploadDatastoreFile(
-        inspector,
-        file(`${dir}/${remote}`),
-        () => createReadStream(path),
-        statSync(path).size,
-      );
-    }
-    return datastorePath(file(`${dir}/${name}.vmdk`));
-  } finally {
-    rmSync(local, { recursive: true, force: true });
-  }
-}
-
 /** A VM made from scratch without disks, off, with the VMDK at `fileName` attached as its disk. */
 async function vmWithDisk(fileName: string, capacityBytes: number): Promise<string> {
   const { vmId, task } = await client.create({
@@ -163,18 +111,7 @@ async function vmWithDisk(fileName: string, capacityBytes: number): Promise<stri
     networks: [{ network: "VM Network", type: NetworkType.PORT_GROUP }],
   });
   await done(task);
-  const dc = await createFinder(inspector).datacenter();
-  const ref = await findVMByUuid(inspector, vmId, { datacenter: dc.ref });
-  if (!ref) throw new Error(`no VM ${vmId}`);
-  const { controllerKey, free } = scsiSlots(
-    devicesOf(await retrieveOne(inspector, ref, ["config.hardware.device"])),
-  );
-  await waitForTask(
-    inspector,
-    await reconfigureVM(inspector, ref, {
-      deviceChange: [attachDisk(-1, controllerKey!, free[0]!, capacityBytes / 1024, fileName)],
-    }),
-  );
+  await attachVmdk(onDatastore, vmId, fileName, capacityBytes);
   return vmId;
 }
 
@@ -210,13 +147,6 @@ function chunkBytes(chunk: DiskChunk | undefined): Uint8Array {
   if (chunk?.content.case === "data") return chunk.content.value;
   if (chunk?.content.case === "zeroLength") return new Uint8Array(Number(chunk.content.value));
   return new Uint8Array();
-}
-
-/** A raw disk of `mib` MiB: random bytes with zero MiBs between them. */
-function rawDisk(mib: number): Buffer {
-  const disk = Buffer.alloc(mib << 20);
-  for (let i = 0; i < mib; i += 3) randomBytes(1 << 20).copy(disk, i << 20);
-  return disk;
 }
 
 /** Writes a whole file to an import in 2 MiB chunks, from `from`. */
@@ -265,7 +195,10 @@ describe("export", () => {
   beforeAll(async () => {
     const raw = join(work, "small.raw");
     writeFileSync(raw, disk);
-    vmId = await vmWithDisk(await putVmdk(raw, "raw", dir, "disk #1 & more"), disk.length);
+    vmId = await vmWithDisk(
+      await putVmdk(onDatastore, raw, "raw", dir, "disk #1 & more"),
+      disk.length,
+    );
   });
 
   it("describes the attached disk from the VM's config", async () => {
@@ -292,7 +225,7 @@ describe("export", () => {
     expect(read.zeroChunks).toBeGreaterThan(0);
     // An export id is one disk's: another VM's disk under it is refused.
     const other = await vmWithDisk(
-      await putVmdk(join(work, "small.raw"), "raw", dir, "other"),
+      await putVmdk(onDatastore, join(work, "small.raw"), "raw", dir, "other"),
       disk.length,
     );
     expect(
@@ -324,7 +257,10 @@ describe("export", () => {
   it("answers CONFLICT to reads once the disk changed since the export began", async () => {
     const raw = join(work, "changing.raw");
     writeFileSync(raw, rawDisk(2));
-    const changing = await vmWithDisk(await putVmdk(raw, "raw", dir, "changing"), 2 << 20);
+    const changing = await vmWithDisk(
+      await putVmdk(onDatastore, raw, "raw", dir, "changing"),
+      2 << 20,
+    );
     const ready = await exportDisk("exp-changing", changing);
     expect(
       (await client.diskExportRead({ exportId: ready.id, offset: 0n, length: 512 })).chunk?.offset,
@@ -364,7 +300,7 @@ describe("export", () => {
     const raw = join(work, "tiny.raw");
     writeFileSync(raw, rawDisk(1));
     const stream = await vmWithDisk(
-      await putVmdk(raw, "raw", dir, "stream", "streamOptimized"),
+      await putVmdk(onDatastore, raw, "raw", dir, "stream", "streamOptimized"),
       1 << 20,
     );
     const refused = client.diskExportBegin({ exportId: "stream", vmId: stream, diskName: "root" });
@@ -431,6 +367,46 @@ describe("import", () => {
       file: "disk-flat.vmdk",
       sizeBytes: disk.length,
     });
+  });
+
+  it("writes the import's record at checkpoints, not per chunk, even for chunks out of order", async () => {
+    const importId = "imp-checkpoints";
+    const data = rawDisk(72);
+    await client.diskImportBegin({
+      importId,
+      format: ImageFormat.RAW,
+      sizeBytes: BigInt(data.length),
+      sha256: sha256(data),
+    });
+    const recordFile = join(staging, "imports", importId, "import.json");
+    const recorded = () => JSON.parse(readFileSync(recordFile, "utf8")) as { received: number };
+    // Every write of the record replaces the file (written aside, renamed): a new inode. Each
+    // one seen is held open, so that no later record is given its number again.
+    const held: number[] = [];
+    const inodes = new Set<number>();
+    const see = () => {
+      const { ino } = statSync(recordFile);
+      if (!inodes.has(ino)) held.push(openSync(recordFile, "r"));
+      inodes.add(ino);
+    };
+    see();
+    const chunk = 2 << 20;
+    // Pairs of chunks swapped: each second one lands ahead of the prefix.
+    const order = Array.from({ length: data.length / chunk }, (_, i) => i ^ 1);
+    let reported = 0n;
+    for (const [n, i] of order.entries()) {
+      reported = await writeImport(importId, data, i * chunk, (i + 1) * chunk);
+      see();
+      // What a restart finds is durable, never ahead of what the writes reported.
+      expect(recorded().received).toBeLessThanOrEqual(Number(reported));
+      if (n === 33) expect([reported, recorded().received]).toEqual([BigInt(68 << 20), 64 << 20]);
+    }
+    expect(reported).toBe(BigInt(data.length));
+    expect(recorded().received).toBe(data.length);
+    // Begin; dirtyEnd raised before the first bytes and past 64 MiB; the 64 MiB checkpoint; the end.
+    for (const fd of held) closeSync(fd);
+    expect(inodes.size).toBe(5);
+    await client.diskImportAbort({ importId });
   });
 
   it("finds a whole file that differs from its declared SHA-256 at commit (DATA_LOSS), to be written again", async () => {
@@ -608,7 +584,7 @@ describe("the Debian guest image", () => {
     const expected = await fileSha256(raw);
     rmSync(raw);
     const vmId = await vmWithDisk(
-      await putVmdk(image, "qcow2", uniqueName("guest"), "debian-12"),
+      await putVmdk(onDatastore, image, "qcow2", uniqueName("guest"), "debian-12"),
       size,
     );
     const { disks } = await client.describeDisks({ vmId });

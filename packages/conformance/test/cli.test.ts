@@ -120,6 +120,10 @@ it.each([
     /--profile everything is not one of/,
   ],
   [["run", "--endpoint", "http://127.0.0.1:1", "--timeout", "soon"], /--timeout/],
+  [
+    ["run", "--endpoint", "http://127.0.0.1:1", "--export-disk", "vm-without-disk"],
+    /--export-disk must be VM_ID\/DISK/,
+  ],
   [["fly"], /unknown command fly/],
 ])("refuses bad usage %j with exit status 2", async (args, message) => {
   const { code, stderr } = await cli(args);

@@ -1,5 +1,7 @@
+import { dirname } from "node:path";
 import { ProviderError } from "@virtrigaud/contracts";
 import type { LibvirtContext } from "../libvirt-context.js";
+import type { StoragePool } from "../storage.js";
 import type { DiskFormat } from "./disk-format.js";
 import { loadImport, poolNamed } from "./imports.js";
 
@@ -49,21 +51,51 @@ export async function findImportedDisk(
 }
 
 /**
- * Moves the imported volume to the VM's disk path (a rename in the same
- * pool: no copy) and grows it to `sizeBytes` when that is larger.
+ * How an imported volume becomes a VM's disk: renamed when the VM's pool is on
+ * the import's file system, else copied (`qemu-img convert`, holes stay holes)
+ * and the import's volume removed. `devices` are the file systems (`stat %d`)
+ * of the volume and of the VM's pool directory.
+ */
+export function planMove(devices: readonly string[]): "rename" | "copy" {
+  const [volume, pool] = devices;
+  return volume !== undefined && volume === pool ? "rename" : "copy";
+}
+
+/**
+ * Moves the imported volume to the VM's disk path in `pool` (the one the
+ * Create asks for) and grows it to `sizeBytes` when that is larger.
  */
 export async function moveImportedDisk(
   ctx: LibvirtContext,
   disk: ImportedDisk,
   path: string,
   sizeBytes: number,
+  pool: StoragePool,
   signal?: AbortSignal,
 ): Promise<void> {
-  // Never over a file already there: that would be another disk.
-  await ctx.execOk(
-    ["sh", "-c", 'test ! -e "$2" && mv -- "$1" "$2"', "sh", disk.volume, path],
-    signal,
-  );
+  const devices = await ctx.execOk(["stat", "-c", "%d", "--", disk.volume, dirname(path)], signal);
+  if (planMove(devices.trim().split("\n")) === "rename") {
+    // Never over a file already there: that would be another disk.
+    await ctx.execOk(
+      ["sh", "-c", 'test ! -e "$2" && mv -- "$1" "$2"', "sh", disk.volume, path],
+      signal,
+    );
+  } else {
+    // Written aside and renamed, so the VM's path never names a partial copy.
+    await ctx.execOk(
+      [
+        "sh",
+        "-c",
+        'test ! -e "$3" && { qemu-img convert -q -f "$1" -O "$1" "$2" "$3.partial" && mv -- "$3.partial" "$3" || { rm -f -- "$3.partial"; exit 1; }; }',
+        "sh",
+        disk.format,
+        disk.volume,
+        path,
+      ],
+      signal,
+    );
+    await ctx.execOk(["rm", "-f", "--", disk.volume], signal);
+  }
   if (sizeBytes > disk.capacityBytes) {
     await ctx.execOk(
       ["qemu-img", "resize", "-q", "-f", disk.format, "--", path, String(sizeBytes)],
@@ -71,9 +103,10 @@ export async function moveImportedDisk(
     );
   }
   if (disk.pool !== ctx.pool.name) await poolNamed(ctx, disk.pool).refresh(signal);
+  if (pool !== ctx.pool && pool.name !== disk.pool) await pool.refresh(signal);
 }
 
-/** Puts an imported volume back where commit left it, after a Create that failed. */
+/** Puts an imported volume back where commit left it (`mv` copies across file systems), after a Create that failed. */
 export async function returnImportedDisk(
   ctx: LibvirtContext,
   disk: ImportedDisk,

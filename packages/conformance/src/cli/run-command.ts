@@ -34,6 +34,7 @@ function parseRunOptions(args: string[]): ConformanceOptions & { junit?: string;
         network: { type: "string" },
         "image-path": { type: "string" },
         "image-url": { type: "string" },
+        "export-disk": { type: "string" },
         timeout: { type: "string" },
         settle: { type: "string" },
         parallel: { type: "string" },
@@ -66,6 +67,7 @@ function parseRunOptions(args: string[]): ConformanceOptions & { junit?: string;
   };
   const caseTimeoutMs = duration("timeout");
   const settleMs = duration("settle");
+  const exportDisk = values["export-disk"] && parseExportDisk(values["export-disk"]);
   const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
   if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) {
     throw new UsageError(`--parallel must be a whole number of at least 1, got ${values.parallel}`);
@@ -87,12 +89,28 @@ function parseRunOptions(args: string[]): ConformanceOptions & { junit?: string;
     ...(values.network ? { network: values.network } : {}),
     ...(values["image-path"] ? { imagePath: values["image-path"] } : {}),
     ...(values["image-url"] ? { imageUrl: values["image-url"] } : {}),
+    ...(exportDisk ? { exportDisk } : {}),
     ...(caseTimeoutMs === undefined ? {} : { caseTimeoutMs }),
     ...(settleMs === undefined ? {} : { settleMs }),
     ...(parallel === undefined ? {} : { parallel }),
     ...(values.junit ? { junit: values.junit } : {}),
     ...(values.json ? { json: values.json } : {}),
   };
+}
+
+/**
+ * `--export-disk VM_ID/DISK`, split at the last slash (disk names have none).
+ *
+ * @throws UsageError when either part is empty.
+ */
+function parseExportDisk(text: string): { vmId: string; diskName: string } {
+  const slash = text.lastIndexOf("/");
+  const vmId = text.slice(0, Math.max(slash, 0));
+  const diskName = text.slice(slash + 1);
+  if (slash < 0 || !vmId || !diskName) {
+    throw new UsageError(`--export-disk must be VM_ID/DISK, got ${JSON.stringify(text)}`);
+  }
+  return { vmId, diskName };
 }
 
 /** `vcts run`: returns the exit status. */

@@ -17,6 +17,9 @@ Run options:
                         writes to this machine's temp directory)
   --image-url URL#sha256=HEX
                         an image URL to prepare from (default: one vcts serves on 127.0.0.1)
+  --export-disk VM_ID/DISK
+                        a disk holding bytes for the disk profile to export, of a VM that is
+                        off (default: a data disk of a VM each case creates)
   --timeout DURATION    time each case may take (default: 5m)
   --settle DURATION     how long a provider may take to show a change in Describe once its
                         task is done (default: 60s)

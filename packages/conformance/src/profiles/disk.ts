@@ -20,7 +20,7 @@ function importsDisks(c: Capabilities): boolean {
 
 const UNSUPPORTED = [ErrorReason.UNSUPPORTED];
 
-/** The disk the cases export: a small data disk every VM of theirs gets. */
+/** The disk the cases export, unless the run names one: a small data disk of a VM they create. */
 const dataDisk = { name: "vcts-data", sizeGib: 1 };
 
 /** A format the provider both exports and imports, so that its own export can come back. */
@@ -59,19 +59,27 @@ async function beginExport(t: CaseContext, vmId: string, diskName: string, forma
   return made.export;
 }
 
-/** A VM with the data disk, off, and an export of that disk (ended when the case is done). */
+/**
+ * An export (ended when the case is done) of the run's `exportDisk`, or else
+ * of the data disk of a VM the case creates, off.
+ */
 async function exportedDataDisk(t: CaseContext, hint: string, ends: string[]) {
   const format = roundTripFormat(t.capabilities);
-  const vmId = await t.createVm(hint, { disks: [dataDisk], powerOn: false });
+  const { vmId, diskName } =
+    t.options.exportDisk ??
+    ({
+      vmId: await t.createVm(hint, { disks: [dataDisk], powerOn: false }),
+      diskName: dataDisk.name,
+    } as const);
   const { disks } = await expectSuccess(
     t.client.describeDisks({ vmId }, { signal: t.signal }),
     "DescribeDisks",
   );
   check(
-    disks.some((d) => d.name === dataDisk.name),
-    `DescribeDisks does not list the disk ${dataDisk.name} Create was given: ${disks.map((d) => d.name).join(", ")}`,
+    disks.some((d) => d.name === diskName),
+    `DescribeDisks of ${vmId} does not list the disk ${diskName}: ${disks.map((d) => d.name).join(", ")}`,
   );
-  const made = await beginExport(t, vmId, dataDisk.name, format);
+  const made = await beginExport(t, vmId, diskName, format);
   ends.push(made.id);
   return made;
 }
@@ -240,7 +248,7 @@ export const diskCases: ConformanceCase[] = [
       const imports: string[] = [];
       try {
         const made = await exportedDataDisk(t, "disk-resume", exports);
-        check(made.sizeBytes > 1n, "the export of a 1 GiB disk is empty");
+        check(made.sizeBytes > 1n, `the export of ${made.id} is empty`);
         const importId = t.name("imp");
         imports.push(importId);
         const request = {

@@ -52,6 +52,7 @@ export function createCaseContext(params: {
     options: {
       ...(params.options.imagePath ? { imagePath: params.options.imagePath } : {}),
       ...(params.options.imageUrl ? { imageUrl: params.options.imageUrl } : {}),
+      ...(params.options.exportDisk ? { exportDisk: params.options.exportDisk } : {}),
     },
     lines,
     name(hint) {

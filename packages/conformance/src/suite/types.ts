@@ -54,8 +54,8 @@ export interface CaseContext {
   readonly network: string | undefined;
   /** How long a provider may take to report a change once its task is done (`settleMs`). */
   readonly settleMs: number;
-  /** The run's options, for cases that prepare images. */
-  readonly options: Pick<ConformanceOptions, "imagePath" | "imageUrl">;
+  /** The run's options, for cases that prepare images or export a given disk. */
+  readonly options: Pick<ConformanceOptions, "imagePath" | "imageUrl" | "exportDisk">;
   /**
    * A VM name unique to this run and case: the run's prefix, then `hint`.
    * Every name a case uses carries the prefix, so the final sweep finds what
@@ -148,6 +148,12 @@ export interface ConformanceOptions {
   imagePath?: string;
   /** A URL with its checksum ("URL#sha256=HEX") to prepare an image from, for providers that declare URL sources. */
   imageUrl?: string;
+  /**
+   * A disk that holds bytes for the disk profile to export (`--export-disk VM_ID/DISK`),
+   * for providers whose new VMs' disks hold none (vcsim's). The VM must be off, with no
+   * snapshots; the cases only read it. Default: a data disk of a VM each case creates.
+   */
+  exportDisk?: { vmId: string; diskName: string };
   /** Time each case may take. Default: 5 minutes. */
   caseTimeoutMs?: number;
   /**
