@@ -25,6 +25,8 @@ export interface CopyOutcome {
   reads: number;
   /** Reads that carried bytes (the others travelled as zero_length). */
   dataChunks: number;
+  /** The end of the furthest range read: nothing past it can have been written. */
+  readEnd: number;
 }
 
 /**
@@ -43,10 +45,12 @@ export async function copyExport(
 ): Promise<CopyOutcome> {
   let reads = 0;
   let dataChunks = 0;
+  let readEnd = 0;
   const counting: Pick<ProviderClient, "diskExportRead"> = {
     diskExportRead: async (request, call) => {
       const answer = await source.diskExportRead(request, call);
       reads++;
+      readEnd = Math.max(readEnd, Number(request.offset ?? 0n) + (request.length ?? 0));
       if (answer.chunk?.content.case === "data") dataChunks++;
       return answer;
     },
@@ -65,9 +69,10 @@ export async function copyExport(
         if (until !== undefined && p.verifiedBytes >= until) stop.abort();
       },
     });
-    return { disk, reads, dataChunks };
+    return { disk, reads, dataChunks, readEnd };
   } catch (thrown) {
-    if (until !== undefined && stop.signal.aborted) return { disk: undefined, reads, dataChunks };
+    if (until !== undefined && stop.signal.aborted)
+      return { disk: undefined, reads, dataChunks, readEnd };
     throw thrown;
   }
 }
