@@ -365,7 +365,16 @@ describe("watches whose clients fall behind", () => {
   let m: ServerProcess;
   let client: ServiceClient<typeof ManagerService>;
   beforeAll(async () => {
-    m = await manager(["--watch-max-pending", "100", "--watch-max-pending-bytes", "1Mi"]);
+    // A write timeout longer than any churn here: on a loaded machine the churn outlasts the
+    // default 30 s, and the stalled stream would be abandoned for it before it fell behind.
+    m = await manager([
+      "--watch-max-pending",
+      "100",
+      "--watch-max-pending-bytes",
+      "1Mi",
+      "--write-timeout",
+      "5m",
+    ]);
     client = createServiceClient(ManagerService, m.url, { retry: false });
   });
   afterAll(() => client.close());

@@ -80,10 +80,17 @@ describe("provider refusals", () => {
     );
     expect(condition.status).toBe(ConditionStatus.FALSE);
     expect(condition.message).toMatch(message);
-    const events = (await tm?.manager.store.listEvents({ kind, name, namespace: "default" })) ?? [];
-    const warning = events.find((e) => e.reason === event);
-    expect(warning?.type).toBe(EventType.WARNING);
-    expect(warning?.message).toMatch(message);
+    // Events are written in batches after the status: wait for it too.
+    const warning = await eventually(
+      async () =>
+        ((await tm?.manager.store.listEvents({ kind, name, namespace: "default" })) ?? []).find(
+          (e) => e.reason === event,
+        ),
+      15_000,
+      `${name}: a ${event} event`,
+    );
+    expect(warning.type).toBe(EventType.WARNING);
+    expect(warning.message).toMatch(message);
   };
   const calls = async (method: string) => (await providerCalls(mock?.opsUrl ?? ""))[method] ?? 0;
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
