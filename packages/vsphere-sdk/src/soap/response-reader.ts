@@ -1,8 +1,8 @@
-import { SaxesParser, type SaxesTagPlain } from "saxes";
 import type { MethodFault } from "../gen/vim-types.js";
 import { methods } from "../gen/vim-types.js";
 import { ValueFrame } from "../vim/value-frame.js";
 import { NamespaceScope, namespaces } from "../xml/namespace-scope.js";
+import { XmlSyntaxError, XmlTokenizer } from "../xml/xml-tokenizer.js";
 import { VimFault, VimProtocolError, toVimFault } from "./faults.js";
 
 /**
@@ -81,11 +81,6 @@ export function createResponseReader(method: string, status: number): ResponseRe
       cause === undefined ? undefined : { cause },
     );
 
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  parser.on("doctype", () => {
-    throw protocolError("the answer has a DOCTYPE, which is refused");
-  });
-
   /** The SOAP structure around the values: where an element opens outside any value. */
   function placeOf(
     parent: Place | undefined,
@@ -146,7 +141,7 @@ export function createResponseReader(method: string, status: number): ResponseRe
   let typeAttr: string | undefined;
   let qualifiedType: string | undefined;
   let qualifiedTypeValue: string | undefined;
-  parser.on("attribute", ({ name: key, value }) => {
+  const attribute = (key: string, value: string) => {
     if (key === "type") typeAttr = value;
     else if (key.startsWith("xmlns")) {
       if (key.length === 5) scope.declare("", value, places.length);
@@ -155,12 +150,11 @@ export function createResponseReader(method: string, status: number): ResponseRe
       qualifiedType = key;
       qualifiedTypeValue = value;
     }
-  });
+  };
 
-  parser.on("opentag", (tag: SaxesTagPlain) => {
+  const openTag = (name: string) => {
     const depth = places.length;
     const parent = depth === 0 ? undefined : places[depth - 1];
-    const name = tag.name;
     const local = localOf(name);
     const parentFrame = frames[depth - 1];
     const ownTypeAttr = typeAttr;
@@ -189,9 +183,9 @@ export function createResponseReader(method: string, status: number): ResponseRe
       frames.push(frame);
     }
     names.push(local);
-  });
+  };
 
-  const onText = (text: string) => {
+  const text = (text: string) => {
     switch (places[places.length - 1]) {
       case Place.Value: {
         const frame = frames[frames.length - 1]!;
@@ -208,10 +202,7 @@ export function createResponseReader(method: string, status: number): ResponseRe
         return;
     }
   };
-  parser.on("text", onText);
-  parser.on("cdata", onText);
-
-  parser.on("closetag", () => {
+  const closeTag = () => {
     const place = places.pop();
     const frame = frames.pop()!;
     const local = names.pop()!;
@@ -232,6 +223,16 @@ export function createResponseReader(method: string, status: number): ResponseRe
       default:
         return;
     }
+  };
+
+  const tokenizer = new XmlTokenizer({
+    attribute,
+    openTag,
+    closeTag,
+    text,
+    doctype() {
+      throw protocolError("the answer has a DOCTYPE, which is refused");
+    },
   });
 
   const guarded = (work: () => void) => {
@@ -242,17 +243,19 @@ export function createResponseReader(method: string, status: number): ResponseRe
       failed =
         err instanceof VimProtocolError
           ? err
-          : protocolError(`the answer is not well-formed XML: ${(err as Error).message}`, err);
+          : err instanceof XmlSyntaxError
+            ? protocolError(`the answer is not well-formed XML: ${err.message}`)
+            : protocolError(`the answer could not be read: ${(err as Error).message}`, err);
       throw failed;
     }
   };
 
   return {
     write(chunk) {
-      guarded(() => parser.write(chunk));
+      guarded(() => tokenizer.write(chunk));
     },
     end() {
-      guarded(() => parser.close());
+      guarded(() => tokenizer.close());
       if (!sawEnvelope || !sawBody) throw protocolError("the answer is not a SOAP envelope");
       if (sawFault) {
         if (faultType !== undefined) {
