@@ -278,8 +278,13 @@ export class XmlTokenizer {
     if (nameEnd < 0) this.fail(pos, "a tag without a name");
     if (nameEnd >= n) return -1;
     const name = buf.slice(pos + 1, nameEnd);
+    // Most elements of an answer have no attributes.
+    if (buf.charCodeAt(nameEnd) === 62 /* > */) {
+      this.begin(name, pos, 0);
+      return nameEnd + 1;
+    }
     const attributes = this.attributes;
-    attributes.length = 0;
+    let count = 0;
     let p = nameEnd;
     for (;;) {
       const spaced = p;
@@ -292,7 +297,7 @@ export class XmlTokenizer {
           if (buf.charCodeAt(p + 1) !== 62) this.fail(p, `a / in <${name}>`);
           p++;
         }
-        this.begin(name, pos);
+        this.begin(name, pos, count);
         if (c === 47) this.end(name, pos);
         return p + 1;
       }
@@ -317,21 +322,24 @@ export class XmlTokenizer {
         value = value.replace(spaceInValue, " ");
         if (value.includes("&")) value = this.decoded(value, p + 1);
       }
-      for (let i = 0; i < attributes.length; i += 2) {
+      for (let i = 0; i < count; i += 2) {
         if (attributes[i] === attr) this.fail(attrStart, `the attribute ${attr} is repeated`);
       }
-      attributes.push(attr, value);
+      // Slots are reused from tag to tag: no array per tag, no truncation.
+      attributes[count++] = attr;
+      attributes[count++] = value;
       p = close + 1;
     }
   }
 
-  private begin(name: string, pos: number): void {
+  /** Opens the element `name` with the first `count` entries of `attributes`. */
+  private begin(name: string, pos: number, count: number): void {
     if (this.open.length === 0) {
       if (this.sawRoot) this.fail(pos, "a second root element");
       this.sawRoot = true;
     }
     const { attributes, handler } = this;
-    for (let i = 0; i < attributes.length; i += 2) {
+    for (let i = 0; i < count; i += 2) {
       handler.attribute(attributes[i]!, attributes[i + 1]!);
     }
     this.open.push(name);
@@ -351,6 +359,18 @@ export class XmlTokenizer {
 
   /** Reads `</name>` at `pos`: the position after it, -1 when incomplete. */
   private endTag(buf: string, pos: number, n: number): number {
+    // Nearly always the end of the innermost element, written as it was
+    // opened: compared in place, with no name cut out of the text.
+    const open = this.open;
+    const inner = open[open.length - 1];
+    if (inner !== undefined) {
+      const end = pos + 2 + inner.length;
+      if (end < n && buf.charCodeAt(end) === 62 && buf.startsWith(inner, pos + 2)) {
+        open.pop();
+        this.handler.closeTag();
+        return end + 1;
+      }
+    }
     const nameEnd = this.nameEnd(buf, pos + 2);
     if (nameEnd < 0) {
       if (pos + 2 >= n) return -1;
