@@ -62,6 +62,8 @@ export function createResponseReader(method: string, status: number): ResponseRe
   const scope = new NamespaceScope();
   const places: Place[] = [];
   const frames: ValueFrame[] = [];
+  /** By depth, the frame of the last element decoded there (closed once a sibling opens). */
+  const spares: ValueFrame[] = [];
   const names: string[] = [];
   const returned: unknown[] = [];
   let sawEnvelope = false;
@@ -175,8 +177,11 @@ export function createResponseReader(method: string, status: number): ResponseRe
       if (uri === namespaces.xsi) xsiType = localOf(qualifiedTypeValue!);
     }
     if (parent === Place.Value) {
+      // The frame of this depth's previous element is done with: reused.
+      const frame = parentFrame!.child(local, xsiType, ownTypeAttr, spares[depth]);
+      if (!frame.skipped) spares[depth] = frame;
       places.push(Place.Value);
-      frames.push(parentFrame!.child(local, xsiType, ownTypeAttr));
+      frames.push(frame);
     } else {
       const [place, frame] = placeOf(parent, name, local, xsiType, ownTypeAttr);
       places.push(place);
