@@ -266,9 +266,17 @@ export class XmlTokenizer {
     return nameAt.test(buf) ? nameAt.lastIndex : -1;
   }
 
-  private skipSpace(buf: string, at: number): number {
-    let c = buf.charCodeAt(at);
-    while (c === 32 || c === 10 || c === 9 || c === 13) c = buf.charCodeAt(++at);
+  /**
+   * The first position from `at` that is not a space, at most `n`. Never
+   * reads past the end: an out-of-bounds charCodeAt makes V8 throw away the
+   * optimised code of the functions it is inlined in.
+   */
+  private skipSpace(buf: string, at: number, n: number): number {
+    while (at < n) {
+      const c = buf.charCodeAt(at);
+      if (c !== 32 && c !== 10 && c !== 9 && c !== 13) break;
+      at++;
+    }
     return at;
   }
 
@@ -288,7 +296,7 @@ export class XmlTokenizer {
     let p = nameEnd;
     for (;;) {
       const spaced = p;
-      p = this.skipSpace(buf, p);
+      p = this.skipSpace(buf, p, n);
       if (p >= n) return -1;
       const c = buf.charCodeAt(p);
       if (c === 62 /* > */ || c === 47 /* / */) {
@@ -306,10 +314,10 @@ export class XmlTokenizer {
       if (attrEnd < 0) this.fail(p, `a malformed attribute name in <${name}>`);
       const attrStart = p;
       const attr = buf.slice(p, attrEnd);
-      p = this.skipSpace(buf, attrEnd);
+      p = this.skipSpace(buf, attrEnd, n);
       if (p >= n) return -1;
       if (buf.charCodeAt(p) !== 61 /* = */) this.fail(p, `the attribute ${attr} has no value`);
-      p = this.skipSpace(buf, p + 1);
+      p = this.skipSpace(buf, p + 1, n);
       if (p >= n) return -1;
       const quote = buf.charCodeAt(p);
       if (quote !== 34 && quote !== 39) this.fail(p, `the value of ${attr} is not quoted`);
@@ -365,10 +373,16 @@ export class XmlTokenizer {
     const inner = open[open.length - 1];
     if (inner !== undefined) {
       const end = pos + 2 + inner.length;
-      if (end < n && buf.charCodeAt(end) === 62 && buf.startsWith(inner, pos + 2)) {
-        open.pop();
-        this.handler.closeTag();
-        return end + 1;
+      if (end < n) {
+        if (buf.charCodeAt(end) === 62 && buf.startsWith(inner, pos + 2)) {
+          open.pop();
+          this.handler.closeTag();
+          return end + 1;
+        }
+      } else if (buf.indexOf(">", pos) < 0) {
+        // Cut by the chunk: wait for the rest (the general path below would
+        // run for the first time here, where V8 has no feedback for it).
+        return -1;
       }
     }
     const nameEnd = this.nameEnd(buf, pos + 2);
@@ -376,7 +390,7 @@ export class XmlTokenizer {
       if (pos + 2 >= n) return -1;
       this.fail(pos, "an end tag without a name");
     }
-    const p = this.skipSpace(buf, nameEnd);
+    const p = this.skipSpace(buf, nameEnd, n);
     if (p >= n) return -1;
     if (buf.charCodeAt(p) !== 62) this.fail(p, "an end tag with more than a name");
     this.end(buf.slice(pos + 2, nameEnd), pos);
