@@ -232,7 +232,8 @@ if [ $only_mock -eq 0 ]; then
     chmod 700 "$state/credentials"
     printf '%s' "$VIRTRIGAUD_VCSIM_USERNAME" >"$state/credentials/vsphere/username"
     printf '%s' "$VIRTRIGAUD_VCSIM_PASSWORD" >"$state/credentials/vsphere/password"
-    if start_provider provider-vsphere node apps/provider-vsphere/dist/main.js \
+    # --min-semi-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
+    if start_provider provider-vsphere node --min-semi-space-size=16 apps/provider-vsphere/dist/main.js \
       --vcenter-url "$VIRTRIGAUD_VCSIM_URL" --vcenter-ca "$VIRTRIGAUD_VCSIM_CA_FILE" \
       --credentials-dir "$state/credentials/vsphere" --cluster DC0_C0; then
       export VSPHERE_ENDPOINT=$endpoint

@@ -8,7 +8,7 @@
 //     a time, the provider's default limit toward vCenter.
 // The last two through createVsphereProvider in this process against a vcsim of 1,000 VMs,
 // counting SOAP round trips in the SDK and, as a cross-check, in vcsim itself.
-import { type SideFigures, compareWithGovmomi } from "./against-govmomi.js";
+import { type SideFigures, compareWithGovmomi, nodeFlags } from "./against-govmomi.js";
 import { createProviderContext } from "./provider-context.js";
 import type { RoundTripEvent } from "@virtrigaud/vsphere-sdk";
 import { startVcsim, vcsimClient, vcsimStats } from "@virtrigaud/vsphere-sdk/testing";
@@ -167,7 +167,8 @@ async function printAgainstGovmomi(runs: number): Promise<void> {
       "ours against govmomi: CreateContainerView, then RetrievePropertiesEx of provider-vsphere's " +
       `property set (and ContinueRetrievePropertiesEx); ${runs} fresh processes each, alternating; ` +
       `first call = view + retrieval (median of ${runs}), repeated call = retrieval ` +
-      `(median of ${runs}x5); CPU = the lister's own (user + system, all threads)\n`,
+      `(median of ${runs}x5); CPU = the lister's own (user + system, all threads); ours runs ` +
+      `with provider-vsphere's Node flags (${nodeFlags.join(" ")})\n`,
   );
   printTable([
     [

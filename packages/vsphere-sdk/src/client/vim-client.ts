@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Readable } from "node:stream";
-import { type Agent, fetch, request as undiciRequest } from "undici";
+import { type Agent, request as undiciRequest } from "undici";
 import type {
   ManagedObjectReference,
   RetrieveResult,
@@ -271,7 +271,9 @@ export function createVimClient(options: VimClientOptions): VimClient {
       let value: unknown;
       let setCookie: string[];
       try {
-        const response = await fetch(url, {
+        // undici's request rather than fetch: the body is a Node stream
+        // read straight from the socket, without fetch's web stream between.
+        const response = await undiciRequest(url, {
           method: "POST",
           body,
           headers: {
@@ -283,10 +285,11 @@ export function createVimClient(options: VimClientOptions): VimClient {
           dispatcher: agent,
           signal: combined,
         });
-        status = response.status;
+        status = response.statusCode;
         lastUsed = Date.now();
-        setCookie = response.headers.getSetCookie();
-        value = await readAnswer(method, response);
+        const cookies = response.headers["set-cookie"];
+        setCookie = cookies === undefined ? [] : Array.isArray(cookies) ? cookies : [cookies];
+        value = await readAnswer(method, status, response.body);
       } catch (err) {
         if (err instanceof VimFault || err instanceof VimProtocolError) throw err;
         if (signal?.aborted) throw abortReason(signal);

@@ -1,7 +1,7 @@
+import { Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "@jest/globals";
-import { Response } from "undici";
 import { fixture } from "../../test/fixtures.js";
 import { readAnswer } from "../client/read-answer.js";
 import { readResponse } from "./envelope.js";
@@ -213,45 +213,54 @@ describe("the response reader", () => {
 describe("readAnswer", () => {
   it("stops reading an endless answer at its first wrong element", async () => {
     let pulled = 0;
-    let cancelled = false;
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
+    let destroyed = false;
+    const endless = new Readable({
+      read() {
         pulled++;
-        controller.enqueue(new TextEncoder().encode(pulled === 1 ? "<html>" : "<p>more</p>"));
+        this.push(Buffer.from(pulled === 1 ? "<html>" : "<p>more</p>"));
       },
-      cancel() {
-        cancelled = true;
+      destroy(err, callback) {
+        destroyed = true;
+        callback(err);
       },
     });
-    await expect(readAnswer("CurrentTime", new Response(endless))).rejects.toThrow(
-      /not a SOAP envelope/,
-    );
-    expect(cancelled).toBe(true);
+    await expect(readAnswer("CurrentTime", 200, endless)).rejects.toThrow(/not a SOAP envelope/);
+    expect(destroyed).toBe(true);
     expect(pulled).toBeLessThan(5);
   });
 
   it("refuses bytes that are not UTF-8", async () => {
-    const bytes = new TextEncoder().encode(retrieved('<val xsi:type="xsd:string">web</val>'));
+    const bytes = Buffer.from(retrieved('<val xsi:type="xsd:string">web</val>'));
     const at = bytes.indexOf("w".charCodeAt(0));
     bytes[at] = 0xff;
-    await expect(readAnswer("RetrievePropertiesEx", new Response(bytes))).rejects.toThrow(
+    await expect(readAnswer("RetrievePropertiesEx", 200, Readable.from([bytes]))).rejects.toThrow(
       /not valid UTF-8/,
     );
   });
 
   it("decodes a character split across chunks", async () => {
-    const bytes = new TextEncoder().encode(retrieved('<val xsi:type="xsd:string">é😀</val>'));
+    const bytes = Buffer.from(retrieved('<val xsi:type="xsd:string">é😀</val>'));
     const split = bytes.indexOf(0xf0) + 2;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes.slice(0, split));
-        controller.enqueue(bytes.slice(split));
-        controller.close();
-      },
-    });
-    const result = (await readAnswer("RetrievePropertiesEx", new Response(body))) as {
+    const body = Readable.from([bytes.subarray(0, split), bytes.subarray(split)]);
+    const result = (await readAnswer("RetrievePropertiesEx", 200, body)) as {
       objects: Array<{ propSet: Array<{ val: unknown }> }>;
     };
     expect(result.objects[0]?.propSet[0]?.val).toBe("é😀");
+  });
+
+  it("passes on the error of a body that fails while it is read", async () => {
+    const body = new Readable({ read() {} });
+    const read = readAnswer("RetrievePropertiesEx", 200, body);
+    body.push(Buffer.from("<soapenv:Envelope"));
+    body.destroy(new Error("connection reset"));
+    await expect(read).rejects.toThrow(/connection reset/);
+  });
+
+  it("refuses an answer that ends before its envelope does", async () => {
+    const text = retrieved('<val xsi:type="xsd:string">web</val>');
+    const body = Readable.from([Buffer.from(text.slice(0, -10))]);
+    await expect(readAnswer("RetrievePropertiesEx", 200, body)).rejects.toThrow(
+      /not well-formed XML: .*ends inside a tag/,
+    );
   });
 });

@@ -1,8 +1,8 @@
-import { SaxesParser, type SaxesTagPlain } from "saxes";
 import type { MethodFault } from "../gen/vim-types.js";
 import { methods } from "../gen/vim-types.js";
 import { ValueFrame } from "../vim/value-frame.js";
 import { NamespaceScope, namespaces } from "../xml/namespace-scope.js";
+import { XmlSyntaxError, XmlTokenizer } from "../xml/xml-tokenizer.js";
 import { VimFault, VimProtocolError, toVimFault } from "./faults.js";
 
 /**
@@ -62,6 +62,8 @@ export function createResponseReader(method: string, status: number): ResponseRe
   const scope = new NamespaceScope();
   const places: Place[] = [];
   const frames: ValueFrame[] = [];
+  /** By depth, the frame of the last element decoded there (closed once a sibling opens). */
+  const spares: ValueFrame[] = [];
   const names: string[] = [];
   const returned: unknown[] = [];
   let sawEnvelope = false;
@@ -80,11 +82,6 @@ export function createResponseReader(method: string, status: number): ResponseRe
       status,
       cause === undefined ? undefined : { cause },
     );
-
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  parser.on("doctype", () => {
-    throw protocolError("the answer has a DOCTYPE, which is refused");
-  });
 
   /** The SOAP structure around the values: where an element opens outside any value. */
   function placeOf(
@@ -146,7 +143,7 @@ export function createResponseReader(method: string, status: number): ResponseRe
   let typeAttr: string | undefined;
   let qualifiedType: string | undefined;
   let qualifiedTypeValue: string | undefined;
-  parser.on("attribute", ({ name: key, value }) => {
+  const attribute = (key: string, value: string) => {
     if (key === "type") typeAttr = value;
     else if (key.startsWith("xmlns")) {
       if (key.length === 5) scope.declare("", value, places.length);
@@ -155,12 +152,11 @@ export function createResponseReader(method: string, status: number): ResponseRe
       qualifiedType = key;
       qualifiedTypeValue = value;
     }
-  });
+  };
 
-  parser.on("opentag", (tag: SaxesTagPlain) => {
+  const openTag = (name: string) => {
     const depth = places.length;
     const parent = depth === 0 ? undefined : places[depth - 1];
-    const name = tag.name;
     const local = localOf(name);
     const parentFrame = frames[depth - 1];
     const ownTypeAttr = typeAttr;
@@ -181,17 +177,20 @@ export function createResponseReader(method: string, status: number): ResponseRe
       if (uri === namespaces.xsi) xsiType = localOf(qualifiedTypeValue!);
     }
     if (parent === Place.Value) {
+      // The frame of this depth's previous element is done with: reused.
+      const frame = parentFrame!.child(local, xsiType, ownTypeAttr, spares[depth]);
+      if (!frame.skipped) spares[depth] = frame;
       places.push(Place.Value);
-      frames.push(parentFrame!.child(local, xsiType, ownTypeAttr));
+      frames.push(frame);
     } else {
       const [place, frame] = placeOf(parent, name, local, xsiType, ownTypeAttr);
       places.push(place);
       frames.push(frame);
     }
     names.push(local);
-  });
+  };
 
-  const onText = (text: string) => {
+  const text = (text: string) => {
     switch (places[places.length - 1]) {
       case Place.Value: {
         const frame = frames[frames.length - 1]!;
@@ -208,10 +207,7 @@ export function createResponseReader(method: string, status: number): ResponseRe
         return;
     }
   };
-  parser.on("text", onText);
-  parser.on("cdata", onText);
-
-  parser.on("closetag", () => {
+  const closeTag = () => {
     const place = places.pop();
     const frame = frames.pop()!;
     const local = names.pop()!;
@@ -232,6 +228,16 @@ export function createResponseReader(method: string, status: number): ResponseRe
       default:
         return;
     }
+  };
+
+  const tokenizer = new XmlTokenizer({
+    attribute,
+    openTag,
+    closeTag,
+    text,
+    doctype() {
+      throw protocolError("the answer has a DOCTYPE, which is refused");
+    },
   });
 
   const guarded = (work: () => void) => {
@@ -242,17 +248,19 @@ export function createResponseReader(method: string, status: number): ResponseRe
       failed =
         err instanceof VimProtocolError
           ? err
-          : protocolError(`the answer is not well-formed XML: ${(err as Error).message}`, err);
+          : err instanceof XmlSyntaxError
+            ? protocolError(`the answer is not well-formed XML: ${err.message}`)
+            : protocolError(`the answer could not be read: ${(err as Error).message}`, err);
       throw failed;
     }
   };
 
   return {
     write(chunk) {
-      guarded(() => parser.write(chunk));
+      guarded(() => tokenizer.write(chunk));
     },
     end() {
-      guarded(() => parser.close());
+      guarded(() => tokenizer.close());
       if (!sawEnvelope || !sawBody) throw protocolError("the answer is not a SOAP envelope");
       if (sawFault) {
         if (faultType !== undefined) {

@@ -87,7 +87,11 @@ function decodePrimitive(text: string, type: string): unknown {
   }
 }
 
-/** One element being decoded. */
+/**
+ * One element being decoded. Frames are reused: `of` and `child` take a
+ * spare frame (one per depth, its element closed) and set it up again, so an
+ * answer of 180,000 elements does not allocate 180,000 frames.
+ */
 export class ValueFrame {
   text = "";
   /** The decoded object or list of a data object, list or generic element. */
@@ -98,47 +102,87 @@ export class ValueFrame {
   field: FieldInfo | undefined;
 
   private constructor(
-    private readonly kind: Kind,
+    private kind: Kind,
     /** The actual type; the element type of a list. */
-    private readonly type: string | undefined,
+    private type: string | undefined,
     /** The element's unqualified `type` attribute (a managed object reference's). */
-    private readonly typeAttr: string | undefined,
-    private readonly table: FieldTable | undefined,
+    private typeAttr: string | undefined,
+    private table: FieldTable | undefined,
   ) {
+    this.start();
+  }
+
+  /** Sets the decoded value up for a new element (of `kind`, `table` already set). */
+  private start(): void {
+    this.text = "";
+    this.children = undefined;
+    this.field = undefined;
+    const kind = this.kind;
     if (kind === Kind.List) this.out = [];
     else if (kind === Kind.Known) {
-      const out: Record<string, unknown> = { _type: table!.type };
-      for (const name of table!.lists) out[name] = [];
+      const table = this.table!;
+      const out: Record<string, unknown> = { _type: table.type };
+      const lists = table.lists;
+      for (let i = 0; i < lists.length; i++) out[lists[i]!] = [];
       this.out = out;
+    } else this.out = undefined;
+  }
+
+  /** `spare` set up as a frame of these parts, or a new frame when there is no spare. */
+  private static made(
+    spare: ValueFrame | undefined,
+    kind: Kind,
+    type: string | undefined,
+    typeAttr: string | undefined,
+    table: FieldTable | undefined,
+  ): ValueFrame {
+    if (spare === undefined || spare.kind === Kind.Skip) {
+      return new ValueFrame(kind, type, typeAttr, table);
     }
+    spare.kind = kind;
+    spare.type = type;
+    spare.typeAttr = typeAttr;
+    spare.table = table;
+    spare.start();
+    return spare;
   }
 
   /**
    * The frame of an element declared as `declared`, with its xsi:type (local
-   * part) and `type` attribute when it has them.
+   * part) and `type` attribute when it has them; `spare`, a frame no longer
+   * in use, is reused when given.
    */
-  static of(declared: string, xsiType: string | undefined, typeAttr: string | undefined) {
+  static of(
+    declared: string,
+    xsiType: string | undefined,
+    typeAttr: string | undefined,
+    spare?: ValueFrame,
+  ): ValueFrame {
     const actual = xsiType ?? declared;
     if (actual === "ManagedObjectReference") {
-      return new ValueFrame(Kind.Reference, actual, typeAttr, undefined);
+      return ValueFrame.made(spare, Kind.Reference, actual, typeAttr, undefined);
     }
     if (actual !== "anyType" && primitiveTypes.has(actual)) {
-      return new ValueFrame(Kind.Primitive, actual, undefined, undefined);
+      return ValueFrame.made(spare, Kind.Primitive, actual, undefined, undefined);
     }
     if (actual.startsWith("ArrayOf")) {
       const element = arrayElementTypes[actual] ?? actual.slice("ArrayOf".length);
-      return new ValueFrame(Kind.List, element, undefined, undefined);
+      return ValueFrame.made(spare, Kind.List, element, undefined, undefined);
     }
     const table = fieldTable(actual);
-    if (table) return new ValueFrame(Kind.Known, actual, undefined, table);
-    return new ValueFrame(Kind.Generic, actual, typeAttr, undefined);
+    if (table) return ValueFrame.made(spare, Kind.Known, actual, undefined, table);
+    return ValueFrame.made(spare, Kind.Generic, actual, typeAttr, undefined);
   }
 
   /** The frame of an element whose type nothing declares: generic unless it has an xsi:type. */
-  private static untyped(xsiType: string | undefined, typeAttr: string | undefined) {
+  private static untyped(
+    xsiType: string | undefined,
+    typeAttr: string | undefined,
+    spare: ValueFrame | undefined,
+  ) {
     return xsiType === undefined
-      ? new ValueFrame(Kind.Generic, undefined, typeAttr, undefined)
-      : ValueFrame.of(xsiType, xsiType, typeAttr);
+      ? ValueFrame.made(spare, Kind.Generic, undefined, typeAttr, undefined)
+      : ValueFrame.of(xsiType, xsiType, typeAttr, spare);
   }
 
   /** A frame that ignores its element and everything in it. */
@@ -156,20 +200,28 @@ export class ValueFrame {
     );
   }
 
-  /** The frame of a child element named `name` (local part). */
-  child(name: string, xsiType: string | undefined, typeAttr: string | undefined): ValueFrame {
+  /**
+   * The frame of a child element named `name` (local part); `spare`, a frame
+   * no longer in use, is reused when given.
+   */
+  child(
+    name: string,
+    xsiType: string | undefined,
+    typeAttr: string | undefined,
+    spare?: ValueFrame,
+  ): ValueFrame {
     switch (this.kind) {
       case Kind.Known: {
         const field = this.table!.byName.get(name);
         if (field === undefined) return ValueFrame.skip;
-        const frame = ValueFrame.of(field[1], xsiType, typeAttr);
+        const frame = ValueFrame.of(field[1], xsiType, typeAttr, spare);
         frame.field = field;
         return frame;
       }
       case Kind.List:
-        return ValueFrame.of(this.type!, xsiType, typeAttr);
+        return ValueFrame.of(this.type!, xsiType, typeAttr, spare);
       case Kind.Generic:
-        return ValueFrame.untyped(xsiType, typeAttr);
+        return ValueFrame.untyped(xsiType, typeAttr, spare);
       default:
         // The text of a primitive or a reference is its own; elements inside are ignored.
         return ValueFrame.skip;
@@ -180,9 +232,12 @@ export class ValueFrame {
   add(name: string, child: ValueFrame, value: unknown): void {
     switch (this.kind) {
       case Kind.Known: {
-        const [fieldName, , list] = child.field!;
+        // Indexing, not destructuring: an array pattern runs the iterator
+        // protocol (objects per element) until the JIT optimises it away.
+        const field = child.field!;
+        const fieldName = field[0];
         const out = this.out as Record<string, unknown>;
-        if (list) (out[fieldName] as unknown[]).push(value);
+        if (field[2]) (out[fieldName] as unknown[]).push(value);
         else if (!(fieldName in out)) out[fieldName] = value;
         return;
       }
