@@ -363,25 +363,27 @@ describe("resuming an import", () => {
     // A provider process that starts again knows the prefix from the record on the host.
     await provider.close();
     const killed = await startProviderBinary();
-    let sent = 0;
     const remote = createProviderClient(killed.url);
-    try {
-      const resumed = await remote.diskImportBegin({
-        importId: "resume",
-        format: ImageFormat.RAW,
-        sizeBytes: exported.sizeBytes,
-        sha256: exported.sha256,
-      });
-      expect(resumed.import?.receivedBytes).toBe(BigInt(first));
-      const more = await copyExport(remote, remote, exported, "resume", {
-        until: first + 64 * MiB,
-      });
-      sent = more.readEnd;
-      // Killed mid-transfer: what it recorded is what counts.
-      await killed.stop("SIGKILL");
-    } finally {
-      remote.close();
-    }
+    /** How far the second copy read before it stopped. */
+    const sent = await (async () => {
+      try {
+        const resumed = await remote.diskImportBegin({
+          importId: "resume",
+          format: ImageFormat.RAW,
+          sizeBytes: exported.sizeBytes,
+          sha256: exported.sha256,
+        });
+        expect(resumed.import?.receivedBytes).toBe(BigInt(first));
+        const more = await copyExport(remote, remote, exported, "resume", {
+          until: first + 64 * MiB,
+        });
+        // Killed mid-transfer: what it recorded is what counts.
+        await killed.stop("SIGKILL");
+        return more.readEnd;
+      } finally {
+        remote.close();
+      }
+    })();
     provider = await useProvider();
     test = provider.test;
     client = test.client;
