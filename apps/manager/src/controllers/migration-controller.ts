@@ -21,7 +21,12 @@ import {
   planMigration,
   targetNamespace,
 } from "./migration-plan.js";
-import { cleanupActions, releaseSource, restoreSourcePower } from "./migration-cleanup.js";
+import {
+  type CleanupInput,
+  cleanupActions,
+  releaseSource,
+  restoreSourcePower,
+} from "./migration-cleanup.js";
 import { targetVmOf } from "./migration-target.js";
 import { type TransferRuns, createTransferRuns } from "./migration-transfer.js";
 import type { ProviderConnection } from "./provider-connection.js";
@@ -82,13 +87,12 @@ export function createMigrationController(ctx: ControllerContext) {
     const targetConn = ctx.connections.get(targetKey);
     const record = (e: MigrationEvent) =>
       ctx.event(Kind.VM_MIGRATION, migration, e.type, e.reason, e.message);
-
-    if (meta.deletionTimestamp) {
-      if (!meta.finalizers.includes(migrationFinalizer)) return;
-      transfers.stop(key);
-      outages.delete(key);
-      const status = migration.status ?? create(VMMigrationStatusSchema);
-      const done = await cleanupActions({
+    /** Undoes what the migration made, as far as `status` says it went (see migration-cleanup.ts). */
+    const cleanUp = (
+      status: VMMigrationStatus,
+      keep: Pick<CleanupInput, "keepTarget" | "keepSourcePower"> = {},
+    ) =>
+      cleanupActions({
         migration,
         status,
         sourceVm,
@@ -96,7 +100,15 @@ export function createMigrationController(ctx: ControllerContext) {
         sourceConn,
         targetConn,
         ctx,
+        ...keep,
       });
+
+    if (meta.deletionTimestamp) {
+      if (!meta.finalizers.includes(migrationFinalizer)) return;
+      transfers.stop(key);
+      outages.delete(key);
+      const status = migration.status ?? create(VMMigrationStatusSchema);
+      const done = await cleanUp(status);
       if (!done.finished) {
         record({ type: "Warning", reason: "CleanupWaiting", message: done.message });
         return { requeueAfterMs: 5_000 };
@@ -192,16 +204,7 @@ export function createMigrationController(ctx: ControllerContext) {
         case "fail":
           transfers.forget(key);
           if (step.cleanUp) {
-            const done = await cleanupActions({
-              migration,
-              status,
-              sourceVm,
-              targetVm,
-              sourceConn,
-              targetConn,
-              ctx,
-              keepSourcePower: true,
-            });
+            const done = await cleanUp(status, { keepSourcePower: true });
             status.cleanedUp = done.finished;
           }
           // A failed migration leaves the source as it found it.
@@ -363,17 +366,7 @@ export function createMigrationController(ctx: ControllerContext) {
           continue;
         }
         case "cleanUp": {
-          const done = await cleanupActions({
-            migration,
-            status,
-            sourceVm,
-            targetVm,
-            sourceConn,
-            targetConn,
-            ctx,
-            keepTarget: true,
-            keepSourcePower: true,
-          });
+          const done = await cleanUp(status, { keepTarget: true, keepSourcePower: true });
           if (!done.finished) return { requeueAfterMs: 5_000 };
           status.cleanedUp = true;
           if (status.storageInfo) status.storageInfo.cleanedUp = true;
