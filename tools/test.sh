@@ -63,8 +63,21 @@ step "docker-compose.yml: docker-compose config, every profile"
 tools/compose/check.sh
 
 step "tests"
-# Bounded: a hung test fails the run in minutes, not at the CI limit.
-timeout --foreground 45m npx nx run-many -t test --parallel=1 --output-style=stream
+# Bounded: a hung test fails the run in minutes, not at the CI limit. The output
+# is kept so that a failure ends the run with the failing tests named: the end
+# of CI's output is often all one gets to see of it.
+test_log="$VIRTRIGAUD_TESTBED/tests.log"
+set +e
+timeout --foreground 45m npx nx run-many -t test --parallel=1 --output-style=stream 2>&1 | tee "$test_log"
+tests_status=${PIPESTATUS[0]}
+set -e
+if [ "$tests_status" -ne 0 ]; then
+  tools/testbed/down.sh >/dev/null 2>&1 || true
+  trap - EXIT
+  step "tests failed (exit $tests_status); what failed, from the output above"
+  node tools/test-report/failures.mjs "$test_log" >&2
+  exit "$tests_status"
+fi
 
 step "conformance: vcts run against a running provider-mock"
 tools/conformance-mock.sh
