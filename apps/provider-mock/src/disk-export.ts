@@ -1,6 +1,5 @@
-import { PowerState, ProviderError, chunkOf } from "@virtrigaud/contracts";
+import { PowerState, ProviderError, chunkOf, sha256Hex } from "@virtrigaud/contracts";
 import type { ExportRecord } from "./disk-store.js";
-import { sha256Hex } from "./disk-store.js";
 import { type MockContext, type MockOperation, readyVm, runTask } from "./mock-context.js";
 import { capacityBytes, diskFormat, readDiskBytes } from "./vm-disks.js";
 

@@ -1,5 +1,11 @@
-import { ProviderError, addRange, checkChunk, contiguousPrefix } from "@virtrigaud/contracts";
-import { type ImportRecord, sha256Hex } from "./disk-store.js";
+import {
+  ProviderError,
+  addRange,
+  checkChunk,
+  contiguousPrefix,
+  sha256Hex,
+} from "@virtrigaud/contracts";
+import type { ImportRecord } from "./disk-store.js";
 import type { MockContext, MockOperation } from "./mock-context.js";
 
 /** The wire form of an import. */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { type ImageFormat, ProviderError } from "@virtrigaud/contracts";
 import type { Ranges } from "@virtrigaud/contracts";
 
@@ -26,11 +25,6 @@ export interface ImportRecord {
   committed: boolean;
   /** The VM whose disk it became ("" before); it goes with the VM and its clones. */
   adoptedBy: string;
-}
-
-/** SHA-256 as the contract writes it: 64 lowercase hexadecimal digits. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /**

@@ -1,7 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { ImageSourceSchema, ProviderError, type ProviderResponse } from "@virtrigaud/contracts";
+import {
+  ImageSourceSchema,
+  ProviderError,
+  type ProviderResponse,
+  fileSha256,
+} from "@virtrigaud/contracts";
 import {
   FileAlreadyExistsError,
   datastorePath,
@@ -19,14 +24,6 @@ function committedAnswer(record: ImportRecord): ProviderResponse<"diskImportComm
     import: importMessage(record),
     disk: create(ImageSourceSchema, { source: { case: "importedDisk", value: record.importId } }),
   };
-}
-
-async function fileSha256(path: string, signal: AbortSignal): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest("hex");
 }
 
 /** Stores the staging file as `<dir>/disk-flat.vmdk` with its monolithicFlat descriptor `disk.vmdk`. */

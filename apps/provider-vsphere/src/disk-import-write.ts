@@ -6,9 +6,11 @@ import type { VsphereOperation } from "./vsphere-context.js";
 
 /**
  * DiskImportWrite: checks a chunk against its SHA-256 and writes it into the
- * import's staging file (zero ranges stay holes), synced before the durable
- * prefix moves, one write per import at a time. The import's record is
- * written at checkpoints (planRecord), not per chunk.
+ * import's staging file (zero ranges stay holes), one write per import at a
+ * time. The import's record is written at checkpoints (planRecord), not per
+ * chunk, and the file is synced only before a record moves the durable
+ * prefix: a sync flushes every earlier write to the file, whatever handle
+ * made it, and bytes past the recorded prefix are sent again after a crash.
  *
  * @throws ProviderError DATA_LOSS for a chunk whose bytes do not match (nothing
  * of it is kept); NOT_FOUND for an import that is not there; CONFLICT for one
@@ -32,7 +34,8 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
       const recorded = (await ctx.staging.recordedImport(request.importId)) ?? record;
       const records = planRecord(stagingState(recorded), current, plan.next);
       if (records.before) await ctx.staging.writeImport(recordOf(record, records.before));
-      if (plan.writeData || plan.zeroFill) {
+      // A hole chunk that crosses a checkpoint writes nothing but still syncs.
+      if (plan.writeData || plan.zeroFill || records.after) {
         const handle = await open(ctx.staging.importData(request.importId), "r+");
         try {
           if (plan.writeData && chunk.data)
@@ -41,7 +44,7 @@ export const diskImportWrite: VsphereOperation<"diskImportWrite"> = (ctx, reques
             const { from, to } = plan.zeroFill;
             await handle.write(Buffer.alloc(to - from), 0, to - from, from);
           }
-          await handle.datasync();
+          if (records.after) await handle.datasync();
         } finally {
           await handle.close();
         }

@@ -70,8 +70,9 @@ export {
   type CopyDiskResult,
 } from "./disks/copy-disk.js";
 export { exportDisk, type ExportDiskOptions } from "./disks/export-disk.js";
-// For a provider's disk export and import: chunks made and checked, the received prefix.
-export { type CheckedChunk, checkChunk, chunkOf } from "./disks/chunks.js";
+// For a provider's disk export and import: chunks made and checked, whole-disk
+// hashes, the received prefix.
+export { type CheckedChunk, checkChunk, chunkOf, fileSha256, sha256Hex } from "./disks/chunks.js";
 export {
   type Ranges,
   addRange,

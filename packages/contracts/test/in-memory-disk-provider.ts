@@ -1,14 +1,15 @@
-import { type DiskChunk, ImageFormat } from "@virtrigaud/proto";
+import { ImageFormat } from "@virtrigaud/proto";
 import { ProviderError, type Provider } from "../src/index.js";
-import { sha256Hex, zeroRangeSha256 } from "../src/disks/chunks.js";
+import { checkChunk, chunkOf, sha256Hex } from "../src/disks/chunks.js";
+import { type Ranges, addRange, contiguousPrefix } from "../src/disks/received-ranges.js";
 import { stubProvider } from "./stub-provider.js";
 
 /** An import as the in-memory provider holds it. */
 interface HeldImport {
   bytes: Uint8Array;
   sha256: string;
-  /** End offset of each written range, by its start. */
-  written: Map<number, number>;
+  /** The ranges written so far. */
+  written: Ranges;
   committed: boolean;
 }
 
@@ -56,7 +57,7 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
     id,
     format: ImageFormat.RAW,
     sizeBytes: BigInt(held.bytes.length),
-    receivedBytes: BigInt(prefixOf(held.written)),
+    receivedBytes: BigInt(contiguousPrefix(held.written)),
     committed: held.committed,
   });
   const takeFault = (faults: Map<number, number>, offset: number): boolean => {
@@ -113,7 +114,7 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
       const held = existing ?? {
         bytes: new Uint8Array(Number(request.sizeBytes)),
         sha256: request.sha256,
-        written: new Map<number, number>(),
+        written: [],
         committed: false,
       };
       imports.set(request.importId, held);
@@ -123,21 +124,15 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
       try {
         const held = heldImport(request.importId);
         const chunk = request.chunk;
-        if (!chunk) throw ProviderError.invalidSpec("chunk", "is required");
-        const offset = Number(chunk.offset);
-        const bytes =
-          chunk.content.case === "data"
-            ? chunk.content.value
-            : new Uint8Array(Number(chunk.content.value ?? 0n));
-        received += bytes.length;
-        const actual =
-          chunk.content.case === "data" ? sha256Hex(bytes) : zeroRangeSha256(bytes.length);
-        if (actual !== chunk.sha256 || takeFault(refuseWrites, offset)) {
+        const content = chunk?.content;
+        received += content?.case === "data" ? content.value.length : Number(content?.value ?? 0n);
+        const { offset, length, data } = checkChunk(chunk, held.bytes.length);
+        if (takeFault(refuseWrites, offset)) {
           throw ProviderError.dataLoss(`chunk at ${offset} does not match its sha256`);
         }
-        held.bytes.set(bytes, offset);
-        held.written.set(offset, offset + bytes.length);
-        return Promise.resolve({ receivedBytes: BigInt(prefixOf(held.written)) });
+        held.bytes.set(data ?? new Uint8Array(length), offset);
+        held.written = addRange(held.written, offset, offset + length);
+        return Promise.resolve({ receivedBytes: BigInt(contiguousPrefix(held.written)) });
       } catch (error) {
         return Promise.reject(ProviderError.from(error));
       }
@@ -175,23 +170,4 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
     receivedBytes: () => received,
     reads: () => reads,
   };
-}
-
-/** A chunk of `bytes` at `offset`, as zero_length when they are all zero. */
-function chunkOf(offset: number, bytes: Uint8Array) {
-  const allZero = bytes.every((b) => b === 0);
-  return {
-    offset: BigInt(offset),
-    content: allZero
-      ? { case: "zeroLength" as const, value: BigInt(bytes.length) }
-      : { case: "data" as const, value: bytes },
-    sha256: allZero ? zeroRangeSha256(bytes.length) : sha256Hex(bytes),
-  } satisfies Omit<DiskChunk, "$typeName">;
-}
-
-/** The end of the contiguous written prefix from offset 0. */
-function prefixOf(written: Map<number, number>): number {
-  let end = 0;
-  for (let next = written.get(end); next !== undefined; next = written.get(end)) end = next;
-  return end;
 }

@@ -1,6 +1,4 @@
-import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -11,6 +9,7 @@ import {
   checkChunk,
   chunkOf,
   contiguousPrefix,
+  fileSha256,
   shouldCheckpoint,
 } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
@@ -152,13 +151,6 @@ export function createDiskStage(dir: string): DiskStage {
     return s.chain;
   }
 
-  async function sha256Of(path: string): Promise<string> {
-    const hash = createHash("sha256");
-    for await (const piece of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
-      hash.update(piece as Buffer);
-    return hash.digest("hex");
-  }
-
   return {
     dir,
 
@@ -237,7 +229,7 @@ export function createDiskStage(dir: string): DiskStage {
             `${id} holds ${s.record.received} of ${s.record.sizeBytes} bytes; write the rest first`,
           );
         await closeFile(s);
-        const actual = await sha256Of(dataPath(id));
+        const actual = await fileSha256(dataPath(id));
         if (actual !== s.record.sha256) {
           // Written again from the start: the next Begin says nothing is held.
           s.record.received = 0;

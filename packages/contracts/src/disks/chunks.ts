@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { type DiskChunk, DiskChunkSchema } from "@virtrigaud/proto";
 import { ProviderError } from "../errors/provider-error.js";
@@ -17,6 +18,19 @@ const zeroHashesKept = 16;
 /** SHA-256 of `bytes`, as 64 lowercase hexadecimal digits (the contract's form). */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * SHA-256 of a whole file, read as a stream (a disk is never held in memory),
+ * in the contract's form: what DiskExport.sha256 and DiskImportBegin's
+ * sha256 carry.
+ */
+export async function fileSha256(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const piece of createReadStream(path, { highWaterMark: 4 << 20, signal })) {
+    hash.update(piece as Buffer);
+  }
+  return hash.digest("hex");
 }
 
 /** SHA-256 of `length` zero bytes, as a DiskChunk with zero_length carries it. */
