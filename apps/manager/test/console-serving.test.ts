@@ -87,6 +87,22 @@ describe("the manager serves the console's files on the API's port", () => {
     expect(gunzipSync(gzipped.body).toString()).toBe(script);
   });
 
+  it.each(["gzip;q=0, br", "*;q=0", "identity", "br;q=1, *;q=0"])(
+    "sends the plain file to a client whose Accept-Encoding is %s (gzip not accepted)",
+    async (acceptEncoding) => {
+      const answer = await get(tm.url, "/console/assets/index-a1b2c3.js", {
+        "accept-encoding": acceptEncoding,
+      });
+      expect(answer.headers["content-encoding"]).toBeUndefined();
+      expect(answer.body.toString()).toBe(script);
+    },
+  );
+
+  it("gzips for a client that takes any encoding (*)", async () => {
+    const answer = await get(tm.url, "/console/assets/index-a1b2c3.js", { "accept-encoding": "*" });
+    expect(answer.headers["content-encoding"]).toBe("gzip");
+  });
+
   it.each([
     "/console/../secret.txt",
     "/console/assets/../../secret.txt",

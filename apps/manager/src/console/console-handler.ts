@@ -1,4 +1,7 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import type { NodeHandler } from "@virtrigaud/contracts/server";
+import Negotiator from "negotiator";
 import type { ConsoleFile, ConsoleFiles } from "./console-files.js";
 import { routeConsoleRequest } from "./console-route.js";
 
@@ -10,8 +13,9 @@ const securityHeaders = {
   "referrer-policy": "no-referrer",
 };
 
-function acceptsGzip(header: string | string[] | undefined): boolean {
-  return /\bgzip\b/.test(Array.isArray(header) ? header.join(",") : (header ?? ""));
+/** Whether Accept-Encoding takes gzip: named or `*`, and not refused with q=0. */
+function acceptsGzip(request: IncomingMessage | Http2ServerRequest): boolean {
+  return new Negotiator(request).encodings(["gzip"]).includes("gzip");
 }
 
 function fileHeaders(file: ConsoleFile, gzip: boolean, length: number) {
@@ -43,8 +47,7 @@ export function createConsoleHandler(files: ConsoleFiles): NodeHandler {
         response.writeHead(404).end();
         return;
       case "file": {
-        const gzip =
-          Boolean(answer.file.gzipped) && acceptsGzip(request.headers["accept-encoding"]);
+        const gzip = Boolean(answer.file.gzipped) && acceptsGzip(request);
         const body = gzip ? (answer.file.gzipped as Buffer) : answer.file.body;
         response.writeHead(200, fileHeaders(answer.file, gzip, body.length));
         if (request.method === "HEAD") response.end();
