@@ -1,6 +1,8 @@
 // One jest setup for the whole workspace: TypeScript is transpiled by @swc/jest into
 // ES modules (jest runs them with --experimental-vm-modules), and workspace packages
 // resolve to their sources through the "@virtrigaud/source" export condition.
+import { fileURLToPath } from "node:url";
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: "node",
@@ -23,4 +25,8 @@ export default {
   },
   testMatch: ["<rootDir>/src/**/*.test.ts", "<rootDir>/test/**/*.test.ts"],
   testTimeout: 30_000,
+  // Retries in CI only, every one reported: see the file.
+  setupFilesAfterEnv: [
+    fileURLToPath(new URL("./tools/test-report/jest-retries.js", import.meta.url)),
+  ],
 };
