@@ -17,6 +17,7 @@ import { useState } from "react";
 import { enumWord } from "../format/enum-word";
 import { useWatchedVms } from "../fleet/use-watched-vms";
 import type { Route } from "../routing/route";
+import { SnapshotsPanel } from "../snapshots/snapshots-panel";
 import { type PowerAction, vmForAction } from "./power-actions";
 
 const actions: { action: PowerAction; title: string }[] = [
@@ -189,6 +190,8 @@ export function VmPage({
               ))}
             </tbody>
           </table>
+          <h3>Snapshots</h3>
+          <SnapshotsPanel vm={vm} />
           <h3>Events</h3>
           <Events namespace={namespace} name={name} />
           <h3>Spec</h3>
