@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, toJson } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createServiceClient } from "@virtrigaud/contracts/client";
 import {
@@ -193,6 +194,47 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
     await page.close();
   });
 
+  it("deletes a VM from its page once its name is typed, and its row goes from the fleet live", async () => {
+    await stack.vrtg(["apply", "-f", "-"], vmManifest("scratch-1", "default", "scratch"));
+    // Another tab on the fleet, which sees the row go without a reload.
+    const fleet = await browser.context.newPage();
+    await logIn(fleet, tokens.admin, "admin");
+    await row(fleet, "default/scratch-1")
+      .locator('[data-field="power"]', { hasText: "On" })
+      .waitFor({ timeout: 15_000 });
+    await fleet.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    await row(page, "default/scratch-1").click();
+    await page.getByRole("heading", { name: "default/scratch-1" }).waitFor();
+    await page.getByRole("button", { name: "Delete VM" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete default/scratch-1?" });
+    const confirm = dialog.getByRole("button", { name: "Delete this VM" });
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    await dialog.getByLabel("confirmation").fill("scratch");
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    // Enter with the name half typed deletes nothing either.
+    await dialog.getByLabel("confirmation").press("Enter");
+    await expect(dialog.isVisible()).resolves.toBe(true);
+    await dialog.getByLabel("confirmation").fill("scratch-1");
+    await page.screenshot({ path: join(screenshots, "vm-delete.png") });
+    await confirm.click();
+
+    await page.waitForURL(`${stack.manager.url}/console/`);
+    await page.getByTestId("vm-count").waitFor();
+    await row(page, "default/scratch-1").waitFor({ state: "detached", timeout: 15_000 });
+    await row(fleet, "default/scratch-1").waitFor({ state: "detached", timeout: 15_000 });
+    await expect(
+      fleet.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
+    ).resolves.toBe(true);
+    await expect(
+      api.get({ kind: Kind.VIRTUAL_MACHINE, namespace: "default", name: "scratch-1" }, admin),
+    ).rejects.toMatchObject({ code: Code.NotFound });
+    await fleet.close();
+    await page.close();
+  });
+
   it("shows a viewer no action, and the manager refuses the viewer's forged actions", async () => {
     // A snapshot of db-1, whose row the viewer sees without its actions.
     await api.apply(
@@ -227,6 +269,7 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
       "Take snapshot",
       "Revert",
       "Delete",
+      "Delete VM",
     ])
       await expect(page.getByRole("button", { name }).count()).resolves.toBe(0);
     await expect(page.getByLabel("snapshot name").count()).resolves.toBe(0);

@@ -39,7 +39,9 @@ export function ConfirmDialog({
         {children}
         {typeToConfirm !== undefined && (
           <label>
-            Type <strong>{typeToConfirm}</strong> to confirm
+            <span>
+              Type <strong>{typeToConfirm}</strong> to confirm
+            </span>
             <input
               aria-label="confirmation"
               autoComplete="off"

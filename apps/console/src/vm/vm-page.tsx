@@ -18,6 +18,7 @@ import { enumWord } from "../format/enum-word";
 import { useWatchedVms } from "../fleet/use-watched-vms";
 import type { Route } from "../routing/route";
 import { SnapshotsPanel } from "../snapshots/snapshots-panel";
+import { DeleteVmButton } from "./delete-vm-button";
 import { type PowerAction, vmForAction } from "./power-actions";
 
 const actions: { action: PowerAction; title: string }[] = [
@@ -148,6 +149,7 @@ export function VmPage({
             <dd>{vm.status?.message}</dd>
           </dl>
           <PowerButtons vm={vm} />
+          <DeleteVmButton vm={vm} onDeleted={() => go({ page: "fleet" })} />
           <h3>Conditions</h3>
           <table aria-label="conditions">
             <thead>
