@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,8 @@ import {
   Kind,
   ManagerService,
   PowerState,
+  ProviderSchema,
+  ProviderType,
   ResourceSchema,
   VMSnapshotSchema,
   type VirtualMachine,
@@ -232,6 +235,69 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
       api.get({ kind: Kind.VIRTUAL_MACHINE, namespace: "default", name: "scratch-1" }, admin),
     ).rejects.toMatchObject({ code: Code.NotFound });
     await fleet.close();
+    await page.close();
+  });
+
+  it("shows each provider's health, circuit and capabilities, and links the pages together", async () => {
+    // A Provider whose endpoint nothing listens on: the manager's probes fail and open its circuit.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const gone = create(ProviderSchema, {
+      metadata: { name: "gone", namespace: "default" },
+      spec: { type: ProviderType.MOCK, endpoint: `http://127.0.0.1:${port}` },
+    });
+    await api.apply({ resource: { kind: { case: "provider", value: gone } } }, admin);
+
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    await page
+      .getByRole("navigation", { name: "pages" })
+      .getByRole("link", { name: "Providers" })
+      .click();
+    expect(page.url()).toBe(`${stack.manager.url}/console/providers`);
+    const card = (key: string) => page.locator(`[data-provider="${key}"]`);
+    const field = (key: string, name: string) => card(key).locator(`[data-field="${name}"]`);
+    await field("default/mock", "phase").getByText("Ready").waitFor();
+    const { resource } = await api.get(
+      { kind: Kind.PROVIDER, namespace: "default", name: "mock" },
+      admin,
+    );
+    const status = resource?.kind.case === "provider" ? resource.kind.value.status : undefined;
+    expect(status?.version).toBeTruthy();
+    await expect(field("default/mock", "circuit").textContent()).resolves.toBe("Closed");
+    await expect(field("default/mock", "version").textContent()).resolves.toBe(status?.version);
+    await expect(field("default/mock", "vms").textContent()).resolves.toBe("2");
+    await expect(field("default/mock", "capabilities").textContent()).resolves.toContain(
+      "Snapshots",
+    );
+    await card("default/mock").getByText("Declared by the provider").click();
+    await card("default/mock").getByRole("row", { name: "memorySnapshots yes" }).waitFor();
+    await field("team-a/mock", "phase").getByText("Ready").waitFor();
+
+    await field("default/gone", "phase").getByText("Unavailable").waitFor({ timeout: 15_000 });
+    await field("default/gone", "circuit").getByText("Open").waitFor({ timeout: 15_000 });
+    await expect(field("default/gone", "message").textContent()).resolves.toMatch(/\S/);
+    await page.screenshot({ path: join(screenshots, "providers.png"), fullPage: true });
+
+    // Fleet, a VM, its provider, and back, without a reload.
+    await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+    await page
+      .getByRole("navigation", { name: "pages" })
+      .getByRole("link", { name: "Fleet" })
+      .click();
+    await row(page, "default/web-2").click();
+    await page.getByRole("heading", { name: "default/web-2" }).waitFor();
+    await page.getByRole("link", { name: "mock", exact: true }).click();
+    await field("default/mock", "phase").waitFor();
+    expect(page.url()).toBe(`${stack.manager.url}/console/providers`);
+    await page.goBack();
+    await page.getByRole("heading", { name: "default/web-2" }).waitFor();
+    await expect(
+      page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
+    ).resolves.toBe(true);
+    await api.delete({ kind: Kind.PROVIDER, namespace: "default", name: "gone" }, admin);
     await page.close();
   });
 

@@ -16,6 +16,7 @@ import {
 import { useState } from "react";
 import { enumWord } from "../format/enum-word";
 import { useWatchedVms } from "../fleet/use-watched-vms";
+import { PageLink } from "../routing/page-link";
 import type { Route } from "../routing/route";
 import { SnapshotsPanel } from "../snapshots/snapshots-panel";
 import { DeleteVmButton } from "./delete-vm-button";
@@ -117,15 +118,9 @@ export function VmPage({
   return (
     <section className="vm">
       <p>
-        <a
-          href="/console/"
-          onClick={(e) => {
-            e.preventDefault();
-            go({ page: "fleet" });
-          }}
-        >
+        <PageLink to={{ page: "fleet" }} go={go}>
           ← Fleet
-        </a>
+        </PageLink>
       </p>
       <h2>
         {namespace}/{name}
@@ -142,7 +137,11 @@ export function VmPage({
             <dt>Declared power</dt>
             <dd>{enumWord(PowerStateSchema, vm.spec?.powerState ?? 0) || "On"}</dd>
             <dt>Provider</dt>
-            <dd>{vm.spec?.providerRef?.name}</dd>
+            <dd>
+              <PageLink to={{ page: "providers" }} go={go}>
+                {vm.spec?.providerRef?.name}
+              </PageLink>
+            </dd>
             <dt>Provider's id</dt>
             <dd>{vm.status?.id}</dd>
             <dt>Message</dt>
