@@ -8,7 +8,7 @@ import {
 } from "@virtrigaud/proto/manager";
 
 /** The API version of the manifests the manager accepts (`vrtg apply` writes the same). */
-export const manifestApiVersion = "infra.virtrigaud.io/v1beta1";
+const manifestApiVersion = "infra.virtrigaud.io/v1beta1";
 
 /** A new VMSnapshot `name` of `vm`, in its namespace, as `vrtg snapshot create VM NAME` applies it. */
 export function snapshotOf(vm: VirtualMachine, name: string): VMSnapshot {

@@ -120,68 +120,70 @@ export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
           {String(vm.status.revertedGeneration)})
         </p>
       )}
-      <table aria-label="snapshots">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Phase</th>
-            <th>Taken</th>
-            <th>Ready</th>
-            <th>Message</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {snapshots.map((s) => {
-            const snapName = s.metadata?.name ?? "";
-            const ready = s.status?.conditions.find((c) => c.type === "Ready");
-            const allowed = snapshotActions(s, vm);
-            return (
-              <tr key={snapName} data-snapshot={snapName}>
-                <td>{snapName}</td>
-                <td data-field="phase">
-                  {s.metadata?.deletionTimestamp
-                    ? "Deleting"
-                    : enumWord(SnapshotPhaseSchema, s.status?.phase ?? 0) || "Pending"}
-                </td>
-                <td>
-                  {s.status?.creationTime
-                    ? timestampDate(s.status.creationTime).toLocaleString()
-                    : ""}
-                </td>
-                <td>
-                  {ready
-                    ? `${enumWord(ConditionStatusSchema, ready.status)} (${ready.reason})`
-                    : ""}
-                </td>
-                <td>{s.status?.message || ready?.message}</td>
-                <td>
-                  <span className="row-actions">
-                    {mayRevert && (
-                      <button
-                        disabled={allowed.revert !== true}
-                        title={allowed.revert === true ? "" : allowed.revert}
-                        onClick={() => setAsked({ action: "revert", snapshot: snapName })}
-                      >
-                        Revert
-                      </button>
-                    )}
-                    {mayDelete && (
-                      <button
-                        disabled={allowed.delete !== true}
-                        onClick={() => setAsked({ action: "delete", snapshot: snapName })}
-                      >
-                        Delete
-                      </button>
-                    )}
-                  </span>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
       {snapshots.length === 0 && listed.isSuccess && <p>No snapshots.</p>}
+      {snapshots.length > 0 && (
+        <table aria-label="snapshots">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Phase</th>
+              <th>Taken</th>
+              <th>Ready</th>
+              <th>Message</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {snapshots.map((s) => {
+              const snapName = s.metadata?.name ?? "";
+              const ready = s.status?.conditions.find((c) => c.type === "Ready");
+              const allowed = snapshotActions(s, vm);
+              return (
+                <tr key={snapName} data-snapshot={snapName}>
+                  <td>{snapName}</td>
+                  <td data-field="phase">
+                    {s.metadata?.deletionTimestamp
+                      ? "Deleting"
+                      : enumWord(SnapshotPhaseSchema, s.status?.phase ?? 0) || "Pending"}
+                  </td>
+                  <td>
+                    {s.status?.creationTime
+                      ? timestampDate(s.status.creationTime).toLocaleString()
+                      : ""}
+                  </td>
+                  <td>
+                    {ready
+                      ? `${enumWord(ConditionStatusSchema, ready.status)} (${ready.reason})`
+                      : ""}
+                  </td>
+                  <td>{s.status?.message || ready?.message}</td>
+                  <td>
+                    <span className="row-actions">
+                      {mayRevert && (
+                        <button
+                          disabled={allowed.revert !== true}
+                          title={allowed.revert === true ? "" : allowed.revert}
+                          onClick={() => setAsked({ action: "revert", snapshot: snapName })}
+                        >
+                          Revert
+                        </button>
+                      )}
+                      {mayDelete && (
+                        <button
+                          disabled={allowed.delete !== true}
+                          onClick={() => setAsked({ action: "delete", snapshot: snapName })}
+                        >
+                          Delete
+                        </button>
+                      )}
+                    </span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
       {asked?.action === "revert" && (
         <ConfirmDialog
           title={`Revert ${vmName} to ${asked.snapshot}?`}
