@@ -6,17 +6,22 @@ import { useCallback, useMemo, useState } from "react";
 import { createManagerTransport } from "./api/transport";
 import { FleetPage } from "./fleet/fleet-page";
 import { LoginPage } from "./login/login-page";
+import { ProvidersPage } from "./providers/providers-page";
+import { PageLink } from "./routing/page-link";
 import { type Route } from "./routing/route";
 import { useRoute } from "./routing/use-route";
 import { forgetToken, readToken, saveToken } from "./session/token-store";
 import { VmPage } from "./vm/vm-page";
 
 function Page({ route, go }: { route: Route; go: (route: Route) => void }) {
-  return route.page === "vm" ? (
-    <VmPage key={`${route.namespace}/${route.name}`} {...route} go={go} />
-  ) : (
-    <FleetPage go={go} />
-  );
+  switch (route.page) {
+    case "vm":
+      return <VmPage key={`${route.namespace}/${route.name}`} {...route} go={go} />;
+    case "providers":
+      return <ProvidersPage />;
+    case "fleet":
+      return <FleetPage go={go} />;
+  }
 }
 
 /**
@@ -34,6 +39,14 @@ function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: stri
     <>
       <header>
         <h1>VirtRigaud</h1>
+        <nav aria-label="pages">
+          <PageLink to={{ page: "fleet" }} go={go} current={route.page === "fleet"}>
+            Fleet
+          </PageLink>
+          <PageLink to={{ page: "providers" }} go={go} current={route.page === "providers"}>
+            Providers
+          </PageLink>
+        </nav>
         <span className="who" data-testid="user">
           {me.data.name}
         </span>

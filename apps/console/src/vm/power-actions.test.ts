@@ -39,3 +39,20 @@ describe("the VM a power action applies", () => {
     expect(vm.metadata?.annotations[rebootAnnotation]).toBeUndefined();
   });
 });
+
+describe("a power action after a revert", () => {
+  const reverted = (revertedGeneration: bigint) =>
+    create(VirtualMachineSchema, {
+      metadata: { name: "web-1", generation: 3n },
+      spec: { powerState: PowerState.ON, snapshot: { revertToRef: { name: "before" } } },
+      status: { revertedTo: "before", revertedGeneration },
+    });
+
+  it("drops the revert the manager has done, so the VM is not reverted again", () => {
+    expect(vmForAction(reverted(3n), "off", now).spec?.snapshot).toBeUndefined();
+  });
+
+  it("keeps a revert not done yet", () => {
+    expect(vmForAction(reverted(2n), "off", now).spec?.snapshot?.revertToRef?.name).toBe("before");
+  });
+});

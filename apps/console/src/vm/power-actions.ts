@@ -1,5 +1,5 @@
-import { clone } from "@bufbuild/protobuf";
-import { PowerState, type VirtualMachine, VirtualMachineSchema } from "@virtrigaud/proto/manager";
+import { PowerState, type VirtualMachine } from "@virtrigaud/proto/manager";
+import { vmToApply } from "../snapshots/snapshot-manifests";
 
 /** What the VM page's buttons ask for. */
 export type PowerAction = "on" | "off" | "graceful-off" | "reboot";
@@ -18,11 +18,10 @@ const declared: Record<Exclude<PowerAction, "reboot">, PowerState> = {
  * the declared spec.powerState, or for a reboot a new value of the reboot
  * annotation (`now`). The resourceVersion stays, so a VM changed meanwhile
  * is refused (CONFLICT) rather than overwritten; the status is the manager's
- * and is not sent.
+ * and is not sent; a revert already done is dropped (see `vmToApply`).
  */
 export function vmForAction(vm: VirtualMachine, action: PowerAction, now: Date): VirtualMachine {
-  const next = clone(VirtualMachineSchema, vm);
-  next.status = undefined;
+  const next = vmToApply(vm);
   if (action === "reboot") {
     if (next.metadata) next.metadata.annotations[rebootAnnotation] = now.toISOString();
   } else if (next.spec) {

@@ -16,7 +16,10 @@ import {
 import { useState } from "react";
 import { enumWord } from "../format/enum-word";
 import { useWatchedVms } from "../fleet/use-watched-vms";
+import { PageLink } from "../routing/page-link";
 import type { Route } from "../routing/route";
+import { SnapshotsPanel } from "../snapshots/snapshots-panel";
+import { DeleteVmButton } from "./delete-vm-button";
 import { type PowerAction, vmForAction } from "./power-actions";
 
 const actions: { action: PowerAction; title: string }[] = [
@@ -115,15 +118,9 @@ export function VmPage({
   return (
     <section className="vm">
       <p>
-        <a
-          href="/console/"
-          onClick={(e) => {
-            e.preventDefault();
-            go({ page: "fleet" });
-          }}
-        >
+        <PageLink to={{ page: "fleet" }} go={go}>
           ← Fleet
-        </a>
+        </PageLink>
       </p>
       <h2>
         {namespace}/{name}
@@ -140,13 +137,18 @@ export function VmPage({
             <dt>Declared power</dt>
             <dd>{enumWord(PowerStateSchema, vm.spec?.powerState ?? 0) || "On"}</dd>
             <dt>Provider</dt>
-            <dd>{vm.spec?.providerRef?.name}</dd>
+            <dd>
+              <PageLink to={{ page: "providers" }} go={go}>
+                {vm.spec?.providerRef?.name}
+              </PageLink>
+            </dd>
             <dt>Provider's id</dt>
             <dd>{vm.status?.id}</dd>
             <dt>Message</dt>
             <dd>{vm.status?.message}</dd>
           </dl>
           <PowerButtons vm={vm} />
+          <DeleteVmButton vm={vm} onDeleted={() => go({ page: "fleet" })} />
           <h3>Conditions</h3>
           <table aria-label="conditions">
             <thead>
@@ -189,6 +191,8 @@ export function VmPage({
               ))}
             </tbody>
           </table>
+          <h3>Snapshots</h3>
+          <SnapshotsPanel vm={vm} />
           <h3>Events</h3>
           <Events namespace={namespace} name={name} />
           <h3>Spec</h3>

@@ -1,0 +1,107 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { useQuery } from "@connectrpc/connect-query";
+import {
+  ConditionStatusSchema,
+  Kind,
+  ManagerService,
+  type Provider,
+} from "@virtrigaud/proto/manager";
+import { enumWord } from "../format/enum-word";
+import { declaredFeatures, providerSummary } from "./provider-summary";
+
+function ProviderCard({ provider }: { provider: Provider }) {
+  const p = providerSummary(provider);
+  const checked = provider.status?.lastHealthCheck;
+  const features = declaredFeatures(provider.status?.details);
+  return (
+    <article className="provider" data-provider={p.key} aria-label={p.key}>
+      <h3>
+        {p.namespace}/{p.name}{" "}
+        <span className={p.healthy ? "badge ok" : "badge bad"} data-field="phase">
+          {p.phase}
+        </span>
+      </h3>
+      <dl className="facts">
+        <dt>Type</dt>
+        <dd>{p.type}</dd>
+        <dt>Endpoint</dt>
+        <dd>{p.endpoint}</dd>
+        <dt>Circuit</dt>
+        <dd data-field="circuit">{p.circuit}</dd>
+        <dt>Version</dt>
+        <dd data-field="version">{p.version}</dd>
+        <dt>VMs</dt>
+        <dd data-field="vms">{p.connectedVms}</dd>
+        <dt>Last probe</dt>
+        <dd>{checked ? timestampDate(checked).toLocaleString() : ""}</dd>
+        <dt>Message</dt>
+        <dd data-field="message">{p.message}</dd>
+        <dt>Capabilities</dt>
+        <dd data-field="capabilities">{p.capabilities.join(", ")}</dd>
+      </dl>
+      {features.length > 0 ? (
+        <details>
+          <summary>Declared by the provider</summary>
+          <table aria-label={`${p.key} declared`}>
+            <tbody>
+              {features.map((f) => (
+                <tr key={f.name}>
+                  <th>{f.name}</th>
+                  <td>{f.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ) : (
+        <p>Nothing declared yet: the manager has not reached the provider.</p>
+      )}
+      <table aria-label={`${p.key} conditions`}>
+        <thead>
+          <tr>
+            <th>Type</th>
+            <th>Status</th>
+            <th>Reason</th>
+            <th>Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(provider.status?.conditions ?? []).map((c) => (
+            <tr key={c.type}>
+              <td>{c.type}</td>
+              <td>{enumWord(ConditionStatusSchema, c.status)}</td>
+              <td>{c.reason}</td>
+              <td>{c.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </article>
+  );
+}
+
+/**
+ * Every Provider the caller may list, in every namespace, read again every
+ * two seconds: its health as the manager's probes see it, the circuit in
+ * front of it and what it declared it can do.
+ */
+export function ProvidersPage() {
+  const listed = useQuery(
+    ManagerService.method.list,
+    { kind: Kind.PROVIDER, allNamespaces: true },
+    { refetchInterval: 2000 },
+  );
+  const providers = (listed.data?.resources ?? []).flatMap((r) =>
+    r.kind.case === "provider" ? [r.kind.value] : [],
+  );
+  return (
+    <section className="providers">
+      <h2>Providers</h2>
+      {listed.error && <p className="error">{listed.error.rawMessage}</p>}
+      {listed.isSuccess && providers.length === 0 && <p>No providers.</p>}
+      {providers.map((p) => (
+        <ProviderCard key={`${p.metadata?.namespace}/${p.metadata?.name}`} provider={p} />
+      ))}
+    </section>
+  );
+}
