@@ -98,6 +98,8 @@ export function createLibvirtContext(
     adopt: new Set(options.adopt ?? []),
     vncListen,
     consoleHost: options.consoleHost ?? "localhost",
+    ...(options.clock ? { clock: options.clock } : {}),
+    logger,
   });
   let detected: Promise<"kvm" | "qemu"> | undefined;
 

@@ -99,6 +99,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     async close() {
       await collector?.stop();
       await tasks.close();
+      ctx.inventory.close();
       await ctx.host.close();
     },
   };

@@ -44,6 +44,7 @@ function target(over: Partial<ReconfigureTarget> = {}): ReconfigureTarget {
       state: 5,
       vcpus: 2,
       blocks: { vda: { path: "/pool/web-1-root.qcow2", capacityBytes: 10 * GiB } },
+      fingerprint: "",
     },
     running: false,
     headroom: 2,

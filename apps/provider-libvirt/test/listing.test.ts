@@ -81,6 +81,8 @@ async function define(
 
 let ctx: LibvirtContext;
 let close: () => Promise<void>;
+/** The domains each `virsh dumpxml` batch of the listings read, in order. */
+const dumped: number[] = [];
 const neigh = async () => ["-t", await testbedSupervisor(), "-n", "ip", "neigh"];
 const leases = () => `${testbed.dir}/lib/dnsmasq/vrtgbr0.status`;
 
@@ -138,9 +140,26 @@ beforeAll(async () => {
     transport: createSshTransport(sshOptions({ port: testbed.namespaceSshPort })),
   });
   const tasks = createTaskTracker({ idPrefix: "listing" });
-  ctx = createLibvirtContext({ host, adopt: ["lst-c"], consoleHost: "console.example" }, tasks);
+  // Counts the definitions listings read (their dumpxml batches go through exec).
+  const counting = new Proxy(host, {
+    get(target, key, receiver) {
+      if (key !== "exec") return Reflect.get(target, key, receiver) as unknown;
+      return (argv: readonly string[], call?: Parameters<typeof host.exec>[1]) => {
+        const batch = argv.at(-1) ?? "";
+        if (argv[0] === "virsh" && batch.includes("dumpxml")) {
+          dumped.push(batch.split("dumpxml").length - 1);
+        }
+        return target.exec(argv, call);
+      };
+    },
+  });
+  ctx = createLibvirtContext(
+    { host: counting, adopt: ["lst-c"], consoleHost: "console.example" },
+    tasks,
+  );
   close = async () => {
     await tasks.close();
+    ctx.inventory.close();
     await host.close();
   };
 }, 120_000);
@@ -241,5 +260,68 @@ describe("ListVMs on the real daemon", () => {
     // A stopped domain has neither addresses nor a console.
     expect(vms[1]).toMatchObject({ powerState: PowerState.OFF, ipAddresses: [], consoleUrl: "" });
     expect(vms[1]?.providerFields?.["linked_to"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("ListVMs takes the definitions that did not change from the last listing", () => {
+  const signal = new AbortController().signal;
+  const list = async () => {
+    dumped.length = 0;
+    const { vms = [] } = await listVms(ctx, { namePrefix: prefix } as never, signal);
+    return { vms, read: dumped.reduce((a, b) => a + b, 0) };
+  };
+  const byName = (vms: Awaited<ReturnType<typeof list>>["vms"], name: string) =>
+    vms.find((v) => v.name === name);
+
+  beforeAll(async () => {
+    // The first listing starts following libvirt's events; they are trusted a second later.
+    await list();
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+
+  it("reads no definition while nothing changes, and answers the same", async () => {
+    const first = await list();
+    const again = await list();
+    expect(again.read).toBe(0);
+    expect(again.vms).toEqual(first.vms);
+  });
+
+  it("reads again a definition changed with an event (virsh define) and only that one", async () => {
+    await list();
+    const xml = await virsh("dumpxml", "--inactive", "--domain", "lst-b");
+    const file = `${dir()}/lst-b-changed.xml`;
+    await writeFile(file, xml.replace("<model type='e1000e'/>", "<model type='rtl8139'/>"));
+    await virsh("define", "--file", file);
+    // The event arrives within milliseconds; a listing at once may still be before it.
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await list();
+    expect(after.read).toBe(1);
+    expect(byName(after.vms, "lst-b")?.resources?.networkInterfaces?.[1]?.model).toBe(
+      NicModel.RTL8139,
+    );
+  });
+
+  it("reads again a definition changed without an event (setvcpus --config): its figures moved", async () => {
+    await list();
+    await virsh("setvcpus", "--domain", "lst-b", "--count", "2", "--config");
+    try {
+      const after = await list();
+      expect(after.read).toBe(1);
+      expect(byName(after.vms, "lst-b")?.resources?.cpu).toBe(2);
+    } finally {
+      await virsh("setvcpus", "--domain", "lst-b", "--count", "1", "--config");
+    }
+  });
+
+  it("reads every definition again after a change of its own (not waiting for the event)", async () => {
+    await list();
+    // Any call that may change the host counts; a no-op define of a domain's own XML is one.
+    const xml = await virsh("dumpxml", "--inactive", "--domain", "lst-e");
+    const file = `${dir()}/lst-e-same.xml`;
+    await writeFile(file, xml);
+    await ctx.host.exec(["virsh", "-c", testbed.uri, "define", "--file", file]);
+    const after = await list();
+    // lst-d is read too: unmanaged domains are left out after their definition says so.
+    expect(after.read).toBe(5);
   });
 });

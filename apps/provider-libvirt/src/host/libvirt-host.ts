@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
 import {
   type BackendLimiter,
   type Logger,
@@ -73,6 +74,12 @@ export interface LibvirtHost {
   readonly uri: string;
   readonly description: string;
   /**
+   * How many times a call that may change the host (one not marked
+   * idempotent) started or ended: a reader that saw the same count before
+   * and after knows no change of this process's happened in between.
+   */
+  readonly changes: number;
+  /**
    * Runs virsh commands in one virsh process (one connection to libvirtd,
    * one round trip over SSH) and reports each command's outcome.
    *
@@ -90,6 +97,21 @@ export interface LibvirtHost {
    * reaches the host's shell) and returns what it printed.
    */
   exec(argv: readonly string[], options?: HostCallOptions): Promise<CommandResult>;
+  /**
+   * Runs a long-lived program (each argument quoted) on a shell of its own,
+   * outside the pool and the limiter, and calls `onLine` with each line it
+   * prints, as it prints it, until `signal` or closing the host ends it:
+   * then its process group is ended on the host and the call resolves (at
+   * once on a closed host).
+   *
+   * @throws ProviderError UNAVAILABLE when the program ended on its own or
+   * the connection dropped.
+   */
+  follow(
+    argv: readonly string[],
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
   /** Opens a file on the host for positional reads and writes (see HostTransport.openFile). */
@@ -149,6 +171,9 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
 
   /** Kills of aborted commands' shells under way; `close` waits for them. */
   const kills = new Set<Promise<void>>();
+  /** Followed programs (see `follow`), ended by `close`. */
+  const followers = new Set<AbortController>();
+  let closed = false;
 
   /**
    * Ends an aborted command's shell and all it started on the host, by a
@@ -195,7 +220,18 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     }
   };
 
-  const run = (commandLine: string, call: HostCallOptions = {}): Promise<CommandResult> =>
+  let changes = 0;
+  const run = async (commandLine: string, call: HostCallOptions = {}): Promise<CommandResult> => {
+    if (call.idempotent) return runLimited(commandLine, call);
+    changes++;
+    try {
+      return await runLimited(commandLine, call);
+    } finally {
+      changes++;
+    }
+  };
+
+  const runLimited = (commandLine: string, call: HostCallOptions): Promise<CommandResult> =>
     limiter.run(async () => {
       try {
         return await runOnce(commandLine, call.signal);
@@ -219,6 +255,9 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
   const host: LibvirtHost = {
     uri,
     description: `${transport.description} ${uri}`,
+    get changes() {
+      return changes;
+    },
 
     async virsh(commands, call) {
       if (!commands.length) return [];
@@ -274,6 +313,50 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       );
     },
 
+    async follow(argv, onLine, signal) {
+      const stop = new AbortController();
+      const end = () => stop.abort();
+      signal.addEventListener("abort", end, { once: true });
+      followers.add(stop);
+      try {
+        if (signal.aborted || closed) return;
+        const pipes = await transport.openShell(stop.signal);
+        let shell: ShellProcess | undefined;
+        const killOnStop = () => {
+          pipes.close();
+          if (shell) killShell(shell);
+        };
+        stop.signal.addEventListener("abort", killOnStop, { once: true });
+        try {
+          // The shell reports its PID and process group (field 5 of /proc/PID/stat), then
+          // becomes the program: the group to end is the program's.
+          pipes.stdin.write(
+            `export LC_ALL=C LANG=C; exec 2>/dev/null; vrtg_stat=; read -r vrtg_stat </proc/$$/stat; ` +
+              `vrtg_stat=\${vrtg_stat##*") "}; set -- $vrtg_stat; echo "$$ $3"; exec ${shellCommand(argv)}\n`,
+          );
+          const lines = createInterface({ input: pipes.stdout, crlfDelay: Infinity });
+          for await (const line of lines) {
+            if (!shell) {
+              const [pid, group] = line.split(" ").map(Number);
+              if (pid && group) shell = { pid, group };
+              continue;
+            }
+            onLine(line);
+          }
+          if (stop.signal.aborted) return;
+          throw ProviderError.unavailable(
+            `${argv[0] ?? "the program"} on ${transport.description} ended`,
+          );
+        } finally {
+          stop.signal.removeEventListener("abort", killOnStop);
+          pipes.close();
+        }
+      } finally {
+        signal.removeEventListener("abort", end);
+        followers.delete(stop);
+      }
+    },
+
     writeFile(path, data, signal) {
       return inHostSpan("sftp write", { "libvirt.host": transport.description }, () =>
         limiter.run(() => transport.writeFile(path, data, signal), signal),
@@ -312,6 +395,8 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     },
 
     async close() {
+      closed = true;
+      for (const follower of followers) follower.abort();
       await lease.close();
       for (const session of idle.splice(0)) session.close();
       // An aborted command (a drain aborts the tasks) is ended on the host before the connection goes.

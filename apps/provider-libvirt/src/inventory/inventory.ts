@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
+  type Clock,
   DiskType,
   Firmware,
   IpSource,
   NetworkType,
   NicModel,
+  type Logger,
   PowerState,
   ProviderError,
   type VirtualMachineSchema,
+  systemClock,
 } from "@virtrigaud/contracts";
 import {
   type LibvirtHost,
@@ -22,6 +25,8 @@ import { type MacAddress, parseDomifaddr, parseProcArp } from "./parse-addresses
 import { type DomainStats, parseDomstats } from "./parse-domstats.js";
 import { dumpCommand, dumpParts, dumpedDefinitions } from "./definition-dumps.js";
 import { createDefinitionCache } from "./definition-cache.js";
+import { type ReadDefinition, planDefinitionReads } from "./definition-reuse.js";
+import { type DomainEvents, createDomainEvents } from "./domain-events.js";
 
 /** A domain as the provider sees it: its definition and its figures. */
 export interface DomainView {
@@ -44,6 +49,15 @@ export interface InventoryOptions {
   adopt: ReadonlySet<string>;
   vncListen: string | undefined;
   consoleHost: string;
+  /**
+   * Whether listings follow libvirt's domain events to take unchanged
+   * definitions from earlier listings (see definition-reuse.ts). Default: true.
+   */
+  followEvents?: boolean;
+  /** How long a definition read may be used again at most. Default: 30 s. */
+  definitionMaxAgeMs?: number;
+  clock?: Clock;
+  logger?: Logger;
 }
 
 /** `virsh list --uuid --name`: a UUID and a name per line. */
@@ -146,6 +160,15 @@ export function createInventory(options: InventoryOptions) {
 
   /** Listings parse only the definitions that changed since the last one. */
   const definitions = createDefinitionCache();
+  const clock = options.clock ?? systemClock;
+  const maxAgeMs = options.definitionMaxAgeMs ?? 30_000;
+  /** What tells a listing which definitions it need not read again. */
+  const events: DomainEvents | undefined =
+    options.followEvents === false
+      ? undefined
+      : createDomainEvents({ host, clock, logger: options.logger });
+  /** The definitions listings read, by UUID, with what they were read under. */
+  const known = new Map<string, ReadDefinition>();
 
   const management = (info: DomainInfo): DomainView["management"] =>
     info.owner ? info.owner.origin : options.adopt.has(info.name) ? "adopted" : "unmanaged";
@@ -256,8 +279,9 @@ export function createInventory(options: InventoryOptions) {
     signal: AbortSignal | undefined,
   ): Promise<DomainView[]> => {
     const call = { signal, idempotent: true };
+    // With the memory figures: a definition's fingerprint (see definition-reuse.ts).
     const statsCall = host.virsh(
-      [["domstats", { raw: true, state: true, vcpu: true, block: true }]],
+      [["domstats", { raw: true, state: true, vcpu: true, balloon: true, block: true }]],
       call,
     );
     const arpCall = readArp(signal);
@@ -274,9 +298,29 @@ export function createInventory(options: InventoryOptions) {
     const running = new Set(active.split("\n").map((l) => l.trim()));
     const answering = matches.filter((r) => running.has(r.uuid));
     const marker = `vrtg${randomBytes(8).toString("hex")}`;
-    const [streams, answers, statsOut, arp] = await Promise.all([
+    const statsByName = statsCall.then(
+      ([out]) => new Map(parseDomstats(out?.out ?? "").map((s) => [s.name, s])),
+    );
+    // Marked before the definitions are read: an event after it counts against them.
+    // Unmarked (the events not followed), every definition is read, without
+    // waiting for the figures first.
+    const mark = events?.mark();
+    const hostChanges = host.changes;
+    const plan = mark
+      ? planDefinitionReads({
+          domains: matches,
+          fingerprints: new Map([...(await statsByName)].map(([name, s]) => [name, s.fingerprint])),
+          known,
+          changedSince: (m, name) => events?.changedSince(m, name) ?? true,
+          now: clock.now(),
+          maxAgeMs,
+          hostChanges,
+        })
+      : { reuse: new Map<string, DomainInfo>(), read: matches.map((r) => r.uuid) };
+    const readAt = clock.now();
+    const [streams, answers, stats, arp] = await Promise.all([
       Promise.all(
-        dumpParts(matches.map((r) => r.uuid)).map(async (part) => {
+        dumpParts(plan.read).map(async (part) => {
           const dumped = await host.exec(
             ["virsh", "-q", "-c", host.uri, dumpCommand(part, marker)],
             call,
@@ -296,13 +340,29 @@ export function createInventory(options: InventoryOptions) {
             call,
           )
         : [],
-      statsCall,
+      statsByName,
       arpCall,
     ]);
-    const stats = new Map(parseDomstats(statsOut[0]?.out ?? "").map((s) => [s.name, s]));
     const asked = new Map(answering.map((r, i) => [r.uuid, i]));
-    const infos = streams.flatMap((stream) => definitions.read(stream));
+    const read = new Map(
+      streams.flatMap((stream) => definitions.read(stream)).map((info) => [info.uuid, info]),
+    );
+    for (const [uuid, info] of read) {
+      const fingerprint = stats.get(info.name)?.fingerprint;
+      if (mark && fingerprint !== undefined) {
+        known.set(uuid, { info, fingerprint, mark, readAt, hostChanges });
+      } else known.delete(uuid);
+    }
+    // In the listing's order; a domain gone between the list and its read is left out.
+    const infos = matches.flatMap((r) => {
+      const info = plan.reuse.get(r.uuid) ?? read.get(r.uuid);
+      return info ? [info] : [];
+    });
     definitions.forgetMissing(prefix, new Set(infos));
+    const listed = new Set(matches.map((r) => r.uuid));
+    for (const [uuid, k] of known) {
+      if (k.info.name.startsWith(prefix) && !listed.has(uuid)) known.delete(uuid);
+    }
     const views: DomainView[] = [];
     for (const info of infos) {
       const view: DomainView = {
@@ -368,7 +428,16 @@ export function createInventory(options: InventoryOptions) {
     };
   };
 
-  return { list, read, readListing, findAddresses, toVirtualMachine, management };
+  return {
+    list,
+    read,
+    readListing,
+    findAddresses,
+    toVirtualMachine,
+    management,
+    /** Stops following the domain events. */
+    close: () => events?.close(),
+  };
 }
 
 /** The inventory reader. */

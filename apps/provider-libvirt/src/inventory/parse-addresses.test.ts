@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
 import { parseDomifaddr, parseProcArp } from "./parse-addresses.js";
-import { parseDomstats } from "./parse-domstats.js";
 
 describe("address parsers", () => {
   it("reads guest agent addresses without loopback or link-local ones", () => {
@@ -35,39 +34,6 @@ describe("address parsers", () => {
     expect(parseProcArp(output)).toEqual([
       { mac: "52:54:00:aa:00:01", address: "10.213.7.150" },
       { mac: "52:54:00:aa:00:03", address: "10.213.7.77" },
-    ]);
-  });
-});
-
-describe("parseDomstats", () => {
-  it("reads state, vcpus and block capacities per domain", () => {
-    const output = `Domain: 'a'
-  state.state=1
-  state.reason=1
-  vcpu.current=2
-  block.count=2
-  block.0.name=vda
-  block.0.path=/p/a-root.qcow2
-  block.0.capacity=1073741824
-  block.1.name=sda
-  block.1.path=/p/a-cidata.iso
-  block.1.capacity=374784
-
-Domain: 'b'
-  state.state=5
-  block.count=0
-`;
-    expect(parseDomstats(output)).toEqual([
-      {
-        name: "a",
-        state: 1,
-        vcpus: 2,
-        blocks: {
-          vda: { path: "/p/a-root.qcow2", capacityBytes: 1073741824 },
-          sda: { path: "/p/a-cidata.iso", capacityBytes: 374784 },
-        },
-      },
-      { name: "b", state: 5, vcpus: undefined, blocks: {} },
     ]);
   });
 });

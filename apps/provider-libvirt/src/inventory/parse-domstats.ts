@@ -6,6 +6,32 @@ export interface DomainStats {
   vcpus: number | undefined;
   /** Block devices by target (vda), with their capacity in bytes. */
   blocks: Record<string, { path: string; capacityBytes: number }>;
+  /**
+   * The figures a definition change moves, as one string: state, CPUs,
+   * memory (with `--balloon`) and block devices; not the counters that move
+   * by themselves (times, bytes read). Equal fingerprints do not prove an
+   * unchanged definition, but a changed one proves a change.
+   */
+  fingerprint: string;
+}
+
+/** The stable keys of a domain's stats (block.N.name and block.N.path besides). */
+const fingerprintKeys = [
+  "state.state",
+  "vcpu.current",
+  "vcpu.maximum",
+  "balloon.current",
+  "balloon.maximum",
+  "block.count",
+];
+
+function fingerprintOf(raw: ReadonlyMap<string, string>): string {
+  const parts = fingerprintKeys.map((key) => raw.get(key) ?? "");
+  const count = Number(raw.get("block.count") ?? 0);
+  for (let i = 0; i < count; i++) {
+    parts.push(raw.get(`block.${i}.name`) ?? "", raw.get(`block.${i}.path`) ?? "");
+  }
+  return parts.join("\u0000");
 }
 
 /**
@@ -31,13 +57,21 @@ export function parseDomstats(output: string): DomainStats[] {
       state: current.state,
       vcpus: current.vcpus,
       blocks: current.blocks,
+      fingerprint: fingerprintOf(current.raw),
     });
   };
   for (const line of output.split("\n")) {
     const header = /^Domain: '(.*)'$/.exec(line);
     if (header) {
       finish();
-      current = { name: header[1] ?? "", state: 0, vcpus: undefined, blocks: {}, raw: new Map() };
+      current = {
+        name: header[1] ?? "",
+        state: 0,
+        vcpus: undefined,
+        blocks: {},
+        fingerprint: "",
+        raw: new Map(),
+      };
       continue;
     }
     const pair = /^\s+([^=]+)=(.*)$/.exec(line);
