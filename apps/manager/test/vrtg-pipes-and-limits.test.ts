@@ -45,10 +45,13 @@ interface Finished {
 describe("vrtg's input and output", () => {
   const dir = mkdtempSync(join(tmpdir(), "vrtg-io-"));
   // Written by each vrtg as it exits: its peak RSS, which a huge input must not drive up.
+  // VmHWM, not resourceUsage().maxRSS: Linux carries the peak of the process
+  // before its exec into maxRSS, and a child forked from jest starts as a copy
+  // of jest (hundreds of MiB by the time these tests run after others).
   const rssHook = join(dir, "peak-rss.cjs");
   writeFileSync(
     rssHook,
-    'process.on("exit", () => require("node:fs").writeFileSync(process.env.VRTG_TEST_RSS_FILE, String(process.resourceUsage().maxRSS * 1024)));\n',
+    'process.on("exit", () => { const fs = require("node:fs"); const kib = /VmHWM:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]; fs.writeFileSync(process.env.VRTG_TEST_RSS_FILE, String(Number(kib) * 1024)); });\n',
   );
   let manager: ServerProcess;
   let client: ReturnType<typeof createServiceClient<typeof ManagerService>>;
