@@ -48,10 +48,13 @@ describe("VMMigration staged in the manager's staging directory", () => {
       () => {
         const m = migrationOf(tm.manager.store, "web-staged");
         if (m?.status?.phase === MigrationPhase.FAILED) throw new Error(m.status.message);
-        return m?.status?.sourceReleased ? m : undefined;
+        // Released, then waiting for the target: the status that says so may come a reconcile later.
+        return m?.status?.sourceReleased && m.status.message.includes("is unavailable")
+          ? m
+          : undefined;
       },
       60_000,
-      "every disk staged and the source released",
+      "every disk staged, the source released, and the migration waiting for the target",
     );
     const status = released.status!;
     expect(status.phase).toBe(MigrationPhase.TRANSFERRING);
