@@ -1,4 +1,4 @@
-import { type MessageInitShape, create } from "@bufbuild/protobuf";
+import { type MessageInitShape, clone, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
 import {
   ErrorReason,
@@ -954,7 +954,8 @@ describe("planVm reverts once per request", () => {
 
   it("reverts when the spec names another snapshot", () => {
     const done = statusOf({ revertedTo: "before", revertedGeneration: 3n });
-    const other = create(VMSnapshotSchema, { ...readySnapshot, metadata: { name: "after" } });
+    const other = clone(VMSnapshotSchema, readySnapshot);
+    if (other.metadata) other.metadata.name = "after";
     const p = planVm(factsOf({ vm: asking("after", 4n), status: done, snapshot: other }));
     expect(p.step).toMatchObject({ kind: "revert", snapshot: "after" });
   });
