@@ -13,14 +13,18 @@ describe("waiting for the manager to forget a revert done", () => {
   it("returns the VM as it is once status.revertedTo is empty", async () => {
     const seen = [vmWith("before", "8"), vmWith("before", "9"), vmWith("", "10")];
     let reads = 0;
-    const vm = await untilRevertForgotten(async () => seen[reads++] ?? vmWith("", "11"), 1000, 1);
+    const vm = await untilRevertForgotten(
+      () => Promise.resolve(seen[reads++] ?? vmWith("", "11")),
+      1000,
+      1,
+    );
     expect(reads).toBe(3);
     expect(vm.metadata?.resourceVersion).toBe("10");
   });
 
   it("gives up after its timeout, saying what is left", async () => {
-    await expect(untilRevertForgotten(async () => vmWith("before", "8"), 20, 5)).rejects.toThrow(
-      "the manager has not cleared status.revertedTo (before) within 0.02 s",
-    );
+    await expect(
+      untilRevertForgotten(() => Promise.resolve(vmWith("before", "8")), 20, 5),
+    ).rejects.toThrow("the manager has not cleared status.revertedTo (before) within 0.02 s");
   });
 });

@@ -1,7 +1,7 @@
 import type { VirtualMachine } from "@virtrigaud/proto/manager";
 
 /** How long a revert asked again waits for the manager to forget the one done. */
-export const forgetTimeoutMs = 60_000;
+const forgetTimeoutMs = 60_000;
 
 /**
  * Reads the VM (`get`) every `intervalMs` until the manager shows no revert
