@@ -45,6 +45,23 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
     if (resource?.kind.case !== "virtualMachine") throw new Error(`${namespace}/${name} is no VM`);
     return resource.kind.value;
   };
+  /** How many SnapshotRevert calls provider-mock has served (its /metrics). */
+  const snapshotReverts = async (): Promise<number> => {
+    const text = await (await fetch(`${stack.mock.opsUrl ?? ""}/metrics`)).text();
+    return [
+      ...text.matchAll(/rpc_server_duration_count\{[^}]*rpc_method="SnapshotRevert"[^}]*\} (\d+)/g),
+    ].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  /** Polls `check` (15 s at most) until it returns a value other than false. */
+  const eventually = async <T>(check: () => Promise<T | false>, what: string): Promise<T> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const value = await check();
+      if (value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
   const row = (page: Page, key: string) => page.locator(`[data-vm="${key}"]`);
   const logIn = async (page: Page, token: string, user: string) => {
     await page.goto(`${stack.manager.url}/console/`);
@@ -188,6 +205,32 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
       .first()
       .waitFor();
     await page.screenshot({ path: join(screenshots, "vm-snapshots.png"), fullPage: true });
+    expect(await snapshotReverts()).toBe(1);
+
+    // A power action after it (web-1 was powered off above) keeps what the
+    // guest wrote since: no second revert.
+    expect(reverted.spec?.powerState).toBe(PowerState.OFF);
+    await page.getByRole("button", { name: "Power on" }).click();
+    await page.locator('[data-field="power"]', { hasText: "On" }).waitFor({ timeout: 15_000 });
+    const on = await getVm("default", "web-1");
+    expect(on.spec?.powerState).toBe(PowerState.ON);
+    expect(on.spec?.snapshot?.revertToRef?.name).toBe("before-change");
+    expect(on.metadata?.generation).toBeGreaterThan(reverted.metadata?.generation ?? 0n);
+    expect(on.status?.revertedGeneration).toBe(reverted.metadata?.generation);
+    expect(await snapshotReverts()).toBe(1);
+
+    // Reverting to it again: the console clears the revert, waits for the
+    // manager to forget it, and names the snapshot again.
+    await snapshot.getByRole("button", { name: "Revert" }).click();
+    await confirm.getByRole("button", { name: "Revert" }).click();
+    await page.getByText("Revert to before-change: asked").waitFor({ timeout: 15_000 });
+    const again = await eventually(async () => {
+      const vm = await getVm("default", "web-1");
+      return (vm.status?.revertedGeneration ?? 0n) > (on.metadata?.generation ?? 0n) && vm;
+    }, "reverted again");
+    expect(again.spec?.snapshot?.revertToRef?.name).toBe("before-change");
+    expect(again.status?.revertedTo).toBe("before-change");
+    expect(await snapshotReverts()).toBe(2);
 
     await snapshot.getByRole("button", { name: "Delete" }).click();
     await confirm.getByRole("button", { name: "Delete" }).click();

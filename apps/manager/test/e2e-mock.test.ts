@@ -182,6 +182,41 @@ describe("manager end to end with provider-mock", () => {
     );
   });
 
+  it("reverts once: a later change of the spec keeps the guest's writes, snapshot revert reverts again", async () => {
+    const reverts = async () => (await providerCalls(mock.opsUrl ?? ""))["SnapshotRevert"];
+    const applyVm = async (powerState: string) => {
+      writeFileSync(
+        join(dir, "vm.yaml"),
+        vmManifest("web-1", { cpu: 4, revertTo: "before-upgrade", powerState }),
+      );
+      expect((await run("apply", "-f", join(dir, "vm.yaml"))).code).toBe(0);
+      await eventually(
+        async () => at(await getJson("vm", "web-1"), "status.powerState") === powerState,
+        20_000,
+        `powered ${powerState}`,
+      );
+    };
+    // Power off, as the console's button does: the spec still names the snapshot.
+    await applyVm("Off");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await reverts()).toBe(1);
+
+    const again = await run("snapshot", "revert", "web-1", "before-upgrade");
+    expect(again).toMatchObject({ code: 0, stderr: "" });
+    expect(again.stdout).toBe(
+      "virtualmachine/web-1: the revert to before-upgrade was done; cleared spec.snapshot.revertToRef\n" +
+        "virtualmachine/web-1 reverting to before-upgrade\n",
+    );
+    await eventually(async () => (await reverts()) === 2, 20_000, "reverted again");
+    const vm = await getJson("vm", "web-1");
+    expect(at(vm, "status.revertedTo")).toBe("before-upgrade");
+    expect(at(vm, "spec.snapshot.revertToRef.name")).toBe("before-upgrade");
+
+    await applyVm("On");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await reverts()).toBe(2);
+  });
+
   it("clones the VM", async () => {
     writeFileSync(
       join(dir, "clone.yaml"),
@@ -222,6 +257,13 @@ spec:
       },
       20_000,
       "ProviderUnavailable",
+    );
+    // A revert asked again while the manager cannot act on it: vrtg waits for
+    // the manager to forget the revert done, then gives up, saying so.
+    const stuck = await run("snapshot", "revert", "web-1", "before-upgrade", "--timeout", "1s");
+    expect(stuck.code).toBe(6);
+    expect(stuck.stderr).toContain(
+      "timed out after 1s waiting for the manager to clear status.revertedTo of virtualmachine/web-1",
     );
     const provider = await getJson("provider", "mock");
     expect(at(provider, "status.circuit")).toBe("Open");

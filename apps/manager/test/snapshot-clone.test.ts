@@ -8,6 +8,7 @@ import {
   ClonePhase,
   ImagePhase,
   Kind,
+  PowerState,
   SnapshotPhase,
   type VMImage,
   type VMClone,
@@ -57,7 +58,7 @@ describe("VMSnapshot, VMClone and VMImage controllers, against provider-mock", (
       `${name} Ready`,
     );
 
-  it("takes a snapshot, reverts to it once per generation, and deletes it at the provider", async () => {
+  it("takes a snapshot, reverts to it once per request, and deletes it at the provider", async () => {
     const { mock, tm } = await setup();
     await tm.apply(snapshotYaml("s1", "web-1"));
     const snap = await snapReady(tm, "s1");
@@ -65,13 +66,29 @@ describe("VMSnapshot, VMClone and VMImage controllers, against provider-mock", (
     const provider = providerClient(mock.url);
     expect((await provider.snapshotList({ vmId })).snapshots.map((s) => s.name)).toEqual(["s1"]);
 
+    const reverts = async () => (await providerCalls(mock.opsUrl ?? ""))["SnapshotRevert"];
     await tm.apply(vmManifest("web-1", { revertTo: "s1" }));
     await eventually(() => tm.vm("web-1")?.status?.revertedTo === "s1", 10_000, "reverted");
     await tm.ready("web-1");
-    // More reconciles of the same generation do not revert again.
-    await tm.apply(vmManifest("web-1", { revertTo: "s1" }).replace("app: web", "app: web2"));
+    // A later change of the spec (power off) that still names s1 does not
+    // revert again: what the guest wrote since stays.
+    await tm.apply(vmManifest("web-1", { revertTo: "s1", powerState: "Off" }));
+    await eventually(
+      () => tm.vm("web-1")?.status?.powerState === PowerState.OFF,
+      10_000,
+      "powered off",
+    );
     await new Promise((r) => setTimeout(r, 800));
-    expect((await providerCalls(mock.opsUrl ?? ""))["SnapshotRevert"]).toBe(1);
+    expect(await reverts()).toBe(1);
+    expect(tm.vm("web-1")?.status?.revertedTo).toBe("s1");
+
+    // Named no more, the revert is forgotten; named again, s1 is reverted to again.
+    await tm.apply(vmManifest("web-1", { powerState: "Off" }));
+    await eventually(() => tm.vm("web-1")?.status?.revertedTo === "", 10_000, "forgotten");
+    expect(tm.vm("web-1")?.status?.revertedGeneration).toBe(0n);
+    await tm.apply(vmManifest("web-1", { revertTo: "s1", powerState: "Off" }));
+    await eventually(() => tm.vm("web-1")?.status?.revertedTo === "s1", 10_000, "reverted again");
+    await eventually(async () => (await reverts()) === 2, 10_000, "second SnapshotRevert");
 
     await tm.apply(vmManifest("web-1"));
     await tm.client.delete({ kind: Kind.VM_SNAPSHOT, namespace: "default", name: "s1" });

@@ -46,5 +46,7 @@ describe("what a snapshot's row offers", () => {
     expect(snapshotActions(snap(SnapshotPhase.READY), reverting).revert).toBe("reverting");
     const done = asked("s1", 2n);
     expect(snapshotActions(snap(SnapshotPhase.READY), done).revert).toBe(true);
+    const doneBeforeAPowerOff = asked("s1", 1n);
+    expect(snapshotActions(snap(SnapshotPhase.READY), doneBeforeAPowerOff).revert).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "@jest/globals";
 import { VMSnapshotSchema, VirtualMachineSchema } from "@virtrigaud/proto/manager";
-import { revertDone, revertPlan, snapshotOf, snapshotsOfVm } from "./snapshot-manifests";
+import { revertDone, revertPlan, snapshotOf, snapshotsOfVm, vmToApply } from "./snapshot-manifests";
 
 const vm = (revertTo?: string, revertedTo = "", revertedGeneration = 0n) =>
   create(VirtualMachineSchema, {
@@ -55,22 +55,39 @@ describe("the manifests of snapshot actions", () => {
     expect(plan.second).toBeUndefined();
   });
 
-  it("a revert to the snapshot the spec names already clears it first, then sets it again", () => {
-    const plan = revertPlan(vm("before", "before", 4n), "before");
+  it("a revert to the snapshot the spec names, done, clears it first, then sets it again", () => {
+    const plan = revertPlan(vm("before", "before", 3n), "before");
     expect(plan.first.spec?.snapshot).toBeUndefined();
-    const stored = clone(VirtualMachineSchema, plan.first);
-    if (stored.metadata) stored.metadata.resourceVersion = "8";
-    const second = plan.second?.(stored);
+    expect(plan.first.metadata?.resourceVersion).toBe("7");
+    // Set again on the VM as it is once the manager has forgotten the revert.
+    const forgotten = clone(VirtualMachineSchema, plan.first);
+    if (forgotten.metadata) forgotten.metadata.resourceVersion = "9";
+    const second = plan.second?.(forgotten);
     expect(second?.spec?.snapshot?.revertToRef?.name).toBe("before");
-    expect(second?.metadata?.resourceVersion).toBe("8");
+    expect(second?.metadata?.resourceVersion).toBe("9");
+    expect(second?.status).toBeUndefined();
+  });
+
+  it("a revert to the snapshot the spec names, not done yet, is asked once more as it is", () => {
+    const plan = revertPlan(vm("before"), "before");
+    expect(plan.first.spec?.snapshot?.revertToRef?.name).toBe("before");
+    expect(plan.second).toBeUndefined();
   });
 
   it.each([
     ["done at this generation", vm("s", "s", 4n), true],
-    ["done at an earlier generation", vm("s", "s", 3n), false],
+    ["done at an earlier generation (the spec changed since)", vm("s", "s", 3n), true],
     ["asked, not done", vm("s"), false],
+    ["asked, another done", vm("s", "t", 4n), false],
     ["not asked", vm(undefined, "s", 4n), false],
   ])("a revert %s is done: %s", (_, machine, done) => {
     expect(revertDone(machine)).toBe(done);
+  });
+
+  it("a change applied keeps the revert the spec names and sends no status", () => {
+    const next = vmToApply(vm("s", "s", 3n));
+    expect(next.spec?.snapshot?.revertToRef?.name).toBe("s");
+    expect(next.metadata?.resourceVersion).toBe("7");
+    expect(next.status).toBeUndefined();
   });
 });

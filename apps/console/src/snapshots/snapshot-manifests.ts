@@ -33,50 +33,46 @@ export function snapshotsOfVm(snapshots: readonly VMSnapshot[], vmName: string):
 }
 
 /**
- * True when the manager has done the revert the spec asks for: it reverts
- * once per generation of the spec, so a spec that still names the snapshot
- * would revert again at its next change (a power action, say).
+ * True when the manager has done the revert the spec asks for (its
+ * status.revertedTo names the snapshot). It reverts once for each snapshot
+ * the spec names: later changes of the spec (a power action) do not revert
+ * again.
  */
 export function revertDone(vm: VirtualMachine): boolean {
   const asked = vm.spec?.snapshot?.revertToRef?.name;
-  return (
-    !!asked &&
-    vm.status?.revertedTo === asked &&
-    vm.status.revertedGeneration === (vm.metadata?.generation ?? 0n)
-  );
+  return !!asked && vm.status?.revertedTo === asked;
 }
 
 /**
- * `vm` as it goes back to the manager: without its status (the manager's),
+ * `vm` as it goes back to the manager: without its status (the manager's) and
  * with its resourceVersion (a VM changed meanwhile is refused, not
- * overwritten), and without a revert already done, so that the change being
- * asked for does not revert the VM once more.
+ * overwritten). A revert the spec names stays: once done, it is not done again.
  */
 export function vmToApply(vm: VirtualMachine): VirtualMachine {
   const next = clone(VirtualMachineSchema, vm);
   next.status = undefined;
-  if (next.spec && revertDone(vm)) next.spec.snapshot = undefined;
   return next;
 }
 
 /**
- * The VMs to apply, in order, to revert `vm` to the snapshot `name`: its
- * spec.snapshot.revertToRef set. When the spec names that snapshot already
- * (an earlier revert), setting it again would change nothing, so the first
- * apply clears it and the second sets it; `second` makes the second from the
- * VM the first stored (its new resourceVersion).
+ * The VMs to apply to revert `vm` to the snapshot `name`: its
+ * spec.snapshot.revertToRef set. When the spec names that snapshot and the
+ * revert is done, naming it again would change nothing: the first apply
+ * clears it, and once the manager has forgotten the revert (status.revertedTo
+ * empty) `second` sets it again on the VM as it is then.
  */
 export function revertPlan(
   vm: VirtualMachine,
   name: string,
-): { first: VirtualMachine; second?: (stored: VirtualMachine) => VirtualMachine } {
+): { first: VirtualMachine; second?: (forgotten: VirtualMachine) => VirtualMachine } {
   const withRevert = (from: VirtualMachine) => {
     const next = vmToApply(from);
     if (next.spec)
       next.spec.snapshot = create(VMSnapshotOperationSchema, { revertToRef: { name } });
     return next;
   };
-  if (vm.spec?.snapshot?.revertToRef?.name !== name) return { first: withRevert(vm) };
+  if (vm.spec?.snapshot?.revertToRef?.name !== name || !revertDone(vm))
+    return { first: withRevert(vm) };
   const cleared = vmToApply(vm);
   if (cleared.spec) cleared.spec.snapshot = undefined;
   return { first: cleared, second: withRevert };

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
-import { useMutation, useQuery } from "@connectrpc/connect-query";
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { useMutation, useQuery, useTransport } from "@connectrpc/connect-query";
 import {
   ConditionStatusSchema,
   Kind,
@@ -17,6 +17,7 @@ import { ConfirmDialog } from "../dialogs/confirm-dialog";
 import { enumWord } from "../format/enum-word";
 import { snapshotActions } from "./snapshot-actions";
 import { revertPlan, snapshotOf, snapshotsOfVm } from "./snapshot-manifests";
+import { untilRevertForgotten } from "./until-revert-forgotten";
 
 const vmResource = (vm: VirtualMachine) =>
   create(ResourceSchema, { kind: { case: "virtualMachine", value: vm } });
@@ -40,6 +41,7 @@ export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
   const mayCreate = useAllowed("create", Kind.VM_SNAPSHOT, namespace);
   const mayDelete = useAllowed("delete", Kind.VM_SNAPSHOT, namespace);
   const mayRevert = useAllowed("update", Kind.VIRTUAL_MACHINE, namespace, vmName);
+  const transport = useTransport();
   const apply = useMutation(ManagerService.method.apply);
   const remove = useMutation(ManagerService.method.delete);
   const [name, setName] = useState("");
@@ -65,10 +67,23 @@ export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
   const revert = (snapshot: string) =>
     run(`Revert to ${snapshot}`, async () => {
       const plan = revertPlan(vm, snapshot);
-      const stored = await apply.mutateAsync({ resource: vmResource(plan.first) });
+      await apply.mutateAsync({ resource: vmResource(plan.first) });
       if (!plan.second) return;
-      if (stored.resource?.kind.case !== "virtualMachine") throw new Error("no VM came back");
-      await apply.mutateAsync({ resource: vmResource(plan.second(stored.resource.kind.value)) });
+      setOutcome({
+        ok: true,
+        text: `Revert to ${snapshot}: waiting for the manager to clear the revert done`,
+      });
+      const client = createClient(ManagerService, transport);
+      const forgotten = await untilRevertForgotten(async () => {
+        const { resource } = await client.get({
+          kind: Kind.VIRTUAL_MACHINE,
+          namespace,
+          name: vmName,
+        });
+        if (resource?.kind.case !== "virtualMachine") throw new Error("no VM came back");
+        return resource.kind.value;
+      });
+      await apply.mutateAsync({ resource: vmResource(plan.second(forgotten)) });
     });
   const deleteSnapshot = (snapshot: VMSnapshot) =>
     run(`Delete ${snapshot.metadata?.name ?? ""}`, () =>

@@ -18,7 +18,7 @@ const declared: Record<Exclude<PowerAction, "reboot">, PowerState> = {
  * the declared spec.powerState, or for a reboot a new value of the reboot
  * annotation (`now`). The resourceVersion stays, so a VM changed meanwhile
  * is refused (CONFLICT) rather than overwritten; the status is the manager's
- * and is not sent; a revert already done is dropped (see `vmToApply`).
+ * and is not sent; a revert the spec names stays (the manager does it once).
  */
 export function vmForAction(vm: VirtualMachine, action: PowerAction, now: Date): VirtualMachine {
   const next = vmToApply(vm);

@@ -41,7 +41,7 @@ import type { ReconcileResult } from "./work-queue.js";
  * The VirtualMachine controller: makes the VM at its provider (intent
  * recorded first; Create is idempotent by name, so a crash never makes two),
  * adopts a VM of the same name that is already there, follows tasks,
- * reports what Describe says, reverts to a snapshot once per generation,
+ * reports what Describe says, reverts to a snapshot once per request,
  * reconfigures CPU, memory and disks, corrects power drift (OffGraceful is
  * asked once per generation), and deletes the VM before letting the
  * resource go.

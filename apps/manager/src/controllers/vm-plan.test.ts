@@ -1,4 +1,4 @@
-import { type MessageInitShape, create } from "@bufbuild/protobuf";
+import { type MessageInitShape, clone, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
 import {
   ErrorReason,
@@ -149,6 +149,12 @@ const condition = (plan: { status: VirtualMachineStatus }, type = "Ready"): Cond
   plan.status.conditions.find((c) => c.type === type);
 const reasons = (plan: VmPlan) => plan.events.map((e) => e.reason);
 const failed = new ProviderError(ErrorReason.INTERNAL, "boom");
+/** VMSnapshot "before" of web (vm-1), ready to revert to. */
+const readySnapshot = create(VMSnapshotSchema, {
+  metadata: { name: "before", namespace: "default" },
+  spec: { vmRef: { name: "web" } },
+  status: { phase: SnapshotPhase.READY, snapshotId: "s1", vmId: "vm-1" },
+});
 
 describe("planVm", () => {
   it.each<[string, Partial<VmFacts>, (plan: VmPlan) => void]>([
@@ -239,18 +245,19 @@ describe("planVm", () => {
       },
     ],
     [
-      "a revert task that failed reverts again",
+      "a revert task that failed forgets the revert, to do it again",
       {
         status: statusOf({
           lastTaskRef: "t1",
           lastTaskOperation: "revert",
+          revertedTo: "before",
           revertedGeneration: generation,
         }),
         task: { error: failed },
       },
       (p) => {
         expect(p.step).toMatchObject({ kind: "taskFailed", verb: "Revert" });
-        expect(p.status.revertedGeneration).toBe(0n);
+        expect(p.status).toMatchObject({ revertedTo: "", revertedGeneration: 0n });
       },
     ],
     [
@@ -580,7 +587,7 @@ describe("planVm", () => {
       },
     ],
     [
-      "a revert to another VM's snapshot is refused once per generation",
+      "a revert to another VM's snapshot is refused, once for that name",
       {
         vm: vmOf({ snapshot: { revertToRef: { name: "before" } } }),
         snapshot: create(VMSnapshotSchema, {
@@ -616,9 +623,32 @@ describe("planVm", () => {
       {
         vm: vmOf({ snapshot: { revertToRef: { name: "before" } } }),
         status: statusOf({ revertedTo: "before", revertedGeneration: generation }),
+        snapshot: readySnapshot,
       },
       (p) => {
         expect(p.step.kind).toBe("settle");
+      },
+    ],
+    [
+      "a revert done at an earlier generation is not done again (the spec changed since)",
+      {
+        vm: vmOf({ snapshot: { revertToRef: { name: "before" } } }),
+        status: statusOf({ revertedTo: "before", revertedGeneration: generation - 1n }),
+        snapshot: readySnapshot,
+      },
+      (p) => {
+        expect(p.step.kind).toBe("settle");
+        expect(p.status).toMatchObject({ revertedTo: "before", revertedGeneration: 2n });
+      },
+    ],
+    [
+      "a spec that names no snapshot forgets the last revert",
+      {
+        status: statusOf({ revertedTo: "before", revertedGeneration: 2n }),
+      },
+      (p) => {
+        expect(p.step.kind).toBe("settle");
+        expect(p.status).toMatchObject({ revertedTo: "", revertedGeneration: 0n });
       },
     ],
 
@@ -891,6 +921,64 @@ describe("planVm", () => {
     expect(
       JSON.stringify(facts.status, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)),
     ).toBe(before);
+  });
+});
+
+describe("planVm reverts once per request", () => {
+  const asking = (name: string | undefined, gen: bigint) => {
+    const vm = vmOf(name ? { snapshot: { revertToRef: { name } } } : {});
+    if (vm.metadata) vm.metadata.generation = gen;
+    return vm;
+  };
+  /** Plans `vm` from `status`; a revert step is carried out as the controller does, task done. */
+  const reconcile = (vm: VirtualMachine, status: VirtualMachineStatus) => {
+    const p = planVm(factsOf({ vm, status, snapshot: readySnapshot }));
+    if (p.step.kind === "revert") {
+      p.status.revertedTo = p.step.snapshot;
+      p.status.revertedGeneration = vm.metadata?.generation ?? 0n;
+    }
+    return p;
+  };
+
+  it("reverts once, and not again when the spec changes otherwise (power off)", () => {
+    const first = reconcile(asking("before", 3n), statusOf());
+    expect(first.step).toMatchObject({ kind: "revert", snapshot: "before" });
+    const again = reconcile(asking("before", 3n), first.status);
+    expect(again.step.kind).toBe("settle");
+    const poweredOff = asking("before", 4n);
+    if (poweredOff.spec) poweredOff.spec.powerState = PowerState.OFF;
+    const off = reconcile(poweredOff, again.status);
+    expect(off.step).toMatchObject({ kind: "power" });
+    expect(off.status).toMatchObject({ revertedTo: "before", revertedGeneration: 3n });
+  });
+
+  it("reverts when the spec names another snapshot", () => {
+    const done = statusOf({ revertedTo: "before", revertedGeneration: 3n });
+    const other = clone(VMSnapshotSchema, readySnapshot);
+    if (other.metadata) other.metadata.name = "after";
+    const p = planVm(factsOf({ vm: asking("after", 4n), status: done, snapshot: other }));
+    expect(p.step).toMatchObject({ kind: "revert", snapshot: "after" });
+  });
+
+  it("reverts to the same snapshot again once the spec has named none in between", () => {
+    const done = statusOf({ revertedTo: "before", revertedGeneration: 3n });
+    const cleared = reconcile(asking(undefined, 4n), done);
+    expect(cleared.status).toMatchObject({ revertedTo: "", revertedGeneration: 0n });
+    const again = reconcile(asking("before", 5n), cleared.status);
+    expect(again.step).toMatchObject({ kind: "revert", snapshot: "before" });
+    expect(again.status).toMatchObject({ revertedTo: "before", revertedGeneration: 5n });
+  });
+
+  it("tries a failed revert again, at the same generation", () => {
+    const started = reconcile(asking("before", 3n), statusOf());
+    started.status.lastTaskRef = "t1";
+    started.status.lastTaskOperation = "revert";
+    const failedTask = planVm(
+      factsOf({ vm: asking("before", 3n), status: started.status, task: { error: failed } }),
+    );
+    expect(failedTask.step.kind).toBe("taskFailed");
+    const retried = reconcile(asking("before", 3n), failedTask.status);
+    expect(retried.step).toMatchObject({ kind: "revert", snapshot: "before" });
   });
 });
 

@@ -134,7 +134,7 @@ type VmStep =
   | { kind: "foreign"; event: VmEvent }
   /** Another VirtualMachine is bound to the same VM: write, record `event` after. */
   | { kind: "nameConflict"; event: VmEvent }
-  /** Revert to a snapshot; on success, record it as done for this generation. */
+  /** Revert to a snapshot; on success, record it as done (status.revertedTo), not to be done again. */
   | {
       kind: "revert";
       request: MessageInitShape<typeof SnapshotRevertRequestSchema>;
@@ -274,7 +274,10 @@ export function planVm(facts: VmFacts): VmPlan {
       // What the failed task was to do is asked again after the backoff.
       if (operation === "create") status.id = ""; // Create by name finds what it left, if anything.
       if (operation === "reconfigure") status.requestedResources = undefined;
-      if (operation === "revert") status.revertedGeneration = 0n;
+      if (operation === "revert") {
+        status.revertedTo = "";
+        status.revertedGeneration = 0n;
+      }
       if (operation === "power") status.gracefulShutdownGeneration = 0n;
       if (operation === "reboot") status.rebootRequest = "";
       return plan({ kind: "taskFailed", verb: taskVerbs[operation] ?? "Task", error });
@@ -394,9 +397,16 @@ export function planVm(facts: VmFacts): VmPlan {
   observe(status, observed);
   status.message = "";
 
-  // Revert to a snapshot, once per generation.
+  // Revert to a snapshot once per request: when the spec names one other than
+  // the last done. Any other change of the spec (power, labels) leaves the
+  // guest's disks alone; a spec that names none forgets the last revert, so
+  // the same snapshot can be asked for again.
   const revert = vm.spec?.snapshot?.revertToRef?.name;
-  if (revert && (status.revertedTo !== revert || status.revertedGeneration !== generation)) {
+  if (!revert) {
+    status.revertedTo = "";
+    status.revertedGeneration = 0n;
+  }
+  if (revert && status.revertedTo !== revert) {
     const snapshot = facts.snapshot;
     if (
       !snapshot ||

@@ -31,7 +31,7 @@ Commands:
   delete KIND NAME... | -f FILE [--force] [--wait]
   wait KIND NAME... --for condition=Ready[=True] | --for delete [--timeout DURATION]
   events [KIND NAME] [-w]
-  snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM
+  snapshot create VM NAME [--memory] | revert VM SNAPSHOT [--timeout DURATION] | list VM
   provider add NAME --type TYPE --endpoint URL | list | check NAME
   status [-o yaml|json]                    the manager that answered, its store, and who runs the controllers
   audit [-o yaml|json]                     the answering manager's recent audit records (mutating and refused calls)
@@ -57,6 +57,7 @@ Flags:
   -l, --selector SELECTOR   labels, for example app=web,tier!=db
   -w, --watch               keep printing changes
   --for, --timeout          for wait (default 30s); --timeout also bounds delete --wait (default 5m)
+                            and snapshot revert's wait for the manager (default 60s)
   --dry-run                 check and report, store nothing
   --force                   delete a VirtualMachine without waiting for its provider
   --wait                    delete: wait until the resource is gone

@@ -1,20 +1,15 @@
-import { clone, create } from "@bufbuild/protobuf";
-import {
-  ApplyOutcome,
-  Kind,
-  type VirtualMachine,
-  VMSnapshotOperationSchema,
-  VirtualMachineSchema,
-} from "@virtrigaud/proto/manager";
+import { Kind } from "@virtrigaud/proto/manager";
 import { decodeManifest } from "../../manifest/manifest-codec.js";
-import { apiVersion, fromResource, toResource } from "../../manifest/kinds.js";
+import { apiVersion, fromResource } from "../../manifest/kinds.js";
 import { type CommandContext, atMost, kindArg } from "../command-context.js";
 import { CliError, exitCodes } from "../common.js";
 import { printResources } from "../print-resources.js";
+import { revertToSnapshot } from "./snapshot-revert.js";
 
-const snapshotUsage = "vrtg snapshot create VM NAME [--memory] | revert VM SNAPSHOT | list VM";
+const snapshotUsage =
+  "vrtg snapshot create VM NAME [--memory] | revert VM SNAPSHOT [--timeout 60s] | list VM";
 
-/** `vrtg snapshot create VM NAME [--memory]`, `snapshot revert VM SNAPSHOT`, `snapshot list VM`. */
+/** `vrtg snapshot create VM NAME [--memory]`, `snapshot revert VM SNAPSHOT [--timeout 60s]`, `snapshot list VM`. */
 export async function snapshot(ctx: CommandContext): Promise<number> {
   const [verb, vmName, snapName] = ctx.args;
   atMost(ctx.args, verb === "list" ? 2 : 3, snapshotUsage);
@@ -43,21 +38,6 @@ export async function snapshot(ctx: CommandContext): Promise<number> {
     ctx.io.out(`vmsnapshot/${snapName} created\n`);
     return exitCodes.ok;
   }
-  if (verb === "revert" && vmName && snapName) {
-    const { resource } = await ctx.client.get({
-      kind: Kind.VIRTUAL_MACHINE,
-      namespace,
-      name: vmName,
-    });
-    const vm = clone(VirtualMachineSchema, fromResource(resource)?.message as VirtualMachine);
-    if (vm.spec)
-      vm.spec.snapshot = create(VMSnapshotOperationSchema, { revertToRef: { name: snapName } });
-    if (vm.metadata) vm.metadata.resourceVersion = vm.metadata.resourceVersion ?? "";
-    const response = await ctx.client.apply({ resource: toResource(Kind.VIRTUAL_MACHINE, vm) });
-    ctx.io.out(
-      `virtualmachine/${vmName} reverting to ${snapName}${response.outcome === ApplyOutcome.UNCHANGED ? " (already asked: change something else to revert again)" : ""}\n`,
-    );
-    return exitCodes.ok;
-  }
+  if (verb === "revert" && vmName && snapName) return revertToSnapshot(ctx, vmName, snapName);
   throw new CliError(`usage: ${snapshotUsage}`, exitCodes.usage);
 }

@@ -496,7 +496,10 @@ export const GPUConfigSchema: GenMessage<GPUConfig> = /*@__PURE__*/
  */
 export type VMSnapshotOperation = Message<"virtrigaud.manager.v1.VMSnapshotOperation"> & {
   /**
-   * Revert the VM to this VMSnapshot, once per generation of the spec.
+   * Revert the VM to this VMSnapshot, once: when it names a snapshot other
+   * than status.reverted_to. Other changes of the spec do not revert again;
+   * to revert to the same snapshot again, clear this, wait until the manager
+   * clears status.reverted_to, then set it again (vrtg snapshot revert does).
    *
    * @generated from field: virtrigaud.manager.v1.LocalObjectReference revert_to_ref = 1;
    */
@@ -645,7 +648,10 @@ export type VirtualMachineStatus = Message<"virtrigaud.manager.v1.VirtualMachine
   gracefulShutdownGeneration: bigint;
 
   /**
-   * The last revert done: the VMSnapshot's name and the spec's generation.
+   * The last revert done (or refused as not this VM's snapshot): the
+   * VMSnapshot's name, and the generation of the spec at which it was done.
+   * Both are cleared when spec.snapshot.revert_to_ref names none, and after
+   * a revert task fails (it is tried again).
    *
    * @generated from field: string reverted_to = 18;
    */
