@@ -266,11 +266,13 @@ export function createInventory(options: InventoryOptions) {
    * Reads every domain whose name starts with `prefix`, with its addresses,
    * in two round trips whatever their number, each of calls at once: the
    * list (every domain, and the active ones) beside the stats of all domains
-   * and the ARP table; then the definitions (see definition-dumps.ts) beside
-   * the guest agent's and the DHCP leases' addresses of the active ones. The
-   * agent is asked for every active domain (it fails fast where it is not
-   * connected) and its answer used where the definition says it is
-   * connected, as `findAddresses` does.
+   * and the ARP table; then, as soon as the list is in, the guest agent's and
+   * the DHCP leases' addresses of the active ones, and, once the stats are
+   * in, the definitions that may have changed since the last listing (see
+   * definition-reuse.ts and definition-dumps.ts). The agent is asked for
+   * every active domain (it fails fast where it is not connected) and its
+   * answer used where the definition says it is connected, as
+   * `findAddresses` does.
    *
    * @throws ProviderError UNAVAILABLE when virsh cannot list or read the domains.
    */
@@ -298,6 +300,14 @@ export function createInventory(options: InventoryOptions) {
     const running = new Set(active.split("\n").map((l) => l.trim()));
     const answering = matches.filter((r) => running.has(r.uuid));
     const marker = `vrtg${randomBytes(8).toString("hex")}`;
+    // The running domains' addresses do not wait for anything else.
+    const answersCall = answering.length
+      ? host.virsh(
+          answering.flatMap((r) => addressCommands(r.uuid, true)),
+          call,
+        )
+      : Promise.resolve([]);
+    answersCall.catch(() => undefined);
     const statsByName = statsCall.then(
       ([out]) => new Map(parseDomstats(out?.out ?? "").map((s) => [s.name, s])),
     );
@@ -334,12 +344,7 @@ export function createInventory(options: InventoryOptions) {
           }
         }),
       ),
-      answering.length
-        ? host.virsh(
-            answering.flatMap((r) => addressCommands(r.uuid, true)),
-            call,
-          )
-        : [],
+      answersCall,
       statsByName,
       arpCall,
     ]);
