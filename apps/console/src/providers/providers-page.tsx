@@ -1,12 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useQuery } from "@connectrpc/connect-query";
-import {
-  ConditionStatusSchema,
-  Kind,
-  ManagerService,
-  type Provider,
-} from "@virtrigaud/proto/manager";
-import { enumWord } from "../format/enum-word";
+import { Kind, ManagerService, type Provider } from "@virtrigaud/proto/manager";
+import { ConditionsTable } from "../format/conditions-table";
 import { declaredFeatures, providerSummary } from "./provider-summary";
 
 function ProviderCard({ provider }: { provider: Provider }) {
@@ -56,26 +51,10 @@ function ProviderCard({ provider }: { provider: Provider }) {
       ) : (
         <p>Nothing declared yet: the manager has not reached the provider.</p>
       )}
-      <table aria-label={`${p.key} conditions`}>
-        <thead>
-          <tr>
-            <th>Type</th>
-            <th>Status</th>
-            <th>Reason</th>
-            <th>Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(provider.status?.conditions ?? []).map((c) => (
-            <tr key={c.type}>
-              <td>{c.type}</td>
-              <td>{enumWord(ConditionStatusSchema, c.status)}</td>
-              <td>{c.reason}</td>
-              <td>{c.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ConditionsTable
+        label={`${p.key} conditions`}
+        conditions={provider.status?.conditions ?? []}
+      />
     </article>
   );
 }

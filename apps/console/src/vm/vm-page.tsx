@@ -3,7 +3,6 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import {
   AddressSourceSchema,
-  ConditionStatusSchema,
   EventTypeSchema,
   Kind,
   ManagerService,
@@ -14,6 +13,7 @@ import {
   VirtualMachineSpecSchema,
 } from "@virtrigaud/proto/manager";
 import { useState } from "react";
+import { ConditionsTable } from "../format/conditions-table";
 import { enumWord } from "../format/enum-word";
 import { useWatchedVms } from "../fleet/use-watched-vms";
 import { PageLink } from "../routing/page-link";
@@ -150,28 +150,7 @@ export function VmPage({
           <PowerButtons vm={vm} />
           <DeleteVmButton vm={vm} onDeleted={() => go({ page: "fleet" })} />
           <h3>Conditions</h3>
-          <table aria-label="conditions">
-            <thead>
-              <tr>
-                <th>Type</th>
-                <th>Status</th>
-                <th>Reason</th>
-                <th>Message</th>
-                <th>Since</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(vm.status?.conditions ?? []).map((c) => (
-                <tr key={c.type}>
-                  <td>{c.type}</td>
-                  <td>{enumWord(ConditionStatusSchema, c.status)}</td>
-                  <td>{c.reason}</td>
-                  <td>{c.message}</td>
-                  <td>{when(c.lastTransitionTime)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ConditionsTable label="conditions" conditions={vm.status?.conditions ?? []} />
           <h3>Addresses</h3>
           <table aria-label="addresses">
             <thead>
