@@ -8,6 +8,7 @@ import {
 } from "@virtrigaud/contracts";
 import { dataExtentsOf } from "./disks/data-extents.js";
 import { type DiskFormat, imageFormatOf, requestedFormat } from "./disks/disk-format.js";
+import { hostFileSha256 } from "./disks/host-file-sha256.js";
 import type { ExportRecord } from "./disks/transfer-area.js";
 import { vmDisks } from "./disks/vm-disks.js";
 import { powerStateOf } from "./inventory/inventory.js";
@@ -79,7 +80,7 @@ async function convert(
       signal,
     );
     const [digest, size, info, map] = await Promise.all([
-      ctx.execOk(["sha256sum", "--", files.partial], signal),
+      hostFileSha256(ctx, files.partial, signal),
       ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
       ctx.execOk(
         ["qemu-img", "info", "--output=json", "-f", source.format, "--", source.path],
@@ -92,7 +93,7 @@ async function convert(
     const ready: ExportRecord = {
       ...record,
       ready: true,
-      sha256: digest.split(/\s/)[0] ?? "",
+      sha256: digest,
       sizeBytes: Number(size.trim()),
       capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
       dataExtents: dataExtentsOf(map),
