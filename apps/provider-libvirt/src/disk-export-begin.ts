@@ -51,7 +51,8 @@ export async function readyExport(
 
 /**
  * Converts the disk into the staging file with qemu-img (holes stay holes:
- * qemu-img writes no zeros), hashes it, and records it as ready. The output
+ * qemu-img writes no zeros), hashes it and syncs it to the host's disk, and
+ * records it as ready. The output
  * is written under a partial name and renamed once complete, so a file
  * named as the export's data is always whole.
  */
@@ -79,6 +80,8 @@ async function convert(
       ],
       signal,
     );
+    // The file reaches the host's disk while it is hashed from the page
+    // cache: before the ready record claims it, and in the hash's time.
     const [digest, size, info, map] = await Promise.all([
       hostFileSha256(ctx, files.partial, signal),
       ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
@@ -88,6 +91,7 @@ async function convert(
       ),
       // The file's holes, as the file system has them: reads there need no I/O.
       ctx.execOk(["qemu-img", "map", "--output=json", "-f", "raw", "--", files.partial], signal),
+      ctx.execOk(["sync", "-d", "--", files.partial], signal),
     ]);
     await ctx.execOk(["mv", "-f", "--", files.partial, files.data], signal);
     const ready: ExportRecord = {
@@ -98,7 +102,7 @@ async function convert(
       capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
       dataExtents: dataExtentsOf(map),
     };
-    await ctx.transfers.write(ready, files.data, signal);
+    await ctx.transfers.write(ready, undefined, signal);
     ctx.transfers.ready.set(record.id, ready);
   } catch (err) {
     await ctx.host.exec(["rm", "-f", "--", files.partial]).catch(() => undefined);
