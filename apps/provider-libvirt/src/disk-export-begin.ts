@@ -8,6 +8,7 @@ import {
 } from "@virtrigaud/contracts";
 import { dataExtentsOf } from "./disks/data-extents.js";
 import { type DiskFormat, imageFormatOf, requestedFormat } from "./disks/disk-format.js";
+import { hostFileSha256 } from "./disks/host-file-sha256.js";
 import type { ExportRecord } from "./disks/transfer-area.js";
 import { vmDisks } from "./disks/vm-disks.js";
 import { powerStateOf } from "./inventory/inventory.js";
@@ -50,7 +51,8 @@ export async function readyExport(
 
 /**
  * Converts the disk into the staging file with qemu-img (holes stay holes:
- * qemu-img writes no zeros), hashes it, and records it as ready. The output
+ * qemu-img writes no zeros), hashes it and syncs it to the host's disk, and
+ * records it as ready. The output
  * is written under a partial name and renamed once complete, so a file
  * named as the export's data is always whole.
  */
@@ -78,8 +80,10 @@ async function convert(
       ],
       signal,
     );
+    // The file reaches the host's disk while it is hashed from the page
+    // cache: before the ready record claims it, and in the hash's time.
     const [digest, size, info, map] = await Promise.all([
-      ctx.execOk(["sha256sum", "--", files.partial], signal),
+      hostFileSha256(ctx, files.partial, signal),
       ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
       ctx.execOk(
         ["qemu-img", "info", "--output=json", "-f", source.format, "--", source.path],
@@ -87,17 +91,18 @@ async function convert(
       ),
       // The file's holes, as the file system has them: reads there need no I/O.
       ctx.execOk(["qemu-img", "map", "--output=json", "-f", "raw", "--", files.partial], signal),
+      ctx.execOk(["sync", "-d", "--", files.partial], signal),
     ]);
     await ctx.execOk(["mv", "-f", "--", files.partial, files.data], signal);
     const ready: ExportRecord = {
       ...record,
       ready: true,
-      sha256: digest.split(/\s/)[0] ?? "",
+      sha256: digest,
       sizeBytes: Number(size.trim()),
       capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
       dataExtents: dataExtentsOf(map),
     };
-    await ctx.transfers.write(ready, files.data, signal);
+    await ctx.transfers.write(ready, undefined, signal);
     ctx.transfers.ready.set(record.id, ready);
   } catch (err) {
     await ctx.host.exec(["rm", "-f", "--", files.partial]).catch(() => undefined);

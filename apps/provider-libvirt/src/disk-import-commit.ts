@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { ImageSourceSchema, ProviderError } from "@virtrigaud/contracts";
+import { hostFileSha256 } from "./disks/host-file-sha256.js";
 import { importOf, loadImport, poolNamed } from "./disks/imports.js";
 import type { ImportRecord, ImportState } from "./disks/transfer-area.js";
 import { importedVolumeName } from "./disks/transfer-names.js";
@@ -50,7 +51,7 @@ async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSign
   // A commit cut short after the rename finds the file in the pool.
   const moved = (await ctx.host.exec(["test", "-e", files.data], { signal })).exitCode !== 0;
   const path = moved ? volume : files.data;
-  const digest = (await ctx.execOk(["sha256sum", "--", path], signal)).split(/\s/)[0] ?? "";
+  const digest = await hostFileSha256(ctx, path, signal);
   if (digest !== record.sha256) {
     state.mismatch = digest;
     throw ProviderError.dataLoss(
