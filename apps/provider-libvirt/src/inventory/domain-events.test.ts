@@ -62,7 +62,19 @@ describe("createDomainEvents", () => {
     const { host, runs } = drivenHost();
     const clock = steppedClock();
     const events = createDomainEvents({ host, clock, settleMs: 1000 });
-    return { events, runs, clock };
+    /** A mark now, which must be trusted. */
+    const trustedMark = () => {
+      const mark = events.mark();
+      if (!mark) throw new Error("not trusted");
+      return mark;
+    };
+    /** Starts following and lets virsh settle: a trusted mark. */
+    const settled = async () => {
+      events.mark();
+      await clock.advance(1000);
+      return trustedMark();
+    };
+    return { events, runs, clock, trustedMark, settled };
   };
 
   it("trusts nothing until virsh has run for the settle time", async () => {
@@ -77,16 +89,12 @@ describe("createDomainEvents", () => {
   });
 
   it("counts an event for the domain it names, and an unreadable one for every domain", async () => {
-    const { events, runs, clock } = setup();
-    events.mark();
-    await clock.advance(1000);
-    const mark = events.mark();
-    if (!mark) throw new Error("not trusted");
+    const { events, runs, trustedMark, settled } = setup();
+    const mark = await settled();
     runs[0]?.line("event 'lifecycle' for domain 'web-1': Defined Updated");
     expect(events.changedSince(mark, "web-1")).toBe(true);
     expect(events.changedSince(mark, "web-2")).toBe(false);
-    const later = events.mark();
-    if (!later) throw new Error("not trusted");
+    const later = trustedMark();
     expect(events.changedSince(later, "web-1")).toBe(false);
     runs[0]?.line("something virsh never printed");
     expect(events.changedSince(later, "web-2")).toBe(true);
@@ -94,11 +102,8 @@ describe("createDomainEvents", () => {
   });
 
   it("after virsh ended, counts everything as changed, and trusts a new virsh only once it settled", async () => {
-    const { events, runs, clock } = setup();
-    events.mark();
-    await clock.advance(1000);
-    const mark = events.mark();
-    if (!mark) throw new Error("not trusted");
+    const { events, runs, clock, settled } = setup();
+    const mark = await settled();
     runs[0]?.end(new Error("connection dropped"));
     await clock.advance(0);
     expect(events.mark()).toBeUndefined();
@@ -115,9 +120,8 @@ describe("createDomainEvents", () => {
   });
 
   it("stops following when closed, and trusts nothing after", async () => {
-    const { events, runs, clock } = setup();
-    events.mark();
-    await clock.advance(1000);
+    const { events, runs, clock, settled } = setup();
+    await settled();
     events.close();
     await clock.advance(60_000);
     expect(runs).toHaveLength(1);
@@ -125,9 +129,8 @@ describe("createDomainEvents", () => {
   });
 
   it("stops following when the host's follow ends without an error (the host was closed)", async () => {
-    const { events, runs, clock } = setup();
-    events.mark();
-    await clock.advance(1000);
+    const { events, runs, clock, settled } = setup();
+    await settled();
     runs[0]?.end();
     await clock.advance(60_000);
     expect(runs).toHaveLength(1);
