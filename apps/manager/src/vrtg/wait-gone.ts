@@ -1,6 +1,7 @@
 import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import type { KindInfo } from "../manifest/kinds.js";
 import type { CommandContext } from "./command-context.js";
+import { pollUntil } from "./poll-until.js";
 
 /**
  * Polls until the resource is gone or `timeoutMs` passes.
@@ -15,15 +16,14 @@ export async function waitGone(
   name: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const gone = async () => {
     try {
       await ctx.client.get({ kind: info.kind, namespace, name });
+      return false;
     } catch (err) {
       if (ProviderError.is(err, ErrorReason.NOT_FOUND)) return true;
       throw err;
     }
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  };
+  return (await pollUntil(gone, (isGone) => isGone, timeoutMs)) === true;
 }

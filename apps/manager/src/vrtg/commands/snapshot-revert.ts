@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { clone, create } from "@bufbuild/protobuf";
 import { parseDuration } from "@virtrigaud/contracts";
 import {
@@ -11,6 +10,7 @@ import {
 import { fromResource, toResource } from "../../manifest/kinds.js";
 import type { CommandContext } from "../command-context.js";
 import { CliError, exitCodes } from "../common.js";
+import { pollUntil } from "../poll-until.js";
 
 /** How long `snapshot revert` waits, by default, for the manager to forget a revert done. */
 const forgetTimeout = "60s";
@@ -29,22 +29,6 @@ async function applyRevertTo(ctx: CommandContext, vm: VirtualMachine, snapshot?:
       ? create(VMSnapshotOperationSchema, { revertToRef: { name: snapshot } })
       : undefined;
   return ctx.client.apply({ resource: toResource(Kind.VIRTUAL_MACHINE, next) });
-}
-
-/** Polls the VM until the manager shows no revert done; undefined when `timeoutMs` passes first. */
-async function untilRevertForgotten(
-  ctx: CommandContext,
-  namespace: string,
-  name: string,
-  timeoutMs: number,
-): Promise<VirtualMachine | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const vm = await getVm(ctx, namespace, name);
-    if (!vm.status?.revertedTo) return vm;
-    if (Date.now() > deadline) return undefined;
-    await sleep(250);
-  }
 }
 
 /**
@@ -67,7 +51,12 @@ export async function revertToSnapshot(
     await applyRevertTo(ctx, vm, undefined);
     ctx.io.out(`${what}: the revert to ${snapName} was done; cleared spec.snapshot.revertToRef\n`);
     const timeout = ctx.flags.timeout ?? forgetTimeout;
-    const forgotten = await untilRevertForgotten(ctx, namespace, vmName, parseDuration(timeout));
+    // The manager has forgotten the revert once status.revertedTo is empty.
+    const forgotten = await pollUntil(
+      () => getVm(ctx, namespace, vmName),
+      (read) => !read.status?.revertedTo,
+      parseDuration(timeout),
+    );
     if (!forgotten)
       throw new CliError(
         `timed out after ${timeout} waiting for the manager to clear status.revertedTo of ${what} (is its provider available?); spec.snapshot.revertToRef is left cleared: run this again once \`vrtg get vm ${vmName} -o yaml\` shows no revertedTo`,
