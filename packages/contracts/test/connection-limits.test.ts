@@ -1,4 +1,4 @@
-import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
+import { type ClientHttp2Session, connect as connectHttp2, constants } from "node:http2";
 import { type Socket, connect } from "node:net";
 import { Writable } from "node:stream";
 import { connect as connectTls } from "node:tls";
@@ -117,6 +117,50 @@ describe("timeouts", () => {
     }
     await done;
     expect(open).toBe(false);
+  });
+
+  it("cancels an HTTP/2 request whose body trickles, and serves the connection's other calls", async () => {
+    const session: ClientHttp2Session = connectHttp2(server.url);
+    session.on("error", () => {});
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/virtrigaud.provider.v1.ProviderService/Describe",
+        "content-type": "application/json",
+        "connect-protocol-version": "1",
+      });
+      stream.on("error", () => {});
+      const openedAt = performance.now();
+      const closedWith = new Promise<number>((resolve) =>
+        stream.once("close", () => resolve(stream.rstCode ?? -1)),
+      );
+      let open = true;
+      void closedWith.then(() => (open = false));
+      // A byte every 50 ms keeps every idle timer quiet; the body never ends.
+      for (let i = 0; open && i < 200; i++) {
+        stream.write(" ");
+        await sleep(50);
+      }
+      expect(await closedWith).toBe(constants.NGHTTP2_CANCEL);
+      // Not before the request timeout (600 ms), and not long after it.
+      const tookMs = performance.now() - openedAt;
+      expect(tookMs).toBeGreaterThanOrEqual(590);
+      expect(tookMs).toBeLessThan(3000);
+
+      const answer = session.request({
+        ":method": "POST",
+        ":path": "/virtrigaud.provider.v1.ProviderService/Describe",
+        "content-type": "application/json",
+        "connect-protocol-version": "1",
+      });
+      answer.end(JSON.stringify({ vmId: "vm-1" }));
+      let body = "";
+      answer.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      await new Promise((resolve) => answer.once("close", resolve));
+      expect(JSON.parse(body)).toEqual({ exists: true });
+    } finally {
+      session.close();
+    }
   });
 
   it("closes an HTTP/2 connection that opens no stream", async () => {

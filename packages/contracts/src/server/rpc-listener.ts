@@ -17,6 +17,7 @@ import {
 import type { SecureContextOptions, TLSSocket } from "node:tls";
 import { http2WindowSettings, widenConnectionWindow } from "../http2-windows.js";
 import type { NodeHandler } from "./node-handler.js";
+import { createRequestDeadlines } from "./request-deadlines.js";
 
 /** What one connection may hold, and for how long (see ServeOptions for each). */
 export interface ConnectionLimits {
@@ -133,6 +134,7 @@ export async function listenRpc(
     session.close();
   };
   const { limits } = options;
+  const deadlines = createRequestDeadlines(limits.requestTimeoutMs);
   const trackSessions = (server: Http2Server | Http2SecureServer) => {
     server.on("session", (session: ServerHttp2Session) => {
       sessions.add(session);
@@ -161,13 +163,9 @@ export async function listenRpc(
         open++;
         clearTimeout(idle);
         // The whole request (its body ends the readable side) within the request timeout.
-        const slow = setTimeout(
-          () => stream.close(constants.NGHTTP2_CANCEL),
-          limits.requestTimeoutMs,
-        ).unref();
-        stream.once("end", () => clearTimeout(slow));
+        deadlines.watch(stream);
         stream.once("close", () => {
-          clearTimeout(slow);
+          deadlines.forget(stream);
           if (--open === 0) closeWhenIdle(limits.idleTimeoutMs);
         });
       });
@@ -302,6 +300,7 @@ export async function listenRpc(
     },
     destroy() {
       stopHttp1Checks();
+      deadlines.stop();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     },
