@@ -44,4 +44,18 @@ describe("the fleet's rows", () => {
     ).toEqual(["default/web-1", "default/web-2"]);
     expect(namespacesOf(vms)).toEqual(["default", "team-a"]);
   });
+
+  it("makes a VM's row once per version: a replaced message gets a new row, the others keep theirs", () => {
+    const view = { namespace: "", sortBy: "name", descending: false } as const;
+    const before = fleetRows(vms, view);
+    const changed = vm("default", "web-2", VirtualMachinePhase.RUNNING, PowerState.ON);
+    const after = fleetRows(
+      [vms[0], changed, vms[2]].filter((v) => v !== undefined),
+      view,
+    );
+    const byKey = (rows: typeof before, key: string) => rows.find((r) => r.key === key);
+    expect(byKey(after, "team-a/db-1")).toBe(byKey(before, "team-a/db-1"));
+    expect(byKey(after, "default/web-2")).not.toBe(byKey(before, "default/web-2"));
+    expect(byKey(after, "default/web-2")).toMatchObject({ phase: "Running", power: "On" });
+  });
 });

@@ -27,7 +27,20 @@ export interface FleetRow {
   addresses: string;
 }
 
+// A watched VM's message is replaced when it changes, never changed in
+// place: its row is made once per version, not once per frame.
+const rows = new WeakMap<VirtualMachine, FleetRow>();
+
 function rowOf(vm: VirtualMachine): FleetRow {
+  let row = rows.get(vm);
+  if (!row) {
+    row = makeRow(vm);
+    rows.set(vm, row);
+  }
+  return row;
+}
+
+function makeRow(vm: VirtualMachine): FleetRow {
   const namespace = vm.metadata?.namespace ?? "";
   const name = vm.metadata?.name ?? "";
   return {
@@ -44,15 +57,20 @@ function rowOf(vm: VirtualMachine): FleetRow {
 
 /** The rows of `vms` in `view`'s namespace, sorted by its column (then namespace and name). */
 export function fleetRows(vms: readonly VirtualMachine[], view: FleetView): FleetRow[] {
-  const rows = vms.map(rowOf).filter((r) => !view.namespace || r.namespace === view.namespace);
+  const shown = vms.map(rowOf).filter((r) => !view.namespace || r.namespace === view.namespace);
   const sign = view.descending ? -1 : 1;
-  return rows.sort(
+  return shown.sort(
     (a, b) =>
-      sign * a[view.sortBy].localeCompare(b[view.sortBy]) ||
-      a.namespace.localeCompare(b.namespace) ||
-      a.name.localeCompare(b.name),
+      sign * compare(a[view.sortBy], b[view.sortBy]) ||
+      compare(a.namespace, b.namespace) ||
+      compare(a.name, b.name),
   );
 }
+
+// One collator for every comparison: String.prototype.localeCompare finds
+// its collator again on each call, which a sort of 10,000 rows pays 100,000
+// times per frame.
+const { compare } = new Intl.Collator();
 
 /** The namespaces `vms` are in, sorted. */
 export function namespacesOf(vms: readonly VirtualMachine[]): string[] {
