@@ -8,6 +8,7 @@ import { createServiceClient } from "@virtrigaud/contracts/client";
 import { Kind, ManagerService } from "@virtrigaud/proto/manager";
 import type { Page } from "playwright-core";
 import { type TestBrowser, startBrowser } from "./browser";
+import { managerCalls, newCountingPage } from "./counting-page";
 import {
   type ConsoleStack,
   startConsoleStack,
@@ -44,23 +45,8 @@ describe("applying YAML from the console's editor, against a manager and provide
   let browser: TestBrowser;
   let api: ReturnType<typeof createServiceClient<typeof ManagerService>>;
 
-  /** A page that counts the Apply calls it sends: its fetch, wrapped before the console starts. */
-  const countingPage = async () => {
-    const page = await browser.context.newPage();
-    await page.addInitScript(() => {
-      const counted = window as unknown as { applyCalls: number };
-      counted.applyCalls = 0;
-      const send = window.fetch.bind(window);
-      window.fetch = (input, init) => {
-        const url = input instanceof Request ? input.url : String(input);
-        if (url.endsWith("/virtrigaud.manager.v1.ManagerService/Apply")) counted.applyCalls++;
-        return send(input, init);
-      };
-    });
-    return page;
-  };
-  const applyCalls = (page: Page) =>
-    page.evaluate(() => (window as unknown as { applyCalls: number }).applyCalls);
+  const countingPage = () => newCountingPage(browser.context);
+  const applyCalls = (page: Page) => managerCalls(page, "Apply");
   const logIn = async (page: Page, token: string, user: string) => {
     await page.goto(`${stack.manager.url}/console/`);
     await page.getByLabel("token").fill(token);

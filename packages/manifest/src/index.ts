@@ -20,4 +20,4 @@ export {
   type AnyResource,
   type KindInfo,
 } from "./kinds.js";
-export { fromManifestName, manifestName, manifestNames } from "./enum-names.js";
+export { manifestName } from "./enum-names.js";

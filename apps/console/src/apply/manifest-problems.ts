@@ -12,7 +12,7 @@ export interface Problem extends TextRange {
 }
 
 /** One document of the editor's text, and the Resource it reads as. */
-export interface ReadDocument {
+interface ReadDocument {
   doc: Document;
   resource: Resource;
 }
