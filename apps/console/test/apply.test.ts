@@ -105,8 +105,14 @@ describe("applying YAML from the console's editor, against a manager and provide
     await expect(markedLine(page).textContent()).resolves.toContain("classRef");
 
     await setManifest(page, vm("typo-1").replace('powerState: "On"', "powerState: Sideways"));
-    await markedLine(page).getByText("Sideways").waitFor();
-    await expect(markedLine(page).textContent()).resolves.toBe("  powerState: Sideways");
+    await markedLine(page).locator(".cm-lintRange-error", { hasText: "Sideways" }).waitFor();
+    await expect(markedLine(page).locator(".cm-lintRange-error").textContent()).resolves.toBe(
+      "powerState: Sideways",
+    );
+    // The message beside the line.
+    await expect(markedLine(page).locator(".cm-problem-message").textContent()).resolves.toMatch(
+      /^spec\.powerState: must be one of /,
+    );
     // Apply says why and sends nothing.
     await page.getByRole("button", { name: "Apply" }).click();
     await page
@@ -130,7 +136,12 @@ describe("applying YAML from the console's editor, against a manager and provide
       .waitFor();
     await expect(problems.textContent()).resolves.toMatch(/^Line 15: /);
     await markedLine(page).waitFor();
-    await expect(markedLine(page).textContent()).resolves.toBe("      prefix: 24");
+    await expect(markedLine(page).locator(".cm-lintRange-error").textContent()).resolves.toBe(
+      "prefix: 24",
+    );
+    await expect(markedLine(page).textContent()).resolves.toBe(
+      "      prefix: 24resource.virtual_machine.spec.networks[0].prefix: needs ipAddress",
+    );
     await expect(applyCalls(page)).resolves.toBe(1);
     await page.screenshot({ path: join(screenshots, "apply-refused.png"), fullPage: true });
     await expect(

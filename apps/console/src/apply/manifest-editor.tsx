@@ -6,6 +6,7 @@ import { EditorState, StateEffect, StateField } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers } from "@codemirror/view";
 import { useEffect, useRef } from "react";
 import { type Problem, readManifests } from "./manifest-problems";
+import { problemMessages } from "./problem-messages";
 
 const diagnosticsOf = (problems: readonly Problem[]): Diagnostic[] =>
   problems.map((p) => ({ from: p.from, to: p.to, severity: "error", message: p.message }));
@@ -73,6 +74,7 @@ export function ManifestEditor({
           refusedField,
           manifestLinter,
           lintGutter(),
+          problemMessages,
           EditorView.contentAttributes.of({ "aria-label": "manifest" }),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) changed.current(update.state.doc.toString());
