@@ -7,4 +7,5 @@ export default {
   globalSetup: "<rootDir>/test/global-setup.js",
   // A browser, a manager and a provider per test file: one at a time.
   testTimeout: 120_000,
+  maxWorkers: 1,
 };

@@ -2,10 +2,12 @@ import { Code } from "@connectrpc/connect";
 import { TransportProvider, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { ManagerService } from "@virtrigaud/proto/manager";
-import { useCallback, useMemo, useState } from "react";
+import { Suspense, lazy, useCallback, useMemo, useState } from "react";
 import { createManagerTransport } from "./api/transport";
 import { FleetPage } from "./fleet/fleet-page";
 import { LoginPage } from "./login/login-page";
+import { MigrationPage } from "./migrations/migration-page";
+import { MigrationsPage } from "./migrations/migrations-page";
 import { ProvidersPage } from "./providers/providers-page";
 import { PageLink } from "./routing/page-link";
 import { type Route } from "./routing/route";
@@ -13,12 +15,25 @@ import { useRoute } from "./routing/use-route";
 import { forgetToken, readToken, saveToken } from "./session/token-store";
 import { VmPage } from "./vm/vm-page";
 
+// The editor (CodeMirror, the YAML parser, the manifest codec) loads when its page is opened.
+const ApplyPage = lazy(() => import("./apply/apply-page"));
+
 function Page({ route, go }: { route: Route; go: (route: Route) => void }) {
   switch (route.page) {
     case "vm":
       return <VmPage key={`${route.namespace}/${route.name}`} {...route} go={go} />;
     case "providers":
       return <ProvidersPage />;
+    case "apply":
+      return (
+        <Suspense fallback={<p>Loading the editor…</p>}>
+          <ApplyPage go={go} />
+        </Suspense>
+      );
+    case "migrations":
+      return <MigrationsPage go={go} />;
+    case "migration":
+      return <MigrationPage key={`${route.namespace}/${route.name}`} {...route} go={go} />;
     case "fleet":
       return <FleetPage go={go} />;
   }
@@ -45,6 +60,16 @@ function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: stri
           </PageLink>
           <PageLink to={{ page: "providers" }} go={go} current={route.page === "providers"}>
             Providers
+          </PageLink>
+          <PageLink
+            to={{ page: "migrations" }}
+            go={go}
+            current={route.page === "migrations" || route.page === "migration"}
+          >
+            Migrations
+          </PageLink>
+          <PageLink to={{ page: "apply" }} go={go} current={route.page === "apply"}>
+            Apply YAML
           </PageLink>
         </nav>
         <span className="who" data-testid="user">

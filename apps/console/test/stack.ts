@@ -39,16 +39,33 @@ export interface ConsoleStack {
   stop(): Promise<void>;
 }
 
-export async function startConsoleStack(dir: string): Promise<ConsoleStack> {
+/** A provider-mock of its own on 127.0.0.1, with `args` (faults, disk sizes) beside its address flags. */
+export function startMockProvider(args: readonly string[] = []): Promise<ProviderProcess> {
+  return startProviderProcess({
+    args: [
+      mockBin(),
+      "--insecure",
+      "--listen",
+      "127.0.0.1:0",
+      "--ops-listen",
+      "127.0.0.1:0",
+      ...args,
+    ],
+  });
+}
+
+/** `mockArgs`: more flags for the stack's provider-mock. */
+export async function startConsoleStack(
+  dir: string,
+  options: { mockArgs?: readonly string[] } = {},
+): Promise<ConsoleStack> {
   const tokenFile = join(dir, "tokens");
   writeFileSync(
     tokenFile,
     `${tokenLine(tokens.admin, "admin")}\n${tokenLine(tokens.viewer, "vic")}\n`,
     { mode: 0o600 },
   );
-  const mock = await startProviderProcess({
-    args: [mockBin(), "--insecure", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"],
-  });
+  const mock = await startMockProvider(options.mockArgs);
   const manager = await startProviderProcess({
     args: [
       managerBin(),

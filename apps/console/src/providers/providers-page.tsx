@@ -1,7 +1,8 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { useQuery } from "@connectrpc/connect-query";
-import { Kind, ManagerService, type Provider } from "@virtrigaud/proto/manager";
+import { Kind, type Provider } from "@virtrigaud/proto/manager";
 import { ConditionsTable } from "../format/conditions-table";
+import { useWatchedResources } from "../watch/use-watched-resources";
+import { resourceKey } from "../watch/watched-resources";
 import { declaredFeatures, providerSummary } from "./provider-summary";
 
 function ProviderCard({ provider }: { provider: Provider }) {
@@ -60,24 +61,18 @@ function ProviderCard({ provider }: { provider: Provider }) {
 }
 
 /**
- * Every Provider the caller may list, in every namespace, read again every
- * two seconds: its health as the manager's probes see it, the circuit in
+ * Every Provider the caller may list, in every namespace, live from the
+ * manager's Watch: its health as the manager's probes see it, the circuit in
  * front of it and what it declared it can do.
  */
 export function ProvidersPage() {
-  const listed = useQuery(
-    ManagerService.method.list,
-    { kind: Kind.PROVIDER, allNamespaces: true },
-    { refetchInterval: 2000 },
-  );
-  const providers = (listed.data?.resources ?? []).flatMap((r) =>
-    r.kind.case === "provider" ? [r.kind.value] : [],
-  );
+  const { items, loaded, error } = useWatchedResources(Kind.PROVIDER, "provider");
+  const providers = [...items].sort((a, b) => resourceKey(a).localeCompare(resourceKey(b)));
   return (
     <section className="providers">
       <h2>Providers</h2>
-      {listed.error && <p className="error">{listed.error.rawMessage}</p>}
-      {listed.isSuccess && providers.length === 0 && <p>No providers.</p>}
+      {error && <p className="error">{error}</p>}
+      {loaded && providers.length === 0 && <p>No providers.</p>}
       {providers.map((p) => (
         <ProviderCard key={`${p.metadata?.namespace}/${p.metadata?.name}`} provider={p} />
       ))}

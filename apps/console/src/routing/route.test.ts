@@ -8,6 +8,13 @@ describe("the console's routes", () => {
     ["/console/vms/team-a", { page: "fleet" }],
     ["/console/providers", { page: "providers" }],
     ["/console/providers/extra", { page: "fleet" }],
+    ["/console/apply", { page: "apply" }],
+    ["/console/migrations", { page: "migrations" }],
+    [
+      "/console/migrations/team-a/move-1",
+      { page: "migration", namespace: "team-a", name: "move-1" },
+    ],
+    ["/console/migrations/team-a", { page: "fleet" }],
     ["/console/elsewhere", { page: "fleet" }],
   ] as const)("%s is %j", (path, route) => {
     expect(parseRoute(path)).toEqual(route);
@@ -19,8 +26,19 @@ describe("the console's routes", () => {
     expect(parseRoute(pathOf(route))).toEqual(route);
   });
 
-  it("round-trips the fleet and the providers", () => {
-    for (const route of [{ page: "fleet" }, { page: "providers" }] as const)
+  it("round-trips a migration's page", () => {
+    const route = { page: "migration", namespace: "default", name: "move 1" } as const;
+    expect(pathOf(route)).toBe("/console/migrations/default/move%201");
+    expect(parseRoute(pathOf(route))).toEqual(route);
+  });
+
+  it("round-trips the pages without parameters", () => {
+    for (const route of [
+      { page: "fleet" },
+      { page: "providers" },
+      { page: "apply" },
+      { page: "migrations" },
+    ] as const)
       expect(parseRoute(pathOf(route))).toEqual(route);
   });
 });

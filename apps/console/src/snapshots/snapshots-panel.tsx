@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { useMutation, useQuery, useTransport } from "@connectrpc/connect-query";
+import { useMutation, useTransport } from "@connectrpc/connect-query";
 import {
   ConditionStatusSchema,
   Kind,
@@ -18,6 +18,7 @@ import { enumWord } from "../format/enum-word";
 import { snapshotActions } from "./snapshot-actions";
 import { revertPlan, snapshotOf, snapshotsOfVm } from "./snapshot-manifests";
 import { untilRevertForgotten } from "./until-revert-forgotten";
+import { useWatchedResources } from "../watch/use-watched-resources";
 
 const vmResource = (vm: VirtualMachine) =>
   create(ResourceSchema, { kind: { case: "virtualMachine", value: vm } });
@@ -26,18 +27,14 @@ const vmResource = (vm: VirtualMachine) =>
 type Asked = { action: "revert" | "delete"; snapshot: string } | undefined;
 
 /**
- * The VM's snapshots (read again every second), with their phase and
+ * The VM's snapshots (live from the manager's Watch), with their phase and
  * conditions, and for callers the manager allows: take one, revert the VM to
  * one, delete one. Revert and delete ask for a confirmation first.
  */
 export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
   const namespace = vm.metadata?.namespace ?? "";
   const vmName = vm.metadata?.name ?? "";
-  const listed = useQuery(
-    ManagerService.method.list,
-    { kind: Kind.VM_SNAPSHOT, namespace },
-    { refetchInterval: 1000 },
-  );
+  const listed = useWatchedResources(Kind.VM_SNAPSHOT, "vmSnapshot", namespace);
   const mayCreate = useAllowed("create", Kind.VM_SNAPSHOT, namespace);
   const mayDelete = useAllowed("delete", Kind.VM_SNAPSHOT, namespace);
   const mayRevert = useAllowed("update", Kind.VIRTUAL_MACHINE, namespace, vmName);
@@ -52,17 +49,11 @@ export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
     action().then(
       () => {
         setOutcome({ ok: true, text: `${what}: asked` });
-        void listed.refetch();
       },
       (err: unknown) => setOutcome({ ok: false, text: ConnectError.from(err).rawMessage }),
     );
   };
-  const snapshots = snapshotsOfVm(
-    (listed.data?.resources ?? []).flatMap((r) =>
-      r.kind.case === "vmSnapshot" ? [r.kind.value] : [],
-    ),
-    vmName,
-  );
+  const snapshots = snapshotsOfVm(listed.items, vmName);
 
   const revert = (snapshot: string) =>
     run(`Revert to ${snapshot}`, async () => {
@@ -135,7 +126,8 @@ export function SnapshotsPanel({ vm }: { vm: VirtualMachine }) {
           {String(vm.status.revertedGeneration)})
         </p>
       )}
-      {snapshots.length === 0 && listed.isSuccess && <p>No snapshots.</p>}
+      {listed.error && <p className="error">{listed.error}</p>}
+      {snapshots.length === 0 && listed.loaded && <p>No snapshots.</p>}
       {snapshots.length > 0 && (
         <table aria-label="snapshots">
           <thead>
