@@ -1,8 +1,9 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
+import { Kind } from "@virtrigaud/proto/manager";
 import { useDeferredValue, useMemo, useRef, useState } from "react";
 import type { Route } from "../routing/route";
 import { type FleetView, type SortKey, fleetRows, namespacesOf } from "./fleet-order";
-import { useWatchedVms } from "./use-watched-vms";
+import { useWatchedResources } from "../watch/use-watched-resources";
 
 const rowHeight = 36;
 const columns: { key: SortKey; title: string }[] = [
@@ -26,7 +27,11 @@ export function FleetPage({ go }: { go: (route: Route) => void }) {
     sortBy: "name",
     descending: false,
   });
-  const { vms, loaded, error } = useWatchedVms(selector);
+  const {
+    items: vms,
+    loaded,
+    error,
+  } = useWatchedResources(Kind.VIRTUAL_MACHINE, "virtualMachine", undefined, selector);
   const deferredVms = useDeferredValue(vms);
   const rows = useMemo(() => fleetRows(deferredVms, view), [deferredVms, view]);
   const namespaces = useMemo(() => namespacesOf(deferredVms), [deferredVms]);

@@ -15,10 +15,10 @@ import {
 import { useState } from "react";
 import { ConditionsTable } from "../format/conditions-table";
 import { enumWord } from "../format/enum-word";
-import { useWatchedVms } from "../fleet/use-watched-vms";
 import { PageLink } from "../routing/page-link";
 import type { Route } from "../routing/route";
 import { SnapshotsPanel } from "../snapshots/snapshots-panel";
+import { useWatchedResources } from "../watch/use-watched-resources";
 import { DeleteVmButton } from "./delete-vm-button";
 import { type PowerAction, vmForAction } from "./power-actions";
 
@@ -113,7 +113,11 @@ export function VmPage({
   name: string;
   go: (route: Route) => void;
 }) {
-  const { vms, loaded, error } = useWatchedVms("", namespace);
+  const {
+    items: vms,
+    loaded,
+    error,
+  } = useWatchedResources(Kind.VIRTUAL_MACHINE, "virtualMachine", namespace);
   const vm = vms.find((v) => v.metadata?.name === name);
   return (
     <section className="vm">

@@ -20,18 +20,22 @@ export interface WatchedResources<C extends ResourceCase> {
 }
 
 const retryMs = 1000;
+const terminal = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument]);
 
 /**
  * The resources of `kind` (the Resource oneof member `oneofCase`) in
- * `namespace`, or in every namespace when it is undefined, kept current by
- * the manager's Watch as the fleet's VMs are: a List, then a Watch from its
+ * `namespace`, or in every namespace when it is undefined, that match
+ * `labelSelector` (the manager's, as kubectl writes it; empty: all), kept
+ * current by the manager's Watch: a List, then a Watch from its
  * resourceVersion, both again a second after the watch ends or fails.
- * Changes are shown at most once per animation frame.
+ * Changes are shown at most once per animation frame, so a burst of events
+ * costs one render.
  */
 export function useWatchedResources<C extends ResourceCase>(
   kind: Kind,
   oneofCase: C,
   namespace?: string,
+  labelSelector = "",
 ): WatchedResources<C> {
   const transport = useTransport();
   const [state, setState] = useState<WatchedResources<C>>({
@@ -56,11 +60,19 @@ export function useWatchedResources<C extends ResourceCase>(
     const run = async () => {
       while (!stop.signal.aborted) {
         try {
-          const listed = await client.list({ kind, ...scope }, { signal: stop.signal });
+          const listed = await client.list(
+            { kind, labelSelector, ...scope },
+            { signal: stop.signal },
+          );
           items = resourcesOfList(oneofCase, listed.resources);
           show();
           const events = client.watch(
-            { kind, namespace: namespace ?? "", resourceVersion: listed.resourceVersion },
+            {
+              kind,
+              labelSelector,
+              namespace: namespace ?? "",
+              resourceVersion: listed.resourceVersion,
+            },
             { signal: stop.signal },
           );
           for await (const event of events)
@@ -68,7 +80,8 @@ export function useWatchedResources<C extends ResourceCase>(
         } catch (err) {
           if (stop.signal.aborted) return;
           const error = ConnectError.from(err);
-          if (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied) {
+          // Refusals that retrying will not change: who the caller is, or a selector the manager refuses.
+          if (terminal.has(error.code)) {
             setState({ items: [], loaded: true, error: error.rawMessage });
             return;
           }
@@ -82,6 +95,6 @@ export function useWatchedResources<C extends ResourceCase>(
       stop.abort();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [transport, kind, oneofCase, namespace]);
+  }, [transport, kind, oneofCase, namespace, labelSelector]);
   return state;
 }
