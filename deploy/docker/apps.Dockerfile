@@ -40,6 +40,9 @@ RUN npm ci
 COPY . .
 RUN npx tsc -b apps/manager/tsconfig.lib.json apps/provider-mock/tsconfig.lib.json \
       apps/provider-libvirt/tsconfig.lib.json apps/provider-vsphere/tsconfig.lib.json
+# The web console's static files (vite is a build-time dependency, gone after the prune); the
+# manager serves them at /console/.
+RUN npm run build -w @virtrigaud/console
 RUN npm prune --omit=dev \
  && mkdir /out && cp -a package.json node_modules /out/ \
  && for d in apps/* packages/*; do \
@@ -80,12 +83,13 @@ FROM provider AS provider-vsphere
 # third less peak RSS). tools/run.sh and bench/vsphere use the same flag.
 ENTRYPOINT ["node", "--min-semi-space-size=16", "/app/apps/provider-vsphere/bin/virtrigaud-provider-vsphere.js"]
 
-# ---- the manager: API on 9090, ops on 9091, its store in /var/lib/virtrigaud ----
+# ---- the manager: API and web console (/console/) on 9090, ops on 9091, its store in /var/lib/virtrigaud ----
 FROM app AS manager
 RUN mkdir -p /var/lib/virtrigaud && chown 10001:10001 /var/lib/virtrigaud \
  && ln -s /app/apps/manager/bin/vrtg.js /usr/local/bin/vrtg
 ENV VIRTRIGAUD_LISTEN=:9090 VIRTRIGAUD_OPS_LISTEN=:9091
 ENV VIRTRIGAUD_DATA=/var/lib/virtrigaud
+ENV VIRTRIGAUD_CONSOLE_DIR=/app/apps/console/dist
 # Providers' TLS files (the CA, the manager's client certificate) are mounted secrets: the only
 # files a Provider manifest may name.
 ENV VIRTRIGAUD_PROVIDER_TLS_DIR=/run/secrets
