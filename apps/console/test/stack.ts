@@ -39,7 +39,11 @@ export interface ConsoleStack {
   stop(): Promise<void>;
 }
 
-export async function startConsoleStack(dir: string): Promise<ConsoleStack> {
+/** `managerArgs` go to the manager after the stack's own (--oidc-issuer ... for an OIDC test). */
+export async function startConsoleStack(
+  dir: string,
+  managerArgs: readonly string[] = [],
+): Promise<ConsoleStack> {
   const tokenFile = join(dir, "tokens");
   writeFileSync(
     tokenFile,
@@ -69,6 +73,7 @@ export async function startConsoleStack(dir: string): Promise<ConsoleStack> {
       "300ms",
       "--drift-page-interval",
       "200ms",
+      ...managerArgs,
     ],
     timeoutMs: 20_000,
   }).catch(async (err: unknown) => {
