@@ -8,11 +8,14 @@ import { FleetPage } from "./fleet/fleet-page";
 import { LoginPage } from "./login/login-page";
 import { MigrationPage } from "./migrations/migration-page";
 import { MigrationsPage } from "./migrations/migrations-page";
+import { isOidcCallback } from "./oidc/callback-path";
+import { OidcCallbackPage } from "./oidc/oidc-callback-page";
 import { ProvidersPage } from "./providers/providers-page";
 import { PageLink } from "./routing/page-link";
 import { type Route } from "./routing/route";
 import { useRoute } from "./routing/use-route";
 import { forgetToken, readToken, saveToken } from "./session/token-store";
+import { useLogoutAtExpiry } from "./session/use-logout-at-expiry";
 import { VmPage } from "./vm/vm-page";
 
 // The editor (CodeMirror, the YAML parser, the manifest codec) loads when its page is opened.
@@ -43,10 +46,19 @@ function Page({ route, go }: { route: Route; go: (route: Route) => void }) {
  * Who the caller is decides what shows: a manager without authentication
  * answers WhoAmI for anyone ("anonymous"), one with it asks for a token first.
  */
-function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: string) => void }) {
+function Signed({
+  onLogout,
+  onLogin,
+  notice,
+}: {
+  onLogout: () => void;
+  onLogin: (t: string) => void;
+  notice: string | undefined;
+}) {
   const me = useQuery(ManagerService.method.whoAmI, {}, { retry: false });
   const [route, go] = useRoute();
-  if (me.error?.code === Code.Unauthenticated) return <LoginPage onLogin={onLogin} />;
+  if (me.error?.code === Code.Unauthenticated)
+    return <LoginPage onLogin={onLogin} notice={notice} />;
   if (me.error)
     return <p className="error">The manager cannot be reached: {me.error.rawMessage}</p>;
   if (!me.data) return <p>Connecting…</p>;
@@ -75,7 +87,9 @@ function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: stri
         <span className="who" data-testid="user">
           {me.data.name}
         </span>
-        {me.data.method === "token" && <button onClick={onLogout}>Log out</button>}
+        {(me.data.method === "token" || me.data.method === "oidc") && (
+          <button onClick={onLogout}>Log out</button>
+        )}
       </header>
       <main>
         <Page route={route} go={go} />
@@ -88,23 +102,35 @@ function Signed({ onLogout, onLogin }: { onLogout: () => void; onLogin: (t: stri
 export function App() {
   const queryClient = useQueryClient();
   const [token, setToken] = useState(readToken);
-  const logout = useCallback(() => {
-    forgetToken();
-    setToken(undefined);
-    queryClient.clear();
-  }, [queryClient]);
-  const login = useCallback(
-    (next: string) => {
-      saveToken(next);
-      setToken(next);
+  // Why the login page shows again, when the person did not log out.
+  const [notice, setNotice] = useState<string>();
+  const end = useCallback(
+    (why?: string) => {
+      forgetToken();
+      setToken(undefined);
+      setNotice(why);
       queryClient.clear();
     },
     [queryClient],
   );
-  const transport = useMemo(() => createManagerTransport(() => token, logout), [token, logout]);
+  const logout = useCallback(() => end(), [end]);
+  const expire = useCallback(() => end("Your session has ended: log in again."), [end]);
+  const login = useCallback(
+    (next: string) => {
+      saveToken(next);
+      setToken(next);
+      setNotice(undefined);
+      queryClient.clear();
+    },
+    [queryClient],
+  );
+  useLogoutAtExpiry(token, expire);
+  const transport = useMemo(() => createManagerTransport(() => token, expire), [token, expire]);
+  if (!token && isOidcCallback(window.location.pathname))
+    return <OidcCallbackPage onLogin={login} />;
   return (
     <TransportProvider transport={transport}>
-      <Signed key={token ?? ""} onLogout={logout} onLogin={login} />
+      <Signed key={token ?? ""} onLogout={logout} onLogin={login} notice={notice} />
     </TransportProvider>
   );
 }

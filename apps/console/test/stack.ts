@@ -54,10 +54,13 @@ export function startMockProvider(args: readonly string[] = []): Promise<Provide
   });
 }
 
-/** `mockArgs`: more flags for the stack's provider-mock. */
+/**
+ * `mockArgs`: more flags for the stack's provider-mock; `managerArgs` go to
+ * the manager after the stack's own (--oidc-issuer ... for an OIDC test).
+ */
 export async function startConsoleStack(
   dir: string,
-  options: { mockArgs?: readonly string[] } = {},
+  options: { mockArgs?: readonly string[]; managerArgs?: readonly string[] } = {},
 ): Promise<ConsoleStack> {
   const tokenFile = join(dir, "tokens");
   writeFileSync(
@@ -86,6 +89,7 @@ export async function startConsoleStack(
       "300ms",
       "--drift-page-interval",
       "200ms",
+      ...(options.managerArgs ?? []),
     ],
     timeoutMs: 20_000,
   }).catch(async (err: unknown) => {

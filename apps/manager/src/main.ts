@@ -17,6 +17,7 @@ import {
   parseEndpointAllowlist,
 } from "./controllers/endpoint-allowlist.js";
 import { copyStoreUsage, runCopyStore } from "./copy-store-cli.js";
+import { parseOidcScopes } from "./console/console-login.js";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { type Subject, SubjectSchema } from "@virtrigaud/proto/manager";
@@ -54,6 +55,7 @@ const managerFlags = {
   "oidc-groups-claim": { type: "string" },
   "oidc-username-prefix": { type: "string" },
   "oidc-groups-prefix": { type: "string" },
+  "oidc-scopes": { type: "string" },
   "bootstrap-admin": { type: "string", multiple: true },
   "rate-limit-per-identity": { type: "string" },
   "max-watches-per-identity": { type: "string" },
@@ -123,6 +125,10 @@ administrator "anonymous", allowed on a loopback address only):
   --oidc-username-prefix TEXT   put before OIDC user names, so they cannot take a token user's name
                                 (default, as Kubernetes: "ISSUER#" unless the claim is email; - for none)
   --oidc-groups-prefix TEXT     put before OIDC groups (default none)
+  --oidc-scopes LIST            what the web console asks the issuer for when it logs people in, as a public
+                                client whose id is the audience: space- or comma-separated, with openid (default
+                                "openid profile email"; add what brings the groups claim, e.g. groups for Dex)
+                                [VIRTRIGAUD_OIDC_SCOPES]
   --tls-client-ca FILE          (above) client certificates name users: subject CN the user, O the groups
   --bootstrap-admin user:NAME|group:NAME  bound to the built-in admin ClusterRole everywhere; repeatable
                                 (comma-separated in the environment) [VIRTRIGAUD_BOOTSTRAP_ADMIN]
@@ -203,6 +209,7 @@ async function main(): Promise<void> {
   let migrationStagingDir: string | undefined;
   let secretKeyFile: string | undefined;
   let consoleDir: string | undefined;
+  let consoleOidcScopes: string[] | undefined;
   let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
@@ -305,6 +312,14 @@ async function main(): Promise<void> {
           ? { groupsPrefix: values["oidc-groups-prefix"] }
           : {}),
       };
+    const scopes = values["oidc-scopes"] ?? (process.env["VIRTRIGAUD_OIDC_SCOPES"] || undefined);
+    if (scopes !== undefined) {
+      try {
+        consoleOidcScopes = parseOidcScopes(scopes);
+      } catch (err) {
+        throw new ServeConfigError(`--oidc-scopes: ${(err as Error).message}`);
+      }
+    }
     const admins =
       values["bootstrap-admin"] ??
       (process.env["VIRTRIGAUD_BOOTSTRAP_ADMIN"] || "").split(",").filter(Boolean);
@@ -341,6 +356,7 @@ async function main(): Promise<void> {
       ...(migrationStagingDir ? { migrationStagingDir } : {}),
       ...(secretKeyFile ? { secretKeyFile } : {}),
       ...(consoleDir ? { consoleDir } : {}),
+      ...(consoleOidcScopes ? { consoleOidcScopes } : {}),
       ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,

@@ -34,6 +34,12 @@ import { createAuditObserver } from "./audit/audit-observer.js";
 import { accessRequestOf } from "./auth/access-request-key.js";
 import { type ConsoleFiles, loadConsoleFiles } from "./console/console-files.js";
 import { createConsoleHandler } from "./console/console-handler.js";
+import {
+  type ConsoleLogin,
+  consoleConfigFile,
+  consoleConnectSources,
+  defaultOidcScopes,
+} from "./console/console-login.js";
 import { identityOf } from "./auth/identity.js";
 import type { EndpointAllowlist } from "./controllers/endpoint-allowlist.js";
 import type { ControllerSettings, Queues } from "./controllers/context.js";
@@ -103,6 +109,11 @@ export interface ManagerOptions {
    * API's port, same origin as the API. Unset: no console.
    */
   consoleDir?: string;
+  /**
+   * What the console asks the OIDC issuer for when it logs people in
+   * (with `auth.oidc`). Default: openid, profile and email.
+   */
+  consoleOidcScopes?: readonly string[];
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -171,8 +182,18 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   if (options.serve) checkServeOptions(options.serve, options.auth ?? {});
   if (!options.dataDir && !options.postgres)
     throw new ServeConfigError("the manager needs a store: a data directory or a PostgreSQL URL");
+  const consoleLogin: ConsoleLogin = options.auth?.oidc
+    ? {
+        oidc: {
+          issuer: options.auth.oidc.issuer,
+          // The ID tokens the console gets carry its client id as their audience.
+          clientId: options.auth.oidc.audience,
+          scopes: options.consoleOidcScopes ?? defaultOidcScopes,
+        },
+      }
+    : {};
   const consoleFiles =
-    options.serve && options.consoleDir ? openConsole(options.consoleDir) : undefined;
+    options.serve && options.consoleDir ? openConsole(options.consoleDir, consoleLogin) : undefined;
   const auditLog = openAuditFirst(options.audit);
   const secrets = createSecretAccess(
     options.secretKeyFile ? openKeyring(options.secretKeyFile, logger) : undefined,
@@ -268,7 +289,11 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
         void leadership.stop();
       },
       readyzDetails: () => ({ ...leadership.status() }),
-      ...(consoleFiles ? { otherRequests: createConsoleHandler(consoleFiles) } : {}),
+      ...(consoleFiles
+        ? {
+            otherRequests: createConsoleHandler(consoleFiles, consoleConnectSources(consoleLogin)),
+          }
+        : {}),
       callObservers: [
         ...(options.serve.callObservers ?? []),
         createAuditObserver(auditLog, {
@@ -378,13 +403,14 @@ function openKeyring(file: string, logger: Logger) {
 }
 
 /**
- * The console's files, read once.
+ * The console's files, read once, and its /config.json saying how it may
+ * log people in (made here, whatever the directory holds under that name).
  *
  * @throws ServeConfigError when the directory holds no built console.
  */
-function openConsole(dir: string): ConsoleFiles {
+function openConsole(dir: string, login: ConsoleLogin): ConsoleFiles {
   try {
-    return loadConsoleFiles(dir);
+    return new Map([...loadConsoleFiles(dir), ["/config.json", consoleConfigFile(login)]]);
   } catch (err) {
     throw new ServeConfigError(`--console-dir: ${errorText(err)}`);
   }

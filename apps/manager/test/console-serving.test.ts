@@ -151,9 +151,61 @@ describe("the manager serves the console's files on the API's port", () => {
   it("still answers 404 to paths neither the API nor the console has", async () => {
     expect((await get(tm.url, "/favicon.ico")).status).toBe(404);
   });
+
+  it("tells the console, without authentication, that it offers no OIDC login", async () => {
+    const answer = await get(tm.url, "/console/config.json");
+    expect(answer.status).toBe(200);
+    expect(answer.headers["content-type"]).toBe("application/json");
+    expect(answer.headers["cache-control"]).toBe("no-cache");
+    expect(JSON.parse(answer.body.toString())).toEqual({});
+    expect(answer.headers["content-security-policy"]).toContain("connect-src 'self';");
+  });
 });
 
-describe("virtrigaud-manager --console-dir", () => {
+describe("a manager with OIDC serving the console", () => {
+  let root: string;
+  let tm: TestManager;
+  // Never fetched here: the manager discovers the issuer at the first ID token.
+  const issuer = "https://id.example.com/realms/ops";
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "vrtg-console-oidc-"));
+    const dist = join(root, "dist");
+    mkdirSync(dist);
+    writeFileSync(join(dist, "index.html"), "<!doctype html>");
+    // A config.json of the build is not what the manager serves.
+    writeFileSync(join(dist, "config.json"), JSON.stringify({ oidc: { issuer: "https://evil" } }));
+    writeFileSync(join(root, "tokens"), "");
+    tm = await startTestManager(undefined, {
+      consoleDir: dist,
+      consoleOidcScopes: ["openid", "groups"],
+      auth: { tokenFile: join(root, "tokens"), oidc: { issuer, audience: "virtrigaud-console" } },
+    });
+  });
+
+  afterAll(async () => {
+    await tm?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("tells anyone the issuer, the console's client id (the audience) and the scopes, no secret", async () => {
+    const answer = await get(tm.url, "/console/config.json");
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body.toString())).toEqual({
+      oidc: { issuer, clientId: "virtrigaud-console", scopes: ["openid", "groups"] },
+    });
+  });
+
+  it("lets the console's pages fetch from the issuer's origin, and from no other", async () => {
+    const answer = await get(tm.url, "/console/");
+    expect(answer.headers["content-security-policy"]).toContain(
+      "connect-src 'self' https://id.example.com;",
+    );
+    expect(answer.headers["content-security-policy"]).toContain("default-src 'self'");
+  });
+});
+
+describe("virtrigaud-manager --console-dir and --oidc-scopes", () => {
   it("refuses to start on a directory without a built console, and says so", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vrtg-console-empty-"));
     try {
@@ -171,6 +223,27 @@ describe("virtrigaud-manager --console-dir", () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("--console-dir");
       expect(result.stderr).toContain("holds no index.html");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses scopes without openid, and says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vrtg-console-scopes-"));
+    try {
+      const result = await runManager([
+        "--insecure",
+        "--listen",
+        "127.0.0.1:0",
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--data",
+        join(dir, "data"),
+        "--oidc-scopes",
+        "profile email",
+      ]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--oidc-scopes: the scopes must include "openid"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

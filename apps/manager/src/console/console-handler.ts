@@ -5,20 +5,37 @@ import Negotiator from "negotiator";
 import type { ConsoleFile, ConsoleFiles } from "./console-files.js";
 import { routeConsoleRequest } from "./console-route.js";
 
-// The console's pages load only what the manager serves, and talk only to it.
-const securityHeaders = {
-  "content-security-policy":
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-};
+/**
+ * The console's pages load only what the manager serves, and talk only to it
+ * and to `connectSources` (the OIDC issuer's origin, when there is one).
+ */
+function securityHeadersOf(connectSources: readonly string[]) {
+  return {
+    "content-security-policy": [
+      "default-src 'self'",
+      `connect-src ${["'self'", ...connectSources].join(" ")}`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+    ].join("; "),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}
 
 /** Whether Accept-Encoding takes gzip: named or `*`, and not refused with q=0. */
 function acceptsGzip(request: IncomingMessage | Http2ServerRequest): boolean {
   return new Negotiator(request).encodings(["gzip"]).includes("gzip");
 }
 
-function fileHeaders(file: ConsoleFile, gzip: boolean, length: number) {
+function fileHeaders(
+  securityHeaders: Record<string, string>,
+  file: ConsoleFile,
+  gzip: boolean,
+  length: number,
+) {
   return {
     ...securityHeaders,
     "content-type": file.contentType,
@@ -32,8 +49,13 @@ function fileHeaders(file: ConsoleFile, gzip: boolean, length: number) {
 /**
  * Serves the console's files (see `routeConsoleRequest`) on the API's port,
  * for HTTP/1.1 and HTTP/2 alike; anything else there is 404, as before.
+ * `connectSources` are the origins besides its own the console may fetch from.
  */
-export function createConsoleHandler(files: ConsoleFiles): NodeHandler {
+export function createConsoleHandler(
+  files: ConsoleFiles,
+  connectSources: readonly string[] = [],
+): NodeHandler {
+  const securityHeaders = securityHeadersOf(connectSources);
   return (request, response) => {
     const answer = routeConsoleRequest(request.method ?? "", request.url ?? "", files);
     switch (answer.kind) {
@@ -49,7 +71,7 @@ export function createConsoleHandler(files: ConsoleFiles): NodeHandler {
       case "file": {
         const gzip = Boolean(answer.file.gzipped) && acceptsGzip(request);
         const body = gzip ? (answer.file.gzipped as Buffer) : answer.file.body;
-        response.writeHead(200, fileHeaders(answer.file, gzip, body.length));
+        response.writeHead(200, fileHeaders(securityHeaders, answer.file, gzip, body.length));
         if (request.method === "HEAD") response.end();
         else response.end(body);
         return;
