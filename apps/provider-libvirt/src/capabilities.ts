@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import {
   type Capabilities,
   CapabilitiesSchema,
+  ConsoleKind,
   DiskType,
   Firmware,
   ImageFormat,
@@ -23,6 +24,8 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     imagePrepare: true,
     suspend: true,
     console,
+    // Every domain has a serial console (domain-xml.ts).
+    consoleKinds: [ConsoleKind.SERIAL],
     diskTypes: [DiskType.THIN, DiskType.THICK],
     networkTypes: [NetworkType.VIRTUAL, NetworkType.BRIDGE],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],

@@ -17,6 +17,15 @@ export interface HostTransport {
    */
   openShell(signal?: AbortSignal): Promise<ShellPipes>;
   /**
+   * Runs a program (each argument quoted: no shell syntax reaches the host's
+   * shell) on a terminal of its own: `virsh console` wants one. What it
+   * prints, standard error included, comes out of `stdout`; `stderr` stays
+   * empty. `close` hangs the terminal up, which ends the program.
+   *
+   * @throws ProviderError as `openShell`.
+   */
+  openTerminal(argv: readonly string[], signal?: AbortSignal): Promise<ShellPipes>;
+  /**
    * Writes a file on the host (mode 0600), replacing it.
    *
    * @throws ProviderError UNAVAILABLE when the host cannot be reached.

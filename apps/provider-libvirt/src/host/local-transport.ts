@@ -3,6 +3,7 @@ import { open, writeFile } from "node:fs/promises";
 import { ProviderError } from "@virtrigaud/contracts";
 import type { ShellPipes } from "./command-session.js";
 import type { HostFile, HostTransport } from "./host-transport.js";
+import { shellCommand } from "./shell-quote.js";
 
 /** Runs shells on this machine, for a libvirt URI reached without SSH. */
 export function createLocalTransport(): HostTransport {
@@ -23,6 +24,32 @@ export function createLocalTransport(): HostTransport {
         close: () => {
           child.stdin.end();
           child.kill();
+        },
+      };
+      return Promise.resolve(pipes);
+    },
+    openTerminal(argv) {
+      // script(1) gives the program a pty; its command line is the quoted argv.
+      const child = spawn("script", ["-q", "-e", "-c", shellCommand(argv), "/dev/null"], {
+        stdio: ["pipe", "pipe", "pipe"],
+        detached: true,
+      });
+      children.add(child);
+      child.on("exit", () => children.delete(child));
+      const pipes: ShellPipes = {
+        stdin: child.stdin,
+        stdout: child.stdout,
+        stderr: child.stderr,
+        close: () => {
+          child.stdin.end();
+          // The whole group: script and the program on its terminal.
+          if (child.pid !== undefined && child.exitCode === null) {
+            try {
+              process.kill(-child.pid, "SIGHUP");
+            } catch {
+              // Already gone.
+            }
+          }
         },
       };
       return Promise.resolve(pipes);
