@@ -45,6 +45,8 @@ import { KeyFileError, readKeyring, readableByOthers } from "./secrets/keyring.j
 import { createSecretAccess } from "./secrets/secret-access.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
 import { type ResourceStore, openStore } from "./store/resource-store.js";
+import { type ConsoleRelay, createConsoleRelay } from "./console-relay/console-relay.js";
+import { createConsoleTickets } from "./console-relay/console-tickets.js";
 
 /** Options of `startManager`. */
 export interface ManagerOptions {
@@ -103,6 +105,12 @@ export interface ManagerOptions {
    * API's port, same origin as the API. Unset: no console.
    */
   consoleDir?: string;
+  /**
+   * The limits of the VM consoles relayed on the API's port (see
+   * `createConsoleRelay`). Defaults: tickets accepted for 30 s, a console
+   * closed idle for 15 min or 8 h after it opened.
+   */
+  consoleRelay?: { ticketTtlMs?: number; idleTimeoutMs?: number; maxSessionMs?: number };
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -240,6 +248,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
 
   let tokens: TokenFileWatch | undefined;
   let server: ServicesServer | undefined;
+  let consoleRelay: ConsoleRelay | undefined;
   // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
   const stopWatches = new AbortController();
   if (options.serve) {
@@ -254,6 +263,18 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       on: authenticationOn(authenticators),
       bootstrapAdmins: auth.bootstrapAdmins ?? [],
     });
+    const relayOptions = options.consoleRelay ?? {};
+    const consoleTickets = createConsoleTickets(
+      relayOptions.ticketTtlMs ? { ttlMs: relayOptions.ticketTtlMs } : {},
+    );
+    consoleRelay = createConsoleRelay({
+      tickets: consoleTickets,
+      store,
+      connections,
+      logger,
+      ...(relayOptions.idleTimeoutMs ? { idleTimeoutMs: relayOptions.idleTimeoutMs } : {}),
+      ...(relayOptions.maxSessionMs ? { maxSessionMs: relayOptions.maxSessionMs } : {}),
+    });
     server = await serveServices({
       ...options.serve,
       logger,
@@ -265,10 +286,12 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       // flight ends within the same drain timeout.
       onDrain: () => {
         stopWatches.abort();
+        consoleRelay?.close();
         void leadership.stop();
       },
       readyzDetails: () => ({ ...leadership.status() }),
       ...(consoleFiles ? { otherRequests: createConsoleHandler(consoleFiles) } : {}),
+      upgrade: consoleRelay.upgrade,
       callObservers: [
         ...(options.serve.callObservers ?? []),
         createAuditObserver(auditLog, {
@@ -301,6 +324,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
                   namespace,
                 )),
             providerEndpoints: options.providerEndpoints,
+            consoleTickets,
           }),
           [],
           [
@@ -335,6 +359,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   const close = () =>
     (closing ??= (async () => {
       stopWatches.abort();
+      consoleRelay?.close();
       await server?.close();
       tokens?.close();
       // Reconciles still running after the drain are cut short: closing the
