@@ -15,10 +15,17 @@ import {
 import { WebSocket } from "ws";
 import { stack, vmManifest } from "./fixtures.js";
 import { messageOf } from "./harness.js";
-import { type ServerProcess, eventually, spawnManager, spawnMock, vrtg } from "./processes.js";
+import {
+  type ServerProcess,
+  eventually,
+  spawnManager,
+  spawnMock,
+  spawnVrtg,
+  vrtg,
+} from "./processes.js";
 
 // The console relay against a real manager and a real provider-mock, with a
-// real WebSocket client: a ticket opens one console of one
+// real WebSocket client and the built vrtg: a ticket opens one console of one
 // VM once; a used, expired or misdirected ticket and a viewer are refused; an
 // idle console is closed; no ticket reaches the manager's log.
 
@@ -207,6 +214,25 @@ describe("the console relay", () => {
     expect(code).toBe(4408);
     expect(reason).toBe("idle for 2 s");
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+  });
+
+  it("runs vrtg console through pipes: what is typed runs, and it ends when input has", async () => {
+    const run = spawnVrtg(manager.url, ["console", "web-1"], {
+      stdin: "echo typed into vrtg\r",
+      env: { VIRTRIGAUD_TOKEN: tokens.eddie },
+    });
+    const result = await run.result;
+    expect(result.stdout).toContain("echo typed into vrtg\r\ntyped into vrtg\r\nweb-1$ ");
+    expect(result.stderr).toContain("Connected to web-1 (escape character is ^])");
+    expect(result.code).toBe(0);
+  });
+
+  it("leaves vrtg console at Ctrl-], sending nothing after it", async () => {
+    const result = await vrtg(manager.url, ["console", "web-1"], "echo before\r\x1decho after\r", {
+      VIRTRIGAUD_TOKEN: tokens.eddie,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("after");
   });
 
   it("logs no ticket", () => {
