@@ -11,7 +11,7 @@ import type { ConsoleBinding, ConsoleTickets } from "./console-tickets.js";
 import { createRelayInput, providerKindOf } from "./relay-input.js";
 
 /** Where the relay listens on the manager's port: `/console-relay/<namespace>/<name>?ticket=...`. */
-export const consoleRelayPrefix = "/console-relay/";
+const consoleRelayPrefix = "/console-relay/";
 
 /** The relay's path for a VM. */
 export function consoleRelayPath(namespace: string, name: string): string {

@@ -11,7 +11,7 @@ export interface ConsoleBinding {
 }
 
 /** Why a ticket was refused: never the ticket itself. */
-export type TicketRefusal = "unknown or used" | "expired" | "for another VM";
+type TicketRefusal = "unknown or used" | "expired" | "for another VM";
 
 /** Options of `createConsoleTickets`. */
 export interface ConsoleTicketsOptions {

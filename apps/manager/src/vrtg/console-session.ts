@@ -1,7 +1,7 @@
 import { exitCodes } from "./common.js";
 
 /** Ctrl-], which leaves a console, as in virsh and telnet. */
-export const escapeByte = 0x1d;
+const escapeByte = 0x1d;
 
 /** Typed bytes up to the escape character, and whether it was typed. */
 export function splitAtEscape(typed: Uint8Array): { send: Uint8Array; escaped: boolean } {
