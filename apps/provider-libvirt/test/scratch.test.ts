@@ -80,6 +80,7 @@ describe("documents on the host", () => {
       description: transport.description,
       openShell: (signal) => transport.openShell(signal),
       openTerminal: (...args) => transport.openTerminal(...args),
+      openTcp: (...args) => transport.openTcp(...args),
       close: () => transport.close(),
       openFile: (...args) => transport.openFile(...args),
       async writeFile(path, data, signal) {

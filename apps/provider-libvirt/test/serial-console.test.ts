@@ -9,13 +9,13 @@ import {
   ProviderError,
 } from "@virtrigaud/contracts";
 import type { TestServer } from "@virtrigaud/contracts/testing";
-import { removeDomains } from "./testbed.js";
+import { removeDomains, testbed } from "./testbed.js";
 import { blankImage, done, useProvider } from "./use-provider.js";
 
 // The serial console through `virsh console` on a terminal over the
 // provider's SSH connection to the real libvirtd: bytes come through, the
 // host's virsh ends when the caller goes, and a domain that is off is
-// refused. The login prompt of a real guest is the manager's e2e-guest-console test.
+// refused; and the VNC display, through a TCP channel of that connection. The login prompt of a real guest is the manager's e2e-guest-console test.
 
 const run = promisify(execFile);
 
@@ -79,6 +79,36 @@ it("relays the console of a running domain, and ends virsh on the host when the 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   expect(await virshConsoles()).toEqual([]);
+});
+
+it("relays the domain's VNC display (RFB) through a TCP channel of the SSH connection", async () => {
+  // Sessions of this port run in libvirtd's namespaces, where QEMU's VNC listens, as on a real host.
+  const inside = await useProvider({}, { port: testbed.namespaceSshPort });
+  try {
+    const capabilities = (await inside.test.client.getCapabilities({})).capabilities;
+    expect(capabilities?.consoleKinds).toEqual([ConsoleKind.SERIAL, ConsoleKind.VNC]);
+    let clientVersion = () => {};
+    const sent = new Promise<void>((resolve) => (clientVersion = resolve));
+    async function* rfb() {
+      yield { frame: { case: "open" as const, value: { vmId, kind: ConsoleKind.VNC } } };
+      await sent;
+      yield { frame: { case: "input" as const, value: Buffer.from("RFB 003.008\n") } };
+      await new Promise(() => {});
+    }
+    const received: Buffer[] = [];
+    for await (const { output } of inside.test.client.console(rfb())) {
+      received.push(Buffer.from(output));
+      const bytes = Buffer.concat(received);
+      if (bytes.length === 12) clientVersion();
+      // The server's version, then (to our version) its security types: a count and that many.
+      if (bytes.length > 12 && bytes.length >= 13 + (bytes[12] ?? 0)) break;
+    }
+    const bytes = Buffer.concat(received);
+    expect(bytes.subarray(0, 12).toString()).toBe("RFB 003.008\n");
+    expect(bytes[12]).toBeGreaterThan(0);
+  } finally {
+    await inside.close();
+  }
 });
 
 it("refuses the console of a domain that is off", async () => {

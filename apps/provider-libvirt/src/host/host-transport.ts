@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { ShellPipes } from "./command-session.js";
 
 /**
@@ -25,6 +26,14 @@ export interface HostTransport {
    * @throws ProviderError as `openShell`.
    */
   openTerminal(argv: readonly string[], signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Opens a TCP connection to `address`:`port` as the host sees it (over SSH,
+   * a direct-tcpip channel, as `ssh -W` does): a VM's VNC display that
+   * listens on the host's loopback.
+   *
+   * @throws ProviderError UNAVAILABLE when the host or the port cannot be reached.
+   */
+  openTcp(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /**
    * Writes a file on the host (mode 0600), replacing it.
    *

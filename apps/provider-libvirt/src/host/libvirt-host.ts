@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
+import type { Duplex } from "node:stream";
 import {
   type BackendLimiter,
   type Logger,
@@ -119,6 +120,12 @@ export interface LibvirtHost {
    * a console. Closing the host hangs up the terminals still open.
    */
   openTerminal(argv: readonly string[], signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Opens a TCP connection as the host sees it (see HostTransport.openTcp),
+   * outside the pool and the limiter: a VNC display. Closing the host ends
+   * those still open.
+   */
+  openTcp(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
   /** Opens a file on the host for positional reads and writes (see HostTransport.openFile). */
@@ -180,6 +187,8 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
   const kills = new Set<Promise<void>>();
   /** Terminals open (see `openTerminal`), hung up by `close`. */
   const terminals = new Set<ShellPipes>();
+  /** TCP connections open (see `openTcp`), ended by `close`. */
+  const tunnels = new Set<Duplex>();
   /** Followed programs (see `follow`), ended by `close`. */
   const followers = new Set<AbortController>();
   let closed = false;
@@ -379,6 +388,14 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       };
     },
 
+    async openTcp(address, port, signal) {
+      if (closed) throw ProviderError.unavailable(`${transport.description} is closed`);
+      const tunnel = await transport.openTcp(address, port, signal);
+      tunnels.add(tunnel);
+      tunnel.once("close", () => tunnels.delete(tunnel));
+      return tunnel;
+    },
+
     writeFile(path, data, signal) {
       return inHostSpan("sftp write", { "libvirt.host": transport.description }, () =>
         limiter.run(() => transport.writeFile(path, data, signal), signal),
@@ -421,6 +438,7 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       for (const follower of followers) follower.abort();
       for (const terminal of terminals) terminal.close();
       terminals.clear();
+      for (const tunnel of tunnels) tunnel.destroy();
       await lease.close();
       for (const session of idle.splice(0)) session.close();
       // An aborted command (a drain aborts the tasks) is ended on the host before the connection goes.

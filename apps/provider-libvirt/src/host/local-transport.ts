@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { open, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { ProviderError } from "@virtrigaud/contracts";
 import type { ShellPipes } from "./command-session.js";
 import type { HostFile, HostTransport } from "./host-transport.js";
@@ -53,6 +54,22 @@ export function createLocalTransport(): HostTransport {
         },
       };
       return Promise.resolve(pipes);
+    },
+    openTcp(address, port, signal) {
+      return new Promise((resolve, reject) => {
+        const socket = connect({ host: address, port, ...(signal ? { signal } : {}) });
+        socket.once("connect", () => {
+          socket.off("error", refused);
+          resolve(socket);
+        });
+        const refused = (err: Error) =>
+          reject(
+            ProviderError.unavailable(`cannot reach ${address}:${port}: ${err.message}`, {
+              cause: err,
+            }),
+          );
+        socket.once("error", refused);
+      });
     },
     async writeFile(path, data, signal) {
       await writeFile(path, data, { mode: 0o600, ...(signal ? { signal } : {}) });

@@ -328,6 +328,12 @@ export function createSshTransport(options: SshTransportOptions): HostTransport 
       };
       return pipes;
     },
+    async openTcp(address, port, signal) {
+      signal?.throwIfAborted();
+      return onConnection<ssh2.ClientChannel>((conn, done) =>
+        conn.forwardOut("127.0.0.1", 0, address, port, (err, ch) => done(err, ch)),
+      );
+    },
     async writeFile(path, data, signal) {
       signal?.throwIfAborted();
       const session = await openSftp();
