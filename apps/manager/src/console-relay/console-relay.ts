@@ -105,9 +105,9 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
 
   const relay = (ws: WebSocket, binding: ConsoleBinding) => {
     const started = Date.now();
+    // "vm", not "name": the logger's own "name" is the process's.
     const who = {
-      namespace: binding.namespace,
-      name: binding.name,
+      vm: `${binding.namespace}/${binding.name}`,
       kind: ConsoleKind[binding.kind],
       user: binding.user,
     };
@@ -160,10 +160,7 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
     });
     ws.on("close", () => end(relayCloseCodes.ended, "the client closed the console"));
     ws.on("error", (err) => {
-      logger.debug(
-        { err, namespace: binding.namespace, name: binding.name },
-        "console socket failed",
-      );
+      logger.debug({ err, vm: who.vm }, "console socket failed");
       end(relayCloseCodes.ended, "the client's connection failed");
     });
     logger.info(who, "console opened");
@@ -199,7 +196,10 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
       const ticket = url.searchParams.get("ticket") ?? "";
       const binding = options.tickets.redeem(ticket, target.namespace, target.name);
       if ("refused" in binding) {
-        logger.info({ ...target, reason: binding.refused }, "console ticket refused");
+        logger.info(
+          { vm: `${target.namespace}/${target.name}`, reason: binding.refused },
+          "console ticket refused",
+        );
         return refuseUpgrade(
           socket,
           403,
