@@ -74,6 +74,8 @@ describe("the serial console in the browser", () => {
     await page.getByTestId("console-status").getByText("Connected.").waitFor();
     await showing(page, "mock serial console of web-1");
 
+    // Keys go where the focus is: the terminal, as a person would click it first.
+    await page.getByTestId("serial-console").click();
     await page.keyboard.type("echo typed in the browser");
     await page.keyboard.press("Enter");
     await showing(page, "echo typed in the browser\ntyped in the browser\nweb-1$");
@@ -91,7 +93,13 @@ describe("the serial console in the browser", () => {
 
     await page.getByRole("button", { name: "Close serial console" }).click();
     await expect(page.getByTestId("serial-console").count()).resolves.toBe(0);
-    expect(JSON.stringify(stack.manager.logs)).toContain("console closed");
+    // The manager ends the console when the page closes its socket, a moment later.
+    const closedBy = Date.now() + 10_000;
+    while (!stack.manager.logs.some((l) => l["msg"] === "console closed") && Date.now() < closedBy)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stack.manager.logs).toContainEqual(
+      expect.objectContaining({ msg: "console closed", vm: "default/web-1", code: 1000 }),
+    );
     await page.close();
   });
 
