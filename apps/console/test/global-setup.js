@@ -1,7 +1,9 @@
-// Brings up the test bed the console's browser tests use when its environment
-// is missing (a run outside tools/test.sh): Debian's Chromium.
+// Brings up the test beds the console's browser tests use when their environment
+// is missing (a run outside tools/test.sh): Debian's Chromium, and libvirt for
+// the graphical console's real QEMU display.
 import { ensureTestbed } from "../../../tools/testbed/jest-global-setup.js";
 
 export default () => {
   ensureTestbed("chromium", "VIRTRIGAUD_CHROMIUM");
+  ensureTestbed("libvirt", "VIRTRIGAUD_LIBVIRT_SSH_PORT");
 };

@@ -22,7 +22,7 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { type Subject, SubjectSchema } from "@virtrigaud/proto/manager";
 import { tokenLine } from "./auth/token-file.js";
-import { type ManagerAuthOptions, startManager } from "./manager.js";
+import { type ManagerAuthOptions, type ManagerOptions, startManager } from "./manager.js";
 import { runRotateSecrets, runSecretKey, secretsUsage } from "./secrets/secrets-cli.js";
 import { StoreInUseError, isPostgresUrl } from "./store/resource-store.js";
 
@@ -60,6 +60,9 @@ const managerFlags = {
   "rate-limit-per-identity": { type: "string" },
   "max-watches-per-identity": { type: "string" },
   "console-dir": { type: "string" },
+  "console-idle-timeout": { type: "string" },
+  "console-max-session": { type: "string" },
+  "console-ticket-ttl": { type: "string" },
 } as const;
 
 const usage = `${name}: declarative VMs reconciled across providers
@@ -98,6 +101,10 @@ Manager flags (environment fallback in brackets):
                                 anywhere [VIRTRIGAUD_PROVIDER_ENDPOINTS]
   --console-dir DIR             serve the built web console (apps/console/dist) at /console/ on the API's
                                 port; unset, no console [VIRTRIGAUD_CONSOLE_DIR]
+  --console-idle-timeout DURATION  a VM console (vrtg console, the web console) with no bytes either way
+                                for this long is closed (default 15m)
+  --console-max-session DURATION   a VM console is closed this long after it opened (default 8h)
+  --console-ticket-ttl DURATION    how long a console ticket (CreateConsoleTicket) is accepted (default 30s)
   --health-interval DURATION    between Validate probes of a healthy provider (default 10s)
   --drift-page-interval DURATION  between ListVMs pages of each provider's drift sweep (default 5s)
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
   let secretKeyFile: string | undefined;
   let consoleDir: string | undefined;
   let consoleOidcScopes: string[] | undefined;
+  let consoleRelay: ManagerOptions["consoleRelay"];
   let providerEndpoints: EndpointAllowlist | undefined;
   let lease: { ttlMs?: number; renewIntervalMs?: number };
   let healthIntervalMs: number | undefined;
@@ -269,6 +277,14 @@ async function main(): Promise<void> {
         "--lease-renew-interval must be under half of --lease-duration (a renewal may fail and be retried)",
       );
     lease = { ...(ttlMs ? { ttlMs } : {}), ...(renewIntervalMs ? { renewIntervalMs } : {}) };
+    const consoleIdleTimeoutMs = duration("console-idle-timeout", values["console-idle-timeout"]);
+    const consoleMaxSessionMs = duration("console-max-session", values["console-max-session"]);
+    const consoleTicketTtlMs = duration("console-ticket-ttl", values["console-ticket-ttl"]);
+    consoleRelay = {
+      ...(consoleTicketTtlMs ? { ticketTtlMs: consoleTicketTtlMs } : {}),
+      ...(consoleIdleTimeoutMs ? { idleTimeoutMs: consoleIdleTimeoutMs } : {}),
+      ...(consoleMaxSessionMs ? { maxSessionMs: consoleMaxSessionMs } : {}),
+    };
     healthIntervalMs = duration("health-interval", values["health-interval"]);
     driftPageIntervalMs = duration("drift-page-interval", values["drift-page-interval"]);
     minProbeIntervalMs = duration("min-probe-interval", values["min-probe-interval"]);
@@ -357,6 +373,7 @@ async function main(): Promise<void> {
       ...(secretKeyFile ? { secretKeyFile } : {}),
       ...(consoleDir ? { consoleDir } : {}),
       ...(consoleOidcScopes ? { consoleOidcScopes } : {}),
+      ...(consoleRelay ? { consoleRelay } : {}),
       ...(providerEndpoints ? { providerEndpoints } : {}),
       lease,
       logger,

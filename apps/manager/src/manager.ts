@@ -51,6 +51,8 @@ import { KeyFileError, readKeyring, readableByOthers } from "./secrets/keyring.j
 import { createSecretAccess } from "./secrets/secret-access.js";
 import type { PostgresLocation } from "./store/postgres/connection.js";
 import { type ResourceStore, openStore } from "./store/resource-store.js";
+import { type ConsoleRelay, createConsoleRelay } from "./console-relay/console-relay.js";
+import { createConsoleTickets } from "./console-relay/console-tickets.js";
 
 /** Options of `startManager`. */
 export interface ManagerOptions {
@@ -114,6 +116,12 @@ export interface ManagerOptions {
    * (with `auth.oidc`). Default: openid, profile and email.
    */
   consoleOidcScopes?: readonly string[];
+  /**
+   * The limits of the VM consoles relayed on the API's port (see
+   * `createConsoleRelay`). Defaults: tickets accepted for 30 s, a console
+   * closed idle for 15 min or 8 h after it opened.
+   */
+  consoleRelay?: { ticketTtlMs?: number; idleTimeoutMs?: number; maxSessionMs?: number };
   /** Default: 10000 ms. */
   healthIntervalMs?: number;
   /** Default: 5000 ms. */
@@ -261,6 +269,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
 
   let tokens: TokenFileWatch | undefined;
   let server: ServicesServer | undefined;
+  let consoleRelay: ConsoleRelay | undefined;
   // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
   const stopWatches = new AbortController();
   if (options.serve) {
@@ -275,6 +284,18 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       on: authenticationOn(authenticators),
       bootstrapAdmins: auth.bootstrapAdmins ?? [],
     });
+    const relayOptions = options.consoleRelay ?? {};
+    const consoleTickets = createConsoleTickets(
+      relayOptions.ticketTtlMs ? { ttlMs: relayOptions.ticketTtlMs } : {},
+    );
+    consoleRelay = createConsoleRelay({
+      tickets: consoleTickets,
+      store,
+      connections,
+      logger,
+      ...(relayOptions.idleTimeoutMs ? { idleTimeoutMs: relayOptions.idleTimeoutMs } : {}),
+      ...(relayOptions.maxSessionMs ? { maxSessionMs: relayOptions.maxSessionMs } : {}),
+    });
     server = await serveServices({
       ...options.serve,
       logger,
@@ -286,6 +307,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
       // flight ends within the same drain timeout.
       onDrain: () => {
         stopWatches.abort();
+        consoleRelay?.close();
         void leadership.stop();
       },
       readyzDetails: () => ({ ...leadership.status() }),
@@ -294,6 +316,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
             otherRequests: createConsoleHandler(consoleFiles, consoleConnectSources(consoleLogin)),
           }
         : {}),
+      upgrade: consoleRelay.upgrade,
       callObservers: [
         ...(options.serve.callObservers ?? []),
         createAuditObserver(auditLog, {
@@ -326,6 +349,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
                   namespace,
                 )),
             providerEndpoints: options.providerEndpoints,
+            consoleTickets,
           }),
           [],
           [
@@ -360,6 +384,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   const close = () =>
     (closing ??= (async () => {
       stopWatches.abort();
+      consoleRelay?.close();
       await server?.close();
       tokens?.close();
       // Reconciles still running after the drain are cut short: closing the

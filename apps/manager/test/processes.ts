@@ -117,7 +117,7 @@ export interface VrtgProcess {
 export function spawnVrtg(
   server: string,
   args: string[],
-  options: { stdin?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { stdin?: string; env?: NodeJS.ProcessEnv; keepStdinOpen?: boolean } = {},
 ): VrtgProcess {
   requireBuilt(vrtgBin, "manager");
   const child = spawn(process.execPath, [vrtgBin, "--server", server, ...args], {
@@ -128,7 +128,9 @@ export function spawnVrtg(
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdin.end(options.stdin ?? "");
+  // Kept open, the test writes to child.stdin as it goes (an interactive console).
+  if (options.keepStdinOpen) child.stdin.write(options.stdin ?? "");
+  else child.stdin.end(options.stdin ?? "");
   return {
     child,
     stdout: () => stdout,

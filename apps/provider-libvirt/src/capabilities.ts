@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import {
   type Capabilities,
   CapabilitiesSchema,
+  ConsoleKind,
   DiskType,
   Firmware,
   ImageFormat,
@@ -23,6 +24,8 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     imagePrepare: true,
     suspend: true,
     console,
+    // Every domain has a serial console, and a VNC display unless --vnc-listen off (domain-xml.ts).
+    consoleKinds: console ? [ConsoleKind.SERIAL, ConsoleKind.VNC] : [ConsoleKind.SERIAL],
     diskTypes: [DiskType.THIN, DiskType.THICK],
     networkTypes: [NetworkType.VIRTUAL, NetworkType.BRIDGE],
     firmwareTypes: [Firmware.BIOS, Firmware.UEFI],

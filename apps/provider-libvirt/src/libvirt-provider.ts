@@ -14,6 +14,7 @@ import { diskExportBegin } from "./disk-export-begin.js";
 import { diskExportEnd } from "./disk-export-end.js";
 import { diskExportRead } from "./disk-export-read.js";
 import { diskImportAbort } from "./disk-import-abort.js";
+import { openConsole } from "./open-console.js";
 import { diskImportBegin } from "./disk-import-begin.js";
 import { diskImportCommit } from "./disk-import-commit.js";
 import { diskImportWrite } from "./disk-import-write.js";
@@ -96,6 +97,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
     diskImportWrite: method(diskImportWrite),
     diskImportCommit: method(diskImportCommit),
     diskImportAbort: method(diskImportAbort),
+    console: openConsole(ctx),
     async close() {
       await collector?.stop();
       await tasks.close();

@@ -79,6 +79,8 @@ describe("documents on the host", () => {
     const watch = (transport: HostTransport): HostTransport => ({
       description: transport.description,
       openShell: (signal) => transport.openShell(signal),
+      openTerminal: (...args) => transport.openTerminal(...args),
+      openTcp: (...args) => transport.openTcp(...args),
       close: () => transport.close(),
       openFile: (...args) => transport.openFile(...args),
       async writeFile(path, data, signal) {

@@ -3,6 +3,7 @@ import {
   type Capabilities,
   CapabilitiesSchema,
   DiskType,
+  ConsoleKind,
   Firmware,
   ImageFormat,
   ImageSourceKind,
@@ -41,6 +42,7 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
     imagePrepare: true,
     suspend: true,
     console: true,
+    consoleKinds: [ConsoleKind.SERIAL],
     diskTypes: [DiskType.THIN, DiskType.THICK, DiskType.THICK_EAGER_ZEROED],
     networkTypes: [
       NetworkType.VIRTUAL,
@@ -58,7 +60,11 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
   for (const flag of disabled) {
     const field = capabilityFlags[flag];
     if (field === "diskExportFormats" || field === "diskImportFormats") capabilities[field] = [];
-    else capabilities[field] = false;
+    else if (field === "console") {
+      // Both faces of a console: the URL Describe reports and the Console RPC.
+      capabilities.console = false;
+      capabilities.consoleKinds = [];
+    } else capabilities[field] = false;
   }
   if (!capabilities.diskExportFormats.length) capabilities.diskExportFromSnapshot = false;
   if (!capabilities.snapshots) {

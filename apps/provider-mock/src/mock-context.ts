@@ -5,9 +5,9 @@ import {
   Firmware,
   type Logger,
   PowerState,
+  type Provider,
   ProviderError,
   type ProviderMethodName,
-  type ProviderMethod,
   type ProviderRequest,
   type ProviderResponse,
   type TaskRef,
@@ -71,7 +71,7 @@ export interface CreateAnswer {
 }
 
 /** The mock with every method, as the reference builds it and `withFaults` wraps it. */
-export type CompleteMockProvider = { [M in ProviderMethodName]: ProviderMethod<M> } & {
+export type CompleteMockProvider = Required<Provider> & {
   close(): Promise<void>;
 };
 

@@ -39,6 +39,7 @@ import { createPrng } from "./prng.js";
 import { reconfigure } from "./reconfigure.js";
 import { type SeedInventory, checkSeedInventory } from "./seed-inventory.js";
 import { seedVms } from "./seed-vms.js";
+import { serialConsole } from "./serial-console.js";
 import { snapshotCreate, snapshotDelete, snapshotList, snapshotRevert } from "./snapshots.js";
 import { validate } from "./validate.js";
 import { setCredentials } from "./set-credentials.js";
@@ -117,6 +118,7 @@ function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
     diskImportWrite: method(diskImportWrite),
     diskImportCommit: method(diskImportCommit),
     diskImportAbort: method(diskImportAbort),
+    console: serialConsole(ctx),
     async close() {
       await ctx.tasks.close();
       ctx.store.flush();

@@ -131,6 +131,11 @@ export function withFaults(
     }),
 
     getTask: entered("getTask", provider.getTask),
+    // A console meets its faults when it is opened.
+    async *console(open, input, call) {
+      await faults.enter("console", call.signal);
+      yield* provider.console(open, input, call);
+    },
     snapshotCreate: entered("snapshotCreate", provider.snapshotCreate),
     snapshotRevert: entered("snapshotRevert", provider.snapshotRevert),
     snapshotDelete: entered("snapshotDelete", provider.snapshotDelete),

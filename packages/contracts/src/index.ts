@@ -23,6 +23,7 @@
 // The interface a provider implements.
 export type {
   Provider,
+  ProviderConsole,
   ProviderContext,
   ProviderMethod,
   ProviderMethodName,

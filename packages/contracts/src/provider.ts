@@ -1,5 +1,5 @@
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { ProviderService } from "@virtrigaud/proto";
+import type { ConsoleOpen, ProviderService } from "@virtrigaud/proto";
 import type { Logger } from "./logging/create-logger.js";
 
 type Methods = (typeof ProviderService)["method"];
@@ -43,7 +43,8 @@ export type ProviderMethod<M extends ProviderMethodName> = (
  * capability: snapshots (snapshotCreate, snapshotDelete, snapshotRevert,
  * snapshotList), full_clones or linked_clones (clone), image_prepare
  * (imagePrepare), disk_export_formats (describeDisks and the diskExport
- * methods) and disk_import_formats (the diskImport methods).
+ * methods) and disk_import_formats (the diskImport methods). `console`, behind
+ * console_kinds, is a `ProviderConsole`.
  */
 export type OptionalMethodName = Extract<
   ProviderMethodName,
@@ -77,6 +78,25 @@ type DiskImportMethodName = Extract<
  */
 type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
 
+/** The RPCs that stream both ways, whose provider method is not a ProviderMethod. */
+type StreamingMethodName = Extract<ProviderMethodName, "console">;
+
+/**
+ * Opens a console (`open.kind`) of the VM `open.vmId`: the bytes the caller
+ * sends arrive on `input`, and the bytes yielded go back to it. The SDK has
+ * read and checked the stream's first message (the VM id's format, and a
+ * kind the provider declared in console_kinds). Stop when `input` ends or
+ * `context.signal` aborts, and release what the console holds in a
+ * `finally`: the caller may stop reading at any time. Throw `ProviderError`
+ * before the first byte to refuse (NOT_FOUND, CONFLICT for a VM
+ * that is not running).
+ */
+export type ProviderConsole = (
+  open: ConsoleOpen,
+  input: AsyncIterable<Uint8Array>,
+  context: ProviderContext,
+) => AsyncIterable<Uint8Array>;
+
 /**
  * A VirtRigaud provider: one method per ProviderService RPC, with the
  * request and response types generated from the proto. Methods behind a
@@ -89,7 +109,12 @@ type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
  * call with a reason; anything else thrown reaches the caller as INTERNAL.
  */
 export type Provider = {
-  [M in Exclude<ProviderMethodName, OptionalMethodName | UngatedMethodName>]: ProviderMethod<M>;
+  [
+    M in Exclude<ProviderMethodName, OptionalMethodName | UngatedMethodName | StreamingMethodName>
+  ]: ProviderMethod<M>;
 } & {
   [M in OptionalMethodName | UngatedMethodName]?: ProviderMethod<M>;
+} & {
+  /** The Console RPC, behind console_kinds. */
+  console?: ProviderConsole;
 };

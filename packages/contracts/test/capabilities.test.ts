@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import {
   CloneType,
+  ConsoleKind,
   ErrorReason,
   Firmware,
   ImageFormat,
@@ -56,6 +57,16 @@ describe("start-up", () => {
     });
     await expect(serveProvider(liar, quiet)).rejects.toThrow(
       /declare describeDisks .*diskExportRead.*diskImportWrite/s,
+    );
+  });
+
+  it("refuses console kinds declared without a console method", async () => {
+    const liar = stubProvider({
+      getCapabilities: () =>
+        Promise.resolve({ capabilities: { consoleKinds: [ConsoleKind.SERIAL] } }),
+    });
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /declare console_kinds but the provider does not implement console/,
     );
   });
 

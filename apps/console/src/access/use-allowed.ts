@@ -7,7 +7,7 @@ import { type Kind, ManagerService } from "@virtrigaud/proto/manager";
  * answers. The API checks each request anyway.
  */
 export function useAllowed(
-  verb: "create" | "update" | "delete",
+  verb: "create" | "update" | "delete" | "console",
   kind: Kind,
   namespace: string,
   name = "",

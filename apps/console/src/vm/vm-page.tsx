@@ -20,6 +20,7 @@ import type { Route } from "../routing/route";
 import { SnapshotsPanel } from "../snapshots/snapshots-panel";
 import { useWatchedResources } from "../watch/use-watched-resources";
 import { DeleteVmButton } from "./delete-vm-button";
+import { SerialConsole } from "../terminal/serial-console";
 import { type PowerAction, vmForAction } from "./power-actions";
 
 const actions: { action: PowerAction; title: string }[] = [
@@ -153,6 +154,7 @@ export function VmPage({
           </dl>
           <PowerButtons vm={vm} />
           <DeleteVmButton vm={vm} onDeleted={() => go({ page: "fleet" })} />
+          <SerialConsole namespace={namespace} name={name} />
           <h3>Conditions</h3>
           <ConditionsTable label="conditions" conditions={vm.status?.conditions ?? []} />
           <h3>Addresses</h3>

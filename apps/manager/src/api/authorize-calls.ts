@@ -1,6 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ProviderError } from "@virtrigaud/contracts";
-import type { Kind, ManagerService } from "@virtrigaud/proto/manager";
+import { Kind, type ManagerService } from "@virtrigaud/proto/manager";
 import type { AccessRequest } from "../auth/access-decision.js";
 import { recordAccessRequest } from "../auth/access-request-key.js";
 import { type Authorizer, requestFor } from "../auth/authorizer.js";
@@ -32,7 +32,8 @@ function callerOf(context: HandlerContext, authorizer: Authorizer): Identity {
  * Watch and Delete are their verbs on the kind (List and Watch of every
  * namespace need a ClusterRoleBinding; Watch of every kind shows only the
  * kinds the caller may watch); ListEvents is list on "events", ListAuditEntries
- * list on "auditentries" in every namespace; GetStatus,
+ * list on "auditentries" in every namespace; CreateConsoleTicket is the verb
+ * "console" on the VirtualMachine; GetStatus,
  * WhoAmI and CheckAccess are for any authenticated caller.
  */
 export function authorizeCalls(
@@ -124,6 +125,14 @@ export function authorizeCalls(
     getStatus(request, context) {
       callerOf(context, authorizer);
       return implementation.getStatus(request, context);
+    },
+    createConsoleTicket(request, context) {
+      check(
+        context,
+        callerOf(context, authorizer),
+        requestFor("console", Kind.VIRTUAL_MACHINE, request.namespace || "default", request.name),
+      );
+      return implementation.createConsoleTicket(request, context);
     },
     whoAmI(_request, context) {
       const caller = callerOf(context, authorizer);

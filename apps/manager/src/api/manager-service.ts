@@ -32,6 +32,8 @@ import {
   validateResource,
 } from "./validate-resource.js";
 import { type WatchOptions, createWatch } from "./watch-resources.js";
+import type { ConsoleTickets } from "../console-relay/console-tickets.js";
+import { createConsoleTicket } from "../console-relay/create-console-ticket.js";
 
 /** The finalizer the manager puts on VirtualMachines: the VM goes at the provider first. */
 export const vmFinalizer = "virtrigaud.io/vm-cleanup";
@@ -76,6 +78,8 @@ export interface ManagerServiceOptions extends WatchOptions {
   maySeeSecretData?: (context: HandlerContext, namespace: string) => boolean;
   /** Where Provider endpoints may point; unset, anywhere. */
   providerEndpoints?: EndpointAllowlist | undefined;
+  /** The console relay's tickets (CreateConsoleTicket). Default: none, so it answers UNSUPPORTED. */
+  consoleTickets?: ConsoleTickets | undefined;
 }
 
 /**
@@ -263,6 +267,9 @@ function createResourceCalls(
       return { entries: entries.map(auditEntryMessage) };
     },
 
+    createConsoleTicket(request, context) {
+      return createConsoleTicket(store, options.consoleTickets, request, context);
+    },
     async listEvents(request) {
       return {
         events: await store.listEvents({

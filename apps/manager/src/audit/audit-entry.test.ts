@@ -5,6 +5,9 @@ import {
   ApplyOutcome,
   ApplyRequestSchema,
   ApplyResponseSchema,
+  ConsoleKind,
+  CreateConsoleTicketRequestSchema,
+  CreateConsoleTicketResponseSchema,
   DeleteRequestSchema,
   Kind,
   ListRequestSchema,
@@ -39,6 +42,7 @@ describe("isAudited", () => {
   it.each([
     ["Apply", undefined, true],
     ["Delete", undefined, true],
+    ["CreateConsoleTicket", undefined, true],
     ["Apply", new ConnectError("bad", Code.InvalidArgument), true],
     ["Get", undefined, false],
     ["List", new ConnectError("missing", Code.NotFound), false],
@@ -64,6 +68,34 @@ describe("auditEntryOf", () => {
       outcome: "ok",
       resourceVersion: "42",
     });
+  });
+
+  it("names the VM of a console ticket, and never holds the ticket", () => {
+    const entry = auditEntryOf(
+      call({
+        rpc: "CreateConsoleTicket",
+        request: create(CreateConsoleTicketRequestSchema, {
+          namespace: "team-a",
+          name: "web-1",
+          kind: ConsoleKind.SERIAL,
+        }),
+        response: create(CreateConsoleTicketResponseSchema, { ticket: "s3cret-ticket" }),
+        access: {
+          verb: "console",
+          resource: "virtualmachines",
+          namespace: "team-a",
+          name: "web-1",
+        },
+      }),
+    );
+    expect(entry).toMatchObject({
+      verb: "console",
+      kind: "VirtualMachine",
+      namespace: "team-a",
+      name: "web-1",
+      outcome: "ok",
+    });
+    expect(JSON.stringify(entry)).not.toContain("s3cret-ticket");
   });
 
   it("never holds the resource's content", () => {

@@ -70,7 +70,8 @@ export interface AuditedAccess {
   name?: string | undefined;
 }
 
-const mutating = new Set(["Apply", "Delete"]);
+/** Calls recorded whatever their outcome: changes, and consoles opened (who got a ticket, never the ticket). */
+const mutating = new Set(["Apply", "Delete", "CreateConsoleTicket"]);
 const refusals = new Set([Code.PermissionDenied, Code.Unauthenticated]);
 
 /** Whether a call belongs in the audit log: every mutating call, and every refused one. */
@@ -82,8 +83,9 @@ export function isAudited(rpc: string, error: ConnectError | undefined): boolean
 export function auditEntryOf(call: FinishedCall): AuditEntry | undefined {
   if (!isAudited(call.rpc, call.error)) return undefined;
   // A stream's request is not at hand (a refused Watch): the access rules' target is.
+  // A console ticket's `kind` is a console's, not a resource's: the access rules' target names the VM.
   const target =
-    call.request === undefined && call.access
+    (call.request === undefined || call.rpc === "CreateConsoleTicket") && call.access
       ? accessTarget(call.access)
       : targetOf(call.rpc, call.request);
   const entry: AuditEntry = {

@@ -10,8 +10,11 @@ const readVerbs = ["get", "list", "watch"];
 /** The verbs that write. */
 const writeVerbs = ["create", "update", "delete"];
 
+/** Opens a VirtualMachine's console (CreateConsoleTicket): as good as a login on its guest. */
+const consoleVerb = "console";
+
 /** Every verb a rule may name ("*" names them all). */
-export const allVerbs = [...readVerbs, ...writeVerbs];
+export const allVerbs = [...readVerbs, ...writeVerbs, consoleVerb];
 
 /** Kinds a viewer may not read: secret data, and who may do what. */
 const hiddenFromViewers = new Set(["secrets", ...rbacResources]);
@@ -27,7 +30,7 @@ function rule(verbs: string[], resources: string[]): PolicyRule {
  *   RBAC kinds (as Kubernetes' view);
  * - editor: the viewer's reads plus secrets, and every verb on every kind but
  *   the RBAC kinds (as Kubernetes' edit: who may edit VMs may read the secrets
- *   they use);
+ *   they use), and the consoles of VirtualMachines (a viewer has none);
  * - admin: every verb on every kind. Bound by a ClusterRoleBinding (or the
  *   --bootstrap-admin flag) that is everything; bound by a RoleBinding, it
  *   is everything within that binding's namespace (Roles and RoleBindings
@@ -41,7 +44,14 @@ export function builtinClusterRoles(
   const editable = resources.filter((r) => !rbacResources.includes(r));
   return new Map([
     ["viewer", [rule(readVerbs, viewable)]],
-    ["editor", [rule(readVerbs, [...viewable, "secrets"]), rule(writeVerbs, editable)]],
+    [
+      "editor",
+      [
+        rule(readVerbs, [...viewable, "secrets"]),
+        rule(writeVerbs, editable),
+        rule([consoleVerb], ["virtualmachines"]),
+      ],
+    ],
     ["admin", [rule(["*"], ["*"])]],
   ]);
 }

@@ -50,6 +50,8 @@ export interface Io {
    * printing nothing more, and watches end.
    */
   outClosed: AbortSignal;
+  /** Puts standard input's terminal in raw mode and back; absent when it is not a terminal. */
+  setRawMode?: (on: boolean) => void;
 }
 
 /** A failure vrtg reports in plain words, with its exit code. */
@@ -73,7 +75,7 @@ const maxTlsFileBytes = 1024 * 1024;
  *
  * @throws CliError (usage) naming the flag and the file.
  */
-function readTlsFile(flag: string, path: string): Buffer {
+export function readTlsFile(flag: string, path: string): Buffer {
   let fd: number;
   try {
     fd = openSync(path, "r");

@@ -37,6 +37,7 @@ Commands:
   audit [-o yaml|json]                     the answering manager's recent audit records (mutating and refused calls)
   auth whoami [-o json]                    who the manager takes you for
   auth can-i VERB KIND [NAME] [-n NS|-A]   whether you may: prints yes (exit 0) or no (exit 1)
+  console VM                               the VM's serial console in this terminal; Ctrl-] leaves it
   config use-context NAME | get-contexts | current-context
 
 Kinds: providers, vmclasses, vmimages, vmnetworkattachments, virtualmachines (vm),
@@ -255,5 +256,6 @@ export function createProcessIo(): Io {
     err,
     stdin: () => process.stdin,
     outClosed: closed.signal,
+    ...(process.stdin.isTTY ? { setRawMode: (on: boolean) => process.stdin.setRawMode(on) } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { ShellPipes } from "./command-session.js";
 
 /**
@@ -16,6 +17,23 @@ export interface HostTransport {
    * known one.
    */
   openShell(signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Runs a program (each argument quoted: no shell syntax reaches the host's
+   * shell) on a terminal of its own: `virsh console` wants one. What it
+   * prints, standard error included, comes out of `stdout`; `stderr` stays
+   * empty. `close` hangs the terminal up, which ends the program.
+   *
+   * @throws ProviderError as `openShell`.
+   */
+  openTerminal(argv: readonly string[], signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Opens a TCP connection to `address`:`port` as the host sees it (over SSH,
+   * a direct-tcpip channel, as `ssh -W` does): a VM's VNC display that
+   * listens on the host's loopback.
+   *
+   * @throws ProviderError UNAVAILABLE when the host or the port cannot be reached.
+   */
+  openTcp(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /**
    * Writes a file on the host (mode 0600), replacing it.
    *

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
+import type { Duplex } from "node:stream";
 import {
   type BackendLimiter,
   type Logger,
@@ -10,6 +11,7 @@ import {
   type CommandResult,
   type CommandSession,
   SessionClosedError,
+  type ShellPipes,
   type ShellProcess,
   createCommandSession,
   killShellScript,
@@ -112,6 +114,18 @@ export interface LibvirtHost {
     onLine: (line: string) => void,
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Runs a program (each argument quoted) on a terminal of its own on the
+   * host, outside the pool and the limiter (see HostTransport.openTerminal):
+   * a console. Closing the host hangs up the terminals still open.
+   */
+  openTerminal(argv: readonly string[], signal?: AbortSignal): Promise<ShellPipes>;
+  /**
+   * Opens a TCP connection as the host sees it (see HostTransport.openTcp),
+   * outside the pool and the limiter: a VNC display. Closing the host ends
+   * those still open.
+   */
+  openTcp(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /** Writes a document as a file on the host. */
   writeFile(path: string, data: string | Buffer, signal?: AbortSignal): Promise<void>;
   /** Opens a file on the host for positional reads and writes (see HostTransport.openFile). */
@@ -171,6 +185,10 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
 
   /** Kills of aborted commands' shells under way; `close` waits for them. */
   const kills = new Set<Promise<void>>();
+  /** Terminals open (see `openTerminal`), hung up by `close`. */
+  const terminals = new Set<ShellPipes>();
+  /** TCP connections open (see `openTcp`), ended by `close`. */
+  const tunnels = new Set<Duplex>();
   /** Followed programs (see `follow`), ended by `close`. */
   const followers = new Set<AbortController>();
   let closed = false;
@@ -357,6 +375,27 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
       }
     },
 
+    async openTerminal(argv, signal) {
+      if (closed) throw ProviderError.unavailable(`${transport.description} is closed`);
+      const pipes = await transport.openTerminal(argv, signal);
+      terminals.add(pipes);
+      return {
+        ...pipes,
+        close: () => {
+          terminals.delete(pipes);
+          pipes.close();
+        },
+      };
+    },
+
+    async openTcp(address, port, signal) {
+      if (closed) throw ProviderError.unavailable(`${transport.description} is closed`);
+      const tunnel = await transport.openTcp(address, port, signal);
+      tunnels.add(tunnel);
+      tunnel.once("close", () => tunnels.delete(tunnel));
+      return tunnel;
+    },
+
     writeFile(path, data, signal) {
       return inHostSpan("sftp write", { "libvirt.host": transport.description }, () =>
         limiter.run(() => transport.writeFile(path, data, signal), signal),
@@ -397,6 +436,9 @@ export function createLibvirtHost(options: LibvirtHostOptions): LibvirtHost {
     async close() {
       closed = true;
       for (const follower of followers) follower.abort();
+      for (const terminal of terminals) terminal.close();
+      terminals.clear();
+      for (const tunnel of tunnels) tunnel.destroy();
       await lease.close();
       for (const session of idle.splice(0)) session.close();
       // An aborted command (a drain aborts the tasks) is ended on the host before the connection goes.

@@ -9,6 +9,7 @@ import {
 import ssh2 from "ssh2";
 import type { ShellPipes } from "./command-session.js";
 import type { HostFile, HostTransport } from "./host-transport.js";
+import { shellCommand } from "./shell-quote.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "./known-hosts.js";
 
 type Client = InstanceType<typeof ssh2.Client>;
@@ -312,6 +313,26 @@ export function createSshTransport(options: SshTransportOptions): HostTransport 
         close: () => channel.close(),
       };
       return pipes;
+    },
+    async openTerminal(argv, signal) {
+      signal?.throwIfAborted();
+      // A pty on the host: the terminal's hangup at close ends the program there.
+      const channel = await onConnection<ssh2.ClientChannel>((conn, done) =>
+        conn.exec(shellCommand(argv), { pty: { term: "vt100" } }, (err, ch) => done(err, ch)),
+      );
+      const pipes: ShellPipes = {
+        stdin: channel,
+        stdout: channel,
+        stderr: channel.stderr,
+        close: () => channel.close(),
+      };
+      return pipes;
+    },
+    async openTcp(address, port, signal) {
+      signal?.throwIfAborted();
+      return onConnection<ssh2.ClientChannel>((conn, done) =>
+        conn.forwardOut("127.0.0.1", 0, address, port, (err, ch) => done(err, ch)),
+      );
     },
     async writeFile(path, data, signal) {
       signal?.throwIfAborted();

@@ -11,11 +11,11 @@ export interface ProviderClientOptions extends Omit<
   "timeouts" | "defaultTimeoutMs"
 > {
   /** Deadlines per RPC in milliseconds, over `defaultTimeoutsMs`. A call's own `timeoutMs` wins. */
-  timeouts?: Partial<Record<ProviderMethodName, number>>;
+  timeouts?: Partial<Record<UnaryMethodName, number>>;
 }
 
 /** Deadlines of each RPC when neither the options nor the call set one. */
-const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
+const defaultTimeoutsMs: Readonly<Record<UnaryMethodName, number>> = {
   validate: 15_000,
   getCapabilities: 15_000,
   setCredentials: 15_000,
@@ -44,15 +44,27 @@ const defaultTimeoutsMs: Readonly<Record<ProviderMethodName, number>> = {
 
 type Methods = (typeof ProviderService)["method"];
 
+/** The RPCs that answer once; Console streams, with no deadline unless the call sets one. */
+type UnaryMethodName = Exclude<ProviderMethodName, "console">;
+
 /**
  * A typed ProviderService client. Every method throws `ProviderError`
  * rebuilt from the server's error detail.
  */
 export type ProviderClient = {
-  [M in ProviderMethodName]: (
+  [M in UnaryMethodName]: (
     request: MessageInitShape<Methods[M]["input"]>,
     options?: CallOptions,
   ) => Promise<MessageShape<Methods[M]["output"]>>;
+} & {
+  /**
+   * Opens a console: the first request is `open`, later ones `input`. The
+   * stream is cancelled however the reader stops reading it.
+   */
+  console(
+    requests: AsyncIterable<MessageInitShape<Methods["console"]["input"]>>,
+    options?: CallOptions,
+  ): AsyncIterable<MessageShape<Methods["console"]["output"]>>;
 } & {
   /**
    * Polls a task until it is done. Returns undefined at once when the

@@ -1,5 +1,6 @@
 import type { LookupFunction } from "node:net";
 import {
+  type DescMethodBiDiStreaming,
   type DescMethodServerStreaming,
   type DescMethodUnary,
   type DescService,
@@ -106,14 +107,20 @@ type Methods<S extends DescService> = S["method"];
 
 /**
  * A typed client of a service: unary methods return promises, server-streaming
- * methods async iterables. Every failure is a `ProviderError`.
+ * methods async iterables, and bidi-streaming ones take an async iterable of
+ * requests too. Every failure is a `ProviderError`.
  */
 export type ServiceClient<S extends DescService> = {
   [M in keyof Methods<S>]: Methods<S>[M] extends DescMethodUnary<infer I, infer O>
     ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
     : Methods<S>[M] extends DescMethodServerStreaming<infer I, infer O>
       ? (request: MessageInitShape<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
-      : never;
+      : Methods<S>[M] extends DescMethodBiDiStreaming<infer I, infer O>
+        ? (
+            requests: AsyncIterable<MessageInitShape<I>>,
+            options?: CallOptions,
+          ) => AsyncIterable<MessageShape<O>>
+        : never;
 } & {
   /** Closes the client's connection. */
   close(): void;
@@ -298,7 +305,8 @@ export function createServiceClient<S extends DescService>(
     const name = method.localName;
     const call = raw[name];
     if (!call) continue;
-    if (method.methodKind === "server_streaming") {
+    if (method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming") {
+      // A bidi stream's request is the iterable of its requests; both need HTTP/2.
       client[name] = (request: unknown, callOptions: CallOptions = {}) =>
         streamCall(
           (streamOptions) => call(request, streamOptions) as AsyncIterable<unknown>,

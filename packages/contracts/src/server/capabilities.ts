@@ -75,6 +75,14 @@ export function checkCapabilityAgreement(
       );
     }
   }
+  const consoles = capabilities.consoleKinds.length > 0;
+  if (consoles && typeof provider.console !== "function") {
+    errors.push(
+      "the capabilities declare console_kinds but the provider does not implement console",
+    );
+  } else if (!consoles && typeof provider.console === "function") {
+    warnings.push("console is implemented but console_kinds is empty; calls answer UNSUPPORTED");
+  }
   if (capabilities.memorySnapshots && !capabilities.snapshots) {
     errors.push("memory_snapshots is declared without snapshots");
   }

@@ -1,9 +1,10 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { type Capabilities, ProviderService } from "@virtrigaud/proto";
+import { type Capabilities, type ConsoleRequest, ProviderService } from "@virtrigaud/proto";
 import { ProviderError } from "../errors/provider-error.js";
 import type { Logger } from "../logging/create-logger.js";
 import type { Provider, ProviderContext, ProviderMethod, ProviderMethodName } from "../provider.js";
 import { type CallInfo, callInfoKey } from "./call-context.js";
+import { serveConsole } from "./console-route.js";
 
 /** A provider's view of one call; a class so every call's context has one shape. */
 class CallContext implements ProviderContext {
@@ -32,7 +33,8 @@ class CallContext implements ProviderContext {
 /**
  * The ProviderService implementation that hands each call to the provider
  * with a ProviderContext. GetCapabilities is answered from the capabilities
- * read at start-up, which the capability gate also enforces.
+ * read at start-up, which the capability gate also enforces. Console, a
+ * stream both ways, goes through `serveConsole`, which checks its first message.
  */
 export function createProviderServiceImpl(
   provider: Provider,
@@ -42,6 +44,12 @@ export function createProviderServiceImpl(
   const impl: Record<string, (request: never, ctx: HandlerContext) => unknown> = {};
   for (const { localName } of ProviderService.methods) {
     const name = localName as ProviderMethodName;
+    if (name === "console") {
+      const providerConsole = provider.console?.bind(provider);
+      impl[name] = (requests: AsyncIterable<ConsoleRequest>, ctx) =>
+        serveConsole(providerConsole, capabilities, requests, new CallContext(ctx, name, logger));
+      continue;
+    }
     const method = provider[name] as ProviderMethod<typeof name> | undefined;
     impl[name] =
       name === "getCapabilities"

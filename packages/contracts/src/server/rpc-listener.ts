@@ -1,6 +1,7 @@
-import { createServer as createHttp1Server } from "node:http";
+import { type IncomingMessage, createServer as createHttp1Server } from "node:http";
 import {
   constants,
+  type IncomingHttpHeaders,
   type Http2SecureServer,
   type Http2Server,
   type ServerHttp2Session,
@@ -14,6 +15,7 @@ import {
   type Socket,
   createServer as createNetServer,
 } from "node:net";
+import type { Duplex } from "node:stream";
 import type { SecureContextOptions, TLSSocket } from "node:tls";
 import { http2WindowSettings, widenConnectionWindow } from "../http2-windows.js";
 import type { NodeHandler } from "./node-handler.js";
@@ -40,7 +42,17 @@ export interface RpcListenOptions {
   onRefused?: () => void;
   /** Called for each TLS handshake refused, with the client's address and why. */
   onHandshakeRefused?: (address: string, reason: string) => void;
+  /**
+   * Paths of RPCs whose request body stays open for the call's life (streams
+   * both ways, such as a console): the request timeout does not apply to them.
+   */
+  openRequestPaths?: ReadonlySet<string>;
+  /** Takes HTTP/1.1 Upgrade requests (WebSockets); without it they are refused. */
+  upgrade?: UpgradeHandler;
 }
+
+/** Takes an HTTP/1.1 Upgrade request and its socket, as Node's "upgrade" event gives them. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** The socket RPCs are served on. */
 export interface RpcListener {
@@ -158,12 +170,14 @@ export async function listenRpc(
         clearTimeout(idle);
         sessions.delete(session);
       });
-      session.on("stream", (stream: ServerHttp2Stream) => {
+      session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
         lastStreamIds.set(session, Math.max(lastStreamIds.get(session) ?? 0, stream.id ?? 0));
         open++;
         clearTimeout(idle);
         // The whole request (its body ends the readable side) within the request timeout.
-        deadlines.watch(stream);
+        // Bidi streams (a console) keep their request open by design.
+        const path = (headers[":path"] ?? "").split("?", 1)[0] ?? "";
+        if (!options.openRequestPaths?.has(path)) deadlines.watch(stream);
         stream.once("close", () => {
           deadlines.forget(stream);
           if (--open === 0) closeWhenIdle(limits.idleTimeoutMs);
@@ -219,6 +233,8 @@ export async function listenRpc(
     });
     trackSessions(server);
     countResponses(server);
+    // HTTP/1.1 over TLS is served by the http2 server itself, upgrades included.
+    if (options.upgrade) server.on("upgrade", options.upgrade);
     server.on("connection", track);
     setSecureContext = (o) => server.setSecureContext(o);
     acceptor = server;
@@ -231,6 +247,7 @@ export async function listenRpc(
     trackSessions(h2);
     countResponses(h2);
     countResponses(h1);
+    if (options.upgrade) h1.on("upgrade", options.upgrade);
     closeHttp1Idle = () => h1.closeIdleConnections();
     // close() on a server that never listened only stops those checks.
     stopHttp1Checks = () => void h1.close();

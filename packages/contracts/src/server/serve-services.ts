@@ -20,7 +20,7 @@ import { createTracingInterceptor } from "./interceptors/tracing.js";
 import { validationGuard } from "./interceptors/validation.js";
 import { type NodeHandler, createNodeHandler } from "./node-handler.js";
 import { createOpsServer } from "./ops-server.js";
-import { listenRpc } from "./rpc-listener.js";
+import { type UpgradeHandler, listenRpc } from "./rpc-listener.js";
 import { type ServeOptions, compileServeOptions } from "./serve-options.js";
 import { createServerMetrics } from "./server-metrics.js";
 import { loadTlsFiles, watchTlsFiles } from "./tls.js";
@@ -78,6 +78,22 @@ export interface ServeServicesOptions extends ServeOptions {
    * manager's web console). Default: 404 for them.
    */
   otherRequests?: NodeHandler;
+  /**
+   * Takes the HTTP/1.1 Upgrade requests on the RPC port (the manager's
+   * console relay, a WebSocket). Default: refused.
+   */
+  upgrade?: UpgradeHandler;
+}
+
+/** The paths of the RPCs that stream both ways: their request bodies stay open. */
+function bidiStreamPaths(services: readonly ServedService[]): ReadonlySet<string> {
+  return new Set(
+    services.flatMap(({ service }) =>
+      service.methods
+        .filter((m) => m.methodKind === "bidi_streaming" || m.methodKind === "client_streaming")
+        .map((m) => `/${service.typeName}/${m.name}`),
+    ),
+  );
 }
 
 /** A running server of Connect services. */
@@ -255,6 +271,8 @@ export async function serveServices(options: ServeServicesOptions): Promise<Serv
     limits,
     onRefused: createRefusalLog(logger, config.maxConnections),
     onHandshakeRefused: createHandshakeRefusalLog(logger),
+    openRequestPaths: bidiStreamPaths(options.services),
+    ...(options.upgrade ? { upgrade: options.upgrade } : {}),
   });
   const stopWatchingTls = config.tls
     ? watchTlsFiles(config.tls, config.tlsReloadIntervalMs, logger, (material) =>

@@ -2,6 +2,7 @@ import type { Command } from "../command-context.js";
 import { apply } from "./apply.js";
 import { audit } from "./audit.js";
 import { auth } from "./auth.js";
+import { consoleCommand } from "./console.js";
 import { remove } from "./delete.js";
 import { describe } from "./describe.js";
 import { events } from "./events.js";
@@ -24,6 +25,7 @@ const commands: Readonly<Record<string, Command>> = {
   status,
   audit,
   auth,
+  console: consoleCommand,
 };
 
 /** The command called `name`, if vrtg has one. */
