@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   type CopyDiskOptions,
   type CopyDiskProgress,
+  type CopyDiskHeld,
   type CopyDiskResult,
   DiskExportSchema,
   ProviderError,
@@ -22,7 +23,9 @@ import { splitKey } from "./context.js";
 import { imageFormatOf } from "./migration-formats.js";
 import type { TransferLeg, TransferOutcome } from "./migration-plan.js";
 import { type DiskStage, createDiskStage } from "../staging/disk-stage.js";
-import { transferProgress } from "./migration-progress.js";
+import { syncProgress, transferProgress } from "./migration-progress.js";
+import { copiedForSync } from "./migration-plan.js";
+import { syncOneDisk } from "./migration-sync.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { judgeRefusal } from "./refusals.js";
 
@@ -58,6 +61,8 @@ export interface TransferRuns {
 interface TransferEnds {
   source: ProviderConnection | undefined;
   target: ProviderConnection | undefined;
+  /** The source VM's id at its provider: a final sync exports its disks again. */
+  sourceVmId: string;
 }
 
 /** A copy of one disk: where it is read and written, and what of the disk's status it moves. */
@@ -72,7 +77,7 @@ interface DiskCopy {
   placement: CopyDiskOptions["placement"];
   done: boolean;
   progress(verifiedBytes: bigint, writtenBytes: bigint): void;
-  finish(result: CopyDiskResult): void;
+  finish(result: CopyDiskResult | CopyDiskHeld): void;
 }
 
 interface Run {
@@ -99,6 +104,7 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
   /** The copy of each disk along `leg`, over `ends` and the stage. */
   function copiesOf(
     migration: VMMigration,
+    status: VMMigrationStatus,
     disks: MigrationDiskStatus[],
     leg: TransferLeg,
     ends: TransferEnds,
@@ -139,7 +145,7 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
         // Out of the stage, a disk is read back under its import id.
         exportId: leg === "unstage" ? disk.importId : disk.exportId,
         placement: targetPlacement,
-        done: disk.committed,
+        done: status.finalSync ? copiedForSync(disk) : disk.committed,
         progress: (verified, written) => {
           disk.verifiedOffset = verified;
           disk.sentBytes = sentBefore + written;
@@ -151,9 +157,60 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           disk.committed = result.import.committed;
           // The target checked the whole file against the export's SHA-256 at commit.
           if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
+          // Held uncommitted for a final sync: the target holds the whole file.
+          else disk.verifiedOffset = BigInt(result.import.receivedBytes);
         },
       };
     });
+  }
+
+  /** The final sync of every disk not synced yet, one after the other. */
+  async function syncAll(
+    migration: VMMigration,
+    status: VMMigrationStatus,
+    disks: MigrationDiskStatus[],
+    ends: TransferEnds,
+    signal: AbortSignal,
+    persist: (phaseEnds: boolean, rate: number) => Promise<void>,
+  ): Promise<void> {
+    const source = ends.source?.client;
+    const target = ends.target?.client;
+    if (!source || !target) throw ProviderError.unavailable("the final sync has no ends");
+    let lastWrite = 0;
+    for (const disk of disks) {
+      if (disk.synced) continue;
+      const before = disk.sentBytes;
+      const { made, result } = await syncOneDisk({
+        source,
+        target,
+        vmId: ends.sourceVmId,
+        snapshotId: status.snapshotId,
+        disk,
+        signal,
+        onProgress: (p) => {
+          disk.syncedBytes = BigInt(p.doneBytes);
+          disk.sentBytes = before + BigInt(p.writtenBytes);
+          const now = ctx.now();
+          if (now - lastWrite >= progressIntervalMs) {
+            lastWrite = now;
+            void persist(false, p.bytesPerSecond);
+          }
+        },
+      });
+      disk.sentBytes = before + BigInt(result.writtenBytes);
+      disk.corruptedChunks += result.resentChunks;
+      // From now on the disk's export is the one at cutover, should it be sent whole again.
+      disk.exportId = disk.syncExportId;
+      disk.sizeBytes = made.sizeBytes;
+      ctx.event(
+        Kind.VM_MIGRATION,
+        migration,
+        "Normal",
+        "FinalSync",
+        `disk ${disk.name}: the final sync moved ${result.writtenBytes} bytes (${result.changedBytes} changed since the snapshot, in ${made.changedRanges.length} range(s), of ${made.sizeBytes}); the target holds the disk as it was at cutover, sha256 ${made.sha256}`,
+      );
+      await persist(false, 0);
+    }
   }
 
   async function copyAll(
@@ -183,6 +240,11 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           for (const d of s.disks) {
             const seen = snapshot.find((x) => x.name === d.name);
             if (!seen) continue;
+            d.exportId = seen.exportId;
+            d.sizeBytes = seen.sizeBytes;
+            d.sourceChecksum = seen.sourceChecksum;
+            d.syncedBytes = seen.syncedBytes;
+            d.synced = seen.synced;
             d.verifiedOffset = seen.verifiedOffset;
             d.sentBytes = seen.sentBytes;
             d.corruptedChunks = seen.corruptedChunks;
@@ -192,14 +254,22 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
             d.staged = seen.staged;
           }
           s.progress ??= create(MigrationProgressSchema);
-          Object.assign(s.progress, transferProgress(s.disks, phaseEnds ? 0 : rate, staging));
+          const rateNow = phaseEnds ? 0 : rate;
+          Object.assign(
+            s.progress,
+            leg === "sync"
+              ? syncProgress(s.disks, rateNow)
+              : transferProgress(s.disks, rateNow, staging),
+          );
         });
       });
       return writes;
     };
 
     try {
-      const copies = copiesOf(migration, disks, leg, ends, stage);
+      const copies =
+        leg === "sync" ? [] : copiesOf(migration, status, disks, leg, ends, stage);
+      if (leg === "sync") await syncAll(migration, status, disks, ends, run.abort.signal, persist);
       for (const [i, copy] of copies.entries()) {
         const disk = disks[i];
         if (copy.done || !disk) continue;
@@ -214,6 +284,8 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
             capacityBytes: disk.capacityBytes,
           }),
           importId: disk.importId,
+          // A live migration's copy at the snapshot waits for its final sync.
+          commit: !status.finalSync,
           ...(copy.placement ? { placement: copy.placement } : {}),
           signal: run.abort.signal,
           onProgress: (p: CopyDiskProgress) => {

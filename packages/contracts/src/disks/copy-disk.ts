@@ -63,6 +63,12 @@ export interface CopyDiskOptions {
   concurrency?: number;
   /** Tries of one chunk in all when it arrives damaged or is refused as damaged. Default: 3. */
   maxChunkAttempts?: number;
+  /**
+   * Commit the import once the target holds the whole file. False leaves
+   * it uncommitted, for a final sync (`syncDisk`) to bring up to date and
+   * commit. Default: true.
+   */
+  commit?: boolean;
   /** Called after every chunk the target accepted. */
   onProgress?: (progress: CopyDiskProgress) => void;
   /** Stops the copy: calls in flight are cancelled and the copy rejects with CANCELED. */
@@ -83,6 +89,9 @@ export interface CopyDiskResult {
   /** Chunks read and sent again because they arrived or were refused damaged. */
   resentChunks: number;
 }
+
+/** What a copy with `commit: false` did: the import holds the whole file, committed only if an earlier run committed it. */
+export type CopyDiskHeld = Omit<CopyDiskResult, "disk">;
 
 /** Passes over the file before a target that keeps losing its tail is given up on. */
 const maxPasses = 3;
@@ -106,7 +115,11 @@ const maxPasses = 3;
  * range; CONFLICT when the target holds an import of this id for another
  * file; otherwise the failing call's error.
  */
-export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult> {
+export async function copyDisk(
+  options: CopyDiskOptions & { commit?: true },
+): Promise<CopyDiskResult>;
+export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult | CopyDiskHeld>;
+export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult | CopyDiskHeld> {
   const run = startRun(options);
   try {
     return await copyAll(run);
@@ -174,7 +187,7 @@ function startRun(options: CopyDiskOptions): Run {
   };
 }
 
-async function copyAll(run: Run): Promise<CopyDiskResult> {
+async function copyAll(run: Run): Promise<CopyDiskResult | CopyDiskHeld> {
   const { options } = run;
   run.stop.signal.throwIfAborted();
   const begun = await beginImport(run);
@@ -192,6 +205,13 @@ async function copyAll(run: Run): Promise<CopyDiskResult> {
       }
     }
   }
+  if (options.commit === false && !begun.committed)
+    return {
+      import: { ...begun, receivedBytes: BigInt(run.verifiedBytes) },
+      resumedFromBytes,
+      writtenBytes: run.writtenBytes,
+      resentChunks: run.resentChunks,
+    };
   const committed = await commitImport(run);
   return {
     ...committed,

@@ -1,0 +1,83 @@
+import {
+  type DiskExport,
+  ImageFormat,
+  ProviderError,
+  type SyncDiskProgress,
+  type SyncDiskResult,
+  exportDisk,
+  syncDisk,
+} from "@virtrigaud/contracts";
+import type { ProviderClient } from "@virtrigaud/contracts/client";
+import type { MigrationDiskStatus } from "@virtrigaud/proto/manager";
+
+/**
+ * The DiskExportBegin of a disk as it is at cutover (the source shut
+ * down), in RAW, listing the ranges changed since the snapshot the disks
+ * were first copied from.
+ */
+export function syncExportRequest(
+  diskName: string,
+  exportId: string,
+  vmId: string,
+  snapshotId: string,
+) {
+  return {
+    exportId,
+    vmId,
+    diskName,
+    format: ImageFormat.RAW,
+    changedSinceSnapshotId: snapshotId,
+  };
+}
+
+/** What the final sync of one disk needs. */
+interface DiskSyncOptions {
+  source: Pick<ProviderClient, "diskExportBegin" | "diskExportRead" | "waitForTask" | "getTask">;
+  target: Pick<ProviderClient, "diskImportWrite" | "diskImportCommit" | "waitForTask">;
+  vmId: string;
+  snapshotId: string;
+  disk: MigrationDiskStatus;
+  signal: AbortSignal;
+  onProgress: (progress: SyncDiskProgress) => void;
+}
+
+/**
+ * The final sync of one disk: its export at cutover (made already by the
+ * plan's beginSyncExport step; asked again, as it is idempotent, for its
+ * changed ranges, which the status does not keep), then `syncDisk` from
+ * where the status says an earlier run stopped. On success the disk's
+ * status describes the disk at cutover: its size and SHA-256, which the
+ * target checked at commit.
+ *
+ * @throws ProviderError as `exportDisk` and `syncDisk` do; CONFLICT when the
+ * disk's length changed since the snapshot (the import has the old one).
+ */
+export async function syncOneDisk(
+  options: DiskSyncOptions,
+): Promise<{ made: DiskExport; result: SyncDiskResult }> {
+  const { disk } = options;
+  const made = await exportDisk(
+    options.source,
+    syncExportRequest(disk.name, disk.syncExportId, options.vmId, options.snapshotId),
+    { signal: options.signal },
+  );
+  if (made.sizeBytes !== disk.sizeBytes)
+    throw ProviderError.conflict(
+      `disk ${disk.name} is ${made.sizeBytes} bytes now and was ${disk.sizeBytes} at the snapshot: it cannot be synced`,
+    );
+  const result = await syncDisk({
+    source: options.source,
+    target: options.target,
+    export: made,
+    importId: disk.importId,
+    resumeFromBytes: Number(disk.syncedBytes),
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  disk.synced = true;
+  disk.syncedBytes = disk.syncBytes;
+  disk.committed = result.import.committed;
+  disk.sourceChecksum = made.sha256;
+  disk.targetChecksum = made.sha256;
+  return { made, result };
+}
