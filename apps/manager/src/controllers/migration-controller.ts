@@ -377,8 +377,7 @@ export function createMigrationController(ctx: ControllerContext) {
             disk.verifiedOffset = 0n;
             disk.targetChecksum = "";
             if (disk.synced) {
-              // The export at cutover holds the whole disk as it is now.
-              disk.exportId = disk.syncExportId;
+              // Sent whole again from the export at cutover, then synced again (changing nothing).
               disk.synced = false;
               disk.syncedBytes = 0n;
             }

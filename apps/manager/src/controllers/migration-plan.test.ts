@@ -444,6 +444,7 @@ describe("planMigration: the final sync of a live migration", () => {
       ...copied,
       sourcePoweredOff: true,
       disks: copied.disks.map((d) => ({ ...d, syncExportId: "s", synced: true, committed: true })),
+      progress: { totalBytes: 20n, transferredBytes: 20n },
     };
     const p = planMigration(
       factsOf(
@@ -453,6 +454,9 @@ describe("planMigration: the final sync of a live migration", () => {
     );
     expect(phaseOf(p)).toBe("IMPORTING");
     expect(p.step).toEqual({ kind: "commitImport", index: 0 });
+    // The progress shows the whole move again.
+    expect(p.status.progress?.totalBytes).toBe(200n);
+    expect(p.status.progress?.percentage).toBe(100);
   });
 });
 

@@ -426,6 +426,9 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     const leg = transferLeg(migration, status);
     const syncPending = status.finalSync && !status.disks.every((d) => d.synced);
     if (outcome?.state === "done" && outcome.leg !== "stage" && !syncPending) {
+      // Synced: the progress shows the whole move again, not the sync's bytes.
+      if (status.finalSync && status.progress)
+        Object.assign(status.progress, transferProgress(status.disks, 0));
       enter(
         MigrationPhase.IMPORTING,
         `committing the imported disks on ${facts.target?.key ?? "the target"}`,

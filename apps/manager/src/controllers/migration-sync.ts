@@ -1,6 +1,10 @@
+import { create } from "@bufbuild/protobuf";
 import {
+  type CopyDiskOptions,
   type DiskExport,
+  DiskExportSchema,
   ImageFormat,
+  copyDisk,
   ProviderError,
   type SyncDiskProgress,
   type SyncDiskResult,
@@ -33,7 +37,12 @@ export function syncExportRequest(
 /** What the final sync of one disk needs. */
 interface DiskSyncOptions {
   source: Pick<ProviderClient, "diskExportBegin" | "diskExportRead" | "waitForTask" | "getTask">;
-  target: Pick<ProviderClient, "diskImportWrite" | "diskImportCommit" | "waitForTask">;
+  target: Pick<
+    ProviderClient,
+    "diskImportBegin" | "diskImportWrite" | "diskImportCommit" | "waitForTask"
+  >;
+  /** Where the target keeps the disk, as the copy at the snapshot asked. */
+  placement: CopyDiskOptions["placement"];
   vmId: string;
   snapshotId: string;
   disk: MigrationDiskStatus;
@@ -45,16 +54,18 @@ interface DiskSyncOptions {
  * The final sync of one disk: its export at cutover (made already by the
  * plan's beginSyncExport step; asked again, as it is idempotent, for its
  * changed ranges, which the status does not keep), then `syncDisk` from
- * where the status says an earlier run stopped. On success the disk's
- * status describes the disk at cutover: its size and SHA-256, which the
- * target checked at commit.
+ * where the status says an earlier run stopped. A target that lost the
+ * import it held (a restart that kept only a prefix, or nothing) gets the
+ * rest copied again first, from the export at cutover, which is the whole
+ * disk as it is now. On success the disk's status describes the disk at
+ * cutover: its size and SHA-256, which the target checked at commit.
  *
  * @throws ProviderError as `exportDisk` and `syncDisk` do; CONFLICT when the
  * disk's length changed since the snapshot (the import has the old one).
  */
 export async function syncOneDisk(
   options: DiskSyncOptions,
-): Promise<{ made: DiskExport; result: SyncDiskResult }> {
+): Promise<{ made: DiskExport; result: SyncDiskResult; recopiedBytes: number }> {
   const { disk } = options;
   const made = await exportDisk(
     options.source,
@@ -65,12 +76,38 @@ export async function syncOneDisk(
     throw ProviderError.conflict(
       `disk ${disk.name} is ${made.sizeBytes} bytes now and was ${disk.sizeBytes} at the snapshot: it cannot be synced`,
     );
+  // The import as begun for the copy at the snapshot, under that copy's SHA-256.
+  const begun = create(DiskExportSchema, { ...made, sha256: disk.sourceChecksum });
+  const { import: held } = await options.target.diskImportBegin(
+    {
+      importId: disk.importId,
+      format: begun.format,
+      sizeBytes: begun.sizeBytes,
+      sha256: begun.sha256,
+      ...(options.placement ? { placement: options.placement } : {}),
+    },
+    { signal: options.signal },
+  );
+  let recopiedBytes = 0;
+  if (!held?.committed && (held?.receivedBytes ?? 0n) < made.sizeBytes) {
+    const copied = await copyDisk({
+      source: options.source,
+      target: options.target,
+      export: begun,
+      importId: disk.importId,
+      commit: false,
+      signal: options.signal,
+      ...(options.placement ? { placement: options.placement } : {}),
+    });
+    recopiedBytes = copied.writtenBytes;
+  }
   const result = await syncDisk({
     source: options.source,
     target: options.target,
     export: made,
     importId: disk.importId,
-    resumeFromBytes: Number(disk.syncedBytes),
+    // After a copy again, every range is written again: nothing is taken on trust.
+    resumeFromBytes: recopiedBytes ? 0 : Number(disk.syncedBytes),
     signal: options.signal,
     onProgress: options.onProgress,
   });
@@ -79,5 +116,5 @@ export async function syncOneDisk(
   disk.committed = result.import.committed;
   disk.sourceChecksum = made.sha256;
   disk.targetChecksum = made.sha256;
-  return { made, result };
+  return { made, result, recopiedBytes };
 }

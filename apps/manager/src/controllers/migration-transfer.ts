@@ -85,6 +85,20 @@ interface Run {
   outcome: TransferOutcome;
 }
 
+/** Where the target keeps the disks, from spec.target.placement. */
+function targetPlacementOf(migration: VMMigration): CopyDiskOptions["placement"] {
+  const placement = migration.spec?.target?.placement;
+  return (
+    placement && {
+      datastore: placement.datastore,
+      host: placement.host,
+      folder: placement.folder,
+      cluster: placement.cluster,
+      resourcePool: placement.resourcePool,
+    }
+  );
+}
+
 /**
  * Copies a migration's disks with the contract's `copyDisk`, one disk after
  * the other, through this manager: each chunk's SHA-256 is checked on the
@@ -110,14 +124,7 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
     ends: TransferEnds,
     stage: DiskStage | undefined,
   ): DiskCopy[] {
-    const placement = migration.spec?.target?.placement;
-    const targetPlacement = placement && {
-      datastore: placement.datastore,
-      host: placement.host,
-      folder: placement.folder,
-      cluster: placement.cluster,
-      resourcePool: placement.resourcePool,
-    };
+    const targetPlacement = targetPlacementOf(migration);
     const source = leg === "unstage" ? stage : ends.source?.client;
     const target = leg === "stage" ? stage : ends.target?.client;
     if (!source || !target) throw ProviderError.unavailable(`the ${leg} copy has no ends`);
@@ -142,8 +149,9 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
       return {
         from: source,
         to: target,
-        // Out of the stage, a disk is read back under its import id.
-        exportId: leg === "unstage" ? disk.importId : disk.exportId,
+        // Out of the stage, a disk is read back under its import id; once the
+        // source is shut down for a final sync, its export at cutover is the disk.
+        exportId: leg === "unstage" ? disk.importId : disk.syncExportId || disk.exportId,
         placement: targetPlacement,
         done: status.finalSync ? copiedForSync(disk) : disk.committed,
         progress: (verified, written) => {
@@ -180,9 +188,10 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
     for (const disk of disks) {
       if (disk.synced) continue;
       const before = disk.sentBytes;
-      const { made, result } = await syncOneDisk({
+      const { made, result, recopiedBytes } = await syncOneDisk({
         source,
         target,
+        placement: targetPlacementOf(migration),
         vmId: ends.sourceVmId,
         snapshotId: status.snapshotId,
         disk,
@@ -197,10 +206,16 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           }
         },
       });
-      disk.sentBytes = before + BigInt(result.writtenBytes);
+      disk.sentBytes = before + BigInt(result.writtenBytes + recopiedBytes);
       disk.corruptedChunks += result.resentChunks;
-      // From now on the disk's export is the one at cutover, should it be sent whole again.
-      disk.exportId = disk.syncExportId;
+      if (recopiedBytes)
+        ctx.event(
+          Kind.VM_MIGRATION,
+          migration,
+          "Warning",
+          "ImportLost",
+          `disk ${disk.name}: the target had lost part of its import; ${recopiedBytes} bytes copied again from the export at cutover`,
+        );
       disk.sizeBytes = made.sizeBytes;
       ctx.event(
         Kind.VM_MIGRATION,
@@ -240,7 +255,6 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           for (const d of s.disks) {
             const seen = snapshot.find((x) => x.name === d.name);
             if (!seen) continue;
-            d.exportId = seen.exportId;
             d.sizeBytes = seen.sizeBytes;
             d.sourceChecksum = seen.sourceChecksum;
             d.syncedBytes = seen.syncedBytes;
