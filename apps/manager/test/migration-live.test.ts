@@ -100,4 +100,43 @@ describe("a live VMMigration between two mock providers", () => {
         providerClient(source.url).diskExportRead({ exportId: exportId ?? "", offset: 0n, length: 1 }),
       ).rejects.toThrow();
   });
+
+  it("goes cold, saying why, when the source's provider cannot snapshot this VM", async () => {
+    const picky = await spawnMock([
+      "--disk-bytes",
+      "4Mi",
+      "--guest-writes",
+      "64Ki",
+      "--fault",
+      "snapshotCreate:fail:reason=unsupported",
+    ]);
+    processes.push(picky);
+    await tm.apply(
+      migrationStack(picky.url, target.url, "uefi")
+        .replace(/name: esx/g, "name: esx3")
+        .replace(/name: kvm/g, "name: kvm3"),
+    );
+    await tm.ready("uefi");
+    await tm.apply(
+      migrationManifest("uefi-move", "uefi", "uefi-kvm").replace(
+        "providerRef: {name: kvm}",
+        "providerRef: {name: kvm3}",
+      ),
+    );
+    const done = await phaseReached(
+      () => migrationOf(tm.manager.store, "uefi-move"),
+      MigrationPhase.READY,
+    );
+    expect(done.status?.finalSync).toBe(false);
+    expect(done.status?.snapshotId).toBe("");
+    expect(done.status?.sourcePoweredOff).toBe(true);
+    // Cold: the shutdown's write is in the one copy.
+    for (const d of done.status?.disks ?? []) expect(d.targetChecksum).toBe(d.sourceChecksum);
+    const held = await diskDigests(
+      providerClient(target.url),
+      tm.vm("uefi-kvm")?.status?.id ?? "",
+    );
+    expect(held["root"]).toBe(done.status?.disks[0]?.sourceChecksum);
+    expect(await tm.reasons(Kind.VM_MIGRATION, "uefi-move")).toContain("ColdMigration");
+  });
 });

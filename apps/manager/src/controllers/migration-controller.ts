@@ -248,7 +248,16 @@ export function createMigrationController(ctx: ControllerContext) {
             await write(ns, name, status);
             if (made.task) await sourceConn.client.waitForTask(made.task);
           } catch (err) {
-            return refused(err, "taking a snapshot of the source");
+            if (!ProviderError.is(err, ErrorReason.UNSUPPORTED) || status.snapshotId)
+              return refused(err, "taking a snapshot of the source");
+            // The provider snapshots some VMs and not this one (libvirt: UEFI, a raw disk): cold.
+            status.finalSync = false;
+            status.phase = MigrationPhase.EXPORTING;
+            record({
+              type: "Normal",
+              reason: "ColdMigration",
+              message: `${ProviderError.from(err).message}: ${sourceVm.metadata?.name} is shut down for a cold export instead of a live one`,
+            });
           }
           continue;
         }
