@@ -82,7 +82,9 @@ describe("a live VMMigration between two mock providers", () => {
       namespace: "default",
     });
     // The copy at the snapshot had another checksum: without the sync the writes were lost.
-    const exported = events.find((e) => e.reason === "Exported" && e.message.startsWith("disk root"));
+    const exported = events.find(
+      (e) => e.reason === "Exported" && e.message.startsWith("disk root"),
+    );
     expect(exported?.message).toMatch(/sha256 [0-9a-f]{64}/);
     expect(exported?.message).not.toContain(root?.sourceChecksum ?? "-");
     const synced = events.filter((e) => e.reason === "FinalSync").map((e) => e.message);
@@ -97,7 +99,11 @@ describe("a live VMMigration between two mock providers", () => {
     expect(snapshots.snapshots).toEqual([]);
     for (const exportId of [root?.exportId, root?.syncExportId, data?.exportId])
       await expect(
-        providerClient(source.url).diskExportRead({ exportId: exportId ?? "", offset: 0n, length: 1 }),
+        providerClient(source.url).diskExportRead({
+          exportId: exportId ?? "",
+          offset: 0n,
+          length: 1,
+        }),
       ).rejects.toThrow();
   });
 
@@ -132,10 +138,7 @@ describe("a live VMMigration between two mock providers", () => {
     expect(done.status?.sourcePoweredOff).toBe(true);
     // Cold: the shutdown's write is in the one copy.
     for (const d of done.status?.disks ?? []) expect(d.targetChecksum).toBe(d.sourceChecksum);
-    const held = await diskDigests(
-      providerClient(target.url),
-      tm.vm("uefi-kvm")?.status?.id ?? "",
-    );
+    const held = await diskDigests(providerClient(target.url), tm.vm("uefi-kvm")?.status?.id ?? "");
     expect(held["root"]).toBe(done.status?.disks[0]?.sourceChecksum);
     expect(await tm.reasons(Kind.VM_MIGRATION, "uefi-move")).toContain("ColdMigration");
   });

@@ -208,7 +208,10 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
   const snapshot = request.snapshotId || since;
   if (snapshot) {
     if (disk.format !== "qcow2")
-      throw ProviderError.invalidSpec("disk_name", `disk ${disk.name} is not qcow2: it has no snapshots`);
+      throw ProviderError.invalidSpec(
+        "disk_name",
+        `disk ${disk.name} is not qcow2: it has no snapshots`,
+      );
     const known = await listSnapshots(ctx, view.info.uuid, signal);
     if (!known.some((s) => s.name === snapshot))
       throw ProviderError.notFound(`vm ${view.info.name} has no snapshot ${snapshot}`);

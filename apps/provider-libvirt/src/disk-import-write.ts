@@ -37,7 +37,9 @@ export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
   const chunk = checkChunk(request.chunk, state.record.sizeBytes);
   // Zeros over a range written before (a final sync's rewrite) are written; elsewhere the
   // sparse file's hole is zeros already.
-  const rewrite = state.ranges.some(([s, e]) => s < chunk.offset + chunk.length && e > chunk.offset);
+  const rewrite = state.ranges.some(
+    ([s, e]) => s < chunk.offset + chunk.length && e > chunk.offset,
+  );
   const bytes = chunk.data ?? (rewrite ? new Uint8Array(chunk.length) : undefined);
   if (bytes) {
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

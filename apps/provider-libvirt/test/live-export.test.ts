@@ -5,7 +5,7 @@ import {
   ImageFormat,
   PowerOperation,
   PowerState,
-  copyDisk,
+  copyDiskForSync,
   exportDisk,
   syncDisk,
 } from "@virtrigaud/contracts";
@@ -29,7 +29,12 @@ let disk: Buffer;
 /** Writes through the running qemu's own device backend: the path a guest's writes take. */
 async function writeThroughQemu(domain: string, command: string): Promise<void> {
   const device = "/machine/peripheral/virtio-disk0/virtio-backend";
-  const out = await virsh("qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "${command}"`);
+  const out = await virsh(
+    "qemu-monitor-command",
+    domain,
+    "--hmp",
+    `qemu-io -d ${device} "${command}"`,
+  );
   if (out.trim()) throw new Error(`qemu-io ${command}: ${out.trim()}`);
 }
 
@@ -80,7 +85,13 @@ describe("a running VM's disk exported at a snapshot, then the ranges changed si
     await writeThroughQemu("live-src", "write -P 0x5a 64M 1M");
     const first = await exportDisk(
       client,
-      { exportId: "live-at", vmId, diskName: "root", format: ImageFormat.RAW, snapshotId: snap.snapshotId },
+      {
+        exportId: "live-at",
+        vmId,
+        diskName: "root",
+        format: ImageFormat.RAW,
+        snapshotId: snap.snapshotId,
+      },
       wait,
     );
     await writeThroughQemu("live-src", "write -P 0x6b 200M 4k");
@@ -90,12 +101,11 @@ describe("a running VM's disk exported at a snapshot, then the ranges changed si
     expect(vm.vm?.powerState).toBe(PowerState.ON);
 
     // Copied at the snapshot into an import, held uncommitted.
-    const copied = await copyDisk({
+    const copied = await copyDiskForSync({
       source: client,
       target: client,
       export: first,
       importId: "live-copy",
-      commit: false,
     });
     expect(copied.import.committed).toBe(false);
     expect(copied.import.receivedBytes).toBe(BigInt(disk.length));

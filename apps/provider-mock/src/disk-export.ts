@@ -83,7 +83,8 @@ export const diskExportBegin: MockOperation<"diskExportBegin"> = (ctx, request) 
   };
   const freeze = () => {
     const bytes = readDiskBytes(ctx.disks, vm, disk, request.snapshotId || undefined);
-    if (since) record.changedRanges = ctx.disks.guest.changedSince(vm.id, disk.name, since, bytes.length);
+    if (since)
+      record.changedRanges = ctx.disks.guest.changedSince(vm.id, disk.name, since, bytes.length);
     ctx.disks.reserve(bytes.length, `export ${record.id}`);
     record.sha256 = sha256Hex(bytes);
     record.bytes = bytes;

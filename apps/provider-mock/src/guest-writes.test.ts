@@ -43,7 +43,10 @@ async function readAll(client: ProviderClient, made: DiskExport): Promise<Uint8A
   return bytes;
 }
 
-async function begin(client: ProviderClient, request: Parameters<ProviderClient["diskExportBegin"]>[0]) {
+async function begin(
+  client: ProviderClient,
+  request: Parameters<ProviderClient["diskExportBegin"]>[0],
+) {
   const { export: made } = await client.diskExportBegin(request);
   if (!made) throw new Error("no export");
   return made;

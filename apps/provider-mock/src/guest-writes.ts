@@ -80,7 +80,8 @@ export class GuestWrites {
   /** Forgets a VM that is gone. */
   forget(vmId: string): void {
     this.#log.delete(vmId);
-    for (const key of [...this.#marks.keys()]) if (key.startsWith(`${vmId}/`)) this.#marks.delete(key);
+    for (const key of [...this.#marks.keys()])
+      if (key.startsWith(`${vmId}/`)) this.#marks.delete(key);
   }
 
   #upTo(vmId: string, snapshotId: string | undefined): number {

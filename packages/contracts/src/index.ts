@@ -68,6 +68,7 @@ export {
   type CopyDiskOptions,
   type CopyDiskProgress,
   type CopyDiskResult,
+  copyDiskForSync,
   type CopyDiskHeld,
 } from "./disks/copy-disk.js";
 export {

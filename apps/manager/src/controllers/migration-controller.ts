@@ -369,7 +369,10 @@ export function createMigrationController(ctx: ControllerContext) {
           if (!targetConn || !disk) return { requeueAfterMs: 5_000 };
           try {
             // After a final sync the file is the disk at cutover, with its own SHA-256.
-            const request = { importId: disk.importId, sha256: disk.synced ? disk.sourceChecksum : "" };
+            const request = {
+              importId: disk.importId,
+              sha256: disk.synced ? disk.sourceChecksum : "",
+            };
             let answer = await targetConn.client.diskImportCommit(request);
             if (answer.task) {
               await targetConn.client.waitForTask(answer.task);

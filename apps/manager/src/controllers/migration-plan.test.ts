@@ -434,7 +434,10 @@ describe("planMigration: the final sync of a live migration", () => {
     expect(p.status.progress?.transferredBytes).toBe(15n);
     // A sync that failed counts as a retry like a copy.
     const failed = planMigration(
-      factsOf({ ...off, transfer: { state: "failed", outage: false, message: "data_loss" } }, exported),
+      factsOf(
+        { ...off, transfer: { state: "failed", outage: false, message: "data_loss" } },
+        exported,
+      ),
     );
     expect(failed.status.retryCount).toBe(1);
   });

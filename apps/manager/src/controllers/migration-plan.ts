@@ -122,7 +122,7 @@ export function copiedForSync(d: MigrationDiskStatus): boolean {
  * target take them into an import it holds, both in RAW (whose offsets are
  * the guest's), and the copy must go straight to the target.
  */
-export function liveRefusal(
+function liveRefusal(
   migration: VMMigration,
   source: ProviderFacts,
   target: ProviderFacts | undefined,

@@ -4,7 +4,7 @@ import {
   type DiskExport,
   DiskExportSchema,
   ImageFormat,
-  copyDisk,
+  copyDiskForSync,
   ProviderError,
   type SyncDiskProgress,
   type SyncDiskResult,
@@ -90,12 +90,11 @@ export async function syncOneDisk(
   );
   let recopiedBytes = 0;
   if (!held?.committed && (held?.receivedBytes ?? 0n) < made.sizeBytes) {
-    const copied = await copyDisk({
+    const copied = await copyDiskForSync({
       source: options.source,
       target: options.target,
       export: begun,
       importId: disk.importId,
-      commit: false,
       signal: options.signal,
       ...(options.placement ? { placement: options.placement } : {}),
     });

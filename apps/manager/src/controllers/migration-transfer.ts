@@ -8,6 +8,7 @@ import {
   DiskExportSchema,
   ProviderError,
   copyDisk,
+  copyDiskForSync,
 } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 import {
@@ -281,13 +282,14 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
     };
 
     try {
-      const copies =
-        leg === "sync" ? [] : copiesOf(migration, status, disks, leg, ends, stage);
+      const copies = leg === "sync" ? [] : copiesOf(migration, status, disks, leg, ends, stage);
       if (leg === "sync") await syncAll(migration, status, disks, ends, run.abort.signal, persist);
       for (const [i, copy] of copies.entries()) {
         const disk = disks[i];
         if (copy.done || !disk) continue;
-        const result = await copyDisk({
+        // A live migration's copy at the snapshot waits for its final sync.
+        const copyOf = status.finalSync ? copyDiskForSync : copyDisk;
+        const result = await copyOf({
           source: copy.from,
           target: copy.to,
           export: create(DiskExportSchema, {
@@ -298,8 +300,6 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
             capacityBytes: disk.capacityBytes,
           }),
           importId: disk.importId,
-          // A live migration's copy at the snapshot waits for its final sync.
-          commit: !status.finalSync,
           ...(copy.placement ? { placement: copy.placement } : {}),
           signal: run.abort.signal,
           onProgress: (p: CopyDiskProgress) => {

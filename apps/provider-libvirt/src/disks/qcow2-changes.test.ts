@@ -33,7 +33,16 @@ async function changedSince(image: string, snapshot: string): Promise<Ranges> {
 function differingBlocks(image: string, snapshot: string): number[] {
   const then = join(dir, "then.raw");
   const now = join(dir, "now.raw");
-  run("qemu-img", "convert", "-l", `snapshot.name=${snapshot.replace(/,/g, ",,")}`, "-O", "raw", image, then);
+  run(
+    "qemu-img",
+    "convert",
+    "-l",
+    `snapshot.name=${snapshot.replace(/,/g, ",,")}`,
+    "-O",
+    "raw",
+    image,
+    then,
+  );
   run("qemu-img", "convert", "-O", "raw", image, now);
   const a = readFileSync(then);
   const b = readFileSync(now);

@@ -35,7 +35,7 @@ const u64 = (b: Uint8Array, at: number) =>
   new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at);
 
 /** @throws ProviderError INVALID_SPEC for a file that is not a qcow2 image this can read. */
-export function parseQcow2Header(b: Uint8Array): Qcow2Header {
+function parseQcow2Header(b: Uint8Array): Qcow2Header {
   if (b.length < 72 || u32(b, 0) !== 0x514649fb)
     throw ProviderError.invalidSpec("disk_name", "the disk is not a qcow2 image");
   const version = u32(b, 4);
@@ -54,7 +54,7 @@ export function parseQcow2Header(b: Uint8Array): Qcow2Header {
 }
 
 /** The snapshot table's entries (names and L1 tables), from the bytes at snapshots_offset. */
-export function parseSnapshotTable(b: Uint8Array, count: number): Qcow2Snapshot[] {
+function parseSnapshotTable(b: Uint8Array, count: number): Qcow2Snapshot[] {
   const out: Qcow2Snapshot[] = [];
   let at = 0;
   for (let i = 0; i < count; i++) {
@@ -107,7 +107,9 @@ export async function qcow2ChangedSince(read: ReadAt, snapshotName: string): Pro
     (s) => s.name === snapshotName,
   );
   if (!snapshot)
-    throw ProviderError.notFound(`the disk has no internal snapshot ${JSON.stringify(snapshotName)}`);
+    throw ProviderError.notFound(
+      `the disk has no internal snapshot ${JSON.stringify(snapshotName)}`,
+    );
   const clusterBytes = 2 ** header.clusterBits;
   const l2Entries = clusterBytes / header.l2EntryBytes;
   const l1Count = Math.max(header.l1Size, snapshot.l1Size);

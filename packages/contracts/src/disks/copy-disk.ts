@@ -63,12 +63,6 @@ export interface CopyDiskOptions {
   concurrency?: number;
   /** Tries of one chunk in all when it arrives damaged or is refused as damaged. Default: 3. */
   maxChunkAttempts?: number;
-  /**
-   * Commit the import once the target holds the whole file. False leaves
-   * it uncommitted, for a final sync (`syncDisk`) to bring up to date and
-   * commit. Default: true.
-   */
-  commit?: boolean;
   /** Called after every chunk the target accepted. */
   onProgress?: (progress: CopyDiskProgress) => void;
   /** Stops the copy: calls in flight are cancelled and the copy rejects with CANCELED. */
@@ -115,14 +109,29 @@ const maxPasses = 3;
  * range; CONFLICT when the target holds an import of this id for another
  * file; otherwise the failing call's error.
  */
-export async function copyDisk(
-  options: CopyDiskOptions & { commit?: true },
-): Promise<CopyDiskResult>;
-export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult | CopyDiskHeld>;
-export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult | CopyDiskHeld> {
+export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult> {
   const run = startRun(options);
   try {
-    return await copyAll(run);
+    return (await copyAll(run, true)) as CopyDiskResult;
+  } catch (thrown) {
+    throw options.signal?.aborted ? callerAbortError(options.signal) : ProviderError.from(thrown);
+  } finally {
+    run.detach();
+  }
+}
+
+/**
+ * Copies as `copyDisk` does, but leaves the import uncommitted once the
+ * target holds the whole file (unless an earlier run committed it): the
+ * copy at a snapshot of a live migration, which `syncDisk` brings up to
+ * date with the ranges changed since and commits.
+ *
+ * @throws ProviderError as `copyDisk` does, but for the commit's.
+ */
+export async function copyDiskForSync(options: CopyDiskOptions): Promise<CopyDiskHeld> {
+  const run = startRun(options);
+  try {
+    return await copyAll(run, false);
   } catch (thrown) {
     throw options.signal?.aborted ? callerAbortError(options.signal) : ProviderError.from(thrown);
   } finally {
@@ -187,7 +196,7 @@ function startRun(options: CopyDiskOptions): Run {
   };
 }
 
-async function copyAll(run: Run): Promise<CopyDiskResult | CopyDiskHeld> {
+async function copyAll(run: Run, commit: boolean): Promise<CopyDiskResult | CopyDiskHeld> {
   const { options } = run;
   run.stop.signal.throwIfAborted();
   const begun = await beginImport(run);
@@ -205,7 +214,7 @@ async function copyAll(run: Run): Promise<CopyDiskResult | CopyDiskHeld> {
       }
     }
   }
-  if (options.commit === false && !begun.committed)
+  if (!commit && !begun.committed)
     return {
       import: { ...begun, receivedBytes: BigInt(run.verifiedBytes) },
       resumedFromBytes,

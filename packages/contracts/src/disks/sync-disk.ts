@@ -87,7 +87,7 @@ export function syncChunks(ranges: readonly ByteRange[], chunkBytes: number): Sy
 /**
  * Brings an import up to date with the disk as it is now: the final sync of
  * a live migration. The import holds the whole disk as it was at a
- * snapshot (copied by `copyDisk` with `commit: false`); the export lists
+ * snapshot (copied by `copyDiskForSync`); the export lists
  * the ranges that changed since that snapshot, and only those are read and
  * written (each chunk's SHA-256 checked on the way, a damaged one read
  * again), `concurrency` at a time. Then DiskImportCommit with the export's
@@ -104,7 +104,10 @@ export async function syncDisk(options: SyncDiskOptions): Promise<SyncDiskResult
   const concurrency = options.concurrency ?? 4;
   const maxAttempts = options.maxChunkAttempts ?? 3;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > maxChunkBytes)
-    throw ProviderError.invalidSpec("chunkBytes", `must be a whole number from 1 to ${maxChunkBytes}`);
+    throw ProviderError.invalidSpec(
+      "chunkBytes",
+      `must be a whole number from 1 to ${maxChunkBytes}`,
+    );
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw ProviderError.invalidSpec("concurrency", "must be a whole number of at least 1");
   const ranges = options.export.changedRanges.map((r) => ({
@@ -137,7 +140,10 @@ export async function syncDisk(options: SyncDiskOptions): Promise<SyncDiskResult
           throw ProviderError.dataLoss(
             `export ${options.export.id} at ${chunk.offset}: ${problem ?? "no chunk"}`,
           );
-        await options.target.diskImportWrite({ importId: options.importId, chunk: read }, { signal });
+        await options.target.diskImportWrite(
+          { importId: options.importId, chunk: read },
+          { signal },
+        );
         writtenBytes += chunk.length;
         done = addRange(done, chunk.position, chunk.position + chunk.length);
         const seconds = Math.max(clock.now() - startedAt, 1) / 1000;
@@ -150,7 +156,8 @@ export async function syncDisk(options: SyncDiskOptions): Promise<SyncDiskResult
         return;
       } catch (thrown) {
         const error = ProviderError.from(thrown);
-        if (signal.aborted || afterChunkFailure(error, attempt, maxAttempts) === "fail") throw error;
+        if (signal.aborted || afterChunkFailure(error, attempt, maxAttempts) === "fail")
+          throw error;
         resentChunks++;
       }
     }
