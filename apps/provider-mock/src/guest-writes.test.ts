@@ -20,8 +20,8 @@ afterEach(async () => {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const diskBytes = 4 * 1024 * 1024;
 
-async function serve() {
-  const provider = createMockProvider({ diskBytes, guestWriteBytes: 8192 });
+async function serve(options: Parameters<typeof createMockProvider>[0] = {}) {
+  const provider = createMockProvider({ diskBytes, guestWriteBytes: 8192, ...options });
   const test = await startTestServer(provider);
   running.push(async () => {
     await test.close();
@@ -145,5 +145,31 @@ describe("a running mock guest's writes after a snapshot", () => {
       sha256: sha256(second),
     });
     expect(done?.committed).toBe(true);
+  });
+
+  it("are refused as UNSUPPORTED when the capabilities are turned off", async () => {
+    const client = await serve({
+      disable: ["disk_export_changed_ranges", "disk_import_rewrites"],
+    });
+    const caps = (await client.getCapabilities({})).capabilities;
+    expect([caps?.diskExportChangedRanges, caps?.diskImportRewrites]).toEqual([false, false]);
+    const reasonOf = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (e: unknown) => ProviderError.from(e).reason,
+      );
+    expect(
+      await reasonOf(
+        client.diskExportBegin({
+          exportId: "x",
+          vmId: "vm-1",
+          diskName: "root",
+          changedSinceSnapshotId: "snap-1",
+        }),
+      ),
+    ).toBe(ErrorReason.UNSUPPORTED);
+    expect(await reasonOf(client.diskImportCommit({ importId: "i", sha256: "a".repeat(64) }))).toBe(
+      ErrorReason.UNSUPPORTED,
+    );
   });
 });

@@ -36,7 +36,7 @@ export function syncExportRequest(
 
 /** What the final sync of one disk needs. */
 interface DiskSyncOptions {
-  source: Pick<ProviderClient, "diskExportBegin" | "diskExportRead" | "waitForTask" | "getTask">;
+  source: Pick<ProviderClient, "diskExportBegin" | "diskExportRead" | "waitForTask">;
   target: Pick<
     ProviderClient,
     "diskImportBegin" | "diskImportWrite" | "diskImportCommit" | "waitForTask"
