@@ -43,7 +43,8 @@ const shutdownTimeout = "120s";
  * The VMMigration controller: validates, prepares the source (a snapshot,
  * or a graceful shutdown through the source VM's own spec), exports every
  * disk, copies them through the manager (`migration-transfer.ts`, resumable
- * from what the target holds), commits the imports, declares the target
+ * from what the target holds), live: shuts the source down at cutover and
+ * syncs the ranges changed since the snapshot, commits the imports, declares the target
  * VirtualMachine from them and waits for it to be Ready, then cleans up.
  * Deleting a migration midway undoes what it made (`migration-cleanup.ts`).
  *

@@ -111,7 +111,10 @@ function targetPlacementOf(migration: VMMigration): CopyDiskOptions["placement"]
  * staged offsets and bytes sent, the rate, the time left) is written to the
  * migration's status at most once a second. A copy that stops (the manager
  * killed, a provider down) is started again by the plan and resumes from
- * what its receiver holds, the import id being the same.
+ * what its receiver holds, the import id being the same. A live migration
+ * copies at the snapshot without committing (`copyDiskForSync`), then, the
+ * source shut down, its "sync" leg writes each disk's changed ranges and
+ * commits (`migration-sync.ts`), resuming from `syncedBytes`.
  */
 export function createTransferRuns(ctx: ControllerContext): TransferRuns {
   const runs = new Map<string, Run>();
