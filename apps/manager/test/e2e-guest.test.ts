@@ -56,6 +56,8 @@ describe("a real guest through the manager, provider-libvirt and libvirtd", () =
   const isolated = `vrtg-iso-${suffix}`;
   const staticAddress = "10.213.9.10";
   const marker = "/var/tmp/vrtg-marker";
+  /** Written while a live migration copies the disks, after its snapshot. */
+  const lateMarker = "/var/tmp/vrtg-after-snapshot";
   /** Written into the guest by the cloud-init the Secret holds; compared, never printed. */
   const secretToken = randomBytes(12).toString("hex");
   let poolDir = "";
@@ -738,13 +740,19 @@ spec:
   );
 
   it(
-    "migrates the VM to another pool through a VMMigration: it boots there with its static address, its marker and the same disks, and the source goes only once the target is verified",
+    "migrates the VM live to another pool through a VMMigration: copied while it runs, then a final sync at cutover; it boots there with its static address, its marker, what it wrote after the snapshot and the same disks, and the source goes only once the target is verified",
     async () => {
       const sourceDisks = (await virsh("domblklist", name, "--details"))
         .split("\n")
         .filter((l) => l.includes(" disk "))
         .map((l) => l.trim().split(/\s+/).at(-1) ?? "");
       expect(sourceDisks.length).toBe(2);
+      // Running again (the test before shut it down): a running guest is migrated live.
+      await apply(
+        "power-on.yaml",
+        vmManifest({ cpu: 2, memoryMiB: 768, dataGiB: 2, reboot: "1", powerState: "On" }),
+      );
+      await sshEventually(`cat ${marker}`, minutes(4), "the guest up again");
       await apply(
         "migration.yaml",
         `apiVersion: infra.virtrigaud.io/v1beta1
@@ -761,17 +769,16 @@ spec:
     preserveMACAddresses: true
     powerOn: true
   options:
-    diskFormat: qcow2
+    diskFormat: raw
 `,
       );
-      // While the disks travel, the source is still there.
-      const moving = await migrationIn(
-        `${name}-move`,
-        ["Transferring", "Importing", "Creating"],
-        minutes(5),
-      );
-      expect(at(moving, "status.transferFormat")).toBe("qcow2");
+      // While the disks exported at the snapshot travel, the source still runs, and writes.
+      const moving = await migrationIn(`${name}-move`, ["Transferring"], minutes(10));
+      expect(at(moving, "status.transferFormat")).toBe("raw");
+      expect(at(moving, "status.finalSync")).toBe(true);
+      expect(condition(moving, "Ready")?.["reason"]).toBe("Transferring");
       expect((await cli("get", "vm", name)).code).toBe(0);
+      await ssh(`echo written-after-the-snapshot > ${lateMarker} && sync`);
       const done = await migrationReady(`${name}-move`, minutes(15));
       const disks = at(done, "status.disks") as Json[];
       expect(disks.map((d) => d["name"])).toEqual(["root", "data"]);
@@ -786,6 +793,15 @@ spec:
       const targetDisks = await virsh("domblklist", movedName, "--details");
       expect(targetDisks).toContain(targetPoolDir);
       await expectMarkerOnStaticAddress("an SSH login to the migrated guest on its static address");
+      // The final sync carried what the guest wrote after the snapshot, and only a little.
+      expect(await ssh(`cat ${lateMarker}`, staticAddress)).toBe("written-after-the-snapshot");
+      for (const d of disks) {
+        expect(d["synced"]).toBe(true);
+        expect(Number(d["syncBytes"] ?? 0) * 10).toBeLessThan(Number(d["sizeBytes"]));
+      }
+      const events = await cli("describe", "vmmigration", `${name}-move`);
+      expect(events.stdout).toMatch(/FinalSync/);
+      expect(events.stdout).toMatch(/the final sync moved \d+ bytes/);
       // Asked for: the source VM and its disks are gone now, and only now.
       await eventually(
         async () => (await cli("get", "vm", name)).code !== 0,

@@ -73,8 +73,11 @@ describe("VMMigration between two mock providers", () => {
     const sourceVm = tm.vm("web");
     expect(await diskDigests(providerClient(source.url), sourceVm?.status?.id ?? "")).toEqual(held);
 
-    // The mock exports from a snapshot: the source kept running, and the snapshot is gone.
-    expect(sourceVm?.status?.powerState).toBe(PowerState.ON);
+    // The mock exports from a snapshot while the source runs, then shuts it
+    // down for the final sync (nothing changed here); the snapshot is gone.
+    expect(done.status?.finalSync).toBe(true);
+    expect(disks.map((d) => d.syncBytes)).toEqual([0n, 0n]);
+    expect(sourceVm?.status?.powerState).toBe(PowerState.OFF);
     expect(done.status?.snapshotCreated).toBe(true);
     const snapshots = await providerClient(source.url).snapshotList({
       vmId: sourceVm?.status?.id ?? "",
@@ -251,15 +254,22 @@ describe("VMMigration interrupted", () => {
         "providerRef: {name: kvm2}",
       ),
     );
-    // Stopped once the boot disk is committed there: the mock keeps imports in memory only, so
-    // the restarted target has lost it, and the migration must send it again.
+    // Stopped once the target holds the whole boot disk (a live migration commits it only after
+    // the final sync): the mock keeps imports in memory only, so the restarted target has lost
+    // it, and the migration must send it again.
     await eventually(
       () => {
         const m = migrationOf(tm.manager.store, "app-move");
-        return m?.status?.phase === MigrationPhase.TRANSFERRING && m.status.disks[0]?.committed;
+        const root = m?.status?.disks[0];
+        return (
+          m?.status?.phase === MigrationPhase.TRANSFERRING &&
+          root &&
+          root.sizeBytes > 0n &&
+          root.verifiedOffset === root.sizeBytes
+        );
       },
       60_000,
-      "the boot disk committed at the target",
+      "the boot disk held whole at the target",
     );
     await target.stop("SIGKILL");
     const waiting = await eventually(

@@ -32,7 +32,10 @@ export function libvirtCapabilities(console: boolean): Capabilities {
     imageSources: [ImageSourceKind.TEMPLATE, ImageSourceKind.PATH, ImageSourceKind.URL],
     diskExportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
     diskImportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
-    // A running VM's disk is not exported (CONFLICT): the VM is shut down first.
-    diskExportFromSnapshot: false,
+    // A running VM's disk is exported at an internal snapshot (qcow2 disks),
+    // and the ranges changed since one read from the image's own tables.
+    diskExportFromSnapshot: true,
+    diskExportChangedRanges: true,
+    diskImportRewrites: true,
   });
 }

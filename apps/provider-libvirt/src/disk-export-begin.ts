@@ -6,7 +6,9 @@ import {
   ProviderError,
   type ProviderRequest,
 } from "@virtrigaud/contracts";
-import { dataExtentsOf } from "./disks/data-extents.js";
+import { type Extents, dataExtentsOf } from "./disks/data-extents.js";
+import { qcow2ChangedSince } from "./disks/qcow2-changes.js";
+import { listSnapshots } from "./snapshots.js";
 import { type DiskFormat, imageFormatOf, requestedFormat } from "./disks/disk-format.js";
 import { hostFileSha256 } from "./disks/host-file-sha256.js";
 import type { ExportRecord } from "./disks/transfer-area.js";
@@ -23,7 +25,16 @@ function exportOf(record: ExportRecord): DiskExport {
     sizeBytes: BigInt(record.sizeBytes),
     sha256: record.sha256,
     capacityBytes: BigInt(record.capacityBytes),
+    changedRanges: (record.changedRanges ?? []).map(([start, end]) => ({
+      offset: BigInt(start),
+      length: BigInt(end - start),
+    })),
   });
+}
+
+/** qemu's option syntax: a comma in a value is written twice. */
+function optionValue(value: string): string {
+  return value.replace(/,/g, ",,");
 }
 
 /**
@@ -55,6 +66,14 @@ export async function readyExport(
  * records it as ready. The output
  * is written under a partial name and renamed once complete, so a file
  * named as the export's data is always whole.
+ *
+ * At an internal snapshot (`record.snapshotId`) of a running VM, qemu-img
+ * reads the snapshot's own clusters with the image shared (-U): a cluster a
+ * snapshot holds is never written in place (qemu copies it on its first
+ * write), and savevm flushed the snapshot's tables, so what it reads does
+ * not move while the guest writes. Changed since a snapshot
+ * (`record.changedSince`, the VM off), the image's tables give the ranges
+ * (qcow2ChangedSince).
  */
 async function convert(
   ctx: LibvirtContext,
@@ -64,12 +83,16 @@ async function convert(
 ): Promise<void> {
   const files = await ctx.transfers.files("export", record.id, signal);
   await ctx.transfers.write(record, undefined, signal);
+  const atSnapshot = record.snapshotId
+    ? ["-U", "-l", `snapshot.name=${optionValue(record.snapshotId)}`]
+    : [];
   try {
     await ctx.execOk(
       [
         "qemu-img",
         "convert",
         "-q",
+        ...atSnapshot,
         "-f",
         source.format,
         "-O",
@@ -80,13 +103,16 @@ async function convert(
       ],
       signal,
     );
+    const changedRanges = record.changedSince
+      ? await changedRangesOf(ctx, source.path, record.changedSince, signal)
+      : undefined;
     // The file reaches the host's disk while it is hashed from the page
     // cache: before the ready record claims it, and in the hash's time.
     const [digest, size, info, map] = await Promise.all([
       hostFileSha256(ctx, files.partial, signal),
       ctx.execOk(["stat", "-c", "%s", "--", files.partial], signal),
       ctx.execOk(
-        ["qemu-img", "info", "--output=json", "-f", source.format, "--", source.path],
+        ["qemu-img", "info", "-U", "--output=json", "-f", source.format, "--", source.path],
         signal,
       ),
       // The file's holes, as the file system has them: reads there need no I/O.
@@ -101,6 +127,7 @@ async function convert(
       sizeBytes: Number(size.trim()),
       capacityBytes: (JSON.parse(info) as { "virtual-size"?: number })["virtual-size"] ?? 0,
       dataExtents: dataExtentsOf(map),
+      ...(changedRanges ? { changedRanges } : {}),
     };
     await ctx.transfers.write(ready, undefined, signal);
     ctx.transfers.ready.set(record.id, ready);
@@ -110,20 +137,46 @@ async function convert(
   }
 }
 
+/** The ranges of the image at `path` changed since its internal snapshot `name`, read over SFTP. */
+async function changedRangesOf(
+  ctx: LibvirtContext,
+  path: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<Extents> {
+  const file = await ctx.host.openFile(path, "r", signal);
+  try {
+    const ranges = await qcow2ChangedSince((offset, length) => file.read(offset, length), name);
+    return ranges.map(([start, end]) => [start, end] as const);
+  } finally {
+    await file.close();
+  }
+}
+
 function sameExport(a: ExportRecord, r: ProviderRequest<"diskExportBegin">, format: DiskFormat) {
-  return a.vmId === r.vmId && a.diskName === r.diskName && a.format === format;
+  return (
+    a.vmId === r.vmId &&
+    a.diskName === r.diskName &&
+    a.format === format &&
+    (a.snapshotId ?? "") === r.snapshotId &&
+    (a.changedSince ?? "") === r.changedSinceSnapshotId
+  );
 }
 
 /**
  * DiskExportBegin: once per export id. A ready export is the answer; a
  * conversion under way answers with its task; otherwise the VM is checked
- * (powered off: its disk does not change while it is read) and a task converts
- * the disk while holding the VM, so no Power starts it meanwhile. The record
- * beside the staging file lets a restarted provider find the export.
+ * (powered off: its disk does not change while it is read; or exported at
+ * an internal snapshot, which does not change either) and a task converts
+ * the disk while holding the VM, so no Power starts it meanwhile. Changed
+ * since a snapshot, the export is RAW and lists the changed ranges. The
+ * record beside the staging file lets a restarted provider find the export.
  *
- * @throws ProviderError CONFLICT when the VM is not off, or the id names
- * another disk's export; INVALID_SPEC for an unknown disk or a format
- * other than qcow2 and raw; RETRYABLE while another operation holds the VM.
+ * @throws ProviderError CONFLICT when the VM is not off and no snapshot is
+ * named, or the id names another export; INVALID_SPEC for an unknown disk,
+ * a format other than qcow2 and raw (RAW only for changed ranges), both
+ * snapshot fields, or a snapshot of a disk that is not qcow2; NOT_FOUND for
+ * an unknown snapshot; RETRYABLE while another operation holds the VM.
  */
 export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
   ctx,
@@ -142,7 +195,27 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
     );
   }
   const own = disk.format === "qcow2" || disk.format === "raw" ? disk.format : undefined;
-  const format = requestedFormat(request.format, "format", own);
+  const since = request.changedSinceSnapshotId;
+  if (since && request.snapshotId)
+    throw ProviderError.invalidSpec(
+      "changed_since_snapshot_id",
+      "exports the disk as it is now: not with snapshot_id",
+    );
+  // Changed ranges are the guest's offsets: only a RAW file has them as its own.
+  const format = requestedFormat(request.format, "format", since ? "raw" : own);
+  if (since && format !== "raw")
+    throw ProviderError.invalidSpec("format", "changed ranges are exported in RAW only");
+  const snapshot = request.snapshotId || since;
+  if (snapshot) {
+    if (disk.format !== "qcow2")
+      throw ProviderError.invalidSpec(
+        "disk_name",
+        `disk ${disk.name} is not qcow2: it has no snapshots`,
+      );
+    const known = await listSnapshots(ctx, view.info.uuid, signal);
+    if (!known.some((s) => s.name === snapshot))
+      throw ProviderError.notFound(`vm ${view.info.name} has no snapshot ${snapshot}`);
+  }
   const existing = await ctx.transfers.read<ExportRecord>("export", id, signal);
   if (existing && !sameExport(existing, request, format)) {
     throw ProviderError.conflict(
@@ -155,9 +228,9 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
     (keep) => {
       const again = ctx.transfers.converting.get(id);
       if (again) return Promise.resolve({ task: again.task });
-      if (powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
+      if (!request.snapshotId && powerStateOf(view.stats?.state ?? 0) !== PowerState.OFF) {
         throw ProviderError.conflict(
-          `vm ${view.info.name} is not powered off: its disks are exported only when it is off`,
+          `vm ${view.info.name} is not powered off: its disks are exported only when it is off, or at a snapshot`,
         );
       }
       const release = keep();
@@ -173,6 +246,8 @@ export const diskExportBegin: LibvirtOperation<"diskExportBegin"> = async (
         sha256: "",
         capacityBytes: 0,
         dataExtents: [],
+        ...(request.snapshotId ? { snapshotId: request.snapshotId } : {}),
+        ...(since ? { changedSince: since } : {}),
       };
       try {
         const task = vmTask(ctx, view, "export disk of", async (taskSignal) => {

@@ -38,12 +38,20 @@ async function qcow2Capacity(ctx: LibvirtContext, path: string, signal: AbortSig
 }
 
 /**
- * Checks the whole file's SHA-256 on the host, then makes it a volume of its
- * pool (a rename within the pool's file system) and records it committed.
- * A digest that differs is remembered, so the next Commit says so at once,
- * until a write changes the file.
+ * Checks the whole file's SHA-256 on the host against `expected` (the one
+ * declared at begin, or the one the commit names after a final sync wrote
+ * ranges again), syncs it to the host's disk (rewritten ranges move no
+ * checkpoint), then makes it a volume of its pool (a rename within the
+ * pool's file system) and records it committed. A digest that differs is
+ * remembered, so the next Commit says so at once, until a write changes the
+ * file.
  */
-async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSignal): Promise<void> {
+async function commit(
+  ctx: LibvirtContext,
+  state: ImportState,
+  expected: string,
+  signal: AbortSignal,
+): Promise<void> {
   await state.chain;
   const { record, files } = state;
   const pool = poolNamed(ctx, record.pool);
@@ -51,11 +59,14 @@ async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSign
   // A commit cut short after the rename finds the file in the pool.
   const moved = (await ctx.host.exec(["test", "-e", files.data], { signal })).exitCode !== 0;
   const path = moved ? volume : files.data;
-  const digest = await hostFileSha256(ctx, path, signal);
-  if (digest !== record.sha256) {
+  const [digest] = await Promise.all([
+    hostFileSha256(ctx, path, signal),
+    ctx.execOk(["sync", "-d", "--", path], signal),
+  ]);
+  if (digest !== expected) {
     state.mismatch = digest;
     throw ProviderError.dataLoss(
-      `the file received hashes to ${digest}, not ${record.sha256}; write the ranges again`,
+      `the file received hashes to ${digest}, not ${expected}; write the ranges again`,
     );
   }
   const capacityBytes =
@@ -67,6 +78,7 @@ async function commit(ctx: LibvirtContext, state: ImportState, signal: AbortSign
   await pool.refresh(signal);
   const committed: ImportRecord = {
     ...record,
+    sha256: expected,
     receivedBytes: record.sizeBytes,
     committed: true,
     volume,
@@ -94,9 +106,10 @@ export const diskImportCommit: LibvirtOperation<"diskImportCommit"> = async (
   if (!state) throw ProviderError.notFound(`no disk import ${JSON.stringify(id)}`);
   const disk = create(ImageSourceSchema, { source: { case: "importedDisk", value: id } });
   if (state.record.committed) return { import: importOf(state.record), disk };
-  if (state.mismatch) {
+  const expected = request.sha256.toLowerCase() || state.record.sha256;
+  if (state.mismatch && state.mismatch !== expected) {
     throw ProviderError.dataLoss(
-      `the file received hashes to ${state.mismatch}, not ${state.record.sha256}; write the ranges again`,
+      `the file received hashes to ${state.mismatch}, not ${expected}; write the ranges again`,
     );
   }
   const { task } = await ctx.transfers.commitsOnce.run(
@@ -107,7 +120,7 @@ export const diskImportCommit: LibvirtOperation<"diskImportCommit"> = async (
         return Promise.resolve({
           task: ctx.tasks.start(`commit disk import ${id}`, async ({ signal: taskSignal }) => {
             try {
-              await commit(ctx, state, taskSignal);
+              await commit(ctx, state, expected, taskSignal);
             } finally {
               release();
             }

@@ -14,7 +14,8 @@ const checkpointBytes = 64 * 1024 * 1024;
 /**
  * DiskImportWrite: checks the chunk (nothing of a chunk that does not match
  * its checksum is written), writes its bytes at their offset over the SFTP
- * channel, and leaves zeros as the holes the sparse staging file has there.
+ * channel, and leaves zeros as the holes the sparse staging file has there
+ * (zeros over a range written before, as a final sync sends, are written).
  * The written prefix is synced and recorded every 64 MiB and at the end; the
  * answer is the recorded prefix.
  *
@@ -34,8 +35,14 @@ export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
   }
   if (!request.chunk) throw ProviderError.invalidSpec("chunk", "is required");
   const chunk = checkChunk(request.chunk, state.record.sizeBytes);
-  if (chunk.data) {
-    const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
+  // Zeros over a range written before (a final sync's rewrite) are written; elsewhere the
+  // sparse file's hole is zeros already.
+  const rewrite = state.ranges.some(
+    ([s, e]) => s < chunk.offset + chunk.length && e > chunk.offset,
+  );
+  const bytes = chunk.data ?? (rewrite ? new Uint8Array(chunk.length) : undefined);
+  if (bytes) {
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const file = await ctx.transfers.openFile(state.files.data, "r+", signal);
     await file.write(chunk.offset, data).catch(async (err: unknown) => {
       await ctx.transfers.closeFile(state.files.data);

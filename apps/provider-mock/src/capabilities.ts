@@ -23,6 +23,8 @@ export const capabilityFlags = {
   console: "console",
   disk_export_formats: "diskExportFormats",
   disk_import_formats: "diskImportFormats",
+  disk_export_changed_ranges: "diskExportChangedRanges",
+  disk_import_rewrites: "diskImportRewrites",
 } as const satisfies Record<string, keyof Capabilities>;
 
 /** A capability the mock can turn off. */
@@ -56,6 +58,8 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
     diskExportFormats: [ImageFormat.RAW, ImageFormat.QCOW2],
     diskImportFormats: [ImageFormat.RAW, ImageFormat.QCOW2],
     diskExportFromSnapshot: true,
+    diskExportChangedRanges: true,
+    diskImportRewrites: true,
   });
   for (const flag of disabled) {
     const field = capabilityFlags[flag];
@@ -66,10 +70,15 @@ export function mockCapabilities(disabled: readonly CapabilityFlag[]): Capabilit
       capabilities.consoleKinds = [];
     } else capabilities[field] = false;
   }
-  if (!capabilities.diskExportFormats.length) capabilities.diskExportFromSnapshot = false;
+  if (!capabilities.diskExportFormats.length) {
+    capabilities.diskExportFromSnapshot = false;
+    capabilities.diskExportChangedRanges = false;
+  }
+  if (!capabilities.diskImportFormats.length) capabilities.diskImportRewrites = false;
   if (!capabilities.snapshots) {
     capabilities.memorySnapshots = false;
     capabilities.diskExportFromSnapshot = false;
+    capabilities.diskExportChangedRanges = false;
   }
   return capabilities;
 }

@@ -1,4 +1,4 @@
-import { PowerState, ProviderError, chunkOf, sha256Hex } from "@virtrigaud/contracts";
+import { ImageFormat, PowerState, ProviderError, chunkOf, sha256Hex } from "@virtrigaud/contracts";
 import type { ExportRecord } from "./disk-store.js";
 import { type MockContext, type MockOperation, readyVm, runTask } from "./mock-context.js";
 import { capacityBytes, diskFormat, readDiskBytes } from "./vm-disks.js";
@@ -11,6 +11,10 @@ function describeExport(record: ExportRecord, bytes: Uint8Array) {
     sizeBytes: BigInt(bytes.length),
     sha256: record.sha256,
     capacityBytes: BigInt(record.capacityBytes),
+    changedRanges: record.changedRanges.map(([from, to]) => ({
+      offset: BigInt(from),
+      length: BigInt(to - from),
+    })),
   };
 }
 
@@ -22,14 +26,17 @@ function answerOf(record: ExportRecord) {
 }
 
 /**
- * DiskExportBegin: once per export id. The disk's bytes are copied (so
- * later changes of the VM do not reach the export) and hashed; with a
- * latency, by a task. The mock does not convert: an export in RAW or QCOW2
- * holds the disk's bytes as they are, which is all a caller can check.
+ * DiskExportBegin: once per export id. The disk's bytes (at the snapshot,
+ * when one is named) are copied (so later changes of the VM do not reach
+ * the export) and hashed; with a latency, by a task. The mock does not
+ * convert: an export in RAW or QCOW2 holds the disk's bytes as they are,
+ * which is all a caller can check. Changed since a snapshot, the export
+ * lists the ranges the simulated guest wrote after it.
  *
  * @throws ProviderError NOT_FOUND for an unknown VM, disk or snapshot;
  * CONFLICT when the VM runs and no snapshot is named, or when the export id
- * names another disk; RESOURCE_EXHAUSTED past --disk-memory.
+ * names another disk; INVALID_SPEC for both snapshot fields, or changes in
+ * a format other than RAW; RESOURCE_EXHAUSTED past --disk-memory.
  */
 export const diskExportBegin: MockOperation<"diskExportBegin"> = (ctx, request) => {
   const existing = ctx.disks.exports.get(request.exportId);
@@ -44,8 +51,20 @@ export const diskExportBegin: MockOperation<"diskExportBegin"> = (ctx, request) 
   const vm = readyVm(ctx, request.vmId);
   const disk = vm.config.disks.find((d) => d.name === request.diskName);
   if (!disk) throw ProviderError.notFound(`vm ${vm.id} has no disk ${request.diskName}`);
-  if (request.snapshotId && !vm.snapshots.some((s) => s.id === request.snapshotId)) {
-    throw ProviderError.notFound(`vm ${vm.id} has no snapshot ${request.snapshotId}`);
+  const since = request.changedSinceSnapshotId;
+  if (since && request.snapshotId) {
+    throw ProviderError.invalidSpec(
+      "changed_since_snapshot_id",
+      "exports the disk as it is now: not with snapshot_id",
+    );
+  }
+  if (since && request.format && request.format !== ImageFormat.RAW) {
+    throw ProviderError.invalidSpec("format", "changed ranges are exported in RAW only");
+  }
+  for (const id of [request.snapshotId, since]) {
+    if (id && !vm.snapshots.some((s) => s.id === id)) {
+      throw ProviderError.notFound(`vm ${vm.id} has no snapshot ${id}`);
+    }
   }
   if (!request.snapshotId && vm.powerState !== PowerState.OFF) {
     throw ProviderError.conflict(`vm ${vm.id} is not off: power it off, or export from a snapshot`);
@@ -55,14 +74,17 @@ export const diskExportBegin: MockOperation<"diskExportBegin"> = (ctx, request) 
     vmId: vm.id,
     diskName: disk.name,
     snapshotId: request.snapshotId,
-    format: request.format || diskFormat(ctx.disks, disk),
+    format: since ? ImageFormat.RAW : request.format || diskFormat(ctx.disks, disk),
     capacityBytes: capacityBytes(disk),
     bytes: undefined,
     sha256: "",
     taskId: "",
+    changedRanges: [],
   };
   const freeze = () => {
-    const bytes = readDiskBytes(ctx.disks, vm, disk);
+    const bytes = readDiskBytes(ctx.disks, vm, disk, request.snapshotId || undefined);
+    if (since)
+      record.changedRanges = ctx.disks.guest.changedSince(vm.id, disk.name, since, bytes.length);
     ctx.disks.reserve(bytes.length, `export ${record.id}`);
     record.sha256 = sha256Hex(bytes);
     record.bytes = bytes;

@@ -1,5 +1,6 @@
 import { type ImageFormat, ProviderError } from "@virtrigaud/contracts";
 import type { Ranges } from "@virtrigaud/contracts";
+import { GuestWrites } from "./guest-writes.js";
 
 /** A disk frozen for reading by DiskExportRead. */
 export interface ExportRecord {
@@ -13,6 +14,8 @@ export interface ExportRecord {
   bytes: Uint8Array | undefined;
   sha256: string;
   taskId: string;
+  /** Changed since a snapshot: the ranges written after it. */
+  changedRanges: Ranges;
 }
 
 /** A file being received by DiskImportWrite, then a disk a VM may adopt. */
@@ -36,6 +39,8 @@ export interface ImportRecord {
 export class DiskStore {
   readonly exports = new Map<string, ExportRecord>();
   readonly imports = new Map<string, ImportRecord>();
+  /** What the simulated guests wrote into their disks (`--guest-writes`). */
+  readonly guest: GuestWrites;
   #held = 0;
 
   constructor(
@@ -43,7 +48,11 @@ export class DiskStore {
     readonly budgetBytes: number,
     /** The length of the bytes of a disk that was not imported. */
     readonly generatedDiskBytes: number,
-  ) {}
+    /** Bytes a running guest writes after each snapshot and as it shuts down (0: none). */
+    guestWriteBytes = 0,
+  ) {
+    this.guest = new GuestWrites(guestWriteBytes);
+  }
 
   /** Bytes held now. */
   get heldBytes(): number {

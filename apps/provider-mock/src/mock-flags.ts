@@ -20,6 +20,7 @@ export const mockFlags = {
   disable: { type: "string" },
   "disk-bytes": { type: "string" },
   "disk-memory": { type: "string" },
+  "guest-writes": { type: "string" },
   "call-log": { type: "string" },
 } as const;
 
@@ -35,6 +36,8 @@ export const mockFlagsHelp = `Mock provider flags:
                             no-ip, lie-power-state, ignore-acpi, corrupt-chunk
   --disk-bytes SIZE         length of each made-up disk's bytes, as exported (default 8Mi)
   --disk-memory SIZE        most bytes of disk exports and imports held in memory (default 1Gi)
+  --guest-writes SIZE       a running guest writes SIZE bytes into its boot disk right after each
+                            snapshot and as it shuts down (default 0: guests write nothing)
   --disable CAP[,CAP]       declare capabilities unsupported: ${Object.keys(capabilityFlags).join(", ")}
   --call-log FILE           append one JSON line per call to FILE: {at, method, term, ok}, term being
                             the caller's virtrigaud-leader-term header (for tests of manager replicas)`;
@@ -76,6 +79,8 @@ function parseMockFlags(values: FlagValues): MockProviderOptions {
   if (diskBytes !== undefined) options.diskBytes = parseByteSize(diskBytes);
   const diskMemory = text(values, "disk-memory");
   if (diskMemory !== undefined) options.diskMemoryBytes = parseByteSize(diskMemory);
+  const guestWrites = text(values, "guest-writes");
+  if (guestWrites !== undefined) options.guestWriteBytes = parseByteSize(guestWrites);
 
   const faults: FaultRule[] = [];
   const faultsFile = text(values, "faults");

@@ -66,6 +66,12 @@ export interface MockProviderOptions {
   diskBytes?: number;
   /** The most bytes of disk exports and imports held in memory. Default: 1 GiB. */
   diskMemoryBytes?: number;
+  /**
+   * Bytes a running guest writes into its boot disk right after each
+   * snapshot and as it shuts down, so that a live migration's final sync
+   * has changes to carry. Default: 0 (guests write nothing).
+   */
+  guestWriteBytes?: number;
   /** Capabilities to declare as unsupported. */
   disable?: CapabilityFlag[];
   /** Default: the system clock. A fake clock lets tests finish tasks without sleeping. */
@@ -145,6 +151,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     disks: new DiskStore(
       options.diskMemoryBytes ?? 1024 ** 3,
       options.diskBytes ?? defaultDiskBytes,
+      options.guestWriteBytes ?? 0,
     ),
     tasks: createTaskTracker({
       clock,

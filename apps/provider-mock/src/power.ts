@@ -1,4 +1,5 @@
-import { PowerOperation } from "@virtrigaud/contracts";
+import { PowerOperation, PowerState } from "@virtrigaud/contracts";
+import { fileBytes } from "./vm-disks.js";
 import { setPower } from "./machine-config.js";
 import { type MockOperation, readyVm, runTask } from "./mock-context.js";
 import { planPower } from "./plan-power.js";
@@ -24,6 +25,10 @@ export const power: MockOperation<"power"> = (ctx, request) => {
     `power ${PowerOperation[request.operation]} ${vm.name}`,
     async (signal) => {
       if (waitMs) await ctx.clock.sleep(waitMs, signal);
+      // A guest shutting down cleanly writes its last changes out.
+      const boot = vm.config.disks[0];
+      if (plan.graceful && vm.powerState === PowerState.ON && boot)
+        ctx.disks.guest.write(vm.id, boot.name, fileBytes(ctx.disks, boot));
       setPower(vm, plan.target);
     },
   );

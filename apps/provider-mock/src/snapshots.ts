@@ -1,6 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { PowerState, ProviderError } from "@virtrigaud/contracts";
 import { copyConfig } from "./machine-config.js";
+import { fileBytes } from "./vm-disks.js";
 import {
   type MockContext,
   type MockOperation,
@@ -31,6 +32,11 @@ export function takeSnapshot(
   };
   vm.snapshots.push(snapshot);
   vm.currentSnapshotId = snapshot.id;
+  ctx.disks.guest.mark(vm.id, snapshot.id);
+  // A running guest goes on writing after the snapshot.
+  const boot = vm.config.disks[0];
+  if (vm.powerState === PowerState.ON && boot)
+    ctx.disks.guest.write(vm.id, boot.name, fileBytes(ctx.disks, boot));
   return snapshot;
 }
 

@@ -28,12 +28,23 @@ export function fileBytes(disks: DiskStore, disk: DiskRecord): number {
 
 /**
  * A copy of the disk's bytes: the import it adopted, or bytes made up from
- * the VM's and the disk's names.
+ * the VM's and the disk's names, with what the simulated guest wrote into
+ * it (before `snapshotId`, when given).
  *
  * @throws ProviderError DATA_LOSS for an adopted import the mock no longer
  * holds (imported bytes live in memory only and do not survive a restart).
  */
-export function readDiskBytes(disks: DiskStore, vm: VmRecord, disk: DiskRecord): Uint8Array {
+export function readDiskBytes(
+  disks: DiskStore,
+  vm: VmRecord,
+  disk: DiskRecord,
+  snapshotId?: string,
+): Uint8Array {
+  return disks.guest.apply(vm.id, disk.name, baseDiskBytes(disks, vm, disk), snapshotId);
+}
+
+/** The disk's bytes before any simulated guest write. */
+function baseDiskBytes(disks: DiskStore, vm: VmRecord, disk: DiskRecord): Uint8Array {
   if (!disk.importId)
     return generateDiskContent(`${vm.name}/${disk.name}`, disks.generatedDiskBytes);
   const adopted = disks.imports.get(disk.importId);

@@ -34,5 +34,10 @@ export function vsphereCapabilities(hotAdd: boolean): Capabilities {
     // RAW through the datastore file service (flat extents); no export from a snapshot.
     diskExportFormats: [ImageFormat.RAW],
     diskImportFormats: [ImageFormat.RAW],
+    // Changed ranges need CBT (QueryChangedDiskAreas), which vcsim does not
+    // have: a running source is migrated cold, and the manager says so.
+    diskExportChangedRanges: false,
+    // Its import's durable prefix is not kept for ranges written again.
+    diskImportRewrites: false,
   });
 }

@@ -69,7 +69,15 @@ export {
   type CopyDiskOptions,
   type CopyDiskProgress,
   type CopyDiskResult,
+  copyDiskForSync,
+  type CopyDiskHeld,
 } from "./disks/copy-disk.js";
+export {
+  syncDisk,
+  type SyncDiskOptions,
+  type SyncDiskProgress,
+  type SyncDiskResult,
+} from "./disks/sync-disk.js";
 export { exportDisk, type ExportDiskOptions } from "./disks/export-disk.js";
 // For a provider's disk export and import: chunks made and checked, whole-disk
 // hashes, the received prefix.

@@ -45,6 +45,18 @@ describe("start-up", () => {
     );
   });
 
+  it("refuses changed ranges and rewrites declared without snapshots, RAW or import formats", async () => {
+    const liar = stubProvider({
+      getCapabilities: () =>
+        Promise.resolve({
+          capabilities: { diskExportChangedRanges: true, diskImportRewrites: true },
+        }),
+    });
+    await expect(serveProvider(liar, quiet)).rejects.toThrow(
+      /disk_export_changed_ranges is declared without snapshots or a RAW export format.*disk_import_rewrites is declared without disk_import_formats/s,
+    );
+  });
+
   it("refuses declared disk formats whose methods are missing", async () => {
     const liar = stubProvider({
       getCapabilities: () =>

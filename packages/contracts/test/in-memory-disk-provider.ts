@@ -145,9 +145,12 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
         checking.add(request.importId);
         return Promise.resolve({ task: { id: `check-${request.importId}` } });
       }
-      if (sha256Hex(held.bytes) !== held.sha256) {
+      // After a final sync the commit names the file's new SHA-256.
+      const expected = request.sha256 || held.sha256;
+      if (sha256Hex(held.bytes) !== expected) {
         return Promise.reject(ProviderError.dataLoss("the file does not match its sha256"));
       }
+      held.sha256 = expected;
       held.committed = true;
       return Promise.resolve({
         import: description(request.importId, held),

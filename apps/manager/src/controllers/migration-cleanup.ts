@@ -58,11 +58,13 @@ export async function cleanupActions(input: CleanupInput): Promise<CleanupOutcom
   };
 
   // Released (staged whole), the source has nothing of the migration's left.
-  for (const disk of status.sourceReleased ? [] : status.disks) {
-    if (!sourceConn) waiting.push(`ending export ${disk.exportId}: the source provider is unknown`);
+  // A final sync made a second export of each disk.
+  const exportIds = status.disks.flatMap((d) => [d.exportId, d.syncExportId].filter(Boolean));
+  for (const exportId of status.sourceReleased ? [] : exportIds) {
+    if (!sourceConn) waiting.push(`ending export ${exportId}: the source provider is unknown`);
     else
-      await attempt(`ended export ${disk.exportId}`, () =>
-        sourceConn.client.diskExportEnd({ exportId: disk.exportId }),
+      await attempt(`ended export ${exportId}`, () =>
+        sourceConn.client.diskExportEnd({ exportId }),
       );
   }
 

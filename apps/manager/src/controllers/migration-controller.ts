@@ -13,7 +13,8 @@ import {
 } from "@virtrigaud/proto/manager";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
-import { imageFormatOf } from "./migration-formats.js";
+import { imageFormatOf, transferIds } from "./migration-formats.js";
+import { syncExportRequest } from "./migration-sync.js";
 import {
   type MigrationEvent,
   type MigrationFacts,
@@ -42,7 +43,8 @@ const shutdownTimeout = "120s";
  * The VMMigration controller: validates, prepares the source (a snapshot,
  * or a graceful shutdown through the source VM's own spec), exports every
  * disk, copies them through the manager (`migration-transfer.ts`, resumable
- * from what the target holds), commits the imports, declares the target
+ * from what the target holds), live: shuts the source down at cutover and
+ * syncs the ranges changed since the snapshot, commits the imports, declares the target
  * VirtualMachine from them and waits for it to be Ready, then cleans up.
  * Deleting a migration midway undoes what it made (`migration-cleanup.ts`).
  *
@@ -247,7 +249,16 @@ export function createMigrationController(ctx: ControllerContext) {
             await write(ns, name, status);
             if (made.task) await sourceConn.client.waitForTask(made.task);
           } catch (err) {
-            return refused(err, "taking a snapshot of the source");
+            if (!ProviderError.is(err, ErrorReason.UNSUPPORTED) || status.snapshotId)
+              return refused(err, "taking a snapshot of the source");
+            // The provider snapshots some VMs and not this one (libvirt: UEFI, a raw disk): cold.
+            status.finalSync = false;
+            status.phase = MigrationPhase.EXPORTING;
+            record({
+              type: "Normal",
+              reason: "ColdMigration",
+              message: `${ProviderError.from(err).message}: ${sourceVm.metadata?.name} is shut down for a cold export instead of a live one`,
+            });
           }
           continue;
         }
@@ -301,11 +312,41 @@ export function createMigrationController(ctx: ControllerContext) {
           await write(ns, name, status);
           continue;
         }
+        case "beginSyncExport": {
+          const disk = status.disks[step.index];
+          if (!sourceConn || !sourceVm?.status?.id || !disk) return { requeueAfterMs: 5_000 };
+          const syncExportId = transferIds(meta.uid, disk.name).syncExportId;
+          try {
+            const made = await exportDisk(
+              sourceConn.client,
+              syncExportRequest(disk.name, syncExportId, sourceVm.status.id, status.snapshotId),
+              {
+                onTask: async (task) => {
+                  status.taskRef = task.id;
+                  await write(ns, name, status);
+                },
+              },
+            );
+            status.taskRef = "";
+            disk.syncExportId = syncExportId;
+            disk.syncBytes = made.changedRanges.reduce((n, r) => n + r.length, 0n);
+            record({
+              type: "Normal",
+              reason: "ChangesExported",
+              message: `disk ${disk.name}: ${disk.syncBytes} bytes in ${made.changedRanges.length} range(s) changed since the snapshot, of ${made.sizeBytes}`,
+            });
+          } catch (err) {
+            return refused(err, `exporting the changes of disk ${disk.name}`);
+          }
+          await write(ns, name, status);
+          continue;
+        }
         case "transfer":
           await write(ns, name, status);
           transfers.start(key, migration, status, step.leg, {
             source: sourceConn,
             target: targetConn,
+            sourceVmId: sourceVm?.status?.id ?? "",
           });
           return;
         case "releaseSource": {
@@ -328,10 +369,15 @@ export function createMigrationController(ctx: ControllerContext) {
           const disk = status.disks[step.index];
           if (!targetConn || !disk) return { requeueAfterMs: 5_000 };
           try {
-            let answer = await targetConn.client.diskImportCommit({ importId: disk.importId });
+            // After a final sync the file is the disk at cutover, with its own SHA-256.
+            const request = {
+              importId: disk.importId,
+              sha256: disk.synced ? disk.sourceChecksum : "",
+            };
+            let answer = await targetConn.client.diskImportCommit(request);
             if (answer.task) {
               await targetConn.client.waitForTask(answer.task);
-              answer = await targetConn.client.diskImportCommit({ importId: disk.importId });
+              answer = await targetConn.client.diskImportCommit(request);
             }
             disk.committed = answer.import?.committed ?? false;
             if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
@@ -343,6 +389,11 @@ export function createMigrationController(ctx: ControllerContext) {
             disk.committed = false;
             disk.verifiedOffset = 0n;
             disk.targetChecksum = "";
+            if (disk.synced) {
+              // Sent whole again from the export at cutover, then synced again (changing nothing).
+              disk.synced = false;
+              disk.syncedBytes = 0n;
+            }
             status.phase = MigrationPhase.TRANSFERRING;
             record({
               type: "Warning",

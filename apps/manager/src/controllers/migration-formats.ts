@@ -41,8 +41,16 @@ export function commonFormat(
  * the same export and import. A digest keeps them short and usable as a
  * file or volume name on any provider.
  */
-export function transferIds(uid: string, disk: string): { exportId: string; importId: string } {
+export function transferIds(
+  uid: string,
+  disk: string,
+): { exportId: string; importId: string; syncExportId: string } {
   const digest = createHash("sha256").update(`${uid}/${disk}`).digest("hex").slice(0, 16);
   const name = disk.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 24);
-  return { exportId: `vrtg-x-${digest}-${name}`, importId: `vrtg-m-${digest}-${name}` };
+  return {
+    exportId: `vrtg-x-${digest}-${name}`,
+    importId: `vrtg-m-${digest}-${name}`,
+    // The disk as it is at cutover, with the ranges changed since the snapshot.
+    syncExportId: `vrtg-s-${digest}-${name}`,
+  };
 }

@@ -70,6 +70,17 @@ const exporter = (fromSnapshot = false) =>
     diskExportFormats: [ImageFormat.VMDK, ImageFormat.RAW],
     diskExportFromSnapshot: fromSnapshot,
   });
+const liveExporter = () =>
+  provider("default/esx", {
+    diskExportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
+    diskExportFromSnapshot: true,
+    diskExportChangedRanges: true,
+  });
+const liveImporter = () =>
+  provider("default/kvm", {
+    diskImportFormats: [ImageFormat.QCOW2, ImageFormat.RAW],
+    diskImportRewrites: true,
+  });
 const importer = (circuit = CircuitState.CLOSED) =>
   provider("default/kvm", { diskImportFormats: [ImageFormat.QCOW2, ImageFormat.RAW] }, circuit);
 
@@ -155,19 +166,57 @@ describe("planMigration: validating", () => {
     expect(ready(planMigration(factsOf({ targetVm: other })))?.reason).toBe("TargetExists");
   });
 
-  it("takes a snapshot when the provider exports from one, unless the source is to be powered off", () => {
-    const snap = planMigration(factsOf({ source: exporter(true) }));
+  it("takes a snapshot of a source that is off when its provider exports from one, unless the source is to be powered off", () => {
+    const snap = planMigration(
+      factsOf({ source: exporter(true), sourceVm: sourceVm(PowerState.OFF) }),
+    );
     expect(phaseOf(snap)).toBe("SNAPSHOTTING");
     expect(snap.step).toEqual({ kind: "takeSnapshot", name: "migration-mig-uid" });
+    // Off, nothing changes after the snapshot: no final sync.
+    expect(snap.status.finalSync).toBe(false);
     const cold = planMigration(
       factsOf({
-        source: exporter(true),
+        source: liveExporter(),
+        target: liveImporter(),
         migration: migrationOf({
           source: { vmRef: { name: "src" }, powerOffBeforeMigration: true },
         }),
       }),
     );
     expect(cold.step).toEqual({ kind: "shutDownSource" });
+  });
+
+  it("migrates a running source live when its provider exports changed ranges and the target takes a final sync, in RAW", () => {
+    const p = planMigration(factsOf({ source: liveExporter(), target: liveImporter() }));
+    expect(phaseOf(p)).toBe("SNAPSHOTTING");
+    expect(p.status.finalSync).toBe(true);
+    expect(p.status.transferFormat).toBe(DiskFormat.RAW);
+    expect(p.status.message).toContain("a final sync follows at cutover");
+    expect(p.step).toEqual({ kind: "takeSnapshot", name: "migration-mig-uid" });
+  });
+
+  it("shuts a running source down for a cold export, saying why, when a live migration could not carry the guest's later writes", () => {
+    const cases: Array<[Partial<MigrationFacts>, string]> = [
+      [{ source: exporter(true), target: liveImporter() }, "cannot export the ranges changed"],
+      [{ source: liveExporter(), target: importer() }, "cannot take a final sync"],
+      [
+        {
+          source: liveExporter(),
+          target: liveImporter(),
+          migration: migrationOf({ options: { diskFormat: DiskFormat.QCOW2 } }),
+        },
+        "a final sync moves RAW",
+      ],
+    ];
+    for (const [facts, why] of cases) {
+      const p = planMigration(factsOf(facts));
+      expect(phaseOf(p)).toBe("EXPORTING");
+      expect(p.status.finalSync).toBe(false);
+      expect(p.step).toEqual({ kind: "shutDownSource" });
+      const event = p.events.find((e) => e.reason === "ColdMigration");
+      expect(event?.message).toContain(why);
+      expect(event?.message).toContain("src is shut down for a cold export");
+    }
   });
 });
 
@@ -323,6 +372,94 @@ describe("planMigration: transferring", () => {
     );
     expect(ready(p)?.reason).toBe("Timeout");
     expect(p.step).toEqual({ kind: "fail", cleanUp: true });
+  });
+});
+
+describe("planMigration: the final sync of a live migration", () => {
+  // Copied at the snapshot: the targets hold every disk whole, uncommitted.
+  const copied = {
+    phase: MigrationPhase.TRANSFERRING,
+    startTime: timestampFromMs(now),
+    finalSync: true,
+    snapshotId: "snap-1",
+    snapshotCreated: true,
+    transferFormat: DiskFormat.RAW,
+    disks: twoDisks.map((d) => ({
+      ...d,
+      sourceChecksum: "a".repeat(64),
+      sizeBytes: 100n,
+      verifiedOffset: 100n,
+    })),
+  };
+  const live = { source: liveExporter(), target: liveImporter() };
+
+  it("copies at the snapshot first, without committing, while the source runs", () => {
+    const notYet = { ...copied, disks: copied.disks.map((d) => ({ ...d, verifiedOffset: 10n })) };
+    const p = planMigration(factsOf(live, notYet));
+    expect(p.step).toEqual({ kind: "transfer", leg: "direct" });
+    expect(ready(p)?.reason).toBe("Transferring");
+  });
+
+  it("at cutover shuts the source down gracefully, saying so, and waits for it", () => {
+    const p = planMigration(
+      factsOf({ ...live, transfer: { state: "done", leg: "direct" } }, copied),
+    );
+    expect(phaseOf(p)).toBe("TRANSFERRING");
+    expect(p.step).toEqual({ kind: "shutDownSource" });
+    expect(p.events.map((e) => e.reason)).toEqual(["FinalSync"]);
+    const asked = planMigration(factsOf(live, { ...copied, sourcePoweredOff: true }));
+    expect(asked.step.kind).toBe("wait");
+    expect(ready(asked)?.reason).toBe("ShuttingDown");
+  });
+
+  it("exports each disk's changes once the source is off, then syncs them, showing the sync's bytes", () => {
+    const off = { ...live, sourceVm: sourceVm(PowerState.OFF) };
+    const status = { ...copied, sourcePoweredOff: true };
+    expect(planMigration(factsOf(off, status)).step).toEqual({ kind: "beginSyncExport", index: 0 });
+    const exported = {
+      ...status,
+      disks: status.disks.map((d, i) => ({
+        ...d,
+        syncExportId: `s-${d.name}`,
+        syncBytes: BigInt(10 * (i + 1)),
+        syncedBytes: i === 0 ? 10n : 5n,
+        synced: i === 0,
+      })),
+    };
+    const p = planMigration(factsOf(off, exported));
+    expect(p.step).toEqual({ kind: "transfer", leg: "sync" });
+    expect(ready(p)?.reason).toBe("FinalSync");
+    expect(p.status.message).toContain("final sync");
+    expect(p.status.progress?.totalBytes).toBe(30n);
+    expect(p.status.progress?.transferredBytes).toBe(15n);
+    // A sync that failed counts as a retry like a copy.
+    const failed = planMigration(
+      factsOf(
+        { ...off, transfer: { state: "failed", outage: false, message: "data_loss" } },
+        exported,
+      ),
+    );
+    expect(failed.status.retryCount).toBe(1);
+  });
+
+  it("commits once every disk is synced", () => {
+    const synced = {
+      ...copied,
+      sourcePoweredOff: true,
+      disks: copied.disks.map((d) => ({ ...d, syncExportId: "s", synced: true, committed: true })),
+      progress: { totalBytes: 20n, transferredBytes: 20n },
+    };
+    const p = planMigration(
+      factsOf(
+        { ...live, sourceVm: sourceVm(PowerState.OFF), transfer: { state: "done", leg: "sync" } },
+        synced,
+      ),
+    );
+    expect(phaseOf(p)).toBe("IMPORTING");
+    expect(p.step).toEqual({ kind: "commitImport", index: 0 });
+    // The progress shows the whole move again.
+    expect(p.status.progress?.totalBytes).toBe(200n);
+    expect(p.status.progress?.percentage).toBe(100);
   });
 });
 

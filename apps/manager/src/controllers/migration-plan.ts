@@ -6,7 +6,7 @@
  */
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Capabilities, DiskInfo } from "@virtrigaud/contracts";
+import { type Capabilities, type DiskInfo, ImageFormat } from "@virtrigaud/contracts";
 import {
   CircuitState,
   CleanupPolicy,
@@ -29,7 +29,7 @@ import {
 import { durationMs } from "../manifest/quantities.js";
 import { isTrue, setCondition } from "./conditions.js";
 import { commonFormat, diskFormatOf, imageFormatOf, transferIds } from "./migration-formats.js";
-import { transferProgress } from "./migration-progress.js";
+import { syncProgress, transferProgress } from "./migration-progress.js";
 import { providerKeyOf } from "./references.js";
 
 /** Annotation on a VirtualMachine made by a VMMigration: the migration's uid. */
@@ -94,14 +94,53 @@ export interface MigrationFacts {
 /**
  * Where a copy of the disks goes: from the source straight to the target
  * ("direct"), or with spec.storage from the source into the staging
- * directory ("stage") and later out of it to the target ("unstage").
+ * directory ("stage") and later out of it to the target ("unstage"). A live
+ * migration copies "direct" from the snapshot, then "sync"s the ranges
+ * changed since the snapshot once the source is shut down.
  */
-export type TransferLeg = "direct" | "stage" | "unstage";
+export type TransferLeg = "direct" | "stage" | "unstage" | "sync";
 
 /** The copy the disks need next. */
 function transferLeg(migration: VMMigration, status: VMMigrationStatus): TransferLeg {
+  if (status.finalSync && status.disks.every((d) => copiedForSync(d))) return "sync";
   if (!migration.spec?.storage) return "direct";
   return status.disks.every((d) => d.staged) ? "unstage" : "stage";
+}
+
+/**
+ * Whether the target holds the whole disk as it was at the snapshot,
+ * uncommitted, ready for the final sync (or has it committed already).
+ */
+export function copiedForSync(d: MigrationDiskStatus): boolean {
+  return d.committed || (d.sizeBytes > 0n && d.verifiedOffset >= d.sizeBytes);
+}
+
+/**
+ * Why a running source cannot be migrated live (exported from a snapshot,
+ * then brought up to date by a final sync at cutover), or undefined when
+ * it can: the source must export the ranges changed since a snapshot, the
+ * target take them into an import it holds, both in RAW (whose offsets are
+ * the guest's), and the copy must go straight to the target.
+ */
+function liveRefusal(
+  migration: VMMigration,
+  source: ProviderFacts,
+  target: ProviderFacts | undefined,
+): string | undefined {
+  const asked = migration.spec?.options?.diskFormat;
+  if (migration.spec?.storage) return "a staged migration (spec.storage) has no final sync";
+  if (!source.capabilities?.diskExportChangedRanges)
+    return `provider ${source.key} cannot export the ranges changed since a snapshot`;
+  if (!target?.capabilities?.diskImportRewrites)
+    return `provider ${target?.key ?? "of the target"} cannot take a final sync into an import`;
+  if (
+    !source.capabilities.diskExportFormats.includes(ImageFormat.RAW) ||
+    !target.capabilities.diskImportFormats.includes(ImageFormat.RAW)
+  )
+    return `providers ${source.key} and ${target.key} do not both move RAW, the format of a final sync`;
+  if (asked && asked !== DiskFormat.RAW)
+    return `spec.options.diskFormat asks for ${DiskFormat[asked]}; a final sync moves RAW`;
+  return undefined;
 }
 
 /** What the VMMigration controller does next. */
@@ -120,6 +159,8 @@ type MigrationStep =
   | { kind: "describeSource" }
   /** DiskExportBegin of the disk at `index` of status.disks. */
   | { kind: "beginExport"; index: number }
+  /** DiskExportBegin of the disk at `index` as it is now, with the ranges changed since the snapshot. */
+  | { kind: "beginSyncExport"; index: number }
   /** Run (or keep running) the copy of every disk along `leg`. */
   | { kind: "transfer"; leg: TransferLeg }
   /** Staged: end the exports and remove the migration's snapshot, as the source is not needed now. */
@@ -310,7 +351,29 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
       spec?.source?.createSnapshot !== false &&
       !spec?.source?.powerOffBeforeMigration
     ) {
-      enter(MigrationPhase.SNAPSHOTTING, `taking a snapshot of ${sourceName} to export from`);
+      // A running guest writes on after the snapshot: without a final sync
+      // those writes would be lost, so it is shut down for a cold export.
+      const running = sourceVm.status.powerState !== PowerState.OFF;
+      const refusal = running ? liveRefusal(migration, facts.source, target) : undefined;
+      if (refusal) {
+        events.push({
+          type: "Normal",
+          reason: "ColdMigration",
+          message: `${refusal}: ${sourceName} is shut down for a cold export instead of a live one`,
+        });
+        enter(MigrationPhase.EXPORTING, `exporting the disks of ${sourceName}`);
+      } else {
+        if (running) {
+          status.finalSync = true;
+          status.transferFormat = DiskFormat.RAW;
+        }
+        enter(
+          MigrationPhase.SNAPSHOTTING,
+          running
+            ? `taking a snapshot of ${sourceName} to export from while it runs; a final sync follows at cutover`
+            : `taking a snapshot of ${sourceName} to export from`,
+        );
+      }
     } else {
       enter(MigrationPhase.EXPORTING, `exporting the disks of ${sourceName}`);
     }
@@ -361,7 +424,11 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
     const outcome = facts.transfer;
     if (outcome?.state === "running") return plan({ kind: "none" });
     const leg = transferLeg(migration, status);
-    if (outcome?.state === "done" && outcome.leg !== "stage") {
+    const syncPending = status.finalSync && !status.disks.every((d) => d.synced);
+    if (outcome?.state === "done" && outcome.leg !== "stage" && !syncPending) {
+      // Synced: the progress shows the whole move again, not the sync's bytes.
+      if (status.finalSync && status.progress)
+        Object.assign(status.progress, transferProgress(status.disks, 0));
       enter(
         MigrationPhase.IMPORTING,
         `committing the imported disks on ${facts.target?.key ?? "the target"}`,
@@ -400,17 +467,39 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
         direct: [facts.source, facts.target],
         stage: [facts.source],
         unstage: [facts.target],
+        sync: [facts.source, facts.target],
       };
       const downAt = ends[leg].findIndex((p) => !p || p.circuit !== CircuitState.CLOSED);
       if (downAt >= 0 || outcome?.state === "failed") {
         // A copy that failed for an outage with both ends up blames its receiver, as it says.
         const at = downAt >= 0 ? downAt : ends[leg].length - 1;
         const end = ends[leg][at];
-        const which = leg === "stage" || (leg === "direct" && at === 0) ? "source" : "target";
+        const which =
+          leg === "stage" || ((leg === "direct" || leg === "sync") && at === 0)
+            ? "source"
+            : "target";
         const message = `provider ${end?.key ?? `of the ${which}`} is unavailable: waiting to resume the transfer`;
         if (status.message !== message)
           events.push({ type: "Warning", reason: "ProviderUnavailable", message });
         return wait("ProviderUnavailable", message, outageBackoffMs(facts.outageWaits));
+      }
+      if (leg === "sync") {
+        // Cutover: the guest shuts down (gracefully, through its spec) and stays off.
+        if (sourceVm?.status?.powerState !== PowerState.OFF) {
+          if (!status.sourcePoweredOff) {
+            events.push({
+              type: "Normal",
+              reason: "FinalSync",
+              message: `every disk is copied as it was at the snapshot: shutting ${sourceName} down for the final sync`,
+            });
+            return plan({ kind: "shutDownSource" });
+          }
+          return wait("ShuttingDown", `waiting for ${sourceName} to shut down for the final sync`);
+        }
+        const pending = status.disks.findIndex((d) => !d.syncExportId);
+        if (pending >= 0) return plan({ kind: "beginSyncExport", index: pending });
+        status.progress ??= create(MigrationProgressSchema);
+        Object.assign(status.progress, syncProgress(status.disks, 0));
       }
       if (leg === "unstage") {
         const imports = facts.target?.capabilities?.diskImportFormats ?? [];
@@ -421,7 +510,7 @@ export function planMigration(facts: MigrationFacts): MigrationPlan {
           );
       }
       status.message = legMessage(leg);
-      ready(false, "Transferring", status.message);
+      ready(false, leg === "sync" ? "FinalSync" : "Transferring", status.message);
       return plan({ kind: "transfer", leg });
     }
   }
@@ -507,6 +596,7 @@ function legMessage(leg: TransferLeg): string {
     direct: "copying the disks to the target",
     stage: "staging the disks in the manager's staging directory",
     unstage: "copying the staged disks to the target",
+    sync: "final sync: copying the ranges changed since the snapshot to the target",
   }[leg];
 }
 

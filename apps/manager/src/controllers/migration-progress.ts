@@ -52,3 +52,25 @@ export function transferProgress(
     eta: rate > 0 && left > 0 ? formatDuration((left / rate) * 1000) : "",
   };
 }
+
+/**
+ * The progress of a live migration's final sync: the bytes of the ranges
+ * changed since the snapshot that the targets hold, over all of them.
+ */
+export function syncProgress(
+  disks: readonly MigrationDiskStatus[],
+  bytesPerSecond: number,
+): TransferProgress {
+  const totalBytes = disks.reduce((n, d) => n + d.syncBytes, 0n);
+  const transferredBytes = disks.reduce((n, d) => n + (d.synced ? d.syncBytes : d.syncedBytes), 0n);
+  const percentage = totalBytes ? Number((transferredBytes * 100n) / totalBytes) : 100;
+  const left = Number(totalBytes - transferredBytes);
+  const rate = Math.round(bytesPerSecond);
+  return {
+    totalBytes,
+    transferredBytes,
+    percentage,
+    transferRate: BigInt(rate),
+    eta: rate > 0 && left > 0 ? formatDuration((left / rate) * 1000) : "",
+  };
+}

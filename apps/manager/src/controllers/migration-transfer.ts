@@ -3,10 +3,12 @@ import { join } from "node:path";
 import {
   type CopyDiskOptions,
   type CopyDiskProgress,
+  type CopyDiskHeld,
   type CopyDiskResult,
   DiskExportSchema,
   ProviderError,
   copyDisk,
+  copyDiskForSync,
 } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 import {
@@ -22,7 +24,9 @@ import { splitKey } from "./context.js";
 import { imageFormatOf } from "./migration-formats.js";
 import type { TransferLeg, TransferOutcome } from "./migration-plan.js";
 import { type DiskStage, createDiskStage } from "../staging/disk-stage.js";
-import { transferProgress } from "./migration-progress.js";
+import { syncProgress, transferProgress } from "./migration-progress.js";
+import { copiedForSync } from "./migration-plan.js";
+import { syncOneDisk } from "./migration-sync.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { judgeRefusal } from "./refusals.js";
 
@@ -58,6 +62,8 @@ export interface TransferRuns {
 interface TransferEnds {
   source: ProviderConnection | undefined;
   target: ProviderConnection | undefined;
+  /** The source VM's id at its provider: a final sync exports its disks again. */
+  sourceVmId: string;
 }
 
 /** A copy of one disk: where it is read and written, and what of the disk's status it moves. */
@@ -72,12 +78,26 @@ interface DiskCopy {
   placement: CopyDiskOptions["placement"];
   done: boolean;
   progress(verifiedBytes: bigint, writtenBytes: bigint): void;
-  finish(result: CopyDiskResult): void;
+  finish(result: CopyDiskResult | CopyDiskHeld): void;
 }
 
 interface Run {
   abort: AbortController;
   outcome: TransferOutcome;
+}
+
+/** Where the target keeps the disks, from spec.target.placement. */
+function targetPlacementOf(migration: VMMigration): CopyDiskOptions["placement"] {
+  const placement = migration.spec?.target?.placement;
+  return (
+    placement && {
+      datastore: placement.datastore,
+      host: placement.host,
+      folder: placement.folder,
+      cluster: placement.cluster,
+      resourcePool: placement.resourcePool,
+    }
+  );
 }
 
 /**
@@ -91,7 +111,10 @@ interface Run {
  * staged offsets and bytes sent, the rate, the time left) is written to the
  * migration's status at most once a second. A copy that stops (the manager
  * killed, a provider down) is started again by the plan and resumes from
- * what its receiver holds, the import id being the same.
+ * what its receiver holds, the import id being the same. A live migration
+ * copies at the snapshot without committing (`copyDiskForSync`), then, the
+ * source shut down, its "sync" leg writes each disk's changed ranges and
+ * commits (`migration-sync.ts`), resuming from `syncedBytes`.
  */
 export function createTransferRuns(ctx: ControllerContext): TransferRuns {
   const runs = new Map<string, Run>();
@@ -99,19 +122,13 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
   /** The copy of each disk along `leg`, over `ends` and the stage. */
   function copiesOf(
     migration: VMMigration,
+    status: VMMigrationStatus,
     disks: MigrationDiskStatus[],
     leg: TransferLeg,
     ends: TransferEnds,
     stage: DiskStage | undefined,
   ): DiskCopy[] {
-    const placement = migration.spec?.target?.placement;
-    const targetPlacement = placement && {
-      datastore: placement.datastore,
-      host: placement.host,
-      folder: placement.folder,
-      cluster: placement.cluster,
-      resourcePool: placement.resourcePool,
-    };
+    const targetPlacement = targetPlacementOf(migration);
     const source = leg === "unstage" ? stage : ends.source?.client;
     const target = leg === "stage" ? stage : ends.target?.client;
     if (!source || !target) throw ProviderError.unavailable(`the ${leg} copy has no ends`);
@@ -136,10 +153,11 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
       return {
         from: source,
         to: target,
-        // Out of the stage, a disk is read back under its import id.
-        exportId: leg === "unstage" ? disk.importId : disk.exportId,
+        // Out of the stage, a disk is read back under its import id; once the
+        // source is shut down for a final sync, its export at cutover is the disk.
+        exportId: leg === "unstage" ? disk.importId : disk.syncExportId || disk.exportId,
         placement: targetPlacement,
-        done: disk.committed,
+        done: status.finalSync ? copiedForSync(disk) : disk.committed,
         progress: (verified, written) => {
           disk.verifiedOffset = verified;
           disk.sentBytes = sentBefore + written;
@@ -151,9 +169,67 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           disk.committed = result.import.committed;
           // The target checked the whole file against the export's SHA-256 at commit.
           if (disk.committed) disk.targetChecksum = disk.sourceChecksum;
+          // Held uncommitted for a final sync: the target holds the whole file.
+          else disk.verifiedOffset = BigInt(result.import.receivedBytes);
         },
       };
     });
+  }
+
+  /** The final sync of every disk not synced yet, one after the other. */
+  async function syncAll(
+    migration: VMMigration,
+    status: VMMigrationStatus,
+    disks: MigrationDiskStatus[],
+    ends: TransferEnds,
+    signal: AbortSignal,
+    persist: (phaseEnds: boolean, rate: number) => Promise<void>,
+  ): Promise<void> {
+    const source = ends.source?.client;
+    const target = ends.target?.client;
+    if (!source || !target) throw ProviderError.unavailable("the final sync has no ends");
+    let lastWrite = 0;
+    for (const disk of disks) {
+      if (disk.synced) continue;
+      const before = disk.sentBytes;
+      const { made, result, recopiedBytes } = await syncOneDisk({
+        source,
+        target,
+        placement: targetPlacementOf(migration),
+        vmId: ends.sourceVmId,
+        snapshotId: status.snapshotId,
+        disk,
+        signal,
+        onProgress: (p) => {
+          disk.syncedBytes = BigInt(p.doneBytes);
+          disk.sentBytes = before + BigInt(p.writtenBytes);
+          const now = ctx.now();
+          if (now - lastWrite >= progressIntervalMs) {
+            lastWrite = now;
+            void persist(false, p.bytesPerSecond);
+          }
+        },
+      });
+      disk.sentBytes = before + BigInt(result.writtenBytes + recopiedBytes);
+      disk.corruptedChunks += result.resentChunks;
+      if (recopiedBytes)
+        ctx.event(
+          Kind.VM_MIGRATION,
+          migration,
+          "Warning",
+          "ImportLost",
+          `disk ${disk.name}: the target had lost part of its import; ${recopiedBytes} bytes copied again from the export at cutover`,
+        );
+      disk.sizeBytes = made.sizeBytes;
+      ctx.event(
+        Kind.VM_MIGRATION,
+        migration,
+        "Normal",
+        "FinalSync",
+        `disk ${disk.name}: the final sync moved ${result.writtenBytes} bytes (${result.changedBytes} changed since the snapshot, in ${made.changedRanges.length} range(s), of ${made.sizeBytes}); the target holds the disk as it was at cutover, sha256 ${made.sha256}`,
+      );
+      await persist(false, 0);
+    }
   }
 
   async function copyAll(
@@ -183,6 +259,10 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
           for (const d of s.disks) {
             const seen = snapshot.find((x) => x.name === d.name);
             if (!seen) continue;
+            d.sizeBytes = seen.sizeBytes;
+            d.sourceChecksum = seen.sourceChecksum;
+            d.syncedBytes = seen.syncedBytes;
+            d.synced = seen.synced;
             d.verifiedOffset = seen.verifiedOffset;
             d.sentBytes = seen.sentBytes;
             d.corruptedChunks = seen.corruptedChunks;
@@ -192,18 +272,27 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
             d.staged = seen.staged;
           }
           s.progress ??= create(MigrationProgressSchema);
-          Object.assign(s.progress, transferProgress(s.disks, phaseEnds ? 0 : rate, staging));
+          const rateNow = phaseEnds ? 0 : rate;
+          Object.assign(
+            s.progress,
+            leg === "sync"
+              ? syncProgress(s.disks, rateNow)
+              : transferProgress(s.disks, rateNow, staging),
+          );
         });
       });
       return writes;
     };
 
     try {
-      const copies = copiesOf(migration, disks, leg, ends, stage);
+      const copies = leg === "sync" ? [] : copiesOf(migration, status, disks, leg, ends, stage);
+      if (leg === "sync") await syncAll(migration, status, disks, ends, run.abort.signal, persist);
       for (const [i, copy] of copies.entries()) {
         const disk = disks[i];
         if (copy.done || !disk) continue;
-        const result = await copyDisk({
+        // A live migration's copy at the snapshot waits for its final sync.
+        const copyOf = status.finalSync ? copyDiskForSync : copyDisk;
+        const result = await copyOf({
           source: copy.from,
           target: copy.to,
           export: create(DiskExportSchema, {

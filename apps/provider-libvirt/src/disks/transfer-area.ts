@@ -26,6 +26,12 @@ export interface ExportRecord {
   capacityBytes: number;
   /** The ranges of the staging file that hold data; reads elsewhere are zeros without I/O. */
   dataExtents: Extents;
+  /** Exported at this internal snapshot ("" for the disk as it is). */
+  snapshotId?: string;
+  /** Exported with the ranges changed since this internal snapshot. */
+  changedSince?: string;
+  /** Those ranges, [start, end) of the staging file (RAW: the guest's offsets). */
+  changedRanges?: Extents;
 }
 
 /** What an import is, as its record on the host says. */

@@ -84,6 +84,9 @@ export interface CopyDiskResult {
   resentChunks: number;
 }
 
+/** What a copy with `commit: false` did: the import holds the whole file, committed only if an earlier run committed it. */
+export type CopyDiskHeld = Omit<CopyDiskResult, "disk">;
+
 /** Passes over the file before a target that keeps losing its tail is given up on. */
 const maxPasses = 3;
 
@@ -109,7 +112,26 @@ const maxPasses = 3;
 export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult> {
   const run = startRun(options);
   try {
-    return await copyAll(run);
+    return (await copyAll(run, true)) as CopyDiskResult;
+  } catch (thrown) {
+    throw options.signal?.aborted ? callerAbortError(options.signal) : ProviderError.from(thrown);
+  } finally {
+    run.detach();
+  }
+}
+
+/**
+ * Copies as `copyDisk` does, but leaves the import uncommitted once the
+ * target holds the whole file (unless an earlier run committed it): the
+ * copy at a snapshot of a live migration, which `syncDisk` brings up to
+ * date with the ranges changed since and commits.
+ *
+ * @throws ProviderError as `copyDisk` does, but for the commit's.
+ */
+export async function copyDiskForSync(options: CopyDiskOptions): Promise<CopyDiskHeld> {
+  const run = startRun(options);
+  try {
+    return await copyAll(run, false);
   } catch (thrown) {
     throw options.signal?.aborted ? callerAbortError(options.signal) : ProviderError.from(thrown);
   } finally {
@@ -174,7 +196,7 @@ function startRun(options: CopyDiskOptions): Run {
   };
 }
 
-async function copyAll(run: Run): Promise<CopyDiskResult> {
+async function copyAll(run: Run, commit: boolean): Promise<CopyDiskResult | CopyDiskHeld> {
   const { options } = run;
   run.stop.signal.throwIfAborted();
   const begun = await beginImport(run);
@@ -192,6 +214,13 @@ async function copyAll(run: Run): Promise<CopyDiskResult> {
       }
     }
   }
+  if (!commit && !begun.committed)
+    return {
+      import: { ...begun, receivedBytes: BigInt(run.verifiedBytes) },
+      resumedFromBytes,
+      writtenBytes: run.writtenBytes,
+      resentChunks: run.resentChunks,
+    };
   const committed = await commitImport(run);
   return {
     ...committed,

@@ -7,7 +7,7 @@ import {
   DiskTypeSchema,
   type Firmware,
   FirmwareSchema,
-  type ImageFormat,
+  ImageFormat,
   ImageFormatSchema,
   type ImageSource,
   ImageSourceKind,
@@ -91,6 +91,16 @@ export function checkCapabilityAgreement(
   }
   if (capabilities.diskExportFromSnapshot && !exportsDisks(capabilities)) {
     errors.push("disk_export_from_snapshot is declared without disk_export_formats");
+  }
+  // Changed ranges are offsets of a RAW file, counted from a snapshot.
+  if (
+    capabilities.diskExportChangedRanges &&
+    (!capabilities.snapshots || !capabilities.diskExportFormats.includes(ImageFormat.RAW))
+  ) {
+    errors.push("disk_export_changed_ranges is declared without snapshots or a RAW export format");
+  }
+  if (capabilities.diskImportRewrites && !capabilities.diskImportFormats.length) {
+    errors.push("disk_import_rewrites is declared without disk_import_formats");
   }
   return { errors, warnings };
 }
@@ -190,6 +200,9 @@ export function findUndeclared(
       if (r.snapshotId !== "" && !c.diskExportFromSnapshot) {
         return "exporting a disk from a snapshot is not supported by this provider";
       }
+      if (r.changedSinceSnapshotId !== "" && !c.diskExportChangedRanges) {
+        return "exporting the ranges changed since a snapshot is not supported by this provider";
+      }
       return undeclaredValue<ImageFormat>(
         r.format,
         c.diskExportFormats,
@@ -197,6 +210,10 @@ export function findUndeclared(
         "export format",
       );
     }
+    case "diskImportCommit":
+      return (request as ProviderRequest<"diskImportCommit">).sha256 !== "" && !c.diskImportRewrites
+        ? "committing an import under a new SHA-256 is not supported by this provider"
+        : undefined;
     case "diskImportBegin":
       return undeclaredValue<ImageFormat>(
         (request as ProviderRequest<"diskImportBegin">).format,

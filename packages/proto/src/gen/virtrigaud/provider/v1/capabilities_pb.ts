@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/provider/v1/capabilities.proto.
  */
 export const file_virtrigaud_provider_v1_capabilities: GenFile = /*@__PURE__*/
-  fileDesc("Cil2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NhcGFiaWxpdGllcy5wcm90bxIWdmlydHJpZ2F1ZC5wcm92aWRlci52MSLWBQoMQ2FwYWJpbGl0aWVzEhUKDXByb3ZpZGVyX3R5cGUYASABKAkSGAoQcHJvdmlkZXJfdmVyc2lvbhgCIAEoCRIaChJvbmxpbmVfcmVjb25maWd1cmUYAyABKAgSGAoQb25saW5lX2Rpc2tfZ3JvdxgEIAEoCBIRCglzbmFwc2hvdHMYBSABKAgSGAoQbWVtb3J5X3NuYXBzaG90cxgGIAEoCBIVCg1saW5rZWRfY2xvbmVzGAcgASgIEhMKC2Z1bGxfY2xvbmVzGAggASgIEhUKDWltYWdlX3ByZXBhcmUYCSABKAgSDwoHc3VzcGVuZBgKIAEoCBIPCgdjb25zb2xlGAsgASgIEjQKCmRpc2tfdHlwZXMYDCADKA4yIC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tUeXBlEjoKDW5ldHdvcmtfdHlwZXMYDSADKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLk5ldHdvcmtUeXBlEjgKDmZpcm13YXJlX3R5cGVzGA4gAygOMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5GaXJtd2FyZRI+Cg1pbWFnZV9zb3VyY2VzGA8gAygOMicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVNvdXJjZUtpbmQSQAoTZGlza19leHBvcnRfZm9ybWF0cxgQIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSQAoTZGlza19pbXBvcnRfZm9ybWF0cxgRIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSIQoZZGlza19leHBvcnRfZnJvbV9zbmFwc2hvdBgSIAEoCBI6Cg1jb25zb2xlX2tpbmRzGBMgAygOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5Db25zb2xlS2luZGIGcHJvdG8z", [file_virtrigaud_provider_v1_console, file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_spec]);
+  fileDesc("Cil2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NhcGFiaWxpdGllcy5wcm90bxIWdmlydHJpZ2F1ZC5wcm92aWRlci52MSKYBgoMQ2FwYWJpbGl0aWVzEhUKDXByb3ZpZGVyX3R5cGUYASABKAkSGAoQcHJvdmlkZXJfdmVyc2lvbhgCIAEoCRIaChJvbmxpbmVfcmVjb25maWd1cmUYAyABKAgSGAoQb25saW5lX2Rpc2tfZ3JvdxgEIAEoCBIRCglzbmFwc2hvdHMYBSABKAgSGAoQbWVtb3J5X3NuYXBzaG90cxgGIAEoCBIVCg1saW5rZWRfY2xvbmVzGAcgASgIEhMKC2Z1bGxfY2xvbmVzGAggASgIEhUKDWltYWdlX3ByZXBhcmUYCSABKAgSDwoHc3VzcGVuZBgKIAEoCBIPCgdjb25zb2xlGAsgASgIEjQKCmRpc2tfdHlwZXMYDCADKA4yIC52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkRpc2tUeXBlEjoKDW5ldHdvcmtfdHlwZXMYDSADKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLk5ldHdvcmtUeXBlEjgKDmZpcm13YXJlX3R5cGVzGA4gAygOMiAudmlydHJpZ2F1ZC5wcm92aWRlci52MS5GaXJtd2FyZRI+Cg1pbWFnZV9zb3VyY2VzGA8gAygOMicudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZVNvdXJjZUtpbmQSQAoTZGlza19leHBvcnRfZm9ybWF0cxgQIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSQAoTZGlza19pbXBvcnRfZm9ybWF0cxgRIAMoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSIQoZZGlza19leHBvcnRfZnJvbV9zbmFwc2hvdBgSIAEoCBI6Cg1jb25zb2xlX2tpbmRzGBMgAygOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5Db25zb2xlS2luZBIiChpkaXNrX2V4cG9ydF9jaGFuZ2VkX3JhbmdlcxgUIAEoCBIcChRkaXNrX2ltcG9ydF9yZXdyaXRlcxgVIAEoCGIGcHJvdG8z", [file_virtrigaud_provider_v1_console, file_virtrigaud_provider_v1_image, file_virtrigaud_provider_v1_spec]);
 
 /**
  * Capabilities declare what a provider supports beyond the core operations
@@ -165,6 +165,26 @@ export type Capabilities = Message<"virtrigaud.provider.v1.Capabilities"> & {
    * @generated from field: repeated virtrigaud.provider.v1.ConsoleKind console_kinds = 19;
    */
   consoleKinds: ConsoleKind[];
+
+  /**
+   * DiskExportBegin with changed_since_snapshot_id: a powered-off VM's disk
+   * exported as RAW, with the ranges that changed since a snapshot listed,
+   * so that a copy taken at the snapshot is brought up to date by those
+   * ranges alone (the final sync of a live migration).
+   *
+   * @generated from field: bool disk_export_changed_ranges = 20;
+   */
+  diskExportChangedRanges: boolean;
+
+  /**
+   * DiskImportWrite takes chunks anywhere in a file already received
+   * (a zero_length chunk then writes zeros), and DiskImportCommit takes the
+   * file's SHA-256 afresh (DiskImportCommitRequest.sha256): the receiving
+   * side of a final sync.
+   *
+   * @generated from field: bool disk_import_rewrites = 21;
+   */
+  diskImportRewrites: boolean;
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/provider/v1/disk.proto.
  */
 export const file_virtrigaud_provider_v1_disk: GenFile = /*@__PURE__*/
-  fileDesc("CiF2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2Rpc2sucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEinwEKCERpc2tJbmZvEgwKBG5hbWUYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBIWCg5jYXBhY2l0eV9ieXRlcxgDIAEoBBIXCg9hbGxvY2F0ZWRfYnl0ZXMYBCABKAQSEAoIbG9jYXRpb24YBSABKAkSDQoFaW5kZXgYBiABKA0iiQEKCkRpc2tFeHBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIWCg5jYXBhY2l0eV9ieXRlcxgFIAEoBCJdCglEaXNrQ2h1bmsSDgoGb2Zmc2V0GAEgASgEEg4KBGRhdGEYAiABKAxIABIVCgt6ZXJvX2xlbmd0aBgDIAEoBEgAEg4KBnNoYTI1NhgEIAEoCUIJCgdjb250ZW50IowBCgpEaXNrSW1wb3J0EgoKAmlkGAEgASgJEjMKBmZvcm1hdBgCIAEoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSEgoKc2l6ZV9ieXRlcxgDIAEoBBIWCg5yZWNlaXZlZF9ieXRlcxgEIAEoBBIRCgljb21taXR0ZWQYBSABKAhiBnByb3RvMw", [file_virtrigaud_provider_v1_image]);
+  fileDesc("CiF2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2Rpc2sucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEinwEKCERpc2tJbmZvEgwKBG5hbWUYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBIWCg5jYXBhY2l0eV9ieXRlcxgDIAEoBBIXCg9hbGxvY2F0ZWRfYnl0ZXMYBCABKAQSEAoIbG9jYXRpb24YBSABKAkSDQoFaW5kZXgYBiABKA0ixAEKCkRpc2tFeHBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIWCg5jYXBhY2l0eV9ieXRlcxgFIAEoBBI5Cg5jaGFuZ2VkX3JhbmdlcxgGIAMoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza1JhbmdlIisKCURpc2tSYW5nZRIOCgZvZmZzZXQYASABKAQSDgoGbGVuZ3RoGAIgASgEIl0KCURpc2tDaHVuaxIOCgZvZmZzZXQYASABKAQSDgoEZGF0YRgCIAEoDEgAEhUKC3plcm9fbGVuZ3RoGAMgASgESAASDgoGc2hhMjU2GAQgASgJQgkKB2NvbnRlbnQijAEKCkRpc2tJbXBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEhYKDnJlY2VpdmVkX2J5dGVzGAQgASgEEhEKCWNvbW1pdHRlZBgFIAEoCGIGcHJvdG8z", [file_virtrigaud_provider_v1_image]);
 
 /**
  * DiskInfo describes one disk of a VM, for moving it elsewhere.
@@ -112,6 +112,15 @@ export type DiskExport = Message<"virtrigaud.provider.v1.DiskExport"> & {
    * @generated from field: uint64 capacity_bytes = 5;
    */
   capacityBytes: bigint;
+
+  /**
+   * With DiskExportBeginRequest.changed_since_snapshot_id: the ranges of the
+   * file that may differ from the disk at that snapshot, sorted and apart.
+   * Every byte outside them is the same as at the snapshot.
+   *
+   * @generated from field: repeated virtrigaud.provider.v1.DiskRange changed_ranges = 6;
+   */
+  changedRanges: DiskRange[];
 };
 
 /**
@@ -120,6 +129,30 @@ export type DiskExport = Message<"virtrigaud.provider.v1.DiskExport"> & {
  */
 export const DiskExportSchema: GenMessage<DiskExport> = /*@__PURE__*/
   messageDesc(file_virtrigaud_provider_v1_disk, 1);
+
+/**
+ * DiskRange is a range of bytes of a file.
+ *
+ * @generated from message virtrigaud.provider.v1.DiskRange
+ */
+export type DiskRange = Message<"virtrigaud.provider.v1.DiskRange"> & {
+  /**
+   * @generated from field: uint64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: uint64 length = 2;
+   */
+  length: bigint;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskRange.
+ * Use `create(DiskRangeSchema)` to create a new message.
+ */
+export const DiskRangeSchema: GenMessage<DiskRange> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_disk, 2);
 
 /**
  * DiskChunk is a range of an exported or imported file.
@@ -171,7 +204,7 @@ export type DiskChunk = Message<"virtrigaud.provider.v1.DiskChunk"> & {
  * Use `create(DiskChunkSchema)` to create a new message.
  */
 export const DiskChunkSchema: GenMessage<DiskChunk> = /*@__PURE__*/
-  messageDesc(file_virtrigaud_provider_v1_disk, 2);
+  messageDesc(file_virtrigaud_provider_v1_disk, 3);
 
 /**
  * DiskImport is a file being received by DiskImportWrite.
@@ -218,5 +251,5 @@ export type DiskImport = Message<"virtrigaud.provider.v1.DiskImport"> & {
  * Use `create(DiskImportSchema)` to create a new message.
  */
 export const DiskImportSchema: GenMessage<DiskImport> = /*@__PURE__*/
-  messageDesc(file_virtrigaud_provider_v1_disk, 3);
+  messageDesc(file_virtrigaud_provider_v1_disk, 4);
 
