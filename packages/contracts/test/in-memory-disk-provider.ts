@@ -73,6 +73,8 @@ export function createInMemoryDiskProvider(): InMemoryDiskProvider {
           providerType: "in-memory-disks",
           diskExportFormats: [ImageFormat.RAW],
           diskImportFormats: [ImageFormat.RAW],
+          // A final sync writes changed ranges into a received file and commits it anew.
+          diskImportRewrites: true,
         },
       }),
     describeDisks: () => Promise.resolve({ disks: [] }),
