@@ -12,7 +12,7 @@ export interface FrameStats {
   longTaskMs: number;
 }
 
-/** The interval that counts as one frame: the median of the idle window, 60 Hz when unknown. */
+/** The value at percentile `p` (0 to 100) of `sorted`, nearest rank; 0 when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
