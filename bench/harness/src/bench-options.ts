@@ -15,6 +15,8 @@ export interface BenchOptions {
   rounds: number;
   /** Where to write the figures as JSON; undefined writes none. */
   jsonFile: string | undefined;
+  /** Where the server processes write CPU profiles (`--cpu-prof`); undefined profiles none. */
+  profDir: string | undefined;
 }
 
 export const benchUsage = `Usage: npm run bench -w @virtrigaud/bench-harness -- [flags]
@@ -25,6 +27,7 @@ export const benchUsage = `Usage: npm run bench -w @virtrigaud/bench-harness -- 
   --inflight N[,N...]   calls in flight at once, one case per level (default 1,64)
   --rounds N            run every case N times, interleaved, and report the median run (default 3)
   --json FILE           also write the figures to FILE
+  --prof DIR            write a CPU profile of each server process into DIR
   -h, --help            show this help
 `;
 
@@ -51,6 +54,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
       inflight: { type: "string", default: "1,64" },
       rounds: { type: "string", default: "3" },
       json: { type: "string" },
+      prof: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -66,5 +70,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
     inflight: values.inflight.split(",").map((n) => positiveInteger("inflight", n.trim())),
     rounds: positiveInteger("rounds", values.rounds),
     jsonFile: values.json,
+    profDir: values.prof,
   };
 }

@@ -2,8 +2,14 @@ import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
 
 /** The processes a benchmark run started, so it stops exactly those and no others. */
 export interface ChildProcesses {
-  /** Starts `node script ...args` and remembers its PID. */
-  startNode(name: string, script: string, args: string[], options?: SpawnOptions): ChildProcess;
+  /** Starts `node ...nodeArgs script ...args` and remembers its PID. */
+  startNode(
+    name: string,
+    script: string,
+    args: string[],
+    options?: SpawnOptions,
+    nodeArgs?: string[],
+  ): ChildProcess;
   /** SIGTERM to each child still running, SIGKILL to any still running after `graceMs`. */
   stopAll(graceMs?: number): Promise<void>;
   /** SIGKILL to each child still running, synchronously: the last resort on exit. */
@@ -32,8 +38,8 @@ function signal(child: ChildProcess, name: NodeJS.Signals): void {
 export function createChildProcesses(): ChildProcesses {
   const children = new Map<ChildProcess, string>();
   return {
-    startNode(name, script, args, options = {}) {
-      const child = spawn(process.execPath, [script, ...args], {
+    startNode(name, script, args, options = {}, nodeArgs = []) {
+      const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
         ...options,
       });

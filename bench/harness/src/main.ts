@@ -46,7 +46,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 process.once("exit", () => children.killAllNow());
 
 try {
-  const servers = await startServers(children, workDir);
+  const servers = await startServers(children, workDir, options.profDir);
   for (const s of servers) process.stderr.write(`${s.name}: ${s.url} (pid ${s.pid})\n`);
   const runs: CaseResult[] = [];
   // Rounds run every case once, so a slow spell of the machine hits all servers alike, and

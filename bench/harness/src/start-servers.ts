@@ -42,15 +42,22 @@ function pollDescribe(url: string, settle: (response: DescribeResponse) => void)
 async function startHarness(
   children: ChildProcesses,
   workDir: string,
+  nodeArgs: string[],
 ): Promise<{ server: RunningServer; reference: DescribeResponse }> {
   const inventory = join(workDir, "inventory.json");
   const vm = { name: "bench-vm", cpu: 2, memoryMib: 2048, powerState: "on" };
   writeFileSync(inventory, JSON.stringify({ templates: [], vms: [vm] }));
   const port = await findFreePort();
-  const child = children.startNode("harness", mockBin(), [
-    ...["--listen", `127.0.0.1:${port}`, "--insecure", "--ops-listen", "off"],
-    ...["--log-level", "warn", "--inventory", inventory],
-  ]);
+  const child = children.startNode(
+    "harness",
+    mockBin(),
+    [
+      ...["--listen", `127.0.0.1:${port}`, "--insecure", "--ops-listen", "off"],
+      ...["--log-level", "warn", "--inventory", inventory],
+    ],
+    {},
+    nodeArgs,
+  );
   forwardOutput(child, "harness");
   const url = `http://127.0.0.1:${port}`;
   const reference = await untilReady<DescribeResponse>(child, "harness", startTimeoutMs, (settle) =>
@@ -72,9 +79,10 @@ async function startOwnServer(
   name: Exclude<ServerName, "harness">,
   responseFile: string,
   protocols: BenchProtocol[],
+  nodeArgs: string[],
 ): Promise<RunningServer> {
   const script = fileURLToPath(new URL(`./servers/${name}.js`, import.meta.url));
-  const child = children.startNode(name, script, ["--response", responseFile]);
+  const child = children.startNode(name, script, ["--response", responseFile], {}, nodeArgs);
   const port = await untilReady<number>(child, name, startTimeoutMs, (settle) =>
     forwardOutput(child, name, (line) => {
       const port = portOfReadyLine(line);
@@ -89,21 +97,24 @@ async function startOwnServer(
 /**
  * Starts the harness, then the two baselines answering with the very bytes
  * the harness returned, and checks that every server and protocol answers
- * with an equal message.
+ * with an equal message. With `profDir`, each server writes a CPU profile
+ * there when it exits.
  *
  * @throws Error when a server does not start or answers differently.
  */
 export async function startServers(
   children: ChildProcesses,
   workDir: string,
+  profDir?: string,
 ): Promise<RunningServer[]> {
-  const { server: harness, reference } = await startHarness(children, workDir);
+  const nodeArgs = profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [];
+  const { server: harness, reference } = await startHarness(children, workDir, nodeArgs);
   const responseFile = join(workDir, "describe-response.bin");
   writeFileSync(responseFile, toBinary(DescribeResponseSchema, reference));
   const servers = [
     harness,
-    await startOwnServer(children, "bare-connect", responseFile, ["grpc", "connect"]),
-    await startOwnServer(children, "grpc-js", responseFile, ["grpc"]),
+    await startOwnServer(children, "bare-connect", responseFile, ["grpc", "connect"], nodeArgs),
+    await startOwnServer(children, "grpc-js", responseFile, ["grpc"], nodeArgs),
   ];
   for (const server of servers) {
     for (const protocol of server.protocols) {

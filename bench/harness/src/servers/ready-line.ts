@@ -4,8 +4,12 @@ import { parseArgs } from "node:util";
 // A server process binds port 0 and prints this line, so the runner never races for a port.
 const readyPrefix = "listening on 127.0.0.1:";
 
-/** Tells the runner which port the server took. */
+/**
+ * Tells the runner which port the server took. From then on SIGTERM exits
+ * the process normally, so that `--cpu-prof` writes its profile.
+ */
 export function announcePort(port: number): void {
+  process.once("SIGTERM", () => process.exit(0));
   process.stdout.write(`${readyPrefix}${port}\n`);
 }
 
