@@ -10,6 +10,7 @@ import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contract
 import type { Page } from "playwright-core";
 import { type TestBrowser, startBrowser } from "./browser";
 import { type ConsoleStack, startConsoleStack, tokens } from "./stack";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 const screenshots = fileURLToPath(new URL("../test-results/", import.meta.url));
@@ -117,19 +118,8 @@ describe("a real guest's consoles in the browser", () => {
         "127.0.0.1:0",
         "--ops-listen",
         "127.0.0.1:0",
-        "--ssh-host",
-        env("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
-        // Sessions of this port run in libvirtd's namespaces, where QEMU's VNC listens.
-        "--ssh-port",
-        env("VIRTRIGAUD_LIBVIRT_NAMESPACE_SSH_PORT"),
-        "--ssh-user",
-        env("VIRTRIGAUD_LIBVIRT_SSH_USER"),
-        "--ssh-key",
-        env("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
-        "--ssh-known-hosts",
-        env("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
-        "--libvirt-uri",
-        env("VIRTRIGAUD_LIBVIRT_URI"),
+        // Sessions of the namespace port run in libvirtd's namespaces, where QEMU's VNC listens.
+        ...libvirtHostFlags(libvirtTestbed(), { namespace: true }),
         "--domain-type",
         "qemu",
         "--storage-pool",

@@ -14,6 +14,7 @@ import {
   spawnVrtg,
   vrtg,
 } from "./processes.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 // `vrtg console` on a real guest: the manager (a process) relays the serial
 // console of the project's Debian image, booted by provider-libvirt on the
@@ -94,18 +95,7 @@ beforeAll(async () => {
   poolDir = join(env("VIRTRIGAUD_LIBVIRT_DIR"), "console-e2e", suffix);
   mkdirSync(poolDir, { recursive: true });
   provider = await spawnLibvirt([
-    "--ssh-host",
-    env("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
-    "--ssh-port",
-    env("VIRTRIGAUD_LIBVIRT_SSH_PORT"),
-    "--ssh-user",
-    env("VIRTRIGAUD_LIBVIRT_SSH_USER"),
-    "--ssh-key",
-    env("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
-    "--ssh-known-hosts",
-    env("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
-    "--libvirt-uri",
-    env("VIRTRIGAUD_LIBVIRT_URI"),
+    ...libvirtHostFlags(libvirtTestbed()),
     "--domain-type",
     "qemu",
     "--storage-pool",

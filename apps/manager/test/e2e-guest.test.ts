@@ -15,6 +15,7 @@ import {
   spawnVsphere,
   vrtg,
 } from "./processes.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 
@@ -349,22 +350,7 @@ spec:
     );
     await virsh("net-define", netXml);
     await virsh("net-start", isolated);
-    const hostFlags = [
-      "--ssh-host",
-      env("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
-      "--ssh-port",
-      env("VIRTRIGAUD_LIBVIRT_SSH_PORT"),
-      "--ssh-user",
-      env("VIRTRIGAUD_LIBVIRT_SSH_USER"),
-      "--ssh-key",
-      env("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
-      "--ssh-known-hosts",
-      env("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
-      "--libvirt-uri",
-      uri(),
-      "--domain-type",
-      "qemu",
-    ];
+    const hostFlags = [...libvirtHostFlags(libvirtTestbed()), "--domain-type", "qemu"];
     provider = await spawnLibvirt([
       ...hostFlags,
       "--storage-pool",

@@ -16,25 +16,9 @@ import {
   spawnManager,
   vrtg,
 } from "./processes.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
-
-function libvirtTestbed() {
-  const get = (name: string) => {
-    const value = process.env[name];
-    if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt`);
-    return value;
-  };
-  return {
-    uri: get("VIRTRIGAUD_LIBVIRT_URI"),
-    dir: get("VIRTRIGAUD_LIBVIRT_DIR"),
-    sshHost: get("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
-    sshPort: get("VIRTRIGAUD_LIBVIRT_SSH_PORT"),
-    sshUser: get("VIRTRIGAUD_LIBVIRT_SSH_USER"),
-    sshKey: get("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
-    knownHosts: get("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
-  };
-}
 
 type Json = Record<string, unknown>;
 
@@ -135,18 +119,7 @@ ${extra.cpu ? `  resources:\n    cpu: ${extra.cpu}\n` : ""}${extra.revertTo ? ` 
     image = join(poolDir, "..", `blank-${suffix}.qcow2`);
     await run("qemu-img", ["create", "-q", "-f", "qcow2", image, "64M"]);
     providerArgs = [
-      "--ssh-host",
-      bed.sshHost,
-      "--ssh-port",
-      bed.sshPort,
-      "--ssh-user",
-      bed.sshUser,
-      "--ssh-key",
-      bed.sshKey,
-      "--ssh-known-hosts",
-      bed.knownHosts,
-      "--libvirt-uri",
-      bed.uri,
+      ...libvirtHostFlags(bed),
       "--storage-pool",
       pool,
       "--create-pool-dir",

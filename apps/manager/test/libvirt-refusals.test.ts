@@ -20,25 +20,9 @@ import { fromResource } from "../src/manifest/kinds.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
 import { type ServerProcess, eventually, spawnLibvirt, spawnManager } from "./processes.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
-
-function libvirtTestbed() {
-  const get = (name: string) => {
-    const value = process.env[name];
-    if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt`);
-    return value;
-  };
-  return {
-    uri: get("VIRTRIGAUD_LIBVIRT_URI"),
-    dir: get("VIRTRIGAUD_LIBVIRT_DIR"),
-    sshHost: get("VIRTRIGAUD_LIBVIRT_SSH_HOST"),
-    sshPort: get("VIRTRIGAUD_LIBVIRT_SSH_PORT"),
-    sshUser: get("VIRTRIGAUD_LIBVIRT_SSH_USER"),
-    sshKey: get("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
-    knownHosts: get("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
-  };
-}
 
 /**
  * What the reported case was: a libvirt network and an image path that do
@@ -83,18 +67,7 @@ describe("libvirt refusals reach the resources", () => {
     image = join(poolDir, "..", `blank-${suffix}.qcow2`);
     await run("qemu-img", ["create", "-q", "-f", "qcow2", image, "64M"]);
     provider = await spawnLibvirt([
-      "--ssh-host",
-      bed.sshHost,
-      "--ssh-port",
-      bed.sshPort,
-      "--ssh-user",
-      bed.sshUser,
-      "--ssh-key",
-      bed.sshKey,
-      "--ssh-known-hosts",
-      bed.knownHosts,
-      "--libvirt-uri",
-      bed.uri,
+      ...libvirtHostFlags(bed),
       "--storage-pool",
       pool,
       "--create-pool-dir",

@@ -8,6 +8,7 @@ import { describeConformance } from "@virtrigaud/conformance/jest";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { removeDomains, repoRoot, testbed, virsh } from "./testbed.js";
 import { blankImage, testPool } from "./use-provider.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const providerMain = join(repoRoot, "apps/provider-libvirt/dist/main.js");
 let provider: ProviderProcess | undefined;
@@ -32,18 +33,7 @@ beforeAll(async () => {
       "--ops-listen",
       "off",
       "--insecure",
-      "--ssh-host",
-      testbed.sshHost,
-      "--ssh-port",
-      String(testbed.sshPort),
-      "--ssh-user",
-      testbed.sshUser,
-      "--ssh-key",
-      testbed.sshKeyFile,
-      "--ssh-known-hosts",
-      testbed.knownHosts,
-      "--libvirt-uri",
-      testbed.uri,
+      ...libvirtHostFlags(libvirtTestbed()),
       "--storage-pool",
       testPool,
       "--create-pool-dir",

@@ -16,6 +16,7 @@ import { createSshTransport, type SshTransportOptions } from "../src/host/ssh-tr
 import type { LibvirtProviderOptions } from "../src/libvirt-options.js";
 import { type LibvirtProvider, createLibvirtProvider } from "../src/libvirt-provider.js";
 import { repoRoot, testbed } from "./testbed.js";
+import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 
@@ -132,18 +133,7 @@ export async function startProviderBinary(extra: string[] = []): Promise<Provide
       "--ops-listen",
       "off",
       "--insecure",
-      "--ssh-host",
-      testbed.sshHost,
-      "--ssh-port",
-      String(testbed.sshPort),
-      "--ssh-user",
-      testbed.sshUser,
-      "--ssh-key",
-      testbed.sshKeyFile,
-      "--ssh-known-hosts",
-      testbed.knownHosts,
-      "--libvirt-uri",
-      testbed.uri,
+      ...libvirtHostFlags(libvirtTestbed()),
       "--storage-pool",
       testPool,
       "--create-pool-dir",

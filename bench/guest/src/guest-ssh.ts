@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { GuestTestbed } from "./testbed-env.js";
+import type { GuestTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 

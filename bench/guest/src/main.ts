@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import type { BootTimes, GuestShape } from "./boot-times.js";
 import { bootWithVirsh } from "./plain-virsh.js";
-import { guestTestbed } from "./testbed-env.js";
+import { guestTestbed, libvirtHostFlags } from "@virtrigaud/testbed";
 import { bootThroughManager, stackManifests, startServer, vrtg } from "./through-manager.js";
 
 const run = promisify(execFile);
@@ -68,18 +68,7 @@ const pool = { name: "vrtg-bench-guest", dir: join(testbed.dir, "bench-guest-poo
 
 process.stderr.write(`image ${testbed.image}; load average ${load()}\n`);
 const provider = await startServer("libvirt", [
-  "--ssh-host",
-  testbed.sshHost,
-  "--ssh-port",
-  testbed.sshPort,
-  "--ssh-user",
-  testbed.sshUser,
-  "--ssh-key",
-  testbed.sshKeyFile,
-  "--ssh-known-hosts",
-  testbed.knownHosts,
-  "--libvirt-uri",
-  testbed.uri,
+  ...libvirtHostFlags(testbed),
   "--storage-pool",
   pool.name,
   "--create-pool-dir",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { buildDomainXml, buildSeedDocuments } from "@virtrigaud/provider-libvirt";
 import { type GuestLogin, sleep, sshUntil } from "./guest-ssh.js";
-import type { GuestTestbed } from "./testbed-env.js";
+import type { GuestTestbed } from "@virtrigaud/testbed";
 import { type BootTimes, type GuestShape, qemuStartedAt } from "./boot-times.js";
 
 const run = promisify(execFile);

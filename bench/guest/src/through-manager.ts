@@ -1,12 +1,14 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type BootTimes, type GuestShape, qemuStartedAt } from "./boot-times.js";
 import { type GuestLogin, sshUntil } from "./guest-ssh.js";
-import { type GuestTestbed, repoRoot } from "./testbed-env.js";
+import type { GuestTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const bins = {
   manager: join(repoRoot, "apps/manager/dist/main.js"),
   vrtg: join(repoRoot, "apps/manager/dist/vrtg/cli.js"),

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { buildDomainXml } from "@virtrigaud/provider-libvirt";
-import type { LibvirtTestbed } from "./testbed-env.js";
+import type { LibvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 

@@ -15,7 +15,7 @@ import {
 import { readFileSync } from "node:fs";
 import { defineFleet, removePool } from "./fleet.js";
 import { connectPlainSsh } from "./plain-ssh.js";
-import { libvirtTestbed } from "./testbed-env.js";
+import { libvirtTestbed } from "@virtrigaud/testbed";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import ssh2 from "ssh2";
-import type { LibvirtTestbed } from "./testbed-env.js";
+import type { LibvirtTestbed } from "@virtrigaud/testbed";
 
 /**
  * The baseline: plain virsh over SSH, one exec per command, as a client

@@ -14,7 +14,7 @@ import { parseArgs, promisify } from "node:util";
 import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
-import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
+import { type LibvirtTestbed, libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -86,18 +86,7 @@ function spawnProvider(
       "127.0.0.1:0",
       "--ops-listen",
       "127.0.0.1:0",
-      "--ssh-host",
-      tb.sshHost,
-      "--ssh-port",
-      String(tb.sshPort),
-      "--ssh-user",
-      tb.sshUser,
-      "--ssh-key",
-      tb.sshKeyFile,
-      "--ssh-known-hosts",
-      tb.knownHosts,
-      "--libvirt-uri",
-      tb.uri,
+      ...libvirtHostFlags(tb),
       "--storage-pool",
       pool,
       "--create-pool-dir",

@@ -1,0 +1,7 @@
+export { type GuestTestbed, guestTestbed } from "./guest-testbed.js";
+export {
+  type HostFlagOptions,
+  type LibvirtTestbed,
+  libvirtHostFlags,
+  libvirtTestbed,
+} from "./libvirt-testbed.js";
