@@ -1,9 +1,10 @@
 import { afterEach, expect, it } from "@jest/globals";
-import { ProviderService, createLogger } from "@virtrigaud/contracts";
+import { create } from "@bufbuild/protobuf";
+import { DiskRangeSchema, ImageFormat, ProviderService, createLogger } from "@virtrigaud/contracts";
 import { serveServices, servedService } from "@virtrigaud/contracts/server";
 import type { ProviderProcess } from "@virtrigaud/contracts/testing";
 import { type ConformanceReport, type ProfileName, runConformance } from "../src/index.js";
-import { startLyingProxy } from "./lying-proxy.js";
+import { type Lies, startLyingProxy } from "./lying-proxy.js";
 import { startMock } from "./mock-process.js";
 
 // A suite that cannot fail is worthless: each provider below breaks one
@@ -138,6 +139,73 @@ it("says what a SnapshotList that still lists a deleted snapshot answered, times
   } finally {
     await proxy.close();
   }
+});
+
+/** Runs `profiles` against provider-mock behind a proxy telling `lies`. */
+async function runBehindLies(lies: Lies, profiles: ProfileName[]): Promise<ConformanceReport> {
+  mock = await startMock([]);
+  const proxy = await startLyingProxy(mock.url, lies);
+  try {
+    return await runConformance({
+      endpoint: proxy.url,
+      insecure: true,
+      profiles,
+      caseTimeoutMs: 30_000,
+      settleMs: 1000,
+    });
+  } finally {
+    await proxy.close();
+  }
+}
+
+it("fails a provider that exports a running VM's disk as it is now when asked for a snapshot", async () => {
+  const report = await runBehindLies(
+    {
+      exportRequest(request) {
+        request.snapshotId = "";
+      },
+    },
+    ["disk-sync"],
+  );
+  expect(report.ok).toBe(false);
+  expect(failed(report)["disk-sync/at-snapshot"]).toMatch(
+    /^DiskExportBegin at a snapshot the VM does not have: expected not_found, got \[conflict\]/,
+  );
+});
+
+it("fails a provider whose changed ranges overlap", async () => {
+  const report = await runBehindLies(
+    {
+      exportAnswer(answer) {
+        if (answer.export?.format === ImageFormat.RAW && answer.export.sizeBytes > 8192n) {
+          answer.export.changedRanges = [
+            create(DiskRangeSchema, { offset: 0n, length: 8192n }),
+            create(DiskRangeSchema, { offset: 4096n, length: 8192n }),
+          ];
+        }
+      },
+    },
+    ["disk-sync"],
+  );
+  expect(report.ok).toBe(false);
+  expect(failed(report)["disk-sync/changed-ranges"]).toBe(
+    "changed range 1 at 4096 is not after the one before it (which ends at 8192)",
+  );
+});
+
+it("fails a provider that checks a rewritten import against its first sha256", async () => {
+  const report = await runBehindLies(
+    {
+      commitRequest(request) {
+        request.sha256 = "";
+      },
+    },
+    ["disk-sync"],
+  );
+  expect(report.ok).toBe(false);
+  expect(failed(report)["disk-sync/rewrite"]).toMatch(
+    /^DiskImportCommit under the rewritten file's sha256 failed: \[data_loss\]/,
+  );
 });
 
 it("says a case ran out of time, not that the provider failed internally", async () => {

@@ -83,7 +83,7 @@ it("vcts run checks UNSUPPORTED answers for what a provider does not declare", a
       "--json",
       json,
       "--profile",
-      "power,reconfigure,snapshot,clone,image,disk",
+      "power,reconfigure,snapshot,clone,image,disk,disk-sync",
     ]);
     const report = JSON.parse(readFileSync(json, "utf8")) as ConformanceReport;
     expect(report.cases.filter((c) => c.status !== "passed")).toEqual([]);
@@ -100,6 +100,9 @@ it("vcts run checks UNSUPPORTED answers for what a provider does not declare", a
       "disk/damaged-chunk",
       "disk/resume",
       "disk/idempotent",
+      "disk-sync/at-snapshot",
+      "disk-sync/changed-ranges",
+      "disk-sync/rewrite",
     ]);
     expect(report.profiles.find((p) => p.name === "snapshot")?.declared).toBe(false);
   } finally {

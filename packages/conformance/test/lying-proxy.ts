@@ -1,4 +1,11 @@
-import { ProviderService, type VirtualMachine, createLogger } from "@virtrigaud/contracts";
+import {
+  type DiskExportBeginRequest,
+  type DiskExportBeginResponse,
+  type DiskImportCommitRequest,
+  ProviderService,
+  type VirtualMachine,
+  createLogger,
+} from "@virtrigaud/contracts";
 import { createProviderClient } from "@virtrigaud/contracts/client";
 import { serveServices, servedService } from "@virtrigaud/contracts/server";
 
@@ -14,6 +21,12 @@ export interface Lies {
   report?(vm: VirtualMachine, by: Reporter): VirtualMachine | undefined;
   /** SnapshotDelete answers success and deletes nothing. */
   keepSnapshots?: boolean;
+  /** Changes a DiskExportBegin request, in place, before it is forwarded. */
+  exportRequest?(request: DiskExportBeginRequest): void;
+  /** Changes a DiskExportBegin answer, in place, before it is returned. */
+  exportAnswer?(answer: DiskExportBeginResponse): void;
+  /** Changes a DiskImportCommit request, in place, before it is forwarded. */
+  commitRequest?(request: DiskImportCommitRequest): void;
 }
 
 /** A running lying proxy. */
@@ -63,6 +76,16 @@ export async function startLyingProxy(upstream: string, lies: Lies): Promise<Lyi
           const answer = await client.describe(request, { signal: context.signal });
           if (answer.vm) answer.vm = report(answer.vm, "describe") ?? answer.vm;
           return answer;
+        },
+        async diskExportBegin(request, context) {
+          lies.exportRequest?.(request);
+          const answer = await client.diskExportBegin(request, { signal: context.signal });
+          lies.exportAnswer?.(answer);
+          return answer;
+        },
+        diskImportCommit(request, context) {
+          lies.commitRequest?.(request);
+          return client.diskImportCommit(request, { signal: context.signal });
         },
         ...(lies.keepSnapshots ? { snapshotDelete: () => ({}) } : {}),
       }),

@@ -1,7 +1,16 @@
-import { createHash } from "node:crypto";
-import { type Capabilities, ErrorReason, ImageFormat, copyDisk } from "@virtrigaud/contracts";
+import { ErrorReason, ImageFormat, copyDisk } from "@virtrigaud/contracts";
 import { check, checkEqual, expectReason, expectSuccess } from "../suite/checks.js";
-import type { CaseContext, ConformanceCase, Profile } from "../suite/types.js";
+import type { ConformanceCase, Profile } from "../suite/types.js";
+import {
+  UNSUPPORTED,
+  beginExport,
+  beginSmallImport,
+  cleanUp,
+  exportedDataDisk,
+  exportsDisks,
+  importsDisks,
+  sha256,
+} from "./disk-steps.js";
 
 export const diskProfile: Profile = {
   name: "disk",
@@ -9,109 +18,6 @@ export const diskProfile: Profile = {
     "Disk export and import: a round trip returns the same bytes, damaged chunks are refused, Begin is idempotent and resumes, End and Abort are idempotent",
   declared: (c) => exportsDisks(c) && importsDisks(c),
 };
-
-function exportsDisks(c: Capabilities): boolean {
-  return c.diskExportFormats.length > 0;
-}
-
-function importsDisks(c: Capabilities): boolean {
-  return c.diskImportFormats.length > 0;
-}
-
-const UNSUPPORTED = [ErrorReason.UNSUPPORTED];
-
-/** The disk the cases export, unless the run names one: a small data disk of a VM they create. */
-const dataDisk = { name: "vcts-data", sizeGib: 1 };
-
-/** A format the provider both exports and imports, so that its own export can come back. */
-function roundTripFormat(c: Capabilities): ImageFormat {
-  const format = c.diskExportFormats.find((f) => c.diskImportFormats.includes(f));
-  check(
-    format,
-    `no format is declared for both export (${c.diskExportFormats.map((f) => ImageFormat[f]).join(", ")}) and import (${c.diskImportFormats.map((f) => ImageFormat[f]).join(", ")})`,
-  );
-  return format;
-}
-
-/** DiskExportBegin until the export is made (following its task), twice: the same export. */
-async function beginExport(t: CaseContext, vmId: string, diskName: string, format: ImageFormat) {
-  const exportId = t.name("exp");
-  const request = { exportId, vmId, diskName, format };
-  const first = await expectSuccess(
-    t.client.diskExportBegin(request, { signal: t.signal }),
-    `DiskExportBegin of ${diskName}`,
-  );
-  await expectSuccess(t.wait(first.task), `the task of DiskExportBegin of ${diskName}`);
-  const made = await expectSuccess(
-    t.client.diskExportBegin(request, { signal: t.signal }),
-    `DiskExportBegin of ${diskName} again`,
-  );
-  check(
-    made.export,
-    `DiskExportBegin of ${diskName} again, once its task was done, gave no export`,
-  );
-  if (first.export) checkEqual(made.export, first.export, `DiskExportBegin of ${diskName} again`);
-  check(
-    made.export.id === exportId,
-    `DiskExportBegin answered export ${made.export.id}, not ${exportId}`,
-  );
-  check(/^[0-9a-f]{64}$/i.test(made.export.sha256), "the export's sha256 is not 64 hex digits");
-  return made.export;
-}
-
-/**
- * An export (ended when the case is done) of the run's `exportDisk`, or else
- * of the data disk of a VM the case creates, off.
- */
-async function exportedDataDisk(t: CaseContext, hint: string, ends: string[]) {
-  const format = roundTripFormat(t.capabilities);
-  const { vmId, diskName } =
-    t.options.exportDisk ??
-    ({
-      vmId: await t.createVm(hint, { disks: [dataDisk], powerOn: false }),
-      diskName: dataDisk.name,
-    } as const);
-  const { disks } = await expectSuccess(
-    t.client.describeDisks({ vmId }, { signal: t.signal }),
-    "DescribeDisks",
-  );
-  check(
-    disks.some((d) => d.name === diskName),
-    `DescribeDisks of ${vmId} does not list the disk ${diskName}: ${disks.map((d) => d.name).join(", ")}`,
-  );
-  const made = await beginExport(t, vmId, diskName, format);
-  ends.push(made.id);
-  return made;
-}
-
-/** Ends exports and aborts imports a case made; what fails here is reported by the sweep, not the case. */
-async function cleanUp(t: CaseContext, exports: string[], imports: string[]) {
-  const quietly = (call: Promise<unknown>) => call.catch(() => undefined);
-  for (const exportId of exports) await quietly(t.client.diskExportEnd({ exportId }));
-  for (const importId of imports) await quietly(t.client.diskImportAbort({ importId }));
-}
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-
-/** Begins a small import of `bytes`: RAW when declared, where any bytes are a valid file. */
-async function beginSmallImport(t: CaseContext, bytes: Uint8Array, imports: string[]) {
-  const importId = t.name("imp");
-  imports.push(importId);
-  const request = {
-    importId,
-    format: t.capabilities.diskImportFormats.includes(ImageFormat.RAW)
-      ? ImageFormat.RAW
-      : (t.capabilities.diskImportFormats[0] ?? ImageFormat.RAW),
-    sizeBytes: BigInt(bytes.length),
-    sha256: sha256(bytes),
-  };
-  const begun = await expectSuccess(
-    t.client.diskImportBegin(request, { signal: t.signal }),
-    "DiskImportBegin",
-  );
-  check(begun.import, "DiskImportBegin returned no import");
-  return { importId, request, begun: begun.import };
-}
 
 export const diskCases: ConformanceCase[] = [
   {

@@ -5,6 +5,7 @@ import { cloneCases, cloneProfile } from "./clone.js";
 import { concurrencyCases, concurrencyProfile } from "./concurrency.js";
 import { coreCases, coreProfile } from "./core.js";
 import { deadlineCases, deadlineProfile } from "./deadline.js";
+import { diskSyncCases, diskSyncProfile } from "./disk-sync.js";
 import { diskCases, diskProfile } from "./disk.js";
 import { imageCases, imageProfile } from "./image.js";
 import { powerCases, powerProfile } from "./power.js";
@@ -21,6 +22,7 @@ export const profiles: readonly Profile[] = [
   cloneProfile,
   imageProfile,
   diskProfile,
+  diskSyncProfile,
   badInputProfile,
   concurrencyProfile,
   deadlineProfile,
@@ -36,6 +38,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...cloneCases,
   ...imageCases,
   ...diskCases,
+  ...diskSyncCases,
   ...badInputCases,
   ...concurrencyCases,
   ...deadlineCases,

@@ -10,7 +10,13 @@ export const snapshotProfile: Profile = {
 
 const UNSUPPORTED = [ErrorReason.UNSUPPORTED];
 
-async function snapshot(t: CaseContext, vmId: string, name: string, includeMemory = false) {
+/** SnapshotCreate, following its task; the snapshot's id. */
+export async function takeSnapshot(
+  t: CaseContext,
+  vmId: string,
+  name: string,
+  includeMemory = false,
+) {
   const { snapshotId, task } = await expectSuccess(
     t.client.snapshotCreate({ vmId, name, includeMemory }, { signal: t.signal }),
     `SnapshotCreate ${name}`,
@@ -28,7 +34,7 @@ export const snapshotCases: ConformanceCase[] = [
     declared: (c) => c.snapshots,
     async run(t) {
       const vmId = await t.createVm("snap", { class: { cpu: 1, memoryMib: 256 } });
-      const snapshotId = await snapshot(t, vmId, "before");
+      const snapshotId = await takeSnapshot(t, vmId, "before");
       await t.runTask(t.client.reconfigure({ vmId, cpu: 2 }, { signal: t.signal }), "Reconfigure");
       await t.eventually(
         vmId,
@@ -88,8 +94,8 @@ export const snapshotCases: ConformanceCase[] = [
     declared: (c) => c.snapshots,
     async run(t) {
       const vmId = await t.createVm("snaptwice");
-      const first = await snapshot(t, vmId, "once");
-      const second = await snapshot(t, vmId, "once");
+      const first = await takeSnapshot(t, vmId, "once");
+      const second = await takeSnapshot(t, vmId, "once");
       checkEqual(second, first, "the snapshot_id of the second SnapshotCreate");
       checkEqual(
         (await t.client.snapshotList({ vmId }, { signal: t.signal })).snapshots.length,
@@ -126,7 +132,7 @@ export const snapshotCases: ConformanceCase[] = [
     async run(t) {
       const vmId = await t.createVm("memsnap", { powerOn: true });
       await t.eventually(vmId, "the VM is on", (vm) => vm.powerState === PowerState.ON);
-      const snapshotId = await snapshot(t, vmId, "running", true);
+      const snapshotId = await takeSnapshot(t, vmId, "running", true);
       const listed = (await t.client.snapshotList({ vmId }, { signal: t.signal })).snapshots.find(
         (s) => s.id === snapshotId,
       );

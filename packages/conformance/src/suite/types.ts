@@ -20,6 +20,7 @@ export const profileNames = [
   "clone",
   "image",
   "disk",
+  "disk-sync",
   "bad-input",
   "concurrency",
   "deadline",
