@@ -1,7 +1,12 @@
 // What the disk cases share: the steps of an export and an import, and the
 // suite's own SHA-256 (it checks the SDK's providers, so it does not use theirs).
 import { createHash } from "node:crypto";
-import { type Capabilities, ErrorReason, ImageFormat } from "@virtrigaud/contracts";
+import {
+  type Capabilities,
+  ErrorReason,
+  ImageFormat,
+  type ImageSource,
+} from "@virtrigaud/contracts";
 import { check, checkEqual, expectSuccess } from "../suite/checks.js";
 import type { CaseContext } from "../suite/types.js";
 
@@ -19,7 +24,7 @@ export const UNSUPPORTED = [ErrorReason.UNSUPPORTED];
 export const dataDisk = { name: "vcts-data", sizeGib: 1 };
 
 /** A format the provider both exports and imports, so that its own export can come back. */
-export function roundTripFormat(c: Capabilities): ImageFormat {
+function roundTripFormat(c: Capabilities): ImageFormat {
   const format = c.diskExportFormats.find((f) => c.diskImportFormats.includes(f));
   check(
     format,
@@ -128,4 +133,27 @@ export async function commitImport(t: CaseContext, importId: string, newSha256 =
   if (!first.task) return first;
   await t.wait(first.task);
   return t.client.diskImportCommit(request, { signal: t.signal });
+}
+
+/**
+ * A VM made (off) from a committed import, and an export of its first disk
+ * in `format` (ended when the case is done, by `ends`).
+ */
+export async function exportOfVmFrom(
+  t: CaseContext,
+  hint: string,
+  image: ImageSource,
+  format: ImageFormat,
+  ends: string[],
+) {
+  const vmId = await t.createVm(hint, { image, powerOn: false });
+  const { disks } = await expectSuccess(
+    t.client.describeDisks({ vmId }, { signal: t.signal }),
+    "DescribeDisks of the VM made from the import",
+  );
+  const root = disks[0];
+  check(root, "DescribeDisks of the VM made from the import lists no disk");
+  const made = await beginExport(t, vmId, root.name, format);
+  ends.push(made.id);
+  return made;
 }

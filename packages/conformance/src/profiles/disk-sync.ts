@@ -14,6 +14,7 @@ import {
   cleanUp,
   commitImport,
   dataDisk,
+  exportOfVmFrom,
   sha256,
 } from "./disk-steps.js";
 import { takeSnapshot } from "./snapshot.js";
@@ -280,15 +281,7 @@ export const diskSyncCases: ConformanceCase[] = [
           t.log("RAW is not exported: the VM made from the import is not read back");
           return;
         }
-        const vmId = await t.createVm("rewritten", { image: committed.disk, powerOn: false });
-        const { disks } = await expectSuccess(
-          t.client.describeDisks({ vmId }, { signal: t.signal }),
-          "DescribeDisks of the VM made from the import",
-        );
-        const root = disks[0];
-        check(root, "DescribeDisks of the VM made from the import lists no disk");
-        const back = await beginExport(t, vmId, root.name, ImageFormat.RAW);
-        exports.push(back.id);
+        const back = await exportOfVmFrom(t, "rewritten", committed.disk, ImageFormat.RAW, exports);
         checkEqual(
           { sha256: back.sha256.toLowerCase(), sizeBytes: back.sizeBytes },
           { sha256: sha256(rewritten), sizeBytes: BigInt(rewritten.length) },

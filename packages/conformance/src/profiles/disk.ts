@@ -3,10 +3,10 @@ import { check, checkEqual, expectReason, expectSuccess } from "../suite/checks.
 import type { ConformanceCase, Profile } from "../suite/types.js";
 import {
   UNSUPPORTED,
-  beginExport,
   beginSmallImport,
   cleanUp,
   exportedDataDisk,
+  exportOfVmFrom,
   exportsDisks,
   importsDisks,
   sha256,
@@ -48,15 +48,7 @@ export const diskCases: ConformanceCase[] = [
           { case: "importedDisk", value: importId },
           "the disk DiskImportCommit answered",
         );
-        const vmId = await t.createVm("disk-dst", { image: copied.disk, powerOn: false });
-        const { disks } = await expectSuccess(
-          t.client.describeDisks({ vmId }, { signal: t.signal }),
-          "DescribeDisks of the VM made from the import",
-        );
-        const root = disks[0];
-        check(root, "DescribeDisks of the VM made from the import lists no disk");
-        const again = await beginExport(t, vmId, root.name, made.format);
-        exports.push(again.id);
+        const again = await exportOfVmFrom(t, "disk-dst", copied.disk, made.format, exports);
         checkEqual(
           { sha256: again.sha256.toLowerCase(), sizeBytes: again.sizeBytes },
           { sha256: made.sha256.toLowerCase(), sizeBytes: made.sizeBytes },
