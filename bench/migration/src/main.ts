@@ -15,6 +15,7 @@ import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
+import { cpuSeconds } from "./cpu-seconds.js";
 
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -159,6 +160,9 @@ try {
   await onHost(tb, ["rm", "-f", warm]);
   const loadBefore = loadavg()[0] ?? 0;
 
+  // CPU-seconds of the copy step by process: source provider, target provider, copier (this one).
+  const pids = [sourceProcess.child.pid, targetProcess.child.pid, process.pid];
+  const copyCpu: number[][] = [];
   const ours: Array<{ total: number; exported: number; copied: number; bytes: number }> = [];
   const plain: Array<{ total: number; converted: number; copied: number; bytes: number }> = [];
   // Neither path starts while the other's files are still being written
@@ -177,6 +181,7 @@ try {
         { timeoutMs: 600_000 },
       );
       const exported = now();
+      const cpuBefore = pids.map(cpuSeconds);
       const result = await copyDisk({
         source,
         target,
@@ -186,6 +191,7 @@ try {
         chunkBytes,
       });
       const end = now();
+      copyCpu.push(pids.map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0)));
       if (result.import.sizeBytes !== ready.sizeBytes) throw new Error("the import's size differs");
       ours.push({
         total: end - start,
@@ -254,6 +260,11 @@ try {
   }
   console.log(
     `\nruns, whole move: ours ${ours.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}; plain ${plain.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}`,
+  );
+  const gib = bytes / 1024 ** 3;
+  const cpuOf = (i: number) => (median(copyCpu.map((c) => c[i] ?? 0)) / gib).toFixed(1);
+  console.log(
+    `CPU-seconds per GiB copied (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
   );
   const whole = rows[2] ?? ["", 1, 1];
   const ratio = whole[2] / whole[1];
