@@ -5,7 +5,7 @@
 // tools doing the same job over the same SSH host (qemu-img convert on the
 // host, then scp -3 through this machine, as our bytes go through the
 // manager), in one run, interleaved.
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +16,23 @@ import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
 import { cpuSeconds } from "./cpu-seconds.js";
+import { transferNodeFlags } from "./heap-flags.js";
+
+// This process is the copier, as the manager is: it runs with the manager's
+// flags, started again with them when it was not.
+if (!transferNodeFlags.every((flag) => process.execArgv.includes(flag))) {
+  const again = spawnSync(
+    process.execPath,
+    [
+      ...transferNodeFlags,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ],
+    { stdio: "inherit" },
+  );
+  process.exit(again.status ?? 1);
+}
 
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -80,6 +97,7 @@ function spawnProvider(
   const prof = values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : [];
   return startProviderProcess({
     args: [
+      ...transferNodeFlags,
       ...prof,
       join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
       "--insecure",
