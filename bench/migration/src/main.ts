@@ -15,20 +15,18 @@ import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/bench-libvirt/testbed-env";
-import { cpuSeconds } from "./cpu-seconds.js";
+import { cpuSeconds, peakRssMib } from "./process-usage.js";
 import { transferNodeFlags } from "./heap-flags.js";
 
 // This process is the copier, as the manager is: it runs with the manager's
-// flags, started again with them when it was not.
-if (!transferNodeFlags.every((flag) => process.execArgv.includes(flag))) {
+// flags, started again with them when it was not (unless --v8-defaults asks
+// for V8's own heap sizing in every process, to compare).
+const v8Defaults = process.argv.includes("--v8-defaults");
+const nodeFlags = v8Defaults ? [] : transferNodeFlags;
+if (!nodeFlags.every((flag) => process.execArgv.includes(flag))) {
   const again = spawnSync(
     process.execPath,
-    [
-      ...transferNodeFlags,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
+    [...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: "inherit" },
   );
   process.exit(again.status ?? 1);
@@ -44,6 +42,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     "chunk-mib": { type: "string", default: "2" },
     prof: { type: "string" },
+    "v8-defaults": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -54,7 +53,9 @@ if (values.help) {
   --reps N          moves by each path, interleaved; the median is reported (default 3)
   --concurrency N   chunks in flight in the copier (default 4, its default)
   --chunk-mib N     chunk size in MiB, at most 2 (default 2, its default)
-  --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)`);
+  --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)
+  --v8-defaults     run the providers and the copier without the image's heap flag
+                    (${transferNodeFlags.join(" ")}), with V8's own heap sizing`);
   process.exit(0);
 }
 const sizeBytes = Number(values["size-gib"]) * 1024 ** 3;
@@ -97,7 +98,7 @@ function spawnProvider(
   const prof = values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : [];
   return startProviderProcess({
     args: [
-      ...transferNodeFlags,
+      ...nodeFlags,
       ...prof,
       join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
       "--insecure",
@@ -283,6 +284,10 @@ try {
   const cpuOf = (i: number) => (median(copyCpu.map((c) => c[i] ?? 0)) / gib).toFixed(1);
   console.log(
     `CPU-seconds per GiB copied (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
+  );
+  const rss = pids.map((pid) => peakRssMib(pid).toFixed(0));
+  console.log(
+    `peak RSS, MiB: source provider ${rss[0]}, target provider ${rss[1]}, copier ${rss[2]}; heap flags: ${nodeFlags.join(" ") || "none (V8's defaults)"}`,
   );
   const whole = rows[2] ?? ["", 1, 1];
   const ratio = whole[2] / whole[1];

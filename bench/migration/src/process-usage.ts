@@ -19,3 +19,11 @@ export function cpuSeconds(pid: number | undefined): number {
   // utime and stime are fields 14 and 15, the 12th and 13th after the name.
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
+
+/** The most resident memory a process has held (VmHWM), in MiB; this process's own from resourceUsage. */
+export function peakRssMib(pid: number | undefined): number {
+  if (pid === undefined || pid === process.pid) return process.resourceUsage().maxRSS / 1024;
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return Number(kib ?? Number.NaN) / 1024;
+}
