@@ -270,7 +270,8 @@ if [ $only_mock -eq 0 ]; then
     ssh-keygen -q -t ed25519 -N '' -C "vrtg@tools/run.sh" -f "$state/guest/id_ed25519"
     LIBVIRT_USER_DATA=$(printf '#cloud-config\nusers:\n  - name: vrtg\n    shell: /bin/bash\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    ssh_authorized_keys:\n      - %s\n' "$(cat "$state/guest/id_ed25519.pub")")
     export LIBVIRT_USER_DATA LIBVIRT_NETWORK=$VIRTRIGAUD_LIBVIRT_NETWORK
-    if start_provider provider-libvirt node apps/provider-libvirt/dist/main.js \
+    # --initial-old-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
+    if start_provider provider-libvirt node --initial-old-space-size=128 apps/provider-libvirt/dist/main.js \
       --ssh-host "$VIRTRIGAUD_LIBVIRT_SSH_HOST" --ssh-port "$VIRTRIGAUD_LIBVIRT_SSH_PORT" \
       --ssh-user "$VIRTRIGAUD_LIBVIRT_SSH_USER" --ssh-key "$VIRTRIGAUD_LIBVIRT_SSH_KEY" \
       --ssh-known-hosts "$VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS" --libvirt-uri "$VIRTRIGAUD_LIBVIRT_URI" \
@@ -309,7 +310,8 @@ EOF
 # The web console, when built (--no-install uses what is there).
 console_flags=()
 [ -f apps/console/dist/index.html ] && console_flags=(--console-dir apps/console/dist)
-start virtrigaud-manager "$logs/virtrigaud-manager.log" node apps/manager/dist/main.js \
+# --initial-old-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
+start virtrigaud-manager "$logs/virtrigaud-manager.log" node --initial-old-space-size=128 apps/manager/dist/main.js \
   --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure \
   --provider-tls-dir "$tls/manager" --token-file "$auth/tokens" --bootstrap-admin user:admin \
   --secret-key-file "$auth/secret-keys.yaml" --audit-log "$logs/audit.log" "${console_flags[@]}"

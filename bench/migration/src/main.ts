@@ -5,7 +5,7 @@
 // tools doing the same job over the same SSH host (qemu-img convert on the
 // host, then scp -3 through this machine, as our bytes go through the
 // manager), in one run, interleaved.
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,6 +15,22 @@ import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import { type LibvirtTestbed, libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import { cpuSeconds, peakRssMib } from "./process-usage.js";
+import { transferNodeFlags } from "./heap-flags.js";
+
+// This process is the copier, as the manager is: it runs with the manager's
+// flags, started again with them when it was not (unless --v8-defaults asks
+// for V8's own heap sizing in every process, to compare).
+const v8Defaults = process.argv.includes("--v8-defaults");
+const nodeFlags = v8Defaults ? [] : transferNodeFlags;
+if (!nodeFlags.every((flag) => process.execArgv.includes(flag))) {
+  const again = spawnSync(
+    process.execPath,
+    [...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
+  process.exit(again.status ?? 1);
+}
 
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -26,6 +42,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     "chunk-mib": { type: "string", default: "2" },
     prof: { type: "string" },
+    "v8-defaults": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -36,7 +53,9 @@ if (values.help) {
   --reps N          moves by each path, interleaved; the median is reported (default 3)
   --concurrency N   chunks in flight in the copier (default 4, its default)
   --chunk-mib N     chunk size in MiB, at most 2 (default 2, its default)
-  --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)`);
+  --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)
+  --v8-defaults     run the providers and the copier without the image's heap flag
+                    (${transferNodeFlags.join(" ")}), with V8's own heap sizing`);
   process.exit(0);
 }
 const sizeBytes = Number(values["size-gib"]) * 1024 ** 3;
@@ -79,6 +98,7 @@ function spawnProvider(
   const prof = values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : [];
   return startProviderProcess({
     args: [
+      ...nodeFlags,
       ...prof,
       join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
       "--insecure",
@@ -148,6 +168,9 @@ try {
   await onHost(tb, ["rm", "-f", warm]);
   const loadBefore = loadavg()[0] ?? 0;
 
+  // CPU-seconds of the copy step by process: source provider, target provider, copier (this one).
+  const pids = [sourceProcess.child.pid, targetProcess.child.pid, process.pid];
+  const copyCpu: number[][] = [];
   const ours: Array<{ total: number; exported: number; copied: number; bytes: number }> = [];
   const plain: Array<{ total: number; converted: number; copied: number; bytes: number }> = [];
   // Neither path starts while the other's files are still being written
@@ -166,6 +189,7 @@ try {
         { timeoutMs: 600_000 },
       );
       const exported = now();
+      const cpuBefore = pids.map(cpuSeconds);
       const result = await copyDisk({
         source,
         target,
@@ -175,6 +199,7 @@ try {
         chunkBytes,
       });
       const end = now();
+      copyCpu.push(pids.map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0)));
       if (result.import.sizeBytes !== ready.sizeBytes) throw new Error("the import's size differs");
       ours.push({
         total: end - start,
@@ -243,6 +268,15 @@ try {
   }
   console.log(
     `\nruns, whole move: ours ${ours.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}; plain ${plain.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}`,
+  );
+  const gib = bytes / 1024 ** 3;
+  const cpuOf = (i: number) => (median(copyCpu.map((c) => c[i] ?? 0)) / gib).toFixed(1);
+  console.log(
+    `CPU-seconds per GiB copied (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
+  );
+  const rss = pids.map((pid) => peakRssMib(pid).toFixed(0));
+  console.log(
+    `peak RSS, MiB: source provider ${rss[0]}, target provider ${rss[1]}, copier ${rss[2]}; heap flags: ${nodeFlags.join(" ") || "none (V8's defaults)"}`,
   );
   const whole = rows[2] ?? ["", 1, 1];
   const ratio = whole[2] / whole[1];
