@@ -353,6 +353,13 @@ spec:
     await expect(page.getByTestId("paste-status").textContent()).resolves.toBe(
       "Pasted 5 characters as keys.",
     );
+    await guestAnswers(serial, onTty1, (answer) => answer.startsWith("login")).catch(
+      async (err: unknown) => {
+        // What tty1 showed instead, to tell a lost key from a refused login.
+        await page.screenshot({ path: join(screenshots, "vnc-screen-paste-login.png") });
+        throw err;
+      },
+    );
     // PAM flushes what was typed before its password prompt: the password is
     // pasted once login sleeps with its CPU time still for three looks in a
     // row (asleep reading tty1; its wait channel is hidden from this user).
