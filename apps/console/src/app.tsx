@@ -10,6 +10,8 @@ import { MigrationPage } from "./migrations/migration-page";
 import { MigrationsPage } from "./migrations/migrations-page";
 import { isOidcCallback } from "./oidc/callback-path";
 import { OidcCallbackPage } from "./oidc/oidc-callback-page";
+import { isIdTokenOf } from "./oidc/end-session";
+import { useOidcLoginConfig } from "./oidc/use-oidc-login-config";
 import { ProvidersPage } from "./providers/providers-page";
 import { PageLink } from "./routing/page-link";
 import { type Route } from "./routing/route";
@@ -113,7 +115,16 @@ export function App() {
     },
     [queryClient],
   );
-  const logout = useCallback(() => end(), [end]);
+  const oidc = useOidcLoginConfig();
+  // An ID token's session at its issuer is ended there too, when the issuer
+  // offers it: the token is forgotten here first, whatever the issuer does.
+  const logout = useCallback(() => {
+    end();
+    if (!oidc || !token || !isIdTokenOf(token, oidc.issuer)) return;
+    void import("./oidc/oidc-flow")
+      .then(({ endSessionAt }) => endSessionAt(oidc, token))
+      .then((url) => url && window.location.assign(url));
+  }, [end, oidc, token]);
   const expire = useCallback(() => end("Your session has ended: log in again."), [end]);
   const login = useCallback(
     (next: string) => {

@@ -51,6 +51,8 @@ export async function startTestIssuer(
             // A public client: no secret; PKCE is required of it (oidc-provider's default for one).
             token_endpoint_auth_method: "none",
             redirect_uris: [redirectUri],
+            // Where its RP-initiated logout comes back to: the console's first page.
+            post_logout_redirect_uris: [new URL("/console/", redirectUri).toString()],
             grant_types: ["authorization_code"],
             response_types: ["code"],
           },

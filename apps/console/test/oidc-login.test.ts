@@ -92,7 +92,7 @@ describe("the web console's OIDC login, through a real issuer (oidc-provider) on
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("logs in through the issuer with a code, PKCE, state and nonce, lands on the fleet as the issuer's user, and logs out", async () => {
+  it("logs in through the issuer with a code, PKCE, state and nonce, lands on the fleet as the issuer's user, and logs out there too", async () => {
     await browser.context.clearCookies();
     const page = await browser.context.newPage();
     await page.goto(`${stack.manager.url}/console/`);
@@ -134,9 +134,23 @@ describe("the web console's OIDC login, through a real issuer (oidc-provider) on
     // No ID token in the manager's log.
     expect(JSON.stringify(stack.manager.logs)).not.toContain(session["virtrigaud.console.token"]);
 
+    // Log out ends the issuer's session too (RP-initiated logout): the ID token as the hint.
+    const ending = page.waitForRequest(`${issuer.url}/session/end?**`);
     await page.getByRole("button", { name: "Log out" }).click();
+    const ended = new URL((await ending).url()).searchParams;
+    expect(Object.fromEntries(ended)).toEqual({
+      id_token_hint: session["virtrigaud.console.token"],
+      client_id: clientId,
+      post_logout_redirect_uri: `${stack.manager.url}/console/`,
+    });
+    await page.getByRole("button", { name: "Yes, sign me out" }).click();
     await loginButton(page).waitFor();
+    expect(page.url()).toBe(`${stack.manager.url}/console/`);
     await expect(stored(page)).resolves.toEqual({});
+    // The issuer's session is gone: logging in again asks who is there.
+    await loginButton(page).click();
+    await page.waitForURL(`${issuer.url}/**`);
+    await page.locator('input[name="login"]').waitFor();
     await page.close();
   });
 

@@ -103,6 +103,47 @@ describe("the serial console in the browser", () => {
     await page.close();
   });
 
+  it("sizes the terminal to the page and gives the console each size: stty size follows the viewport", async () => {
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    await page.goto(`${stack.manager.url}/console/vms/default/web-1`);
+    await page.getByRole("button", { name: "Serial console" }).click();
+    await page.getByTestId("console-status").getByText("Connected.").waitFor();
+    await showing(page, "web-1$");
+    /** The terminal's size as the page shows it: "COLS × ROWS". */
+    const shownSize = async () => {
+      const [cols = 0, rows = 0] = ((await page.getByTestId("terminal-size").textContent()) ?? "")
+        .split(" × ")
+        .map(Number);
+      return { cols, rows };
+    };
+    /** The console's `stty size` answers the page's size, rows first. */
+    const sttyAnswers = async ({ cols, rows }: { cols: number; rows: number }) => {
+      await page.getByTestId("serial-console").click();
+      await page.keyboard.type("stty size");
+      await page.keyboard.press("Enter");
+      await showing(page, `stty size\n${rows} ${cols}\nweb-1$`);
+    };
+    const wide = await shownSize();
+    // The window's 1200 x 700 pixels hold more than the 80 x 24 of a terminal left alone.
+    expect(wide.cols).toBeGreaterThan(100);
+    expect(wide.rows).toBeGreaterThan(10);
+    await sttyAnswers(wide);
+    await page.screenshot({ path: join(screenshots, "serial-console-size.png") });
+
+    await page.setViewportSize({ width: 800, height: 600 });
+    const deadline = Date.now() + 10_000;
+    let narrow = await shownSize();
+    while (narrow.cols >= wide.cols && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      narrow = await shownSize();
+    }
+    expect(narrow.cols).toBeLessThan(wide.cols);
+    expect(narrow.rows).toBeLessThan(wide.rows);
+    await sttyAnswers(narrow);
+    await page.close();
+  });
+
   it("offers a viewer no serial console", async () => {
     const page = await browser.context.newPage();
     await logIn(page, tokens.viewer, "vic");

@@ -180,21 +180,30 @@ describe("the console relay", () => {
     expect((await session.closed).code).toBe(1000);
 
     const again = openSocket(relayUrl(path, ticket));
-    await expect(again.opened).rejects.toThrow("403 console ticket refused: unknown or used");
+    await expect(again.closed).resolves.toEqual({
+      code: 4401,
+      reason: "console ticket refused: unknown or used",
+    });
+    expect(again.shown()).toBe("");
   });
 
   it("refuses a ticket presented for another VM", async () => {
     const { ticket } = await ticketFor("eddie", "web-1");
     const elsewhere = openSocket(relayUrl("/console-relay/default/web-2", ticket));
-    await expect(elsewhere.opened).rejects.toThrow("403 console ticket refused: for another VM");
+    await expect(elsewhere.closed).resolves.toEqual({
+      code: 4401,
+      reason: "console ticket refused: for another VM",
+    });
+    expect(elsewhere.shown()).toBe("");
   });
 
   it("refuses a ticket past its lifetime", async () => {
     const { ticket, path } = await ticketFor("eddie", "web-1");
     await new Promise((resolve) => setTimeout(resolve, 3_200));
-    await expect(openSocket(relayUrl(path, ticket)).opened).rejects.toThrow(
-      "403 console ticket refused: expired",
-    );
+    await expect(openSocket(relayUrl(path, ticket)).closed).resolves.toEqual({
+      code: 4401,
+      reason: "console ticket refused: expired",
+    });
   });
 
   it("gives a viewer no ticket", async () => {
@@ -203,6 +212,21 @@ describe("the console relay", () => {
       (err: unknown) => ProviderError.from(err),
     );
     expect(refused?.reason).toBe(ErrorReason.PERMISSION_DENIED);
+  });
+
+  it("passes a text message's terminal size on to the provider, and closes on any other text", async () => {
+    const { ticket, path } = await ticketFor("eddie", "web-1");
+    const session = openSocket(relayUrl(path, ticket));
+    await session.opened;
+    await session.until("web-1$ ");
+    session.ws.send(JSON.stringify({ resize: { cols: 90, rows: 33 } }));
+    session.ws.send(Buffer.from("stty size\r"));
+    await session.until("stty size\r\n33 90\r\nweb-1$ ");
+    session.ws.send("ls");
+    await expect(session.closed).resolves.toEqual({
+      code: 4400,
+      reason: "a text message must be JSON",
+    });
   });
 
   it("closes a console nobody types on at the idle limit", async () => {

@@ -41,7 +41,9 @@ async function* vncConsole(
  * terminal of its own on the host (over the provider's SSH connection), the
  * domain named by its UUID. --force takes the console from any other session
  * holding it, as a person reconnecting expects. The terminal is hung up when
- * the caller goes, which ends virsh on the host. VNC: the bytes of the
+ * the caller goes, which ends virsh on the host. Sizes the caller sends
+ * (`input.onResize`) are not taken: a serial port carries no window size,
+ * and the pty virsh runs on is not the guest's. VNC: the bytes of the
  * domain's display (RFB), through a TCP channel of the SSH connection to the
  * address and port `virsh vncdisplay` names.
  *

@@ -17,3 +17,11 @@ it("keeps a line typed across several inputs", () => {
   shell.feed("ec");
   expect(shell.feed("ho x\r")).toBe("ho x\r\nx\r\nvm-a$ ");
 });
+
+it("answers stty size with the terminal's last size, rows first, as stty does", () => {
+  const shell = createMockShell("vm-a");
+  expect(shell.feed("stty size\r")).toBe("stty size\r\n0 0\r\nvm-a$ ");
+  shell.resize(120, 40);
+  shell.resize(100, 30);
+  expect(shell.feed("stty size\r")).toBe("stty size\r\n30 100\r\nvm-a$ ");
+});

@@ -22,6 +22,7 @@
 
 // The interface a provider implements.
 export type {
+  ConsoleInput,
   Provider,
   ProviderConsole,
   ProviderContext,

@@ -1,5 +1,5 @@
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { ConsoleOpen, ProviderService } from "@virtrigaud/proto";
+import type { ConsoleOpen, ConsoleSize, ProviderService } from "@virtrigaud/proto";
 import type { Logger } from "./logging/create-logger.js";
 
 type Methods = (typeof ProviderService)["method"];
@@ -82,10 +82,25 @@ type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
 type StreamingMethodName = Extract<ProviderMethodName, "console">;
 
 /**
+ * What the caller sends on a console: its bytes, and its terminal's size
+ * whenever that changes (a serial console's window; the caller sends it when
+ * the console opens too).
+ */
+export interface ConsoleInput extends AsyncIterable<Uint8Array> {
+  /**
+   * Calls `listener` with each size the caller sends, read as `input` is
+   * iterated, and at once with the last one sent before, if any. A console
+   * with no window (a serial line, a display) need not listen.
+   */
+  onResize(listener: (size: ConsoleSize) => void): void;
+}
+
+/**
  * Opens a console (`open.kind`) of the VM `open.vmId`: the bytes the caller
  * sends arrive on `input`, and the bytes yielded go back to it. The SDK has
  * read and checked the stream's first message (the VM id's format, and a
- * kind the provider declared in console_kinds). Stop when `input` ends or
+ * kind the provider declared in console_kinds), and checks each size it
+ * passes to `input.onResize`. Stop when `input` ends or
  * `context.signal` aborts, and release what the console holds in a
  * `finally`: the caller may stop reading at any time. Throw `ProviderError`
  * before the first byte to refuse (NOT_FOUND, CONFLICT for a VM
@@ -93,7 +108,7 @@ type StreamingMethodName = Extract<ProviderMethodName, "console">;
  */
 export type ProviderConsole = (
   open: ConsoleOpen,
-  input: AsyncIterable<Uint8Array>,
+  input: ConsoleInput,
   context: ProviderContext,
 ) => AsyncIterable<Uint8Array>;
 

@@ -41,6 +41,9 @@ const open = (vmId: string, kind = ConsoleKind.SERIAL): Request => ({
   frame: { case: "open", value: { vmId, kind } },
 });
 const input = (s: string): Request => ({ frame: { case: "input", value: Buffer.from(s) } });
+const resize = (cols: number, rows: number): Request => ({
+  frame: { case: "resize", value: { cols, rows } },
+});
 
 /** The text of the next output of a console. */
 async function nextText(outputs: AsyncIterator<{ output: Uint8Array }>): Promise<string> {
@@ -59,11 +62,15 @@ async function failureOf(stream: AsyncIterable<unknown>): Promise<ProviderError>
 }
 
 let released = 0;
-// Echoes each input back, upper-cased, after naming the VM it opened.
+// Echoes each input back, upper-cased, after naming the VM it opened, and
+// after the terminal sizes sent since the last input.
 const echo: ProviderConsole = async function* (request, inputs) {
+  const sizes: string[] = [];
+  inputs.onResize(({ cols, rows }) => sizes.push(`[${cols}x${rows}]`));
   try {
     yield Buffer.from(`console of ${request.vmId}\n`);
-    for await (const bytes of inputs) yield Buffer.from(text(bytes).toUpperCase());
+    for await (const bytes of inputs)
+      yield Buffer.from(sizes.splice(0).join("") + text(bytes).toUpperCase());
   } finally {
     released++;
   }
@@ -95,6 +102,32 @@ describe("a provider with a serial console", () => {
     expect(await nextText(outputs)).toBe("STILL HERE");
     requests.end();
     expect((await outputs.next()).done).toBe(true);
+  });
+
+  it("hands the provider each terminal size the caller sends, between its bytes", async () => {
+    const requests = requestQueue();
+    requests.push(open("vm-1"));
+    requests.push(resize(120, 40));
+    requests.push(input("a"));
+    const outputs = test.client.console(requests)[Symbol.asyncIterator]();
+    expect(await nextText(outputs)).toBe("console of vm-1\n");
+    expect(await nextText(outputs)).toBe("[120x40]A");
+    requests.push(resize(80, 24));
+    requests.push(resize(100, 30));
+    requests.push(input("b"));
+    expect(await nextText(outputs)).toBe("[80x24][100x30]B");
+    requests.end();
+    expect((await outputs.next()).done).toBe(true);
+  });
+
+  it("refuses a terminal size that breaks the contract's rules, naming the field", async () => {
+    const requests = requestQueue();
+    requests.push(open("vm-1"));
+    requests.push(resize(80, 5000));
+    requests.push(input("a"));
+    const err = await failureOf(test.client.console(requests));
+    expect(err.reason).toBe(ErrorReason.INVALID_SPEC);
+    expect(err.field).toBe("resize.rows");
   });
 
   it("releases the provider's console when the caller stops reading", async () => {

@@ -16,6 +16,7 @@ import {
 import { authorizationUrl } from "./authorization-request";
 import { redirectUriOf } from "./callback-path";
 import { checkCallback, requirePendingLogin } from "./callback-check";
+import { endSessionUrl } from "./end-session";
 import { idTokenOf } from "./id-token-check";
 import { allowsPlainHttp, checkTokenEndpoint } from "./issuer-rules";
 import type { OidcLoginConfig } from "./oidc-login-config";
@@ -106,4 +107,21 @@ export async function finishOidcLogin(
     idToken: await idTokenOf(as, login.clientId, response, login.nonce),
     returnTo: login.returnTo,
   };
+}
+
+/**
+ * Where to send the browser to end the issuer's session for `idToken` (see
+ * `endSessionUrl`), coming back to the console's first page; undefined when
+ * the issuer offers no logout or its discovery document cannot be read.
+ */
+export async function endSessionAt(
+  config: OidcLoginConfig,
+  idToken: string,
+): Promise<URL | undefined> {
+  const as = await discover(config.issuer).catch(() => undefined);
+  return endSessionUrl(as?.end_session_endpoint, {
+    idToken,
+    clientId: config.clientId,
+    postLogoutRedirectUri: new URL("/console/", window.location.origin).toString(),
+  });
 }

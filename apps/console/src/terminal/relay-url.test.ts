@@ -15,6 +15,12 @@ it.each([
   [1000, "", "The console is closed."],
   [4408, "idle for 900 s", "The console was closed: idle for 900 s."],
   [4409, "vm web-1 is not running", "The console was closed: vm web-1 is not running."],
+  [
+    4401,
+    "console ticket refused: expired",
+    "The manager refused this console's ticket (expired): close the console and open it again.",
+  ],
+  [1006, "", "The console's connection to the manager failed."],
 ])("says why a console closed with %d", (code, reason, text) => {
   expect(closedText(code, reason)).toBe(text);
 });

@@ -10,6 +10,8 @@ export const relayCloseCodes = {
   ended: 1000,
   /** The manager is shutting down. */
   shutdown: 1001,
+  /** The ticket is unknown, used, expired or for another VM (the reason says which). */
+  ticketRefused: 4401,
   /** No bytes either way for the idle limit, or the session's time limit passed. */
   timeLimit: 4408,
 } as const;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { type Logger, ProviderError } from "@virtrigaud/contracts";
+import { ErrorReason, type Logger, ProviderError } from "@virtrigaud/contracts";
 import { ConsoleKind, Kind, type VirtualMachine } from "@virtrigaud/proto/manager";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { ProviderConnection } from "../controllers/provider-connection.js";
@@ -8,6 +8,7 @@ import { providerKeyOf } from "../controllers/references.js";
 import type { ResourceStore } from "../store/resource-store.js";
 import { closeCodeOf, closeReasonText, relayCloseCodes } from "./close-codes.js";
 import type { ConsoleBinding, ConsoleTickets } from "./console-tickets.js";
+import { relayControlOf } from "./relay-control.js";
 import { createRelayInput, providerKindOf } from "./relay-input.js";
 
 /** Where the relay listens on the manager's port: `/console-relay/<namespace>/<name>?ticket=...`. */
@@ -87,9 +88,12 @@ function reachVm(
  * The console relay: a WebSocket on the manager's port that takes a ticket
  * (CreateConsoleTicket) once, for the VM its path names, and then carries
  * the console's bytes both ways as binary messages, to and from the
- * provider's Console stream. The browser never names a host or port: the
+ * provider's Console stream; a text message is a control message
+ * (`relayControlOf`: the client's terminal size, passed on as a resize). The
+ * browser never names a host or port: the
  * VM's provider is the manager's connection to it. A ticket that is unknown,
- * used, expired or for another VM is refused before the upgrade (403). A
+ * used, expired or for another VM is refused: the WebSocket opens and closes
+ * at once with 4401 and the reason (a browser cannot read a refused upgrade). A
  * console closes when either side ends it, when no byte has moved for
  * `idleTimeoutMs`, or `maxSessionMs` after it opened (4408); a provider's
  * refusal closes it with `closeCodeOf` its reason and its message. Tickets
@@ -152,11 +156,17 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
       clearTimeout(idle);
       idle = setTimeout(idleFor, idleTimeoutMs);
     };
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      bytesIn += bytes.length;
       touched();
-      input.push(bytes);
+      if (isBinary) {
+        bytesIn += bytes.length;
+        input.push(bytes);
+        return;
+      }
+      const control = relayControlOf(bytes.toString("utf8"));
+      if ("refused" in control) end(closeCodeOf(ErrorReason.INVALID_SPEC), control.refused);
+      else input.resize(control.resize);
     });
     ws.on("close", () => end(relayCloseCodes.ended, "the client closed the console"));
     ws.on("error", (err) => {
@@ -200,12 +210,14 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
           { vm: `${target.namespace}/${target.name}`, reason: binding.refused },
           "console ticket refused",
         );
-        return refuseUpgrade(
-          socket,
-          403,
-          "Forbidden",
-          `console ticket refused: ${binding.refused}`,
+        // Opened to be closed at once: a browser's WebSocket shows a refused
+        // upgrade as a bare 1006, never its status or body, so the page could
+        // not say why. No byte reaches a console through it.
+        const reason = `console ticket refused: ${binding.refused}`;
+        wss.handleUpgrade(request, socket, head, (ws) =>
+          ws.close(relayCloseCodes.ticketRefused, reason),
         );
+        return;
       }
       wss.handleUpgrade(request, socket, head, (ws) => relay(ws, binding));
     },

@@ -1,6 +1,7 @@
 import { ConsoleKind as ProviderConsoleKind, type ConsoleRequestSchema } from "@virtrigaud/proto";
 import { ConsoleKind } from "@virtrigaud/proto/manager";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { TerminalSize } from "./relay-control.js";
 
 type ConsoleRequestInit = MessageInitShape<typeof ConsoleRequestSchema>;
 
@@ -20,6 +21,8 @@ export function providerKindOf(kind: ConsoleKind): ProviderConsoleKind {
 export interface RelayInput extends AsyncIterable<ConsoleRequestInit> {
   /** Bytes the client sent. */
   push(bytes: Uint8Array): void;
+  /** The client's terminal size, in order with its bytes. */
+  resize(size: TerminalSize): void;
   /** No more bytes: the provider's stream is half-closed. */
   end(): void;
 }
@@ -34,7 +37,8 @@ export function createRelayInput(
   open: { vmId: string; kind: ProviderConsoleKind },
   flow: { pause(): void; resume(): void; highWaterBytes: number },
 ): RelayInput {
-  const queued: Uint8Array[] = [];
+  // Bytes and sizes in the order the client sent them; only bytes count towards the flow's limit.
+  const queued: Array<Uint8Array | TerminalSize> = [];
   let queuedBytes = 0;
   let paused = false;
   let ended = false;
@@ -55,6 +59,11 @@ export function createRelayInput(
       }
       notify();
     },
+    resize(size) {
+      if (ended) return;
+      queued.push(size);
+      notify();
+    },
     end() {
       ended = true;
       notify();
@@ -62,15 +71,16 @@ export function createRelayInput(
     async *[Symbol.asyncIterator]() {
       yield { frame: { case: "open", value: open } };
       for (;;) {
-        const bytes = queued.shift();
-        if (bytes) {
-          queuedBytes -= bytes.length;
+        const next = queued.shift();
+        if (next instanceof Uint8Array) {
+          queuedBytes -= next.length;
           if (paused && queuedBytes <= flow.highWaterBytes / 2) {
             paused = false;
             flow.resume();
           }
-          yield { frame: { case: "input", value: bytes } };
-        } else if (ended) return;
+          yield { frame: { case: "input", value: next } };
+        } else if (next) yield { frame: { case: "resize", value: next } };
+        else if (ended) return;
         else await new Promise<void>((resolve) => (wake = resolve));
       }
     },

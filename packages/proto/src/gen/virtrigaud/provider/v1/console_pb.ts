@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file virtrigaud/provider/v1/console.proto.
  */
 export const file_virtrigaud_provider_v1_console: GenFile = /*@__PURE__*/
-  fileDesc("CiR2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NvbnNvbGUucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEiYwoLQ29uc29sZU9wZW4SFwoFdm1faWQYASABKAlCCMLzGAQIASACEjsKBGtpbmQYAiABKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkNvbnNvbGVLaW5kQgjC8xgECAE4ASpaCgtDb25zb2xlS2luZBIcChhDT05TT0xFX0tJTkRfVU5TUEVDSUZJRUQQABIXChNDT05TT0xFX0tJTkRfU0VSSUFMEAESFAoQQ09OU09MRV9LSU5EX1ZOQxACYgZwcm90bzM", [file_virtrigaud_validate_v1_rules]);
+  fileDesc("CiR2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2NvbnNvbGUucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEiYwoLQ29uc29sZU9wZW4SFwoFdm1faWQYASABKAlCCMLzGAQIASACEjsKBGtpbmQYAiABKA4yIy52aXJ0cmlnYXVkLnByb3ZpZGVyLnYxLkNvbnNvbGVLaW5kQgjC8xgECAE4ASI/CgtDb25zb2xlU2l6ZRIXCgRjb2xzGAEgASgNQgnC8xgFCAEw6AcSFwoEcm93cxgCIAEoDUIJwvMYBQgBMOgHKloKC0NvbnNvbGVLaW5kEhwKGENPTlNPTEVfS0lORF9VTlNQRUNJRklFRBAAEhcKE0NPTlNPTEVfS0lORF9TRVJJQUwQARIUChBDT05TT0xFX0tJTkRfVk5DEAJiBnByb3RvMw", [file_virtrigaud_validate_v1_rules]);
 
 /**
  * The first request of a Console stream.
@@ -36,6 +36,30 @@ export type ConsoleOpen = Message<"virtrigaud.provider.v1.ConsoleOpen"> & {
  */
 export const ConsoleOpenSchema: GenMessage<ConsoleOpen> = /*@__PURE__*/
   messageDesc(file_virtrigaud_provider_v1_console, 0);
+
+/**
+ * A terminal's size, in characters: a serial console's window.
+ *
+ * @generated from message virtrigaud.provider.v1.ConsoleSize
+ */
+export type ConsoleSize = Message<"virtrigaud.provider.v1.ConsoleSize"> & {
+  /**
+   * @generated from field: uint32 cols = 1;
+   */
+  cols: number;
+
+  /**
+   * @generated from field: uint32 rows = 2;
+   */
+  rows: number;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.ConsoleSize.
+ * Use `create(ConsoleSizeSchema)` to create a new message.
+ */
+export const ConsoleSizeSchema: GenMessage<ConsoleSize> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_console, 1);
 
 /**
  * The consoles a provider can open.
