@@ -10,7 +10,13 @@ import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contract
 import type { Page, Route } from "playwright-core";
 import { type TestBrowser, startBrowser } from "./browser";
 import { type ConsoleStack, startConsoleStack, tokens } from "./stack";
-import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import {
+  guestTestbed,
+  guestUser,
+  libvirtHostFlags,
+  libvirtTestbed,
+  passwordGuestManifests,
+} from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 const screenshots = fileURLToPath(new URL("../test-results/", import.meta.url));
@@ -94,7 +100,7 @@ describe("a real guest's consoles in the browser", () => {
     await tab.getByTestId("serial-console").click();
     // The guest boots under TCG: the prompt comes within minutes.
     await terminalShows(`${name} login:`, 8 * 60_000, true, tab);
-    await tab.keyboard.type("vrtg");
+    await tab.keyboard.type(guestUser);
     await tab.keyboard.press("Enter");
     await terminalShows("Password:", 60_000, false, tab);
     await tab.keyboard.type(password);
@@ -193,46 +199,7 @@ describe("a real guest's consoles in the browser", () => {
     stack = await startConsoleStack(dir);
     await stack.vrtg(
       ["apply", "-f", "-"],
-      `apiVersion: infra.virtrigaud.io/v1beta1
-kind: Provider
-metadata: {name: kvm}
-spec: {type: libvirt, endpoint: "${libvirt.url}"}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMClass
-metadata: {name: guest}
-spec: {cpu: 1, memory: 512Mi, firmware: BIOS}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMImage
-metadata: {name: debian}
-spec: {source: {libvirt: {path: "${env("VIRTRIGAUD_GUEST_IMAGE")}"}}}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMNetworkAttachment
-metadata: {name: nat}
-spec: {network: {libvirt: {networkName: ${env("VIRTRIGAUD_LIBVIRT_NETWORK")}}}}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VirtualMachine
-metadata: {name: ${name}}
-spec:
-  providerRef: {name: kvm}
-  classRef: {name: guest}
-  imageRef: {name: debian}
-  networks: [{name: nat}]
-  powerState: On
-  userData:
-    cloudInit:
-      inline: |
-        #cloud-config
-        hostname: ${name}
-        users:
-          - name: vrtg
-            shell: /bin/bash
-            lock_passwd: false
-            plain_text_passwd: "${password}"
-`,
+      passwordGuestManifests(guestTestbed(), { name, password, providerUrl: libvirt.url }),
     );
     browser = await startBrowser();
     page = await openGuestPage();
@@ -341,7 +308,7 @@ spec:
       await page.getByRole("button", { name: "Paste", exact: true }).click();
       await page.getByTestId("paste-status").getByText(outcome).waitFor();
     };
-    await paste("vrtg\n", "Pasted 5 characters as keys.");
+    await paste(`${guestUser}\n`, `Pasted ${guestUser.length + 1} characters as keys.`);
     await guestAnswers(serial, onTty1, (answer) => answer.startsWith("login")).catch(
       async (err: unknown) => {
         // What tty1 showed instead, to tell a lost key from a refused login.

@@ -14,7 +14,12 @@ import {
   spawnVrtg,
   vrtg,
 } from "./processes.js";
-import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import {
+  guestTestbed,
+  libvirtHostFlags,
+  libvirtTestbed,
+  passwordGuestManifests,
+} from "@virtrigaud/testbed";
 
 // `vrtg console` on a real guest: the manager (a process) relays the serial
 // console of the project's Debian image, booted by provider-libvirt on the
@@ -46,50 +51,8 @@ let manager: ServerProcess;
 const virsh = (...args: string[]) =>
   run("virsh", ["-q", "-c", env("VIRTRIGAUD_LIBVIRT_URI"), ...args]);
 
-const manifests = () => `apiVersion: infra.virtrigaud.io/v1beta1
-kind: Provider
-metadata: {name: kvm}
-spec: {type: libvirt, endpoint: "${provider.url}"}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMClass
-metadata: {name: guest}
-spec: {cpu: 1, memory: 512Mi, firmware: BIOS}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMImage
-metadata: {name: debian}
-spec:
-  source:
-    libvirt: {path: "${env("VIRTRIGAUD_GUEST_IMAGE")}"}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VMNetworkAttachment
-metadata: {name: nat}
-spec:
-  network:
-    libvirt: {networkName: ${env("VIRTRIGAUD_LIBVIRT_NETWORK")}}
----
-apiVersion: infra.virtrigaud.io/v1beta1
-kind: VirtualMachine
-metadata: {name: ${name}}
-spec:
-  providerRef: {name: kvm}
-  classRef: {name: guest}
-  imageRef: {name: debian}
-  networks: [{name: nat}]
-  powerState: On
-  userData:
-    cloudInit:
-      inline: |
-        #cloud-config
-        hostname: ${name}
-        users:
-          - name: vrtg
-            shell: /bin/bash
-            lock_passwd: false
-            plain_text_passwd: "${password}"
-`;
+const manifests = () =>
+  passwordGuestManifests(guestTestbed(), { name, password, providerUrl: provider.url });
 
 beforeAll(async () => {
   poolDir = join(env("VIRTRIGAUD_LIBVIRT_DIR"), "console-e2e", suffix);

@@ -5,3 +5,4 @@ export {
   libvirtHostFlags,
   libvirtTestbed,
 } from "./libvirt-testbed.js";
+export { type PasswordGuest, guestUser, passwordGuestManifests } from "./guest-manifests.js";
