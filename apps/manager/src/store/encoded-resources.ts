@@ -1,4 +1,15 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Buffer } from "node:buffer";
+import {
+  type DescField,
+  type DescMessage,
+  type Message,
+  create,
+  equals,
+  fromBinary,
+  isFieldSet,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { Kind } from "@virtrigaud/proto/manager";
 import { type AnyResource, kindInfo } from "../manifest/kinds.js";
 
@@ -11,13 +22,80 @@ import { type AnyResource, kindInfo } from "../manifest/kinds.js";
  */
 const encodings = new WeakMap<AnyResource, Uint8Array>();
 
-/** A resource's binary form, encoded at most once per message. */
+/**
+ * The encodings of a resource's top-level messages (its spec, its status),
+ * kept beside them for the same reason: an update compares a part by its
+ * bytes and stores the same bytes, and a part two versions share (the spec
+ * under a status update) is encoded once. Metadata is never kept here: the
+ * store sets its resourceVersion after the write is planned.
+ */
+const parts = new WeakMap<object, Uint8Array>();
+
+/** A message field written as one length-delimited part. */
+type PartField = DescField & { fieldKind: "message"; delimitedEncoding: false };
+
+/** Each kind's fields in field-number order, as protobuf-es writes them. */
+const sortedFields = new WeakMap<DescMessage, DescField[]>();
+
+function fieldsInOrder(schema: DescMessage): DescField[] {
+  let fields = sortedFields.get(schema);
+  if (fields === undefined) {
+    fields = [...schema.fields].sort((a, b) => a.number - b.number);
+    sortedFields.set(schema, fields);
+  }
+  return fields;
+}
+
+function isPart(field: DescField): field is PartField {
+  return field.fieldKind === "message" && !field.delimitedEncoding;
+}
+
+type Members = Record<string, unknown>;
+
+/** A field's value as protobuf-es keeps it (a oneof's member sits under the oneof). */
+function memberOf(message: AnyResource, field: DescField): unknown {
+  return (message as unknown as Members)[field.oneof ? field.oneof.localName : field.localName];
+}
+
+/** The bytes of one top-level message, from those kept when it may be kept. */
+function partBytes(field: PartField, value: Message): Uint8Array {
+  const kept = parts.get(value);
+  if (kept !== undefined) return kept;
+  const bytes = toBinary(field.message, value);
+  if (field.localName !== "metadata") parts.set(value, bytes);
+  return bytes;
+}
+
+/** A message of the kind holding only `field` of `message`, to encode or compare that field alone. */
+function shellWith(schema: DescMessage, message: AnyResource, field: DescField): Message {
+  const shell = create(schema) as unknown as Members;
+  const member = field.oneof ? field.oneof.localName : field.localName;
+  shell[member] = (message as unknown as Members)[member];
+  return shell as unknown as Message;
+}
+
+/**
+ * A resource's binary form, encoded at most once per message, and from the
+ * parts already encoded: the same bytes `toBinary` writes (fields in number
+ * order, unknown fields last).
+ */
 export function encodeResource(kind: Kind, message: AnyResource): Uint8Array {
   let bytes = encodings.get(message);
-  if (bytes === undefined) {
-    bytes = toBinary(kindInfo(kind).schema, message);
-    encodings.set(message, bytes);
+  if (bytes !== undefined) return bytes;
+  const schema = kindInfo(kind).schema;
+  const writer = new BinaryWriter();
+  for (const field of fieldsInOrder(schema)) {
+    if (!isFieldSet(message as Message, field)) continue;
+    if (isPart(field))
+      writer
+        .tag(field.number, WireType.LengthDelimited)
+        .bytes(partBytes(field, memberOf(message, field) as Message));
+    else writer.raw(toBinary(schema, shellWith(schema, message, field)));
   }
+  for (const { no, wireType, data } of (message as Message).$unknown ?? [])
+    writer.tag(no, wireType).raw(data);
+  bytes = writer.finish();
+  encodings.set(message, bytes);
   return bytes;
 }
 
@@ -26,4 +104,39 @@ export function decodeResource(kind: Kind, bytes: Uint8Array): AnyResource {
   const message = fromBinary(kindInfo(kind).schema, bytes) as AnyResource;
   encodings.set(message, bytes);
   return message;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/**
+ * Whether two versions of a resource say the same. Spec and status are compared
+ * by their encodings, which an update needs anyway, rather than field by
+ * field: equal bytes are equal messages; a map whose keys came in another
+ * order reads as a change, which at worst stores an equal resource again.
+ */
+export function sameResource(kind: Kind, a: AnyResource, b: AnyResource): boolean {
+  const schema = kindInfo(kind).schema;
+  for (const field of schema.fields) {
+    const va = memberOf(a, field);
+    const vb = memberOf(b, field);
+    if (va === vb) continue;
+    if (va === undefined || vb === undefined) return false;
+    if (field.fieldKind === "message" && field.localName === "metadata") {
+      // Small, and its maps (labels, annotations) compared whatever their order.
+      if (!equals(field.message, va as Message, vb as Message)) return false;
+    } else if (isPart(field)) {
+      if (!sameBytes(partBytes(field, va as Message), partBytes(field, vb as Message)))
+        return false;
+    } else if (
+      (field.fieldKind === "scalar" || field.fieldKind === "enum") &&
+      !(va instanceof Uint8Array)
+    ) {
+      return false; // strings, numbers, bigints and booleans: !== said it
+    } else if (!equals(schema, shellWith(schema, a, field), shellWith(schema, b, field))) {
+      return false;
+    }
+  }
+  return true;
 }

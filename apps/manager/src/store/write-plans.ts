@@ -9,7 +9,8 @@ import {
   WatchEventType,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, type KindInfo, kindInfo, kinds } from "../manifest/kinds.js";
-import type { Change } from "./store.js";
+import { sameResource } from "./encoded-resources.js";
+import type { Change, StatusOf } from "./store.js";
 
 // What each write of the store decides, from the resource as it is and the
 // request, without touching storage: the store runs these inside its write
@@ -150,11 +151,41 @@ export function planUpdate<T extends AnyResource>(
   const info = kindInfo(kind);
   const copy = clone(info.schema, existing) as T;
   mutate(copy);
-  if (equals(info.schema, copy, existing)) return { result: existing as T };
+  return changedTo(kind, existing, copy);
+}
+
+/** The write of `copy` over `existing`: none when they say the same; a deletion once the last finalizer went. */
+function changedTo<T extends AnyResource>(
+  kind: Kind,
+  existing: AnyResource,
+  copy: T,
+): WritePlan<T | undefined> {
+  if (sameResource(kind, copy, existing)) return { result: existing as T };
   const meta = copy.metadata as Meta;
   if (meta.deletionTimestamp && meta.finalizers.length === 0)
     return { result: undefined, change: { type: WatchEventType.DELETED, kind, message: copy } };
   return { result: copy, change: { type: WatchEventType.MODIFIED, kind, message: copy } };
+}
+
+/**
+ * See `ResourceStore.updateStatus`. The new version shares the stored one's
+ * spec (stored messages are never mutated) and takes `status` as it is; only
+ * the metadata is copied, since the store sets its resourceVersion.
+ */
+export function planUpdateStatus<T extends AnyResource>(
+  kind: Kind,
+  existing: AnyResource | undefined,
+  status: NonNullable<StatusOf<T>>,
+): WritePlan<T | undefined> {
+  if (!existing) return { result: undefined };
+  const info = kindInfo(kind);
+  if (!info.schema.field["status"]) throw new Error(`${info.name} has no status`); // a programming error
+  const copy = {
+    ...existing,
+    metadata: clone(ObjectMetaSchema, existing.metadata as Meta),
+    status,
+  } as unknown as T;
+  return changedTo(kind, existing, copy);
 }
 
 /** See `ResourceStore.createOwned`. */
