@@ -9,7 +9,7 @@ import {
   VirtualMachineSchema,
   VirtualMachineStatusSchema,
 } from "@virtrigaud/proto/manager";
-import { decodeResource, encodeResource, sameResource } from "./encoded-resources.js";
+import { decodeResource, encodeResource } from "./encoded-resources.js";
 
 function vm(): VirtualMachine {
   return create(VirtualMachineSchema, {
@@ -68,56 +68,5 @@ describe("encodeResource", () => {
     const bytes = encodeResource(Kind.VIRTUAL_MACHINE, second);
     expect(bytes).toEqual(toBinary(VirtualMachineSchema, second));
     expect(decodeResource(Kind.VIRTUAL_MACHINE, bytes)).toEqual(second);
-  });
-});
-
-describe("sameResource", () => {
-  it("says the same of a copy, and of metadata whose labels came in another order", () => {
-    const a = vm();
-    expect(sameResource(Kind.VIRTUAL_MACHINE, clone(VirtualMachineSchema, a), a)).toBe(true);
-    const reordered = clone(VirtualMachineSchema, a);
-    if (reordered.metadata) reordered.metadata.labels = { zone: "a", tier: "web" };
-    expect(sameResource(Kind.VIRTUAL_MACHINE, reordered, a)).toBe(true);
-  });
-
-  it("sees a change in the status, the spec, the metadata or a top-level scalar", () => {
-    const a = vm();
-    const changes: Array<(c: VirtualMachine) => void> = [
-      (c) => {
-        if (c.status?.conditions[0]) c.status.conditions[0].reason = "Creating";
-      },
-      (c) => {
-        c.status = undefined;
-      },
-      (c) => {
-        if (c.spec) c.spec.powerState = 2;
-      },
-      (c) => {
-        if (c.metadata) c.metadata.finalizers = [];
-      },
-      (c) => {
-        if (c.metadata) c.metadata.resourceVersion = "42";
-      },
-      (c) => {
-        c.kind = "VirtualMachine";
-      },
-    ];
-    for (const change of changes) {
-      const copy = clone(VirtualMachineSchema, a);
-      change(copy);
-      expect(sameResource(Kind.VIRTUAL_MACHINE, copy, a)).toBe(false);
-    }
-  });
-
-  it("compares a Secret's data map by value", () => {
-    const a: Secret = create(SecretSchema, {
-      metadata: { name: "s" },
-      data: { a: new Uint8Array([1]) },
-    });
-    const same = clone(SecretSchema, a);
-    const other = clone(SecretSchema, a);
-    other.data["a"] = new Uint8Array([2]);
-    expect(sameResource(Kind.SECRET, same, a)).toBe(true);
-    expect(sameResource(Kind.SECRET, other, a)).toBe(false);
   });
 });

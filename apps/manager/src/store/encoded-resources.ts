@@ -1,10 +1,8 @@
-import { Buffer } from "node:buffer";
 import {
   type DescField,
   type DescMessage,
   type Message,
   create,
-  equals,
   fromBinary,
   isFieldSet,
   toBinary,
@@ -24,8 +22,7 @@ const encodings = new WeakMap<AnyResource, Uint8Array>();
 
 /**
  * The encodings of a resource's top-level messages (its spec, its status),
- * kept beside them for the same reason: an update compares a part by its
- * bytes and stores the same bytes, and a part two versions share (the spec
+ * kept beside them for the same reason: a part two versions share (the spec
  * under a status update) is encoded once. Metadata is never kept here: the
  * store sets its resourceVersion after the write is planned.
  */
@@ -66,7 +63,7 @@ function partBytes(field: PartField, value: Message): Uint8Array {
   return bytes;
 }
 
-/** A message of the kind holding only `field` of `message`, to encode or compare that field alone. */
+/** A message of the kind holding only `field` of `message`, to encode that field alone. */
 function shellWith(schema: DescMessage, message: AnyResource, field: DescField): Message {
   const shell = create(schema) as unknown as Members;
   const member = field.oneof ? field.oneof.localName : field.localName;
@@ -104,39 +101,4 @@ export function decodeResource(kind: Kind, bytes: Uint8Array): AnyResource {
   const message = fromBinary(kindInfo(kind).schema, bytes) as AnyResource;
   encodings.set(message, bytes);
   return message;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-/**
- * Whether two versions of a resource say the same. Spec and status are compared
- * by their encodings, which an update needs anyway, rather than field by
- * field: equal bytes are equal messages; a map whose keys came in another
- * order reads as a change, which at worst stores an equal resource again.
- */
-export function sameResource(kind: Kind, a: AnyResource, b: AnyResource): boolean {
-  const schema = kindInfo(kind).schema;
-  for (const field of schema.fields) {
-    const va = memberOf(a, field);
-    const vb = memberOf(b, field);
-    if (va === vb) continue;
-    if (va === undefined || vb === undefined) return false;
-    if (field.fieldKind === "message" && field.localName === "metadata") {
-      // Small, and its maps (labels, annotations) compared whatever their order.
-      if (!equals(field.message, va as Message, vb as Message)) return false;
-    } else if (isPart(field)) {
-      if (!sameBytes(partBytes(field, va as Message), partBytes(field, vb as Message)))
-        return false;
-    } else if (
-      (field.fieldKind === "scalar" || field.fieldKind === "enum") &&
-      !(va instanceof Uint8Array)
-    ) {
-      return false; // strings, numbers, bigints and booleans: !== said it
-    } else if (!equals(schema, shellWith(schema, a, field), shellWith(schema, b, field))) {
-      return false;
-    }
-  }
-  return true;
 }

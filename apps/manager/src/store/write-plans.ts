@@ -9,7 +9,6 @@ import {
   WatchEventType,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, type KindInfo, kindInfo, kinds } from "../manifest/kinds.js";
-import { sameResource } from "./encoded-resources.js";
 import type { Change, StatusOf } from "./store.js";
 
 // What each write of the store decides, from the resource as it is and the
@@ -151,16 +150,12 @@ export function planUpdate<T extends AnyResource>(
   const info = kindInfo(kind);
   const copy = clone(info.schema, existing) as T;
   mutate(copy);
-  return changedTo(kind, existing, copy);
+  if (equals(info.schema, copy, existing)) return { result: existing as T };
+  return changedTo(kind, copy);
 }
 
-/** The write of `copy` over `existing`: none when they say the same; a deletion once the last finalizer went. */
-function changedTo<T extends AnyResource>(
-  kind: Kind,
-  existing: AnyResource,
-  copy: T,
-): WritePlan<T | undefined> {
-  if (sameResource(kind, copy, existing)) return { result: existing as T };
+/** The write of a changed `copy`: a deletion once the last finalizer went. */
+function changedTo<T extends AnyResource>(kind: Kind, copy: T): WritePlan<T | undefined> {
   const meta = copy.metadata as Meta;
   if (meta.deletionTimestamp && meta.finalizers.length === 0)
     return { result: undefined, change: { type: WatchEventType.DELETED, kind, message: copy } };
@@ -179,13 +174,16 @@ export function planUpdateStatus<T extends AnyResource>(
 ): WritePlan<T | undefined> {
   if (!existing) return { result: undefined };
   const info = kindInfo(kind);
-  if (!info.schema.field["status"]) throw new Error(`${info.name} has no status`); // a programming error
+  const field = info.schema.field["status"];
+  if (field?.fieldKind !== "message") throw new Error(`${info.name} has no status`); // a programming error
+  const before = (existing as unknown as Members)["status"] as typeof status | undefined;
+  if (before && equals(field.message, before, status)) return { result: existing as T };
   const copy = {
     ...existing,
     metadata: clone(ObjectMetaSchema, existing.metadata as Meta),
     status,
   } as unknown as T;
-  return changedTo(kind, existing, copy);
+  return changedTo(kind, copy);
 }
 
 /** See `ResourceStore.createOwned`. */
