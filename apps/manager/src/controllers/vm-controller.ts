@@ -61,10 +61,14 @@ export function createVmController(ctx: ControllerContext) {
   const refusals = new RefusalMemory();
   const tasks = createTaskFollower(ctx, "vm");
 
+  // A copy: the reconcile goes on changing its own.
   const write = (ns: string, name: string, status: VirtualMachineStatus) =>
-    store.update<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, (copy) => {
-      copy.status = clone(VirtualMachineStatusSchema, status);
-    });
+    store.updateStatus<VirtualMachine>(
+      Kind.VIRTUAL_MACHINE,
+      ns,
+      name,
+      clone(VirtualMachineStatusSchema, status),
+    );
 
   /** Reads a Secret of a namespace for a VM's cloud-init: its values only while Create is made. */
   const readSecret =

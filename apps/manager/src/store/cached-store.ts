@@ -25,6 +25,7 @@ import type {
   EventInput,
   Fence,
   ResourceStore,
+  StatusOf,
   WriteOptions,
 } from "./store.js";
 import {
@@ -34,6 +35,7 @@ import {
   planCreateOwned,
   planRequestDelete,
   planUpdate,
+  planUpdateStatus,
 } from "./write-plans.js";
 
 /** Options of a store. */
@@ -190,6 +192,18 @@ export class CachedStore implements ResourceStore {
   ): Promise<T | undefined> {
     return this.#enqueue(options.fence, (read) =>
       planUpdate(kind, read(kind, namespace, name), mutate),
+    );
+  }
+
+  updateStatus<T extends AnyResource>(
+    kind: Kind,
+    namespace: string,
+    name: string,
+    status: NonNullable<StatusOf<T>>,
+    options: WriteOptions = {},
+  ): Promise<T | undefined> {
+    return this.#enqueue(options.fence, (read) =>
+      planUpdateStatus<T>(kind, read(kind, namespace, name), status),
     );
   }
 

@@ -20,6 +20,8 @@ export function fencedStore(store: ResourceStore, fence: Fence): ResourceStore {
     apply: (kind, incoming, options = {}) => store.apply(kind, incoming, { ...options, fence }),
     update: (kind, namespace, name, mutate, options = {}) =>
       store.update(kind, namespace, name, mutate, { ...options, fence }),
+    updateStatus: (kind, namespace, name, status, options = {}) =>
+      store.updateStatus(kind, namespace, name, status, { ...options, fence }),
     createOwned: (kind, message, finalizers, options = {}) =>
       store.createOwned(kind, message, finalizers, { ...options, fence }),
     requestDelete: (kind, namespace, name, resourceVersion, options = {}) =>

@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import {
   ApplyOutcome,
   EventType,
   Kind,
   VMClassSchema,
+  VMClassStatusSchema,
   type VMClass,
   WatchEventType,
 } from "@virtrigaud/proto/manager";
@@ -225,6 +226,58 @@ describe.each(backends)("ResourceStore on %s", (_backend, makePlace) => {
         (e) => e.reason,
       ),
     ).toEqual(["Y"]);
+    await store.close();
+  });
+
+  it("replaces a status: a new version sharing the spec, nothing written when it is the same, refused once the fence fails", async () => {
+    const place = await makePlace();
+    let store = await place.open();
+    let holds = true;
+    const fence: Fence = { lease: { name: "test", holder: "me", term: 1n }, holds: () => holds };
+    if (_backend === "PostgreSQL") await grantLease(store, fence);
+    const applied = (await store.apply(Kind.VM_CLASS, vmClass("a", 1))).message as VMClass;
+    const seen: Change[] = [];
+    store.subscribe((c) => seen.push(c));
+    const status = create(VMClassStatusSchema, {
+      usedByVms: 3,
+      supportedProviders: ["mock"],
+      validationResults: { mock: { valid: true, warnings: ["w"] } },
+    });
+    const written = await store.updateStatus<VMClass>(Kind.VM_CLASS, "default", "a", status, {
+      fence,
+    });
+    expect(written?.metadata?.resourceVersion).toBe("2");
+    expect(written?.status).toBe(status);
+    expect(written?.spec).toBe(applied.spec);
+    expect(applied.status).toBeUndefined(); // the stored version before it is untouched
+    expect(seen.map((c) => [c.type, c.resourceVersion])).toEqual([[WatchEventType.MODIFIED, 2]]);
+    const again = await store.updateStatus<VMClass>(
+      Kind.VM_CLASS,
+      "default",
+      "a",
+      clone(VMClassStatusSchema, status),
+    );
+    expect(again).toBe(written);
+    expect(store.resourceVersion).toBe(2);
+    expect(
+      await store.updateStatus<VMClass>(Kind.VM_CLASS, "default", "b", status),
+    ).toBeUndefined();
+    holds = false;
+    await expect(
+      store.updateStatus<VMClass>(
+        Kind.VM_CLASS,
+        "default",
+        "a",
+        create(VMClassStatusSchema, { usedByVms: 4 }),
+        { fence },
+      ),
+    ).rejects.toMatchObject({ reason: ErrorReason.UNAVAILABLE });
+    await store.close();
+    store = await place.open();
+    const reread = store.get(Kind.VM_CLASS, "default", "a") as VMClass;
+    expect(reread.status?.usedByVms).toBe(3);
+    expect(reread.status?.validationResults["mock"]?.warnings).toEqual(["w"]);
+    expect(reread.spec?.cpu).toBe(1);
     await store.close();
   });
 

@@ -7,6 +7,9 @@ import type {
 } from "@virtrigaud/proto/manager";
 import type { AnyResource } from "../manifest/kinds.js";
 
+/** The status message of a kind that has one. */
+export type StatusOf<T extends AnyResource> = T extends { status?: infer S } ? S : never;
+
 /** One stored change, as watchers see it. */
 export interface Change {
   type: WatchEventType.ADDED | WatchEventType.MODIFIED | WatchEventType.DELETED;
@@ -98,6 +101,20 @@ export interface ResourceStore {
     namespace: string,
     name: string,
     mutate: (copy: T) => void,
+    options?: WriteOptions,
+  ): Promise<T | undefined>;
+  /**
+   * Replaces a resource's status, and writes it when it changed: what
+   * `update` does with a mutation that sets the status, without copying the
+   * rest of the resource. The store keeps `status` as it is: do not mutate
+   * it afterwards. Resolves to the resource as stored, or undefined when it
+   * does not exist.
+   */
+  updateStatus<T extends AnyResource>(
+    kind: Kind,
+    namespace: string,
+    name: string,
+    status: NonNullable<StatusOf<T>>,
     options?: WriteOptions,
   ): Promise<T | undefined>;
   /**

@@ -9,7 +9,7 @@ import {
   WatchEventType,
 } from "@virtrigaud/proto/manager";
 import { type AnyResource, type KindInfo, kindInfo, kinds } from "../manifest/kinds.js";
-import type { Change } from "./store.js";
+import type { Change, StatusOf } from "./store.js";
 
 // What each write of the store decides, from the resource as it is and the
 // request, without touching storage: the store runs these inside its write
@@ -151,10 +151,39 @@ export function planUpdate<T extends AnyResource>(
   const copy = clone(info.schema, existing) as T;
   mutate(copy);
   if (equals(info.schema, copy, existing)) return { result: existing as T };
+  return changedTo(kind, copy);
+}
+
+/** The write of a changed `copy`: a deletion once the last finalizer went. */
+function changedTo<T extends AnyResource>(kind: Kind, copy: T): WritePlan<T | undefined> {
   const meta = copy.metadata as Meta;
   if (meta.deletionTimestamp && meta.finalizers.length === 0)
     return { result: undefined, change: { type: WatchEventType.DELETED, kind, message: copy } };
   return { result: copy, change: { type: WatchEventType.MODIFIED, kind, message: copy } };
+}
+
+/**
+ * See `ResourceStore.updateStatus`. The new version shares the stored one's
+ * spec (stored messages are never mutated) and takes `status` as it is; only
+ * the metadata is copied, since the store sets its resourceVersion.
+ */
+export function planUpdateStatus<T extends AnyResource>(
+  kind: Kind,
+  existing: AnyResource | undefined,
+  status: NonNullable<StatusOf<T>>,
+): WritePlan<T | undefined> {
+  if (!existing) return { result: undefined };
+  const info = kindInfo(kind);
+  const field = info.schema.field["status"];
+  if (field?.fieldKind !== "message") throw new Error(`${info.name} has no status`); // a programming error
+  const before = (existing as unknown as Members)["status"] as typeof status | undefined;
+  if (before && equals(field.message, before, status)) return { result: existing as T };
+  const copy = {
+    ...existing,
+    metadata: clone(ObjectMetaSchema, existing.metadata as Meta),
+    status,
+  } as unknown as T;
+  return changedTo(kind, copy);
 }
 
 /** See `ResourceStore.createOwned`. */
