@@ -12,7 +12,7 @@ describe("readEnvFile", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("reads back values bash quoted with printf %q, spaces and shell metacharacters kept, other prefixes left out", () => {
+  it("reads back values bash quoted with printf %q, spaces and shell metacharacters kept, other prefixes and the caller's environment left out", () => {
     const file = join(dir, "bed.env");
     const tricky = `/tmp/a dir/it's $HOME; "x" \`y\``;
     // What tools/testbed/lib.sh's write_env does: export NAME=%q per variable.
@@ -23,6 +23,15 @@ describe("readEnvFile", () => {
       tricky,
       file,
     ]);
-    expect(readEnvFile(file, "VIRTRIGAUD_")).toEqual({ VIRTRIGAUD_A: tricky, VIRTRIGAUD_B: "42" });
+    // A test bed's variable already in this process's environment is not the file's.
+    process.env["VIRTRIGAUD_INHERITED"] = "from the caller";
+    try {
+      expect(readEnvFile(file, "VIRTRIGAUD_")).toEqual({
+        VIRTRIGAUD_A: tricky,
+        VIRTRIGAUD_B: "42",
+      });
+    } finally {
+      delete process.env["VIRTRIGAUD_INHERITED"];
+    }
   });
 });
