@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import type { Page, Route } from "playwright-core";
@@ -16,17 +14,11 @@ import {
   libvirtHostFlags,
   libvirtTestbed,
   passwordGuestManifests,
+  removeLibvirtObjects,
 } from "@virtrigaud/testbed";
 
-const run = promisify(execFile);
 const screenshots = fileURLToPath(new URL("../test-results/", import.meta.url));
 const libvirtBin = fileURLToPath(new URL("../../provider-libvirt/dist/main.js", import.meta.url));
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt guest`);
-  return value;
-}
 
 // Both consoles of a real guest in Chromium: the project's Debian image,
 // booted once by provider-libvirt on the libvirt test bed, reached through the
@@ -64,8 +56,6 @@ describe("a real guest's consoles in the browser", () => {
   let libvirt: ProviderProcess;
   let browser: TestBrowser;
   let page: Page;
-  const virsh = (...args: string[]) =>
-    run("virsh", ["-q", "-c", env("VIRTRIGAUD_LIBVIRT_URI"), ...args]);
 
   /** The serial terminal's rows in `tab`, as xterm.js's DOM renderer draws them. */
   const terminal = (tab: Page = page) =>
@@ -175,7 +165,7 @@ describe("a real guest's consoles in the browser", () => {
 
   beforeAll(async () => {
     mkdirSync(screenshots, { recursive: true });
-    poolDir = join(env("VIRTRIGAUD_LIBVIRT_DIR"), "console-guest", suffix);
+    poolDir = join(libvirtTestbed().dir, "console-guest", suffix);
     mkdirSync(poolDir, { recursive: true });
     libvirt = await startProviderProcess({
       args: [
@@ -210,10 +200,7 @@ describe("a real guest's consoles in the browser", () => {
     await browser?.close();
     await stack?.stop();
     await libvirt?.stop();
-    await virsh("destroy", name).catch(() => undefined);
-    await virsh("undefine", name, "--remove-all-storage").catch(() => undefined);
-    await virsh("pool-destroy", pool).catch(() => undefined);
-    await virsh("pool-undefine", pool).catch(() => undefined);
+    await removeLibvirtObjects(libvirtTestbed(), { domains: [name], pools: [pool] });
     rmSync(poolDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);

@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it, jest } from "@jest/globals";
 import {
   type ServerProcess,
@@ -19,6 +17,7 @@ import {
   libvirtHostFlags,
   libvirtTestbed,
   passwordGuestManifests,
+  removeLibvirtObjects,
 } from "@virtrigaud/testbed";
 
 // `vrtg console` on a real guest: the manager (a process) relays the serial
@@ -29,14 +28,7 @@ import {
 
 jest.setTimeout(15 * 60_000);
 
-const run = promisify(execFile);
 const minutes = (n: number) => n * 60_000;
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt guest`);
-  return value;
-}
 
 const suffix = randomBytes(3).toString("hex");
 const name = `console-${suffix}`;
@@ -48,14 +40,11 @@ let poolDir = "";
 let provider: ServerProcess;
 let manager: ServerProcess;
 
-const virsh = (...args: string[]) =>
-  run("virsh", ["-q", "-c", env("VIRTRIGAUD_LIBVIRT_URI"), ...args]);
-
 const manifests = () =>
   passwordGuestManifests(guestTestbed(), { name, password, providerUrl: provider.url });
 
 beforeAll(async () => {
-  poolDir = join(env("VIRTRIGAUD_LIBVIRT_DIR"), "console-e2e", suffix);
+  poolDir = join(libvirtTestbed().dir, "console-e2e", suffix);
   mkdirSync(poolDir, { recursive: true });
   provider = await spawnLibvirt([
     ...libvirtHostFlags(libvirtTestbed()),
@@ -74,10 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await provider?.stop();
-  await virsh("destroy", name).catch(() => undefined);
-  await virsh("undefine", name, "--remove-all-storage").catch(() => undefined);
-  await virsh("pool-destroy", pool).catch(() => undefined);
-  await virsh("pool-undefine", pool).catch(() => undefined);
+  await removeLibvirtObjects(libvirtTestbed(), { domains: [name], pools: [pool] });
   rmSync(poolDir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);

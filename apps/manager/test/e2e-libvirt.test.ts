@@ -16,7 +16,7 @@ import {
   spawnManager,
   vrtg,
 } from "./processes.js";
-import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import { libvirtHostFlags, libvirtTestbed, removeLibvirtObjects } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 
@@ -145,14 +145,7 @@ ${extra.cpu ? `  resources:\n    cpu: ${extra.cpu}\n` : ""}${extra.revertTo ? ` 
     await provider?.stop();
     // Leave the shared daemon as it was: this run's domains (should a test
     // have failed before deleting them), their snapshots and disks, and its pool go.
-    for (const domain of [name, cloneName]) {
-      await virsh("destroy", domain).catch(() => undefined);
-      await virsh("undefine", domain, "--remove-all-storage", "--snapshots-metadata").catch(
-        () => undefined,
-      );
-    }
-    await virsh("pool-destroy", pool).catch(() => undefined);
-    await virsh("pool-undefine", pool).catch(() => undefined);
+    await removeLibvirtObjects(libvirtTestbed(), { domains: [name, cloneName], pools: [pool] });
     rmSync(poolDir, { recursive: true, force: true });
     rmSync(image, { force: true });
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import { fromResource } from "../src/manifest/kinds.js";
 import { decodeManifest } from "../src/manifest/manifest-codec.js";
 import { parseManifests } from "../src/manifest/parse-manifests.js";
 import { type ServerProcess, eventually, spawnLibvirt, spawnManager } from "./processes.js";
-import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import { libvirtHostFlags, libvirtTestbed, removeLibvirtObjects } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
 
@@ -130,12 +130,10 @@ spec:
     client?.close();
     await manager?.stop();
     await provider?.stop();
-    for (const domain of [`net-${suffix}`, `img-${suffix}`]) {
-      await virsh("destroy", domain).catch(() => undefined);
-      await virsh("undefine", domain, "--remove-all-storage").catch(() => undefined);
-    }
-    await virsh("pool-destroy", pool).catch(() => undefined);
-    await virsh("pool-undefine", pool).catch(() => undefined);
+    await removeLibvirtObjects(libvirtTestbed(), {
+      domains: [`net-${suffix}`, `img-${suffix}`],
+      pools: [pool],
+    });
     rmSync(poolDir, { recursive: true, force: true });
     rmSync(image, { force: true });
     rmSync(dir, { recursive: true, force: true });

@@ -5,4 +5,5 @@ export {
   libvirtHostFlags,
   libvirtTestbed,
 } from "./libvirt-testbed.js";
+export { type LibvirtObjects, removeLibvirtObjects } from "./remove-libvirt-objects.js";
 export { type PasswordGuest, guestUser, passwordGuestManifests } from "./guest-manifests.js";
