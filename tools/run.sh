@@ -175,6 +175,9 @@ testbed_up() {
 }
 
 # vrtg as this run's administrator (its context in $state/vrtg.yaml, written below).
+# The Node flags an app runs with, as its image's entrypoint gives them (its
+# package.json's virtrigaud.nodeFlags; deploy/docker/apps.Dockerfile says why).
+node_flags() { node -p "(require('./apps/$1/package.json').virtrigaud?.nodeFlags ?? []).join(' ')"; }
 vrtg() { VRTG_CONFIG=$state/vrtg.yaml node apps/manager/bin/vrtg.js "$@"; }
 # Where tools/guest-ssh.sh finds the manager.
 echo "http://127.0.0.1:$port" >"$state/server"
@@ -232,8 +235,8 @@ if [ $only_mock -eq 0 ]; then
     chmod 700 "$state/credentials"
     printf '%s' "$VIRTRIGAUD_VCSIM_USERNAME" >"$state/credentials/vsphere/username"
     printf '%s' "$VIRTRIGAUD_VCSIM_PASSWORD" >"$state/credentials/vsphere/password"
-    # --min-semi-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
-    if start_provider provider-vsphere node --min-semi-space-size=16 apps/provider-vsphere/dist/main.js \
+    # shellcheck disable=SC2046 # node_flags prints one word per flag
+    if start_provider provider-vsphere node $(node_flags provider-vsphere) apps/provider-vsphere/dist/main.js \
       --vcenter-url "$VIRTRIGAUD_VCSIM_URL" --vcenter-ca "$VIRTRIGAUD_VCSIM_CA_FILE" \
       --credentials-dir "$state/credentials/vsphere" --cluster DC0_C0; then
       export VSPHERE_ENDPOINT=$endpoint
@@ -270,8 +273,8 @@ if [ $only_mock -eq 0 ]; then
     ssh-keygen -q -t ed25519 -N '' -C "vrtg@tools/run.sh" -f "$state/guest/id_ed25519"
     LIBVIRT_USER_DATA=$(printf '#cloud-config\nusers:\n  - name: vrtg\n    shell: /bin/bash\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    ssh_authorized_keys:\n      - %s\n' "$(cat "$state/guest/id_ed25519.pub")")
     export LIBVIRT_USER_DATA LIBVIRT_NETWORK=$VIRTRIGAUD_LIBVIRT_NETWORK
-    # --initial-old-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
-    if start_provider provider-libvirt node --initial-old-space-size=128 apps/provider-libvirt/dist/main.js \
+    # shellcheck disable=SC2046 # node_flags prints one word per flag
+    if start_provider provider-libvirt node $(node_flags provider-libvirt) apps/provider-libvirt/dist/main.js \
       --ssh-host "$VIRTRIGAUD_LIBVIRT_SSH_HOST" --ssh-port "$VIRTRIGAUD_LIBVIRT_SSH_PORT" \
       --ssh-user "$VIRTRIGAUD_LIBVIRT_SSH_USER" --ssh-key "$VIRTRIGAUD_LIBVIRT_SSH_KEY" \
       --ssh-known-hosts "$VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS" --libvirt-uri "$VIRTRIGAUD_LIBVIRT_URI" \
@@ -310,8 +313,8 @@ EOF
 # The web console, when built (--no-install uses what is there).
 console_flags=()
 [ -f apps/console/dist/index.html ] && console_flags=(--console-dir apps/console/dist)
-# --initial-old-space-size: as the image's entrypoint (deploy/docker/apps.Dockerfile says why).
-start virtrigaud-manager "$logs/virtrigaud-manager.log" node --initial-old-space-size=128 apps/manager/dist/main.js \
+# shellcheck disable=SC2046 # node_flags prints one word per flag
+start virtrigaud-manager "$logs/virtrigaud-manager.log" node $(node_flags manager) apps/manager/dist/main.js \
   --data "$state/manager" --listen "127.0.0.1:$port" --ops-listen "127.0.0.1:$mops" --insecure \
   --provider-tls-dir "$tls/manager" --token-file "$auth/tokens" --bootstrap-admin user:admin \
   --secret-key-file "$auth/secret-keys.yaml" --audit-log "$logs/audit.log" "${console_flags[@]}"

@@ -76,8 +76,9 @@ FROM provider AS provider-libvirt
 # which starts at a few MiB, and ran a full mark-compact every few chunks of a
 # disk transfer. From 128 MiB the same copy cut the provider's and the
 # manager's CPU per GiB by about half (bench/migration). The manager, the
-# copier between two providers, runs with the same flag; so do tools/run.sh and
-# bench/migration.
+# copier between two providers, runs with the same flag. Each app's Node flags
+# are its package.json's virtrigaud.nodeFlags, which tools/run.sh and the
+# benchmarks read; tools/compose/check.sh fails when an ENTRYPOINT here differs.
 ENTRYPOINT ["node", "--initial-old-space-size=128", "/app/apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"]
 
 FROM provider AS provider-vsphere
@@ -87,7 +88,7 @@ FROM provider AS provider-vsphere
 # longer pays for growing the young generation through a dozen extra
 # scavenges, and fewer short-lived objects reach the old generation
 # (bench/vsphere: 5 to 12% less CPU on a process's first listing, and about a
-# third less peak RSS). tools/run.sh and bench/vsphere use the same flag.
+# third less peak RSS). Its package.json's virtrigaud.nodeFlags, as above.
 ENTRYPOINT ["node", "--min-semi-space-size=16", "/app/apps/provider-vsphere/bin/virtrigaud-provider-vsphere.js"]
 
 # ---- the manager: API and web console (/console/) on 9090, ops on 9091, its store in /var/lib/virtrigaud ----

@@ -8,6 +8,9 @@
 //     build target, or the service's own entrypoint) and runs its --help (the apps must be built:
 //     npx tsc -b apps/<app>/tsconfig.lib.json);
 //   - every --flag the service passes must be in that help;
+//   - the Node flags of the image's entrypoint (before the script) must be the
+//     app's `virtrigaud.nodeFlags` (its package.json), which tools/run.sh and
+//     the benchmarks also run it with;
 //   - every VIRTRIGAUD_* / VSPHERE_* variable the service or its Dockerfile sets
 //     must be one the help names as a flag's environment fallback ([NAME]), or
 //     follow the binary's stated VIRTRIGAUD_<FLAG> rule for a flag it has;
@@ -21,7 +24,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { binaryAt, helpOf, root } from "../lib/binaries.mjs";
+import { binaryAt, helpOf, nodeFlagsOf, root } from "../lib/binaries.mjs";
 
 const envPrefixes = ["VIRTRIGAUD_", "VSPHERE_"];
 const secretsDir = "/run/secrets/";
@@ -176,6 +179,16 @@ function checkService(name, svc, services) {
       summary: script,
       problems: [`runs ${script}, which is not a binary tools/lib/binaries.mjs lists`],
     };
+  }
+  if (!("entrypoint" in svc)) {
+    const nodeArgs = entrypoint.slice(1, entrypoint.indexOf(`/app/${script}`));
+    const appDir = script.split("/").slice(0, 2).join("/");
+    const expected = nodeFlagsOf(appDir);
+    if (JSON.stringify(nodeArgs) !== JSON.stringify(expected)) {
+      problems.push(
+        `the image runs node ${JSON.stringify(nodeArgs)} before ${script}; ${appDir}/package.json's virtrigaud.nodeFlags says ${JSON.stringify(expected)}`,
+      );
+    }
   }
   const help = helpOf(bin);
   if (!help.includes("Usage")) problems.push(`${bin} --help printed no "Usage" line: ${help}`);

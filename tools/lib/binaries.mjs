@@ -2,7 +2,7 @@
 // docs generator (tools/docs/help.mjs) and the compose check
 // (tools/compose/check-flags.mjs), so both agree on what exists and what it says.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -67,4 +67,15 @@ export function helpOf(name) {
   const text = out.replace(/\s+$/, "");
   helps.set(name, text);
   return text;
+}
+
+/**
+ * The Node flags an app's process runs with (`virtrigaud.nodeFlags` in its
+ * package.json; none when it sets none): what its image's entrypoint,
+ * tools/run.sh and the benchmarks give node before the app's script. `dir` is
+ * the app's directory relative to the root, e.g. "apps/manager".
+ */
+export function nodeFlagsOf(dir) {
+  const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
+  return manifest.virtrigaud?.nodeFlags ?? [];
 }

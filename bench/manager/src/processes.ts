@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { appNodeFlags } from "@virtrigaud/testbed";
 
 const bins = {
   mock: fileURLToPath(new URL("../../../apps/provider-mock/dist/main.js", import.meta.url)),
@@ -17,7 +18,7 @@ export interface Server {
 
 /**
  * Starts the built provider-mock or manager with `args` and waits until it
- * logs that it serves.
+ * logs that it serves. The manager runs with its Node flags, as deployed.
  *
  * @throws Error when it exits first or does not serve within 30 s.
  */
@@ -28,6 +29,7 @@ export function startServer(which: keyof typeof bins, args: string[]): Promise<S
       ...(which === "manager" && process.env.BENCH_PROFILE_DIR
         ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
         : []),
+      ...(which === "manager" ? appNodeFlags("manager") : []),
       bins[which],
       "--insecure",
       "--listen",

@@ -14,19 +14,27 @@ import { parseArgs, promisify } from "node:util";
 import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
-import { type LibvirtTestbed, libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
+import {
+  type LibvirtTestbed,
+  appNodeFlags,
+  libvirtHostFlags,
+  libvirtTestbed,
+} from "@virtrigaud/testbed";
 import { cpuSeconds, peakRssMib } from "./process-usage.js";
-import { transferNodeFlags } from "./heap-flags.js";
 
-// This process is the copier, as the manager is: it runs with the manager's
-// flags, started again with them when it was not (unless --v8-defaults asks
-// for V8's own heap sizing in every process, to compare).
+// Each process runs with the Node flags of the app it stands for, as deployed
+// (deploy/docker/apps.Dockerfile says why: V8 counted every 2 MiB chunk's
+// buffers against a small old generation and ran a full mark-compact every
+// few chunks). This process is the copier, as the manager is: it is started
+// again with the manager's flags when it lacks them. --v8-defaults asks for
+// V8's own heap sizing in every process, to compare.
 const v8Defaults = process.argv.includes("--v8-defaults");
-const nodeFlags = v8Defaults ? [] : transferNodeFlags;
-if (!nodeFlags.every((flag) => process.execArgv.includes(flag))) {
+const copierFlags = v8Defaults ? [] : appNodeFlags("manager");
+const providerFlags = v8Defaults ? [] : appNodeFlags("provider-libvirt");
+if (!copierFlags.every((flag) => process.execArgv.includes(flag))) {
   const again = spawnSync(
     process.execPath,
-    [...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    [...copierFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: "inherit" },
   );
   process.exit(again.status ?? 1);
@@ -54,8 +62,9 @@ if (values.help) {
   --concurrency N   chunks in flight in the copier (default 4, its default)
   --chunk-mib N     chunk size in MiB, at most 2 (default 2, its default)
   --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)
-  --v8-defaults     run the providers and the copier without the image's heap flag
-                    (${transferNodeFlags.join(" ")}), with V8's own heap sizing`);
+  --v8-defaults     run the providers and the copier without the Node flags their apps
+                    run with (provider-libvirt ${appNodeFlags("provider-libvirt").join(" ")},
+                    the manager ${appNodeFlags("manager").join(" ")}), with V8's own heap sizing`);
   process.exit(0);
 }
 const sizeBytes = Number(values["size-gib"]) * 1024 ** 3;
@@ -98,7 +107,7 @@ function spawnProvider(
   const prof = values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : [];
   return startProviderProcess({
     args: [
-      ...nodeFlags,
+      ...providerFlags,
       ...prof,
       join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
       "--insecure",
@@ -276,7 +285,7 @@ try {
   );
   const rss = pids.map((pid) => peakRssMib(pid).toFixed(0));
   console.log(
-    `peak RSS, MiB: source provider ${rss[0]}, target provider ${rss[1]}, copier ${rss[2]}; heap flags: ${nodeFlags.join(" ") || "none (V8's defaults)"}`,
+    `peak RSS, MiB: source provider ${rss[0]}, target provider ${rss[1]}, copier ${rss[2]}; Node flags: providers ${providerFlags.join(" ") || "none"}, copier ${copierFlags.join(" ") || "none"}${v8Defaults ? " (--v8-defaults)" : ""}`,
   );
   const whole = rows[2] ?? ["", 1, 1];
   const ratio = whole[2] / whole[1];

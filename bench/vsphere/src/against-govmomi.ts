@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { vmPaths } from "@virtrigaud/provider-vsphere";
+import { appNodeFlags } from "@virtrigaud/testbed";
 import type { Vcsim } from "@virtrigaud/vsphere-sdk/testing";
 
 /** What either lister prints. */
@@ -34,11 +35,12 @@ export interface SideFigures {
 }
 
 /**
- * The Node flags provider-vsphere runs with (its image's entrypoint and
- * tools/run.sh), for every call alike: a young generation of 16 MiB from the
- * start (deploy/docker/apps.Dockerfile says why).
+ * The Node flags provider-vsphere runs with (its package.json, which its
+ * image's entrypoint and tools/run.sh follow), for every call alike: today a
+ * young generation of 16 MiB from the start (deploy/docker/apps.Dockerfile
+ * says why).
  */
-export const nodeFlags = ["--min-semi-space-size=16"];
+export const nodeFlags = appNodeFlags("provider-vsphere");
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const run = promisify(execFile);
 

@@ -5,5 +5,6 @@ export {
   libvirtHostFlags,
   libvirtTestbed,
 } from "./libvirt-testbed.js";
+export { type FlaggedApp, appNodeFlags } from "./node-flags.js";
 export { type LibvirtObjects, removeLibvirtObjects } from "./remove-libvirt-objects.js";
 export { type PasswordGuest, guestUser, passwordGuestManifests } from "./guest-manifests.js";
