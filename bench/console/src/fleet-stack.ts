@@ -3,10 +3,10 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client, Interceptor } from "@connectrpc/connect";
+import { applyFleet, applyFleetBase } from "@virtrigaud/bench-manager/dist/fleet.js";
 import { startServer } from "@virtrigaud/bench-manager/dist/processes.js";
 import { untilAllReady } from "@virtrigaud/bench-manager/dist/ready-watch.js";
 import { createServiceClient } from "@virtrigaud/contracts/client";
-import { decodeManifest } from "@virtrigaud/manager";
 import { ManagerService } from "@virtrigaud/proto/manager";
 
 /** The console as `vite build` made it. */
@@ -22,18 +22,6 @@ export interface FleetStack {
   client: Client<typeof ManagerService>;
   stop(): Promise<void>;
 }
-
-/** The manifest of the bench's VM number `i`, with `labels`. */
-export function vmManifest(i: number, labels: Record<string, string> = {}, powerState = "On") {
-  return decodeManifest({
-    apiVersion: "infra.virtrigaud.io/v1beta1",
-    kind: "VirtualMachine",
-    metadata: { name: vmName(i), labels },
-    spec: { providerRef: { name: "mock" }, classRef: { name: "small" }, powerState },
-  });
-}
-
-export const vmName = (i: number) => `vm-${String(i).padStart(5, "0")}`;
 
 /**
  * Starts provider-mock and a manager with the console, on 127.0.0.1, and
@@ -67,28 +55,9 @@ export async function startFleet(dir: string, n: number): Promise<FleetStack> {
     await mock.stop();
   };
   try {
-    const base = [
-      {
-        apiVersion: "infra.virtrigaud.io/v1beta1",
-        kind: "Provider",
-        metadata: { name: "mock" },
-        spec: { type: "mock", endpoint: mock.url },
-      },
-      {
-        apiVersion: "infra.virtrigaud.io/v1beta1",
-        kind: "VMClass",
-        metadata: { name: "small" },
-        spec: { cpu: 1, memory: "1Gi" },
-      },
-    ];
-    for (const m of base) await client.apply({ resource: decodeManifest(m) });
+    await applyFleetBase(client, mock.url);
     const allReady = untilAllReady(client, n, 600_000);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        for (let i = next++; i < n; i = next++) await client.apply({ resource: vmManifest(i) });
-      }),
-    );
+    await applyFleet([client], n, 64);
     await allReady;
   } catch (err) {
     await stop();

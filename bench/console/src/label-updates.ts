@@ -1,6 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import type { ManagerService } from "@virtrigaud/proto/manager";
-import { vmManifest } from "./fleet-stack.js";
+import { vmManifest } from "@virtrigaud/bench-manager/dist/fleet.js";
 
 /** What a run of updates achieved. */
 export interface UpdateRun {

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { Kind } from "@virtrigaud/proto/manager";
 import { type Page, chromium } from "playwright-core";
 import { bundleSize } from "./bundle-size.js";
-import { consoleDist, startFleet, vmManifest, vmName } from "./fleet-stack.js";
+import { vmManifest, vmName } from "@virtrigaud/bench-manager/dist/fleet.js";
+import { consoleDist, startFleet } from "./fleet-stack.js";
 import { type FrameStats, frameStats, percentile } from "./frame-stats.js";
 import { applyLabelUpdates } from "./label-updates.js";
 import {

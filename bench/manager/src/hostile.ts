@@ -19,9 +19,10 @@ import {
   ManagerService,
   type VirtualMachine,
 } from "@virtrigaud/proto/manager";
-import { decodeManifest, fromResource } from "@virtrigaud/manager";
+import { fromResource } from "@virtrigaud/manager";
 import type { ProbeOutcome } from "./api-probe.js";
 import { idleSockets, oversizedBodies, oversizedRequests, slowWatches } from "./attackers.js";
+import { applyFleet, applyFleetBase } from "./fleet.js";
 import { peakRssMiB, startServer } from "./processes.js";
 
 const { values } = parseArgs({
@@ -150,21 +151,7 @@ const bodies = await oversizedBodies(
 );
 let watches: ReturnType<typeof slowWatches> | undefined;
 try {
-  for (const m of [
-    {
-      apiVersion: "infra.virtrigaud.io/v1beta1",
-      kind: "Provider",
-      metadata: { name: "mock" },
-      spec: { type: "mock", endpoint: mock.url },
-    },
-    {
-      apiVersion: "infra.virtrigaud.io/v1beta1",
-      kind: "VMClass",
-      metadata: { name: "small" },
-      spec: { cpu: 2, memory: "2Gi" },
-    },
-  ])
-    await client.apply({ resource: decodeManifest(m) });
+  await applyFleetBase(client, mock.url);
   probe = startProbe();
   const scraper = setInterval(() => void scrapeLoopDelay(), 1000);
   stopScraping = () => clearInterval(scraper);
@@ -175,21 +162,7 @@ try {
   const oversized = oversizedRequests(manager.url, Number(values.oversized), bodies, 30_000);
 
   const applyStarted = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      for (let i = next++; i < n; i = next++) {
-        await client.apply({
-          resource: decodeManifest({
-            apiVersion: "infra.virtrigaud.io/v1beta1",
-            kind: "VirtualMachine",
-            metadata: { name: `vm-${String(i).padStart(5, "0")}` },
-            spec: { providerRef: { name: "mock" }, classRef: { name: "small" }, powerState: "On" },
-          }),
-        });
-      }
-    }),
-  );
+  await applyFleet([client], n, 64);
   say(`applied ${n} VMs in ${((performance.now() - applyStarted) / 1000).toFixed(1)} s`);
   const outcomes = await oversized;
   say(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
 import { ManagerService } from "@virtrigaud/proto/manager";
-import { decodeManifest } from "@virtrigaud/manager";
+import { applyFleet, applyFleetBase } from "./fleet.js";
 import { runLimit } from "./limit.js";
 import { untilAllReady } from "./ready-watch.js";
 import { createBenchDatabase, postgresServerUrl } from "./postgres-testbed.js";
@@ -84,44 +84,12 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
   );
   const client = clients[0] as (typeof clients)[number];
   try {
-    const base = [
-      {
-        apiVersion: "infra.virtrigaud.io/v1beta1",
-        kind: "Provider",
-        metadata: { name: "mock" },
-        spec: { type: "mock", endpoint: mock.url },
-      },
-      {
-        apiVersion: "infra.virtrigaud.io/v1beta1",
-        kind: "VMClass",
-        metadata: { name: "small" },
-        spec: { cpu: 2, memory: "2Gi" },
-      },
-    ];
-    for (const m of base) await client.apply({ resource: decodeManifest(m) });
+    await applyFleetBase(client, mock.url);
     // Watching before the first apply: every change is seen.
     const allReady = untilAllReady(client, n, 600_000);
     const started = performance.now();
-    let next = 0;
     // 64 applies in flight by default, as a CI pipeline applying a directory in parallel might.
-    await Promise.all(
-      Array.from({ length: Number(values["apply-concurrency"]) }, async () => {
-        for (let i = next++; i < n; i = next++) {
-          await (clients[i % clients.length] ?? client).apply({
-            resource: decodeManifest({
-              apiVersion: "infra.virtrigaud.io/v1beta1",
-              kind: "VirtualMachine",
-              metadata: { name: `vm-${String(i).padStart(5, "0")}` },
-              spec: {
-                providerRef: { name: "mock" },
-                classRef: { name: "small" },
-                powerState: "On",
-              },
-            }),
-          });
-        }
-      }),
-    );
+    await applyFleet(clients, n, Number(values["apply-concurrency"]));
     const applySeconds = (performance.now() - started) / 1000;
     await allReady;
     const readySeconds = (performance.now() - started) / 1000;
