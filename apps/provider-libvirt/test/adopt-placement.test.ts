@@ -12,7 +12,7 @@ import { done, errorOf, testPool, useProvider } from "./use-provider.js";
 
 const MiB = 1024 * 1024;
 /** A pool beside the provider's, on its file system. */
-const near = { name: "vrtg-near-pool", dir: `${testbed.dir}/near-pool` };
+const near = { name: "vrtg-near-pool", dir: `${testbed().dir}/near-pool` };
 /** A pool on another file system (tmpfs). */
 const far = { name: "vrtg-far-pool", dir: `/dev/shm/vrtg-far-pool-${process.pid}` };
 
@@ -62,7 +62,7 @@ async function importInto(importId: string, pool: string): Promise<string> {
     });
   }
   await commitImport(client, importId);
-  const dir = pool === near.name ? near.dir : pool === far.name ? far.dir : testbed.poolDir;
+  const dir = pool === near.name ? near.dir : pool === far.name ? far.dir : testbed().poolDir;
   const [volume] = (await virsh("vol-list", pool)).match(/\S*imported-\S+/g) ?? [];
   expect(volume).toBeDefined();
   return `${dir}/${volume}`;
@@ -95,8 +95,8 @@ const poolVolumes = async (pool: string) => (await virsh("vol-list", pool)).trim
 /** Removes the domains of an earlier run and their files in the provider's pool. */
 async function removeLeftovers(): Promise<void> {
   await removeDomains("place-");
-  for (const name of readdirSync(testbed.poolDir)) {
-    if (name.startsWith("place-")) rmSync(`${testbed.poolDir}/${name}`, { force: true });
+  for (const name of readdirSync(testbed().poolDir)) {
+    if (name.startsWith("place-")) rmSync(`${testbed().poolDir}/${name}`, { force: true });
   }
   await virsh("pool-refresh", testPool).catch(() => "");
 }
@@ -125,7 +125,7 @@ it.each([
     id: "place-rename",
     from: near.name,
     placement: undefined,
-    to: { name: testPool, dir: testbed.poolDir },
+    to: { name: testPool, dir: testbed().poolDir },
   },
   {
     what: "an import into the pool the placement asks for",

@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { type LibvirtHost, createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createSshTransport } from "../src/host/ssh-transport.js";
-import { testbed } from "./testbed.js";
+import { sshKey, testbed } from "./testbed.js";
 
 // Cancellation reaches the host: an aborted call (an RPC's signal, a task's,
 // a drain's) ends its remote command at once, and nothing it started is left
@@ -15,14 +15,14 @@ afterEach(async () => {
 
 function sshHost(sessions = 4): LibvirtHost {
   const host = createLibvirtHost({
-    uri: testbed.uri,
+    uri: testbed().uri,
     sessions,
     transport: createSshTransport({
-      host: testbed.sshHost,
-      port: testbed.sshPort,
-      username: testbed.sshUser,
-      privateKey: testbed.sshKey,
-      knownHostsFile: testbed.knownHosts,
+      host: testbed().sshHost,
+      port: testbed().sshPort,
+      username: testbed().sshUser,
+      privateKey: sshKey(),
+      knownHostsFile: testbed().knownHosts,
     }),
   });
   hosts.push(host);
@@ -93,13 +93,13 @@ describe("an aborted host call", () => {
 
   it("is ended on the host before a drain closes the connection", async () => {
     const host = createLibvirtHost({
-      uri: testbed.uri,
+      uri: testbed().uri,
       transport: createSshTransport({
-        host: testbed.sshHost,
-        port: testbed.sshPort,
-        username: testbed.sshUser,
-        privateKey: testbed.sshKey,
-        knownHostsFile: testbed.knownHosts,
+        host: testbed().sshHost,
+        port: testbed().sshPort,
+        username: testbed().sshUser,
+        privateKey: sshKey(),
+        knownHostsFile: testbed().knownHosts,
       }),
     });
     const observer = sshHost();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await removeDomains("vcts-");
   image = await blankImage("vcts-base", 64);
   // A template in the pool, so Create and ImagePrepare from templates are tested too.
-  await copyFile(image, `${testbed.poolDir}/vcts-template.qcow2`);
+  await copyFile(image, `${testbed().poolDir}/vcts-template.qcow2`);
   await virsh("pool-refresh", "--pool", testPool).catch(() => "");
   provider = await startProviderProcess({
     args: [
@@ -37,7 +37,7 @@ beforeAll(async () => {
       "--storage-pool",
       testPool,
       "--create-pool-dir",
-      testbed.poolDir,
+      testbed().poolDir,
       "--shutdown-timeout",
       "5s",
     ],
@@ -54,7 +54,7 @@ describeConformance(
     endpoint: provider?.url ?? "",
     insecure: true,
     image: "template:vcts-template",
-    network: testbed.network,
+    network: testbed().network,
     imagePath: image,
     settleMs: 20_000,
   }),

@@ -12,7 +12,7 @@ import { blankImage, done, errorOf, startProviderBinary, useProvider } from "./u
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const transfers = () => `${testbed.poolDir}/.virtrigaud-transfers`;
+const transfers = () => `${testbed().poolDir}/.virtrigaud-transfers`;
 
 let provider: Awaited<ReturnType<typeof useProvider>>;
 let test: TestServer;
@@ -59,8 +59,8 @@ async function createVm(request: Parameters<ProviderClient["create"]>[0]): Promi
 async function removeLeftovers(): Promise<void> {
   await removeDomains("xfer-");
   await rm(transfers(), { recursive: true, force: true });
-  for (const name of existsSync(testbed.poolDir) ? await readdir(testbed.poolDir) : []) {
-    if (/^(xfer-|imported-)/.test(name)) await rm(`${testbed.poolDir}/${name}`, { force: true });
+  for (const name of existsSync(testbed().poolDir) ? await readdir(testbed().poolDir) : []) {
+    if (/^(xfer-|imported-)/.test(name)) await rm(`${testbed().poolDir}/${name}`, { force: true });
   }
   await virsh("pool-refresh", "--pool", "vrtg-test-pool").catch(() => "");
 }
@@ -70,7 +70,7 @@ beforeAll(async () => {
   provider = await useProvider();
   test = provider.test;
   client = test.client;
-  const dir = `${testbed.dir}/images`;
+  const dir = `${testbed().dir}/images`;
   await mkdir(dir, { recursive: true });
   const bytes = await sparseImage(`${dir}/xfer-base.raw`);
   rawDigest = digestPadded(bytes, GiB);
@@ -92,7 +92,7 @@ describe("disk export and import", () => {
     expect(disks.map((d) => [d.name, d.format, d.capacityBytes, d.index])).toEqual([
       ["root", ImageFormat.QCOW2, BigInt(GiB), 0],
     ]);
-    expect(disks[0]?.location).toBe(`${testbed.poolDir}/xfer-src-root.qcow2`);
+    expect(disks[0]?.location).toBe(`${testbed().poolDir}/xfer-src-root.qcow2`);
     expect(Number(disks[0]?.allocatedBytes)).toBeLessThan(64 * MiB);
   });
 
@@ -125,7 +125,7 @@ describe("disk export and import", () => {
     // Holes travel as zero_length: 4 MiB of data is at most 3 chunks.
     expect(copy.dataChunks).toBeLessThanOrEqual(3);
     // The imported raw volume stays sparse.
-    const volume = `${testbed.poolDir}/imported-rt-import.raw`;
+    const volume = `${testbed().poolDir}/imported-rt-import.raw`;
     const { size, blocks } = await stat(volume);
     expect(size).toBe(GiB);
     expect(blocks * 512).toBeLessThan(16 * MiB);
@@ -159,9 +159,14 @@ describe("disk export and import", () => {
     expect(existsSync(volume)).toBe(false);
     const { disks } = await client.describeDisks({ vmId: copied });
     expect(disks.map((d) => [d.name, d.format, d.capacityBytes, d.location])).toEqual([
-      ["root", ImageFormat.RAW, BigInt(GiB), `${testbed.poolDir}/xfer-copy-root.raw`],
+      ["root", ImageFormat.RAW, BigInt(GiB), `${testbed().poolDir}/xfer-copy-root.raw`],
       // Grown to the 2 GiB asked for.
-      ["data", ImageFormat.QCOW2, BigInt(2 * GiB), `${testbed.poolDir}/xfer-copy-disk-data.qcow2`],
+      [
+        "data",
+        ImageFormat.QCOW2,
+        BigInt(2 * GiB),
+        `${testbed().poolDir}/xfer-copy-disk-data.qcow2`,
+      ],
     ]);
     const again = await readyExport(client, {
       exportId: "rt-again",
@@ -180,7 +185,7 @@ describe("disk export and import", () => {
     );
     expect([taken.reason, taken.field]).toEqual([ErrorReason.INVALID_SPEC, "image.imported_disk"]);
     await client.diskImportAbort({ importId: "rt-import" });
-    expect(existsSync(`${testbed.poolDir}/xfer-copy-root.raw`)).toBe(true);
+    expect(existsSync(`${testbed().poolDir}/xfer-copy-root.raw`)).toBe(true);
 
     for (const id of ["rt-raw", "rt-qcow2", "rt-again"])
       await client.diskExportEnd({ exportId: id });
@@ -188,8 +193,8 @@ describe("disk export and import", () => {
     expect(await transferFiles()).toEqual([]);
     // Delete removes the adopted disks as it removes disks it made.
     await done(test, (await client.delete({ vmId: copied })).task);
-    expect(existsSync(`${testbed.poolDir}/xfer-copy-root.raw`)).toBe(false);
-    expect(existsSync(`${testbed.poolDir}/xfer-copy-disk-data.qcow2`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/xfer-copy-root.raw`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/xfer-copy-disk-data.qcow2`)).toBe(false);
   });
 
   it("refuses a corrupted chunk with DATA_LOSS and writes nothing of it", async () => {
@@ -244,9 +249,9 @@ describe("disk export and import", () => {
     });
     expect((await commitImport(client, "wrong-sum"))?.source.case).toBe("importedDisk");
     // Abort of a committed import no VM adopted removes its volume.
-    expect(existsSync(`${testbed.poolDir}/imported-wrong-sum.raw`)).toBe(true);
+    expect(existsSync(`${testbed().poolDir}/imported-wrong-sum.raw`)).toBe(true);
     await client.diskImportAbort({ importId: "wrong-sum" });
-    expect(existsSync(`${testbed.poolDir}/imported-wrong-sum.raw`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/imported-wrong-sum.raw`)).toBe(false);
     expect(await transferFiles()).toEqual([]);
   });
 

@@ -39,7 +39,7 @@ describe("the SSH connection cut mid-operation", () => {
   let downloading: Promise<void>;
 
   beforeAll(async () => {
-    proxy = await useTcpProxy(testbed.sshPort);
+    proxy = await useTcpProxy(testbed().sshPort);
     const bytes = await readFile(await blankImage("fault-image", 16));
     digest = createHash("sha256").update(bytes).digest("hex");
     let started!: () => void;
@@ -147,7 +147,7 @@ describe("libvirtd restarting under the provider", () => {
 
 describe("SSH trust", () => {
   it("refuses a host whose key is not the one in known_hosts", async () => {
-    provider = await useProvider({}, { knownHostsFile: testbed.wrongKnownHosts });
+    provider = await useProvider({}, { knownHostsFile: testbed().wrongKnownHosts });
     const error = await errorOf(provider.test.client.validate({}));
     expect(error.reason).toBe(ErrorReason.UNAUTHENTICATED);
     expect(error.message).toMatch(/not the one in known_hosts/);
@@ -166,7 +166,7 @@ describe("SSH trust", () => {
   it("connects to any host only with the explicit insecure opt-out", async () => {
     provider = await useProvider(
       {},
-      { knownHostsFile: testbed.wrongKnownHosts, insecureIgnoreHostKey: true },
+      { knownHostsFile: testbed().wrongKnownHosts, insecureIgnoreHostKey: true },
     );
     await expect(provider.test.client.validate({})).resolves.toBeDefined();
   });
@@ -183,7 +183,7 @@ describe("SSH trust", () => {
 
 /** known_hosts naming the proxy's port, with the test bed's real host key. */
 async function proxiedKnownHosts(port: number): Promise<string> {
-  const line = (await readFile(testbed.knownHosts, "utf8")).trim();
+  const line = (await readFile(testbed().knownHosts, "utf8")).trim();
   const dir = await mkdtemp(join(tmpdir(), "vrtg-kh-"));
   const file = join(dir, "known_hosts");
   const { writeFile } = await import("node:fs/promises");

@@ -66,7 +66,7 @@ describe("images", () => {
     });
     expect(prepared?.source).toEqual({ case: "template", value: "debian-tiny" });
     await done(test, task);
-    expect(existsSync(`${testbed.poolDir}/debian-tiny.qcow2`)).toBe(true);
+    expect(existsSync(`${testbed().poolDir}/debian-tiny.qcow2`)).toBe(true);
     // Idempotent by name: prepared already, nothing to do.
     expect(
       (
@@ -86,7 +86,7 @@ describe("images", () => {
     await done(test, creating);
     const info = parseDomainXml(await virsh("dumpxml", "--domain", vmId));
     expect(await chainOf(info.disks[0]?.path ?? "")).toEqual([
-      `${testbed.poolDir}/debian-tiny.qcow2`,
+      `${testbed().poolDir}/debian-tiny.qcow2`,
     ]);
     const { vm } = await test.client.describe({ vmId });
     expect(vm?.resources?.disks[0]).toMatchObject({ name: "root", sizeGib: 2 });
@@ -99,7 +99,7 @@ describe("images", () => {
     });
     expect(task).toBeUndefined();
     expect(prepared?.source).toEqual({ case: "path", value: image });
-    expect(existsSync(`${testbed.poolDir}/img-on-host.qcow2`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/img-on-host.qcow2`)).toBe(false);
     const error = await errorOf(
       test.client.imagePrepare({
         name: "img-missing",
@@ -121,7 +121,7 @@ describe("images", () => {
       },
     });
     await done(test, task);
-    expect(existsSync(`${testbed.poolDir}/from-http.qcow2`)).toBe(true);
+    expect(existsSync(`${testbed().poolDir}/from-http.qcow2`)).toBe(true);
   });
 
   it("refuses an image whose digest differs, and keeps nothing of it", async () => {
@@ -139,8 +139,8 @@ describe("images", () => {
       ErrorReason.INVALID_SPEC,
       "source.url.checksum.value",
     ]);
-    expect(existsSync(`${testbed.poolDir}/tampered.qcow2`)).toBe(false);
-    expect(existsSync(`${testbed.poolDir}/.tampered.partial`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/tampered.qcow2`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/.tampered.partial`)).toBe(false);
   });
 
   it("creates a VM straight from a URL image, downloading it once", async () => {
@@ -196,8 +196,8 @@ describe("clones", () => {
     await done(test, task);
     const info = parseDomainXml(await virsh("dumpxml", "--domain", vmId));
     expect(info.disks.map((d) => d.path)).toEqual([
-      `${testbed.poolDir}/clone-full-root.qcow2`,
-      `${testbed.poolDir}/clone-full-data.qcow2`,
+      `${testbed().poolDir}/clone-full-root.qcow2`,
+      `${testbed().poolDir}/clone-full-data.qcow2`,
     ]);
     expect(await chainOf(info.disks[0]?.path ?? "")).toEqual([]);
     const { vm } = await test.client.describe({ vmId });
@@ -226,7 +226,7 @@ describe("clones", () => {
     const source = parseDomainXml(await virsh("dumpxml", "--domain", sourceId));
     // The source moved onto new overlays; its old images are the clone's bases.
     const cloneChain = await chainOf(clone.disks[0]?.path ?? "");
-    expect(cloneChain[0]).toBe(`${testbed.poolDir}/src-1-root.qcow2`);
+    expect(cloneChain[0]).toBe(`${testbed().poolDir}/src-1-root.qcow2`);
     expect((await chainOf(source.disks[0]?.path ?? ""))[0]).toBe(cloneChain[0]);
     const conflict = await errorOf(test.client.delete({ vmId: sourceId }));
     expect(conflict.reason).toBe(ErrorReason.CONFLICT);
@@ -237,8 +237,8 @@ describe("clones", () => {
     );
     await done(test, (await test.client.delete({ vmId })).task);
     await done(test, (await test.client.delete({ vmId: sourceId })).task);
-    expect(existsSync(`${testbed.poolDir}/src-1-root.qcow2`)).toBe(false);
-    expect(existsSync(`${testbed.poolDir}/debian-tiny.qcow2`)).toBe(true);
+    expect(existsSync(`${testbed().poolDir}/src-1-root.qcow2`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/debian-tiny.qcow2`)).toBe(true);
   });
 
   it("makes a linked clone from a snapshot of its source", async () => {
@@ -267,11 +267,11 @@ describe("clones", () => {
     await done(test, cloning);
     const clone = parseDomainXml(await virsh("dumpxml", "--domain", vmId));
     expect(await chainOf(clone.disks[0]?.path ?? "")).toEqual([
-      `${testbed.poolDir}/clone-snap-root-base.qcow2`,
+      `${testbed().poolDir}/clone-snap-root-base.qcow2`,
     ]);
     // The clone owns its base: the source deletes freely.
     await done(test, (await test.client.delete({ vmId: srcId })).task);
     await done(test, (await test.client.delete({ vmId })).task);
-    expect(existsSync(`${testbed.poolDir}/clone-snap-root-base.qcow2`)).toBe(false);
+    expect(existsSync(`${testbed().poolDir}/clone-snap-root-base.qcow2`)).toBe(false);
   });
 });

@@ -48,7 +48,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
   it("validates: libvirt reached over SSH, its pool made, qemu domains where KVM does not work", async () => {
     const { message } = await test.client.validate({});
     expect(message).toMatch(/QEMU .* via ssh root@127\.0\.0\.1:\d+/);
-    expect(message).toContain(`pool ${testPool} at ${testbed.poolDir}`);
+    expect(message).toContain(`pool ${testPool} at ${testbed().poolDir}`);
     expect(message).toMatch(/(kvm|qemu) domains/);
   });
 
@@ -61,7 +61,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
       disks: [{ name: "data", sizeGib: 1, type: DiskType.THIN }],
       networks: [
         {
-          network: testbed.network,
+          network: testbed().network,
           type: NetworkType.VIRTUAL,
           macAddress: "52:54:00:10:20:30",
           staticIp: {
@@ -100,7 +100,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
       ["data", 1, DiskType.THIN],
     ]);
     expect(vm.resources?.networkInterfaces.map((n) => [n.network, n.type, n.model])).toEqual([
-      [testbed.network, NetworkType.VIRTUAL, NicModel.VIRTIO],
+      [testbed().network, NetworkType.VIRTUAL, NicModel.VIRTIO],
       [testBridge(), NetworkType.BRIDGE, NicModel.E1000E],
     ]);
     expect(vm.resources?.networkInterfaces[0]?.macAddress).toBe("52:54:00:10:20:30");
@@ -150,7 +150,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     // and its network namespace's neighbour table get the entries a guest leaves.
     const vm = await describeVm(vmId);
     const [first, second] = vm.resources?.networkInterfaces.map((n) => n.macAddress) ?? [];
-    const status = `${testbed.dir}/lib/dnsmasq/vrtgbr0.status`;
+    const status = `${testbed().dir}/lib/dnsmasq/vrtgbr0.status`;
     const expiry = Math.floor(Date.now() / 1000) + 3600;
     const lease = {
       "ip-address": "10.213.7.150",
@@ -163,7 +163,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     const arp = ["10.213.7.77", "lladdr", second ?? "", "dev", testBridge(), "nud", "permanent"];
     await run("nsenter", [...neigh, "replace", ...arp]);
     // Sessions of this port run in libvirtd's namespaces, as on a real host.
-    const inside = await useProvider({}, { port: testbed.namespaceSshPort });
+    const inside = await useProvider({}, { port: testbed().namespaceSshPort });
     try {
       const expected = [
         { address: "10.213.7.150", source: IpSource.DHCP_LEASE, macAddress: first },
@@ -209,7 +209,7 @@ describe("a VM's life on a real libvirtd over SSH", () => {
     const { stdout } = await run("qemu-img", [
       "info",
       "--output=json",
-      `${testbed.poolDir}/life-2-disk-scratch.raw`,
+      `${testbed().poolDir}/life-2-disk-scratch.raw`,
     ]);
     const info = JSON.parse(stdout) as { format: string; "actual-size": number };
     expect(info.format).toBe("raw");
@@ -239,9 +239,9 @@ describe("a VM's life on a real libvirtd over SSH", () => {
   });
 
   it("reboots by ACPI, keeping the same QEMU process", async () => {
-    const pid = (await run("cat", [`${testbed.dir}/run/qemu/life-1.pid`])).stdout.trim();
+    const pid = (await run("cat", [`${testbed().dir}/run/qemu/life-1.pid`])).stdout.trim();
     await done(test, (await test.client.power({ vmId, operation: PowerOperation.REBOOT })).task);
-    expect((await run("cat", [`${testbed.dir}/run/qemu/life-1.pid`])).stdout.trim()).toBe(pid);
+    expect((await run("cat", [`${testbed().dir}/run/qemu/life-1.pid`])).stdout.trim()).toBe(pid);
     expect((await describeVm(vmId)).powerState).toBe(PowerState.ON);
   });
 
@@ -409,7 +409,7 @@ describe("requests the host cannot honour", () => {
 describe("domains the provider did not create", () => {
   it("neither lists nor describes them, changes nothing, and takes no Create of their name", async () => {
     const xml = `<domain type='qemu'><name>foreign-1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`;
-    const file = `${testbed.dir}/foreign.xml`;
+    const file = `${testbed().dir}/foreign.xml`;
     await writeFile(file, xml);
     await virsh("define", "--file", file);
     const uuid = (await virsh("domuuid", "--domain", "foreign-1")).trim();

@@ -23,7 +23,7 @@ import { sshOptions } from "./use-provider.js";
 
 const run = promisify(execFile);
 const prefix = "lst-";
-const dir = () => `${testbed.dir}/listing`;
+const dir = () => `${testbed().dir}/listing`;
 const owner = (extra: Partial<OwnerRecord> = {}): OwnerRecord => ({
   origin: "created",
   createdAt: 1_700_000_000_000,
@@ -63,7 +63,7 @@ async function define(
       { name: "data", path: data, format: "raw", device: "disk", target: "vdb", bus: "virtio" },
     ],
     nics: [
-      { kind: "network", source: testbed.network, model: "virtio", mac: mac(1) },
+      { kind: "network", source: testbed().network, model: "virtio", mac: mac(1) },
       { kind: "bridge", source: testBridge(), model: "e1000e", mac: mac(2) },
     ],
     vncListen: "127.0.0.1",
@@ -84,7 +84,7 @@ let close: () => Promise<void>;
 /** The domains each `virsh dumpxml` batch of the listings read, in order. */
 const dumped: number[] = [];
 const neigh = async () => ["-t", await testbedSupervisor(), "-n", "ip", "neigh"];
-const leases = () => `${testbed.dir}/lib/dnsmasq/vrtgbr0.status`;
+const leases = () => `${testbed().dir}/lib/dnsmasq/vrtgbr0.status`;
 
 beforeAll(async () => {
   await removeDomains(prefix, "lzt-");
@@ -136,8 +136,8 @@ beforeAll(async () => {
   ]);
   // Sessions of this port run in libvirtd's namespaces, where its ARP table is.
   const host = createLibvirtHost({
-    uri: testbed.uri,
-    transport: createSshTransport(sshOptions({ port: testbed.namespaceSshPort })),
+    uri: testbed().uri,
+    transport: createSshTransport(sshOptions({ port: testbed().namespaceSshPort })),
   });
   const tasks = createTaskTracker({ idPrefix: "listing" });
   // Counts the definitions listings read (their dumpxml batches go through exec).
@@ -232,7 +232,7 @@ describe("ListVMs on the real daemon", () => {
         ],
         networkInterfaces: [
           {
-            network: testbed.network,
+            network: testbed().network,
             type: NetworkType.VIRTUAL,
             model: NicModel.VIRTIO,
             macAddress: first,
@@ -319,7 +319,7 @@ describe("ListVMs takes the definitions that did not change from the last listin
     const xml = await virsh("dumpxml", "--inactive", "--domain", "lst-e");
     const file = `${dir()}/lst-e-same.xml`;
     await writeFile(file, xml);
-    await ctx.host.exec(["virsh", "-c", testbed.uri, "define", "--file", file]);
+    await ctx.host.exec(["virsh", "-c", testbed().uri, "define", "--file", file]);
     const after = await list();
     // lst-d is read too: unmanaged domains are left out after their definition says so.
     expect(after.read).toBe(5);

@@ -40,7 +40,7 @@ async function writeThroughQemu(domain: string, command: string): Promise<void> 
 
 async function removeLeftovers(): Promise<void> {
   await removeDomains("live-");
-  await rm(`${testbed.poolDir}/.virtrigaud-transfers`, { recursive: true, force: true });
+  await rm(`${testbed().poolDir}/.virtrigaud-transfers`, { recursive: true, force: true });
 }
 
 beforeAll(async () => {
@@ -48,7 +48,7 @@ beforeAll(async () => {
   provider = await useProvider();
   test = provider.test;
   client = test.client;
-  const dir = `${testbed.dir}/images`;
+  const dir = `${testbed().dir}/images`;
   await mkdir(dir, { recursive: true });
   // 4 MiB of random bytes at 0, holes after: 1 GiB as the guest sees it (the least root disk).
   disk = Buffer.alloc(1024 * MiB);
@@ -147,7 +147,7 @@ describe("a running VM's disk exported at a snapshot, then the ranges changed si
     expect(synced.writtenBytes).toBe(MiB + 128 * KiB);
     // The final sync moved about a thousandth of the disk.
     expect(synced.writtenBytes * 500).toBeLessThan(disk.length);
-    const volume = await readFile(`${testbed.poolDir}/imported-live-copy.raw`);
+    const volume = await readFile(`${testbed().poolDir}/imported-live-copy.raw`);
     expect(sha256(volume)).toBe(nowDigest);
 
     for (const id of ["live-at", "live-now"]) await client.diskExportEnd({ exportId: id });

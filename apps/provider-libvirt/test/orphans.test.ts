@@ -20,7 +20,7 @@ import { blankImage, startProviderBinary, testPool } from "./use-provider.js";
 
 const run = promisify(execFile);
 const uid = process.getuid?.() ?? 0;
-const journalDir = () => join(testbed.poolDir, ".virtrigaud-journal");
+const journalDir = () => join(testbed().poolDir, ".virtrigaud-journal");
 
 let processes: ProviderProcess[] = [];
 afterEach(async () => {
@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 async function freshRoot(name: string): Promise<string> {
-  const root = join(testbed.dir, "scratch", name);
+  const root = join(testbed().dir, "scratch", name);
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   return root;
@@ -191,7 +191,7 @@ describe("files that look like a VM's but that nothing names", () => {
     await client.waitForTask(task, { timeoutMs: 60_000, pollIntervalMs: 100 });
     // The domain goes behind the provider's back: its disk is left, and no record says whose it is.
     await virsh("undefine", "--domain", "orphan-report");
-    const file = join(testbed.poolDir, "orphan-report-disk-data.qcow2");
+    const file = join(testbed().poolDir, "orphan-report-disk-data.qcow2");
     await until("the disk has been unchanged for the grace", async () => {
       const { ctimeMs } = await stat(file);
       return Date.now() - ctimeMs > 3000;

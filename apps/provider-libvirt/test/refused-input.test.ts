@@ -34,11 +34,11 @@ async function poolFiles(prefix: string): Promise<string[]> {
 describe("Create fields the host cannot take", () => {
   it.each([
     [{ networks: [{ network: "vrtg\ntest" }] }, "networks[0].network"],
-    [{ networks: [{ network: `${testbed.network}\n` }] }, "networks[0].network"],
+    [{ networks: [{ network: `${testbed().network}\n` }] }, "networks[0].network"],
     [
       {
         networks: [
-          { network: testbed.network },
+          { network: testbed().network },
           { network: "br\u0000x", type: NetworkType.BRIDGE },
         ],
       },

@@ -28,7 +28,7 @@ afterAll(() => removeDomains("scratch-"));
 
 /** A scratch root of this test's own, so other providers on the machine do not count. */
 async function freshRoot(name: string): Promise<string> {
-  const root = join(testbed.dir, "scratch", name);
+  const root = join(testbed().dir, "scratch", name);
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   return root;
@@ -104,7 +104,7 @@ describe("documents on the host", () => {
       await done(test, task);
 
       // The pool's journal entries are documents too (see orphans.test.ts).
-      const journal = join(testbed.poolDir, ".virtrigaud-journal");
+      const journal = join(testbed().poolDir, ".virtrigaud-journal");
       const scratch = written.filter((w) => !w.path.startsWith(`${journal}/`));
       const names = scratch.map((w) => w.path.split("/").at(-1));
       expect(names).toEqual(expect.arrayContaining(["user-data", "meta-data", "domain.xml"]));
@@ -115,7 +115,7 @@ describe("documents on the host", () => {
       for (const w of written.filter((w) => !scratch.includes(w))) {
         expect([w.mode, w.dirMode]).toEqual([0o600, 0o700]);
       }
-      const iso = (await stat(join(testbed.poolDir, "scratch-seed-cidata.iso"))).mode & 0o777;
+      const iso = (await stat(join(testbed().poolDir, "scratch-seed-cidata.iso"))).mode & 0o777;
       expect(iso).toBe(0o600);
       // The operation's directory is gone; the provider's own stays while it runs.
       const [own, ...others] = await scratchDirs(root);

@@ -83,7 +83,7 @@ it("relays the console of a running domain, and ends virsh on the host when the 
 
 it("relays the domain's VNC display (RFB) through a TCP channel of the SSH connection", async () => {
   // Sessions of this port run in libvirtd's namespaces, where QEMU's VNC listens, as on a real host.
-  const inside = await useProvider({}, { port: testbed.namespaceSshPort });
+  const inside = await useProvider({}, { port: testbed().namespaceSshPort });
   try {
     const capabilities = (await inside.test.client.getCapabilities({})).capabilities;
     expect(capabilities?.consoleKinds).toEqual([ConsoleKind.SERIAL, ConsoleKind.VNC]);

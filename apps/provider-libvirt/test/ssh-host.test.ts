@@ -3,7 +3,7 @@ import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import { type LibvirtHost, createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createLocalTransport } from "../src/host/local-transport.js";
 import { createSshTransport } from "../src/host/ssh-transport.js";
-import { testbed } from "./testbed.js";
+import { sshKey, testbed } from "./testbed.js";
 
 let host: LibvirtHost | undefined;
 afterEach(async () => {
@@ -11,14 +11,14 @@ afterEach(async () => {
   host = undefined;
 });
 
-function sshHost(knownHostsFile = testbed.knownHosts) {
+function sshHost(knownHostsFile = testbed().knownHosts) {
   return createLibvirtHost({
-    uri: testbed.uri,
+    uri: testbed().uri,
     transport: createSshTransport({
-      host: testbed.sshHost,
-      port: testbed.sshPort,
-      username: testbed.sshUser,
-      privateKey: testbed.sshKey,
+      host: testbed().sshHost,
+      port: testbed().sshPort,
+      username: testbed().sshUser,
+      privateKey: sshKey(),
       knownHostsFile,
       initialBackoffMs: 10,
     }),
@@ -38,7 +38,7 @@ describe("the libvirt host over SSH", () => {
     expect(outcomes[0]?.error).toBeUndefined();
     expect(outcomes[0]?.out).toMatch(/Using library: libvirt/);
     expect(outcomes[1]?.error).toMatch(/failed to get domain 'no-such-domain'/);
-    expect(outcomes[2]?.out.split("\n")).toContain(testbed.network);
+    expect(outcomes[2]?.out.split("\n")).toContain(testbed().network);
     expect(outcomes[3]?.out).toBe("it's $(id) ; `id`");
   });
 
@@ -66,7 +66,7 @@ describe("the libvirt host over SSH", () => {
   });
 
   it("runs the same batches on this machine without SSH (the local transport)", async () => {
-    host = createLibvirtHost({ uri: testbed.uri, transport: createLocalTransport() });
+    host = createLibvirtHost({ uri: testbed().uri, transport: createLocalTransport() });
     const [version, echo] = await host.virsh([["version"], ["echo", { string: "a'b $(id)" }]]);
     expect(version?.out).toMatch(/Using library: libvirt/);
     expect(echo?.out).toBe("a'b $(id)");
@@ -77,7 +77,7 @@ describe("the libvirt host over SSH", () => {
   });
 
   it("refuses a host whose key is not the one in known_hosts", async () => {
-    host = sshHost(testbed.wrongKnownHosts);
+    host = sshHost(testbed().wrongKnownHosts);
     const error = await host.virsh([["version"]]).catch((e: unknown) => e);
     expect(ProviderError.is(error, ErrorReason.UNAUTHENTICATED)).toBe(true);
     expect((error as Error).message).toMatch(/host key .* not the one in known_hosts/);

@@ -5,62 +5,28 @@ import { promisify } from "node:util";
 import { Secret } from "@virtrigaud/contracts";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { type LibvirtTestbed, libvirtTestbed } from "@virtrigaud/testbed";
 
 /** The repository's root. */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tools/testbed/up.sh libvirt`);
-  return value;
+let bed: LibvirtTestbed | undefined;
+
+/** The libvirt test bed (`libvirtTestbed()`: its env, or brought up), read when a test first asks. */
+export function testbed(): LibvirtTestbed {
+  return (bed ??= libvirtTestbed());
 }
 
-/** The libvirt test bed, as its env file describes it. */
-export const testbed = {
-  get uri() {
-    return required("VIRTRIGAUD_LIBVIRT_URI");
-  },
-  get dir() {
-    return required("VIRTRIGAUD_LIBVIRT_DIR");
-  },
-  get network() {
-    return required("VIRTRIGAUD_LIBVIRT_NETWORK");
-  },
-  get poolDir() {
-    return required("VIRTRIGAUD_LIBVIRT_POOL_DIR");
-  },
-  get sshHost() {
-    return required("VIRTRIGAUD_LIBVIRT_SSH_HOST");
-  },
-  get sshPort() {
-    return Number(required("VIRTRIGAUD_LIBVIRT_SSH_PORT"));
-  },
-  /** An SSH port whose sessions run in libvirtd's mount and network namespaces. */
-  get namespaceSshPort() {
-    return Number(required("VIRTRIGAUD_LIBVIRT_NAMESPACE_SSH_PORT"));
-  },
-  get sshUser() {
-    return required("VIRTRIGAUD_LIBVIRT_SSH_USER");
-  },
-  get sshKeyFile() {
-    return required("VIRTRIGAUD_LIBVIRT_SSH_KEY");
-  },
-  get sshKey() {
-    return new Secret(readFileSync(required("VIRTRIGAUD_LIBVIRT_SSH_KEY"), "utf8"));
-  },
-  get knownHosts() {
-    return required("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS");
-  },
-  get wrongKnownHosts() {
-    return required("VIRTRIGAUD_LIBVIRT_SSH_WRONG_KNOWN_HOSTS");
-  },
-};
+/** The test bed's SSH client key, as the provider takes it. */
+export function sshKey(): Secret {
+  return new Secret(readFileSync(testbed().sshKeyFile, "utf8"));
+}
 
 const run = promisify(execFile);
 
 /** Runs plain virsh against the test bed's daemon, locally (test set-up and checks). */
 export async function virsh(...args: string[]): Promise<string> {
-  const { stdout } = await run("virsh", ["-q", "-c", testbed.uri, ...args], {
+  const { stdout } = await run("virsh", ["-q", "-c", testbed().uri, ...args], {
     maxBuffer: 64 << 20,
   });
   return stdout;
@@ -69,13 +35,13 @@ export async function virsh(...args: string[]): Promise<string> {
 /** Restarts the test bed's libvirtd (guests keep running). */
 export async function restartLibvirtd(): Promise<void> {
   await run(join(repoRoot, "tools/testbed/libvirt/restart-libvirtd.sh"), [], {
-    env: { ...process.env, VIRTRIGAUD_TESTBED: dirname(testbed.dir) },
+    env: { ...process.env, VIRTRIGAUD_TESTBED: dirname(testbed().dir) },
   });
 }
 
 /** The PID of the test bed's namespace supervisor (for nsenter into libvirtd's network). */
 export async function testbedSupervisor(): Promise<string> {
-  const pids = await readFile(join(dirname(testbed.dir), "libvirt.pids"), "utf8");
+  const pids = await readFile(join(dirname(testbed().dir), "libvirt.pids"), "utf8");
   const pid = pids.split("\n")[0]?.trim();
   if (!pid)
     throw new Error("the libvirt test bed records no supervisor: run tools/testbed/up.sh libvirt");

@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { type LibvirtHost, createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createSshTransport } from "../src/host/ssh-transport.js";
-import { testbed } from "./testbed.js";
+import { sshKey, testbed } from "./testbed.js";
 
 // The host's calls as spans, over the test bed's real sshd and libvirtd.
 
@@ -20,13 +20,13 @@ beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   host = createLibvirtHost({
-    uri: testbed.uri,
+    uri: testbed().uri,
     transport: createSshTransport({
-      host: testbed.sshHost,
-      port: testbed.sshPort,
-      username: testbed.sshUser,
-      privateKey: testbed.sshKey,
-      knownHostsFile: testbed.knownHosts,
+      host: testbed().sshHost,
+      port: testbed().sshPort,
+      username: testbed().sshUser,
+      privateKey: sshKey(),
+      knownHostsFile: testbed().knownHosts,
     }),
   });
 });
@@ -74,13 +74,13 @@ it("marks a failed host call's span as an error", async () => {
   expect(span?.status.code).not.toBe(SpanStatusCode.ERROR);
   exporter.reset();
   const closed = createLibvirtHost({
-    uri: testbed.uri,
+    uri: testbed().uri,
     transport: createSshTransport({
-      host: testbed.sshHost,
+      host: testbed().sshHost,
       port: 1,
-      username: testbed.sshUser,
-      privateKey: testbed.sshKey,
-      knownHostsFile: testbed.knownHosts,
+      username: testbed().sshUser,
+      privateKey: sshKey(),
+      knownHostsFile: testbed().knownHosts,
       initialBackoffMs: 10,
     }),
   });

@@ -15,7 +15,7 @@ import { createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createSshTransport, type SshTransportOptions } from "../src/host/ssh-transport.js";
 import type { LibvirtProviderOptions } from "../src/libvirt-options.js";
 import { type LibvirtProvider, createLibvirtProvider } from "../src/libvirt-provider.js";
-import { repoRoot, testbed } from "./testbed.js";
+import { repoRoot, sshKey, testbed } from "./testbed.js";
 import { libvirtHostFlags, libvirtTestbed } from "@virtrigaud/testbed";
 
 const run = promisify(execFile);
@@ -26,11 +26,11 @@ export const testPool = "vrtg-test-pool";
 /** The SSH transport options of the test bed. */
 export function sshOptions(overrides: Partial<SshTransportOptions> = {}): SshTransportOptions {
   return {
-    host: testbed.sshHost,
-    port: testbed.sshPort,
-    username: testbed.sshUser,
-    privateKey: testbed.sshKey,
-    knownHostsFile: testbed.knownHosts,
+    host: testbed().sshHost,
+    port: testbed().sshPort,
+    username: testbed().sshUser,
+    privateKey: sshKey(),
+    knownHostsFile: testbed().knownHosts,
     initialBackoffMs: 20,
     maxBackoffMs: 500,
     ...overrides,
@@ -53,14 +53,14 @@ export async function useProvider(
 ): Promise<{ test: TestServer; provider: LibvirtProvider; close(): Promise<void> }> {
   const transport = createSshTransport(sshOptions(ssh));
   const host = createLibvirtHost({
-    uri: testbed.uri,
+    uri: testbed().uri,
     transport: hostOptions.wrapTransport ? hostOptions.wrapTransport(transport) : transport,
     ...(hostOptions.scratchRoot ? { scratchRoot: hostOptions.scratchRoot } : {}),
   });
   const provider = createLibvirtProvider({
     host,
     storagePool: testPool,
-    createPoolDir: testbed.poolDir,
+    createPoolDir: testbed().poolDir,
     defaultShutdownTimeoutSeconds: 3,
     // Tests of the collector turn it on; elsewhere its sweeps would only add host calls.
     orphans: false,
@@ -93,7 +93,7 @@ export async function done(test: TestServer, task: TaskRef | undefined): Promise
 
 /** A blank qcow2 disk image on the host (no OS: the guest sits in the BIOS and ignores ACPI). */
 export async function blankImage(name: string, sizeMib = 64): Promise<string> {
-  const dir = `${testbed.dir}/images`;
+  const dir = `${testbed().dir}/images`;
   await mkdir(dir, { recursive: true });
   const path = `${dir}/${name}.qcow2`;
   await run("qemu-img", ["create", "-q", "-f", "qcow2", path, `${sizeMib}M`]);
@@ -137,7 +137,7 @@ export async function startProviderBinary(extra: string[] = []): Promise<Provide
       "--storage-pool",
       testPool,
       "--create-pool-dir",
-      testbed.poolDir,
+      testbed().poolDir,
       "--shutdown-timeout",
       "5s",
       ...extra,

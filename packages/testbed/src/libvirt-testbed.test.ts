@@ -12,6 +12,7 @@ const env: Record<string, string> = {
   VIRTRIGAUD_LIBVIRT_SSH_USER: "root",
   VIRTRIGAUD_LIBVIRT_SSH_KEY: "/t/libvirt/ssh/client_key",
   VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS: "/t/libvirt/ssh/known_hosts",
+  VIRTRIGAUD_LIBVIRT_SSH_WRONG_KNOWN_HOSTS: "/t/libvirt/ssh/wrong_known_hosts",
 };
 const get = (name: string) => {
   const value = env[name];

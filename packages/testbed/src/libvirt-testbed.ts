@@ -17,6 +17,8 @@ export interface LibvirtTestbed {
   sshUser: string;
   sshKeyFile: string;
   knownHosts: string;
+  /** A known_hosts file that pins another key for the bed's sshd: a host-key refusal's test. */
+  wrongKnownHosts: string;
 }
 
 /** The libvirt test bed's settings, read with `get`. */
@@ -32,6 +34,7 @@ export function libvirtTestbedFrom(get: (name: string) => string): LibvirtTestbe
     sshUser: get("VIRTRIGAUD_LIBVIRT_SSH_USER"),
     sshKeyFile: get("VIRTRIGAUD_LIBVIRT_SSH_KEY"),
     knownHosts: get("VIRTRIGAUD_LIBVIRT_SSH_KNOWN_HOSTS"),
+    wrongKnownHosts: get("VIRTRIGAUD_LIBVIRT_SSH_WRONG_KNOWN_HOSTS"),
   };
 }
 
