@@ -6,8 +6,7 @@ import {
   type Logger,
   ProviderError,
   type ProviderMethodName,
-  type ProviderRequest,
-  type ProviderResponse,
+  type ProviderOperation,
   type TaskRef,
   type TaskTracker,
   createKeyedLock,
@@ -72,11 +71,7 @@ export interface LibvirtContext {
  * A provider method as this provider's modules implement it: given the
  * provider's context, the request and the call's signal.
  */
-export type LibvirtOperation<M extends ProviderMethodName> = (
-  ctx: LibvirtContext,
-  request: ProviderRequest<M>,
-  signal: AbortSignal,
-) => Promise<ProviderResponse<M>>;
+export type LibvirtOperation<M extends ProviderMethodName> = ProviderOperation<LibvirtContext, M>;
 
 /** A MAC address in QEMU's locally administered range. */
 export function randomMac(): string {

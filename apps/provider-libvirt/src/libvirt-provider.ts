@@ -1,9 +1,4 @@
-import {
-  type Provider,
-  type ProviderMethod,
-  type ProviderMethodName,
-  createTaskTracker,
-} from "@virtrigaud/contracts";
+import { type Provider, createTaskTracker, operationBinder } from "@virtrigaud/contracts";
 import { libvirtCapabilities } from "./capabilities.js";
 import { cloneVm } from "./clone-vm.js";
 import { createVm } from "./create-vm.js";
@@ -20,7 +15,7 @@ import { diskImportCommit } from "./disk-import-commit.js";
 import { diskImportWrite } from "./disk-import-write.js";
 import { getTask } from "./get-task.js";
 import { imagePrepare } from "./image-prepare.js";
-import { type LibvirtOperation, createLibvirtContext } from "./libvirt-context.js";
+import { createLibvirtContext } from "./libvirt-context.js";
 import type { LibvirtProviderOptions } from "./libvirt-options.js";
 import { listVms } from "./list-vms.js";
 import { type OrphanCollector, startOrphanCollector } from "./orphans/collect-orphans.js";
@@ -67,11 +62,7 @@ export function createLibvirtProvider(options: LibvirtProviderOptions): LibvirtP
         });
   const capabilities = libvirtCapabilities(ctx.vncListen !== undefined);
   /** The provider method of an operation: the call's signal goes on to the host. */
-  const method =
-    <M extends ProviderMethodName>(operation: LibvirtOperation<M>): ProviderMethod<M> =>
-    (request, { signal }) =>
-      // A refusal thrown at once becomes the call's rejection.
-      new Promise((resolve) => resolve(operation(ctx, request, signal)));
+  const method = operationBinder(ctx);
 
   return {
     validate: method(validateHost),

@@ -8,8 +8,7 @@ import {
   type Provider,
   ProviderError,
   type ProviderMethodName,
-  type ProviderRequest,
-  type ProviderResponse,
+  type ProviderOperation,
   type TaskRef,
   type TaskTracker,
   createOnceByName,
@@ -79,11 +78,7 @@ export type CompleteMockProvider = Required<Provider> & {
  * A provider method as the mock's modules implement it: given the context,
  * the request and the call's signal.
  */
-export type MockOperation<M extends ProviderMethodName> = (
-  ctx: MockContext,
-  request: ProviderRequest<M>,
-  signal: AbortSignal,
-) => Promise<ProviderResponse<M>>;
+export type MockOperation<M extends ProviderMethodName> = ProviderOperation<MockContext, M>;
 
 /** What `createMockContext` needs. */
 export interface MockContextParts {

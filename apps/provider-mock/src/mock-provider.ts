@@ -2,11 +2,10 @@ import {
   type Clock,
   type Logger,
   type Provider,
-  type ProviderMethod,
-  type ProviderMethodName,
   createLogger,
   createTaskTracker,
   systemClock,
+  operationBinder,
 } from "@virtrigaud/contracts";
 import { type CapabilityFlag, mockCapabilities } from "./capabilities.js";
 import { cloneVm } from "./clone-vm.js";
@@ -29,7 +28,6 @@ import { listVms } from "./list-vms.js";
 import {
   type CompleteMockProvider,
   type MockContext,
-  type MockOperation,
   createMockContext,
   honestWorld,
 } from "./mock-context.js";
@@ -94,11 +92,7 @@ const defaultDiskBytes = 8 * 1024 * 1024;
  */
 function createReferenceProvider(ctx: MockContext): CompleteMockProvider {
   /** The provider method of an operation: the call's signal goes on to it. */
-  const method =
-    <M extends ProviderMethodName>(operation: MockOperation<M>): ProviderMethod<M> =>
-    (request, { signal }) =>
-      // A refusal thrown at once becomes the call's rejection.
-      new Promise((resolve) => resolve(operation(ctx, request, signal)));
+  const method = operationBinder(ctx);
   return {
     validate: method(validate),
     getCapabilities: () => Promise.resolve({ capabilities: ctx.capabilities }),

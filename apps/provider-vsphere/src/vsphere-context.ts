@@ -1,8 +1,7 @@
 import {
   type Logger,
   type ProviderMethodName,
-  type ProviderRequest,
-  type ProviderResponse,
+  type ProviderOperation,
   type TaskRef,
   type TaskTracker,
   type CreateOnce,
@@ -99,11 +98,7 @@ export interface VsphereContext {
  * A provider method as this provider's modules implement it: given the
  * provider's context, the request and the call's signal.
  */
-export type VsphereOperation<M extends ProviderMethodName> = (
-  ctx: VsphereContext,
-  request: ProviderRequest<M>,
-  signal: AbortSignal,
-) => Promise<ProviderResponse<M>>;
+export type VsphereOperation<M extends ProviderMethodName> = ProviderOperation<VsphereContext, M>;
 
 /** Creates the context of a provider from its options. */
 export function createVsphereContext(options: VsphereProviderOptions): VsphereContext {

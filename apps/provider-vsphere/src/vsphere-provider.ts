@@ -1,4 +1,4 @@
-import type { ProviderMethod, ProviderMethodName } from "@virtrigaud/contracts";
+import { operationBinder } from "@virtrigaud/contracts";
 import { vsphereCapabilities } from "./capabilities.js";
 import { cloneVm } from "./clone-vm.js";
 import { createVm } from "./create-vm.js";
@@ -19,7 +19,7 @@ import { power } from "./power.js";
 import { reconfigure } from "./reconfigure.js";
 import { snapshotCreate, snapshotDelete, snapshotList, snapshotRevert } from "./snapshots.js";
 import { validateConnection } from "./validate-connection.js";
-import { type VsphereOperation, createVsphereContext } from "./vsphere-context.js";
+import { createVsphereContext } from "./vsphere-context.js";
 import type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider-options.js";
 
 export type { VsphereProvider, VsphereProviderOptions } from "./vsphere-provider-options.js";
@@ -41,10 +41,7 @@ export function createVsphereProvider(options: VsphereProviderOptions): VsphereP
   const { credentials } = options;
   const capabilities = vsphereCapabilities(ctx.hotAdd);
   /** The provider method of an operation: the call's signal goes on to vCenter. */
-  const method =
-    <M extends ProviderMethodName>(operation: VsphereOperation<M>): ProviderMethod<M> =>
-    (request, { signal }) =>
-      operation(ctx, request, signal);
+  const method = operationBinder(ctx);
   return {
     validate: method(validateConnection),
     getCapabilities: () => Promise.resolve({ capabilities }),

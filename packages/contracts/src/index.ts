@@ -45,6 +45,7 @@ export {
 } from "./tasks/task-tracker.js";
 export { createOnceByName, type CreateOnce, type KeepAnswer } from "./operations/create-once.js";
 export { createKeyedLock, type KeyedLock } from "./operations/keyed-lock.js";
+export { operationBinder, type ProviderOperation } from "./operations/operation-table.js";
 export {
   createBackendLimiter,
   type BackendLimiter,
