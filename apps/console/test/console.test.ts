@@ -277,6 +277,14 @@ describe("the web console, in Chromium, against a manager and provider-mock", ()
     await expect(
       api.get({ kind: Kind.VIRTUAL_MACHINE, namespace: "default", name: "scratch-1" }, admin),
     ).rejects.toMatchObject({ code: Code.NotFound });
+
+    // Its page, opened by its address, says it is gone and leads back to the fleet.
+    await page.goto(`${stack.manager.url}/console/vms/default/scratch-1`);
+    await page.getByRole("heading", { name: "default/scratch-1" }).waitFor();
+    await page.getByText("No such VM (or it is gone).").waitFor();
+    await expect(page.getByRole("button", { name: "Delete VM" }).count()).resolves.toBe(0);
+    await page.getByRole("link", { name: "← Fleet" }).click();
+    await page.waitForURL(`${stack.manager.url}/console/`);
     await fleet.close();
     await page.close();
   });

@@ -122,6 +122,13 @@ describe("the migrations pages, in Chromium, with a VM moving between two provid
     await expect(
       page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
     ).resolves.toBe(true);
+
+    // A migration that does not exist, opened by its address: said so, with the way back.
+    await page.goto(`${stack.manager.url}/console/migrations/default/never-made`);
+    await page.getByRole("heading", { name: "default/never-made" }).waitFor();
+    await page.getByText("No such migration (or it is gone).").waitFor();
+    await page.getByRole("link", { name: "← Migrations" }).click();
+    await page.waitForURL(`${stack.manager.url}/console/migrations`);
     await page.close();
   });
 });

@@ -5,6 +5,7 @@ import { formatBytes } from "../format/bytes";
 import { ConditionsTable } from "../format/conditions-table";
 import { enumWord } from "../format/enum-word";
 import { PageLink } from "../routing/page-link";
+import { ResourceHeading } from "../routing/resource-heading";
 import type { Route } from "../routing/route";
 import { useWatchedResources } from "../watch/use-watched-resources";
 import { migrationProgress } from "./migration-progress";
@@ -28,16 +29,15 @@ export function MigrationPage({
   const targetVm = status?.targetVmRef?.name;
   return (
     <section className="migration">
-      <p>
-        <PageLink to={{ page: "migrations" }} go={go}>
-          ← Migrations
-        </PageLink>
-      </p>
-      <h2>
-        {namespace}/{name}
-      </h2>
-      {error && <p className="error">{error}</p>}
-      {loaded && !migration && <p>No such migration (or it is gone).</p>}
+      <ResourceHeading
+        back={{ page: "migrations" }}
+        backLabel="Migrations"
+        namespace={namespace}
+        name={name}
+        error={error}
+        missing={loaded && !migration && "No such migration (or it is gone)."}
+        go={go}
+      />
       {migration && (
         <>
           <dl className="facts">

@@ -16,6 +16,7 @@ import { useState } from "react";
 import { ConditionsTable } from "../format/conditions-table";
 import { enumWord } from "../format/enum-word";
 import { PageLink } from "../routing/page-link";
+import { ResourceHeading } from "../routing/resource-heading";
 import type { Route } from "../routing/route";
 import { SnapshotsPanel } from "../snapshots/snapshots-panel";
 import { useWatchedResources } from "../watch/use-watched-resources";
@@ -122,16 +123,15 @@ export function VmPage({
   const vm = vms.find((v) => v.metadata?.name === name);
   return (
     <section className="vm">
-      <p>
-        <PageLink to={{ page: "fleet" }} go={go}>
-          ← Fleet
-        </PageLink>
-      </p>
-      <h2>
-        {namespace}/{name}
-      </h2>
-      {error && <p className="error">{error}</p>}
-      {loaded && !vm && <p>No such VM (or it is gone).</p>}
+      <ResourceHeading
+        back={{ page: "fleet" }}
+        backLabel="Fleet"
+        namespace={namespace}
+        name={name}
+        error={error}
+        missing={loaded && !vm && "No such VM (or it is gone)."}
+        go={go}
+      />
       {vm && (
         <>
           <dl className="facts">
