@@ -174,10 +174,14 @@ testbed_up() {
   return 1
 }
 
-# vrtg as this run's administrator (its context in $state/vrtg.yaml, written below).
 # The Node flags an app runs with, as its image's entrypoint gives them (its
-# package.json's virtrigaud.nodeFlags; deploy/docker/apps.Dockerfile says why).
-node_flags() { node -p "(require('./apps/$1/package.json').virtrigaud?.nodeFlags ?? []).join(' ')"; }
+# package.json's virtrigaud.nodeFlags, read by tools/lib/binaries.mjs;
+# deploy/docker/apps.Dockerfile says why).
+node_flags() {
+  node --input-type=module -e \
+    'import { nodeFlagsOf } from "./tools/lib/binaries.mjs"; console.log(nodeFlagsOf(`apps/${process.argv[1]}`).join(" "))' "$1"
+}
+# vrtg as this run's administrator (its context in $state/vrtg.yaml, written below).
 vrtg() { VRTG_CONFIG=$state/vrtg.yaml node apps/manager/bin/vrtg.js "$@"; }
 # Where tools/guest-ssh.sh finds the manager.
 echo "http://127.0.0.1:$port" >"$state/server"
