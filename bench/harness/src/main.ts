@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * What the provider server harness costs: Describe answered by the full
- * harness (the provider-mock binary), by bare connect-node and by grpc-js,
- * each in its own process, loaded from yet another process.
+ * harness (runProvider with a fixed answer), by the whole provider-mock
+ * binary, by bare connect-node and by grpc-js, each in its own process,
+ * loaded from yet another process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -38,6 +38,7 @@ export function formatReport(options: BenchOptions, runs: readonly CaseResult[])
   );
   const ratios = formatTable(
     [
+      "server",
       "protocol",
       "in-flight",
       "throughput cost",
@@ -48,6 +49,7 @@ export function formatReport(options: BenchOptions, runs: readonly CaseResult[])
       "bare of grpc-js calls/s",
     ],
     overheads.map((o) => [
+      o.server,
       o.protocol,
       String(o.inflight),
       signedSpread(o.throughputCostPercent),
@@ -58,10 +60,11 @@ export function formatReport(options: BenchOptions, runs: readonly CaseResult[])
       o.bareOfGrpcJsPercent ? formatSpread(o.bareOfGrpcJsPercent, 0, "%") : "n/a",
     ]),
   );
+  const judged = overheads.filter((o) => o.verdict !== "not judged");
   const verdict =
-    overheads.length === 0 || overheads.some((o) => o.verdict === "too few rounds")
+    judged.length === 0 || judged.some((o) => o.verdict === "too few rounds")
       ? `No verdict: it takes at least ${roundsForVerdict} rounds (--rounds), so that one lucky round cannot decide it.`
-      : overheads.every((o) => o.verdict === "within target")
+      : judged.every((o) => o.verdict === "within target")
         ? `Target met: the full harness costs at most ${targetOverheadPercent}% over bare connect-node (median of ${options.rounds} rounds).`
         : `Target missed: the full harness should cost at most ${targetOverheadPercent}% over bare connect-node, in throughput and in p50 latency (median of ${options.rounds} rounds).`;
   return [
@@ -71,9 +74,10 @@ export function formatReport(options: BenchOptions, runs: readonly CaseResult[])
     "",
     figures,
     "",
-    `Harness overhead vs bare connect-node (target: at most ${targetOverheadPercent}%; cost > 0 means the harness is slower), each round against the bare server of the same round.`,
-    `Throughput cost = 1 - harness/bare calls/s; p50 cost = harness/bare p50 - 1; the verdict takes the worse of the two medians.`,
-    `Server CPU cost = CPU time the harness adds per call: its own cost, whatever else the two cores were doing.`,
+    `Overhead vs bare connect-node (target for the harness: at most ${targetOverheadPercent}%; cost > 0 means slower), each round against the bare server of the same round.`,
+    `harness: runProvider with every interceptor, Describe answering the bare server's message; provider-mock: the whole binary, also building the VM from its record (not judged).`,
+    `Throughput cost = 1 - server/bare calls/s; p50 cost = server/bare p50 - 1; the verdict takes the worse of the two medians.`,
+    `Server CPU cost = CPU time the server adds per call: its own cost, whatever else the two cores were doing.`,
     `Bare of grpc-js = bare connect-node's calls/s as a share of grpc-js's in the same round (grpc-js speaks only gRPC).`,
     "",
     ratios,
