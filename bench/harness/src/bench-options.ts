@@ -13,6 +13,10 @@ export interface BenchOptions {
   inflight: number[];
   /** Times every case is run, interleaved; each case reports its median run. Default: 3. */
   rounds: number;
+  /** Each slice of the alternating comparison. Default: 250 ms. */
+  sliceMs: number;
+  /** Pairs of slices, harness then bare or bare then harness, per protocol and concurrency. Default: 120. */
+  pairs: number;
   /** Where to write the figures as JSON; undefined writes none. */
   jsonFile: string | undefined;
   /** Where the server processes write CPU profiles (`--cpu-prof`); undefined profiles none. */
@@ -26,6 +30,8 @@ export const benchUsage = `Usage: npm run bench -w @virtrigaud/bench-harness -- 
   --max-calls N         stop a case after N calls even if time is left (default 200000)
   --inflight N[,N...]   calls in flight at once, one case per level (default 1,64)
   --rounds N            run every case N times, interleaved, and report the median run (default 3)
+  --slice DURATION      slice of the alternating comparison that judges the harness (default 250ms)
+  --pairs N             pairs of slices per protocol and concurrency; a verdict needs 20 (default 120)
   --json FILE           also write the figures to FILE
   --prof DIR            write a CPU profile of each server process into DIR
   -h, --help            show this help
@@ -53,6 +59,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
       "max-calls": { type: "string", default: "200000" },
       inflight: { type: "string", default: "1,64" },
       rounds: { type: "string", default: "3" },
+      slice: { type: "string", default: "250ms" },
+      pairs: { type: "string", default: "120" },
       json: { type: "string" },
       prof: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -63,12 +71,16 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
   if (values.help) return undefined;
   const durationMs = parseDuration(values.duration);
   if (durationMs <= 0) throw new RangeError("--duration must be more than zero");
+  const sliceMs = parseDuration(values.slice);
+  if (sliceMs <= 0) throw new RangeError("--slice must be more than zero");
   return {
     durationMs,
     warmupMs: parseDuration(values.warmup),
     maxCalls: positiveInteger("max-calls", values["max-calls"]),
     inflight: values.inflight.split(",").map((n) => positiveInteger("inflight", n.trim())),
     rounds: positiveInteger("rounds", values.rounds),
+    sliceMs,
+    pairs: positiveInteger("pairs", values.pairs),
     jsonFile: values.json,
     profDir: values.prof,
   };

@@ -12,10 +12,17 @@ import { type BenchOptions, benchUsage, parseBenchOptions } from "./bench-option
 import { createChildProcesses } from "./child-processes.js";
 import type { BenchProtocol } from "./describe-call.js";
 import { summariseCases } from "./case-summary.js";
-import { computeOverheads, targetOverheadPercent } from "./overhead.js";
+import { computeOverheads } from "./overhead.js";
 import { formatReport } from "./report.js";
 import { type CaseResult, runCase } from "./run-case.js";
 import { startServers } from "./start-servers.js";
+import { runAlternating } from "./run-alternating.js";
+import {
+  type AlternatingResult,
+  pairedCost,
+  targetOverheadPercent,
+  verdictOf,
+} from "./alternate.js";
 
 let options: BenchOptions | undefined;
 try {
@@ -66,7 +73,33 @@ try {
       }
     }
   }
-  process.stdout.write(`${formatReport(options, runs)}\n`);
+  // Then the verdict's comparison: the harness and bare connect-node in alternating slices.
+  const harness = servers.find((s) => s.name === "harness");
+  const bare = servers.find((s) => s.name === "bare-connect");
+  if (!harness || !bare) throw new Error("the harness and bare connect-node must both run");
+  const alternating: AlternatingResult[] = [];
+  for (const protocol of ["grpc", "connect"] satisfies BenchProtocol[]) {
+    for (const inflight of options.inflight) {
+      process.stderr.write(
+        `harness and bare-connect over ${protocol}, ${inflight} in flight: ${options.pairs} pairs of ${options.sliceMs} ms slices\n`,
+      );
+      const pairs = await runAlternating(children, harness, bare, protocol, {
+        ...options,
+        inflight,
+      });
+      const cost = pairedCost(pairs);
+      const { sliceMs } = options;
+      alternating.push({
+        protocol,
+        inflight,
+        sliceMs,
+        cost,
+        verdict: verdictOf(cost, inflight),
+        pairs,
+      });
+    }
+  }
+  process.stdout.write(`${formatReport(options, runs, alternating)}\n`);
   if (options.jsonFile) {
     const figures = {
       options,
@@ -74,6 +107,7 @@ try {
       cases: summariseCases(runs),
       runs,
       overheads: computeOverheads(runs).map(({ grpcJs: _, ...o }) => o),
+      alternating,
     };
     writeFileSync(options.jsonFile, `${JSON.stringify(figures, null, 2)}\n`);
   }

@@ -21,6 +21,30 @@ export function spreadOf(values: readonly number[]): Spread {
   return { median, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 };
 }
 
+/** A range the true median lies in with 95% confidence. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+}
+
+/**
+ * The distribution-free 95% confidence interval of the median of `values`:
+ * the order statistics n/2 -/+ 1.96 * sqrt(n)/2 ranks from the middle (the
+ * normal approximation of the binomial), so it assumes nothing about how the
+ * values spread, only that they are independent draws.
+ *
+ * @throws RangeError when `values` is empty.
+ */
+export function medianInterval95(values: readonly number[]): MedianInterval {
+  if (values.length === 0) throw new RangeError("no values to take the median of");
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = (1.96 * Math.sqrt(n)) / 2;
+  const lowRank = Math.max(1, Math.floor(n / 2 - half));
+  const highRank = Math.min(n, Math.ceil(n / 2 + half) + 1);
+  return { low: sorted[lowRank - 1] ?? 0, high: sorted[highRank - 1] ?? 0 };
+}
+
 /** The spread of the values that are known, or null when none is. */
 export function spreadOfKnown(values: readonly (number | null)[]): Spread | null {
   const known = values.filter((v): v is number => v !== null);
