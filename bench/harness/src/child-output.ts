@@ -48,3 +48,18 @@ export function untilReady<T>(
     });
   });
 }
+
+/**
+ * Waits for a load process to exit and returns the JSON of its last line of
+ * standard output, its figures.
+ *
+ * @throws Error naming `what` when it fails or prints nothing.
+ */
+export async function lastJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
+  let output = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const line = output.trim().split("\n").at(-1);
+  if (code !== 0 || !line) throw new Error(`${what} failed (exit ${code})`);
+  return JSON.parse(line) as T;
+}

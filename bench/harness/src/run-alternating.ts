@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { SlicePair } from "./alternate.js";
+import { lastJsonLine } from "./child-output.js";
 import type { ChildProcesses } from "./child-processes.js";
 import type { BenchProtocol } from "./describe-call.js";
 import type { RunningServer } from "./start-servers.js";
@@ -19,7 +20,7 @@ export interface AlternatingOptions {
  *
  * @throws Error when the load process fails (a call failed, or it crashed).
  */
-export async function runAlternating(
+export function runAlternating(
   children: ChildProcesses,
   a: RunningServer,
   b: RunningServer,
@@ -37,14 +38,8 @@ export async function runAlternating(
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const line = output.trim().split("\n").at(-1);
-  if (code !== 0 || !line) {
-    throw new Error(
-      `alternating load of ${a.name} and ${b.name} over ${protocol} failed (exit ${code})`,
-    );
-  }
-  return JSON.parse(line) as SlicePair[];
+  return lastJsonLine<SlicePair[]>(
+    child,
+    `alternating load of ${a.name} and ${b.name} over ${protocol}`,
+  );
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { BenchOptions } from "./bench-options.js";
+import { lastJsonLine } from "./child-output.js";
 import type { ChildProcesses } from "./child-processes.js";
 import type { BenchProtocol } from "./describe-call.js";
 import type { CaseFigures } from "./latency-stats.js";
@@ -40,18 +41,15 @@ export async function runCase(
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const line = output.trim().split("\n").at(-1);
-  if (code !== 0 || !line) {
-    throw new Error(`load against ${server.name} over ${protocol} failed (exit ${code})`);
-  }
+  const figures = await lastJsonLine<CaseFigures>(
+    child,
+    `load against ${server.name} over ${protocol}`,
+  );
   return {
     server: server.name,
     protocol,
     inflight,
     round,
-    ...(JSON.parse(line) as CaseFigures),
+    ...figures,
   };
 }
