@@ -10,8 +10,7 @@ import { parseArgs } from "node:util";
 import { type BenchProtocol, benchVmId, createDescribeClient } from "./describe-call.js";
 import { type SlicePair, type SliceFigures, sliceOrder } from "./alternate.js";
 import { summarise } from "./latency-stats.js";
-import { runLoad } from "./load.js";
-import { readCpuMs } from "./server-cpu.js";
+import { runLoadWithServerCpu } from "./load.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,14 +26,20 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const protocol = values.protocol as BenchProtocol;
-if (!values["url-a"] || !values["url-b"] || (protocol !== "grpc" && protocol !== "connect")) {
-  throw new Error("alternate-worker: --url-a, --url-b and --protocol grpc|connect are required");
+/** A flag the runner always passes (run-alternating.ts); its defaults live in bench-options.ts. */
+function required(name: keyof typeof values): string {
+  const value = values[name];
+  if (value === undefined) throw new Error(`alternate-worker: --${name} is required`);
+  return value;
 }
-const inflight = Number(values.inflight ?? 64);
-const sliceMs = Number(values["slice-ms"] ?? 250);
-const pairCount = Number(values.pairs ?? 40);
-const warmupMs = Number(values["warmup-ms"] ?? 1000);
+const protocol = required("protocol") as BenchProtocol;
+if (protocol !== "grpc" && protocol !== "connect") {
+  throw new Error("alternate-worker: --protocol must be grpc or connect");
+}
+const inflight = Number(required("inflight"));
+const sliceMs = Number(required("slice-ms"));
+const pairCount = Number(required("pairs"));
+const warmupMs = Number(required("warmup-ms"));
 // A slice makes far fewer calls than this; the bound only sizes the latency buffer.
 const maxCalls = 200_000;
 
@@ -44,19 +49,15 @@ function side(url: string, pid: string | undefined) {
   const serverPid = pid === undefined ? undefined : Number(pid);
   /** One slice of load against this server, with the CPU time the server spent in it. */
   const slice = async (durationMs: number): Promise<SliceFigures> => {
-    const cpuBefore = serverPid === undefined ? undefined : readCpuMs(serverPid);
-    const sample = await runLoad(call, { inflight, durationMs, maxCalls });
-    const cpuAfter = serverPid === undefined ? undefined : readCpuMs(serverPid);
-    return {
-      ...summarise(sample.latenciesMs, sample.elapsedMs),
-      serverCpuMs: cpuBefore === undefined || cpuAfter === undefined ? null : cpuAfter - cpuBefore,
-    };
+    const load = { inflight, durationMs, maxCalls };
+    const { sample, serverCpuMs } = await runLoadWithServerCpu(call, load, serverPid);
+    return { ...summarise(sample.latenciesMs, sample.elapsedMs), serverCpuMs };
   };
   return { call, slice, close };
 }
 
-const a = side(values["url-a"], values["pid-a"]);
-const b = side(values["url-b"], values["pid-b"]);
+const a = side(required("url-a"), values["pid-a"]);
+const b = side(required("url-b"), values["pid-b"]);
 try {
   for (const s of [a, b]) {
     const first = await s.call();

@@ -6,8 +6,7 @@
 import { parseArgs } from "node:util";
 import { type BenchProtocol, benchVmId, createDescribeClient } from "./describe-call.js";
 import { type CaseFigures, summarise } from "./latency-stats.js";
-import { runLoad } from "./load.js";
-import { readCpuMs } from "./server-cpu.js";
+import { runLoad, runLoadWithServerCpu } from "./load.js";
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +27,6 @@ if (!values.url || (protocol !== "grpc" && protocol !== "connect")) {
 const inflight = Number(values.inflight ?? 1);
 const maxCalls = Number(values["max-calls"] ?? 200_000);
 const serverPid = values["server-pid"] === undefined ? undefined : Number(values["server-pid"]);
-const serverCpuMs = () => (serverPid === undefined ? undefined : readCpuMs(serverPid));
 
 const { client, close } = createDescribeClient(values.url, protocol);
 try {
@@ -36,17 +34,15 @@ try {
   if (!first.exists) throw new Error(`${values.url} does not know ${benchVmId}`);
   const call = () => client.describe({ vmId: benchVmId });
   await runLoad(call, { inflight, durationMs: Number(values["warmup-ms"] ?? 1000), maxCalls });
-  const cpuBefore = serverCpuMs();
-  const sample = await runLoad(call, {
-    inflight,
-    durationMs: Number(values["duration-ms"] ?? 3000),
-    maxCalls,
-  });
-  const cpuAfter = serverCpuMs();
+  const { sample, serverCpuMs } = await runLoadWithServerCpu(
+    call,
+    { inflight, durationMs: Number(values["duration-ms"] ?? 3000), maxCalls },
+    serverPid,
+  );
   const serverCpuUsPerCall =
-    cpuBefore === undefined || cpuAfter === undefined || sample.latenciesMs.length === 0
+    serverCpuMs === null || sample.latenciesMs.length === 0
       ? null
-      : ((cpuAfter - cpuBefore) * 1000) / sample.latenciesMs.length;
+      : (serverCpuMs * 1000) / sample.latenciesMs.length;
   const figures: CaseFigures = {
     ...summarise(sample.latenciesMs, sample.elapsedMs),
     serverCpuUsPerCall,

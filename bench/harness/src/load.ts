@@ -1,3 +1,5 @@
+import { readCpuMs } from "./server-cpu.js";
+
 /** Bounds of one load run. */
 export interface LoadOptions {
   /** Calls in flight at once; 1 means one call after another. */
@@ -41,4 +43,22 @@ export async function runLoad(
   await Promise.all(Array.from({ length: options.inflight }, lane));
   // The run ends when the last call answers, so the tail after the deadline counts.
   return { latenciesMs: latencies.subarray(0, finished), elapsedMs: performance.now() - start };
+}
+
+/**
+ * `runLoad`, with the CPU time (ms) the server process `serverPid` spent
+ * meanwhile; null where it is unknown (no pid, no /proc).
+ */
+export async function runLoadWithServerCpu(
+  call: () => Promise<unknown>,
+  options: LoadOptions,
+  serverPid: number | undefined,
+): Promise<{ sample: LoadSample; serverCpuMs: number | null }> {
+  const before = serverPid === undefined ? undefined : readCpuMs(serverPid);
+  const sample = await runLoad(call, options);
+  const after = serverPid === undefined ? undefined : readCpuMs(serverPid);
+  return {
+    sample,
+    serverCpuMs: before === undefined || after === undefined ? null : after - before,
+  };
 }

@@ -19,11 +19,11 @@ export interface Overhead {
   inflight: number;
   /** Rounds in which both servers ran: each gives one paired figure below. */
   rounds: number;
-  /** Throughput lost to the harness, per round: 100 * (1 - harness / bare). */
+  /** Throughput the server loses, per round: 100 * (1 - server / bare). */
   throughputCostPercent: Spread;
-  /** Median latency added by the harness, per round: 100 * (harness / bare - 1). */
+  /** Median latency the server adds, per round: 100 * (server / bare - 1). */
   p50CostPercent: Spread;
-  /** Server CPU time the harness adds per call, per round, in microseconds; null where unknown. */
+  /** Server CPU time the server adds per call, per round, in microseconds; null where unknown. */
   serverCpuCostUs: Spread | null;
   /** The same, relative to bare connect-node's CPU time per call. */
   serverCpuCostPercent: Spread | null;
@@ -85,7 +85,7 @@ function overheadsOf(
       const cpu = pairs.flatMap(([h, b]) =>
         h.serverCpuUsPerCall === null || b.serverCpuUsPerCall === null
           ? []
-          : [{ harness: h.serverCpuUsPerCall, bare: b.serverCpuUsPerCall }],
+          : [{ server: h.serverCpuUsPerCall, bare: b.serverCpuUsPerCall }],
       );
       const grpcPairs = paired(bare, byRound(runs, "grpc-js", protocol, inflight));
       const overhead: Overhead = {
@@ -95,8 +95,8 @@ function overheadsOf(
         rounds: pairs.length,
         throughputCostPercent,
         p50CostPercent,
-        serverCpuCostUs: spreadOfKnown(cpu.map((c) => c.harness - c.bare)),
-        serverCpuCostPercent: spreadOfKnown(cpu.map((c) => 100 * (c.harness / c.bare - 1))),
+        serverCpuCostUs: spreadOfKnown(cpu.map((c) => c.server - c.bare)),
+        serverCpuCostPercent: spreadOfKnown(cpu.map((c) => 100 * (c.server / c.bare - 1))),
         grpcJs: summaries.find(
           (s) => s.server === "grpc-js" && s.protocol === protocol && s.inflight === inflight,
         ),

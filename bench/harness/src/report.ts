@@ -11,12 +11,14 @@ import type { CaseResult } from "./run-case.js";
 import { type MedianInterval, type Spread, formatSpread } from "./spread.js";
 import { formatTable } from "./text-table.js";
 
-const signedSpread = (spread: { median: number; min: number; max: number }, suffix = "%") => {
-  const f = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(suffix === "%" ? 1 : 0)}`;
+/** A figure with its sign: "+2.1", "-0.5"; percentages with one decimal, microseconds with none. */
+const signed = (value: number, digits = 1) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+const signedSpread = (spread: Spread, suffix = "%") => {
+  const digits = suffix === "%" ? 1 : 0;
+  const f = (value: number) => signed(value, digits);
   return `${f(spread.median)}${suffix} (${f(spread.min)}..${f(spread.max)})`;
 };
-
-const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(1)}`;
 
 /** "+2.1% [-1.0..+5.3] (-71.7..+44.2)": the median, its 95% interval, the range. */
 const withInterval = (spread: Spread, interval: MedianInterval) =>
@@ -94,9 +96,7 @@ export function formatReport(
       String(a.cost.pairs),
       withInterval(a.cost.throughputCostPercent, a.cost.throughputCostInterval),
       withInterval(a.cost.p50CostPercent, a.cost.p50CostInterval),
-      a.cost.serverCpuCostUs === null
-        ? "n/a"
-        : `${a.cost.serverCpuCostUs >= 0 ? "+" : ""}${a.cost.serverCpuCostUs.toFixed(0)}`,
+      a.cost.serverCpuCostUs === null ? "n/a" : signed(a.cost.serverCpuCostUs, 0),
       a.verdict,
     ]),
   );

@@ -122,8 +122,8 @@ async function startOwnServer(
 /**
  * Starts the provider-mock binary, then the harness and the two baselines
  * answering with the very bytes the mock returned, and checks that every
- * server and protocol answers with an equal message. With `profDir`, each server writes a CPU profile
- * there when it exits.
+ * server and protocol answers with an equal message. With `profDir`, each
+ * server writes a CPU profile there when it exits.
  *
  * @throws Error when a server does not start or answers differently.
  */
