@@ -17,6 +17,7 @@ import { createProviderServiceImpl } from "./provider-routes.js";
 import { checkProviderClients } from "./provider-clients.js";
 import { ServeConfigError, type ServeOptions, compileServeOptions } from "./serve-options.js";
 import { type ServicesServer, serveServices, servedService } from "./serve-services.js";
+import { useFastTextEncoding } from "../wire/text-encoding.js";
 
 /** A running provider server. */
 export interface ProviderServer extends ServicesServer {
@@ -59,6 +60,7 @@ export async function serveProvider(
 ): Promise<ProviderServer> {
   const config = compileServeOptions(options);
   checkProviderClients(options, config);
+  useFastTextEncoding();
   const logger: Logger = options.logger ?? createLogger({ name: "virtrigaud-provider" });
   const internalContext = (method: ProviderMethodName, signal: AbortSignal): ProviderContext => ({
     signal,

@@ -9,3 +9,4 @@ export { reasonName } from "../errors/reason-codes.js";
 export { findViolation } from "../validation/validate-message.js";
 export type { Violation } from "../validation/message-rules.js";
 export { transportFailureOf, type TransportFailure } from "../client/transport-errors.js";
+export { useFastTextEncoding } from "./text-encoding.js";
