@@ -17,6 +17,7 @@ import {
   serveServices,
   servedService,
 } from "@virtrigaud/contracts/server";
+import { useFastTextEncoding } from "@virtrigaud/contracts/wire";
 import { Kind, ManagerService, type Subject } from "@virtrigaud/proto/manager";
 import {
   anonymousIdentity,
@@ -186,6 +187,7 @@ export interface Manager {
  */
 export async function startManager(options: ManagerOptions): Promise<Manager> {
   const logger = options.logger ?? createLogger({ name: "virtrigaud-manager" });
+  useFastTextEncoding();
   // Every setting is checked before anything is made on disk.
   if (options.serve) checkServeOptions(options.serve, options.auth ?? {});
   if (!options.dataDir && !options.postgres)

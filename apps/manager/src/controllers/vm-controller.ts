@@ -61,14 +61,14 @@ export function createVmController(ctx: ControllerContext) {
   const refusals = new RefusalMemory();
   const tasks = createTaskFollower(ctx, "vm");
 
-  // A copy: the reconcile goes on changing its own.
+  /**
+   * Stores `status` as it is (no copy: a status is some 50 us to clone):
+   * the reconcile must not change it afterwards, and every write but
+   * Create's intent ends the reconcile or precedes a new plan, which makes
+   * its own copy.
+   */
   const write = (ns: string, name: string, status: VirtualMachineStatus) =>
-    store.updateStatus<VirtualMachine>(
-      Kind.VIRTUAL_MACHINE,
-      ns,
-      name,
-      clone(VirtualMachineStatusSchema, status),
-    );
+    store.updateStatus<VirtualMachine>(Kind.VIRTUAL_MACHINE, ns, name, status);
 
   /** Reads a Secret of a namespace for a VM's cloud-init: its values only while Create is made. */
   const readSecret =
@@ -91,9 +91,8 @@ export function createVmController(ctx: ControllerContext) {
     if (!meta) return;
     const generation = meta.generation;
     const now = ctx.now();
-    let status = vm.status
-      ? clone(VirtualMachineStatusSchema, vm.status)
-      : create(VirtualMachineStatusSchema);
+    // The stored status, only read until the plan, which works on its own copy.
+    let status = vm.status ?? create(VirtualMachineStatusSchema);
     const providerKey = providerKeyOf(vm);
     const conn = ctx.connections.get(providerKey);
     const record = (e: VmEvent) => ctx.event(Kind.VIRTUAL_MACHINE, vm, e.type, e.reason, e.message);
@@ -216,7 +215,8 @@ export function createVmController(ctx: ControllerContext) {
         if (step.kind === "create") {
           const wait = held("create", step.request);
           if (wait) return { requeueAfterMs: wait };
-          await write(ns, name, status);
+          // The intent, as a copy: the reconcile goes on with its own.
+          await write(ns, name, clone(VirtualMachineStatusSchema, status));
           let response;
           try {
             response = await conn.client.create(step.request);

@@ -71,7 +71,7 @@ export interface VmEvent {
 /** What the plan needs to know: the resource, what it refers to, its status, and what the provider said. */
 export interface VmFacts {
   vm: VirtualMachine;
-  /** The status as it stands (the act's working copy; never changed by the plan). */
+  /** The status as it stands (the stored one, or the act's working copy): never changed by the plan. */
   status: VirtualMachineStatus;
   now: number;
   /** The Provider ("namespace/name") the VM is, or will be, on. */
