@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
@@ -274,6 +275,8 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   let consoleRelay: ConsoleRelay | undefined;
   // Watches never end by themselves: a drain (SIGTERM, or close) ends them first.
   const stopWatches = new AbortController();
+  // Every open watch listens to it until it ends: many watches are no leak to warn about.
+  setMaxListeners(0, stopWatches.signal);
   if (options.serve) {
     const auth = options.auth ?? {};
     tokens = auth.tokenFile ? watchTokenFile(auth.tokenFile, logger) : undefined;

@@ -9,6 +9,8 @@ export interface ProviderProcess {
   opsUrl: string | undefined;
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>;
+  /** What it has written to stderr so far: Node's own warnings land there, not in the log. */
+  stderr(): string;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
   /** Sends a signal (default SIGTERM) and waits for the exit code. */
@@ -89,6 +91,7 @@ export function startProviderProcess(options: ProviderProcessOptions): Promise<P
             url,
             opsUrl: typeof entry["ops"] === "string" ? entry["ops"] : undefined,
             logs,
+            stderr: () => stderr,
             exited,
             stop: (signal = "SIGTERM") => {
               if (child.exitCode === null && child.signalCode === null) child.kill(signal);
