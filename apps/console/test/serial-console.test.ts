@@ -54,7 +54,11 @@ describe("the serial console in the browser", () => {
     await stack.vrtg(["apply", "-f", "-"], stackManifest(stack.mock.url, "default"));
     await stack.vrtg(
       ["apply", "-f", "-"],
-      [viewerBinding, vmManifest("web-1", "default", "web")].join("---\n"),
+      [
+        viewerBinding,
+        vmManifest("web-1", "default", "web"),
+        vmManifest("web-off", "default", "web").replace("powerState: On", "powerState: Off"),
+      ].join("---\n"),
     );
     browser = await startBrowser();
   });
@@ -141,6 +145,32 @@ describe("the serial console in the browser", () => {
     expect(narrow.cols).toBeLessThan(wide.cols);
     expect(narrow.rows).toBeLessThan(wide.rows);
     await sttyAnswers(narrow);
+    await page.close();
+  });
+
+  it("says why the console of a VM that is not running did not open, never 'Connected'", async () => {
+    const page = await browser.context.newPage();
+    await logIn(page, tokens.admin, "admin");
+    await page.goto(`${stack.manager.url}/console/vms/default/web-off`);
+    await page.locator('[data-field="power"]', { hasText: "Off" }).waitFor();
+    // Every status the page shows, as it shows it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { statuses: string[] }).statuses = seen;
+      new MutationObserver(() => {
+        const status = document.querySelector('[data-testid="console-status"]');
+        if (status?.textContent) seen.push(status.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByRole("button", { name: "Serial console" }).click();
+    const status = page.getByTestId("console-status");
+    await status.filter({ hasText: /^The console was closed: .*is not running\.$/ }).waitFor();
+    await expect(status.getAttribute("role")).resolves.toBe("alert");
+    const statuses = await page.evaluate(
+      () => (window as unknown as { statuses: string[] }).statuses,
+    );
+    expect(statuses).not.toContain("Connected.");
+    await expect(page.getByTestId("serial-console").isHidden()).resolves.toBe(true);
     await page.close();
   });
 

@@ -14,6 +14,7 @@ import {
 } from "@virtrigaud/proto/manager";
 import { WebSocket } from "ws";
 import { stack, vmManifest } from "./fixtures.js";
+import { exitCodes } from "../src/vrtg/common.js";
 import { messageOf } from "./harness.js";
 import {
   type ServerProcess,
@@ -140,7 +141,13 @@ subjects: [{kind: User, name: vic}]
 roleRef: {kind: ClusterRole, name: viewer}
 `;
   const env = { VIRTRIGAUD_TOKEN: tokens.root };
-  for (const manifest of [rbac, stack(mock.url), vmManifest("web-1"), vmManifest("web-2")]) {
+  for (const manifest of [
+    rbac,
+    stack(mock.url),
+    vmManifest("web-1"),
+    vmManifest("web-2"),
+    vmManifest("web-off", { powerState: "Off" }),
+  ]) {
     const applied = await vrtg(manager.url, ["apply", "-f", "-"], manifest, env);
     expect(applied).toMatchObject({ code: 0 });
   }
@@ -154,6 +161,14 @@ roleRef: {kind: ClusterRole, name: viewer}
       },
       60_000,
       "web-1 running at the mock",
+    );
+    await eventually(
+      async () => {
+        const { resource } = await client.get({ kind: Kind.VIRTUAL_MACHINE, name: "web-off" });
+        return (messageOf(resource) as VirtualMachine | undefined)?.status?.id;
+      },
+      60_000,
+      "web-off made at the mock",
     );
   } finally {
     client.close();
@@ -249,6 +264,15 @@ describe("the console relay", () => {
     expect(result.stdout).toContain("echo typed into vrtg\r\ntyped into vrtg\r\nweb-1$ ");
     expect(result.stderr).toContain("Connected to web-1 (escape character is ^])");
     expect(result.code).toBe(0);
+  });
+
+  it("runs vrtg console on a VM that is not running: the provider's refusal, never 'Connected'", async () => {
+    const result = await vrtg(manager.url, ["console", "web-off"], "", {
+      VIRTRIGAUD_TOKEN: tokens.eddie,
+    });
+    expect(result.stderr).toMatch(/is not running/);
+    expect(result.stderr).not.toContain("Connected");
+    expect(result.code).toBe(exitCodes.conflict);
   });
 
   it("leaves vrtg console at Ctrl-], sending nothing after it", async () => {

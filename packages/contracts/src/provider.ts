@@ -104,7 +104,9 @@ export interface ConsoleInput extends AsyncIterable<Uint8Array> {
  * `context.signal` aborts, and release what the console holds in a
  * `finally`: the caller may stop reading at any time. Throw `ProviderError`
  * before the first byte to refuse (NOT_FOUND, CONFLICT for a VM
- * that is not running).
+ * that is not running). The first chunk tells the caller the console is
+ * open (a person's client says "Connected" then): a console that may say
+ * nothing at first yields an empty chunk once it is open.
  */
 export type ProviderConsole = (
   open: ConsoleOpen,

@@ -63,12 +63,14 @@ async function failureOf(stream: AsyncIterable<unknown>): Promise<ProviderError>
 
 let released = 0;
 // Echoes each input back, upper-cased, after naming the VM it opened, and
-// after the terminal sizes sent since the last input.
+// after the terminal sizes sent since the last input. The VM "quiet" says
+// nothing at first, as a serial line may: it says it is open with no bytes.
 const echo: ProviderConsole = async function* (request, inputs) {
   const sizes: string[] = [];
   inputs.onResize(({ cols, rows }) => sizes.push(`[${cols}x${rows}]`));
   try {
-    yield Buffer.from(`console of ${request.vmId}\n`);
+    if (request.vmId === "quiet") yield new Uint8Array(0);
+    else yield Buffer.from(`console of ${request.vmId}\n`);
     for await (const bytes of inputs)
       yield Buffer.from(sizes.splice(0).join("") + text(bytes).toUpperCase());
   } finally {
@@ -100,6 +102,19 @@ describe("a provider with a serial console", () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     requests.push(input("still here"));
     expect(await nextText(outputs)).toBe("STILL HERE");
+    requests.end();
+    expect((await outputs.next()).done).toBe(true);
+  });
+
+  it("tells the caller a quiet console is open with a response of no bytes", async () => {
+    const requests = requestQueue();
+    requests.push(open("quiet"));
+    const outputs = test.client.console(requests)[Symbol.asyncIterator]();
+    const first = await outputs.next();
+    if (first.done) throw new Error("the console ended before it said it was open");
+    expect(first.value.output).toHaveLength(0);
+    requests.push(input("hello"));
+    expect(await nextText(outputs)).toBe("HELLO");
     requests.end();
     expect((await outputs.next()).done).toBe(true);
   });

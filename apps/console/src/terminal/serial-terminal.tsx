@@ -48,19 +48,24 @@ export default function SerialTerminal({ namespace, name }: { namespace: string;
         if (gone) return;
         socket = new WebSocket(relayUrl(window.location.origin, path, ticket));
         socket.binaryType = "arraybuffer";
-        let opened = false;
+        // The relay's socket opens before the provider has answered: the
+        // console is open with the first message (a quiet one sends no bytes
+        // in it), and a refusal (a VM that is not running) closes it before one.
+        let attached = false;
         socket.onopen = () => {
-          opened = true;
-          setStatus("Connected.");
           socket?.send(resizeMessage(terminal));
           terminal.focus();
         };
-        socket.onmessage = (event: MessageEvent<ArrayBuffer>) =>
+        socket.onmessage = (event: MessageEvent<ArrayBuffer>) => {
+          if (!attached) {
+            attached = true;
+            setStatus("Connected.");
+          }
           terminal.write(new Uint8Array(event.data));
+        };
         socket.onclose = (event) => {
           setStatus(closedText(event.code, event.reason));
-          // The relay closes a refused ticket's socket at once, before a byte.
-          if (!opened || event.code === 4401) setFailed(true);
+          if (!attached || event.code === 4401) setFailed(true);
         };
         // Keys and pastes alike arrive here, as the terminal encodes them.
         terminal.onData((data) => {

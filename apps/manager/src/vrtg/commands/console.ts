@@ -29,7 +29,9 @@ function refusalOf(response: IncomingMessage): Promise<string> {
 
 /**
  * `vrtg console VM`: the VM's serial console in this terminal, through the
- * manager's relay with a ticket of CreateConsoleTicket. Standard input goes
+ * manager's relay with a ticket of CreateConsoleTicket. "Connected" is said
+ * once the provider has opened the console; a refusal (a VM that is not
+ * running) ends with the provider's word and no "Connected". Standard input goes
  * to the console (the terminal in raw mode, so keys go as typed) until
  * Ctrl-]; its output comes to standard output. From a pipe, the console is
  * closed once standard input has ended and the console is quiet for a second.
@@ -52,6 +54,7 @@ export async function consoleCommand(ctx: CommandContext): Promise<number> {
   const decoder = new TextDecoder();
   let quiet: NodeJS.Timeout | undefined;
   let inputEnded = false;
+  let attached = false;
   const closeWhenQuiet = () => {
     clearTimeout(quiet);
     quiet = setTimeout(() => ws.close(1000, "standard input ended"), drainQuietMs);
@@ -66,6 +69,13 @@ export async function consoleCommand(ctx: CommandContext): Promise<number> {
       reject(new CliError(`the console relay: ${err.message}`, exitCodes.unavailable)),
     );
     ws.on("message", (data: Buffer) => {
+      // The first message says the provider opened the console (a quiet one
+      // sends no bytes in it): the relay's socket opens before the provider
+      // has answered, and a refusal closes it without a message.
+      if (!attached) {
+        attached = true;
+        io.err(`Connected to ${name} (escape character is ^])\r\n`);
+      }
       io.out(decoder.decode(data, { stream: true }));
       if (inputEnded) closeWhenQuiet();
     });
@@ -81,7 +91,6 @@ export async function consoleCommand(ctx: CommandContext): Promise<number> {
     ended.then(() => resolve(), reject);
   });
   if (ws.readyState !== WebSocket.OPEN) return ended;
-  io.err(`Connected to ${name} (escape character is ^])\r\n`);
   io.setRawMode?.(true);
   const typing = io.stdin()[Symbol.asyncIterator]();
   try {

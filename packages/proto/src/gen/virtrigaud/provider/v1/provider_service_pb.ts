@@ -1689,9 +1689,12 @@ export const ProviderService: GenService<{
    * Console opens a VM's console as a byte stream in both directions. The
    * first request is `open` (the VM and the console's kind) and every later
    * one carries `input` or `resize`; every response carries `output`. The
-   * stream lasts until either side ends it: the caller by ending its requests or
+   * first response says the console is open: a provider whose console may
+   * say nothing at first sends one with no bytes once it is. The stream
+   * lasts until either side ends it: the caller by ending its requests or
    * cancelling, the provider when the console closes. Requires the kind in
-   * console_kinds; a VM that is not running fails with CONFLICT.
+   * console_kinds; a VM that is not running fails with CONFLICT, before any
+   * response.
    *
    * @generated from rpc virtrigaud.provider.v1.ProviderService.Console
    */
