@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
 import {
   InvalidLoginError,
+  type ManagedObjectReference,
   type RoundTripEvent,
   type UserSession,
   type VimClient,
@@ -140,6 +141,35 @@ describe("one session per client", () => {
     await client.login();
     await new Promise((r) => setTimeout(r, 350));
     expect(count("CurrentTime")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("logs out on close once the session's calls in flight have answered, and takes no new ones meanwhile", async () => {
+    const { client, events } = track();
+    const { propertyCollector, rootFolder } = await client.serviceContent();
+    const collector = await client.call<ManagedObjectReference>(
+      "CreatePropertyCollector",
+      propertyCollector,
+    );
+    await client.call("CreateFilter", collector, {
+      spec: { propSet: [{ type: "Folder", pathSet: ["name"] }], objectSet: [{ obj: rootFolder }] },
+      partialUpdates: false,
+    });
+    const first = await client.call<{ version: string }>("WaitForUpdatesEx", collector, {
+      version: "",
+      options: { maxWaitSeconds: 0 },
+    });
+    // Nothing changes: the server holds this one for a second.
+    const waiting = client.call("WaitForUpdatesEx", collector, {
+      version: first.version,
+      options: { maxWaitSeconds: 1 },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = client.close();
+    await expect(rootName(client)).rejects.toThrow(/closed/);
+    await closed;
+    await expect(waiting).resolves.not.toBeInstanceOf(Error);
+    const methods = events.map((e) => e.method);
+    expect(methods.indexOf("Logout")).toBeGreaterThan(methods.lastIndexOf("WaitForUpdatesEx"));
   });
 
   it("logs out on close", async () => {

@@ -163,7 +163,11 @@ export interface VimClient {
    * serves the calls that wait for it but does not become the session.
    */
   dropSession(): void;
-  /** Logs out (when logged in) and closes the connections. Safe to call twice. */
+  /**
+   * Refuses new calls, logs out (when logged in) once the calls in flight
+   * have answered (for at most 10 s), and closes the connections. Safe to
+   * call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -172,6 +176,9 @@ interface SessionState {
   session: UserSession;
   generation: number;
 }
+
+/** The longest a Logout waits for the session's calls in flight. */
+const logoutQuiesceMs = 10_000;
 
 /**
  * vcsim (and, for some objects, ESXi) answers a property retrieval in a dead
@@ -236,6 +243,11 @@ export function createVimClient(options: VimClientOptions): VimClient {
   let epoch = 0;
   let blocked: { until: number; error: InvalidLoginError } | undefined;
   let closed = false;
+  /** Set by close(): no new calls while it waits for those in flight. */
+  let closing = false;
+  let closingDone: Promise<void> | undefined;
+  /** The SOAP calls in flight, which a Logout waits for. */
+  const inFlight = new Set<Promise<unknown>>();
   let lastUsed = Date.now();
 
   async function roundTrip(
@@ -365,7 +377,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
   }
 
   function ensureSession(): Promise<SessionState> {
-    if (closed) return Promise.reject(new VimConnectionError("the client is closed"));
+    if (closed || closing) return Promise.reject(new VimConnectionError("the client is closed"));
     if (active) return Promise.resolve(active);
     if (blocked && Date.now() < blocked.until) return Promise.reject(blocked.error);
     const started = epoch;
@@ -388,8 +400,16 @@ export function createVimClient(options: VimClientOptions): VimClient {
     return pending;
   }
 
+  /**
+   * Logs `state`'s session out once the calls in flight have answered (for
+   * at most `logoutQuiesceMs`): a call cut off by its own session's Logout
+   * fails on vCenter, and crashes vcsim (0.24 walks the session's objects in
+   * Logout while a call of the same session adds or removes one: a
+   * DestroyPropertyCollector sent as a wait ends, a CreateFilter).
+   */
   function logout(state: SessionState): Promise<void> {
-    return serviceContent()
+    return quiesce()
+      .then(() => serviceContent())
       .then((sc) =>
         sc.sessionManager
           ? roundTrip("Logout", sc.sessionManager, {}, state.cookie, AbortSignal.timeout(10_000))
@@ -403,6 +423,20 @@ export function createVimClient(options: VimClientOptions): VimClient {
       );
   }
 
+  /** Waits until no call is in flight (also those the ones awaited start), for `logoutQuiesceMs` at most. */
+  async function quiesce(): Promise<void> {
+    const deadline = Date.now() + logoutQuiesceMs;
+    while (inFlight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadline - Date.now());
+        timer.unref();
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), limit]);
+      clearTimeout(timer);
+    }
+  }
+
   function dropSession(): void {
     epoch++;
     const old = active;
@@ -412,13 +446,27 @@ export function createVimClient(options: VimClientOptions): VimClient {
     if (old && !closed) void logout(old);
   }
 
-  async function call<T>(
+  function call<T>(
     method: string,
     self: ManagedObjectReference,
     args: Record<string, unknown> = {},
     callOptions: CallOptions = {},
   ): Promise<T> {
     const { signal } = callOptions;
+    const answer = callOnce<T>(method, self, args, signal);
+    // Counted from the start, login included: a Logout waits for it.
+    inFlight.add(answer);
+    const settled = () => inFlight.delete(answer);
+    answer.then(settled, settled);
+    return answer;
+  }
+
+  async function callOnce<T>(
+    method: string,
+    self: ManagedObjectReference,
+    args: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     let state = await raceSignal(ensureSession(), signal);
     try {
       return (await roundTrip(method, self, args, state.cookie, signal)).value as T;
@@ -501,14 +549,17 @@ export function createVimClient(options: VimClientOptions): VimClient {
     call,
     httpRequest,
     dropSession,
-    async close() {
-      if (closed) return;
-      if (keepAlive) clearInterval(keepAlive);
-      const state = active ?? (await pending?.catch(() => undefined));
-      if (state) await logout(state);
-      closed = true;
-      active = undefined;
-      await agent.close();
+    close() {
+      closingDone ??= (async () => {
+        closing = true;
+        if (keepAlive) clearInterval(keepAlive);
+        const state = active ?? (await pending?.catch(() => undefined));
+        if (state) await logout(state);
+        closed = true;
+        active = undefined;
+        await agent.close();
+      })();
+      return closingDone;
     },
   };
 }
