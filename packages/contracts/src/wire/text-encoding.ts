@@ -49,6 +49,6 @@ export function useFastTextEncoding(): void {
   configureTextEncoding({
     encodeUtf8,
     checkUtf8,
-    decodeUtf8: (bytes, strict) => current.decodeUtf8(bytes, strict),
+    decodeUtf8: current.decodeUtf8.bind(current),
   });
 }

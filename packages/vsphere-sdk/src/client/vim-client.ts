@@ -177,7 +177,7 @@ interface SessionState {
   generation: number;
 }
 
-/** The longest a Logout waits for the session's calls in flight. */
+/** The longest a Logout waits for the calls in flight. */
 const logoutQuiesceMs = 10_000;
 
 /**
@@ -243,9 +243,8 @@ export function createVimClient(options: VimClientOptions): VimClient {
   let epoch = 0;
   let blocked: { until: number; error: InvalidLoginError } | undefined;
   let closed = false;
-  /** Set by close(): no new calls while it waits for those in flight. */
-  let closing = false;
-  let closingDone: Promise<void> | undefined;
+  /** Set by close(): from then on no new calls, while it waits for those in flight. */
+  let closing: Promise<void> | undefined;
   /** The SOAP calls in flight, which a Logout waits for. */
   const inFlight = new Set<Promise<unknown>>();
   let lastUsed = Date.now();
@@ -423,7 +422,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
       );
   }
 
-  /** Waits until no call is in flight (also those the ones awaited start), for `logoutQuiesceMs` at most. */
+  /** Waits until no call is in flight (calls that the awaited ones start included), for `logoutQuiesceMs` at most. */
   async function quiesce(): Promise<void> {
     const deadline = Date.now() + logoutQuiesceMs;
     while (inFlight.size > 0 && Date.now() < deadline) {
@@ -453,7 +452,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
     callOptions: CallOptions = {},
   ): Promise<T> {
     const { signal } = callOptions;
-    const answer = callOnce<T>(method, self, args, signal);
+    const answer = callRenewingSession<T>(method, self, args, signal);
     // Counted from the start, login included: a Logout waits for it.
     inFlight.add(answer);
     const settled = () => inFlight.delete(answer);
@@ -461,7 +460,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
     return answer;
   }
 
-  async function callOnce<T>(
+  async function callRenewingSession<T>(
     method: string,
     self: ManagedObjectReference,
     args: Record<string, unknown>,
@@ -550,8 +549,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
     httpRequest,
     dropSession,
     close() {
-      closingDone ??= (async () => {
-        closing = true;
+      closing ??= (async () => {
         if (keepAlive) clearInterval(keepAlive);
         const state = active ?? (await pending?.catch(() => undefined));
         if (state) await logout(state);
@@ -559,7 +557,7 @@ export function createVimClient(options: VimClientOptions): VimClient {
         active = undefined;
         await agent.close();
       })();
-      return closingDone;
+      return closing;
     },
   };
 }
