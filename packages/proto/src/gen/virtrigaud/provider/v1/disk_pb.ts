@@ -4,15 +4,18 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ImageFormat } from "./image_pb.js";
 import { file_virtrigaud_provider_v1_image } from "./image_pb.js";
+import { file_virtrigaud_validate_v1_rules } from "../../validate/v1/rules_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file virtrigaud/provider/v1/disk.proto.
  */
 export const file_virtrigaud_provider_v1_disk: GenFile = /*@__PURE__*/
-  fileDesc("CiF2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2Rpc2sucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEinwEKCERpc2tJbmZvEgwKBG5hbWUYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBIWCg5jYXBhY2l0eV9ieXRlcxgDIAEoBBIXCg9hbGxvY2F0ZWRfYnl0ZXMYBCABKAQSEAoIbG9jYXRpb24YBSABKAkSDQoFaW5kZXgYBiABKA0ixAEKCkRpc2tFeHBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIWCg5jYXBhY2l0eV9ieXRlcxgFIAEoBBI5Cg5jaGFuZ2VkX3JhbmdlcxgGIAMoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza1JhbmdlIisKCURpc2tSYW5nZRIOCgZvZmZzZXQYASABKAQSDgoGbGVuZ3RoGAIgASgEIl0KCURpc2tDaHVuaxIOCgZvZmZzZXQYASABKAQSDgoEZGF0YRgCIAEoDEgAEhUKC3plcm9fbGVuZ3RoGAMgASgESAASDgoGc2hhMjU2GAQgASgJQgkKB2NvbnRlbnQijAEKCkRpc2tJbXBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEhYKDnJlY2VpdmVkX2J5dGVzGAQgASgEEhEKCWNvbW1pdHRlZBgFIAEoCGIGcHJvdG8z", [file_virtrigaud_provider_v1_image]);
+  fileDesc("CiF2aXJ0cmlnYXVkL3Byb3ZpZGVyL3YxL2Rpc2sucHJvdG8SFnZpcnRyaWdhdWQucHJvdmlkZXIudjEinwEKCERpc2tJbmZvEgwKBG5hbWUYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBIWCg5jYXBhY2l0eV9ieXRlcxgDIAEoBBIXCg9hbGxvY2F0ZWRfYnl0ZXMYBCABKAQSEAoIbG9jYXRpb24YBSABKAkSDQoFaW5kZXgYBiABKA0ixAEKCkRpc2tFeHBvcnQSCgoCaWQYASABKAkSMwoGZm9ybWF0GAIgASgOMiMudmlydHJpZ2F1ZC5wcm92aWRlci52MS5JbWFnZUZvcm1hdBISCgpzaXplX2J5dGVzGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIWCg5jYXBhY2l0eV9ieXRlcxgFIAEoBBI5Cg5jaGFuZ2VkX3JhbmdlcxgGIAMoCzIhLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuRGlza1JhbmdlIisKCURpc2tSYW5nZRIOCgZvZmZzZXQYASABKAQSDgoGbGVuZ3RoGAIgASgEIl0KCURpc2tDaHVuaxIOCgZvZmZzZXQYASABKAQSDgoEZGF0YRgCIAEoDEgAEhUKC3plcm9fbGVuZ3RoGAMgASgESAASDgoGc2hhMjU2GAQgASgJQgkKB2NvbnRlbnQidAoJRGlza1NoYXJlEhgKA3VybBgBIAEoCUILwvMYBwgBGIAQIAUSHAoGdGlja2V0GAIgASgJQgyAAQHC8xgFCAEYgAISLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIowBCgpEaXNrSW1wb3J0EgoKAmlkGAEgASgJEjMKBmZvcm1hdBgCIAEoDjIjLnZpcnRyaWdhdWQucHJvdmlkZXIudjEuSW1hZ2VGb3JtYXQSEgoKc2l6ZV9ieXRlcxgDIAEoBBIWCg5yZWNlaXZlZF9ieXRlcxgEIAEoBBIRCgljb21taXR0ZWQYBSABKAhiBnByb3RvMw", [file_google_protobuf_timestamp, file_virtrigaud_provider_v1_image, file_virtrigaud_validate_v1_rules]);
 
 /**
  * DiskInfo describes one disk of a VM, for moving it elsewhere.
@@ -207,6 +210,54 @@ export const DiskChunkSchema: GenMessage<DiskChunk> = /*@__PURE__*/
   messageDesc(file_virtrigaud_provider_v1_disk, 3);
 
 /**
+ * DiskShare is an export made readable over HTTPS by DiskExportShare.
+ *
+ * A reader sends GET `url`?offset=N&length=M (M at most 2 MiB) over
+ * HTTP/1.1 with the header `Authorization: Bearer <ticket>`. A 200 answer
+ * carries the range as DiskExportRead would: the headers virtrigaud-offset,
+ * virtrigaud-length (the range's length, shorter at the end of the file)
+ * and virtrigaud-sha256 (of the range's bytes, 64 hexadecimal digits),
+ * then the bytes; a range of zeros comes with virtrigaud-zero: 1 and no
+ * body. A refusal carries
+ * virtrigaud-error-reason (an ErrorReason name) and a message as its body:
+ * 401 for a ticket that is wrong or expired, 404 for an export that is
+ * gone, 400 for a range out of bounds, 503 while the provider cannot read.
+ *
+ * @generated from message virtrigaud.provider.v1.DiskShare
+ */
+export type DiskShare = Message<"virtrigaud.provider.v1.DiskShare"> & {
+  /**
+   * Where the export is read, for example
+   * "https://provider-a.example:9444/v1/exports/mig-1-root".
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * The bearer token that reads this export and no other. A secret: it is
+   * never logged, traced or stored in a status.
+   *
+   * @generated from field: string ticket = 2;
+   */
+  ticket: string;
+
+  /**
+   * When the ticket stops working.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message virtrigaud.provider.v1.DiskShare.
+ * Use `create(DiskShareSchema)` to create a new message.
+ */
+export const DiskShareSchema: GenMessage<DiskShare> = /*@__PURE__*/
+  messageDesc(file_virtrigaud_provider_v1_disk, 4);
+
+/**
  * DiskImport is a file being received by DiskImportWrite.
  *
  * @generated from message virtrigaud.provider.v1.DiskImport
@@ -251,5 +302,5 @@ export type DiskImport = Message<"virtrigaud.provider.v1.DiskImport"> & {
  * Use `create(DiskImportSchema)` to create a new message.
  */
 export const DiskImportSchema: GenMessage<DiskImport> = /*@__PURE__*/
-  messageDesc(file_virtrigaud_provider_v1_disk, 4);
+  messageDesc(file_virtrigaud_provider_v1_disk, 5);
 
