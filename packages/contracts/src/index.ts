@@ -9,7 +9,10 @@
  * imports one package.
  *
  * `copyDisk` moves a disk between two providers for whoever holds clients
- * of both (the manager, a benchmark).
+ * of both (the manager, a benchmark), chunk by chunk through the caller;
+ * `pullDisk` has the target read it from the source itself, where both
+ * declare it (the SDK serves DiskExportShare and DiskImportPull for every
+ * provider that moves disks).
  *
  * Everything else sits behind subpath exports, one concept each:
  * `@virtrigaud/contracts/testing` (the testing kit), `/client` (calling a
@@ -81,6 +84,12 @@ export {
   type SyncDiskResult,
 } from "./disks/sync-disk.js";
 export { exportDisk, type ExportDiskOptions } from "./disks/export-disk.js";
+export {
+  pullDisk,
+  pullDiskForSync,
+  type PullDiskOptions,
+  type PullDiskProgress,
+} from "./disks/pull-disk.js";
 // For a provider's disk export and import: chunks made and checked, whole-disk
 // hashes, the received prefix.
 export { type CheckedChunk, checkChunk, chunkOf, fileSha256, sha256Hex } from "./disks/chunks.js";

@@ -78,6 +78,13 @@ type DiskImportMethodName = Extract<
  */
 type UngatedMethodName = Extract<ProviderMethodName, "setCredentials">;
 
+/**
+ * The RPCs the SDK serves itself for a provider that moves disks, on top of
+ * the provider's DiskExportRead and DiskImportWrite: DiskExportShare (with
+ * a transfer listener) and DiskImportPull. A provider does not implement them.
+ */
+type SdkMethodName = Extract<ProviderMethodName, "diskExportShare" | "diskImportPull">;
+
 /** The RPCs that stream both ways, whose provider method is not a ProviderMethod. */
 type StreamingMethodName = Extract<ProviderMethodName, "console">;
 
@@ -127,7 +134,10 @@ export type ProviderConsole = (
  */
 export type Provider = {
   [
-    M in Exclude<ProviderMethodName, OptionalMethodName | UngatedMethodName | StreamingMethodName>
+    M in Exclude<
+      ProviderMethodName,
+      OptionalMethodName | UngatedMethodName | StreamingMethodName | SdkMethodName
+    >
   ]: ProviderMethod<M>;
 } & {
   [M in OptionalMethodName | UngatedMethodName]?: ProviderMethod<M>;

@@ -40,6 +40,8 @@ const defaultTimeoutsMs: Readonly<Record<UnaryMethodName, number>> = {
   diskImportWrite: 60_000,
   diskImportCommit: 120_000,
   diskImportAbort: 60_000,
+  diskExportShare: 60_000,
+  diskImportPull: 60_000,
 };
 
 type Methods = (typeof ProviderService)["method"];

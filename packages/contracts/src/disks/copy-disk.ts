@@ -12,6 +12,8 @@ import {
   nextRange,
 } from "./chunk-plan.js";
 import { maxChunkBytes } from "./chunks.js";
+import { beginImport, commitImport } from "./import-steps.js";
+import { runPool } from "./work-pool.js";
 
 /** Where a copy stands, reported after every chunk the target accepted. */
 export interface CopyDiskProgress {
@@ -199,7 +201,7 @@ function startRun(options: CopyDiskOptions): Run {
 async function copyAll(run: Run, commit: boolean): Promise<CopyDiskResult | CopyDiskHeld> {
   const { options } = run;
   run.stop.signal.throwIfAborted();
-  const begun = await beginImport(run);
+  const begun = await beginImport(options.target, options, run.stop.signal);
   const resumedFromBytes = Number(begun.receivedBytes);
   run.verifiedBytes = resumedFromBytes;
   if (!begun.committed) {
@@ -221,7 +223,7 @@ async function copyAll(run: Run, commit: boolean): Promise<CopyDiskResult | Copy
       writtenBytes: run.writtenBytes,
       resentChunks: run.resentChunks,
     };
-  const committed = await commitImport(run);
+  const committed = await commitImport(options.target, options.importId, run.stop.signal);
   return {
     ...committed,
     resumedFromBytes,
@@ -230,53 +232,21 @@ async function copyAll(run: Run, commit: boolean): Promise<CopyDiskResult | Copy
   };
 }
 
-async function beginImport(run: Run): Promise<DiskImport> {
-  const { options } = run;
-  const { export: from } = options;
-  const { import: begun } = await options.target.diskImportBegin(
-    {
-      importId: options.importId,
-      format: from.format,
-      sizeBytes: from.sizeBytes,
-      sha256: from.sha256,
-      ...(options.placement ? { placement: options.placement } : {}),
-    },
-    { signal: run.stop.signal },
-  );
-  if (!begun) throw ProviderError.internal("DiskImportBegin returned no import");
-  if (begun.sizeBytes !== from.sizeBytes || begun.format !== from.format) {
-    throw ProviderError.conflict(
-      `import ${options.importId} on the target is of another file (${begun.sizeBytes} bytes)`,
-    );
-  }
-  return begun;
-}
-
 /** Writes every range from `start` to the end, `concurrency` at a time. */
 async function copyRangesFrom(run: Run, start: number): Promise<void> {
   let cursor = start;
-  let firstError: ProviderError | undefined;
-  const worker = async () => {
-    for (;;) {
-      if (run.stop.signal.aborted) return;
+  const failed = await runPool(
+    run.concurrency,
+    run.stop,
+    () => {
       const range = nextRange(cursor, run.sizeBytes, run.chunkBytes);
-      if (!range) return;
-      cursor = range.offset + range.length;
-      try {
-        await copyChunk(run, range);
-      } catch (thrown) {
-        // The first failure stops the other workers; theirs follow from it.
-        if (!run.stop.signal.aborted) {
-          firstError = ProviderError.from(thrown);
-          run.stop.abort(firstError);
-        }
-        return;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: run.concurrency }, worker));
+      if (range) cursor = range.offset + range.length;
+      return range;
+    },
+    (range) => copyChunk(run, range),
+  );
   run.options.signal?.throwIfAborted();
-  if (firstError) throw firstError;
+  if (failed) throw failed;
 }
 
 /** Reads one range, checks it, writes it; reads it again while it is damaged. */
@@ -321,19 +291,4 @@ function recordWrite(run: Run, range: ByteRange, receivedBytes: number): void {
     writtenBytes: run.writtenBytes,
     bytesPerSecond: run.writtenBytes / seconds,
   });
-}
-
-/** DiskImportCommit, following its task when the check runs long. */
-async function commitImport(run: Run): Promise<{ import: DiskImport; disk: ImageSource }> {
-  const { target, importId } = run.options;
-  const signal = run.stop.signal;
-  let answer = await target.diskImportCommit({ importId }, { signal });
-  if (answer.task) {
-    await target.waitForTask(answer.task, { signal });
-    answer = await target.diskImportCommit({ importId }, { signal });
-  }
-  if (!answer.import?.committed || !answer.disk) {
-    throw ProviderError.internal(`DiskImportCommit left import ${importId} uncommitted`);
-  }
-  return { import: answer.import, disk: answer.disk };
 }

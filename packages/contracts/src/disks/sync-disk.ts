@@ -3,6 +3,7 @@ import { callerAbortError } from "../abort.js";
 import type { ProviderClient } from "../client/create-provider-client.js";
 import { type Clock, systemClock } from "../clock.js";
 import { ProviderError } from "../errors/provider-error.js";
+import { runPool } from "./work-pool.js";
 import { type ByteRange, afterChunkFailure, chunkProblem } from "./chunk-plan.js";
 import { maxChunkBytes } from "./chunks.js";
 import { type Ranges, addRange, contiguousPrefix } from "./received-ranges.js";
@@ -166,25 +167,9 @@ export async function syncDisk(options: SyncDiskOptions): Promise<SyncDiskResult
   try {
     const pending = chunks.filter((c) => c.position + c.length > resumeFrom);
     let next = 0;
-    let firstError: ProviderError | undefined;
-    const worker = async () => {
-      while (!stop.signal.aborted && next < pending.length) {
-        const chunk = pending[next++];
-        if (!chunk) return;
-        try {
-          await writeChunk(chunk);
-        } catch (thrown) {
-          if (!stop.signal.aborted) {
-            firstError = ProviderError.from(thrown);
-            stop.abort(firstError);
-          }
-          return;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    const failed = await runPool(concurrency, stop, () => pending[next++], writeChunk);
     options.signal?.throwIfAborted();
-    if (firstError) throw firstError;
+    if (failed) throw failed;
     const request = { importId: options.importId, sha256: options.export.sha256 };
     let answer = await options.target.diskImportCommit(request, { signal: stop.signal });
     if (answer.task) {

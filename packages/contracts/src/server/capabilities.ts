@@ -172,6 +172,11 @@ export function findUndeclared(
   if (method in capabilityOfMethod && !capabilityOfMethod[method as OptionalMethodName](c)) {
     return `${method} is not supported by this provider`;
   }
+  if (
+    (method === "diskExportShare" && !c.diskExportShare) ||
+    (method === "diskImportPull" && !c.diskImportPull)
+  )
+    return `${method} is not supported by this provider`;
   switch (method) {
     case "create":
       return undeclaredInCreate(request as ProviderRequest<"create">, c);

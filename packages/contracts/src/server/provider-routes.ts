@@ -5,6 +5,7 @@ import type { Logger } from "../logging/create-logger.js";
 import type { Provider, ProviderContext, ProviderMethod, ProviderMethodName } from "../provider.js";
 import { type CallInfo, callInfoKey } from "./call-context.js";
 import { serveConsole } from "./console-route.js";
+import type { DiskTransfers, TransferMethodName } from "../transfer/disk-transfers.js";
 
 /** A provider's view of one call; a class so every call's context has one shape. */
 class CallContext implements ProviderContext {
@@ -37,7 +38,7 @@ class CallContext implements ProviderContext {
  * stream both ways, goes through `serveConsole`, which checks its first message.
  */
 export function createProviderServiceImpl(
-  provider: Provider,
+  provider: Provider & Partial<Pick<DiskTransfers["provider"], TransferMethodName>>,
   capabilities: Capabilities,
   logger: Logger,
 ): ServiceImpl<typeof ProviderService> {

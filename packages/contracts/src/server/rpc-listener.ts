@@ -97,7 +97,9 @@ function startsLikeHttp2(chunk: Buffer): boolean {
  * starts listening. keepAliveTimeout is Node's default, which a secure
  * http2 server leaves its HTTP/1.1 side without.
  */
-export function http1Timeouts(limits: ConnectionLimits) {
+export function http1Timeouts(
+  limits: Pick<ConnectionLimits, "headersTimeoutMs" | "requestTimeoutMs">,
+) {
   return {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

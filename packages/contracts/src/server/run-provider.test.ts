@@ -14,6 +14,19 @@ describe("serve flags", () => {
     expect(manager).not.toContain("--allow-any-client");
   });
 
+  it("reads the transfer listener's address and URL, from flags or the environment", () => {
+    expect(serveOptionsFromFlags({}, {})).not.toHaveProperty("transferListen");
+    expect(
+      serveOptionsFromFlags(
+        { "transfer-listen": ":9444" },
+        { VIRTRIGAUD_TRANSFER_URL: "https://a.example:9444" },
+      ),
+    ).toMatchObject({ transferListen: ":9444", transferUrl: "https://a.example:9444" });
+    expect(() => serveOptionsFromFlags({ "transfer-url": "https://a.example:9444" }, {})).toThrow(
+      "--transfer-url needs --transfer-listen",
+    );
+  });
+
   it("allows any client only when asked, by flag or variable", () => {
     expect(serveOptionsFromFlags({}, {})).not.toHaveProperty("allowAnyClient");
     expect(serveOptionsFromFlags({ "allow-any-client": true }, {})).toMatchObject({

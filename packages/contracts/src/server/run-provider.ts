@@ -39,6 +39,8 @@ export const serveFlags = {
 const providerServeFlags = {
   ...serveFlags,
   "allow-any-client": { type: "boolean" },
+  "transfer-listen": { type: "string" },
+  "transfer-url": { type: "string" },
 } as const satisfies Flags;
 
 /**
@@ -54,7 +56,12 @@ export function formatServeFlagsHelp(defaults: {
   const providerOnly = defaults.provider
     ? `
   --allow-any-client        serve TLS without requiring client certificates; loopback addresses only
-                            [VIRTRIGAUD_ALLOW_ANY_CLIENT=true] (default: --tls-client-ca is required with TLS)`
+                            [VIRTRIGAUD_ALLOW_ANY_CLIENT=true] (default: --tls-client-ca is required with TLS)
+  --transfer-listen HOST:PORT  where other providers read the disks this one shares (DiskExportShare), over
+                            HTTPS with a ticket and no client certificate [VIRTRIGAUD_TRANSFER_LISTEN]
+                            (default: off, and exports are not shared)
+  --transfer-url URL        the base URL other providers reach --transfer-listen at, when it is not that
+                            address [VIRTRIGAUD_TRANSFER_URL]`
     : "";
   return `Server flags (environment fallback in brackets):
   --listen HOST:PORT        RPC address; ":PORT" is every interface [VIRTRIGAUD_LISTEN] (default ${defaults.listen})
@@ -166,6 +173,10 @@ export function serveOptionsFromFlags(
     throw new ServeConfigError("--tls-client-ca needs --tls-cert and --tls-key");
   const listen = flag(values, env, "listen");
   const opsListen = flag(values, env, "ops-listen");
+  const transferListen = flag(values, env, "transfer-listen");
+  const transferUrl = flag(values, env, "transfer-url");
+  if (transferUrl && !transferListen)
+    throw new ServeConfigError("--transfer-url needs --transfer-listen");
   const qps = numberFlag(values, env, "rate-limit-qps");
   const burst = numberFlag(values, env, "rate-limit-burst");
   if (burst !== undefined && qps === undefined) {
@@ -179,6 +190,8 @@ export function serveOptionsFromFlags(
       ? { allowAnyClient: true }
       : {}),
     ...(listen ? { listen } : {}),
+    ...(transferListen ? { transferListen } : {}),
+    ...(transferUrl ? { transferUrl } : {}),
     ...(opsListen ? { opsListen: opsListen === "off" ? false : opsListen } : {}),
     ...(cert && key
       ? { tls: { certFile: cert, keyFile: key, ...(clientCa ? { clientCaFile: clientCa } : {}) } }

@@ -70,3 +70,17 @@ it.each([":0", "0.0.0.0:0", "[::]:0", "10.0.0.1:0", "myhost:0", "localhost.examp
     );
   },
 );
+
+it("refuses plaintext transfers off loopback, and a transfer URL that is not a base URL", () => {
+  const plain = { insecure: true, listen: "127.0.0.1:0" };
+  expect(compileServeOptions({ ...plain, transferListen: "127.0.0.1:0" }).transferListen).toEqual({
+    host: "127.0.0.1",
+    port: 0,
+  });
+  expect(() => compileServeOptions({ ...plain, transferListen: ":9444" })).toThrow(
+    /^refusing plaintext transfers on every interface \(port 9444\)/,
+  );
+  expect(() =>
+    compileServeOptions({ ...plain, transferListen: "127.0.0.1:0", transferUrl: "a.example:1" }),
+  ).toThrow(/transferUrl "a.example:1" is not a base URL/);
+});

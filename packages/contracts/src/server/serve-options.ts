@@ -22,6 +22,21 @@ export interface ServeOptions {
    * `false` turns the endpoints off.
    */
   opsListen?: string | false;
+  /**
+   * Host and port of a provider's transfer listener, where the exports it
+   * shares (DiskExportShare) are read by other providers over HTTP/1.1:
+   * HTTPS with `tls` but no client certificate asked for (the ticket is
+   * the credential), plaintext only on loopback with `insecure`. Port 0
+   * picks a free port. Default: none, and the provider shares no exports
+   * (disk_export_share is false). Other servers ignore it.
+   */
+  transferListen?: string;
+  /**
+   * The base URL other providers reach the transfer listener at, when it
+   * is not the listener's own address (a name in the certificate, a
+   * forwarded port). Default: the scheme, host and port of `transferListen`.
+   */
+  transferUrl?: string;
   /** TLS certificate files; with `clientCaFile`, mutual TLS. Reloaded when they change. */
   tls?: TlsFiles;
   /** How often the TLS files are checked for changes. Default: 5000 ms. */
@@ -131,6 +146,7 @@ export interface ServeOptions {
 /** ServeOptions with defaults applied and addresses parsed. */
 export interface CompiledServeOptions {
   listen: { host: string; port: number };
+  transferListen: { host: string; port: number } | undefined;
   opsListen: { host: string; port: number } | undefined;
   tls: TlsFiles | undefined;
   tlsReloadIntervalMs: number;
@@ -220,6 +236,17 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
       `refusing plaintext on ${listen.host || "every interface"} (port ${listen.port}): without TLS anyone who reaches it may call every method; listen on a loopback address (--listen 127.0.0.1:${listen.port}) or serve mutual TLS (--tls-cert, --tls-key, --tls-client-ca)`,
     );
   }
+  const transferListen =
+    options.transferListen === undefined ? undefined : parseListenAddress(options.transferListen);
+  if (transferListen && options.insecure && !isLoopbackHost(transferListen.host)) {
+    throw new ServeConfigError(
+      `refusing plaintext transfers on ${transferListen.host || "every interface"} (port ${transferListen.port}): anyone on the path could read a shared disk and its ticket; listen on a loopback address or serve TLS`,
+    );
+  }
+  if (options.transferUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(options.transferUrl))
+    throw new ServeConfigError(
+      `transferUrl ${JSON.stringify(options.transferUrl)} is not a base URL such as https://provider-a.example:9444`,
+    );
   const headersTimeoutMs = timeout("headersTimeoutMs", options.headersTimeoutMs, 30_000);
   const requestTimeoutMs = timeout(
     "requestTimeoutMs",
@@ -232,6 +259,7 @@ export function compileServeOptions(options: ServeOptions): CompiledServeOptions
     );
   return {
     listen,
+    transferListen,
     opsListen:
       options.opsListen === false ? undefined : parseListenAddress(options.opsListen ?? ":8080"),
     tls: options.tls,

@@ -17,12 +17,18 @@ import { createProviderServiceImpl } from "./provider-routes.js";
 import { checkProviderClients } from "./provider-clients.js";
 import { ServeConfigError, type ServeOptions, compileServeOptions } from "./serve-options.js";
 import { type ServicesServer, serveServices, servedService } from "./serve-services.js";
+import { serveTransfers } from "../transfer/serve-transfers.js";
 import { useFastTextEncoding } from "../wire/text-encoding.js";
 
 /** A running provider server. */
 export interface ProviderServer extends ServicesServer {
-  /** The capabilities read from the provider at start-up. */
+  /**
+   * The capabilities served: the provider's, with disk_export_share and
+   * disk_import_pull as the SDK provides them.
+   */
   readonly capabilities: Capabilities;
+  /** The base URL of the transfer listener, with `transferListen`. */
+  readonly transferUrl: string | undefined;
 }
 
 async function readCapabilities(provider: Provider, ctx: ProviderContext): Promise<Capabilities> {
@@ -70,11 +76,11 @@ export async function serveProvider(
     logger,
   });
 
-  const capabilities = await readCapabilities(
+  const declared = await readCapabilities(
     provider,
     internalContext("getCapabilities", AbortSignal.timeout(config.healthCheckTimeoutMs)),
   );
-  const agreement = checkCapabilityAgreement(provider, capabilities);
+  const agreement = checkCapabilityAgreement(provider, declared);
   if (agreement.errors.length) {
     throw new ServeConfigError(
       `the provider disagrees with its capabilities: ${agreement.errors.join("; ")}`,
@@ -82,20 +88,44 @@ export async function serveProvider(
   }
   for (const warning of agreement.warnings) logger.warn(warning);
 
-  const server = await serveServices({
-    ...options,
-    logger,
-    serviceName:
-      options.serviceName ?? `virtrigaud-provider-${capabilities.providerType || "unknown"}`,
-    role: "provider",
-    describe: { providerType: capabilities.providerType },
-    services: [
-      servedService(ProviderService, createProviderServiceImpl(provider, capabilities, logger), [
-        createCapabilityGuard(capabilities),
-      ]),
-    ],
-    readiness: (signal) =>
-      provider.validate(create(ValidateRequestSchema), internalContext("validate", signal)),
+  const transfers = await serveTransfers(provider, declared, config, options, logger);
+  const { capabilities } = transfers;
+
+  let server: ServicesServer;
+  try {
+    server = await serveServices({
+      ...options,
+      logger,
+      serviceName:
+        options.serviceName ?? `virtrigaud-provider-${capabilities.providerType || "unknown"}`,
+      role: "provider",
+      services: [
+        servedService(
+          ProviderService,
+          createProviderServiceImpl(transfers.provider, capabilities, logger),
+          [createCapabilityGuard(capabilities)],
+        ),
+      ],
+      readiness: (signal) =>
+        provider.validate(create(ValidateRequestSchema), internalContext("validate", signal)),
+      describe: {
+        providerType: capabilities.providerType,
+        ...(transfers.url ? { transfers: transfers.url } : {}),
+      },
+    });
+  } catch (err) {
+    await transfers.stop();
+    throw err;
+  }
+  // However the server stops (close(), or a signal's drain), the transfers stop with it.
+  const stopped = server.closed.then(() => transfers.stop());
+  const close = server.close.bind(server);
+  let closing: Promise<void> | undefined;
+  return Object.assign(server, {
+    capabilities,
+    transferUrl: transfers.url,
+    // Once, as the server's own close: every call answers the same promise.
+    close: () => (closing ??= close().then(() => stopped)),
+    closed: stopped,
   });
-  return Object.assign(server, { capabilities });
 }

@@ -151,7 +151,7 @@ function createRefusalLog(logger: Logger, maxConnections: number): () => void {
  * A URL clients can use: a server bound to every interface ("::" or
  * "0.0.0.0") is reached here through localhost.
  */
-function urlOf(scheme: string, address: AddressInfo): string {
+export function urlOf(scheme: string, address: AddressInfo): string {
   const unspecified = address.address === "::" || address.address === "0.0.0.0";
   const host = unspecified
     ? "localhost"
