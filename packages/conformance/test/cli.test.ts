@@ -100,6 +100,7 @@ it("vcts run checks UNSUPPORTED answers for what a provider does not declare", a
       "disk/damaged-chunk",
       "disk/resume",
       "disk/idempotent",
+      "disk/pull",
       "disk-sync/at-snapshot",
       "disk-sync/changed-ranges",
       "disk-sync/rewrite",

@@ -1,4 +1,4 @@
-import { ErrorReason, ImageFormat, copyDisk } from "@virtrigaud/contracts";
+import { ErrorReason, ImageFormat, copyDisk, pullDisk } from "@virtrigaud/contracts";
 import { check, checkEqual, expectReason, expectSuccess } from "../suite/checks.js";
 import type { ConformanceCase, Profile } from "../suite/types.js";
 import {
@@ -257,6 +257,60 @@ export const diskCases: ConformanceCase[] = [
       } finally {
         await cleanUp(t, exports, imports);
       }
+    },
+  },
+  {
+    id: "disk/pull",
+    profile: "disk",
+    title:
+      "DiskExportShare and DiskImportPull: the provider pulls its own shared export into an import, the same bytes; a wrong ticket is refused",
+    declared: (c) => exportsDisks(c) && importsDisks(c) && c.diskExportShare && c.diskImportPull,
+    async run(t) {
+      const exports: string[] = [];
+      const imports: string[] = [];
+      try {
+        const made = await exportedDataDisk(t, "pull-src", exports);
+        // A ticket that is not the one answered reads nothing.
+        const { share } = await expectSuccess(
+          t.client.diskExportShare({ exportId: made.id }, { signal: t.signal }),
+          `DiskExportShare of export ${made.id}`,
+        );
+        check(share?.url && share.ticket, "DiskExportShare answered no URL or ticket");
+        const refused = await fetch(`${share.url}?offset=0&length=1`, {
+          headers: { authorization: `Bearer ${"x".repeat(share.ticket.length)}` },
+          signal: t.signal,
+        });
+        checkEqual(refused.status, 401, "the transfer listener's answer to a wrong ticket");
+        const importId = t.name("imp");
+        imports.push(importId);
+        const pulled = await expectSuccess(
+          pullDisk({
+            source: t.client,
+            target: t.client,
+            export: made,
+            importId,
+            signal: t.signal,
+          }),
+          `pulling export ${made.id} into import ${importId}`,
+        );
+        const again = await exportOfVmFrom(t, "pull-dst", pulled.disk, made.format, exports);
+        checkEqual(
+          { sha256: again.sha256.toLowerCase(), sizeBytes: again.sizeBytes },
+          { sha256: made.sha256.toLowerCase(), sizeBytes: made.sizeBytes },
+          "the export of the VM made from the pulled import",
+        );
+        t.log(`${made.sizeBytes} bytes pulled over ${new URL(share.url).origin}`);
+      } finally {
+        await cleanUp(t, exports, imports);
+      }
+    },
+    async unsupported(t) {
+      if (!t.capabilities.diskExportShare)
+        await expectReason(
+          t.client.diskExportShare({ exportId: t.name("exp") }, { signal: t.signal }),
+          UNSUPPORTED,
+          "DiskExportShare when disk_export_share is not declared",
+        );
     },
   },
 ];
