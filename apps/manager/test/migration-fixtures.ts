@@ -4,7 +4,8 @@ import type { ProviderClient } from "@virtrigaud/contracts/client";
 import { ConditionStatus, Kind, MigrationPhase, type VMMigration } from "@virtrigaud/proto/manager";
 import type { ResourceStore } from "../src/store/store.js";
 import { stack, vmManifest } from "./fixtures.js";
-import { eventually } from "./processes.js";
+import { type TestManager, startTestManager } from "./harness.js";
+import { type ServerProcess, eventually, spawnMock } from "./processes.js";
 
 /** Two mock providers, esx (the source) and kvm (the target), with the test stack and a VM "web" on esx. */
 export function migrationStack(sourceUrl: string, targetUrl: string, vm = "web"): string {
@@ -115,4 +116,38 @@ export async function diskDigests(
   }
   await provider.snapshotDelete({ vmId, snapshotId: snap.snapshotId });
   return out;
+}
+
+/** Two mock providers, a manager with the migration stack applied and its VM "web" Ready. */
+export interface MigrationBed {
+  source: ServerProcess;
+  target: ServerProcess;
+  tm: TestManager;
+  stop(): Promise<void>;
+}
+
+/** Starts a `MigrationBed`: provider-mock with 16 MiB disks and `sourceArgs` or `targetArgs`. */
+export async function startMigrationBed(
+  sourceArgs: string[] = [],
+  targetArgs: string[] = [],
+): Promise<MigrationBed> {
+  const started: ServerProcess[] = [];
+  let tm: TestManager | undefined;
+  const stop = async () => {
+    await tm?.close();
+    for (const p of started) await p.stop("SIGKILL");
+  };
+  try {
+    const source = await spawnMock(["--disk-bytes", "16Mi", ...sourceArgs]);
+    started.push(source);
+    const target = await spawnMock(["--disk-bytes", "16Mi", ...targetArgs]);
+    started.push(target);
+    tm = await startTestManager();
+    await tm.apply(migrationStack(source.url, target.url));
+    await tm.ready("web");
+    return { source, target, tm, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { Kind, MigrationPhase, PowerState, type VirtualMachine } from "@virtrigaud/proto/manager";
-import { type TestManager, providerClient, startTestManager } from "./harness.js";
+import { type TestManager, providerClient } from "./harness.js";
 import {
+  type MigrationBed,
   diskDigests,
   migrationManifest,
   migrationOf,
   migrationStack,
   phaseReached,
+  startMigrationBed,
 } from "./migration-fixtures.js";
 import { type ServerProcess, spawnMock } from "./processes.js";
 
@@ -15,21 +17,19 @@ jest.setTimeout(120_000);
 const guestWrite = 64 * 1024;
 
 describe("a live VMMigration between two mock providers", () => {
+  let bed: MigrationBed | undefined;
+  /** Providers a case starts besides the bed's. */
   const processes: ServerProcess[] = [];
   let source: ServerProcess;
   let target: ServerProcess;
   let tm: TestManager;
   beforeAll(async () => {
     // The source's running guests write 64 KiB right after each snapshot and as they shut down.
-    source = await spawnMock(["--disk-bytes", "16Mi", "--guest-writes", "64Ki"]);
-    target = await spawnMock(["--disk-bytes", "16Mi"]);
-    processes.push(source, target);
-    tm = await startTestManager();
-    await tm.apply(migrationStack(source.url, target.url));
-    await tm.ready("web");
+    bed = await startMigrationBed(["--guest-writes", "64Ki"]);
+    ({ source, target, tm } = bed);
   });
   afterAll(async () => {
-    await tm?.close();
+    await bed?.stop();
     for (const p of processes) await p.stop("SIGKILL");
   });
 

@@ -3,42 +3,39 @@ import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import { Kind, MigrationPhase, PowerState, type VirtualMachine } from "@virtrigaud/proto/manager";
 import { type TestManager, providerClient, startTestManager } from "./harness.js";
 import {
+  type MigrationBed,
   diskDigests,
   isReady,
   migrationManifest,
   migrationOf,
   migrationStack,
   phaseReached,
+  startMigrationBed,
 } from "./migration-fixtures.js";
 import { vmManifest } from "./fixtures.js";
-import { type ServerProcess, eventually, freePort, spawnMock, vrtg } from "./processes.js";
+import {
+  type ServerProcess,
+  eventually,
+  freePort,
+  providerCalls,
+  spawnMock,
+  vrtg,
+} from "./processes.js";
 
 // Two or three mock providers and a manager on a shared 2-core machine.
 jest.setTimeout(120_000);
 
 describe("VMMigration between two mock providers", () => {
-  const processes: ServerProcess[] = [];
+  let bed: MigrationBed | undefined;
   let source: ServerProcess;
-  let target: ServerProcess;
   let tm: TestManager;
+  let target: ServerProcess;
   beforeAll(async () => {
     // Two chunks of the source's exports arrive damaged (the sha256 is the undamaged bytes').
-    source = await spawnMock([
-      "--disk-bytes",
-      "16Mi",
-      "--fault",
-      "diskExportRead:corrupt-chunk:times=2",
-    ]);
-    target = await spawnMock(["--disk-bytes", "16Mi"]);
-    processes.push(source, target);
-    tm = await startTestManager();
-    await tm.apply(migrationStack(source.url, target.url));
-    await tm.ready("web");
+    bed = await startMigrationBed(["--fault", "diskExportRead:corrupt-chunk:times=2"]);
+    ({ source, target, tm } = bed);
   });
-  afterAll(async () => {
-    await tm?.close();
-    for (const p of processes) await p.stop("SIGKILL");
-  });
+  afterAll(() => bed?.stop());
 
   it("moves a VM with two disks: Ready, checksums matching, the target's disks holding the source's bytes", async () => {
     await tm.apply(migrationManifest("web-to-kvm", "web", "web-kvm"));
@@ -156,6 +153,55 @@ describe("VMMigration between two mock providers", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/NAME\s+SOURCE\s+TARGET\s+PHASE\s+PROGRESS/);
     expect(stdout).toMatch(/web-to-kvm\s+web\s+kvm\/web-kvm\s+Ready\s+100% 32.0MiB\/32.0MiB/);
+  });
+});
+
+describe("VMMigration provider to provider: the target pulls the source's shared exports", () => {
+  let bed: MigrationBed | undefined;
+  let source: ServerProcess;
+  let tm: TestManager;
+  let target: ServerProcess;
+  beforeAll(async () => {
+    // Both serve transfers. The source's first three reads come back damaged:
+    // the first is DiskExportShare's check that the export is there (a byte,
+    // not passed on), the next two are chunks the target pulls.
+    const transfers = ["--transfer-listen", "127.0.0.1:0"];
+    bed = await startMigrationBed(
+      [...transfers, "--fault", "diskExportRead:corrupt-chunk:times=3"],
+      transfers,
+    );
+    ({ source, target, tm } = bed);
+  });
+  afterAll(() => bed?.stop());
+
+  it("moves both disks without a chunk through the manager, damaged reads read again, checksums matching", async () => {
+    await tm.apply(migrationManifest("web-pulled", "web", "web-kvm"));
+    const done = await phaseReached(
+      () => migrationOf(tm.manager.store, "web-pulled"),
+      MigrationPhase.READY,
+    );
+    expect(isReady(done)).toBe(true);
+    const disks = done.status?.disks ?? [];
+    for (const d of disks) {
+      expect(d.committed).toBe(true);
+      expect(d.targetChecksum).toBe(d.sourceChecksum);
+    }
+    expect(done.status?.progress?.percentage).toBe(100);
+    // The manager read no chunk and wrote none: the target pulled each disk.
+    const sourceCalls = await providerCalls(source.opsUrl ?? "");
+    const targetCalls = await providerCalls(target.opsUrl ?? "");
+    expect(sourceCalls["DiskExportRead"]).toBeUndefined();
+    expect(sourceCalls["DiskExportShare"]).toBeGreaterThanOrEqual(2);
+    expect(targetCalls["DiskImportWrite"]).toBeUndefined();
+    expect(targetCalls["DiskImportPull"]).toBeGreaterThanOrEqual(2);
+    expect(await tm.reasons(Kind.VM_MIGRATION, "web-pulled")).toContain("DiskTransferred");
+    // The two damaged reads were caught by the target and read again.
+    const pulls = target.logs.filter((l) => l["msg"] === "disk pull done");
+    expect(pulls.reduce((n, l) => n + Number(l["reread"]), 0)).toBe(2);
+
+    const targetVm = tm.vm("web-kvm");
+    const held = await diskDigests(providerClient(target.url), targetVm?.status?.id ?? "");
+    expect(held).toEqual({ root: disks[0]?.sourceChecksum, data: disks[1]?.sourceChecksum });
   });
 });
 

@@ -9,6 +9,8 @@ import {
   ProviderError,
   copyDisk,
   copyDiskForSync,
+  pullDisk,
+  pullDiskForSync,
 } from "@virtrigaud/contracts";
 import type { ProviderClient } from "@virtrigaud/contracts/client";
 import {
@@ -101,9 +103,13 @@ function targetPlacementOf(migration: VMMigration): CopyDiskOptions["placement"]
 }
 
 /**
- * Copies a migration's disks with the contract's `copyDisk`, one disk after
- * the other, through this manager: each chunk's SHA-256 is checked on the
- * way and the whole file's by the receiver at commit. Along "direct" the
+ * Moves a migration's disks, one after the other. Along "direct", where the
+ * source shares exports and the target pulls them (disk_export_share,
+ * disk_import_pull), the target reads each disk from the source itself
+ * (`pullDisk`) and no byte passes through this manager; otherwise, and on
+ * the other legs, the contract's `copyDisk` copies it through this manager.
+ * Each chunk's SHA-256 is checked on the way and the whole file's by the
+ * receiver at commit. Along "direct" the
  * disks go from the source's provider to the target's; with spec.storage,
  * "stage" copies them into the migration's directory of the manager's
  * staging directory and "unstage" from there to the target, so that source
@@ -284,43 +290,72 @@ export function createTransferRuns(ctx: ControllerContext): TransferRuns {
       return writes;
     };
 
+    // Provider to provider where both can: the target reads the source's
+    // shared export itself, and no chunk passes through this manager.
+    const pulls =
+      leg === "direct" &&
+      Boolean(ends.source?.capabilities?.diskExportShare) &&
+      Boolean(ends.target?.capabilities?.diskImportPull);
     try {
       const copies = leg === "sync" ? [] : copiesOf(migration, status, disks, leg, ends, stage);
       if (leg === "sync") await syncAll(migration, status, disks, ends, run.abort.signal, persist);
       for (const [i, copy] of copies.entries()) {
         const disk = disks[i];
         if (copy.done || !disk) continue;
-        // A live migration's copy at the snapshot waits for its final sync.
-        const copyOf = status.finalSync ? copyDiskForSync : copyDisk;
-        const result = await copyOf({
-          source: copy.from,
-          target: copy.to,
-          export: create(DiskExportSchema, {
-            id: copy.exportId,
-            format: imageFormatOf(status.transferFormat),
-            sizeBytes: disk.sizeBytes,
-            sha256: disk.sourceChecksum,
-            capacityBytes: disk.capacityBytes,
-          }),
-          importId: disk.importId,
-          ...(copy.placement ? { placement: copy.placement } : {}),
-          signal: run.abort.signal,
-          onProgress: (p: CopyDiskProgress) => {
-            copy.progress(BigInt(p.verifiedBytes), BigInt(p.writtenBytes));
-            const now = ctx.now();
-            if (now - lastWrite >= progressIntervalMs) {
-              lastWrite = now;
-              void persist(false, p.bytesPerSecond);
-            }
-          },
+        const exported = create(DiskExportSchema, {
+          id: copy.exportId,
+          format: imageFormatOf(status.transferFormat),
+          sizeBytes: disk.sizeBytes,
+          sha256: disk.sourceChecksum,
+          capacityBytes: disk.capacityBytes,
         });
+        const placement = copy.placement ? { placement: copy.placement } : {};
+        const startedAt = ctx.now();
+        const resumedAt = Number(disk.verifiedOffset);
+        const report = (verified: number, written: number, rate: number) => {
+          copy.progress(BigInt(verified), BigInt(written));
+          const now = ctx.now();
+          if (now - lastWrite >= progressIntervalMs) {
+            lastWrite = now;
+            void persist(false, rate);
+          }
+        };
+        // A live migration's copy at the snapshot waits for its final sync.
+        const result =
+          pulls && ends.source && ends.target
+            ? await (status.finalSync ? pullDiskForSync : pullDisk)({
+                source: ends.source.client,
+                target: ends.target.client,
+                export: exported,
+                importId: disk.importId,
+                ...placement,
+                ...(ends.source.caPem ? { sourceCaPem: ends.source.caPem } : {}),
+                signal: run.abort.signal,
+                onProgress: ({ doneBytes }) => {
+                  const written = Math.max(0, doneBytes - resumedAt);
+                  const seconds = Math.max(ctx.now() - startedAt, 1) / 1000;
+                  report(Math.max(doneBytes, resumedAt), written, written / seconds);
+                },
+              })
+            : await (status.finalSync ? copyDiskForSync : copyDisk)({
+                source: copy.from,
+                target: copy.to,
+                export: exported,
+                importId: disk.importId,
+                ...placement,
+                signal: run.abort.signal,
+                onProgress: (p: CopyDiskProgress) =>
+                  report(p.verifiedBytes, p.writtenBytes, p.bytesPerSecond),
+              });
         copy.finish(result);
         ctx.event(
           Kind.VM_MIGRATION,
           migration,
           "Normal",
           leg === "stage" ? "DiskStaged" : "DiskTransferred",
-          `disk ${disk.name}: ${disk.sizeBytes} bytes, resumed from ${result.resumedFromBytes}, ${result.writtenBytes} written, ${result.resentChunks} chunk(s) sent again`,
+          pulls
+            ? `disk ${disk.name}: ${disk.sizeBytes} bytes, read by the target from the source, resumed from ${result.resumedFromBytes}`
+            : `disk ${disk.name}: ${disk.sizeBytes} bytes, resumed from ${result.resumedFromBytes}, ${result.writtenBytes} written, ${result.resentChunks} chunk(s) sent again`,
         );
         await persist(false, 0);
       }

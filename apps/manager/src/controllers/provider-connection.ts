@@ -114,6 +114,14 @@ export class ProviderConnection {
     });
   }
 
+  /**
+   * The CAs this manager trusts the provider's certificate by, as PEM: a
+   * provider reading this one's shared exports (DiskImportPull) trusts them too.
+   */
+  get caPem(): string | undefined {
+    return this.#options.tls?.ca?.toString();
+  }
+
   get circuit(): CircuitState {
     return this.#circuit;
   }
