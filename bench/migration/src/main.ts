@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // The migration bench: one disk moved between two provider-libvirt
-// processes through VirtRigaud's path (DiskExportBegin on the source, the
-// manager's chunk copier, DiskImportCommit on the target), against plain
-// tools doing the same job over the same SSH host (qemu-img convert on the
-// host, then scp -3 through this machine, as our bytes go through the
-// manager), in one run, interleaved.
+// processes by VirtRigaud's paths (DiskExportBegin on the source; then
+// either the target pulling the export from the source itself, pullDisk,
+// or the manager's chunk copier, copyDisk; DiskImportCommit on the target),
+// against plain tools doing the same job over the same SSH host (qemu-img
+// convert on the host, then scp -3 through this machine), in one run,
+// interleaved.
 import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { ImageFormat, copyDisk, exportDisk } from "@virtrigaud/contracts";
+import { ImageFormat, copyDisk, exportDisk, pullDisk } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import { type ProviderProcess, startProviderProcess } from "@virtrigaud/contracts/testing";
 import {
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     concurrency: { type: "string", default: "4" },
     "chunk-mib": { type: "string", default: "2" },
+    paths: { type: "string", default: "pull,copy" },
     prof: { type: "string" },
     "v8-defaults": { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -61,6 +63,8 @@ if (values.help) {
   --reps N          moves by each path, interleaved; the median is reported (default 3)
   --concurrency N   chunks in flight in the copier (default 4, its default)
   --chunk-mib N     chunk size in MiB, at most 2 (default 2, its default)
+  --paths LIST      our paths to time, of "pull" (the target reads the source's shared export
+                    itself) and "copy" (the chunks go through the copier) (default pull,copy)
   --prof DIR        write CPU profiles of both providers into DIR (node --cpu-prof)
   --v8-defaults     run the providers and the copier without the Node flags their apps
                     run with (provider-libvirt ${appNodeFlags("provider-libvirt").join(" ")},
@@ -71,6 +75,11 @@ const sizeBytes = Number(values["size-gib"]) * 1024 ** 3;
 const reps = Number(values.reps);
 const concurrency = Number(values.concurrency);
 const chunkBytes = Number(values["chunk-mib"]) * 1024 ** 2;
+type Path = "pull" | "copy";
+const isPath = (p: string): p is Path => p === "pull" || p === "copy";
+const paths = (values.paths ?? "").split(",").filter(Boolean);
+const badPath = paths.find((p) => !isPath(p));
+if (badPath !== undefined) throw new Error(`--paths: ${badPath} is not pull or copy`);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -112,6 +121,8 @@ function spawnProvider(
       join(repoRoot, "apps/provider-libvirt/bin/virtrigaud-provider-libvirt.js"),
       "--insecure",
       "--listen",
+      "127.0.0.1:0",
+      "--transfer-listen",
       "127.0.0.1:0",
       "--ops-listen",
       "127.0.0.1:0",
@@ -179,8 +190,8 @@ try {
 
   // CPU-seconds of the copy step by process: source provider, target provider, copier (this one).
   const pids = [sourceProcess.child.pid, targetProcess.child.pid, process.pid];
-  const copyCpu: number[][] = [];
-  const ours: Array<{ total: number; exported: number; copied: number; bytes: number }> = [];
+  type Move = { total: number; exported: number; copied: number; bytes: number; cpu: number[] };
+  const ours = new Map<Path, Move[]>(paths.filter(isPath).map((p) => [p, []]));
   const plain: Array<{ total: number; converted: number; copied: number; bytes: number }> = [];
   // Neither path starts while the other's files are still being written
   // back: what the plain tools leave in the page cache (they never sync)
@@ -188,8 +199,8 @@ try {
   const settle = () => onHost(tb, ["sync"]);
   for (let rep = 0; rep < reps; rep++) {
     const oursFirst = rep % 2 === 0;
-    const runOurs = async () => {
-      const id = `bench-${rep}`;
+    const runOurs = async (path: Path) => {
+      const id = `bench-${path}-${rep}`;
       await settle();
       const start = now();
       const ready = await exportDisk(
@@ -199,22 +210,18 @@ try {
       );
       const exported = now();
       const cpuBefore = pids.map(cpuSeconds);
-      const result = await copyDisk({
-        source,
-        target,
-        export: ready,
-        importId: id,
-        concurrency,
-        chunkBytes,
-      });
+      const result =
+        path === "copy"
+          ? await copyDisk({ source, target, export: ready, importId: id, concurrency, chunkBytes })
+          : await pullDisk({ source, target, export: ready, importId: id });
       const end = now();
-      copyCpu.push(pids.map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0)));
       if (result.import.sizeBytes !== ready.sizeBytes) throw new Error("the import's size differs");
-      ours.push({
+      ours.get(path)?.push({
         total: end - start,
         exported: exported - start,
         copied: end - exported,
         bytes: Number(ready.sizeBytes),
+        cpu: pids.map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0)),
       });
       await source.diskExportEnd({ exportId: id });
       await target.diskImportAbort({ importId: id });
@@ -240,57 +247,66 @@ try {
       plain.push({ total: end - start, converted: mid - start, copied: end - mid, bytes });
       await onHost(tb, ["rm", "-f", converted, copy]);
     };
+    const runAllOurs = async () => {
+      const order = [...ours.keys()];
+      for (const path of rep % 2 === 0 ? order : order.reverse()) await runOurs(path);
+    };
     if (oursFirst) {
-      await runOurs();
+      await runAllOurs();
       await runPlain();
     } else {
       await runPlain();
-      await runOurs();
+      await runAllOurs();
     }
     process.stderr.write(`rep ${rep + 1}/${reps} done\n`);
   }
 
-  const bytes = median(ours.map((r) => r.bytes));
-  const rows: Array<[string, number, number]> = [
-    [
-      "export / qemu-img convert",
-      median(ours.map((r) => r.exported)),
-      median(plain.map((r) => r.converted)),
-    ],
-    ["copy / scp -3", median(ours.map((r) => r.copied)), median(plain.map((r) => r.copied))],
-    ["whole move", median(ours.map((r) => r.total)), median(plain.map((r) => r.total))],
-  ];
+  const bytes = median([...ours.values()].flat().map((r) => r.bytes));
   const pad = (s: string, n: number) => s.padStart(n);
   const loadAfter = loadavg()[0] ?? 0;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   console.log(
     `moving a ${values["size-gib"]} GiB disk (random bytes; ${(bytes / 1024 ** 2).toFixed(0)} MiB as qcow2) libvirt to libvirt, median of ${reps}; load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
   );
-  console.log(
-    `${"step".padEnd(28)}${pad("ours", 12)}${pad("plain", 12)}${pad("ours MiB/s", 12)}${pad("plain MiB/s", 13)}${pad("ratio", 8)}`,
-  );
-  for (const [step, o, p] of rows) {
-    const oRate = mibPerSecond(bytes, o);
-    const pRate = mibPerSecond(bytes, p);
-    console.log(
-      `${step.padEnd(28)}${pad(`${(o / 1000).toFixed(1)} s`, 12)}${pad(`${(p / 1000).toFixed(1)} s`, 12)}${pad(oRate.toFixed(0), 12)}${pad(pRate.toFixed(0), 13)}${pad(`${(oRate / pRate).toFixed(2)}x`, 8)}`,
-    );
-  }
-  console.log(
-    `\nruns, whole move: ours ${ours.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}; plain ${plain.map((r) => `${(r.total / 1000).toFixed(1)} s`).join(", ")}`,
-  );
   const gib = bytes / 1024 ** 3;
-  const cpuOf = (i: number) => (median(copyCpu.map((c) => c[i] ?? 0)) / gib).toFixed(1);
-  console.log(
-    `CPU-seconds per GiB copied (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
-  );
+  const verdicts: string[] = [];
+  for (const [path, moves] of ours) {
+    const step = path === "pull" ? "pull (provider to provider)" : "copy (through the copier)";
+    const rows: Array<[string, number, number]> = [
+      [
+        "export / qemu-img convert",
+        median(moves.map((r) => r.exported)),
+        median(plain.map((r) => r.converted)),
+      ],
+      [`${step} / scp -3`, median(moves.map((r) => r.copied)), median(plain.map((r) => r.copied))],
+      ["whole move", median(moves.map((r) => r.total)), median(plain.map((r) => r.total))],
+    ];
+    console.log(
+      `\n${`ours by ${path}`.padEnd(40)}${pad("ours", 10)}${pad("plain", 10)}${pad("ours MiB/s", 12)}${pad("plain MiB/s", 13)}${pad("ratio", 8)}`,
+    );
+    for (const [name, o, p] of rows) {
+      const oRate = mibPerSecond(bytes, o);
+      const pRate = mibPerSecond(bytes, p);
+      console.log(
+        `${name.padEnd(40)}${pad(seconds(o), 10)}${pad(seconds(p), 10)}${pad(oRate.toFixed(0), 12)}${pad(pRate.toFixed(0), 13)}${pad(`${(oRate / pRate).toFixed(2)}x`, 8)}`,
+      );
+    }
+    console.log(`runs, whole move: ${moves.map((r) => seconds(r.total)).join(", ")}`);
+    const cpuOf = (i: number) => (median(moves.map((m) => m.cpu[i] ?? 0)) / gib).toFixed(1);
+    console.log(
+      `CPU-seconds per GiB moved (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
+    );
+    const whole = rows[2] ?? ["", 1, 1];
+    const ratio = whole[2] / whole[1];
+    verdicts.push(`${path} ${ratio >= 0.8 ? "met" : "not met"} (${ratio.toFixed(2)}x)`);
+  }
+  console.log(`\nplain runs, whole move: ${plain.map((r) => seconds(r.total)).join(", ")}`);
   const rss = pids.map((pid) => peakRssMib(pid).toFixed(0));
   console.log(
     `peak RSS, MiB: source provider ${rss[0]}, target provider ${rss[1]}, copier ${rss[2]}; Node flags: providers ${providerFlags.join(" ") || "none"}, copier ${copierFlags.join(" ") || "none"}${v8Defaults ? " (--v8-defaults)" : ""}`,
   );
-  const whole = rows[2] ?? ["", 1, 1];
-  const ratio = whole[2] / whole[1];
   console.log(
-    `target: at least 0.8x the plain tools' throughput for the whole move: ${ratio >= 0.8 ? "met" : "not met"} (${ratio.toFixed(2)}x)`,
+    `target: at least 0.8x the plain tools' throughput for the whole move: ${verdicts.join("; ")}`,
   );
 } finally {
   const [source] = clients;
