@@ -252,6 +252,41 @@ describe("DiskImportPull from an export shared by DiskExportShare", () => {
     expect(source.reads()).toBe(readsBefore);
   });
 
+  it("serves a provider that answers plain objects of the messages' shape", async () => {
+    const plain = createInMemoryDiskProvider();
+    plain.exports.set("exp-1", file);
+    const read = plain.provider.diskExportRead?.bind(plain.provider);
+    plain.provider.diskExportRead = async (request, ctx) => {
+      const { chunk } = (await read?.(request, ctx)) ?? {};
+      const content = chunk?.content;
+      // No $typeName, and the offset left out where it is 0.
+      return {
+        chunk: {
+          ...(chunk?.offset ? { offset: chunk.offset } : {}),
+          content:
+            content?.case === "data"
+              ? { case: "data", value: content.value }
+              : (content ?? { case: undefined }),
+          sha256: chunk?.sha256 ?? "",
+        },
+      };
+    };
+    const server = await startTestServer(plain.provider, {
+      serve: { transferListen: "127.0.0.1:0" },
+    });
+    try {
+      const { share } = await server.client.diskExportShare({ exportId: "exp-1" });
+      const answer = await fetch(`${share?.url}?offset=0&length=1024`, {
+        headers: { authorization: `Bearer ${share?.ticket}` },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("virtrigaud-offset")).toBe("0");
+      expect(answer.headers.get("virtrigaud-sha256")).toBe(sha256Hex(file.subarray(0, 1024)));
+    } finally {
+      await server.close();
+    }
+  });
+
   it("shares only an export that is there", async () => {
     const error = await sourceServer.client
       .diskExportShare({ exportId: "nope" })

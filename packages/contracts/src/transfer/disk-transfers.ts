@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   type Capabilities,
-  type DiskChunk,
+  DiskChunkSchema,
   DiskExportReadRequestSchema,
   DiskImportWriteRequestSchema,
   ProviderService,
@@ -107,7 +107,8 @@ export function createDiskTransfers(
       context("diskExportRead", signal, options.logger),
     );
     if (!answer.chunk) throw ProviderError.internal("DiskExportRead returned no chunk");
-    return answer.chunk as DiskChunk;
+    // A provider may answer a plain object of the message's shape: made whole here.
+    return create(DiskChunkSchema, answer.chunk);
   };
 
   const diskExportShare: ProviderMethod<"diskExportShare"> = async (request, ctx) => {
