@@ -84,7 +84,7 @@ describe("DiskImportPull from an export shared by DiskExportShare", () => {
     expect(sourceServer.server.transferUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it("moves the file provider to provider, each range read once, zeros without bytes", async () => {
+  it("moves the file provider to provider, each range read once, the bytes the same", async () => {
     const shared = await share();
     expect(shared.url).toBe(`${sourceServer.server.transferUrl}/v1/exports/exp-1`);
     expect(shared.ticket).toMatch(/^[A-Za-z0-9_-]{43}$/);
