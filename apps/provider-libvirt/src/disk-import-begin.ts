@@ -1,7 +1,7 @@
 import { ProviderError } from "@virtrigaud/contracts";
 import { requestedFormat } from "./disks/disk-format.js";
 import { askedPool, askedPoolName } from "./disks/asked-pool.js";
-import { importOf, loadImport } from "./disks/imports.js";
+import { importOf, loadImport, startImport } from "./disks/imports.js";
 import type { ImportRecord } from "./disks/transfer-area.js";
 import type { LibvirtOperation } from "./libvirt-context.js";
 
@@ -61,5 +61,6 @@ export const diskImportBegin: LibvirtOperation<"diskImportBegin"> = async (
     adoptedBy: "",
   };
   await ctx.transfers.write(record, undefined, signal);
+  startImport(ctx, record, files);
   return { import: importOf(record) };
 };

@@ -38,11 +38,13 @@ async function qcow2Capacity(ctx: LibvirtContext, path: string, signal: AbortSig
 }
 
 /**
- * Checks the whole file's SHA-256 on the host against `expected` (the one
- * declared at begin, or the one the commit names after a final sync wrote
- * ranges again), syncs it to the host's disk (rewritten ranges move no
- * checkpoint), then makes it a volume of its pool (a rename within the
- * pool's file system) and records it committed. A digest that differs is
+ * Checks the whole file's SHA-256 (taken from the writes when this process
+ * received them all in order, see InOrderDigest; read on the host
+ * otherwise) against `expected` (the one declared at begin, or the one the
+ * commit names after a final sync wrote ranges again), syncs it to the
+ * host's disk (rewritten ranges move no checkpoint), then makes it a volume
+ * of its pool (a rename within the pool's file system) and records it
+ * committed. A digest that differs is
  * remembered, so the next Commit says so at once, until a write changes the
  * file.
  */
@@ -59,10 +61,16 @@ async function commit(
   // A commit cut short after the rename finds the file in the pool.
   const moved = (await ctx.host.exec(["test", "-e", files.data], { signal })).exitCode !== 0;
   const path = moved ? volume : files.data;
+  // The digest taken from the writes spares reading the whole file back.
+  const streamed = state.digest?.result();
   const [digest] = await Promise.all([
-    hostFileSha256(ctx, path, signal),
+    streamed ?? hostFileSha256(ctx, path, signal),
     ctx.execOk(["sync", "-d", "--", path], signal),
   ]);
+  ctx.logger.debug(
+    { importId: record.id, hashedFrom: streamed ? "writes" : "file" },
+    "disk import checked",
+  );
   if (digest !== expected) {
     state.mismatch = digest;
     throw ProviderError.dataLoss(

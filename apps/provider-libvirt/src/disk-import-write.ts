@@ -49,6 +49,7 @@ export const diskImportWrite: LibvirtOperation<"diskImportWrite"> = async (
       throw err;
     });
   }
+  state.digest?.add(chunk.offset, chunk.length, chunk.data);
   state.ranges = addRange(state.ranges, chunk.offset, chunk.offset + chunk.length);
   state.mismatch = undefined;
   const prefix = contiguousPrefix(state.ranges);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ErrorReason, ImageFormat, PowerState } from "@virtrigaud/contracts";
 import { type ProviderClient, createProviderClient } from "@virtrigaud/contracts/client";
 import type { TestServer } from "@virtrigaud/contracts/testing";
+import type { HostTransport } from "../src/host/host-transport.js";
 import { parseDomainXml } from "../src/xml/parse-domain.js";
 import { commitImport, copyExport, readyExport } from "./disk-transfer.js";
 import { removeDomains, testbed, virsh } from "./testbed.js";
@@ -340,6 +341,83 @@ describe("disk export and import", () => {
       }),
     );
     expect([spaced.reason, spaced.field]).toEqual([ErrorReason.INVALID_SPEC, "import_id"]);
+  });
+});
+
+describe("the commit's check", () => {
+  /** A provider whose shells on the host are watched: every command line it writes to them. */
+  async function watchedProvider() {
+    const lines: string[] = [];
+    const watch = (transport: HostTransport): HostTransport => ({
+      ...transport,
+      description: transport.description,
+      async openShell(signal) {
+        const pipes = await transport.openShell(signal);
+        const write = pipes.stdin.write.bind(pipes.stdin) as (...args: unknown[]) => boolean;
+        pipes.stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
+          lines.push(String(chunk));
+          return write(chunk, ...rest);
+        }) as typeof pipes.stdin.write;
+        return pipes;
+      },
+    });
+    return { lines, provider: await useProvider({}, {}, { wrapTransport: watch }) };
+  }
+  const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+  const write = (c: ProviderClient, importId: string, offset: number, data: Buffer) =>
+    c.diskImportWrite({
+      importId,
+      chunk: { offset: BigInt(offset), content: { case: "data", value: data }, sha256: sha(data) },
+    });
+  /** The commands that hash a file on the host (see fileSha256Command). */
+  const fileHashes = (lines: string[]) => lines.filter((l) => l.includes("dgst -sha256"));
+
+  it("takes the digest from the writes when every byte came once; reads the file back when a range came again", async () => {
+    const { lines, provider: watched } = await watchedProvider();
+    try {
+      const c = watched.test.client;
+      const original = randomBytes(6 * MiB);
+      const withHole = Buffer.from(original).fill(0, 2 * MiB, 3 * MiB);
+      for (const [id, file] of [
+        ["digest-other", original],
+        ["digest-same", withHole],
+      ] as const) {
+        await c.diskImportBegin({
+          importId: id,
+          format: ImageFormat.RAW,
+          sizeBytes: BigInt(file.length),
+          sha256: sha(file),
+        });
+        // Out of order, as chunks in flight finish, with a range of zeros left a hole.
+        await write(c, id, 4 * MiB, withHole.subarray(4 * MiB));
+        await c.diskImportWrite({
+          importId: id,
+          chunk: {
+            offset: BigInt(2 * MiB),
+            content: { case: "zeroLength", value: BigInt(MiB) },
+            sha256: sha(Buffer.alloc(MiB)),
+          },
+        });
+        await write(c, id, 3 * MiB, withHole.subarray(3 * MiB, 4 * MiB));
+        await write(c, id, 0, withHole.subarray(0, 2 * MiB));
+      }
+      expect((await commitImport(c, "digest-same"))?.source.case).toBe("importedDisk");
+      expect(sha(await readFile(`${testbed().poolDir}/imported-digest-same.raw`))).toBe(
+        sha(withHole),
+      );
+      // Declared with other bytes where the hole is: the writes' digest tells.
+      expect((await errorOf(commitImport(c, "digest-other"))).reason).toBe(ErrorReason.DATA_LOSS);
+      expect(fileHashes(lines)).toEqual([]);
+
+      // Those bytes written over the hole: the file, not the writes, is hashed now.
+      await write(c, "digest-other", 2 * MiB, original.subarray(2 * MiB, 3 * MiB));
+      expect((await commitImport(c, "digest-other"))?.source.case).toBe("importedDisk");
+      expect(fileHashes(lines)).toHaveLength(1);
+      for (const id of ["digest-other", "digest-same"]) await c.diskImportAbort({ importId: id });
+    } finally {
+      await watched.close();
+    }
+    expect(await transferFiles()).toEqual([]);
   });
 });
 

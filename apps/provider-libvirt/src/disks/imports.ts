@@ -3,6 +3,7 @@ import { type DiskImport, DiskImportSchema } from "@virtrigaud/contracts";
 import type { LibvirtContext } from "../libvirt-context.js";
 import { type StoragePool, createStoragePool } from "../storage.js";
 import { imageFormatOf } from "./disk-format.js";
+import { createInOrderDigest } from "./in-order-digest.js";
 import type { ImportRecord, ImportState } from "./transfer-area.js";
 
 /** The contract's view of an import. */
@@ -37,11 +38,40 @@ export async function loadImport(
     scheduled: record.receivedBytes,
     chain: Promise.resolve(),
     mismatch: undefined,
+    digest: undefined,
   };
   // Two loads at once keep the first.
   const raced = ctx.transfers.imports.get(id);
   if (raced) return raced;
   ctx.transfers.imports.set(id, state);
+  return state;
+}
+
+/**
+ * How far ahead of the hashed prefix an import's digest holds ranges: the
+ * chunks in flight (4 of 2 MiB from copyDisk and a pull) finish in any order.
+ */
+const digestAheadBytes = 32 * 1024 * 1024;
+
+/**
+ * Starts the state of an import this process just made: its file is all
+ * holes, so its digest can be taken from the writes from the first byte.
+ */
+export function startImport(
+  ctx: LibvirtContext,
+  record: ImportRecord,
+  files: ImportState["files"],
+): ImportState {
+  const state: ImportState = {
+    record,
+    files,
+    ranges: [],
+    scheduled: 0,
+    chain: Promise.resolve(),
+    mismatch: undefined,
+    digest: createInOrderDigest(record.sizeBytes, digestAheadBytes),
+  };
+  ctx.transfers.imports.set(record.id, state);
   return state;
 }
 

@@ -9,6 +9,7 @@ import type { LibvirtHost } from "../host/libvirt-host.js";
 import type { StoragePool } from "../storage.js";
 import type { Extents } from "./data-extents.js";
 import type { DiskFormat } from "./disk-format.js";
+import type { InOrderDigest } from "./in-order-digest.js";
 import type { Ranges } from "@virtrigaud/contracts";
 import { type TransferFiles, transferFiles } from "./transfer-names.js";
 
@@ -65,6 +66,12 @@ export interface ImportState {
   chain: Promise<void>;
   /** The digest the last commit found, when it differed; a write clears it. */
   mismatch: string | undefined;
+  /**
+   * The file's SHA-256 taken from the writes, for an import begun by this
+   * process (see InOrderDigest); undefined after a restart, when the commit
+   * hashes the file on the host.
+   */
+  digest: InOrderDigest | undefined;
 }
 
 /** A conversion under way, so DiskExportEnd can stop it. */
