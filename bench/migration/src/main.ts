@@ -8,7 +8,7 @@
 // interleaved.
 import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
@@ -21,7 +21,7 @@ import {
   libvirtHostFlags,
   libvirtTestbed,
 } from "@virtrigaud/testbed";
-import { cpuSeconds, peakRssMib } from "./process-usage.js";
+import { cpuSeconds, machineCpuSeconds, peakRssMib } from "./process-usage.js";
 
 // Each process runs with the Node flags of the app it stands for, as deployed
 // (deploy/docker/apps.Dockerfile says why: V8 counted every 2 MiB chunk's
@@ -190,7 +190,17 @@ try {
 
   // CPU-seconds of the copy step by process: source provider, target provider, copier (this one).
   const pids = [sourceProcess.child.pid, targetProcess.child.pid, process.pid];
-  type Move = { total: number; exported: number; copied: number; bytes: number; cpu: number[] };
+  type Move = {
+    total: number;
+    exported: number;
+    copied: number;
+    /** From the first DiskImportCommit to its end: the target's check of the whole file. */
+    committed: number;
+    bytes: number;
+    cpu: number[];
+    /** Cores the whole machine kept busy during the copy step, on average. */
+    busyCores: number;
+  };
   const ours = new Map<Path, Move[]>(paths.filter(isPath).map((p) => [p, []]));
   const plain: Array<{ total: number; converted: number; copied: number; bytes: number }> = [];
   // Neither path starts while the other's files are still being written
@@ -210,18 +220,36 @@ try {
       );
       const exported = now();
       const cpuBefore = pids.map(cpuSeconds);
+      const machineBefore = machineCpuSeconds();
+      let commitStart = Number.NaN;
+      // The target as it is, but for noting when the first DiskImportCommit starts.
+      const timedTarget = Object.assign(Object.create(target) as ProviderClient, {
+        diskImportCommit: (...args: Parameters<ProviderClient["diskImportCommit"]>) => {
+          if (Number.isNaN(commitStart)) commitStart = now();
+          return target.diskImportCommit(...args);
+        },
+      });
       const result =
         path === "copy"
-          ? await copyDisk({ source, target, export: ready, importId: id, concurrency, chunkBytes })
-          : await pullDisk({ source, target, export: ready, importId: id });
+          ? await copyDisk({
+              source,
+              target: timedTarget,
+              export: ready,
+              importId: id,
+              concurrency,
+              chunkBytes,
+            })
+          : await pullDisk({ source, target: timedTarget, export: ready, importId: id });
       const end = now();
       if (result.import.sizeBytes !== ready.sizeBytes) throw new Error("the import's size differs");
       ours.get(path)?.push({
         total: end - start,
         exported: exported - start,
         copied: end - exported,
+        committed: end - commitStart,
         bytes: Number(ready.sizeBytes),
         cpu: pids.map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0)),
+        busyCores: (machineCpuSeconds() - machineBefore) / ((end - exported) / 1000),
       });
       await source.diskExportEnd({ exportId: id });
       await target.diskImportAbort({ importId: id });
@@ -279,6 +307,7 @@ try {
         median(plain.map((r) => r.converted)),
       ],
       [`${step} / scp -3`, median(moves.map((r) => r.copied)), median(plain.map((r) => r.copied))],
+      ["  of which the commit's check", median(moves.map((r) => r.committed)), Number.NaN],
       ["whole move", median(moves.map((r) => r.total)), median(plain.map((r) => r.total))],
     ];
     console.log(
@@ -287,8 +316,10 @@ try {
     for (const [name, o, p] of rows) {
       const oRate = mibPerSecond(bytes, o);
       const pRate = mibPerSecond(bytes, p);
+      // A part of a step has no rate and no counterpart among the plain tools.
+      const part = Number.isNaN(p);
       console.log(
-        `${name.padEnd(40)}${pad(seconds(o), 10)}${pad(seconds(p), 10)}${pad(oRate.toFixed(0), 12)}${pad(pRate.toFixed(0), 13)}${pad(`${(oRate / pRate).toFixed(2)}x`, 8)}`,
+        `${name.padEnd(40)}${pad(seconds(o), 10)}${pad(part ? "" : seconds(p), 10)}${pad(part ? "" : oRate.toFixed(0), 12)}${pad(part ? "" : pRate.toFixed(0), 13)}${pad(part ? "" : `${(oRate / pRate).toFixed(2)}x`, 8)}`,
       );
     }
     console.log(`runs, whole move: ${moves.map((r) => seconds(r.total)).join(", ")}`);
@@ -296,7 +327,10 @@ try {
     console.log(
       `CPU-seconds per GiB moved (median): source provider ${cpuOf(0)}, target provider ${cpuOf(1)}, copier ${cpuOf(2)}`,
     );
-    const whole = rows[2] ?? ["", 1, 1];
+    console.log(
+      `the machine's cores busy during the ${path === "pull" ? "pull" : "copy"} (median): ${median(moves.map((m) => m.busyCores)).toFixed(2)} of ${availableParallelism()}`,
+    );
+    const whole = rows.at(-1) ?? ["", 1, 1];
     const ratio = whole[2] / whole[1];
     verdicts.push(`${path} ${ratio >= 0.8 ? "met" : "not met"} (${ratio.toFixed(2)}x)`);
   }

@@ -20,6 +20,17 @@ export function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
+/**
+ * CPU-seconds the whole machine has been busy so far (user, nice, system,
+ * irq and softirq of every core, from /proc/stat): the providers, the
+ * host's sshd and qemu-img, and anything else that runs.
+ */
+export function machineCpuSeconds(): number {
+  const first = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const [, user, nice, system, , , irq, softirq] = first.trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / ticksPerSecond;
+}
+
 /** The most resident memory a process has held (VmHWM), in MiB; this process's own from resourceUsage. */
 export function peakRssMib(pid: number | undefined): number {
   if (pid === undefined || pid === process.pid) return process.resourceUsage().maxRSS / 1024;
