@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import { type LibvirtHost, createLibvirtHost } from "../src/host/libvirt-host.js";
 import { createLocalTransport } from "../src/host/local-transport.js";
-import { createSshTransport } from "../src/host/ssh-transport.js";
+import { createSshTransport, sshNativeCrypto } from "../src/host/ssh-transport.js";
 import { sshKey, testbed } from "./testbed.js";
 
 let host: LibvirtHost | undefined;
@@ -74,6 +74,11 @@ describe("the libvirt host over SSH", () => {
     await host.writeFile(`${dir}/doc`, "x & y\n");
     expect((await host.exec(["cat", `${dir}/doc`])).stdout).toBe("x & y\n");
     await host.exec(["rm", "-r", "--", dir]);
+  });
+
+  it("encrypts with ssh2's native crypto, which its install script built", () => {
+    // Without it every SSH packet costs a cipher object: a third more CPU per GiB moved.
+    expect(sshNativeCrypto).toBe(true);
   });
 
   it("refuses a host whose key is not the one in known_hosts", async () => {
