@@ -351,8 +351,11 @@ spec:
     await virsh("net-define", netXml);
     await virsh("net-start", isolated);
     const hostFlags = [...libvirtHostFlags(libvirtTestbed()), "--domain-type", "qemu"];
+    // Both serve transfers: the migration between them is read by the target from the source.
+    const transfers = ["--transfer-listen", "127.0.0.1:0"];
     provider = await spawnLibvirt([
       ...hostFlags,
+      ...transfers,
       "--storage-pool",
       pool,
       "--create-pool-dir",
@@ -362,6 +365,7 @@ spec:
     mkdirSync(targetPoolDir, { recursive: true });
     targetProvider = await spawnLibvirt([
       ...hostFlags,
+      ...transfers,
       "--storage-pool",
       targetPool,
       "--create-pool-dir",
@@ -726,7 +730,7 @@ spec:
   );
 
   it(
-    "migrates the VM live to another pool through a VMMigration: copied while it runs, then a final sync at cutover; it boots there with its static address, its marker, what it wrote after the snapshot and the same disks, and the source goes only once the target is verified",
+    "migrates the VM live to another pool through a VMMigration: read by the target from the source while it runs, then a final sync at cutover; it boots there with its static address, its marker, what it wrote after the snapshot and the same disks, and the source goes only once the target is verified",
     async () => {
       const sourceDisks = (await virsh("domblklist", name, "--details"))
         .split("\n")
@@ -786,6 +790,10 @@ spec:
         expect(Number(d["syncBytes"] ?? 0) * 10).toBeLessThan(Number(d["sizeBytes"]));
       }
       const events = await cli("describe", "vmmigration", `${name}-move`);
+      // The copy at the snapshot went provider to provider, the final sync through the manager.
+      expect(events.stdout).toMatch(
+        /disk (root|data): \d+ bytes, read by the target from the source/,
+      );
       expect(events.stdout).toMatch(/FinalSync/);
       expect(events.stdout).toMatch(/the final sync moved \d+ bytes/);
       // Asked for: the source VM and its disks are gone now, and only now.
