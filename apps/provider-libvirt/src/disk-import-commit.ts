@@ -44,9 +44,8 @@ async function qcow2Capacity(ctx: LibvirtContext, path: string, signal: AbortSig
  * commit names after a final sync wrote ranges again), syncs it to the
  * host's disk (rewritten ranges move no checkpoint), then makes it a volume
  * of its pool (a rename within the pool's file system) and records it
- * committed. A digest that differs is
- * remembered, so the next Commit says so at once, until a write changes the
- * file.
+ * committed. A digest that differs is remembered, so the next Commit says
+ * so at once, until a write changes the file.
  */
 async function commit(
   ctx: LibvirtContext,
