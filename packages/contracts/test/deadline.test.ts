@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ErrorReason, ProviderError, ProviderService } from "../src/index.js";
+import { createProviderClient } from "../src/client/index.js";
 import { type TestServer, startTestServer } from "../src/testing/index.js";
 import { aborted, stubProvider } from "./stub-provider.js";
 
@@ -73,4 +74,31 @@ it("a client that cancels aborts the provider's work", async () => {
   controller.abort();
   expect(ProviderError.is(await call, ErrorReason.CANCELED)).toBe(true);
   await expect(seen.get("vm-cancel")).resolves.toBeDefined();
+});
+
+it("a client's signal ends its calls: in flight, with their own signal too, and not yet sent", async () => {
+  const closing = new AbortController();
+  const client = createProviderClient(test.server.url, { signal: closing.signal });
+  try {
+    const own = new AbortController();
+    const plain = client.describe({ vmId: "vm-client-1" }).catch((e: unknown) => e);
+    const withOwn = client
+      .describe({ vmId: "vm-client-2" }, { signal: own.signal })
+      .catch((e: unknown) => e);
+    while (!seen.has("vm-client-1") || !seen.has("vm-client-2"))
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    closing.abort(ProviderError.canceled("the client closed"));
+    for (const call of [plain, withOwn]) {
+      const error = await call;
+      expect(ProviderError.is(error, ErrorReason.CANCELED)).toBe(true);
+      expect((error as ProviderError).rawMessage).toBe("the client closed");
+    }
+    await expect(seen.get("vm-client-1")).resolves.toBeDefined();
+    await expect(seen.get("vm-client-2")).resolves.toBeDefined();
+    const late = await client.describe({ vmId: "vm-client-3" }).catch((e: unknown) => e);
+    expect(ProviderError.is(late, ErrorReason.CANCELED)).toBe(true);
+    expect(seen.has("vm-client-3")).toBe(false);
+  } finally {
+    client.close();
+  }
 });

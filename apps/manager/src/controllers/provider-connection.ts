@@ -109,6 +109,8 @@ export class ProviderConnection {
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.lookup ? { lookup: options.lookup } : {}),
       retry: { maxAttempts: 3, maxBackoffMs: 1000 },
+      // Closing the connection ends its calls: in flight, waiting for a slot or a retry.
+      signal: this.#abort.signal,
       // The fence last, nearest the wire: a call that waited for the limiter is checked as it leaves.
       callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting(), this.#fenced()],
     });
@@ -186,14 +188,15 @@ export class ProviderConnection {
 
   /**
    * The rate and concurrency limiter: a call waits for a slot, and ends when
-   * the connection closes. Its span stays a child of the caller's (a
-   * reconcile), even when another call's end frees the slot it waited for.
+   * the connection closes (the call's signal is the connection's, or one
+   * combined with it: the client's `signal`). Its span stays a child of the
+   * caller's (a reconcile), even when another call's end frees the slot it
+   * waited for.
    */
   #limit(): Interceptor {
     return (next) => (req) => {
       const caller = context.active();
-      const signal = AbortSignal.any([req.signal, this.#abort.signal]);
-      return this.#limiter.run(() => context.with(caller, () => next({ ...req, signal })), signal);
+      return this.#limiter.run(() => context.with(caller, () => next(req)), req.signal);
     };
   }
 

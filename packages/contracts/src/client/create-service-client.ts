@@ -87,6 +87,12 @@ export interface ServiceClientOptions {
   tracerProvider?: TracerProvider;
   /** Writes the trace context into calls. Default: W3C Trace Context. */
   propagator?: TextMapPropagator;
+  /**
+   * Ends every call of this client when it aborts: calls in flight, waiting
+   * to retry, or not yet sent. A call's own `signal` ends that call too. It
+   * is cheaper than giving each call a signal combined with this one.
+   */
+  signal?: AbortSignal;
   /** For retry backoff. */
   clock?: Clock;
   /**
@@ -196,7 +202,8 @@ function interceptCall(
 ): UnaryCall {
   return async (request, options) => {
     // Interceptors always see a signal; the call gets one only when the caller or an interceptor gave one.
-    const unset = new AbortController().signal;
+    const signal = options.signal ?? new AbortController().signal;
+    const unset = options.signal ? undefined : signal;
     const innermost: Next = async (req) => {
       const message = await call(req.message, {
         ...options,
@@ -220,7 +227,7 @@ function interceptCall(
       method,
       requestMethod: "POST",
       url,
-      signal: options.signal ?? unset,
+      signal,
       header: new Headers(options.headers as ConstructorParameters<typeof Headers>[0]),
       contextValues: options.contextValues ?? createContextValues(),
       message: create(method.input, request as MessageInitShape<DescMethodUnary["input"]>),
@@ -300,6 +307,18 @@ export function createServiceClient<S extends DescService>(
     (request: unknown, options: CallOptions) => Promise<unknown> | AsyncIterable<unknown>
   >;
 
+  const clientSignal = options.signal;
+  // A call's options with the signal that ends it: the call's, the client's, or both combined.
+  const withClientSignal = (callOptions: CallOptions): CallOptions =>
+    !clientSignal || callOptions.signal === clientSignal
+      ? callOptions
+      : {
+          ...callOptions,
+          signal: callOptions.signal
+            ? AbortSignal.any([callOptions.signal, clientSignal])
+            : clientSignal,
+        };
+
   const client: Record<string, unknown> = {};
   for (const method of service.methods) {
     const name = method.localName;
@@ -310,7 +329,7 @@ export function createServiceClient<S extends DescService>(
       client[name] = (request: unknown, callOptions: CallOptions = {}) =>
         streamCall(
           (streamOptions) => call(request, streamOptions) as AsyncIterable<unknown>,
-          callOptions,
+          withClientSignal(callOptions),
           target(method),
         );
       continue;
@@ -351,7 +370,7 @@ export function createServiceClient<S extends DescService>(
         )
       : unary;
     client[name] = (request: unknown, callOptions: CallOptions = {}) =>
-      intercepted(request, callOptions);
+      intercepted(request, withClientSignal(callOptions));
   }
   client["close"] = () => sessionManager?.abort();
   return client as ServiceClient<S>;
