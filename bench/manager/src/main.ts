@@ -127,11 +127,25 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
   }
 }
 
+/** What the limit took: its time, and the CPU of its client (this process) and of provider-mock. */
+interface LimitRun {
+  seconds: number;
+  clientCpuSeconds: number;
+  mockCpuSeconds: number;
+}
+
 /** The limit: the same provider calls per VM from a plain client, on a fresh provider-mock. */
-async function limitFor(n: number): Promise<number> {
+async function limitFor(n: number): Promise<LimitRun> {
   const mock = await startServer("mock", []);
   try {
-    return (await runLimit(mock.url, n, vmWorkers)).seconds;
+    const before = process.cpuUsage();
+    const { seconds } = await runLimit(mock.url, n, vmWorkers);
+    const used = process.cpuUsage(before);
+    return {
+      seconds,
+      clientCpuSeconds: (used.user + used.system) / 1e6,
+      mockCpuSeconds: cpuSeconds(mock.child.pid ?? 0),
+    };
   } finally {
     await mock.stop();
   }
@@ -147,11 +161,12 @@ const label = {
 for (const n of sizes) {
   if (!values["no-limit"]) {
     process.stdout.write(`running the limit for ${n} VMs...\n`);
-    const seconds = await limitFor(n);
+    const { seconds, clientCpuSeconds, mockCpuSeconds } = await limitFor(n);
     limits.set(n, seconds);
     process.stdout.write(
       `${n} VMs, limit (a plain client: Create, task, Describe per VM, ${vmWorkers} in flight, no manager): ` +
-        `${seconds.toFixed(1)} s (${(n / seconds).toFixed(0)} VMs/s)\n`,
+        `${seconds.toFixed(1)} s (${(n / seconds).toFixed(0)} VMs/s); ` +
+        `CPU: the client ${clientCpuSeconds.toFixed(1)} s, provider-mock ${mockCpuSeconds.toFixed(1)} s\n`,
     );
   }
   for (const mode of storeModes) {
@@ -165,7 +180,8 @@ for (const n of sizes) {
         `manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB${mode === "postgres-x3" ? " (the largest of 3)" : ""}, ` +
         `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
         `  CPU until Ready: manager${mode === "postgres-x3" ? "s" : ""} ${f.managerCpuSeconds.toFixed(1)} s ` +
-        `(${((f.managerCpuSeconds * 1000) / n).toFixed(2)} ms per VM), provider-mock ${f.mockCpuSeconds.toFixed(1)} s\n` +
+        `(${((f.managerCpuSeconds * 1000) / n).toFixed(2)} ms per VM), provider-mock ${f.mockCpuSeconds.toFixed(1)} s; ` +
+        `the manager's against the mock's ${(f.managerCpuSeconds / f.mockCpuSeconds).toFixed(2)}\n` +
         `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")}), ${(sum(f.convergenceRpcs) / n).toFixed(2)} per VM\n` +
