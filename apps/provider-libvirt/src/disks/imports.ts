@@ -31,15 +31,13 @@ export async function loadImport(
   if (known) return known;
   const record = await ctx.transfers.read<ImportRecord>("import", id, signal);
   if (!record) return undefined;
-  const state: ImportState = {
+  // Its digest is lost with the process that began it: the commit hashes the file.
+  const state = importState(
     record,
-    files: await ctx.transfers.files("import", id, signal),
-    ranges: record.receivedBytes > 0 ? [[0, record.receivedBytes]] : [],
-    scheduled: record.receivedBytes,
-    chain: Promise.resolve(),
-    mismatch: undefined,
-    digest: undefined,
-  };
+    await ctx.transfers.files("import", id, signal),
+    record.receivedBytes,
+    undefined,
+  );
   // Two loads at once keep the first.
   const raced = ctx.transfers.imports.get(id);
   if (raced) return raced;
@@ -62,17 +60,32 @@ export function startImport(
   record: ImportRecord,
   files: ImportState["files"],
 ): ImportState {
-  const state: ImportState = {
+  const state = importState(
     record,
     files,
-    ranges: [],
-    scheduled: 0,
-    chain: Promise.resolve(),
-    mismatch: undefined,
-    digest: createInOrderDigest(record.sizeBytes, digestAheadBytes),
-  };
+    0,
+    createInOrderDigest(record.sizeBytes, digestAheadBytes),
+  );
   ctx.transfers.imports.set(record.id, state);
   return state;
+}
+
+/** An import's state in memory, its first `receivedBytes` written (the recorded prefix). */
+function importState(
+  record: ImportRecord,
+  files: ImportState["files"],
+  receivedBytes: number,
+  digest: ImportState["digest"],
+): ImportState {
+  return {
+    record,
+    files,
+    ranges: receivedBytes > 0 ? [[0, receivedBytes]] : [],
+    scheduled: receivedBytes,
+    chain: Promise.resolve(),
+    mismatch: undefined,
+    digest,
+  };
 }
 
 /** The storage pool of that name: the provider's own, or another of the host's. */
