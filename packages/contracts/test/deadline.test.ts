@@ -102,3 +102,21 @@ it("a client's signal ends its calls: in flight, with their own signal too, and 
     client.close();
   }
 });
+
+it("a call's own signal still ends it when the client has a signal of its own", async () => {
+  const closing = new AbortController();
+  const client = createProviderClient(test.server.url, { signal: closing.signal });
+  try {
+    const own = new AbortController();
+    const call = client
+      .describe({ vmId: "vm-own-1" }, { signal: own.signal })
+      .catch((e: unknown) => e);
+    while (!seen.has("vm-own-1")) await new Promise((resolve) => setTimeout(resolve, 5));
+    own.abort();
+    expect(ProviderError.is(await call, ErrorReason.CANCELED)).toBe(true);
+    await expect(seen.get("vm-own-1")).resolves.toBeDefined();
+    expect(closing.signal.aborted).toBe(false);
+  } finally {
+    client.close();
+  }
+});
