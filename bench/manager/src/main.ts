@@ -1,14 +1,22 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { applyFleet, applyFleetBase } from "./fleet.js";
 import { runLimit } from "./limit.js";
+import { limitAtRunSpeed } from "./limit-speed.js";
 import { untilAllReady } from "./ready-watch.js";
 import { createBenchDatabase, postgresServerUrl } from "./postgres-testbed.js";
-import { type Server, cpuSeconds, peakRssMiB, providerCalls, startServer } from "./processes.js";
+import {
+  type Server,
+  cpuSeconds,
+  machineBusySeconds,
+  peakRssMiB,
+  providerCalls,
+  startServer,
+} from "./processes.js";
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +49,10 @@ interface Figures {
   /** CPU time of the managers (all of them) from start until every VM was Ready. */
   managerCpuSeconds: number;
   mockCpuSeconds: number;
+  /** CPU time of this process (the applies and the watch) from the first apply until every VM was Ready. */
+  benchCpuSeconds: number;
+  /** The machine's cores busy on average over the same time, whatever ran. */
+  coresBusy: number;
   mockPeakRssMiB: number;
   convergenceRpcs: Record<string, number>;
   steadyRpcsPerMinute: Record<string, number>;
@@ -87,12 +99,16 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
     await applyFleetBase(client, mock.url);
     // Watching before the first apply: every change is seen.
     const allReady = untilAllReady(client, n, 600_000);
+    const benchCpuBefore = process.cpuUsage();
+    const busyBefore = machineBusySeconds();
     const started = performance.now();
     // 64 applies in flight by default, as a CI pipeline applying a directory in parallel might.
     await applyFleet(clients, n, Number(values["apply-concurrency"]));
     const applySeconds = (performance.now() - started) / 1000;
     await allReady;
     const readySeconds = (performance.now() - started) / 1000;
+    const coresBusy = (machineBusySeconds() - busyBefore) / readySeconds;
+    const benchCpu = process.cpuUsage(benchCpuBefore);
     const managerCpuSeconds = managers.reduce((t, m) => t + cpuSeconds(m.child.pid ?? 0), 0);
     const mockCpuSeconds = cpuSeconds(mock.child.pid ?? 0);
     const convergenceRpcs = await providerCalls(mock.opsUrl);
@@ -114,6 +130,8 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
       managerPeakRssMiB: Math.max(...managers.map((m) => peakRssMiB(m.child.pid ?? 0))),
       managerCpuSeconds,
       mockCpuSeconds,
+      benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
+      coresBusy,
       mockPeakRssMiB: peakRssMiB(mock.child.pid ?? 0),
       convergenceRpcs,
       steadyRpcsPerMinute: steady,
@@ -132,6 +150,7 @@ interface LimitRun {
   seconds: number;
   clientCpuSeconds: number;
   mockCpuSeconds: number;
+  coresBusy: number;
 }
 
 /** The limit: the same provider calls per VM from a plain client, on a fresh provider-mock. */
@@ -139,49 +158,79 @@ async function limitFor(n: number): Promise<LimitRun> {
   const mock = await startServer("mock", []);
   try {
     const before = process.cpuUsage();
+    const busyBefore = machineBusySeconds();
     const { seconds } = await runLimit(mock.url, n, vmWorkers);
     const used = process.cpuUsage(before);
     return {
       seconds,
       clientCpuSeconds: (used.user + used.system) / 1e6,
       mockCpuSeconds: cpuSeconds(mock.child.pid ?? 0),
+      coresBusy: (machineBusySeconds() - busyBefore) / seconds,
     };
   } finally {
     await mock.stop();
   }
 }
 
+/** The cores this machine offers: a run whose processes keep them all busy is bound by the machine. */
+const cores = availableParallelism();
 const results: Figures[] = [];
-const limits = new Map<number, number>();
 const label = {
   sqlite: "SQLite",
   postgres: "PostgreSQL, 1 manager",
   "postgres-x3": "PostgreSQL, 3 managers",
 };
+
+/** Runs the limit for `n` VMs and prints it. */
+async function measureLimit(n: number): Promise<LimitRun> {
+  process.stdout.write(`running the limit for ${n} VMs...\n`);
+  const limit = await limitFor(n);
+  process.stdout.write(
+    `${n} VMs, limit (a plain client: Create, task, Describe per VM, ${vmWorkers} in flight, no manager): ` +
+      `${limit.seconds.toFixed(1)} s (${(n / limit.seconds).toFixed(0)} VMs/s); ` +
+      `CPU: the client ${limit.clientCpuSeconds.toFixed(1)} s, provider-mock ${limit.mockCpuSeconds.toFixed(1)} s; ` +
+      `${limit.coresBusy.toFixed(2)} of ${cores} cores busy\n`,
+  );
+  return limit;
+}
+
+/** A store's rate against the limit's, the limit measured just before the run and just after it. */
+function againstLimit(run: Figures, before: LimitRun, after: LimitRun): string {
+  const share = (limitSeconds: number) => (limitSeconds / run.readySeconds).toFixed(2);
+  const adjusted = (limitAtRunSpeed(before, run) + limitAtRunSpeed(after, run)) / 2;
+  return (
+    `${share(adjusted)}x the limit's rate at this run's speed ` +
+    `(${share((before.seconds + after.seconds) / 2)}x against the limits as timed)`
+  );
+}
+
+/** The limits beside a store's run: as timed, and at the run's speed. */
+function limitsBeside(run: Figures, before: LimitRun, after: LimitRun): string {
+  const seconds = (a: number, b: number) => `${a.toFixed(1)} s and ${b.toFixed(1)} s`;
+  return (
+    `  the limit, just before this run and just after: ${seconds(before.seconds, after.seconds)}; ` +
+    `at this run's speed (provider-mock's CPU for the same calls as the gauge) ` +
+    `${seconds(limitAtRunSpeed(before, run), limitAtRunSpeed(after, run))}\n`
+  );
+}
+
 for (const n of sizes) {
-  if (!values["no-limit"]) {
-    process.stdout.write(`running the limit for ${n} VMs...\n`);
-    const { seconds, clientCpuSeconds, mockCpuSeconds } = await limitFor(n);
-    limits.set(n, seconds);
-    process.stdout.write(
-      `${n} VMs, limit (a plain client: Create, task, Describe per VM, ${vmWorkers} in flight, no manager): ` +
-        `${seconds.toFixed(1)} s (${(n / seconds).toFixed(0)} VMs/s); ` +
-        `CPU: the client ${clientCpuSeconds.toFixed(1)} s, provider-mock ${mockCpuSeconds.toFixed(1)} s\n`,
-    );
-  }
+  let limitBefore = values["no-limit"] ? undefined : await measureLimit(n);
   for (const mode of storeModes) {
     process.stdout.write(`running ${n} VMs on ${label[mode]}...\n`);
     const f = await runSize(mode, n);
     results.push(f);
-    const limit = limits.get(n);
+    const limitAfter = limitBefore && (await measureLimit(n));
     process.stdout.write(
       `${n} VMs on ${label[mode]}: applied in ${f.applySeconds.toFixed(1)} s, all Ready in ${f.readySeconds.toFixed(1)} s ` +
-        `(${(n / f.readySeconds).toFixed(0)} VMs/s${limit ? `, ${(limit / f.readySeconds).toFixed(2)}x the limit's rate` : ""}); ` +
+        `(${(n / f.readySeconds).toFixed(0)} VMs/s${limitBefore && limitAfter ? `, ${againstLimit(f, limitBefore, limitAfter)}` : ""}); ` +
         `manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB${mode === "postgres-x3" ? " (the largest of 3)" : ""}, ` +
         `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
+        (limitBefore && limitAfter ? limitsBeside(f, limitBefore, limitAfter) : "") +
         `  CPU until Ready: manager${mode === "postgres-x3" ? "s" : ""} ${f.managerCpuSeconds.toFixed(1)} s ` +
         `(${((f.managerCpuSeconds * 1000) / n).toFixed(2)} ms per VM), provider-mock ${f.mockCpuSeconds.toFixed(1)} s; ` +
-        `the manager's against the mock's ${(f.managerCpuSeconds / f.mockCpuSeconds).toFixed(2)}\n` +
+        `the manager's against the mock's ${(f.managerCpuSeconds / f.mockCpuSeconds).toFixed(2)}; ` +
+        `this bench's applies and watch ${f.benchCpuSeconds.toFixed(1)} s; ${f.coresBusy.toFixed(2)} of ${cores} cores busy\n` +
         `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")}), ${(sum(f.convergenceRpcs) / n).toFixed(2)} per VM\n` +
@@ -191,6 +240,7 @@ for (const n of sizes) {
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")})\n`,
     );
+    limitBefore = limitAfter;
   }
 }
 for (const mode of storeModes) {
@@ -207,8 +257,11 @@ const sqlite = results.filter((r) => r.store === "sqlite");
 for (const f of results) {
   const base = sqlite.find((r) => r.vms === f.vms);
   if (f.store === "sqlite" || !base) continue;
+  // At the same speed: each time over the mock's CPU for the same calls in that run (see limitAtRunSpeed).
+  const atSameSpeed = f.readySeconds / f.mockCpuSeconds / (base.readySeconds / base.mockCpuSeconds);
   process.stdout.write(
-    `\n${f.vms} VMs: ${label[f.store]} took ${(f.readySeconds / base.readySeconds).toFixed(2)}x SQLite's time to Ready`,
+    `\n${f.vms} VMs: ${label[f.store]} took ${atSameSpeed.toFixed(2)}x SQLite's time to Ready at the same machine speed ` +
+      `(${(f.readySeconds / base.readySeconds).toFixed(2)}x as timed)`,
   );
 }
 process.stdout.write("\n");

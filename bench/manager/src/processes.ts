@@ -90,6 +90,25 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100; // USER_HZ, 100 on Linux
 }
 
+/**
+ * The time every core of the machine has spent busy so far (not idle, not
+ * waiting for I/O), in seconds, from /proc/stat: what all processes took,
+ * the bench's own and any others.
+ */
+export function machineBusySeconds(): number {
+  return busySecondsOf(readFileSync("/proc/stat", "utf8"));
+}
+
+/** The busy time in the text of /proc/stat, in seconds. */
+export function busySecondsOf(procStat: string): number {
+  // "cpu  user nice system idle iowait irq softirq steal ...", in USER_HZ (100 on Linux).
+  const ticks = (procStat.split("\n", 1)[0] ?? "").split(/\s+/).slice(1, 9).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100
+  );
+}
+
 /** Provider RPCs served so far, by method, from a provider's /metrics. */
 export async function providerCalls(opsUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${opsUrl}/metrics`)).text();

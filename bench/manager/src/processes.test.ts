@@ -1,0 +1,34 @@
+import { describe, expect, it } from "@jest/globals";
+import { busySecondsOf, cpuSeconds, machineBusySeconds } from "./processes.js";
+
+/** Keeps this thread busy for `ms`. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe("CPU figures from /proc", () => {
+  it("counts user, nice, system, irq, softirq and steal as busy, not idle or I/O wait", () => {
+    const stat = [
+      "cpu  1000 20 300 50000 700 4 5 6 0 0",
+      "cpu0 500 10 150 25000 350 2 3 3 0 0",
+      "intr 123",
+    ].join("\n");
+    expect(busySecondsOf(stat)).toBeCloseTo((1000 + 20 + 300 + 4 + 5 + 6) / 100);
+  });
+
+  it("counts this process's CPU time in the machine's busy time and in its own", () => {
+    const machineBefore = machineBusySeconds();
+    const ownBefore = cpuSeconds(process.pid);
+    spin(300);
+    // Ticks are 10 ms: allow two at each end.
+    expect(cpuSeconds(process.pid) - ownBefore).toBeGreaterThanOrEqual(0.26);
+    expect(machineBusySeconds() - machineBefore).toBeGreaterThanOrEqual(0.26);
+  });
+
+  it("does not count a wait as busy time of this process", async () => {
+    const ownBefore = cpuSeconds(process.pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cpuSeconds(process.pid) - ownBefore).toBeLessThan(0.1);
+  });
+});
