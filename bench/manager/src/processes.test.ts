@@ -1,10 +1,16 @@
 import { describe, expect, it } from "@jest/globals";
 import { busySecondsOf, cpuSeconds, machineBusySeconds } from "./processes.js";
 
-/** Keeps this thread busy for `ms`. */
-function spin(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
+/**
+ * Keeps this thread busy until it has used `ms` of CPU, by Node's own count:
+ * on a loaded machine a spin of wall time may get less CPU than it lasts.
+ */
+function spinCpu(ms: number): void {
+  const before = process.cpuUsage();
+  for (;;) {
+    const used = process.cpuUsage(before);
+    if ((used.user + used.system) / 1000 >= ms) return;
+  }
 }
 
 describe("CPU figures from /proc", () => {
@@ -20,7 +26,7 @@ describe("CPU figures from /proc", () => {
   it("counts this process's CPU time in the machine's busy time and in its own", () => {
     const machineBefore = machineBusySeconds();
     const ownBefore = cpuSeconds(process.pid);
-    spin(300);
+    spinCpu(300);
     // Ticks are 10 ms: allow two at each end.
     expect(cpuSeconds(process.pid) - ownBefore).toBeGreaterThanOrEqual(0.26);
     expect(machineBusySeconds() - machineBefore).toBeGreaterThanOrEqual(0.26);

@@ -17,6 +17,11 @@ const provider = stubProvider({
   },
 });
 
+/** Waits until the provider has been asked to describe each of `vmIds`. */
+async function untilSeen(...vmIds: string[]): Promise<void> {
+  while (!vmIds.every((id) => seen.has(id))) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 let test: TestServer;
 beforeAll(async () => {
   test = await startTestServer(provider);
@@ -70,7 +75,7 @@ it("a client that cancels aborts the provider's work", async () => {
   const call = test.client
     .describe({ vmId: "vm-cancel" }, { signal: controller.signal })
     .catch((e: unknown) => e);
-  while (!seen.has("vm-cancel")) await new Promise((resolve) => setTimeout(resolve, 5));
+  await untilSeen("vm-cancel");
   controller.abort();
   expect(ProviderError.is(await call, ErrorReason.CANCELED)).toBe(true);
   await expect(seen.get("vm-cancel")).resolves.toBeDefined();
@@ -85,8 +90,7 @@ it("a client's signal ends its calls: in flight, with their own signal too, and 
     const withOwn = client
       .describe({ vmId: "vm-client-2" }, { signal: own.signal })
       .catch((e: unknown) => e);
-    while (!seen.has("vm-client-1") || !seen.has("vm-client-2"))
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await untilSeen("vm-client-1", "vm-client-2");
     closing.abort(ProviderError.canceled("the client closed"));
     for (const call of [plain, withOwn]) {
       const error = await call;
@@ -111,7 +115,7 @@ it("a call's own signal still ends it when the client has a signal of its own", 
     const call = client
       .describe({ vmId: "vm-own-1" }, { signal: own.signal })
       .catch((e: unknown) => e);
-    while (!seen.has("vm-own-1")) await new Promise((resolve) => setTimeout(resolve, 5));
+    await untilSeen("vm-own-1");
     own.abort();
     expect(ProviderError.is(await call, ErrorReason.CANCELED)).toBe(true);
     await expect(seen.get("vm-own-1")).resolves.toBeDefined();
