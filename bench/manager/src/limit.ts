@@ -9,8 +9,8 @@ export interface LimitFigures {
  * The limit the manager is measured against: a plain client that makes, per
  * VM, the provider calls the manager makes (Create, the task followed the
  * way the manager follows it, Describe), straight to the provider, with the
- * manager's concurrency (its VM workers) and nothing else: no store, no
- * API, no watch.
+ * manager's concurrency toward a provider (its calls in flight) and nothing
+ * else: no store, no API, no watch.
  */
 export async function runLimit(
   providerUrl: string,
