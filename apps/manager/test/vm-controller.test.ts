@@ -3,10 +3,44 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { PowerOperation, PowerState as ProviderPowerState } from "@virtrigaud/contracts";
-import { AddressSource, ConditionStatus, Kind, PowerState } from "@virtrigaud/proto/manager";
+import {
+  AddressSource,
+  ConditionStatus,
+  Kind,
+  PowerState,
+  type VirtualMachine,
+} from "@virtrigaud/proto/manager";
 import { stack, vmManifest } from "./fixtures.js";
-import { type TestManager, providerClient, startTestManager } from "./harness.js";
+import { type TestManager, messageOf, providerClient, startTestManager } from "./harness.js";
 import { type ServerProcess, eventually, providerCalls, spawnMock } from "./processes.js";
+
+/** Applies web-1 and returns every version of it the API's watch sent, until it was Ready. */
+async function versionsUntilReady(manager: TestManager): Promise<VirtualMachine[]> {
+  // From the store's version now: every later change, however soon the watch opens.
+  const { resourceVersion } = await manager.client.list({ kind: Kind.VIRTUAL_MACHINE });
+  const stop = new AbortController();
+  const seen: VirtualMachine[] = [];
+  const watching = (async () => {
+    const stream = manager.client.watch(
+      { kind: Kind.VIRTUAL_MACHINE, name: "web-1", resourceVersion },
+      { signal: stop.signal, timeoutMs: 30_000 },
+    );
+    for await (const change of stream) {
+      const vm = change.resource && (messageOf(change.resource) as VirtualMachine | undefined);
+      if (!vm) continue;
+      seen.push(vm);
+      const ready = vm.status?.conditions.find((c) => c.type === "Ready");
+      if (ready?.status === ConditionStatus.TRUE) return;
+    }
+  })();
+  await manager.apply(vmManifest("web-1"));
+  try {
+    await watching;
+  } finally {
+    stop.abort();
+  }
+  return seen;
+}
 
 describe("VirtualMachine controller, against provider-mock", () => {
   let mock: ServerProcess | undefined;
@@ -58,6 +92,30 @@ describe("VirtualMachine controller, against provider-mock", () => {
     expect(seen?.providerFields["image"]).toBe("path:/var/lib/libvirt/images/debian-12.qcow2");
     expect(seen?.labels["virtrigaud.io/uid"]).toBe(vm.metadata?.uid);
     expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "web-1")).toEqual(["Creating", "Created"]);
+  });
+
+  // After Create, the manager looks at its task once before writing it down.
+  it("acts on a Create's task that has already ended in the same reconcile: its status is not written with the task", async () => {
+    const { mock, tm } = await setup();
+    const versions = await versionsUntilReady(tm);
+    // Applied, the intent (Provisioning, no id yet), then Ready: never a version waiting on the task.
+    expect(versions.map((vm) => vm.status?.lastTaskRef ?? "")).toEqual(versions.map(() => ""));
+    expect(versions.at(-1)?.status?.id).toBeTruthy();
+    // One Create, and one look at its task: the look the follower would have made first.
+    const calls = await providerCalls(mock.opsUrl ?? "");
+    expect({ create: calls["Create"], getTask: calls["GetTask"] }).toEqual({
+      create: 1,
+      getTask: 1,
+    });
+  });
+
+  it("writes a Create's task that still runs to the status, follows it, and is Ready when it ends", async () => {
+    const { tm } = await setup(["--latency", "400ms"]);
+    const versions = await versionsUntilReady(tm);
+    const waiting = versions.find((vm) => vm.status?.lastTaskRef);
+    expect(waiting?.status?.lastTaskOperation).toBe("create");
+    expect(waiting?.status?.id).toBeTruthy();
+    expect(versions.at(-1)?.status).toMatchObject({ lastTaskRef: "", id: waiting?.status?.id });
   });
 
   it("waits for a missing class and creates the VM once it is applied", async () => {

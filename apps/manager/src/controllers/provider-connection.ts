@@ -9,6 +9,7 @@ import {
   type Capabilities,
   type VirtualMachine as ProviderVm,
   createBackendLimiter,
+  systemClock,
 } from "@virtrigaud/contracts";
 import {
   type ClientTlsOptions,
@@ -50,6 +51,9 @@ export interface ProviderConnectionOptions {
   fence?: Fence;
   logger: Logger;
 }
+
+/** The first wait between polls of a task; it grows by half each poll. */
+const taskPollIntervalMs = 50;
 
 /** Calls that change nothing at the provider: they need no fence. */
 const readOnlyMethods = new Set(["Validate", "GetCapabilities", "Describe", "ListVMs", "GetTask"]);
@@ -270,18 +274,38 @@ export class ProviderConnection {
   }
 
   /**
+   * Looks at a provider task once, as following it looks first: undefined
+   * while it runs, else its error (undefined when it succeeded).
+   *
+   * @throws ProviderError whatever GetTask throws.
+   */
+  async lookAtTask(taskId: string): Promise<{ error: ProviderError | undefined } | undefined> {
+    const { task } = await this.client.getTask({ task: { id: taskId } });
+    if (!task?.done) return undefined;
+    return { error: task.error ? ProviderError.fromDetail(task.error) : undefined };
+  }
+
+  /**
    * Follows a provider task in the background and calls `done` once it ends,
    * with its error when it failed. Following the same task twice follows it
-   * once (both callbacks run).
+   * once (both callbacks run). `looked`: the caller has just seen it running
+   * (`lookAtTask`), so the first poll waits its interval.
    */
-  followTask(taskId: string, done: (error: ProviderError | undefined) => void): void {
+  followTask(
+    taskId: string,
+    done: (error: ProviderError | undefined) => void,
+    { looked = false }: { looked?: boolean } = {},
+  ): void {
     let running = this.#tasks.get(taskId);
     if (!running) {
-      running = waitForTask(this.client.getTask, taskId, {
-        signal: this.#abort.signal,
-        pollIntervalMs: 50,
-        maxPollIntervalMs: 2000,
-      }).then(
+      const signal = this.#abort.signal;
+      const poll = () =>
+        waitForTask(this.client.getTask, taskId, {
+          signal,
+          pollIntervalMs: taskPollIntervalMs,
+          maxPollIntervalMs: 2000,
+        });
+      running = (looked ? systemClock.sleep(taskPollIntervalMs, signal).then(poll) : poll()).then(
         () => undefined,
         (err: unknown) => {
           throw ProviderError.from(err);

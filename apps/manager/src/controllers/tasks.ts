@@ -17,8 +17,21 @@ export interface TaskOutcome {
  * (the provider went away meanwhile, say) is kept for the next reconcile.
  */
 export interface TaskFollower {
-  /** Follows `taskId` on `conn`: when it ends, its outcome is kept and `key` is queued. */
-  follow: (conn: ProviderConnection, key: string, taskId: string) => void;
+  /**
+   * Looks at `taskId` on `conn` once: how it ended, or undefined while it
+   * runs or when the provider could not say (following it will tell).
+   */
+  look: (conn: ProviderConnection, taskId: string) => Promise<TaskOutcome | undefined>;
+  /**
+   * Follows `taskId` on `conn`: when it ends, its outcome is kept and `key`
+   * is queued. `looked`: `look` has just seen it running.
+   */
+  follow: (
+    conn: ProviderConnection,
+    key: string,
+    taskId: string,
+    options?: { looked?: boolean },
+  ) => void;
   /** How `taskId` ended, if it did, without taking the outcome; undefined while it runs. */
   peek: (taskId: string) => TaskOutcome | undefined;
   /** Forgets the outcome of `taskId`: the resource has acted on it. */
@@ -28,21 +41,33 @@ export interface TaskFollower {
 /** A TaskFollower whose ended tasks queue their resource on the controller's queue `queue`. */
 export function createTaskFollower(ctx: ControllerContext, queue: keyof Queues): TaskFollower {
   return {
-    follow: (conn, key, taskId) => {
-      conn.followTask(taskId, (error) => {
-        ctx.taskOutcomes.set(taskId, error);
-        ctx.queues[queue].add(key);
-      });
+    look: async (conn, taskId) => {
+      try {
+        const ended = await conn.lookAtTask(taskId);
+        return ended && outcomeOf(ended.error);
+      } catch {
+        return undefined;
+      }
     },
-    peek: (taskId) => {
-      if (!ctx.taskOutcomes.has(taskId)) return undefined;
-      const error = ctx.taskOutcomes.get(taskId);
-      return {
-        error: error && !ProviderError.is(error, ErrorReason.NOT_FOUND) ? error : undefined,
-      };
+    follow: (conn, key, taskId, options) => {
+      conn.followTask(
+        taskId,
+        (error) => {
+          ctx.taskOutcomes.set(taskId, error);
+          ctx.queues[queue].add(key);
+        },
+        options,
+      );
     },
+    peek: (taskId) =>
+      ctx.taskOutcomes.has(taskId) ? outcomeOf(ctx.taskOutcomes.get(taskId)) : undefined,
     forget: (taskId) => {
       ctx.taskOutcomes.delete(taskId);
     },
   };
+}
+
+/** A task's outcome from the error it ended with: one the provider no longer knows counts as done. */
+function outcomeOf(error: Error | undefined): TaskOutcome {
+  return { error: error && !ProviderError.is(error, ErrorReason.NOT_FOUND) ? error : undefined };
 }

@@ -234,8 +234,12 @@ export function createVmController(ctx: ControllerContext) {
           if (response.task) {
             status.lastTaskRef = response.task.id;
             status.lastTaskOperation = "create";
+            // A task that has already ended (a small VM's, often) is acted on
+            // here: no status written only to be replaced, no second reconcile.
+            facts.task = await tasks.look(conn, response.task.id);
+            if (facts.task) continue;
             await write(ns, name, status);
-            tasks.follow(conn, key, response.task.id);
+            tasks.follow(conn, key, response.task.id, { looked: true });
             return;
           }
         }
