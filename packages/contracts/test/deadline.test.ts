@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -102,6 +103,23 @@ it("a client's signal ends its calls: in flight, with their own signal too, and 
     const late = await client.describe({ vmId: "vm-client-3" }).catch((e: unknown) => e);
     expect(ProviderError.is(late, ErrorReason.CANCELED)).toBe(true);
     expect(seen.has("vm-client-3")).toBe(false);
+  } finally {
+    client.close();
+  }
+});
+
+it("a client's signal has one listener however many of its calls are in flight", async () => {
+  // A listener per call would make each call walk all the others' as it adds its own.
+  const closing = new AbortController();
+  const client = createProviderClient(test.server.url, { signal: closing.signal });
+  try {
+    const ids = Array.from({ length: 50 }, (_, i) => `vm-many-${i}`);
+    const calls = ids.map((vmId) => client.describe({ vmId }).catch((e: unknown) => e));
+    await untilSeen(...ids);
+    expect(getEventListeners(closing.signal, "abort")).toHaveLength(1);
+    closing.abort(ProviderError.canceled("the client closed"));
+    for (const error of await Promise.all(calls))
+      expect(ProviderError.is(error, ErrorReason.CANCELED)).toBe(true);
   } finally {
     client.close();
   }
