@@ -107,4 +107,6 @@ EXPOSE 9090 9091
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=12 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9091/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The old generation starts at 128 MiB: the copier of disk transfers (see provider-libvirt above).
+# The young generation may grow to 64 MiB: what reconciles and provider calls hold while they wait
+# dies there instead of being copied into the old generation (apps/manager/README.md).
 ENTRYPOINT ["node", "--initial-old-space-size=128", "--max-semi-space-size=64", "/app/apps/manager/bin/virtrigaud-manager.js"]

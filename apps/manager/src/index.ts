@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { startManager, type Manager, type ManagerOptions } from "./manager.js";
+export { defaultProviderCallsInFlight } from "./controllers/provider-connection.js";
 export { decodeManifest, encodeManifest, type Manifest } from "./manifest/manifest-codec.js";
 export {
   parseManifests,

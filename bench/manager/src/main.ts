@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
+import { defaultProviderCallsInFlight } from "@virtrigaud/manager";
 import { ManagerService } from "@virtrigaud/proto/manager";
 import { applyFleet, applyFleetBase } from "./fleet.js";
 import { runLimit } from "./limit.js";
@@ -39,11 +40,11 @@ for (const mode of storeModes)
     throw new Error(`--stores: ${mode} is not sqlite, postgres or postgres-x3`);
 /**
  * The limit client's concurrency: the manager's calls in flight to one
- * provider (its connection's default). Its 256 VM workers share those 64, so
+ * provider (its connection's default). Its 256 VM workers share them, so
  * the provider never sees more from it; the limit at 256 would queue more
  * calls at the mock than the manager can, and take about 13% longer.
  */
-const providerCallsInFlight = 64;
+const providerCallsInFlight = defaultProviderCallsInFlight;
 
 interface Figures {
   store: StoreMode;

@@ -52,6 +52,9 @@ export interface ProviderConnectionOptions {
   logger: Logger;
 }
 
+/** A provider connection's calls in flight at once, unless its options say otherwise. */
+export const defaultProviderCallsInFlight = 64;
+
 /** The first wait between polls of a task; it grows by half each poll. */
 const taskPollIntervalMs = 50;
 
@@ -105,7 +108,7 @@ export class ProviderConnection {
     // Every call in flight listens to it; there is no leak to warn about.
     setMaxListeners(0, this.#abort.signal);
     this.#limiter = createBackendLimiter({
-      concurrency: options.concurrency ?? 64,
+      concurrency: options.concurrency ?? defaultProviderCallsInFlight,
       ...(options.qps ? { qps: options.qps, burst: options.burst || options.qps * 2 } : {}),
     });
     this.client = createProviderClient(options.endpoint, {

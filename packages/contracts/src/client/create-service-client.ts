@@ -336,9 +336,9 @@ export function createServiceClient<S extends DescService>(
     callOptions: CallOptions,
     run: (options: CallOptions) => Promise<T>,
   ): Promise<T> => {
-    if (!clientSignal || clientSignal.aborted) return run(withClientSignal(callOptions));
     const own = callOptions.signal === clientSignal ? undefined : callOptions.signal;
     const call = new AbortController();
+    if (clientSignal?.aborted) call.abort(clientSignal.reason);
     unaryCalls.add(call);
     try {
       return await run({
