@@ -13,6 +13,7 @@ import {
   serveServices,
   servedService,
 } from "../src/server/index.js";
+import { busyFor } from "../src/testing/index.js";
 
 // Server streams through the harness and the generic client, on a real
 // socket: typed errors, the end of a stream as the end of its call (logs,
@@ -21,6 +22,11 @@ import {
 const lines: string[] = [];
 const watchers = new Set<AbortController>();
 let drainStarted = 0;
+/**
+ * The "burst" watch: its message count (small enough that the sockets take
+ * every write at once), and how many it had made when the event loop next turned.
+ */
+const burst = { messages: 600, madeByNextTurn: -1 };
 let metrics: ServerMetrics;
 let server: ServicesServer;
 
@@ -57,6 +63,16 @@ beforeAll(async () => {
       servedService(ManagerService, {
         async *watch(request, context) {
           if (request.name === "missing") throw ProviderError.notFound("no such resource");
+          if (request.name === "burst") {
+            // Messages that take 20 us each to make (12 ms in all), none waiting on anything.
+            let made = 0;
+            setImmediate(() => (burst.madeByNextTurn = made));
+            for (; made < burst.messages; made++) {
+              busyFor(0.02);
+              yield { type: WatchEventType.ADDED, resourceVersion: String(made + 1) };
+            }
+            return;
+          }
           yield { type: WatchEventType.ADDED, resourceVersion: "1" };
           if (request.name === "fails-later") throw ProviderError.conflict("history expired");
           // A watch: the stream stays open until the caller leaves or the drain ends it.
@@ -97,6 +113,25 @@ it("sends what a stream handler throws as the typed error, before or after its f
     client.close();
   }
 });
+
+it.each(["1.1", "2"] as const)(
+  "spreads a stream's messages over turns of the event loop, all in order (HTTP/%s)",
+  async (httpVersion) => {
+    const client = createServiceClient(ManagerService, server.url, { httpVersion });
+    try {
+      burst.madeByNextTurn = -1;
+      const versions: string[] = [];
+      for await (const event of client.watch({ name: "burst" }))
+        versions.push(event.resourceVersion);
+      expect(versions).toEqual(Array.from({ length: burst.messages }, (_, i) => String(i + 1)));
+      // Written in one turn, the whole stream would be made before the loop turned.
+      expect(burst.madeByNextTurn).toBeGreaterThan(0);
+      expect(burst.madeByNextTurn).toBeLessThan(burst.messages);
+    } finally {
+      client.close();
+    }
+  },
+);
 
 it("ends a stream's call when the caller stops reading, so it is logged and leaves the drain", async () => {
   const client = createServiceClient(ManagerService, server.url);

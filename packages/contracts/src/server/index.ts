@@ -20,6 +20,7 @@ export { type Peer, peerOf } from "./peer.js";
 export type { NodeHandler } from "./node-handler.js";
 export { compileServeOptions } from "./serve-options.js";
 export { isLoopbackHost } from "./loopback.js";
+export { shareTurn, turnBudgetMs } from "./turn-budget.js";
 export { serveFlags, formatServeFlagsHelp, serveOptionsFromFlags } from "./run-provider.js";
 export {
   createServerMetrics,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { type Http2ServerResponse, type ServerHttp2Stream, constants } from "node:http2";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { shareTurn } from "./turn-budget.js";
 
 /** A Node response of either server. */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -167,7 +168,9 @@ function nodeHeaders(headers: Headers | undefined): Record<string, string> {
  * generator never finishes and never releases what it holds), and a
  * response whose client stops reading is abandoned after `stallMs` without
  * progress. Either way the body's iterator is thrown into and returned, so
- * the handler's `finally` runs.
+ * the handler's `finally` runs. A stream's messages after its first wait
+ * for a later turn of the event loop when this one has run past its budget
+ * (`shareTurn`).
  *
  * @throws ResponseNotDelivered (rejects) when the response could not be sent.
  */
@@ -185,8 +188,11 @@ export async function writeResponse(
       writing = true;
       // Headers after the first chunk, so the handler has had its chance to set them.
       response.writeHead(universal.status, nodeHeaders(universal.header));
-      for (; chunk.done !== true; chunk = await it.next()) {
+      for (let first = true; chunk.done !== true; chunk = await it.next(), first = false) {
         writing = true;
+        // A stream's later messages share the event loop (see turnBudgetMs).
+        const turn = first ? undefined : shareTurn();
+        if (turn) await turn;
         if (closedResponses.has(response)) throw new ResponseNotDelivered("the connection closed");
         if (!(response as ServerResponse).write(chunk.value))
           await flushed(response, "drain", stallMs);

@@ -1,6 +1,7 @@
 /**
  * Test helpers for providers and their callers: a fake clock so tests
- * never sleep, and a server on a free loopback port with a client for it.
+ * never sleep, a server on a free loopback port with a client for it, and
+ * a count of the event loop's turns for work that must share them.
  *
  * @packageDocumentation
  */
@@ -12,3 +13,4 @@ export {
   type ProviderProcess,
   type ProviderProcessOptions,
 } from "./start-provider-process.js";
+export { busyFor, countTurns, freshTurn, type TurnCounter } from "./event-loop-turns.js";
