@@ -1,6 +1,12 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError, createLogger } from "@virtrigaud/contracts";
-import { type TestServer, startTestServer } from "@virtrigaud/contracts/testing";
+import { turnBudgetMs } from "@virtrigaud/contracts/server";
+import {
+  type TestServer,
+  busyFor,
+  countTurns,
+  startTestServer,
+} from "@virtrigaud/contracts/testing";
 import { CircuitState } from "@virtrigaud/proto/manager";
 import { ProviderConnection } from "./provider-connection.js";
 
@@ -105,4 +111,25 @@ it("ends calls in flight when the connection closes", async () => {
   conn.close();
   const error = await pending;
   expect(ProviderError.is(error, ErrorReason.CANCELED)).toBe(true);
+});
+
+it("resumes callers from a burst of answers over several turns of the event loop", async () => {
+  conn = new ProviderConnection({ name: "ns/stub", endpoint: test.server.url, logger: quiet });
+  await conn.client.describe({ vmId: "vm-1" }); // The connection is up before the burst.
+  const turns = countTurns();
+  try {
+    // Forty answers read together; what each caller does next takes a fifth of a turn's budget.
+    const resumedIn = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        await conn?.client.describe({ vmId: "vm-1" });
+        const at = turns.now;
+        busyFor(turnBudgetMs / 5);
+        return at;
+      }),
+    );
+    // All in the turn that read them would hold the loop for 8 budgets at once.
+    expect(new Set(resumedIn).size).toBeGreaterThanOrEqual(5);
+  } finally {
+    turns.stop();
+  }
 });

@@ -17,6 +17,7 @@ import {
   createProviderClient,
   waitForTask,
 } from "@virtrigaud/contracts/client";
+import { shareTurn } from "@virtrigaud/contracts/server";
 import { CircuitState } from "@virtrigaud/proto/manager";
 import { type Interceptor, createContextKey, createContextValues } from "@connectrpc/connect";
 
@@ -119,7 +120,14 @@ export class ProviderConnection {
       // Closing the connection ends its calls: in flight, waiting for a slot or a retry.
       signal: this.#abort.signal,
       // The fence last, nearest the wire: a call that waited for the limiter is checked as it leaves.
-      callInterceptors: [this.#circuitBreaker(), this.#limit(), this.#counting(), this.#fenced()],
+      // Sharing the turn first, so it is the caller's continuation that waits.
+      callInterceptors: [
+        this.#sharingTurns(),
+        this.#circuitBreaker(),
+        this.#limit(),
+        this.#counting(),
+        this.#fenced(),
+      ],
     });
   }
 
@@ -200,6 +208,23 @@ export class ProviderConnection {
    * caller's (a reconcile), even when another call's end frees the slot it
    * waited for.
    */
+  /**
+   * What the caller does with an answer waits for a later turn of the event
+   * loop when this one has run past its budget: answers arrive in bursts,
+   * and what each reconcile does next would otherwise run in the turn that
+   * read them (see `shareTurn`).
+   */
+  #sharingTurns(): Interceptor {
+    return (next) => async (req) => {
+      try {
+        return await next(req);
+      } finally {
+        const turn = shareTurn();
+        if (turn) await turn;
+      }
+    };
+  }
+
   #limit(): Interceptor {
     return (next) => (req) => {
       const caller = context.active();

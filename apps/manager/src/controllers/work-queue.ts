@@ -7,6 +7,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { Logger } from "@virtrigaud/contracts";
+import { shareTurn } from "@virtrigaud/contracts/server";
 
 /** What a reconcile asks of the queue when it succeeds. */
 export interface ReconcileResult {
@@ -138,9 +139,15 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     const parent = parents.get(key);
     parents.delete(key);
     let next: SpanContext | undefined;
-    const started = performance.now();
-    let outcome: ReconcileOutcome = "success";
+    let outcome: ReconcileOutcome | undefined;
+    let started = 0;
     try {
+      // A burst of keys (a commit's changes) starts over several turns of the event loop.
+      const turn = shareTurn();
+      if (turn) await turn;
+      if (stopped) return;
+      started = performance.now();
+      outcome = "success";
       const result = await reconcileTraced(key, parent);
       failures.delete(key);
       if (result?.requeueAfterMs !== undefined) {
@@ -157,7 +164,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       if (n <= tracedRetries) next = parent;
       options.logger.debug({ err, key, queue: options.name, retryMs }, "reconcile failed");
     } finally {
-      options.onReconciled?.(key, outcome, (performance.now() - started) / 1000);
+      if (outcome) options.onReconciled?.(key, outcome, (performance.now() - started) / 1000);
       running.delete(key);
       active--;
       if (dirty.delete(key)) enqueue(key, parents.get(key) ?? next);
