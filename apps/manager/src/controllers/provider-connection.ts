@@ -202,13 +202,6 @@ export class ProviderConnection {
   }
 
   /**
-   * The rate and concurrency limiter: a call waits for a slot, and ends when
-   * the connection closes (the call's signal is the connection's, or one
-   * combined with it: the client's `signal`). Its span stays a child of the
-   * caller's (a reconcile), even when another call's end frees the slot it
-   * waited for.
-   */
-  /**
    * What the caller does with an answer waits for a later turn of the event
    * loop when this one has run past its budget: answers arrive in bursts,
    * and what each reconcile does next would otherwise run in the turn that
@@ -225,6 +218,13 @@ export class ProviderConnection {
     };
   }
 
+  /**
+   * The rate and concurrency limiter: a call waits for a slot, and ends when
+   * the connection closes (the call's signal is the connection's, or one
+   * combined with it: the client's `signal`). Its span stays a child of the
+   * caller's (a reconcile), even when another call's end frees the slot it
+   * waited for.
+   */
   #limit(): Interceptor {
     return (next) => (req) => {
       const caller = context.active();

@@ -21,7 +21,7 @@ it("starts a burst of reconciles over several turns of the event loop, in the or
   });
   const keys = Array.from({ length: 12 }, (_, i) => `default/vm-${i}`);
   try {
-    // Queued in one turn, as a commit's changes are: twelve half budgets need six turns or more.
+    // Queued in one turn, as a commit's changes are: two half budgets fill a turn, so twelve take six.
     for (const key of keys) queue.add(key);
     await queue.idle();
     expect(started.map((s) => s.key)).toEqual(keys);
