@@ -109,6 +109,24 @@ describe("VirtualMachine controller, against provider-mock", () => {
     });
   });
 
+  it("runs each reconcile of a VM once its provider's connection admits it", async () => {
+    const { tm } = await setup();
+    const conn = await eventually(
+      () => tm.manager.connections.get("default/mock"),
+      10_000,
+      "the connection to provider-mock",
+    );
+    let admitted = 0;
+    const admit = conn.admitReconcile.bind(conn);
+    conn.admitReconcile = <T>(reconcile: () => Promise<T>) => {
+      admitted++;
+      return admit(reconcile);
+    };
+    await tm.apply(vmManifest("web-1"));
+    await tm.ready("web-1");
+    expect(admitted).toBeGreaterThanOrEqual(1);
+  });
+
   it("writes a Create's task that still runs to the status, follows it, and is Ready when it ends", async () => {
     const { tm } = await setup(["--latency", "400ms"]);
     const versions = await versionsUntilReady(tm);

@@ -133,3 +133,49 @@ it("resumes callers from a burst of answers over several turns of the event loop
     turns.stop();
   }
 });
+
+it("admits as many reconciles at once as calls may be in flight, the rest in order, and ends the waiting ones when it closes", async () => {
+  const admitting = new ProviderConnection({
+    name: "ns/stub",
+    endpoint: test.server.url,
+    concurrency: 2,
+    logger: quiet,
+  });
+  conn = admitting;
+  const started: number[] = [];
+  const finish: Array<() => void> = [];
+  let running = 0;
+  let most = 0;
+  const reconcile = (i: number) => () => {
+    started.push(i);
+    most = Math.max(most, ++running);
+    return new Promise<number>((resolve) =>
+      finish.push(() => {
+        running--;
+        resolve(i);
+      }),
+    );
+  };
+  const results = [0, 1, 2, 3, 4].map((i) => admitting.admitReconcile(reconcile(i)));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(started).toEqual([0, 1]);
+  finish.shift()?.();
+  await expect(results[0]).resolves.toBe(0);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(started).toEqual([0, 1, 2]);
+  finish.shift()?.();
+  finish.shift()?.();
+  await Promise.all(results.slice(1, 3));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(started).toEqual([0, 1, 2, 3, 4]);
+  expect(most).toBe(2);
+
+  // Two hold the slots; a third waits, and the connection closes under it.
+  const waiting = admitting.admitReconcile(reconcile(5)).catch((e: unknown) => e);
+  admitting.close();
+  const error = await waiting;
+  expect(ProviderError.is(error, ErrorReason.CANCELED)).toBe(true);
+  expect(started).not.toContain(5);
+  for (const f of finish.splice(0)) f();
+  await expect(Promise.all(results.slice(3))).resolves.toEqual([3, 4]);
+});

@@ -83,7 +83,15 @@ export function createVmController(ctx: ControllerContext) {
       }
     };
 
-  async function reconcile(key: string): Promise<ReconcileResult | void> {
+  /** Reconciles the VM `key` once its provider's connection admits it (see `admitReconcile`). */
+  function reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace: ns, name } = splitKey(key);
+    const vm = store.get(Kind.VIRTUAL_MACHINE, ns, name) as VirtualMachine | undefined;
+    const conn = vm && ctx.connections.get(providerKeyOf(vm));
+    return conn ? conn.admitReconcile(() => reconcileAdmitted(key)) : reconcileAdmitted(key);
+  }
+
+  async function reconcileAdmitted(key: string): Promise<ReconcileResult | void> {
     const { namespace: ns, name } = splitKey(key);
     const vm = store.get(Kind.VIRTUAL_MACHINE, ns, name) as VirtualMachine | undefined;
     if (!vm) return;
