@@ -110,7 +110,8 @@ Manager flags (environment fallback in brackets):
   --min-probe-interval DURATION   before the first probe back of a failing provider (default 1s);
                                   the wait doubles after each failed probe
   --max-probe-interval DURATION   the longest wait between probes of a failing provider (default 30s)
-  --vm-workers N                VirtualMachine reconciles at once (default 256)
+  --vm-workers N                VirtualMachine reconciles at once (default 256); those of VMs on one
+                                provider, at most as many as its calls in flight (64)
   --watch-max-pending N         changes one watch may hold for a client reading slower than they come; past it
                                 the watch ends (RESOURCE_EXHAUSTED) and the client resumes (default 10000)
   --watch-max-pending-bytes SIZE  the same bound in bytes, or with Ki/Mi/Gi (default 16Mi)
