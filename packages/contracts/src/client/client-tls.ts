@@ -22,6 +22,9 @@ export interface TlsProblem {
 
 const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+/** The header of an encrypted PEM key: PKCS #8's, or the traditional form's. */
+const encryptedKeyHeader = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/;
+
 /** The code of a Node error ("ENOENT", "ERR_OSSL_BAD_DECRYPT"), or "". */
 function errorCode(err: unknown): string {
   return isErrorLike(err) && typeof err.code === "string" ? err.code : "";
@@ -68,12 +71,16 @@ export function findTlsProblem(material: TlsMaterial): TlsProblem | undefined {
   try {
     createSecureContext({ key });
   } catch (err) {
+    // By its header first: without the passphrase OpenSSL decrypts it with
+    // none, and about one key in 270 then fails as ERR_OSSL_UNSUPPORTED
+    // rather than ERR_OSSL_BAD_DECRYPT (the padding happened to check out).
+    const encrypted =
+      encryptedKeyHeader.test(key.toString("latin1")) || errorCode(err) === "ERR_OSSL_BAD_DECRYPT";
     return {
       part: "key",
-      message:
-        errorCode(err) === "ERR_OSSL_BAD_DECRYPT"
-          ? "is an encrypted private key; give it without a passphrase"
-          : "is not a PEM private key",
+      message: encrypted
+        ? "is an encrypted private key; give it without a passphrase"
+        : "is not a PEM private key",
     };
   }
   try {
