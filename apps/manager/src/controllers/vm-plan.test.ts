@@ -924,6 +924,21 @@ describe("planVm", () => {
   });
 });
 
+describe("planVm on the reconcile's own copy", () => {
+  it("changes an owned status in place, and copies one it does not own", () => {
+    const status = statusOf();
+    const copied = planVm(factsOf({ status }));
+    expect(copied.status).not.toBe(status);
+    // The plan changed its copy (a Ready condition, at least), not what it was given.
+    expect(copied.status).not.toEqual(status);
+
+    const owned = planVm(factsOf({ status, ownStatus: true }));
+    expect(owned.status).toBe(status);
+    expect(owned.step).toEqual(copied.step);
+    expect(status).toEqual(copied.status);
+  });
+});
+
 describe("planVm reverts once per request", () => {
   const asking = (name: string | undefined, gen: bigint) => {
     const vm = vmOf(name ? { snapshot: { revertToRef: { name } } } : {});

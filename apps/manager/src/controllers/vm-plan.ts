@@ -71,8 +71,17 @@ export interface VmEvent {
 /** What the plan needs to know: the resource, what it refers to, its status, and what the provider said. */
 export interface VmFacts {
   vm: VirtualMachine;
-  /** The status as it stands (the stored one, or the act's working copy): never changed by the plan. */
+  /**
+   * The status as it stands: the stored one, never changed by the plan, or
+   * (with `ownStatus`) the reconcile's working copy.
+   */
   status: VirtualMachineStatus;
+  /**
+   * `status` is the reconcile's own working copy, shared with nothing stored
+   * (a plan made again after Create or Describe): the plan changes it in
+   * place rather than copying it, a copy being most of a plan's cost.
+   */
+  ownStatus?: boolean;
   now: number;
   /** The Provider ("namespace/name") the VM is, or will be, on. */
   providerKey: string;
@@ -214,7 +223,7 @@ export function planVm(facts: VmFacts): VmPlan {
   const meta = vm.metadata;
   const generation = meta?.generation ?? 0n;
   const annotations = meta?.annotations ?? {};
-  const status = clone(VirtualMachineStatusSchema, facts.status);
+  const status = facts.ownStatus ? facts.status : clone(VirtualMachineStatusSchema, facts.status);
   const events: VmEvent[] = [];
   const ready = (ok: boolean, reason: string, message = "") =>
     setCondition(
