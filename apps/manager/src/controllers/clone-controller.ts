@@ -15,7 +15,7 @@ import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
 import { findNotShared } from "./namespace-sharing.js";
 import { providerKeyOf } from "./references.js";
-import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
+import { RefusalMemory, backoffMs } from "./refusals.js";
 import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -167,7 +167,7 @@ export function createCloneController(ctx: ControllerContext) {
         case "describe": {
           if (!conn) return;
           if (step.kind === "clone") {
-            const wait = refusals.ask(key, generation, requestDigest("clone", step.request), now);
+            const wait = refusals.ask(key, generation, "clone", step.request, now);
             if (wait) return { requeueAfterMs: wait };
             await write(ns, name, status);
             let response;

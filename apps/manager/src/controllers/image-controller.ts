@@ -16,7 +16,7 @@ import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
 import { providerVmName } from "./provider-names.js";
 import { planFor, planImageEntry, summarizeImage } from "./image-plan.js";
-import { RefusalMemory, requestDigest } from "./refusals.js";
+import { RefusalMemory } from "./refusals.js";
 import { vmsReferring } from "./references.js";
 import { createTaskFollower } from "./tasks.js";
 import type { ReconcileResult } from "./work-queue.js";
@@ -139,12 +139,7 @@ export function createImageController(ctx: ControllerContext) {
       if (!conn) continue;
       const orUse = step.orUse;
       const request = { name: providerVmName(ns, name), source: step.source };
-      const wait = refusals.ask(
-        `${key}@${providerKey}`,
-        generation,
-        requestDigest("imagePrepare", request),
-        now,
-      );
+      const wait = refusals.ask(`${key}@${providerKey}`, generation, "imagePrepare", request, now);
       if (wait) {
         retryAfterMs = Math.min(retryAfterMs ?? Infinity, wait);
         failed ||= `${providerKey}: ${entry.message}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
-import { RefusalMemory, judgeRefusal, requestDigest } from "./refusals.js";
+import { RefusalMemory, judgeRefusal } from "./refusals.js";
 
 describe("judgeRefusal", () => {
   it.each([
@@ -47,15 +47,15 @@ describe("judgeRefusal", () => {
 });
 
 describe("RefusalMemory", () => {
-  const create = requestDigest("create", { name: "web-1", cpu: 2 });
+  const create = { name: "web-1", cpu: 2 };
 
   it("holds a refused request until its backoff is over, and counts the refusals in a row", () => {
     const memory = new RefusalMemory();
-    expect(memory.ask("a", 1n, create, 0)).toBe(0);
+    expect(memory.ask("a", 1n, "create", create, 0)).toBe(0);
     const first = memory.refuse("a", 1n, ProviderError.invalidSpec("f", "m"), 0);
     expect(first.retryAfterMs).toBe(60_000);
-    expect(memory.ask("a", 1n, create, 1_000)).toBe(59_000);
-    expect(memory.ask("a", 1n, create, 60_000)).toBe(0);
+    expect(memory.ask("a", 1n, "create", create, 1_000)).toBe(59_000);
+    expect(memory.ask("a", 1n, "create", create, 60_000)).toBe(0);
     expect(memory.refuse("a", 1n, ProviderError.invalidSpec("f", "m"), 60_000).retryAfterMs).toBe(
       120_000,
     );
@@ -63,21 +63,44 @@ describe("RefusalMemory", () => {
 
   it("asks at once for a new generation or another request, and forgets after a success", () => {
     const memory = new RefusalMemory();
-    memory.ask("a", 1n, create, 0);
+    memory.ask("a", 1n, "create", create, 0);
     memory.refuse("a", 1n, ProviderError.invalidSpec("f", "m"), 0);
-    expect(memory.ask("a", 2n, create, 1)).toBe(0);
+    expect(memory.ask("a", 2n, "create", create, 1)).toBe(0);
     memory.refuse("a", 2n, ProviderError.invalidSpec("f", "m"), 1);
-    expect(memory.ask("a", 2n, requestDigest("create", { name: "web-1", cpu: 4 }), 2)).toBe(0);
+    expect(memory.ask("a", 2n, "create", { name: "web-1", cpu: 4 }, 2)).toBe(0);
     memory.forget("a");
-    expect(memory.ask("a", 2n, create, 3)).toBe(0);
+    expect(memory.ask("a", 2n, "create", create, 3)).toBe(0);
   });
 
   it("does not hold a request after an outage: the circuit breaker paces those", () => {
     const memory = new RefusalMemory();
-    memory.ask("a", 1n, create, 0);
+    memory.ask("a", 1n, "create", create, 0);
     const outage = memory.refuse("a", 1n, ProviderError.unavailable("down"), 0);
     expect(outage.outage).toBe(true);
     expect(outage.error.reason).toBe(ErrorReason.UNAVAILABLE);
-    expect(memory.ask("a", 1n, create, 1)).toBe(0);
+    expect(memory.ask("a", 1n, "create", create, 1)).toBe(0);
+  });
+
+  it("digests a request only once it is refused or asked again, not when it goes through", () => {
+    let digested = 0;
+    // JSON.stringify calls toJSON: each call is one digest of the request.
+    const counted = (cpu: number) => ({
+      toJSON: () => {
+        digested += 1;
+        return { name: "web-1", cpu };
+      },
+    });
+    const memory = new RefusalMemory();
+    memory.ask("a", 1n, "create", counted(2), 0);
+    memory.forget("a");
+    expect(digested).toBe(0);
+
+    memory.ask("a", 1n, "create", counted(2), 0);
+    memory.refuse("a", 1n, ProviderError.invalidSpec("f", "m"), 0);
+    expect(digested).toBe(1);
+    // The same request, asked again, is held; another one is not.
+    expect(memory.ask("a", 1n, "create", counted(2), 1)).toBe(59_999);
+    expect(memory.ask("a", 1n, "create", counted(4), 1)).toBe(0);
+    expect(digested).toBe(3);
   });
 });

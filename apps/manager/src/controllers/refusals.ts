@@ -83,12 +83,22 @@ export function judgeRefusal(thrown: unknown, attempt: number): Refusal {
 interface Asked {
   /** The generation of the spec it was asked at. */
   generation: bigint;
-  /** What was asked: the verb and a digest of the request. */
-  request: string;
+  /**
+   * What was asked: the verb and a digest of the request, digested only once
+   * it is needed (the same key asks again, or is refused): a request that
+   * goes through, as most do, is never digested.
+   */
+  request: string | (() => string);
   /** Refusals in a row at this generation. */
   refusals: number;
   /** Until when the same request is not asked again (ms since the epoch); 0 when it may be. */
   heldUntil: number;
+}
+
+/** The digest of what `asked` asked, made now if it was not yet. */
+function digestOf(asked: Asked): string {
+  if (typeof asked.request !== "string") asked.request = asked.request();
+  return asked.request;
 }
 
 /**
@@ -102,20 +112,23 @@ export class RefusalMemory {
   readonly #asked = new Map<string, Asked>();
 
   /**
-   * How long `request` must still wait before it is asked for `key` at
-   * `generation`: 0 when it may be asked now. Records it as the request
-   * being asked, for a refusal (or a failed task) to hold.
+   * How long `verb` with `request` must still wait before it is asked for
+   * `key` at `generation`: 0 when it may be asked now. Records it as the
+   * request being asked, for a refusal (or a failed task) to hold. The
+   * request must not change until it is refused or forgotten.
    */
-  ask(key: string, generation: bigint, request: string, now: number): number {
+  ask(key: string, generation: bigint, verb: string, request: unknown, now: number): number {
     const asked = this.#asked.get(key);
-    if (asked && asked.generation === generation && asked.request === request) {
-      if (asked.heldUntil > now) return asked.heldUntil - now;
+    if (asked && asked.generation === generation) {
+      const digest = requestDigest(verb, request);
+      if (digestOf(asked) === digest) return Math.max(0, asked.heldUntil - now);
+      this.#asked.set(key, { generation, request: digest, refusals: asked.refusals, heldUntil: 0 });
       return 0;
     }
     this.#asked.set(key, {
       generation,
-      request,
-      refusals: asked?.generation === generation ? asked.refusals : 0,
+      request: () => requestDigest(verb, request),
+      refusals: 0,
       heldUntil: 0,
     });
     return 0;
@@ -131,6 +144,8 @@ export class RefusalMemory {
       asked && asked.generation === generation
         ? asked
         : { generation, request: "", refusals: 0, heldUntil: 0 };
+    // Digested now: the request itself (a Create's user data, say) is not kept while it is held.
+    digestOf(current);
     current.refusals += 1;
     const refusal = judgeRefusal(thrown, current.refusals);
     current.heldUntil = refusal.outage ? 0 : now + refusal.retryAfterMs;
@@ -145,6 +160,7 @@ export class RefusalMemory {
       asked && asked.generation === generation
         ? asked
         : { generation, request: "", refusals: 0, heldUntil: 0 };
+    digestOf(current);
     current.refusals += 1;
     this.#asked.set(key, current);
     return current.refusals;
@@ -157,7 +173,7 @@ export class RefusalMemory {
 }
 
 /** A short digest of what a request asks, to tell the same request from another. */
-export function requestDigest(verb: string, request: unknown): string {
+function requestDigest(verb: string, request: unknown): string {
   return `${verb}:${createHash("sha256")
     .update(JSON.stringify(request, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)))
     .digest("base64url")}`;

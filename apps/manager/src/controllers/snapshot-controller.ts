@@ -13,7 +13,7 @@ import {
 import { snapshotFinalizer } from "../api/manager-service.js";
 import { setCondition } from "./conditions.js";
 import { type ControllerContext, splitKey } from "./context.js";
-import { RefusalMemory, requestDigest } from "./refusals.js";
+import { RefusalMemory } from "./refusals.js";
 import { findNotShared } from "./namespace-sharing.js";
 import { providerKeyOf } from "./references.js";
 import {
@@ -161,12 +161,7 @@ export function createSnapshotController(ctx: ControllerContext) {
           return;
         case "deleteAtProvider": {
           if (!conn) return;
-          const wait = refusals.ask(
-            key,
-            generation,
-            requestDigest("snapshotDelete", step.request),
-            now,
-          );
+          const wait = refusals.ask(key, generation, "snapshotDelete", step.request, now);
           if (wait) return { requeueAfterMs: wait };
           let response;
           try {
@@ -194,12 +189,7 @@ export function createSnapshotController(ctx: ControllerContext) {
         }
         case "create": {
           if (!conn) return;
-          const wait = refusals.ask(
-            key,
-            generation,
-            requestDigest("snapshotCreate", step.request),
-            now,
-          );
+          const wait = refusals.ask(key, generation, "snapshotCreate", step.request, now);
           if (wait) return { requeueAfterMs: wait };
           await write(ns, name, status);
           let response;

@@ -22,7 +22,7 @@ import { findNotShared } from "./namespace-sharing.js";
 import { judgeOwnership } from "./ownership.js";
 import type { ProviderConnection } from "./provider-connection.js";
 import { providerKeyOf, vmReference } from "./references.js";
-import { RefusalMemory, backoffMs, requestDigest } from "./refusals.js";
+import { RefusalMemory, backoffMs } from "./refusals.js";
 import type { ReadSecret } from "./cloud-init-sources.js";
 import { resolveCreate } from "./resolve-vm.js";
 import { createTaskFollower } from "./tasks.js";
@@ -171,7 +171,7 @@ export function createVmController(ctx: ControllerContext) {
      * very same request holds (whatever woke the resource meanwhile).
      */
     const held = (method: string, request: unknown): number =>
-      refusals.ask(key, generation, requestDigest(method, request), now);
+      refusals.ask(key, generation, method, request, now);
     /** After an action: follow its task, or look again at once. */
     const afterAction = async (
       connection: ProviderConnection,
@@ -203,7 +203,10 @@ export function createVmController(ctx: ControllerContext) {
       status = plan.status;
       // A task's outcome the plan acted on is forgotten.
       if (taskId && facts.task && status.lastTaskRef !== taskId) tasks.forget(taskId);
+      // Plans made again work on this copy in place: every write below that
+      // is followed by another plan stores a copy of it (Create's intent).
       facts.status = status;
+      facts.ownStatus = true;
       facts.task = undefined;
       const { step } = plan;
       plan.events.forEach(record);
