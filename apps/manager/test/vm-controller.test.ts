@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
@@ -321,6 +321,8 @@ describe("VirtualMachine controller, against provider-mock", () => {
       JSON.stringify({ vms: [{ name: "legacy", cpu: 2, memoryMib: 2048, powerState: "on" }] }),
     );
     const { mock, tm } = await setup(["--inventory", join(dir, "inventory.json")]);
+    // The mock has read its inventory.
+    rmSync(dir, { recursive: true, force: true });
     await tm.apply(vmManifest("legacy"));
     const vm = await tm.ready("legacy");
     expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "legacy")).toContain("Adopted");

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,6 +28,17 @@ afterEach(async () => {
 
 beforeAll(async () => {
   await removeDomains("fault-");
+});
+
+/** Temporary directories the cases made (known_hosts files, keys), removed at the end. */
+const tempDirs: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
 });
 
 describe("the SSH connection cut mid-operation", () => {
@@ -154,7 +165,7 @@ describe("SSH trust", () => {
   });
 
   it("refuses a host missing from known_hosts", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vrtg-kh-"));
+    const dir = await tempDir("vrtg-kh-");
     const empty = join(dir, "known_hosts");
     await run("touch", [empty]);
     provider = await useProvider({}, { knownHostsFile: empty });
@@ -172,7 +183,7 @@ describe("SSH trust", () => {
   });
 
   it("reports a key the host does not accept as UNAUTHENTICATED", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vrtg-key-"));
+    const dir = await tempDir("vrtg-key-");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
     const privateKey = new Secret(await readFile(join(dir, "key"), "utf8"));
     provider = await useProvider({}, { privateKey });
@@ -184,7 +195,7 @@ describe("SSH trust", () => {
 /** known_hosts naming the proxy's port, with the test bed's real host key. */
 async function proxiedKnownHosts(port: number): Promise<string> {
   const line = (await readFile(testbed().knownHosts, "utf8")).trim();
-  const dir = await mkdtemp(join(tmpdir(), "vrtg-kh-"));
+  const dir = await tempDir("vrtg-kh-");
   const file = join(dir, "known_hosts");
   const { writeFile } = await import("node:fs/promises");
   await writeFile(file, `${line.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${port}`)}\n`);

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { type ClientHttp2Session, connect as connectHttp2, constants } from "node:http2";
 import { type Socket, connect } from "node:net";
 import { Writable } from "node:stream";
@@ -221,7 +222,10 @@ describe("timeouts with TLS", () => {
       tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
     }));
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    rmSync(pki.dir, { recursive: true, force: true });
+  });
 
   it("closes a connection that never completes its handshake", async () => {
     const socket = await openSocket(server);

@@ -1,5 +1,5 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import { readFileSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { readFileSync, rmSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { DiskExportSchema, type DiskShare, ErrorReason, ImageFormat } from "@virtrigaud/proto";
 import { ProviderError, createLogger, pullDisk, serveProvider } from "../src/index.js";
@@ -313,6 +313,7 @@ describe("DiskImportPull over TLS", () => {
   beforeAll(() => {
     pki = createTestCertificates();
   });
+  afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
 
   it("reads a source whose certificate the given CA signs, and refuses a plaintext URL", async () => {
     const source = createInMemoryDiskProvider();
