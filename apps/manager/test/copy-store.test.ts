@@ -1,9 +1,9 @@
 // Moving a store: copyStore between SQLite and PostgreSQL (real files, the
 // real server), and `virtrigaud-manager copy-store` as a process.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ErrorReason } from "@virtrigaud/contracts";
 import { createServiceClient } from "@virtrigaud/contracts/client";
@@ -28,22 +28,16 @@ import { redactUrl } from "../src/store/postgres/connection.js";
 import { type TestDatabase, createTestDatabase } from "./postgres.js";
 import { type ServerProcess, runManager, spawnManager } from "./processes.js";
 
-const dirs: string[] = [];
+const temp = new TempDirs("copy-store-");
 const databases: TestDatabase[] = [];
 const managers: ServerProcess[] = [];
 afterEach(async () => {
   for (const m of managers.splice(0)) await m.stop("SIGKILL");
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  temp.removeAll();
 });
 afterAll(async () => {
   for (const d of databases.splice(0)) await d.drop();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "copy-store-"));
-  dirs.push(dir);
-  return dir;
-}
 
 async function database(): Promise<TestDatabase> {
   const db = await createTestDatabase();
@@ -95,7 +89,7 @@ async function populate(store: ResourceStore): Promise<void> {
 }
 
 async function populated(): Promise<string> {
-  const dir = tempDir();
+  const dir = temp.make();
   let clock = Date.UTC(2026, 0, 1);
   const store = await openResourceStore(dir, { now: () => (clock += 1000) });
   await populate(store);
@@ -157,7 +151,7 @@ describe("copyStore", () => {
     });
     expect(await contentsOf(() => openPostgres(db.url))).toEqual(before);
 
-    const back = join(tempDir(), "back");
+    const back = join(temp.make(), "back");
     const returned = await copyStore({ from: { store: db.url }, to: { store: back } });
     expect(returned).toMatchObject({ resources: 39, events: before.events.length });
     expect(await contentsOf(() => openResourceStore(back))).toEqual(before);
@@ -168,7 +162,7 @@ describe("copyStore", () => {
 
   it("refuses a target that is not empty, and changes nothing in it", async () => {
     const source = await populated();
-    const used = tempDir();
+    const used = temp.make();
     const usedStore = await openResourceStore(used);
     await usedStore.apply(Kind.VM_CLASS, vmClass("mine", "default", 2));
     await usedStore.close();
@@ -201,7 +195,7 @@ describe("copyStore", () => {
     const source = await populated();
     const running = await openResourceStore(source);
     try {
-      const target = join(tempDir(), "never");
+      const target = join(temp.make(), "never");
       await expect(
         copyStore({ from: { store: source }, to: { store: target } }),
       ).rejects.toBeInstanceOf(StoreInUseError);
@@ -229,7 +223,7 @@ describe("virtrigaud-manager copy-store", () => {
     // The test server trusts every login: the password is only there to be kept out of the output.
     const url = new URL(db.url);
     url.password = "s3cret-word";
-    const passwordFile = join(tempDir(), "password");
+    const passwordFile = join(temp.make(), "password");
     writeFileSync(passwordFile, "s3cret-word\n");
 
     const toPostgres = await runManager([
@@ -256,7 +250,7 @@ describe("virtrigaud-manager copy-store", () => {
     expect(again.stderr).toMatch(/is not empty: copy into a new store/);
     expect(again.stderr).not.toContain("s3cret-word");
 
-    const copy = join(tempDir(), "copy");
+    const copy = join(temp.make(), "copy");
     const back = await runManager(["copy-store", "--from", db.url, "--to", copy]);
     expect(back.code).toBe(0);
     expect(back.stderr).toMatch(/stop every manager using it first/);

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import { Kind, SecretSchema } from "@virtrigaud/proto/manager";
@@ -20,22 +20,16 @@ const run = promisify(execFile);
 const password = "s3cret-Value-7f1c2e9a";
 const forbidden = [password, Buffer.from(password).toString("base64")];
 
-const dirs: string[] = [];
+const temp = new TempDirs("vrtg-secrets-");
 const managers: ServerProcess[] = [];
 const databases: TestDatabase[] = [];
 afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.stop()));
 });
 afterAll(async () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  temp.removeAll();
   await Promise.all(databases.map((d) => d.drop()));
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "vrtg-secrets-"));
-  dirs.push(dir);
-  return dir;
-}
 
 function secretManifest(name: string): string {
   return `apiVersion: infra.virtrigaud.io/v1beta1
@@ -107,7 +101,7 @@ function editStoredSecret(
 
 describe("Secrets at rest", () => {
   it("are applied, read, listed and deleted through vrtg, and no store file holds their values", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const keyFile = join(dir, "keys.yaml");
     const generated = await runManager(["secret-key", "generate", keyFile]);
     expect(generated.code).toBe(0);
@@ -146,7 +140,7 @@ describe("Secrets at rest", () => {
   });
 
   it("refuses to start with a key file it cannot use, naming the file and never a key", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const short = join(dir, "short.yaml");
     const key = Buffer.alloc(16, 9).toString("base64");
     writeFileSync(short, `kind: SecretKeys\nkeys:\n  - name: k\n    secret: ${key}\n`, {
@@ -175,7 +169,7 @@ describe("Secrets at rest", () => {
   });
 
   it("refuses to open a ciphertext changed in the store, or moved to another Secret", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const keyFile = join(dir, "keys.yaml");
     expect((await runManager(["secret-key", "generate", keyFile])).code).toBe(0);
     const data = join(dir, "data");
@@ -222,7 +216,7 @@ describe("Secrets at rest", () => {
   });
 
   it("re-encrypts every Secret under a new key, after which the old key can go", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const keyFile = join(dir, "keys.yaml");
     await runManager(["secret-key", "generate", keyFile]);
     const oldKey = (parse(readFileSync(keyFile, "utf8")) as { keys: Array<{ name: string }> })
@@ -275,7 +269,7 @@ describe("Secrets at rest", () => {
   });
 
   it("copies keep the ciphertext: unreadable without the key file, readable with it, on SQLite and PostgreSQL", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const keyFile = join(dir, "keys.yaml");
     await runManager(["secret-key", "generate", keyFile]);
     const data = join(dir, "data");

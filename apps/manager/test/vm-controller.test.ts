@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import { PowerOperation, PowerState as ProviderPowerState } from "@virtrigaud/contracts";
 import {
   AddressSource,
@@ -45,10 +45,12 @@ async function versionsUntilReady(manager: TestManager): Promise<VirtualMachine[
 describe("VirtualMachine controller, against provider-mock", () => {
   let mock: ServerProcess | undefined;
   let tm: TestManager | undefined;
+  const temp = new TempDirs("mock-inv-");
   afterEach(async () => {
     await tm?.close();
     await mock?.stop();
     tm = mock = undefined;
+    temp.removeAll();
   });
 
   const setup = async (mockArgs: string[] = []) => {
@@ -315,14 +317,12 @@ describe("VirtualMachine controller, against provider-mock", () => {
   });
 
   it("adopts a VM of the same name that the provider already has", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mock-inv-"));
+    const dir = temp.make();
     writeFileSync(
       join(dir, "inventory.json"),
       JSON.stringify({ vms: [{ name: "legacy", cpu: 2, memoryMib: 2048, powerState: "on" }] }),
     );
     const { mock, tm } = await setup(["--inventory", join(dir, "inventory.json")]);
-    // The mock has read its inventory.
-    rmSync(dir, { recursive: true, force: true });
     await tm.apply(vmManifest("legacy"));
     const vm = await tm.ready("legacy");
     expect(await tm.reasons(Kind.VIRTUAL_MACHINE, "legacy")).toContain("Adopted");

@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import {
   ChecksumAlgorithm,
   ErrorReason,
@@ -31,15 +31,8 @@ beforeAll(async () => {
 });
 
 /** Temporary directories the cases made (known_hosts files, keys), removed at the end. */
-const tempDirs: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
-});
+const temp = new TempDirs("vrtg-faults-");
+afterAll(() => temp.removeAll());
 
 describe("the SSH connection cut mid-operation", () => {
   let proxy: TcpProxy;
@@ -165,7 +158,7 @@ describe("SSH trust", () => {
   });
 
   it("refuses a host missing from known_hosts", async () => {
-    const dir = await tempDir("vrtg-kh-");
+    const dir = temp.make();
     const empty = join(dir, "known_hosts");
     await run("touch", [empty]);
     provider = await useProvider({}, { knownHostsFile: empty });
@@ -183,7 +176,7 @@ describe("SSH trust", () => {
   });
 
   it("reports a key the host does not accept as UNAUTHENTICATED", async () => {
-    const dir = await tempDir("vrtg-key-");
+    const dir = temp.make();
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
     const privateKey = new Secret(await readFile(join(dir, "key"), "utf8"));
     provider = await useProvider({}, { privateKey });
@@ -195,7 +188,7 @@ describe("SSH trust", () => {
 /** known_hosts naming the proxy's port, with the test bed's real host key. */
 async function proxiedKnownHosts(port: number): Promise<string> {
   const line = (await readFile(testbed().knownHosts, "utf8")).trim();
-  const dir = await tempDir("vrtg-kh-");
+  const dir = temp.make();
   const file = join(dir, "known_hosts");
   const { writeFile } = await import("node:fs/promises");
   await writeFile(file, `${line.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${port}`)}\n`);

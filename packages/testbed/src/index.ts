@@ -8,3 +8,4 @@ export {
 export { type FlaggedApp, appNodeFlags } from "./node-flags.js";
 export { type LibvirtObjects, removeLibvirtObjects } from "./remove-libvirt-objects.js";
 export { type PasswordGuest, guestUser, passwordGuestManifests } from "./guest-manifests.js";
+export { TempDirs } from "./temp-dirs.js";

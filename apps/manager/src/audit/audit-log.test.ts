@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import type { AuditEntry } from "./audit-entry.js";
 import { openAuditLog } from "./audit-log.js";
 
@@ -18,15 +18,8 @@ const entry = (name: string): AuditEntry => ({
   outcome: "ok",
 });
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "audit-log-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temp = new TempDirs("audit-log-");
+afterEach(() => temp.removeAll());
 
 const lines = (path: string) =>
   readFileSync(path, "utf8")
@@ -36,7 +29,7 @@ const lines = (path: string) =>
 
 describe("openAuditLog", () => {
   it("writes one JSON line per record, at once, to a file only its user reads", () => {
-    const path = join(tempDir(), "audit.log");
+    const path = join(temp.make(), "audit.log");
     const log = openAuditLog({ path });
     log.record(entry("a"));
     log.record(entry("b"));
@@ -47,7 +40,7 @@ describe("openAuditLog", () => {
   });
 
   it("appends to an existing file and narrows its mode", () => {
-    const path = join(tempDir(), "audit.log");
+    const path = join(temp.make(), "audit.log");
     writeFileSync(path, `${JSON.stringify(entry("old"))}\n`, { mode: 0o644 });
     const log = openAuditLog({ path });
     log.record(entry("new"));
@@ -57,7 +50,7 @@ describe("openAuditLog", () => {
   });
 
   it("rotates by size and keeps the newest files, dropping the oldest", () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const path = join(dir, "audit.log");
     const lineBytes = JSON.stringify(entry("r00")).length + 1;
     const log = openAuditLog({ path, maxBytes: lineBytes * 2, maxFiles: 2 });
@@ -78,6 +71,8 @@ describe("openAuditLog", () => {
   });
 
   it("refuses a path it cannot write", () => {
-    expect(() => openAuditLog({ path: join(tempDir(), "missing", "audit.log") })).toThrow(/ENOENT/);
+    expect(() => openAuditLog({ path: join(temp.make(), "missing", "audit.log") })).toThrow(
+      /ENOENT/,
+    );
   });
 });

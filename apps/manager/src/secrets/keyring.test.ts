@@ -1,18 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import { KeyFileError, addKeyToFile, parseKeyring, readKeyring } from "./keyring.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "keyring-"));
-  dirs.push(dir);
-  return dir;
-}
+const temp = new TempDirs("keyring-");
+afterEach(() => temp.removeAll());
 
 const key = Buffer.alloc(32, 7).toString("base64");
 
@@ -56,7 +49,7 @@ describe("readKeyring", () => {
 
 describe("addKeyToFile", () => {
   it("makes the file 0600, then puts each new key first and keeps the others", () => {
-    const file = join(tempDir(), "keys.yaml");
+    const file = join(temp.make(), "keys.yaml");
     const first = addKeyToFile(file, new Date("2026-01-02T03:04:05Z"));
     expect(first).toBe("key-20260102-030405");
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -71,7 +64,7 @@ describe("addKeyToFile", () => {
   });
 
   it("refuses to add to a file that is not a key file, leaving it as it was", () => {
-    const file = join(tempDir(), "other.yaml");
+    const file = join(temp.make(), "other.yaml");
     writeFileSync(file, "hello: world\n");
     expect(() => addKeyToFile(file)).toThrow(KeyFileError);
     expect(readFileSync(file, "utf8")).toBe("hello: world\n");

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
+import { TempDirs } from "@virtrigaud/testbed";
 import { clone, create } from "@bufbuild/protobuf";
 import { ErrorReason, ProviderError } from "@virtrigaud/contracts";
 import {
@@ -27,16 +25,9 @@ import {
 } from "./resource-store.js";
 import { parseLabelSelector } from "./label-selector.js";
 
-const dirs: string[] = [];
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), "store-"));
-  dirs.push(dir);
-  return dir;
-}
+const temp = new TempDirs("store-");
 const databases: Array<{ drop(): Promise<void> }> = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(() => temp.removeAll());
 afterAll(async () => {
   for (const d of databases.splice(0)) await d.drop();
 });
@@ -63,7 +54,7 @@ const backends: Array<[string, () => Promise<Place>]> = [
   [
     "SQLite",
     () => {
-      const dir = tempDir();
+      const dir = temp.make();
       return Promise.resolve({ open: (options) => openResourceStore(dir, options) });
     },
   ],
@@ -428,7 +419,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
 
 describe("ResourceStore on SQLite", () => {
   it("is locked while open: a second open of its directory is refused until the first closes", async () => {
-    const dir = tempDir();
+    const dir = temp.make();
     const store = await openResourceStore(dir);
     expect(() => openResourceStore(dir)).toThrow(StoreInUseError);
     await store.apply(Kind.VM_CLASS, vmClass("a", 1));
