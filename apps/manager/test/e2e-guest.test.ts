@@ -886,7 +886,7 @@ spec:
       // The spec the migration gave the VM, as stored, with only the power state (and the time
       // the guest is given, under TCG on a busy machine) changed.
       const stored = await getVm(backName);
-      const spec = { ...(stored["spec"] as Json), powerState: "OffGraceful" };
+      const spec: Json = { ...(stored["spec"] as Json), powerState: "OffGraceful" };
       spec["lifecycle"] = {
         ...(spec["lifecycle"] as Json | undefined),
         gracefulShutdownTimeout: "180s",
