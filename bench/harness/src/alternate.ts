@@ -1,6 +1,6 @@
 import type { BenchProtocol } from "./describe-call.js";
 import type { LoadFigures } from "./latency-stats.js";
-import { type MedianInterval, type Spread, medianInterval95, spreadOf } from "./spread.js";
+import { type MedianInterval, type Spread, medianInterval95, spreadOf } from "@virtrigaud/testbed";
 
 /** The most the full harness may cost over bare connect-node, in percent. */
 export const targetOverheadPercent = 15;

@@ -1,6 +1,6 @@
 import type { BenchProtocol } from "./describe-call.js";
 import type { CaseResult } from "./run-case.js";
-import { type Spread, spreadOf, spreadOfKnown } from "./spread.js";
+import { type Spread, spreadOf, spreadOfKnown } from "@virtrigaud/testbed";
 import type { ServerName } from "./start-servers.js";
 
 /** One server, protocol and concurrency over all rounds: each figure's median and range. */

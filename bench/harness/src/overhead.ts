@@ -1,7 +1,7 @@
 import { type CaseSummary, summariseCases } from "./case-summary.js";
 import type { BenchProtocol } from "./describe-call.js";
 import type { CaseResult } from "./run-case.js";
-import { type Spread, spreadOf, spreadOfKnown } from "./spread.js";
+import { type Spread, spreadOf, spreadOfKnown } from "@virtrigaud/testbed";
 import type { ServerName } from "./start-servers.js";
 
 /**

@@ -8,7 +8,7 @@ import {
 } from "./alternate.js";
 import { computeOverheads } from "./overhead.js";
 import type { CaseResult } from "./run-case.js";
-import { type MedianInterval, type Spread, formatSpread } from "./spread.js";
+import { type MedianInterval, type Spread, formatSpread } from "@virtrigaud/testbed";
 import { formatTable } from "./text-table.js";
 
 /** A figure with its sign: "+2.1", "-0.5"; percentages with one decimal, microseconds with none. */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { vmPaths } from "@virtrigaud/provider-vsphere";
-import { appNodeFlags } from "@virtrigaud/testbed";
+import { appNodeFlags, spreadOf } from "@virtrigaud/testbed";
 import type { Vcsim } from "@virtrigaud/vsphere-sdk/testing";
 
 /** What either lister prints. */
@@ -51,11 +51,7 @@ function govmomiList(): string {
   return join(testbed, "govmomi-list/bin/govmomi-list");
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+const median = (values: number[]) => spreadOf(values).median;
 
 function figures(reports: ListerReport[]): SideFigures {
   return {
