@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { createServiceClient } from "@virtrigaud/contracts/client";
 import { defaultProviderCallsInFlight } from "@virtrigaud/manager";
 import { ManagerService } from "@virtrigaud/proto/manager";
+import { formatSpread, spreadOf } from "@virtrigaud/testbed";
 import { applyFleet, applyFleetBase } from "./fleet.js";
 import { runLimit } from "./limit.js";
 import { limitAtRunSpeed } from "./limit-speed.js";
@@ -14,6 +15,7 @@ import {
   type Server,
   cpuSeconds,
   machineBusySeconds,
+  mainThreadSchedule,
   peakRssMiB,
   providerCalls,
   startServer,
@@ -28,10 +30,14 @@ const { values } = parseArgs({
     "apply-concurrency": { type: "string", default: "64" },
     "drift-page-interval": { type: "string", default: "5s" },
     "health-interval": { type: "string", default: "10s" },
+    repeat: { type: "string", default: "1" },
   },
 });
 const sizes = (values.sizes ?? "").split(",").map(Number);
 const steadySeconds = Number(values.steady);
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1)
+  throw new Error(`--repeat: ${values.repeat} is not a whole number of runs, 1 or more`);
 /** Where the managers keep their store, and how many share it. */
 type StoreMode = "sqlite" | "postgres" | "postgres-x3";
 const storeModes = (values.stores ?? "").split(",").filter(Boolean) as StoreMode[];
@@ -55,6 +61,9 @@ interface Figures {
   /** CPU time of the managers (all of them) from start until every VM was Ready. */
   managerCpuSeconds: number;
   mockCpuSeconds: number;
+  /** How long the managers' main threads ran, and waited for a core, from the first apply until every VM was Ready. */
+  mainThreadRunSeconds: number;
+  mainThreadWaitSeconds: number;
   /** CPU time of this process (the applies and the watch) from the first apply until every VM was Ready. */
   benchCpuSeconds: number;
   /** The machine's cores busy on average over the same time, whatever ran. */
@@ -105,6 +114,14 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
     await applyFleetBase(client, mock.url);
     // Watching before the first apply: every change is seen.
     const allReady = untilAllReady(client, n, 600_000);
+    const scheduled = () =>
+      managers
+        .map((m) => mainThreadSchedule(m.child.pid ?? 0))
+        .reduce((a, b) => ({
+          runSeconds: a.runSeconds + b.runSeconds,
+          waitSeconds: a.waitSeconds + b.waitSeconds,
+        }));
+    const scheduleBefore = scheduled();
     const benchCpuBefore = process.cpuUsage();
     const busyBefore = machineBusySeconds();
     const started = performance.now();
@@ -113,6 +130,7 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
     const applySeconds = (performance.now() - started) / 1000;
     await allReady;
     const readySeconds = (performance.now() - started) / 1000;
+    const scheduleAtReady = scheduled();
     const coresBusy = (machineBusySeconds() - busyBefore) / readySeconds;
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const managerCpuSeconds = managers.reduce((t, m) => t + cpuSeconds(m.child.pid ?? 0), 0);
@@ -136,6 +154,8 @@ async function runSize(mode: StoreMode, n: number): Promise<Figures> {
       managerPeakRssMiB: Math.max(...managers.map((m) => peakRssMiB(m.child.pid ?? 0))),
       managerCpuSeconds,
       mockCpuSeconds,
+      mainThreadRunSeconds: scheduleAtReady.runSeconds - scheduleBefore.runSeconds,
+      mainThreadWaitSeconds: scheduleAtReady.waitSeconds - scheduleBefore.waitSeconds,
       benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       coresBusy,
       mockPeakRssMiB: peakRssMiB(mock.child.pid ?? 0),
@@ -200,14 +220,42 @@ async function measureLimit(n: number): Promise<LimitRun> {
   return limit;
 }
 
+/** A store's rate as a share of the limit's: against the limits at the run's speed, and as timed. */
+interface LimitShare {
+  store: StoreMode;
+  vms: number;
+  atRunSpeed: number;
+  timed: number;
+}
+
 /** A store's rate against the limit's, the limit measured just before the run and just after it. */
-function againstLimit(run: Figures, before: LimitRun, after: LimitRun): string {
-  const share = (limitSeconds: number) => (limitSeconds / run.readySeconds).toFixed(2);
+function shareOfLimit(run: Figures, before: LimitRun, after: LimitRun): LimitShare {
   const adjusted = (limitAtRunSpeed(before, run) + limitAtRunSpeed(after, run)) / 2;
+  return {
+    store: run.store,
+    vms: run.vms,
+    atRunSpeed: adjusted / run.readySeconds,
+    timed: (before.seconds + after.seconds) / 2 / run.readySeconds,
+  };
+}
+
+function againstLimit(share: LimitShare): string {
   return (
-    `${share(adjusted)}x the limit's rate at this run's speed ` +
-    `(${share((before.seconds + after.seconds) / 2)}x against the limits as timed)`
+    `${share.atRunSpeed.toFixed(2)}x the limit's rate at this run's speed ` +
+    `(${share.timed.toFixed(2)}x against the limits as timed)`
   );
+}
+
+const shares: LimitShare[] = [];
+
+/** The runs of a store at a size; with --repeat, several. */
+const runsOf = (mode: StoreMode, n: number) =>
+  results.filter((r) => r.store === mode && r.vms === n);
+
+/** The run of a store at a size whose time to Ready is the median (the lower of the middle two). */
+function typicalRun(mode: StoreMode, n: number): Figures | undefined {
+  const runs = runsOf(mode, n).sort((a, b) => a.readySeconds - b.readySeconds);
+  return runs[(runs.length - 1) >> 1];
 }
 
 /** The limits beside a store's run: as timed, and at the run's speed. */
@@ -220,22 +268,33 @@ function limitsBeside(run: Figures, before: LimitRun, after: LimitRun): string {
   );
 }
 
+/** The runs at each size in order: with --repeat the stores take turns, each run between two limits (L S L S ... L). */
+const turns = Array.from({ length: repeat }, (_, i) =>
+  storeModes.map((mode) => ({ round: i + 1, mode })),
+).flat();
+
 for (const n of sizes) {
   let limitBefore = values["no-limit"] ? undefined : await measureLimit(n);
-  for (const mode of storeModes) {
-    process.stdout.write(`running ${n} VMs on ${label[mode]}...\n`);
+  for (const { round, mode } of turns) {
+    process.stdout.write(
+      `running ${n} VMs on ${label[mode]}${repeat > 1 ? ` (run ${round} of ${repeat})` : ""}...\n`,
+    );
     const f = await runSize(mode, n);
     results.push(f);
     const limitAfter = limitBefore && (await measureLimit(n));
+    const share = limitBefore && limitAfter ? shareOfLimit(f, limitBefore, limitAfter) : undefined;
+    if (share) shares.push(share);
     process.stdout.write(
       `${n} VMs on ${label[mode]}: applied in ${f.applySeconds.toFixed(1)} s, all Ready in ${f.readySeconds.toFixed(1)} s ` +
-        `(${(n / f.readySeconds).toFixed(0)} VMs/s${limitBefore && limitAfter ? `, ${againstLimit(f, limitBefore, limitAfter)}` : ""}); ` +
+        `(${(n / f.readySeconds).toFixed(0)} VMs/s${share ? `, ${againstLimit(share)}` : ""}); ` +
         `manager peak RSS ${f.managerPeakRssMiB.toFixed(0)} MiB${mode === "postgres-x3" ? " (the largest of 3)" : ""}, ` +
         `provider-mock peak RSS ${f.mockPeakRssMiB.toFixed(0)} MiB\n` +
         (limitBefore && limitAfter ? limitsBeside(f, limitBefore, limitAfter) : "") +
         `  CPU until Ready: manager${mode === "postgres-x3" ? "s" : ""} ${f.managerCpuSeconds.toFixed(1)} s ` +
         `(${((f.managerCpuSeconds * 1000) / n).toFixed(2)} ms per VM), provider-mock ${f.mockCpuSeconds.toFixed(1)} s; ` +
         `the manager's against the mock's ${(f.managerCpuSeconds / f.mockCpuSeconds).toFixed(2)}; ` +
+        `the manager${mode === "postgres-x3" ? "s'" : "'s"} main thread${mode === "postgres-x3" ? "s" : ""} ran ${f.mainThreadRunSeconds.toFixed(1)} s ` +
+        `and waited ${f.mainThreadWaitSeconds.toFixed(1)} s for a core; ` +
         `this bench's applies and watch ${f.benchCpuSeconds.toFixed(1)} s; ${f.coresBusy.toFixed(2)} of ${cores} cores busy\n` +
         `  provider RPCs to converge: ${sum(f.convergenceRpcs)} (${Object.entries(f.convergenceRpcs)
           .map(([k, v]) => `${k} ${v}`)
@@ -249,20 +308,34 @@ for (const n of sizes) {
     limitBefore = limitAfter;
   }
 }
+if (repeat > 1)
+  for (const n of sizes)
+    for (const mode of storeModes) {
+      const mine = shares.filter((s) => s.store === mode && s.vms === n);
+      const ready = spreadOf(runsOf(mode, n).map((r) => r.readySeconds));
+      process.stdout.write(
+        `\n${n} VMs on ${label[mode]}, ${repeat} runs (median and range): all Ready in ${formatSpread(ready, 1, " s")}` +
+          (mine.length
+            ? `; against the limit at the run's speed ${formatSpread(spreadOf(mine.map((s) => s.atRunSpeed)), 2, "x")}, ` +
+              `as timed ${formatSpread(spreadOf(mine.map((s) => s.timed)), 2, "x")}`
+            : ""),
+      );
+    }
+// With --repeat, the ratios below compare each store's median run.
 for (const mode of storeModes) {
-  const mine = results.filter((r) => r.store === mode);
-  if (mine.length < 2) continue;
-  const [small, large] = [mine[0], mine[mine.length - 1]] as [Figures, Figures];
+  if (sizes.length < 2) continue;
+  const small = typicalRun(mode, sizes[0] as number);
+  const large = typicalRun(mode, sizes[sizes.length - 1] as number);
+  if (!small || !large) continue;
   process.stdout.write(
     `\n${label[mode]}, ratio ${large.vms}/${small.vms} VMs: time to Ready x${(large.readySeconds / small.readySeconds).toFixed(1)}, ` +
       `peak RSS x${(large.managerPeakRssMiB / small.managerPeakRssMiB).toFixed(1)}, ` +
       `steady-state RPCs per minute x${(sum(large.steadyRpcsPerMinute) / Math.max(1, sum(small.steadyRpcsPerMinute))).toFixed(2)}`,
   );
 }
-const sqlite = results.filter((r) => r.store === "sqlite");
-for (const f of results) {
-  const base = sqlite.find((r) => r.vms === f.vms);
-  if (f.store === "sqlite" || !base) continue;
+for (const f of sizes.flatMap((n) => storeModes.map((mode) => typicalRun(mode, n)))) {
+  const base = f && typicalRun("sqlite", f.vms);
+  if (!f || f.store === "sqlite" || !base) continue;
   // At the same speed: each time over the mock's CPU for the same calls in that run (see limitAtRunSpeed).
   const atSameSpeed = f.readySeconds / f.mockCpuSeconds / (base.readySeconds / base.mockCpuSeconds);
   process.stdout.write(

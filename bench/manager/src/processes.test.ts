@@ -1,5 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
-import { busySecondsOf, cpuSeconds, machineBusySeconds } from "./processes.js";
+import {
+  busySecondsOf,
+  cpuSeconds,
+  machineBusySeconds,
+  mainThreadSchedule,
+  scheduleOf,
+} from "./processes.js";
 
 /**
  * Keeps this thread busy until it has used `ms` of CPU, by Node's own count:
@@ -36,5 +42,21 @@ describe("CPU figures from /proc", () => {
     const ownBefore = cpuSeconds(process.pid);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(cpuSeconds(process.pid) - ownBefore).toBeLessThan(0.1);
+  });
+
+  it("reads a thread's time run and time waited for a core, in seconds", () => {
+    expect(scheduleOf("33300000000 11000000000 123456\n")).toEqual({
+      runSeconds: 33.3,
+      waitSeconds: 11,
+    });
+  });
+
+  it("counts this process's main thread's CPU in its schedule, and not a sleep", async () => {
+    const before = mainThreadSchedule(process.pid);
+    spinCpu(200);
+    const spun = mainThreadSchedule(process.pid);
+    expect(spun.runSeconds - before.runSeconds).toBeGreaterThanOrEqual(0.19);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(mainThreadSchedule(process.pid).runSeconds - spun.runSeconds).toBeLessThan(0.1);
   });
 });

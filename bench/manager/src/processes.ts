@@ -90,6 +90,27 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100; // USER_HZ, 100 on Linux
 }
 
+/** How long a thread has run on a core, and waited for one while it could run. */
+export interface ThreadSchedule {
+  runSeconds: number;
+  waitSeconds: number;
+}
+
+/** The schedule in the text of /proc/PID/task/TID/schedstat (nanoseconds run, waited, slices). */
+export function scheduleOf(schedstat: string): ThreadSchedule {
+  const [run, wait] = schedstat.trim().split(/\s+/).map(Number);
+  return { runSeconds: (run ?? 0) / 1e9, waitSeconds: (wait ?? 0) / 1e9 };
+}
+
+/**
+ * A process's main thread's schedule so far: the time it waited for a core
+ * is what the machine's other threads (its own collector's among them) took
+ * from it, which its CPU time does not show.
+ */
+export function mainThreadSchedule(pid: number): ThreadSchedule {
+  return scheduleOf(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8"));
+}
+
 /**
  * The time every core of the machine has spent busy so far (not idle, not
  * waiting for I/O), in seconds, from /proc/stat: what all processes took,
