@@ -200,7 +200,6 @@ async function limitFor(n: number): Promise<LimitRun> {
 
 /** The cores this machine offers: a run whose processes keep them all busy is bound by the machine. */
 const cores = availableParallelism();
-const results: Figures[] = [];
 const label = {
   sqlite: "SQLite",
   postgres: "PostgreSQL, 1 manager",
@@ -222,18 +221,20 @@ async function measureLimit(n: number): Promise<LimitRun> {
 
 /** A store's rate as a share of the limit's: against the limits at the run's speed, and as timed. */
 interface LimitShare {
-  store: StoreMode;
-  vms: number;
   atRunSpeed: number;
   timed: number;
 }
+
+/** A run's figures, and its share of the limits beside it (none with --no-limit). */
+interface Run extends Figures {
+  share?: LimitShare;
+}
+const results: Run[] = [];
 
 /** A store's rate against the limit's, the limit measured just before the run and just after it. */
 function shareOfLimit(run: Figures, before: LimitRun, after: LimitRun): LimitShare {
   const adjusted = (limitAtRunSpeed(before, run) + limitAtRunSpeed(after, run)) / 2;
   return {
-    store: run.store,
-    vms: run.vms,
     atRunSpeed: adjusted / run.readySeconds,
     timed: (before.seconds + after.seconds) / 2 / run.readySeconds,
   };
@@ -246,14 +247,12 @@ function againstLimit(share: LimitShare): string {
   );
 }
 
-const shares: LimitShare[] = [];
-
 /** The runs of a store at a size; with --repeat, several. */
 const runsOf = (mode: StoreMode, n: number) =>
   results.filter((r) => r.store === mode && r.vms === n);
 
 /** The run of a store at a size whose time to Ready is the median (the lower of the middle two). */
-function typicalRun(mode: StoreMode, n: number): Figures | undefined {
+function typicalRun(mode: StoreMode, n: number): Run | undefined {
   const runs = runsOf(mode, n).sort((a, b) => a.readySeconds - b.readySeconds);
   return runs[(runs.length - 1) >> 1];
 }
@@ -280,10 +279,9 @@ for (const n of sizes) {
       `running ${n} VMs on ${label[mode]}${repeat > 1 ? ` (run ${round} of ${repeat})` : ""}...\n`,
     );
     const f = await runSize(mode, n);
-    results.push(f);
     const limitAfter = limitBefore && (await measureLimit(n));
     const share = limitBefore && limitAfter ? shareOfLimit(f, limitBefore, limitAfter) : undefined;
-    if (share) shares.push(share);
+    results.push(share ? { ...f, share } : f);
     process.stdout.write(
       `${n} VMs on ${label[mode]}: applied in ${f.applySeconds.toFixed(1)} s, all Ready in ${f.readySeconds.toFixed(1)} s ` +
         `(${(n / f.readySeconds).toFixed(0)} VMs/s${share ? `, ${againstLimit(share)}` : ""}); ` +
@@ -311,8 +309,9 @@ for (const n of sizes) {
 if (repeat > 1)
   for (const n of sizes)
     for (const mode of storeModes) {
-      const mine = shares.filter((s) => s.store === mode && s.vms === n);
-      const ready = spreadOf(runsOf(mode, n).map((r) => r.readySeconds));
+      const runs = runsOf(mode, n);
+      const mine = runs.flatMap((r) => (r.share ? [r.share] : []));
+      const ready = spreadOf(runs.map((r) => r.readySeconds));
       process.stdout.write(
         `\n${n} VMs on ${label[mode]}, ${repeat} runs (median and range): all Ready in ${formatSpread(ready, 1, " s")}` +
           (mine.length
